@@ -1,0 +1,102 @@
+using MusicGen.Loaders.Safetensors;
+
+namespace MusicGen.Loaders.Checkpoints;
+
+/// <summary>
+/// What a model sees of a checkpoint: float32 tensors by module path under a prefix, each checked against the
+/// shape the model expects. A weight stored with weight normalization, in either spelling
+/// (<c>weight_g</c>/<c>weight_v</c> or <c>parametrizations.weight.original0/original1</c>), is folded into the
+/// plain weight here, so models only ever ask for <c>….weight</c>.
+/// </summary>
+public sealed class WeightReader
+{
+    private readonly WeightStore _store;
+    private readonly string _prefix;
+
+    public WeightReader(WeightStore store, string prefix = "")
+    {
+        _store = store;
+        _prefix = prefix;
+    }
+
+    public WeightReader Scope(string prefix) => new(_store, _prefix + prefix);
+
+    public string FullName(string name) => _prefix + name;
+
+    public bool Contains(string name) => _store.Contains(_prefix + name) || FindWeightNormParts(_prefix + name) is not null;
+
+    /// <summary>The tensor <paramref name="name"/>, which must have exactly <paramref name="expectedShape"/>.</summary>
+    public HostTensor Float(string name, params int[] expectedShape)
+    {
+        var tensor = Float(name);
+        if (!ShapeText.Equal(tensor.Shape, expectedShape))
+            throw new MusicGenException($"{_store.Folder}: tensor '{tensor.Name}' has shape {ShapeText.Format(tensor.Shape)}, expected {ShapeText.Format(expectedShape)}");
+        return tensor;
+    }
+
+    /// <summary>The tensor <paramref name="name"/> with whatever shape it is stored in.</summary>
+    public HostTensor Float(string name)
+    {
+        string full = _prefix + name;
+        if (_store.Contains(full))
+            return new HostTensor(full, _store.Entry(full).Shape, _store.ReadFloat32(full));
+        var parts = FindWeightNormParts(full)
+            ?? throw _store.Missing(full, full.EndsWith(".weight", StringComparison.Ordinal) ? " (nor its weight-norm parts)" : "");
+        var magnitude = new HostTensor(parts.Magnitude, _store.Entry(parts.Magnitude).Shape, _store.ReadFloat32(parts.Magnitude));
+        var direction = new HostTensor(parts.Direction, _store.Entry(parts.Direction).Shape, _store.ReadFloat32(parts.Direction));
+        return new HostTensor(full, direction.Shape, WeightNorm.Fold(magnitude, direction));
+    }
+
+    private sealed record WeightNormParts(string Magnitude, string Direction);
+
+    private WeightNormParts? FindWeightNormParts(string fullName)
+    {
+        const string suffix = ".weight";
+        if (!fullName.EndsWith(suffix, StringComparison.Ordinal)) return null;
+        string module = fullName[..^suffix.Length];
+        foreach (var (g, v) in new[] { (".weight_g", ".weight_v"), (".parametrizations.weight.original0", ".parametrizations.weight.original1") })
+        {
+            bool hasG = _store.Contains(module + g), hasV = _store.Contains(module + v);
+            if (hasG && hasV) return new WeightNormParts(module + g, module + v);
+            if (hasG != hasV)
+                throw new MusicGenException($"{_store.Folder}: '{module + (hasG ? g : v)}' is stored without its partner '{module + (hasG ? v : g)}'");
+        }
+        return null;
+    }
+}
+
+/// <summary>Weight normalization, w = g · v / ‖v‖, with the norm over every dimension but the one g spans.</summary>
+public static class WeightNorm
+{
+    public static float[] Fold(HostTensor g, HostTensor v)
+    {
+        int rank = v.Shape.Length;
+        if (g.Shape.Length != rank && g.Data.Length != 1)
+            throw new MusicGenException($"weight norm: '{g.Name}' {ShapeText.Format(g.Shape)} does not match '{v.Name}' {ShapeText.Format(v.Shape)}");
+
+        // torch's weight_norm(dim=d) stores g with v's size at d and 1 elsewhere; conv weights use d = 0 for
+        // both Conv1d [out, in, k] and ConvTranspose1d [in, out, k], so the norm runs over different channels.
+        int axis = -1;
+        for (int d = 0; d < g.Shape.Length; d++)
+        {
+            if (g.Shape[d] == 1) continue;
+            if (axis >= 0 || g.Shape[d] != v.Shape[d])
+                throw new MusicGenException($"weight norm: '{g.Name}' {ShapeText.Format(g.Shape)} does not match '{v.Name}' {ShapeText.Format(v.Shape)}");
+            axis = d;
+        }
+
+        int groups = axis < 0 ? 1 : v.Shape[axis];
+        int inner = 1;
+        for (int d = axis + 1; d < rank && axis >= 0; d++) inner *= v.Shape[d];
+        int GroupOf(int flat) => axis < 0 ? 0 : flat / inner % groups;
+
+        var sumSquares = new double[groups];
+        for (int i = 0; i < v.Data.Length; i++) sumSquares[GroupOf(i)] += (double)v.Data[i] * v.Data[i];
+        var scale = new float[groups];
+        for (int k = 0; k < groups; k++) scale[k] = (float)(g.Data[k] / Math.Sqrt(sumSquares[k]));
+
+        var weight = new float[v.Data.Length];
+        for (int i = 0; i < weight.Length; i++) weight[i] = v.Data[i] * scale[GroupOf(i)];
+        return weight;
+    }
+}

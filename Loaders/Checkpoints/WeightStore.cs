@@ -1,0 +1,116 @@
+using MusicGen.Loaders.Configs;
+using MusicGen.Loaders.Safetensors;
+
+namespace MusicGen.Loaders.Checkpoints;
+
+/// <summary>
+/// Every tensor of a checkpoint folder by name: one model.safetensors, or the shards listed by
+/// model.safetensors.index.json. Names are unique across shards; the index is checked against the shards.
+/// </summary>
+public sealed class WeightStore : IDisposable
+{
+    public const string SingleFileName = "model.safetensors";
+    public const string IndexFileName = "model.safetensors.index.json";
+
+    private readonly List<SafetensorsFile> _files;
+    private readonly Dictionary<string, SafetensorsFile> _owner;
+
+    public string Folder { get; }
+    public IReadOnlyList<SafetensorsFile> Files => _files;
+    public IEnumerable<string> Names => _owner.Keys;
+    public long ParameterCount => _owner.Sum(kv => kv.Value.Tensors[kv.Key].ElementCount);
+
+    private WeightStore(string folder, List<SafetensorsFile> files, Dictionary<string, SafetensorsFile> owner)
+    {
+        Folder = folder;
+        _files = files;
+        _owner = owner;
+    }
+
+    public static bool IsPresentIn(string folder) =>
+        File.Exists(Path.Combine(folder, SingleFileName)) || File.Exists(Path.Combine(folder, IndexFileName));
+
+    public static WeightStore Open(string folder)
+    {
+        string single = Path.Combine(folder, SingleFileName);
+        string index = Path.Combine(folder, IndexFileName);
+        if (File.Exists(index)) return OpenSharded(folder, index);
+        if (File.Exists(single)) return FromFiles(folder, new List<SafetensorsFile> { SafetensorsFile.Open(single) });
+        string hint = Directory.Exists(folder) && Directory.EnumerateFiles(folder, "*.bin").Any()
+            ? " (PyTorch .bin weights are not supported; use the checkpoint's safetensors files)" : "";
+        throw new MusicGenException($"{folder}: no {SingleFileName} or {IndexFileName}{hint}");
+    }
+
+    private static WeightStore OpenSharded(string folder, string indexPath)
+    {
+        var shardOf = new Dictionary<string, string>(StringComparer.Ordinal);
+        using (var document = ConfigReader.ParseFile(indexPath))
+        {
+            if (!document.RootElement.TryGetProperty("weight_map", out var map) || map.ValueKind != System.Text.Json.JsonValueKind.Object)
+                throw new MusicGenException($"{indexPath}: no weight_map object");
+            foreach (var entry in map.EnumerateObject())
+            {
+                if (entry.Value.ValueKind != System.Text.Json.JsonValueKind.String)
+                    throw new MusicGenException($"{indexPath}: weight_map entry '{entry.Name}' is not a file name");
+                shardOf[entry.Name] = entry.Value.GetString()!;
+            }
+        }
+
+        var files = new List<SafetensorsFile>();
+        try
+        {
+            foreach (string shard in shardOf.Values.Distinct().Order(StringComparer.Ordinal))
+            {
+                string shardPath = Path.Combine(folder, shard);
+                if (!File.Exists(shardPath))
+                    throw new MusicGenException($"{indexPath}: shard '{shard}' listed in the index does not exist");
+                files.Add(SafetensorsFile.Open(shardPath));
+            }
+            var store = FromFiles(folder, files);
+            foreach (var (name, shard) in shardOf)
+            {
+                if (!store._owner.TryGetValue(name, out var owner))
+                    throw new MusicGenException($"{indexPath}: tensor '{name}' is listed for shard '{shard}' but is in none of the shards");
+                if (Path.GetFileName(owner.Path) != shard)
+                    throw new MusicGenException($"{indexPath}: tensor '{name}' is listed for shard '{shard}' but stored in '{Path.GetFileName(owner.Path)}'");
+            }
+            return store;
+        }
+        catch
+        {
+            foreach (var file in files) file.Dispose();
+            throw;
+        }
+    }
+
+    private static WeightStore FromFiles(string folder, List<SafetensorsFile> files)
+    {
+        var owner = new Dictionary<string, SafetensorsFile>(StringComparer.Ordinal);
+        foreach (var file in files)
+            foreach (string name in file.Tensors.Keys)
+            {
+                if (owner.TryGetValue(name, out var other))
+                    throw new MusicGenException($"tensor '{name}' is stored twice: in {other.Path} and in {file.Path}");
+                owner[name] = file;
+            }
+        return new WeightStore(folder, files, owner);
+    }
+
+    public bool Contains(string name) => _owner.ContainsKey(name);
+
+    public TensorEntry Entry(string name) => FileOf(name).Tensors[name];
+
+    public SafetensorsFile FileOf(string name) =>
+        _owner.TryGetValue(name, out var file) ? file : throw Missing(name);
+
+    public float[] ReadFloat32(string name) => FileOf(name).ReadFloat32(name);
+
+    public MusicGenException Missing(string name, string alternatives = "") => new(_files.Count > 1
+        ? $"{Folder}: tensor '{name}'{alternatives} is in none of the {_files.Count} shards"
+        : $"{Folder}: tensor '{name}'{alternatives} is missing from {SingleFileName}");
+
+    public void Dispose()
+    {
+        foreach (var file in _files) file.Dispose();
+    }
+}

@@ -1,0 +1,101 @@
+using System.Text.Json;
+
+namespace MusicGen.Loaders.Configs;
+
+/// <summary>
+/// Reads typed values out of one JSON object of a config.json. Unknown fields are ignored; a missing required
+/// field is remembered rather than thrown at once, so that one error can name every missing field.
+/// </summary>
+public sealed class ConfigReader
+{
+    private readonly JsonElement _element;
+    private readonly string _where;
+    private readonly List<string> _missing = new();
+
+    public ConfigReader(JsonElement element, string where)
+    {
+        if (element.ValueKind != JsonValueKind.Object)
+            throw new MusicGenException($"{where}: expected a JSON object");
+        _element = element;
+        _where = where;
+    }
+
+    public static JsonDocument ParseFile(string path)
+    {
+        if (!File.Exists(path)) throw new MusicGenException($"{path}: file not found");
+        try
+        {
+            return JsonDocument.Parse(File.ReadAllBytes(path), new JsonDocumentOptions { AllowTrailingCommas = true });
+        }
+        catch (JsonException e)
+        {
+            throw new MusicGenException($"{path}: not valid JSON ({e.Message})");
+        }
+    }
+
+    public bool Has(string name) => _element.TryGetProperty(name, out var v) && v.ValueKind != JsonValueKind.Null;
+
+    public ConfigReader Child(string name)
+    {
+        if (!_element.TryGetProperty(name, out var v) || v.ValueKind != JsonValueKind.Object)
+            throw new MusicGenException($"{_where}: missing the '{name}' section");
+        return new ConfigReader(v, $"{_where} ({name})");
+    }
+
+    public int RequiredInt(string name) => Required(name, ReadInt, 0);
+    public int Int(string name, int fallback) => Optional(name, ReadInt, fallback);
+    public int? NullableInt(string name) => Has(name) ? ReadInt(name, _element.GetProperty(name)) : null;
+    public double Double(string name, double fallback) => Optional(name, ReadDouble, fallback);
+    public double? NullableDouble(string name) => Has(name) ? ReadDouble(name, _element.GetProperty(name)) : null;
+    public bool Bool(string name, bool fallback) => Optional(name, ReadBool, fallback);
+    public string String(string name, string fallback) => Optional(name, ReadString, fallback);
+    public string RequiredString(string name) => Required(name, ReadString, "");
+    public int[] RequiredIntArray(string name) => Required(name, (n, v) => ReadArray(n, v, ReadInt), Array.Empty<int>());
+    public double[] RequiredDoubleArray(string name) => Required(name, (n, v) => ReadArray(n, v, ReadDouble), Array.Empty<double>());
+
+    /// <summary>Throws one error naming every required field that was asked for and not found.</summary>
+    public void ThrowIfMissing()
+    {
+        if (_missing.Count > 0)
+            throw new MusicGenException($"{_where}: missing required field{(_missing.Count > 1 ? "s" : "")} {string.Join(", ", _missing)}");
+    }
+
+    private T Required<T>(string name, Func<string, JsonElement, T> read, T placeholder)
+    {
+        if (Has(name)) return read(name, _element.GetProperty(name));
+        _missing.Add(name);
+        return placeholder;
+    }
+
+    private T Optional<T>(string name, Func<string, JsonElement, T> read, T fallback) =>
+        Has(name) ? read(name, _element.GetProperty(name)) : fallback;
+
+    private int ReadInt(string name, JsonElement v)
+    {
+        if (v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out int i)) return i;
+        if (v.ValueKind == JsonValueKind.Number && v.TryGetDouble(out double d) && d == Math.Floor(d) && Math.Abs(d) < int.MaxValue) return (int)d;
+        throw Bad(name, v, "an integer");
+    }
+
+    private double ReadDouble(string name, JsonElement v) =>
+        v.ValueKind == JsonValueKind.Number ? v.GetDouble() : throw Bad(name, v, "a number");
+
+    private bool ReadBool(string name, JsonElement v) => v.ValueKind switch
+    {
+        JsonValueKind.True => true,
+        JsonValueKind.False => false,
+        _ => throw Bad(name, v, "true or false"),
+    };
+
+    private string ReadString(string name, JsonElement v) =>
+        v.ValueKind == JsonValueKind.String ? v.GetString()! : throw Bad(name, v, "a string");
+
+    private T[] ReadArray<T>(string name, JsonElement v, Func<string, JsonElement, T> read)
+    {
+        if (v.ValueKind != JsonValueKind.Array) throw Bad(name, v, "a list");
+        return v.EnumerateArray().Select(item => read(name, item)).ToArray();
+    }
+
+    private MusicGenException Bad(string name, JsonElement v, string expected) =>
+        new($"{_where}: field '{name}' is {v.GetRawText()}, expected {expected}");
+}
