@@ -1,6 +1,14 @@
+using System.CommandLine;
+using MusicGen.Cli.Commands;
+
 namespace MusicGen.Cli;
 
 public static class Program
 {
-    public static int Main(string[] args) => 0;
+    public static int Main(string[] args)
+    {
+        var root = new RootCommand("musicgen: MusicGen text-to-music and the EnCodec codec in pure .NET");
+        root.Subcommands.Add(VerifyCommand.Create());
+        return root.Parse(args).Invoke();
+    }
 }

@@ -34,11 +34,15 @@ public sealed record EncodecConfig(
     /// <summary>Quantizers the model holds, from its largest target bandwidth (as transformers computes it).</summary>
     public int NumQuantizers => (int)Math.Floor(1000 * TargetBandwidths[^1] / (FrameRate * 10));
 
-    /// <summary>Quantizers used at a target bandwidth in kbps (RVQ get_num_quantizers_for_bandwidth).</summary>
+    /// <summary>
+    /// Quantizers used at a target bandwidth in kbps (RVQ get_num_quantizers_for_bandwidth), capped at the ones
+    /// the model has, as the reference's slice of its quantizer list caps it.
+    /// </summary>
     public int QuantizersForBandwidth(double bandwidth)
     {
         double bitsPerQuantizer = Math.Log2(CodebookSize) * FrameRate;
-        return bandwidth > 0 ? Math.Max(1, (int)Math.Floor(bandwidth * 1000 / bitsPerQuantizer)) : NumQuantizers;
+        int wanted = bandwidth > 0 ? Math.Max(1, (int)Math.Floor(bandwidth * 1000 / bitsPerQuantizer)) : NumQuantizers;
+        return Math.Min(wanted, NumQuantizers);
     }
 
     public static EncodecConfig Read(ConfigReader json)

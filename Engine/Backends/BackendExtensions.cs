@@ -1,0 +1,28 @@
+using MusicGen.Engine.Tensors;
+using MusicGen.Loaders.Checkpoints;
+using MusicGen.Loaders.Safetensors;
+
+namespace MusicGen.Engine.Backends;
+
+/// <summary>Conveniences composed from the backend's operations; nothing here is backend-specific.</summary>
+public static class BackendExtensions
+{
+    public static Tensor Upload(this IBackend backend, HostTensor tensor) => backend.Upload(tensor.Data, tensor.Shape);
+
+    /// <summary>Copies all of source into destination (same element count).</summary>
+    public static void Copy(this IBackend backend, Tensor source, Tensor destination)
+    {
+        if (source.Length != destination.Length)
+            throw new ArgumentException($"copy of {ShapeText.Format(source.Shape)} into {ShapeText.Format(destination.Shape)}");
+        if (source.Length > 0)
+            backend.CopyBlocks(source, 0, 0, destination, 0, 0, checked((int)source.Length), 1);
+    }
+
+    /// <summary>A new tensor with the same shape and contents.</summary>
+    public static Tensor Clone(this IBackend backend, Tensor source)
+    {
+        var copy = backend.Allocate(source.ShapeArray());
+        backend.Copy(source, copy);
+        return copy;
+    }
+}

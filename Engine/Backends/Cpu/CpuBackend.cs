@@ -1,0 +1,259 @@
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
+using MusicGen.Engine.Tensors;
+using MusicGen.Loaders.Safetensors;
+
+namespace MusicGen.Engine.Backends.Cpu;
+
+/// <summary>
+/// The managed CPU backend: tensors in managed arrays, SIMD inner loops (System.Numerics vectors and
+/// TensorPrimitives), work split across every core. The heavier operations live in partial files by kind.
+/// </summary>
+public sealed partial class CpuBackend : IBackend
+{
+    public string Name => $"cpu ({CpuParallel.Workers} threads, {System.Numerics.Vector<float>.Count * 32}-bit vectors)";
+
+    public Tensor Allocate(params int[] shape) =>
+        new(this, new CpuBuffer(new float[ShapeText.ElementCount(shape)]), 0, shape, ownsBuffer: true);
+
+    public Tensor Upload(ReadOnlySpan<float> data, params int[] shape)
+    {
+        if (data.Length != ShapeText.ElementCount(shape))
+            throw new ArgumentException($"{data.Length} values for shape {ShapeText.Format(shape)}");
+        return new Tensor(this, new CpuBuffer(data.ToArray()), 0, shape, ownsBuffer: true);
+    }
+
+    public void Upload(ReadOnlySpan<float> data, Tensor destination)
+    {
+        if (data.Length != destination.Length)
+            throw new ArgumentException($"{data.Length} values for {ShapeText.Format(destination.Shape)}");
+        data.CopyTo(Span(destination));
+    }
+
+    public void Download(Tensor source, Span<float> destination) => Span(source).CopyTo(destination);
+
+    /// <summary>The elements of a tensor of this backend.</summary>
+    public static Span<float> Span(Tensor tensor)
+    {
+        if (tensor.Buffer is not CpuBuffer buffer)
+            throw new ArgumentException($"{tensor} does not live on the CPU backend");
+        return buffer.Data.AsSpan(checked((int)tensor.Offset), checked((int)tensor.Length));
+    }
+
+    private static float[] Array(Tensor tensor, out int offset)
+    {
+        offset = checked((int)tensor.Offset);
+        return ((CpuBuffer)tensor.Buffer).Data;
+    }
+
+    public void Linear(Tensor x, Tensor weight, Tensor? bias, Tensor y)
+    {
+        int n = weight.Dim(0), k = weight.Dim(1);
+        int m = checked((int)(x.Length / k));
+        Check.Shape(x.Length == (long)m * k && y.Length == (long)m * n && (bias is null || bias.Length == n),
+            "Linear", x, weight, y);
+        var xs = Array(x, out int xo);
+        var ws = Array(weight, out int wo);
+        var ys = Array(y, out int yo);
+        int blocks = (n + 3) / 4;
+        CpuParallel.For(blocks, 4L * m * k, (start, end) =>
+        {
+            int j0 = start * 4, j1 = Math.Min(n, end * 4);
+            Gemm.MultiplyTransposed(xs.AsSpan(xo), k, ws.AsSpan(wo + j0 * k), k, ys.AsSpan(yo + j0), n, m, j1 - j0, k);
+        });
+        if (bias is not null)
+        {
+            var b = Span(bias);
+            var yspan = Span(y);
+            for (int i = 0; i < m; i++) TensorPrimitives.Add(yspan.Slice(i * n, n), b, yspan.Slice(i * n, n));
+        }
+    }
+
+    public void LayerNorm(Tensor x, Tensor weight, Tensor? bias, Tensor y, float eps)
+    {
+        int d = weight.Dim(-1);
+        Check.Shape(x.Length == y.Length && x.Length % d == 0, "LayerNorm", x, weight, y);
+        var xs = Array(x, out int xo);
+        var ys = Array(y, out int yo);
+        var ws = Array(weight, out int wo);
+        var bs = bias is null ? null : Array(bias, out _);
+        int bo = bias is null ? 0 : checked((int)bias.Offset);
+        CpuParallel.For((int)(x.Length / d), 4L * d, (start, end) =>
+        {
+            var w = ws.AsSpan(wo, d);
+            var b = bs is null ? System.Span<float>.Empty : bs.AsSpan(bo, d);
+            for (int r = start; r < end; r++)
+            {
+                var row = xs.AsSpan(xo + r * d, d);
+                var output = ys.AsSpan(yo + r * d, d);
+                float mean = TensorPrimitives.Sum(row) / d;
+                float variance = 0;
+                foreach (float v in row) variance += (v - mean) * (v - mean);
+                float inverse = 1f / MathF.Sqrt(variance / d + eps);
+                for (int i = 0; i < d; i++) output[i] = (row[i] - mean) * inverse * w[i] + (b.IsEmpty ? 0f : b[i]);
+            }
+        });
+    }
+
+    public void RmsNorm(Tensor x, Tensor weight, Tensor y, float eps)
+    {
+        int d = weight.Dim(-1);
+        Check.Shape(x.Length == y.Length && x.Length % d == 0, "RmsNorm", x, weight, y);
+        var xs = Array(x, out int xo);
+        var ys = Array(y, out int yo);
+        var ws = Array(weight, out int wo);
+        CpuParallel.For((int)(x.Length / d), 3L * d, (start, end) =>
+        {
+            var w = ws.AsSpan(wo, d);
+            for (int r = start; r < end; r++)
+            {
+                var row = xs.AsSpan(xo + r * d, d);
+                var output = ys.AsSpan(yo + r * d, d);
+                float inverse = 1f / MathF.Sqrt(TensorPrimitives.SumOfSquares(row) / d + eps);
+                TensorPrimitives.Multiply(row, inverse, output);
+                TensorPrimitives.Multiply(output, w, output);
+            }
+        });
+    }
+
+    public void Softmax(Tensor x, Tensor y)
+    {
+        int d = x.Dim(-1);
+        Check.Shape(x.Length == y.Length, "Softmax", x, y);
+        var xs = Array(x, out int xo);
+        var ys = Array(y, out int yo);
+        CpuParallel.For(d == 0 ? 0 : (int)(x.Length / d), 4L * d, (start, end) =>
+        {
+            for (int r = start; r < end; r++) SoftmaxInPlace(xs.AsSpan(xo + r * d, d), ys.AsSpan(yo + r * d, d));
+        });
+    }
+
+    /// <summary>Numerically safe softmax: shifted by the row maximum.</summary>
+    internal static void SoftmaxInPlace(ReadOnlySpan<float> x, Span<float> y)
+    {
+        float max = TensorPrimitives.Max(x);
+        TensorPrimitives.Subtract(x, max, y);
+        TensorPrimitives.Exp(y, y);
+        TensorPrimitives.Divide(y, TensorPrimitives.Sum(y), y);
+    }
+
+    public void Activation(Tensor x, Tensor y, ActivationKind kind)
+    {
+        Check.Shape(x.Length == y.Length, "Activation", x, y);
+        var xs = Array(x, out int xo);
+        var ys = Array(y, out int yo);
+        CpuParallel.For(checked((int)x.Length), 16, (start, end) =>
+        {
+            var input = xs.AsSpan(xo + start, end - start);
+            var output = ys.AsSpan(yo + start, end - start);
+            switch (kind)
+            {
+                case ActivationKind.Relu:
+                    TensorPrimitives.Max(input, 0f, output);
+                    break;
+                case ActivationKind.Elu:
+                    for (int i = 0; i < input.Length; i++)
+                        output[i] = input[i] > 0 ? input[i] : (float)(Math.Exp(input[i]) - 1.0);
+                    break;
+                case ActivationKind.Gelu:
+                    for (int i = 0; i < input.Length; i++)
+                        output[i] = (float)(0.5 * input[i] * (1.0 + MathNet.Numerics.SpecialFunctions.Erf(input[i] / Math.Sqrt(2.0))));
+                    break;
+                case ActivationKind.GeluTanh:
+                    for (int i = 0; i < input.Length; i++)
+                    {
+                        double v = input[i];
+                        output[i] = (float)(0.5 * v * (1.0 + Math.Tanh(Math.Sqrt(2.0 / Math.PI) * (v + 0.044715 * v * v * v))));
+                    }
+                    break;
+                default:
+                    throw new ArgumentOutOfRangeException(nameof(kind));
+            }
+        });
+    }
+
+    public void Add(Tensor a, Tensor b, Tensor y)
+    {
+        Check.Shape(a.Length == b.Length && a.Length == y.Length, "Add", a, b, y);
+        TensorPrimitives.Add(Span(a), Span(b), Span(y));
+    }
+
+    public void Multiply(Tensor a, Tensor b, Tensor y)
+    {
+        Check.Shape(a.Length == b.Length && a.Length == y.Length, "Multiply", a, b, y);
+        TensorPrimitives.Multiply(Span(a), Span(b), Span(y));
+    }
+
+    public void ScaleRows(Tensor x, ReadOnlySpan<float> scales, Tensor y)
+    {
+        int d = x.Dim(-1);
+        Check.Shape(x.Length == y.Length && x.Length == (long)scales.Length * d, "ScaleRows", x, y);
+        var xs = Span(x);
+        var ys = Span(y);
+        for (int r = 0; r < scales.Length; r++) TensorPrimitives.Multiply(xs.Slice(r * d, d), scales[r], ys.Slice(r * d, d));
+    }
+
+    public void Gather(Tensor table, ReadOnlySpan<int> ids, Tensor y, float scale = 1f, bool accumulate = false)
+    {
+        int vocabulary = table.Dim(0), d = table.Dim(-1);
+        Check.Shape(y.Length == (long)ids.Length * d, "Gather", table, y);
+        var t = Span(table);
+        var ys = Span(y);
+        for (int n = 0; n < ids.Length; n++)
+        {
+            int id = ids[n];
+            if ((uint)id >= (uint)vocabulary) throw new ArgumentOutOfRangeException(nameof(ids), $"id {id} outside a table of {vocabulary} rows");
+            var row = t.Slice(id * d, d);
+            var output = ys.Slice(n * d, d);
+            if (accumulate) TensorPrimitives.MultiplyAdd(row, scale, output, output);
+            else TensorPrimitives.Multiply(row, scale, output);
+        }
+    }
+
+    public void CopyBlocks(Tensor source, long sourceOffset, long sourceStride, Tensor destination, long destinationOffset,
+        long destinationStride, int blockLength, int blockCount)
+    {
+        var s = Span(source);
+        var d = Span(destination);
+        for (int i = 0; i < blockCount; i++)
+            s.Slice(checked((int)(sourceOffset + i * sourceStride)), blockLength)
+                .CopyTo(d.Slice(checked((int)(destinationOffset + i * destinationStride)), blockLength));
+    }
+
+    public void Transpose(Tensor x, Tensor y)
+    {
+        int m = x.Dim(-2), n = x.Dim(-1);
+        int batch = checked((int)(x.Length / Math.Max(1L, (long)m * n)));
+        Check.Shape(x.Length == y.Length && y.Dim(-2) == n && y.Dim(-1) == m, "Transpose", x, y);
+        var xs = Array(x, out int xo);
+        var ys = Array(y, out int yo);
+        const int tile = 32;
+        int rowTiles = (m + tile - 1) / tile;
+        CpuParallel.For(batch * rowTiles, (long)tile * n, (start, end) =>
+        {
+            for (int item = start; item < end; item++)
+            {
+                int b = item / rowTiles, i0 = item % rowTiles * tile, i1 = Math.Min(m, i0 + tile);
+                int xb = xo + b * m * n, yb = yo + b * m * n;
+                for (int j0 = 0; j0 < n; j0 += tile)
+                {
+                    int j1 = Math.Min(n, j0 + tile);
+                    for (int i = i0; i < i1; i++)
+                        for (int j = j0; j < j1; j++)
+                            ys[yb + j * m + i] = xs[xb + i * n + j];
+                }
+            }
+        });
+    }
+
+    public void Dispose() { }
+}
+
+/// <summary>Argument checks shared by the backends; a failure is a bug in the caller, reported with shapes.</summary>
+public static class Check
+{
+    public static void Shape(bool condition, string operation, params Tensor[] tensors)
+    {
+        if (!condition)
+            throw new ArgumentException($"{operation}: incompatible shapes {string.Join(", ", tensors.Select(t => ShapeText.Format(t.Shape)))}");
+    }
+}

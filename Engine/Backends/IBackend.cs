@@ -1,0 +1,99 @@
+using MusicGen.Engine.Tensors;
+
+namespace MusicGen.Engine.Backends;
+
+public enum ActivationKind { Relu, Elu, Gelu, GeluTanh }
+
+public enum PadMode { Zero, Reflect }
+
+/// <summary>
+/// How one attention call masks and scales: q [B, Tq, H·Dh] against the first <see cref="KeyLength"/> rows of
+/// k, v [B, Tk≥KeyLength, H·Dh]. Causal masking lets query i see keys up to <see cref="QueryOffset"/> + i.
+/// A masked score is replaced by float.MinValue before the softmax, as the reference adds finfo.min, so a row
+/// whose keys are all masked averages every value uniformly instead of giving NaN.
+/// </summary>
+public readonly record struct AttentionOptions(
+    int Heads,
+    float Scale,
+    int KeyLength,
+    bool Causal = false,
+    int QueryOffset = 0,
+    Tensor? PositionBias = null,
+    Tensor? KeyMask = null);
+
+/// <summary>
+/// The narrow set of operations every model is written against. Tensors are float32 and live on the backend's
+/// device; arguments are never resized, so callers allocate outputs once and reuse them. Outputs may alias
+/// inputs only where an operation says so.
+/// </summary>
+public interface IBackend : IDisposable
+{
+    string Name { get; }
+
+    /// <summary>A zero-filled tensor.</summary>
+    Tensor Allocate(params int[] shape);
+    Tensor Upload(ReadOnlySpan<float> data, params int[] shape);
+    void Upload(ReadOnlySpan<float> data, Tensor destination);
+    void Download(Tensor source, Span<float> destination);
+
+    /// <summary>y[M, N] = x[M, K] · w[N, K]ᵀ + bias[N].</summary>
+    void Linear(Tensor x, Tensor weight, Tensor? bias, Tensor y);
+
+    /// <summary>
+    /// y[B, Cout, Tout] = Σ w[Cout, Cin, K] ⋆ x[B, Cin, Tin] + bias, unpadded (see <see cref="Pad1d"/>),
+    /// Tout = (Tin − (K − 1)·dilation − 1) / stride + 1.
+    /// </summary>
+    void Conv1d(Tensor x, Tensor weight, Tensor? bias, Tensor y, int stride, int dilation);
+
+    /// <summary>
+    /// Transposed convolution of x[B, Cin, Tin] with output positions [trimLeft, trimLeft + Tout) written to
+    /// y[B, Cout, Tout]. The weight is in the polyphase layout of <see cref="ConvTransposeWeights"/>.
+    /// </summary>
+    void ConvTranspose1d(Tensor x, Tensor polyphaseWeight, Tensor? bias, Tensor y, int stride, int kernelSize, int trimLeft);
+
+    /// <summary>y[R, T + left + right] = x[R, T] padded on its last dimension (reflection as EnCodec pads).</summary>
+    void Pad1d(Tensor x, Tensor y, int left, int right, PadMode mode);
+
+    /// <summary>Normalization over the last dimension: (x − mean) / √(var + eps) · weight + bias.</summary>
+    void LayerNorm(Tensor x, Tensor weight, Tensor? bias, Tensor y, float eps);
+
+    /// <summary>T5's norm over the last dimension: x / √(mean(x²) + eps) · weight.</summary>
+    void RmsNorm(Tensor x, Tensor weight, Tensor y, float eps);
+
+    /// <summary>Softmax over the last dimension; y may be x.</summary>
+    void Softmax(Tensor x, Tensor y);
+
+    /// <summary>Elementwise activation; y may be x.</summary>
+    void Activation(Tensor x, Tensor y, ActivationKind kind);
+
+    /// <summary>y = a + b elementwise; y may be a or b.</summary>
+    void Add(Tensor a, Tensor b, Tensor y);
+
+    /// <summary>y = a · b elementwise; y may be a or b.</summary>
+    void Multiply(Tensor a, Tensor b, Tensor y);
+
+    /// <summary>y[r, :] = x[r, :] · scales[r] for every row r of the last dimension; y may be x.</summary>
+    void ScaleRows(Tensor x, ReadOnlySpan<float> scales, Tensor y);
+
+    /// <summary>y[n, :] (+)= scale · table[ids[n], :] for table [V, D] and y [N, D].</summary>
+    void Gather(Tensor table, ReadOnlySpan<int> ids, Tensor y, float scale = 1f, bool accumulate = false);
+
+    /// <summary>Multi-head scaled dot-product attention; output [B, Tq, H·Dh].</summary>
+    void Attention(Tensor q, Tensor k, Tensor v, Tensor output, AttentionOptions options);
+
+    /// <summary>codes[n] = the row of codebook [C, D] nearest to x[n, :] in Euclidean distance.</summary>
+    void NearestCodes(Tensor x, Tensor codebook, Span<int> codes);
+
+    /// <summary>
+    /// One LSTM time step t for every batch row. gates [B, T, 4H] hold x·W_ihᵀ + b_ih + b_hh (torch order
+    /// i, f, g, o); the previous output is output[:, t − 1] (zero at t = 0); cell [B, H] carries c.
+    /// </summary>
+    void LstmStep(Tensor gates, Tensor recurrentWeight, Tensor cell, Tensor output, int t);
+
+    /// <summary>Copies blockCount blocks of blockLength elements between strided positions.</summary>
+    void CopyBlocks(Tensor source, long sourceOffset, long sourceStride, Tensor destination, long destinationOffset,
+        long destinationStride, int blockLength, int blockCount);
+
+    /// <summary>y[B, N, M] = x[B, M, N] with the last two dimensions swapped.</summary>
+    void Transpose(Tensor x, Tensor y);
+}

@@ -1,0 +1,64 @@
+using MusicGen.Engine.Backends;
+using MusicGen.Engine.Tensors;
+using MusicGen.Loaders.Checkpoints;
+using MusicGen.Loaders.Configs;
+
+namespace MusicGen.Engine.Models.Encodec;
+
+/// <summary>
+/// EnCodec's Conv1d (modeling_encodec.EncodecConv1d): pads so that every input sample reaches a whole output
+/// frame (Tout = ⌈T / stride⌉), asymmetrically (the extra sample on the left) or causally, in reflect mode.
+/// </summary>
+public sealed class EncodecConv1d : IEncodecLayer
+{
+    private readonly IBackend _backend;
+    private readonly Tensor _weight; // [Cout, Cin, K]
+    private readonly Tensor _bias;   // [Cout]
+    private readonly bool _causal;
+    private readonly PadMode _padMode;
+
+    public int InChannels { get; }
+    public int OutChannels { get; }
+    public int KernelSize { get; }
+    public int Stride { get; }
+    public int Dilation { get; }
+
+    public EncodecConv1d(IBackend backend, EncodecConfig config, WeightReader weights, int inChannels, int outChannels,
+        int kernelSize, int stride = 1, int dilation = 1)
+    {
+        _backend = backend;
+        InChannels = inChannels;
+        OutChannels = outChannels;
+        KernelSize = kernelSize;
+        Stride = stride;
+        Dilation = dilation;
+        _causal = config.UseCausalConv;
+        _padMode = config.PadMode == "reflect" ? PadMode.Reflect : PadMode.Zero;
+        _weight = backend.Upload(weights.Float("conv.weight", outChannels, inChannels, kernelSize));
+        _bias = backend.Upload(weights.Float("conv.bias", outChannels));
+    }
+
+    /// <summary>Left and right padding for an input of the given length (reference: _get_extra_padding_for_conv1d).</summary>
+    public (int Left, int Right) Padding(int length)
+    {
+        int effectiveKernel = (KernelSize - 1) * Dilation + 1;
+        int total = effectiveKernel - Stride;
+        int extra = (length + Stride - 1) / Stride * Stride - length;
+        if (_causal) return (total, extra);
+        int right = total / 2;
+        return (total - right, right + extra);
+    }
+
+    public int OutputLength(int length) => (length + Stride - 1) / Stride;
+
+    public Tensor Forward(Tensor hidden) // [B, Cin, T] -> [B, Cout, ⌈T / stride⌉]
+    {
+        int batch = hidden.Dim(0), length = hidden.Dim(2);
+        var (left, right) = Padding(length);
+        using var padded = _backend.Allocate(batch, InChannels, length + left + right);
+        _backend.Pad1d(hidden, padded, left, right, _padMode);
+        var output = _backend.Allocate(batch, OutChannels, OutputLength(length));
+        _backend.Conv1d(padded, _weight, _bias, output, Stride, Dilation);
+        return output;
+    }
+}

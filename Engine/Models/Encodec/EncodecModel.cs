@@ -1,0 +1,56 @@
+using MusicGen.Engine.Backends;
+using MusicGen.Engine.Tensors;
+using MusicGen.Loaders;
+using MusicGen.Loaders.Checkpoints;
+using MusicGen.Loaders.Configs;
+
+namespace MusicGen.Engine.Models.Encodec;
+
+/// <summary>
+/// The EnCodec codec (modeling_encodec.EncodecModel) without chunking or normalization, as MusicGen uses it:
+/// audio → SEANet encoder → RVQ codes, and codes → summed codebook vectors → SEANet decoder → audio.
+/// </summary>
+public sealed class EncodecModel
+{
+    private readonly IBackend _backend;
+
+    public EncodecConfig Config { get; }
+    public EncodecEncoder Encoder { get; }
+    public EncodecDecoder Decoder { get; }
+    public ResidualVectorQuantizer Quantizer { get; }
+
+    public EncodecModel(IBackend backend, EncodecConfig config, WeightReader weights)
+    {
+        _backend = backend;
+        Config = config;
+        Encoder = new EncodecEncoder(backend, config, weights.Scope("encoder."));
+        Decoder = new EncodecDecoder(backend, config, weights.Scope("decoder."));
+        Quantizer = new ResidualVectorQuantizer(backend, config, weights.Scope("quantizer."));
+    }
+
+    /// <summary>Quantizers for a bandwidth in kbps, which must be one of the config's target bandwidths.</summary>
+    public int QuantizersFor(double bandwidth)
+    {
+        if (!Config.TargetBandwidths.Contains(bandwidth))
+            throw new MusicGenException($"bandwidth {bandwidth} kbps is not one of this codec's target bandwidths ({string.Join(", ", Config.TargetBandwidths)})");
+        return Config.QuantizersForBandwidth(bandwidth);
+    }
+
+    /// <summary>Codes [B, Q, F] for audio [B, channels, S]; F = ⌈S / hop⌉.</summary>
+    public int[] Encode(Tensor audio, int quantizers, Action<string, Tensor>? observe = null)
+    {
+        if (audio.Dim(1) != Config.AudioChannels)
+            throw new MusicGenException($"the codec takes {Config.AudioChannels} channel(s), got {audio.Dim(1)}");
+        if (audio.Dim(2) == 0) throw new MusicGenException("cannot encode empty audio");
+        using var embeddings = Encoder.Forward(audio, observe is null ? null : (i, t) => observe($"encoder.layers.{i}", t));
+        return Quantizer.Encode(embeddings, quantizers);
+    }
+
+    /// <summary>Audio [B, channels, F · hop] for codes [B, Q, F].</summary>
+    public Tensor Decode(ReadOnlySpan<int> codes, int batch, int quantizers, int frames, Action<string, Tensor>? observe = null)
+    {
+        using var embeddings = Quantizer.Decode(codes, batch, quantizers, frames);
+        observe?.Invoke("quantizer.decode", embeddings);
+        return Decoder.Forward(embeddings, observe is null ? null : (i, t) => observe($"decoder.layers.{i}", t));
+    }
+}

@@ -1,0 +1,46 @@
+using MusicGen.Engine.Backends;
+using MusicGen.Engine.Tensors;
+using MusicGen.Loaders.Checkpoints;
+using MusicGen.Loaders.Configs;
+
+namespace MusicGen.Engine.Models.Encodec;
+
+/// <summary>
+/// SEANet residual block (modeling_encodec.EncodecResnetBlock): ELU, dilated conv to dim / compress, ELU,
+/// 1-wide conv back to dim, plus the input (through a 1-wide conv when use_conv_shortcut).
+/// </summary>
+public sealed class EncodecResnetBlock : IEncodecLayer
+{
+    private readonly IBackend _backend;
+    private readonly EncodecConv1d _first;
+    private readonly EncodecConv1d _second;
+    private readonly EncodecConv1d? _shortcut;
+
+    public EncodecResnetBlock(IBackend backend, EncodecConfig config, WeightReader weights, int dim, int dilation)
+    {
+        _backend = backend;
+        int hidden = dim / config.Compress;
+        _first = new EncodecConv1d(backend, config, weights.Scope("block.1."), dim, hidden, config.ResidualKernelSize, dilation: dilation);
+        _second = new EncodecConv1d(backend, config, weights.Scope("block.3."), hidden, dim, 1);
+        if (config.UseConvShortcut) _shortcut = new EncodecConv1d(backend, config, weights.Scope("shortcut."), dim, dim, 1);
+    }
+
+    public Tensor Forward(Tensor hidden) // [B, dim, T] -> [B, dim, T]
+    {
+        using var activated = _backend.Allocate(hidden.ShapeArray());
+        _backend.Activation(hidden, activated, ActivationKind.Elu);
+        using var narrow = _first.Forward(activated);
+        _backend.Activation(narrow, narrow, ActivationKind.Elu);
+        var output = _second.Forward(narrow);
+        if (_shortcut is null)
+        {
+            _backend.Add(hidden, output, output);
+        }
+        else
+        {
+            using var shortcut = _shortcut.Forward(hidden);
+            _backend.Add(shortcut, output, output);
+        }
+        return output;
+    }
+}

@@ -1,0 +1,24 @@
+using MusicGen.Engine.Tensors;
+
+namespace MusicGen.Engine.Models.Encodec;
+
+/// <summary>One entry of the SEANet encoder's or decoder's layer list; returns a new tensor, leaves its input alone.</summary>
+public interface IEncodecLayer
+{
+    Tensor Forward(Tensor hidden); // [B, C, T] -> [B, C', T']
+}
+
+/// <summary>The ELU entries of the layer lists (alpha = 1).</summary>
+public sealed class EncodecElu : IEncodecLayer
+{
+    private readonly Backends.IBackend _backend;
+
+    public EncodecElu(Backends.IBackend backend) => _backend = backend;
+
+    public Tensor Forward(Tensor hidden)
+    {
+        var output = _backend.Allocate(hidden.ShapeArray());
+        _backend.Activation(hidden, output, Backends.ActivationKind.Elu);
+        return output;
+    }
+}

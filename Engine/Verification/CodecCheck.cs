@@ -1,0 +1,42 @@
+using MusicGen.Engine.Backends;
+using MusicGen.Engine.Models.Encodec;
+using MusicGen.Loaders.Checkpoints;
+
+namespace MusicGen.Engine.Verification;
+
+/// <summary>
+/// EnCodec on a golden case: the encoder layer by layer on encode.input, the codes at the case's bandwidth (its
+/// largest by default), and the decoder fed with the reference codes, so that a code mismatch does not hide the
+/// decoder's own accuracy.
+/// </summary>
+public sealed class CodecCheck : IComponentCheck
+{
+    public string Component => "EnCodec";
+
+    public bool Owns(GoldenCase golden, string tensorName) => golden.Kind == "encodec" || tensorName.StartsWith("audio_encoder.", StringComparison.Ordinal);
+
+    public void Run(GoldenCase golden, CheckpointFolder checkpoint, IBackend backend, ProducedTensors produced)
+    {
+        string prefix = golden.CodecPrefix;
+        if (!golden.Has(prefix + "encode.input")) return;
+        var config = checkpoint.Codec;
+        var model = new EncodecModel(backend, config, checkpoint.CodecWeights);
+        void Observe(string name, Tensors.Tensor tensor) => produced.Add(prefix + name, tensor);
+
+        int[] inputShape = golden.Shape(prefix + "encode.input");
+        using (var audio = backend.Upload(golden.Float(prefix + "encode.input"), inputShape))
+        {
+            double bandwidth = golden.Number("bandwidth", config.TargetBandwidths.Max());
+            int quantizers = model.QuantizersFor(bandwidth);
+            int[] codes = model.Encode(audio, quantizers, Observe);
+            produced.Add(prefix + "encode.codes", [inputShape[0], quantizers, codes.Length / (inputShape[0] * quantizers)], codes);
+        }
+
+        string codesName = prefix + "encode.codes";
+        if (!golden.Has(codesName)) return;
+        int[] codeShape = golden.Shape(codesName);
+        int[] referenceCodes = golden.Int(codesName).Select(c => checked((int)c)).ToArray();
+        using var decoded = model.Decode(referenceCodes, codeShape[0], codeShape[1], codeShape[2], Observe);
+        produced.Add(prefix + "decode.audio", decoded);
+    }
+}

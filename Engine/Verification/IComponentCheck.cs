@@ -1,0 +1,16 @@
+using MusicGen.Engine.Backends;
+using MusicGen.Loaders.Checkpoints;
+
+namespace MusicGen.Engine.Verification;
+
+/// <summary>The part of a golden case that one engine component reproduces.</summary>
+public interface IComponentCheck
+{
+    string Component { get; }
+
+    /// <summary>Whether a reference tensor of the case belongs to this component.</summary>
+    bool Owns(GoldenCase golden, string tensorName);
+
+    /// <summary>Runs the component on the case's inputs and records what it produces under reference names.</summary>
+    void Run(GoldenCase golden, CheckpointFolder checkpoint, IBackend backend, ProducedTensors produced);
+}

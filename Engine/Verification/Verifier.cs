@@ -1,0 +1,70 @@
+using MusicGen.Engine.Backends;
+using MusicGen.Loaders.Checkpoints;
+
+namespace MusicGen.Engine.Verification;
+
+/// <summary>What a verification run found: one row per reference tensor of an implemented component.</summary>
+public sealed record VerificationReport(string Case, IReadOnlyList<VerificationRow> Rows, IReadOnlyList<string> NotImplemented)
+{
+    public int Passed => Rows.Count(r => r.Passed);
+    public int Failed => Rows.Count(r => !r.Passed);
+    public bool Succeeded => Failed == 0 && Rows.Count > 0;
+}
+
+/// <summary>
+/// Runs every implemented component on a golden case and compares each tensor it produces with the reference.
+/// A reference tensor of an implemented component that the engine did not produce, or a produced tensor the
+/// reference does not have, is a failure.
+/// </summary>
+public sealed class Verifier
+{
+    private readonly IBackend _backend;
+    private readonly IReadOnlyList<IComponentCheck> _checks;
+
+    public Verifier(IBackend backend, IReadOnlyList<IComponentCheck>? checks = null)
+    {
+        _backend = backend;
+        _checks = checks ?? DefaultChecks;
+    }
+
+    public static IReadOnlyList<IComponentCheck> DefaultChecks { get; } = [new CodecCheck()];
+
+    public VerificationReport Run(string caseFolder)
+    {
+        using var golden = GoldenCase.Open(caseFolder);
+        using var checkpoint = CheckpointFolder.Open(golden.ModelFolder);
+        var produced = new ProducedTensors();
+        foreach (var check in _checks) check.Run(golden, checkpoint, _backend, produced);
+
+        var rows = new List<VerificationRow>();
+        var notImplemented = new List<string>();
+        var inputs = new HashSet<string>(golden.Inputs, StringComparer.Ordinal);
+        foreach (string name in golden.Outputs.Order(StringComparer.Ordinal))
+        {
+            if (!_checks.Any(c => c.Owns(golden, name)))
+            {
+                notImplemented.Add(name);
+                continue;
+            }
+            rows.Add(Compare(golden, produced, name));
+        }
+        foreach (string name in produced.Names.Where(n => !golden.Has(n) && !inputs.Contains(n)).Order(StringComparer.Ordinal))
+            rows.Add(new VerificationRow(name, "", double.NaN, 0, false, "no reference tensor of that name"));
+        return new VerificationReport(golden.Name, rows, notImplemented);
+    }
+
+    private static VerificationRow Compare(GoldenCase golden, ProducedTensors produced, string name)
+    {
+        int[] expectedShape = golden.Shape(name);
+        if (!produced.TryGet(name, out int[] shape, out float[]? floats, out long[]? ints))
+            return new VerificationRow(name, Loaders.Safetensors.ShapeText.Format(expectedShape), double.NaN, 0, false, "not produced by the engine");
+        bool expectedInt = golden.Expected.Entry(name).DType == Loaders.Safetensors.SafetensorsDType.I64;
+        if (expectedInt)
+            return ints is null
+                ? new VerificationRow(name, Loaders.Safetensors.ShapeText.Format(expectedShape), double.NaN, 0, false, "engine gave floats for an integer tensor")
+                : TensorComparison.CompareInt(name, expectedShape, golden.Int(name), shape, ints);
+        return floats is null
+            ? new VerificationRow(name, Loaders.Safetensors.ShapeText.Format(expectedShape), double.NaN, 0, false, "engine gave integers for a float tensor")
+            : TensorComparison.CompareFloat(name, expectedShape, golden.Float(name), shape, floats);
+    }
+}
