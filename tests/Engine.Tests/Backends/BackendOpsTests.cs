@@ -1,0 +1,265 @@
+using MusicGen.Engine.Backends;
+using MusicGen.Engine.Backends.Cpu;
+using MusicGen.Engine.Tensors;
+using MusicGen.Tests.Support;
+
+namespace MusicGen.Tests.Backends;
+
+/// <summary>
+/// Every operation of the backend interface against a plain reference implementation, on random shapes
+/// (including sizes that are not multiples of the vector width or tile). Each backend runs the same tests.
+/// </summary>
+public abstract class BackendOpsTests
+{
+    protected abstract IBackend Backend { get; }
+
+    private const double Tolerance = 2e-5;
+
+    private Tensor Upload(float[] data, params int[] shape) => Backend.Upload(data, shape);
+
+    [Fact]
+    public void Linear_matches_the_reference()
+    {
+        Properties.ForAll(Properties.Ints((1, 9), (1, 13), (1, 70), (0, 1000)), s =>
+        {
+            var (m, n, k, seed) = (s[0], s[1], s[2], s[3]);
+            var x = RandomData.Uniform(seed, m * k);
+            var w = RandomData.Uniform(seed + 1, n * k);
+            var bias = seed % 2 == 0 ? null : RandomData.Uniform(seed + 2, n);
+            using var y = Backend.Allocate(m, n);
+            using var xt = Upload(x, m, k);
+            using var wt = Upload(w, n, k);
+            using var bt = bias is null ? null : Upload(bias, n);
+            Backend.Linear(xt, wt, bt, y);
+            RandomData.AssertClose(NaiveOps.Linear(x, w, bias, m, n, k), y.ToArray(), Tolerance * k, "Linear");
+        });
+    }
+
+    [Fact]
+    public void Linear_handles_weights_larger_than_the_cache()
+    {
+        const int m = 3, n = 130, k = 600;
+        var x = RandomData.Uniform(1, m * k);
+        var w = RandomData.Uniform(2, n * k);
+        using var y = Backend.Allocate(m, n);
+        using var xt = Upload(x, m, k);
+        using var wt = Upload(w, n, k);
+        Backend.Linear(xt, wt, null, y);
+        RandomData.AssertClose(NaiveOps.Linear(x, w, null, m, n, k), y.ToArray(), 1e-4, "Linear");
+    }
+
+    [Fact]
+    public void Conv1d_matches_the_reference()
+    {
+        Properties.ForAll(Properties.Ints((1, 2), (1, 6), (1, 7), (1, 7), (1, 4), (1, 3), (0, 300), (0, 1000)), s =>
+        {
+            var (batch, cin, cout, kernel, stride, dilation, extra, seed) = (s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]);
+            int tin = (kernel - 1) * dilation + 1 + extra;
+            int tout = (tin - (kernel - 1) * dilation - 1) / stride + 1;
+            var x = RandomData.Uniform(seed, batch * cin * tin);
+            var w = RandomData.Uniform(seed + 1, cout * cin * kernel);
+            var bias = RandomData.Uniform(seed + 2, cout);
+            using var xt = Upload(x, batch, cin, tin);
+            using var wt = Upload(w, cout, cin, kernel);
+            using var bt = Upload(bias, cout);
+            using var y = Backend.Allocate(batch, cout, tout);
+            Backend.Conv1d(xt, wt, bt, y, stride, dilation);
+            RandomData.AssertClose(NaiveOps.Conv1d(x, w, bias, batch, cin, tin, cout, kernel, stride, dilation), y.ToArray(), 1e-4, "Conv1d");
+        }, cases: 60);
+    }
+
+    [Fact]
+    public void ConvTranspose1d_matches_the_reference_for_any_trim()
+    {
+        Properties.ForAll(Properties.Ints((1, 2), (1, 6), (1, 5), (1, 9), (1, 5), (1, 40), (0, 100), (0, 100), (0, 1000)), s =>
+        {
+            var (batch, cin, cout, kernel, stride, tin) = (s[0], s[1], s[2], s[3], s[4], s[5]);
+            var (trimA, trimB, seed) = (s[6], s[7], s[8]);
+            int full = (tin - 1) * stride + kernel;
+            int trimLeft = trimA % full, tout = 1 + trimB % (full - trimLeft);
+            var x = RandomData.Uniform(seed, batch * cin * tin);
+            var w = RandomData.Uniform(seed + 1, cin * cout * kernel);
+            var bias = RandomData.Uniform(seed + 2, cout);
+            using var xt = Upload(x, batch, cin, tin);
+            using var wt = Upload(ConvTransposeWeights.ToPolyphase(w, cin, cout, kernel, stride), stride * cout, cin * ConvTransposeWeights.Taps(kernel, stride));
+            using var bt = Upload(bias, cout);
+            using var y = Backend.Allocate(batch, cout, tout);
+            Backend.ConvTranspose1d(xt, wt, bt, y, stride, kernel, trimLeft);
+            var reference = NaiveOps.ConvTranspose1d(x, w, bias, batch, cin, tin, cout, kernel, stride);
+            var expected = new float[batch * cout * tout];
+            for (int row = 0; row < batch * cout; row++)
+                Array.Copy(reference, row * full + trimLeft, expected, row * tout, tout);
+            RandomData.AssertClose(expected, y.ToArray(), 1e-4, "ConvTranspose1d");
+        }, cases: 60);
+    }
+
+    [Fact]
+    public void Pad1d_reflects_like_encodec_even_for_short_input()
+    {
+        Properties.ForAll(Properties.Ints((1, 12), (0, 15), (0, 15), (0, 1000)), s =>
+        {
+            var (length, left, right, seed) = (s[0], s[1], s[2], s[3]);
+            var x = RandomData.Uniform(seed, 2 * length);
+            using var xt = Upload(x, 2, length);
+            using var reflect = Backend.Allocate(2, length + left + right);
+            using var zero = Backend.Allocate(2, length + left + right);
+            Backend.Pad1d(xt, reflect, left, right, PadMode.Reflect);
+            Backend.Pad1d(xt, zero, left, right, PadMode.Zero);
+            var expectedReflect = NaiveOps.ReflectPad(x[..length], left, right).Concat(NaiveOps.ReflectPad(x[length..], left, right)).ToArray();
+            var row = new float[left].Concat(x[..length]).Concat(new float[right]);
+            var expectedZero = row.Concat(new float[left]).Concat(x[length..]).Concat(new float[right]).ToArray();
+            Assert.Equal(expectedReflect, reflect.ToArray());
+            Assert.Equal(expectedZero, zero.ToArray());
+        });
+    }
+
+    [Fact]
+    public void Norms_softmax_and_activations_match_the_reference()
+    {
+        Properties.ForAll(Properties.Ints((1, 5), (1, 70), (0, 1000)), s =>
+        {
+            var (rows, d, seed) = (s[0], s[1], s[2]);
+            var x = RandomData.Uniform(seed, rows * d, 4f);
+            var w = RandomData.Uniform(seed + 1, d);
+            var b = RandomData.Uniform(seed + 2, d);
+            using var xt = Upload(x, rows, d);
+            using var wt = Upload(w, d);
+            using var bt = Upload(b, d);
+            using var y = Backend.Allocate(rows, d);
+            Backend.LayerNorm(xt, wt, bt, y, 1e-5f);
+            RandomData.AssertClose(NaiveOps.LayerNorm(x, w, b, d, 1e-5), y.ToArray(), 1e-4, "LayerNorm");
+            Backend.RmsNorm(xt, wt, y, 1e-6f);
+            RandomData.AssertClose(NaiveOps.RmsNorm(x, w, d, 1e-6), y.ToArray(), 1e-5, "RmsNorm");
+            Backend.Softmax(xt, y);
+            RandomData.AssertClose(NaiveOps.Softmax(x, d), y.ToArray(), 1e-6, "Softmax");
+
+            var activations = new (ActivationKind Kind, Func<double, double> F)[]
+            {
+                (ActivationKind.Relu, v => Math.Max(v, 0)),
+                (ActivationKind.Elu, v => v > 0 ? v : Math.Exp(v) - 1),
+                (ActivationKind.Gelu, v => 0.5 * v * (1 + MathNet.Numerics.SpecialFunctions.Erf(v / Math.Sqrt(2)))),
+                (ActivationKind.GeluTanh, v => 0.5 * v * (1 + Math.Tanh(Math.Sqrt(2 / Math.PI) * (v + 0.044715 * v * v * v)))),
+            };
+            foreach (var (kind, f) in activations)
+            {
+                Backend.Activation(xt, y, kind);
+                RandomData.AssertClose(x.Select(v => (float)f(v)).ToArray(), y.ToArray(), 1e-6, kind.ToString());
+            }
+        });
+    }
+
+    [Fact]
+    public void Elementwise_gather_copy_and_transpose_match_the_reference()
+    {
+        Properties.ForAll(Properties.Ints((1, 6), (1, 40), (0, 1000)), s =>
+        {
+            var (rows, d, seed) = (s[0], s[1], s[2]);
+            var a = RandomData.Uniform(seed, rows * d);
+            var b = RandomData.Uniform(seed + 1, rows * d);
+            using var at = Upload(a, rows, d);
+            using var bt = Upload(b, rows, d);
+            using var y = Backend.Allocate(rows, d);
+            Backend.Add(at, bt, y);
+            Assert.Equal(a.Zip(b, (p, q) => p + q).ToArray(), y.ToArray());
+            Backend.Multiply(at, bt, y);
+            Assert.Equal(a.Zip(b, (p, q) => p * q).ToArray(), y.ToArray());
+            var scales = Enumerable.Range(0, rows).Select(r => r - 1.5f).ToArray();
+            Backend.ScaleRows(at, scales, y);
+            Assert.Equal(a.Select((v, i) => v * scales[i / d]).ToArray(), y.ToArray());
+
+            var ids = Enumerable.Range(0, rows + 2).Select(i => (i * 7 + seed) % rows).ToArray();
+            using var gathered = Backend.Allocate(ids.Length, d);
+            Backend.Gather(at, ids, gathered);
+            var expected = ids.SelectMany(id => a.Skip(id * d).Take(d)).ToArray();
+            Assert.Equal(expected, gathered.ToArray());
+            Backend.Gather(at, ids, gathered, scale: -2f, accumulate: true);
+            RandomData.AssertClose(expected.Select(v => -v).ToArray(), gathered.ToArray(), 1e-6, "Gather accumulate");
+
+            using var transposed = Backend.Allocate(d, rows);
+            Backend.Transpose(at.Reshape(1, rows, d), transposed.Reshape(1, d, rows));
+            var t = transposed.ToArray();
+            for (int r = 0; r < rows; r++)
+                for (int c = 0; c < d; c++)
+                    Assert.Equal(a[r * d + c], t[c * rows + r]);
+
+            using var target = Backend.Allocate(rows, d + 3);
+            Backend.CopyBlocks(at, 0, d, target, 2, d + 3, d, rows);
+            var copied = target.ToArray();
+            for (int r = 0; r < rows; r++)
+                Assert.Equal(a.Skip(r * d).Take(d), copied.Skip(r * (d + 3) + 2).Take(d));
+        });
+    }
+
+    [Fact]
+    public void Attention_matches_the_reference_with_every_kind_of_mask()
+    {
+        Properties.ForAll(Properties.Ints((1, 3), (1, 5), (1, 12), (1, 3), (1, 20), (0, 5), (0, 1000), (0, 7)), s =>
+        {
+            var (batch, queries, keys, heads, headDim, spareRows, seed, flags) = (s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]);
+            bool causal = (flags & 1) != 0, withBias = (flags & 2) != 0, withMask = (flags & 4) != 0;
+            int width = heads * headDim, keyRows = keys + spareRows;
+            int offset = causal ? Math.Max(0, keys - queries) : 0;
+            var q = RandomData.Uniform(seed, batch * queries * width, 2f);
+            var k = RandomData.Uniform(seed + 1, batch * keyRows * width, 2f);
+            var v = RandomData.Uniform(seed + 2, batch * keyRows * width);
+            var bias = withBias ? RandomData.Uniform(seed + 3, heads * queries * keys) : null;
+            // Row 0 of the mask is fully masked: the reference then averages all values uniformly.
+            var mask = withMask ? Enumerable.Range(0, batch * keys).Select(i => i < keys ? 0f : (i * 5 + seed) % 3 == 0 ? 0f : 1f).ToArray() : null;
+            using var qt = Upload(q, batch, queries, width);
+            using var kt = Upload(k, batch, keyRows, width);
+            using var vt = Upload(v, batch, keyRows, width);
+            using var bt = bias is null ? null : Upload(bias, heads, queries, keys);
+            using var mt = mask is null ? null : Upload(mask, batch, keys);
+            using var output = Backend.Allocate(batch, queries, width);
+            float scale = 1f / MathF.Sqrt(headDim);
+            Backend.Attention(qt, kt, vt, output, new AttentionOptions(heads, scale, keys, causal, offset, bt, mt));
+            var expected = NaiveOps.Attention(q, k, v, batch, queries, keyRows, keys, heads, headDim, scale, causal, offset, bias, mask);
+            RandomData.AssertClose(expected, output.ToArray(), 1e-5, "Attention");
+        });
+    }
+
+    [Fact]
+    public void Lstm_steps_match_a_whole_reference_layer()
+    {
+        Properties.ForAll(Properties.Ints((1, 3), (1, 9), (1, 12), (0, 1000)), s =>
+        {
+            var (batch, steps, hidden, seed) = (s[0], s[1], s[2], s[3]);
+            var x = RandomData.Uniform(seed, batch * steps * hidden);
+            var wih = RandomData.Uniform(seed + 1, 4 * hidden * hidden, 0.5f);
+            var whh = RandomData.Uniform(seed + 2, 4 * hidden * hidden, 0.5f);
+            var bih = RandomData.Uniform(seed + 3, 4 * hidden);
+            var bhh = RandomData.Uniform(seed + 4, 4 * hidden);
+            using var xt = Upload(x, batch * steps, hidden);
+            using var wihT = Upload(wih, 4 * hidden, hidden);
+            using var whhT = Upload(whh, 4 * hidden, hidden);
+            using var bias = Upload(bih.Zip(bhh, (p, q) => p + q).ToArray(), 4 * hidden);
+            using var gates = Backend.Allocate(batch, steps, 4 * hidden);
+            using var cell = Backend.Allocate(batch, hidden);
+            using var output = Backend.Allocate(batch, steps, hidden);
+            Backend.Linear(xt, wihT, bias, gates.Reshape(batch * steps, 4 * hidden));
+            for (int t = 0; t < steps; t++) Backend.LstmStep(gates, whhT, cell, output, t);
+            RandomData.AssertClose(NaiveOps.Lstm(x, wih, whh, bih, bhh, batch, steps, hidden, hidden), output.ToArray(), 1e-5, "LSTM");
+        }, cases: 50);
+    }
+
+    [Fact]
+    public void NearestCodes_picks_the_nearest_codebook_row()
+    {
+        Properties.ForAll(Properties.Ints((1, 40), (1, 70), (1, 9), (0, 1000)), s =>
+        {
+            var (rows, size, d, seed) = (s[0], s[1], s[2], s[3]);
+            var x = RandomData.Uniform(seed, rows * d);
+            var codebook = RandomData.Uniform(seed + 1, size * d);
+            using var xt = Upload(x, rows, d);
+            using var ct = Upload(codebook, size, d);
+            var codes = new int[rows];
+            Backend.NearestCodes(xt, ct, codes);
+            for (int r = 0; r < rows; r++) Assert.Equal(NaiveOps.Nearest(x, r, codebook, size, d), codes[r]);
+        });
+    }
+}
+
+public sealed class CpuBackendOpsTests : BackendOpsTests
+{
+    protected override IBackend Backend { get; } = new CpuBackend();
+}

@@ -1,0 +1,44 @@
+using MusicGen.Engine.Backends.Cpu;
+using MusicGen.Engine.Verification;
+using Xunit.Abstractions;
+
+namespace MusicGen.Tests.Golden;
+
+/// <summary>Every golden case through the verifier: every tensor of every implemented component within tolerance.</summary>
+public class GoldenCaseTests
+{
+    private readonly ITestOutputHelper _output;
+
+    public GoldenCaseTests(ITestOutputHelper output) => _output = output;
+
+    public static TheoryData<string> Cases()
+    {
+        var data = new TheoryData<string>();
+        foreach (string folder in TestPaths.GoldenCases()) data.Add(Path.GetFileName(folder));
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Every_implemented_tensor_matches_the_reference(string caseName)
+    {
+        using var backend = new CpuBackend();
+        var report = new Verifier(backend).Run(TestPaths.Golden(caseName));
+        foreach (var row in report.Rows) _output.WriteLine($"{row.Name} {row.Shape} err={row.MaxAbsError:E3} tol={row.Tolerance:E3} {(row.Passed ? "pass" : "FAIL " + row.Note)}");
+        Assert.True(report.Failed == 0, $"{report.Failed} tensors failed: {string.Join(", ", report.Rows.Where(r => !r.Passed).Select(r => r.Name))}");
+    }
+
+    [Fact]
+    public void The_codec_part_of_every_case_is_checked()
+    {
+        using var backend = new CpuBackend();
+        foreach (string folder in TestPaths.GoldenCases())
+        {
+            using var golden = GoldenCase.Open(folder);
+            if (!golden.Has(golden.CodecPrefix + "encode.input")) continue;
+            var report = new Verifier(backend).Run(folder);
+            Assert.Contains(report.Rows, r => r.Name == golden.CodecPrefix + "encode.codes" && r.Passed);
+            Assert.Contains(report.Rows, r => r.Name == golden.CodecPrefix + "decode.audio" && r.Passed);
+        }
+    }
+}
