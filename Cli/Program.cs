@@ -8,6 +8,9 @@ public static class Program
     public static int Main(string[] args)
     {
         var root = new RootCommand("musicgen: MusicGen text-to-music and the EnCodec codec in pure .NET");
+        root.Subcommands.Add(EncodeCommand.Create());
+        root.Subcommands.Add(DecodeCommand.Create());
+        root.Subcommands.Add(InfoCommand.Create());
         root.Subcommands.Add(VerifyCommand.Create());
         return root.Parse(args).Invoke();
     }

@@ -1,0 +1,31 @@
+using System.CommandLine;
+using MusicGen.Engine.Audio;
+using MusicGen.Engine.Backends.Cpu;
+using MusicGen.Engine.Codec;
+using MusicGen.Loaders.Checkpoints;
+
+namespace MusicGen.Cli.Commands;
+
+/// <summary><c>musicgen decode codes.safetensors --model DIR --out OUT.wav</c>: EnCodec codes to audio.</summary>
+public static class DecodeCommand
+{
+    public static Command Create()
+    {
+        var input = new Argument<string>("codes") { Description = "Codes file written by encode or generate (.safetensors or .json)" };
+        var model = CommonOptions.Model();
+        var output = CommonOptions.Output("WAV file to write");
+        var format = CommonOptions.WavFormat();
+        var command = new Command("decode", "Decode EnCodec codes to a WAV file") { input, model, output, format };
+        command.SetAction(parse => CommandRunner.Run(() =>
+        {
+            var codes = CodesFile.Load(parse.GetValue(input)!);
+            using var checkpoint = CheckpointFolder.Open(parse.GetValue(model)!);
+            using var backend = new CpuBackend();
+            var clip = new AudioCodec(backend, checkpoint).Decode(codes);
+            WavFile.Write(parse.GetValue(output)!, clip, parse.GetValue(format));
+            Console.WriteLine($"{parse.GetValue(output)}: {clip.ChannelCount} channel(s), {clip.Length} samples ({clip.Seconds:0.00} s at {clip.SampleRate} Hz)");
+            return 0;
+        }));
+        return command;
+    }
+}

@@ -1,0 +1,70 @@
+using System.CommandLine;
+using MusicGen.Loaders.Checkpoints;
+using MusicGen.Loaders.Configs;
+
+namespace MusicGen.Cli.Commands;
+
+/// <summary><c>musicgen info --model DIR</c>: what a checkpoint is.</summary>
+public static class InfoCommand
+{
+    public static Command Create()
+    {
+        var model = CommonOptions.Model();
+        var command = new Command("info", "Describe a checkpoint: kind, sizes, parameter counts, storage types and files") { model };
+        command.SetAction(parse => CommandRunner.Run(() =>
+        {
+            using var checkpoint = CheckpointFolder.Open(parse.GetValue(model)!);
+            Print(checkpoint);
+            return 0;
+        }));
+        return command;
+    }
+
+    private static void Print(CheckpointFolder checkpoint)
+    {
+        Console.WriteLine($"folder      {checkpoint.Folder}");
+        Console.WriteLine($"kind        {checkpoint.ModelType}");
+        if (checkpoint.Musicgen is { } musicgen)
+        {
+            var t = musicgen.TextEncoder;
+            var d = musicgen.Decoder;
+            Console.WriteLine($"text        T5 encoder: {t.NumLayers} layers, d_model {t.DModel}, {t.NumHeads} heads × {t.DKv}, d_ff {t.DFf} ({(t.IsGatedAct ? "gated-" : "")}{t.DenseActFn}), vocabulary {t.VocabSize}");
+            Console.WriteLine($"decoder     {d.NumHiddenLayers} layers, width {d.HiddenSize}, {d.NumAttentionHeads} heads, FFN {d.FfnDim}, {d.NumCodebooks} codebooks × {d.VocabSize}, {(d.AudioChannels == 2 ? "stereo" : "mono")}, up to {d.MaxPositionEmbeddings} positions");
+            if (musicgen.Kind == MusicgenKind.MusicgenMelody)
+                Console.WriteLine($"melody      {musicgen.NumChroma} chroma bins, {musicgen.ChromaLength} conditioning frames");
+        }
+        var c = checkpoint.Codec;
+        Console.WriteLine($"codec       EnCodec {c.SamplingRate} Hz, {c.FrameRate} frames/s (hop {c.HopLength}), {c.NumQuantizers} quantizers × {c.CodebookSize}, {c.NumFilters} filters, bandwidths {string.Join(", ", c.TargetBandwidths)} kbps");
+
+        var parts = checkpoint.Weights.Names
+            .GroupBy(name => name.Split('.')[0])
+            .Select(g => (Part: g.Key, Count: g.Sum(n => checkpoint.Weights.Entry(n).ElementCount)))
+            .OrderByDescending(p => p.Count);
+        Console.WriteLine($"parameters  {Format(checkpoint.Weights.ParameterCount)} in {checkpoint.Weights.Names.Count()} tensors");
+        foreach (var (part, count) in parts) Console.WriteLine($"            {part,-24} {Format(count)}");
+        var dtypes = checkpoint.Weights.Names.GroupBy(n => checkpoint.Weights.Entry(n).DType).Select(g => $"{g.Key} ×{g.Count()}");
+        Console.WriteLine($"storage     {string.Join(", ", dtypes)}");
+        var g = checkpoint.Generation;
+        if (checkpoint.Musicgen is not null)
+            Console.WriteLine($"generation  guidance {g.GuidanceScale?.ToString() ?? "-"}, top-k {g.TopK?.ToString() ?? "-"}, top-p {g.TopP?.ToString() ?? "-"}, temperature {g.Temperature?.ToString() ?? "-"}, sampling {(g.DoSample == false ? "off" : "on")}");
+        Console.WriteLine("files");
+        foreach (string file in Directory.GetFiles(checkpoint.Folder).Order(StringComparer.Ordinal))
+            Console.WriteLine($"            {Path.GetFileName(file),-40} {FormatBytes(new FileInfo(file).Length)}");
+    }
+
+    private static string Format(long count) => count switch
+    {
+        >= 1_000_000_000 => $"{count / 1e9:0.00} B",
+        >= 1_000_000 => $"{count / 1e6:0.00} M",
+        >= 1_000 => $"{count / 1e3:0.0} k",
+        _ => count.ToString(),
+    };
+
+    private static string FormatBytes(long bytes) => bytes switch
+    {
+        >= 1L << 30 => $"{bytes / (double)(1L << 30):0.00} GiB",
+        >= 1L << 20 => $"{bytes / (double)(1L << 20):0.0} MiB",
+        >= 1L << 10 => $"{bytes / 1024.0:0.0} KiB",
+        _ => $"{bytes} B",
+    };
+}

@@ -1,0 +1,22 @@
+using System.CommandLine;
+using MusicGen.Engine.Audio;
+
+namespace MusicGen.Cli;
+
+/// <summary>Options several commands share, defined once.</summary>
+public static class CommonOptions
+{
+    public static Option<string> Model() => new("--model", "-m")
+    {
+        Description = "Checkpoint folder (as on the Hugging Face Hub: config.json, model.safetensors or shards, …)",
+        Required = true,
+    };
+
+    public static Option<string> Output(string description) => new("--out", "-o") { Description = description, Required = true };
+
+    public static Option<WavSampleFormat> WavFormat() => new("--format")
+    {
+        Description = "Sample format of the written WAV: Float32 (exact) or Pcm16",
+        DefaultValueFactory = _ => WavSampleFormat.Float32,
+    };
+}

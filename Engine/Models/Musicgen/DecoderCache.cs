@@ -1,0 +1,73 @@
+using MusicGen.Engine.Backends;
+using MusicGen.Engine.Tensors;
+
+namespace MusicGen.Engine.Models.Musicgen;
+
+/// <summary>
+/// What the decoder keeps between steps of one generation: every layer's self-attention keys and values for the
+/// positions seen so far ([N, capacity, D]), and the cross-attention keys and values of the conditioning with
+/// its mask, computed once.
+/// </summary>
+public sealed class DecoderCache : IDisposable
+{
+    private readonly IBackend _backend;
+    private DecoderWorkspace? _workspace;
+
+    public int Batch { get; }
+    public int Capacity { get; }
+    /// <summary>Positions already in the cache; the next tokens take positions Length, Length + 1, ….</summary>
+    public int Length { get; private set; }
+    public Tensor[] SelfKeys { get; }
+    public Tensor[] SelfValues { get; }
+    public Tensor[]? CrossKeys { get; }
+    public Tensor[]? CrossValues { get; }
+    public Tensor? CrossMask { get; }
+    public int CrossLength { get; }
+
+    public DecoderCache(IBackend backend, int layers, int batch, int capacity, int width,
+        Tensor[]? crossKeys = null, Tensor[]? crossValues = null, Tensor? crossMask = null)
+    {
+        _backend = backend;
+        Batch = batch;
+        Capacity = capacity;
+        SelfKeys = Enumerable.Range(0, layers).Select(_ => backend.Allocate(batch, capacity, width)).ToArray();
+        SelfValues = Enumerable.Range(0, layers).Select(_ => backend.Allocate(batch, capacity, width)).ToArray();
+        CrossKeys = crossKeys;
+        CrossValues = crossValues;
+        CrossMask = crossMask;
+        CrossLength = crossKeys is null ? 0 : crossKeys[0].Dim(1);
+    }
+
+    /// <summary>A workspace for rows·tokens rows, reused while the size stays the same.</summary>
+    public DecoderWorkspace Workspace(int rows, int width, int ffnDim)
+    {
+        if (_workspace?.Rows != rows)
+        {
+            _workspace?.Dispose();
+            _workspace = new DecoderWorkspace(_backend, rows, width, ffnDim);
+        }
+        return _workspace;
+    }
+
+    /// <summary>Writes keys and values [N·T, D] of T new positions after the cached ones.</summary>
+    public void Append(int layer, Tensor keys, Tensor values, int tokens)
+    {
+        int width = SelfKeys[layer].Dim(2);
+        _backend.CopyBlocks(keys, 0, (long)tokens * width, SelfKeys[layer], (long)Length * width, (long)Capacity * width, tokens * width, Batch);
+        _backend.CopyBlocks(values, 0, (long)tokens * width, SelfValues[layer], (long)Length * width, (long)Capacity * width, tokens * width, Batch);
+    }
+
+    /// <summary>Marks T more positions as cached, once every layer has appended them.</summary>
+    public void Advance(int tokens)
+    {
+        if (Length + tokens > Capacity) throw new InvalidOperationException($"decoder cache of {Capacity} positions overflows");
+        Length += tokens;
+    }
+
+    public void Dispose()
+    {
+        _workspace?.Dispose();
+        foreach (var tensor in SelfKeys.Concat(SelfValues).Concat(CrossKeys ?? []).Concat(CrossValues ?? [])) tensor.Dispose();
+        CrossMask?.Dispose();
+    }
+}

@@ -1,0 +1,44 @@
+using MusicGen.Engine.Backends;
+using MusicGen.Engine.Tensors;
+
+namespace MusicGen.Engine.Models.Musicgen;
+
+/// <summary>
+/// The decoder's intermediate tensors for one forward pass of R = N·T rows, allocated once and reused by every
+/// layer and every decoding step of the same size.
+/// </summary>
+public sealed class DecoderWorkspace : IDisposable
+{
+    public int Rows { get; }
+    public Tensor Hidden { get; }    // [R, D] the residual stream
+    public Tensor Normed { get; }    // [R, D]
+    public Tensor Query { get; }     // [R, D]
+    public Tensor Key { get; }       // [R, D]
+    public Tensor Value { get; }     // [R, D]
+    public Tensor Context { get; }   // [R, D]
+    public Tensor Projected { get; } // [R, D]
+    public Tensor Inner { get; }     // [R, F]
+    /// <summary>Host staging for the ids of one codebook and for the positions of the R rows.</summary>
+    public int[] Ids { get; }
+    public int[] Positions { get; }
+
+    public DecoderWorkspace(IBackend backend, int rows, int width, int ffnDim)
+    {
+        Rows = rows;
+        Hidden = backend.Allocate(rows, width);
+        Normed = backend.Allocate(rows, width);
+        Query = backend.Allocate(rows, width);
+        Key = backend.Allocate(rows, width);
+        Value = backend.Allocate(rows, width);
+        Context = backend.Allocate(rows, width);
+        Projected = backend.Allocate(rows, width);
+        Inner = backend.Allocate(rows, ffnDim);
+        Ids = new int[rows];
+        Positions = new int[rows];
+    }
+
+    public void Dispose()
+    {
+        foreach (var tensor in new[] { Hidden, Normed, Query, Key, Value, Context, Projected, Inner }) tensor.Dispose();
+    }
+}

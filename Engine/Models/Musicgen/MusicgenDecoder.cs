@@ -1,0 +1,85 @@
+using MusicGen.Engine.Backends;
+using MusicGen.Engine.Tensors;
+using MusicGen.Loaders;
+using MusicGen.Loaders.Checkpoints;
+using MusicGen.Loaders.Configs;
+
+namespace MusicGen.Engine.Models.Musicgen;
+
+/// <summary>
+/// The MusicGen decoder stack (modeling_musicgen.MusicgenDecoder): the sum of one embedding per codebook, plus
+/// sinusoidal positions offset by what the cache holds, through the layers and a final layer norm.
+/// </summary>
+public sealed class MusicgenDecoder
+{
+    private readonly IBackend _backend;
+    private readonly Tensor[] _embedTokens;  // K × [vocab + 1, D]
+    private readonly Tensor _embedPositions; // [max_positions, D]
+    private readonly Tensor _layerNorm, _layerNormBias; // [D]
+
+    public MusicgenDecoderConfig Config { get; }
+    public IReadOnlyList<MusicgenDecoderLayer> Layers { get; }
+
+    public MusicgenDecoder(IBackend backend, MusicgenDecoderConfig config, WeightReader weights, int? crossAttentionSourceWidth)
+    {
+        _backend = backend;
+        Config = config;
+        int d = config.HiddenSize;
+        _embedTokens = Enumerable.Range(0, config.NumCodebooks)
+            .Select(k => backend.Upload(weights.Float($"embed_tokens.{k}.weight", config.VocabSize + 1, d)))
+            .ToArray();
+        _embedPositions = weights.Contains("embed_positions.weights")
+            ? backend.Upload(weights.Float("embed_positions.weights", config.MaxPositionEmbeddings, d))
+            : backend.Upload(MusicgenSinusoidalPositionalEmbedding.Table(config.MaxPositionEmbeddings, d), config.MaxPositionEmbeddings, d);
+        Layers = Enumerable.Range(0, config.NumHiddenLayers)
+            .Select(i => new MusicgenDecoderLayer(backend, config, weights.Scope($"layers.{i}."), crossAttentionSourceWidth))
+            .ToArray();
+        _layerNorm = backend.Upload(weights.Float("layer_norm.weight", d));
+        _layerNormBias = backend.Upload(weights.Float("layer_norm.bias", d));
+    }
+
+    /// <summary>
+    /// Runs T new positions of ids [N, K, T] (row-major, as the reference's [N·K, T]) through the decoder;
+    /// returns the workspace whose Hidden [N·T, D] holds the normed output. observe sees "embed_positions"
+    /// ([T, D] rows used), each "layers.i" and "layer_norm" as [N, T, D].
+    /// </summary>
+    public DecoderWorkspace Forward(DecoderCache cache, ReadOnlySpan<int> ids, int tokens, Action<string, Tensor>? observe = null)
+    {
+        int batch = cache.Batch, codebooks = Config.NumCodebooks, rows = batch * tokens, d = Config.HiddenSize;
+        if (ids.Length != batch * codebooks * tokens)
+            throw new ArgumentException($"{ids.Length} ids for [{batch}, {codebooks}, {tokens}]");
+        if (cache.Length + tokens > Config.MaxPositionEmbeddings)
+            throw new MusicGenException($"position {cache.Length + tokens} is beyond the decoder's {Config.MaxPositionEmbeddings} positions");
+        var work = cache.Workspace(rows, d, Config.FfnDim);
+
+        for (int k = 0; k < codebooks; k++)
+        {
+            for (int n = 0; n < batch; n++)
+                for (int t = 0; t < tokens; t++)
+                {
+                    int id = ids[(n * codebooks + k) * tokens + t];
+                    if ((uint)id > (uint)Config.VocabSize) throw new MusicGenException($"decoder input id {id} is outside 0..{Config.VocabSize}");
+                    work.Ids[n * tokens + t] = id;
+                }
+            _backend.Gather(_embedTokens[k], work.Ids, work.Hidden, accumulate: k > 0);
+        }
+        for (int r = 0; r < rows; r++) work.Positions[r] = cache.Length + r % tokens;
+        _backend.Gather(_embedPositions, work.Positions, work.Hidden, accumulate: true);
+        if (observe is not null)
+        {
+            using var positions = _backend.Allocate(tokens, d);
+            _backend.Gather(_embedPositions, work.Positions.AsSpan(0, tokens), positions);
+            observe("embed_positions", positions);
+        }
+
+        for (int i = 0; i < Layers.Count; i++)
+        {
+            Layers[i].Forward(cache, i, tokens, work);
+            observe?.Invoke($"layers.{i}", work.Hidden.Reshape(batch, tokens, d));
+        }
+        cache.Advance(tokens);
+        _backend.LayerNorm(work.Hidden, _layerNorm, _layerNormBias, work.Hidden, 1e-5f);
+        observe?.Invoke("layer_norm", work.Hidden.Reshape(batch, tokens, d));
+        return work;
+    }
+}
