@@ -3,7 +3,7 @@ using MusicGen.Loaders;
 namespace MusicGen.Engine.Audio;
 
 /// <summary>
-/// Reads WAV files. Every problem with a file, from a missing file to a malformed header, is reported as a
+/// Reads and writes WAV files. Every problem with a file, from a missing file to a malformed header, is reported as a
 /// <see cref="MusicGenException"/> naming the file.
 /// </summary>
 public static class WavFile
@@ -33,7 +33,7 @@ public static class WavFile
         {
             if (stream.CanSeek) return WavReader.Read(stream, displayName);
             // Chunks may come in any order, so a pipe is buffered whole to be walked like a file.
-            var buffered = new MemoryStream();
+            using var buffered = new MemoryStream();
             stream.CopyTo(buffered);
             buffered.Position = 0;
             return WavReader.Read(buffered, displayName);
@@ -43,4 +43,20 @@ public static class WavFile
             throw new MusicGenException($"{displayName}: read failed: {e.Message}", e);
         }
     }
+
+    /// <summary>Writes <paramref name="clip"/> to <paramref name="path"/> through a temporary file, so a failure never leaves half a file.</summary>
+    public static void Write(string path, AudioClip clip, WavSampleFormat format)
+    {
+        try
+        {
+            AtomicFile.Write(path, stream => WavWriter.Write(stream, clip, format, path));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new MusicGenException($"{path}: cannot write: {e.Message}", e);
+        }
+    }
+
+    public static void Write(Stream stream, AudioClip clip, WavSampleFormat format) =>
+        WavWriter.Write(stream, clip, format, "WAV output");
 }
