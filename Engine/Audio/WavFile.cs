@@ -1,0 +1,62 @@
+using MusicGen.Loaders;
+
+namespace MusicGen.Engine.Audio;
+
+/// <summary>
+/// Reads and writes WAV files. Every problem with a file, from a missing file to a malformed header, is reported as a
+/// <see cref="MusicGenException"/> naming the file.
+/// </summary>
+public static class WavFile
+{
+    public static AudioClip Read(string path)
+    {
+        FileStream stream;
+        try
+        {
+            stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new MusicGenException($"{path}: file not found", e);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new MusicGenException($"{path}: cannot open: {e.Message}", e);
+        }
+        using (stream) return Read(stream, path);
+    }
+
+    /// <summary>Reads a WAV file from <paramref name="stream"/>'s current position; <paramref name="displayName"/> names it in errors.</summary>
+    public static AudioClip Read(Stream stream, string displayName)
+    {
+        try
+        {
+            if (stream.CanSeek) return WavReader.Read(stream, displayName);
+            // Chunks may come in any order, so a pipe is buffered whole to be walked like a file.
+            using var buffered = new MemoryStream();
+            stream.CopyTo(buffered);
+            buffered.Position = 0;
+            return WavReader.Read(buffered, displayName);
+        }
+        catch (IOException e)
+        {
+            throw new MusicGenException($"{displayName}: read failed: {e.Message}", e);
+        }
+    }
+
+    /// <summary>Writes <paramref name="clip"/> to <paramref name="path"/> through a temporary file, so a failure never leaves half a file.</summary>
+    public static void Write(string path, AudioClip clip, WavSampleFormat format)
+    {
+        try
+        {
+            AtomicFile.Write(path, stream => WavWriter.Write(stream, clip, format, path));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new MusicGenException($"{path}: cannot write: {e.Message}", e);
+        }
+    }
+
+    public static void Write(Stream stream, AudioClip clip, WavSampleFormat format) =>
+        WavWriter.Write(stream, clip, format, "WAV output");
+}

@@ -1,0 +1,42 @@
+using System.Buffers;
+using MusicGen.Loaders;
+
+namespace MusicGen.Engine.Audio;
+
+/// <summary>Reads the samples a <see cref="WavLayout"/> locates, a block of frames at a time.</summary>
+public static class WavReader
+{
+    private const int BlockBytes = 1 << 20;
+
+    /// <summary>Reads a whole WAV file from the seekable <paramref name="stream"/>, starting at its current position.</summary>
+    public static AudioClip Read(Stream stream, string displayName)
+    {
+        WavLayout layout = WavLayout.Locate(stream, displayName);
+        WavFormat format = layout.Format;
+        if (layout.FrameCount > Array.MaxLength)
+            throw new MusicGenException(
+                $"{displayName}: {layout.FrameCount} samples per channel are more than an audio clip can hold ({Array.MaxLength})");
+        int frameCount = (int)layout.FrameCount;
+
+        var channels = new float[format.ChannelCount][];
+        for (int c = 0; c < channels.Length; c++) channels[c] = new float[frameCount];
+
+        int framesPerBlock = Math.Max(1, BlockBytes / format.BlockAlign);
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(framesPerBlock * format.BlockAlign);
+        try
+        {
+            stream.Position = layout.DataOffset;
+            for (int done = 0; done < frameCount; done += framesPerBlock)
+            {
+                Span<byte> block = buffer.AsSpan(0, Math.Min(framesPerBlock, frameCount - done) * format.BlockAlign);
+                stream.ReadExactly(block);
+                WavSampleDecoder.Decode(block, format, channels, done);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+        return new AudioClip(format.SampleRate, channels);
+    }
+}
