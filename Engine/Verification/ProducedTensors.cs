@@ -7,7 +7,14 @@ public sealed class ProducedTensors
 {
     private readonly Dictionary<string, (int[] Shape, float[]? Floats, long[]? Ints)> _tensors = new(StringComparer.Ordinal);
 
+    private readonly List<VerificationRow> _rows = new();
+
     public IEnumerable<string> Names => _tensors.Keys;
+
+    /// <summary>Rows checked against references outside expected.safetensors (the tokenizer cases of case.json).</summary>
+    public IReadOnlyList<VerificationRow> ExtraRows => _rows;
+
+    public void AddRow(VerificationRow row) => _rows.Add(row);
 
     public void Add(string name, Tensor tensor) => Add(name, tensor.ShapeArray(), tensor.ToArray());
 

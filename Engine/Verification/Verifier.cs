@@ -27,7 +27,7 @@ public sealed class Verifier
         _checks = checks ?? DefaultChecks;
     }
 
-    public static IReadOnlyList<IComponentCheck> DefaultChecks { get; } = [new CodecCheck()];
+    public static IReadOnlyList<IComponentCheck> DefaultChecks { get; } = [new CodecCheck(), new TextCheck(), new TeacherForcingCheck(), new GenerationCheck()];
 
     public VerificationReport Run(string caseFolder)
     {
@@ -36,7 +36,7 @@ public sealed class Verifier
         var produced = new ProducedTensors();
         foreach (var check in _checks) check.Run(golden, checkpoint, _backend, produced);
 
-        var rows = new List<VerificationRow>();
+        var rows = new List<VerificationRow>(produced.ExtraRows);
         var notImplemented = new List<string>();
         var inputs = new HashSet<string>(golden.Inputs, StringComparer.Ordinal);
         foreach (string name in golden.Outputs.Order(StringComparer.Ordinal))

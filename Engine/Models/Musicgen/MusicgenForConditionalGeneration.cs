@@ -1,0 +1,76 @@
+using MusicGen.Engine.Backends;
+using MusicGen.Engine.Models.Encodec;
+using MusicGen.Engine.Models.T5;
+using MusicGen.Engine.Tensors;
+using MusicGen.Loaders;
+using MusicGen.Loaders.Checkpoints;
+using MusicGen.Loaders.Configs;
+
+namespace MusicGen.Engine.Models.Musicgen;
+
+/// <summary>
+/// MusicGen (modeling_musicgen.MusicgenForConditionalGeneration): the T5 text encoder, the optional projection
+/// of its states to the decoder width, the decoder with its heads, and the EnCodec codec.
+/// </summary>
+public sealed class MusicgenForConditionalGeneration
+{
+    private readonly IBackend _backend;
+    private readonly Tensor? _encToDecProj, _encToDecProjBias; // [D, d_text], [D]
+
+    public MusicgenConfig Config { get; }
+    public T5Encoder TextEncoder { get; }
+    public MusicgenForCausalLM Decoder { get; }
+    public EncodecModel AudioEncoder { get; }
+
+    public MusicgenForConditionalGeneration(IBackend backend, CheckpointFolder checkpoint)
+    {
+        _backend = backend;
+        Config = checkpoint.RequireMusicgen();
+        if (Config.Kind != MusicgenKind.Musicgen)
+            throw new MusicGenException($"{checkpoint.Folder}: a {checkpoint.ModelType} checkpoint needs the melody model");
+        var weights = checkpoint.AllWeights;
+        TextEncoder = new T5Encoder(backend, Config.TextEncoder, weights.Scope("text_encoder."));
+        int decoderWidth = Config.Decoder.HiddenSize, textWidth = Config.TextEncoder.DModel;
+        if (Config.HasEncoderProjection)
+        {
+            _encToDecProj = backend.Upload(weights.Float("enc_to_dec_proj.weight", decoderWidth, textWidth));
+            _encToDecProjBias = backend.Upload(weights.Float("enc_to_dec_proj.bias", decoderWidth));
+        }
+        int sourceWidth = Config.HasEncoderProjection ? decoderWidth : Config.Decoder.CrossAttentionHiddenSize ?? textWidth;
+        Decoder = new MusicgenForCausalLM(backend, Config.Decoder, weights.Scope("decoder."), sourceWidth);
+        AudioEncoder = new EncodecModel(backend, Config.AudioEncoder, checkpoint.CodecWeights);
+    }
+
+    /// <summary>
+    /// The decoder's cache for a generation conditioned on encoder states [N, S, d_text] with mask [N, S]: the
+    /// states are projected (when the widths differ), multiplied by the mask, and turned into every layer's
+    /// cross-attention keys and values once. observe sees "enc_to_dec_proj" (before the mask).
+    /// </summary>
+    public DecoderCache StartDecoding(Tensor encoderStates, ReadOnlySpan<float> mask, int capacity, Action<string, Tensor>? observe = null)
+    {
+        int batch = encoderStates.Dim(0), length = encoderStates.Dim(1);
+        int width = _encToDecProj is null ? encoderStates.Dim(2) : Config.Decoder.HiddenSize;
+        var conditioning = _backend.Allocate(batch, length, width);
+        var rows = conditioning.Reshape(batch * length, width);
+        if (_encToDecProj is not null)
+            _backend.Linear(encoderStates.Reshape(batch * length, encoderStates.Dim(2)), _encToDecProj, _encToDecProjBias, rows);
+        else
+            _backend.Copy(encoderStates, conditioning);
+        observe?.Invoke("enc_to_dec_proj", conditioning);
+        _backend.ScaleRows(rows, mask, rows);
+
+        var layers = Decoder.Decoder.Layers;
+        int decoderWidth = Config.Decoder.HiddenSize;
+        var keys = new Tensor[layers.Count];
+        var values = new Tensor[layers.Count];
+        for (int i = 0; i < layers.Count; i++)
+        {
+            keys[i] = _backend.Allocate(batch, length, decoderWidth);
+            values[i] = _backend.Allocate(batch, length, decoderWidth);
+            layers[i].EncoderAttention!.ProjectKeysAndValues(rows, keys[i].Reshape(batch * length, decoderWidth), values[i].Reshape(batch * length, decoderWidth));
+        }
+        conditioning.Dispose();
+        var crossMask = _backend.Upload(mask, batch, length);
+        return new DecoderCache(_backend, layers.Count, batch, capacity, decoderWidth, keys, values, crossMask);
+    }
+}
