@@ -21,7 +21,7 @@ internal ref struct ProtobufReader
         _position = 0;
     }
 
-    public readonly bool AtEnd => _position >= _data.Length;
+    private readonly bool AtEnd => _position >= _data.Length;
 
     /// <summary>Reads the next field key; returns false at the end of the message.</summary>
     public bool TryReadTag(out int fieldNumber, out int wireType)
@@ -54,7 +54,7 @@ internal ref struct ProtobufReader
     /// <summary>An int32/enum field: negative values are sign-extended to 64 bits on the wire.</summary>
     public int ReadInt32() => unchecked((int)ReadVarint());
 
-    public uint ReadFixed32()
+    private uint ReadFixed32()
     {
         if (_data.Length - _position < 4) throw new InvalidDataException("the data ends inside a fixed32 field");
         uint value = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(_data.Slice(_position, 4));
