@@ -39,7 +39,7 @@ public sealed class Verifier
         var rows = new List<VerificationRow>(produced.ExtraRows);
         var notImplemented = new List<string>();
         var inputs = new HashSet<string>(golden.Inputs, StringComparer.Ordinal);
-        foreach (string name in golden.Outputs.Order(StringComparer.Ordinal))
+        foreach (string name in golden.Outputs.Order(NaturalOrder.Instance))
         {
             if (!_checks.Any(c => c.Owns(golden, name)))
             {
@@ -48,7 +48,7 @@ public sealed class Verifier
             }
             rows.Add(Compare(golden, produced, name));
         }
-        foreach (string name in produced.Names.Where(n => !golden.Has(n) && !inputs.Contains(n)).Order(StringComparer.Ordinal))
+        foreach (string name in produced.Names.Where(n => !golden.Has(n) && !inputs.Contains(n)).Order(NaturalOrder.Instance))
             rows.Add(new VerificationRow(name, "", double.NaN, 0, false, "no reference tensor of that name"));
         return new VerificationReport(golden.Name, rows, notImplemented);
     }
@@ -66,5 +66,33 @@ public sealed class Verifier
         return floats is null
             ? new VerificationRow(name, Loaders.Safetensors.ShapeText.Format(expectedShape), double.NaN, 0, false, "engine gave integers for a float tensor")
             : TensorComparison.CompareFloat(name, expectedShape, golden.Float(name), shape, floats);
+    }
+}
+
+/// <summary>Orders names with their numbers by value: layers.2 before layers.10.</summary>
+public sealed class NaturalOrder : IComparer<string>
+{
+    public static NaturalOrder Instance { get; } = new();
+
+    public int Compare(string? x, string? y)
+    {
+        if (x is null || y is null) return string.CompareOrdinal(x, y);
+        int i = 0, j = 0;
+        while (i < x.Length && j < y.Length)
+        {
+            if (char.IsAsciiDigit(x[i]) && char.IsAsciiDigit(y[j]))
+            {
+                int si = i, sj = j;
+                while (i < x.Length && char.IsAsciiDigit(x[i])) i++;
+                while (j < y.Length && char.IsAsciiDigit(y[j])) j++;
+                int byValue = long.Parse(x.AsSpan(si, i - si)).CompareTo(long.Parse(y.AsSpan(sj, j - sj)));
+                if (byValue != 0) return byValue;
+                continue;
+            }
+            if (x[i] != y[j]) return x[i].CompareTo(y[j]);
+            i++;
+            j++;
+        }
+        return (x.Length - i).CompareTo(y.Length - j);
     }
 }
