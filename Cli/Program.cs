@@ -8,6 +8,7 @@ public static class Program
     public static int Main(string[] args)
     {
         var root = new RootCommand("musicgen: MusicGen text-to-music and the EnCodec codec in pure .NET");
+        root.Subcommands.Add(GenerateCommand.Create());
         root.Subcommands.Add(EncodeCommand.Create());
         root.Subcommands.Add(DecodeCommand.Create());
         root.Subcommands.Add(InfoCommand.Create());
