@@ -13,6 +13,7 @@ public static class Program
         root.Subcommands.Add(DecodeCommand.Create());
         root.Subcommands.Add(InfoCommand.Create());
         root.Subcommands.Add(VerifyCommand.Create());
+        root.Subcommands.Add(BenchCommand.Create());
         return root.Parse(args).Invoke();
     }
 }
