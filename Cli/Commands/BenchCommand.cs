@@ -79,8 +79,10 @@ public static class BenchCommand
         var next = new int[codebooks];
         var feed = Enumerable.Repeat(config.Decoder.BosTokenId, batch * codebooks).ToArray();
         var times = new List<double>();
+        long allocatedBefore = 0;
         for (int step = 0; step < warmup + steps; step++)
         {
+            if (step == warmup) allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
             stopwatch.Restart();
             model.Decoder.Forward(cache, feed, 1, logits, lastOnly: true);
             backend.Download(logits, host);
@@ -88,6 +90,7 @@ public static class BenchCommand
             for (int i = 0; i < feed.Length; i++) feed[i] = next[i % codebooks];
             if (step >= warmup) times.Add(stopwatch.Elapsed.TotalMilliseconds);
         }
+        long allocatedPerStep = (GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore) / steps;
         times.Sort();
         double median = times[times.Count / 2];
         long d = config.Decoder.HiddenSize, f = config.Decoder.FfnDim;
@@ -98,6 +101,7 @@ public static class BenchCommand
         Console.WriteLine($"decoder step (batch {batch}, guidance) {median:0.0} ms median, {times.Average():0.0} ms mean, {times[(int)(times.Count * 0.9)]:0.0} ms p90 over {steps} steps");
         Console.WriteLine($"  weights read per step   {weightBytes / 1e9:0.00} GB -> {stepBandwidth:0.0} GB/s, {100 * stepBandwidth / bandwidth:0}% of the measured bandwidth");
         Console.WriteLine($"  that is                 {1000 / median:0.0} steps/s, {1000 / median / config.AudioEncoder.FrameRate:0.00} s of audio per second");
+        Console.WriteLine($"  managed allocation      {allocatedPerStep / 1024.0:0.0} KiB per step");
     }
 
     private static void TimeCodec(CpuBackend backend, MusicgenForConditionalGeneration model)

@@ -1,14 +1,20 @@
-using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 using MusicGen.Engine.Tensors;
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 
 namespace MusicGen.Engine.Backends.Cpu;
 
 public sealed partial class CpuBackend
 {
+    /// <summary>One attention call's arrays, offsets and sizes, handed to the worker threads.</summary>
+    private readonly record struct AttentionJob(
+        float[] Q, int QOffset, float[] K, int KOffset, float[] V, int VOffset, float[] Output, int OutputOffset,
+        float[]? Bias, int BiasOffset, float[]? Mask, int MaskOffset,
+        int Heads, int Queries, int Keys, int KeyRows, int Width, int HeadDim, float Scale, bool Causal, int QueryOffset);
+
     public void Attention(Tensor q, Tensor k, Tensor v, Tensor output, AttentionOptions options)
     {
         int batch = q.Dim(0), queries = q.Dim(1), width = q.Dim(2);
-        int keyRows = k.Dim(1), keys = options.KeyLength, heads = options.Heads, headDim = width / heads;
+        int keyRows = k.Dim(1), keys = options.KeyLength, heads = options.Heads;
         Check.Shape(k.Dim(0) == batch && v.Dim(0) == batch && k.Dim(2) == width && v.Dim(2) == width && v.Dim(1) == keyRows
             && keys <= keyRows && output.Length == q.Length && width % heads == 0, "Attention", q, k, v, output);
         if (options.PositionBias is { } positionBias)
@@ -16,74 +22,69 @@ public sealed partial class CpuBackend
         if (options.KeyMask is { } keyMask)
             Check.Shape(keyMask.Length == (long)batch * keys, "Attention key mask", q, keyMask);
 
-        var qs = Array(q, out int qo);
-        var ks = Array(k, out int ko);
-        var vs = Array(v, out int vo);
-        var os = Array(output, out int oo);
-        var biases = options.PositionBias is null ? null : Array(options.PositionBias, out _);
-        int biasOffset = options.PositionBias is null ? 0 : checked((int)options.PositionBias.Offset);
-        var masks = options.KeyMask is null ? null : Array(options.KeyMask, out _);
-        int maskOffset = options.KeyMask is null ? 0 : checked((int)options.KeyMask.Offset);
-
-        CpuParallel.For(batch * heads * queries, 2L * keys * headDim, (start, end) =>
+        var job = new AttentionJob(
+            Array(q, out int qo), qo, Array(k, out int ko), ko, Array(v, out int vo), vo, Array(output, out int oo), oo,
+            options.PositionBias is null ? null : Array(options.PositionBias, out _), options.PositionBias is null ? 0 : checked((int)options.PositionBias.Offset),
+            options.KeyMask is null ? null : Array(options.KeyMask, out _), options.KeyMask is null ? 0 : checked((int)options.KeyMask.Offset),
+            heads, queries, keys, keyRows, width, width / heads, options.Scale, options.Causal, options.QueryOffset);
+        CpuParallel.For(batch * heads * queries, 2L * keys * job.HeadDim, job, static (in s, start, end) =>
         {
-            var scores = Scratch.Get(keys);
+            var scores = Scratch.Get(s.Keys);
             for (int item = start; item < end; item++)
-            {
-                int b = item / (heads * queries), h = item / queries % heads, i = item % queries;
-                int visible = options.Causal ? Math.Min(keys, options.QueryOffset + i + 1) : keys;
-                ref float query = ref qs[qo + (b * queries + i) * width + h * headDim];
-                for (int j = 0; j < visible; j++)
-                {
-                    float score = options.Scale * Gemm.Dot(ref query, ref ks[ko + (b * keyRows + j) * width + h * headDim], headDim);
-                    if (biases is not null) score += biases[biasOffset + (h * queries + i) * keys + j];
-                    if (masks is not null && masks[maskOffset + b * keys + j] == 0f) score = float.MinValue;
-                    scores[j] = score;
-                }
-                var weights = scores.AsSpan(0, visible);
-                SoftmaxInPlace(weights, weights);
-                var result = os.AsSpan(oo + (b * queries + i) * width + h * headDim, headDim);
-                result.Clear();
-                for (int j = 0; j < visible; j++)
-                    TensorPrimitives.MultiplyAdd(vs.AsSpan(vo + (b * keyRows + j) * width + h * headDim, headDim), weights[j], result, result);
-            }
+                AttendOne(s, item / (s.Heads * s.Queries), item / s.Queries % s.Heads, item % s.Queries, scores);
         });
+    }
+
+    /// <summary>One query row of one head: scores, masking as the reference masks, softmax, weighted values.</summary>
+    private static void AttendOne(in AttentionJob s, int b, int h, int i, float[] scores)
+    {
+        int dh = s.HeadDim;
+        int visible = s.Causal ? Math.Min(s.Keys, s.QueryOffset + i + 1) : s.Keys;
+        ref float query = ref s.Q[s.QOffset + (b * s.Queries + i) * s.Width + h * dh];
+        for (int j = 0; j < visible; j++)
+        {
+            float score = s.Scale * Gemm.Dot(ref query, ref s.K[s.KOffset + (b * s.KeyRows + j) * s.Width + h * dh], dh);
+            if (s.Bias is not null) score += s.Bias[s.BiasOffset + (h * s.Queries + i) * s.Keys + j];
+            if (s.Mask is not null && s.Mask[s.MaskOffset + b * s.Keys + j] == 0f) score = float.MinValue;
+            scores[j] = score;
+        }
+        var weights = scores.AsSpan(0, visible);
+        SoftmaxInPlace(weights, weights);
+        var result = s.Output.AsSpan(s.OutputOffset + (b * s.Queries + i) * s.Width + h * dh, dh);
+        result.Clear();
+        for (int j = 0; j < visible; j++)
+            TensorPrimitives.MultiplyAdd(s.V.AsSpan(s.VOffset + (b * s.KeyRows + j) * s.Width + h * dh, dh), weights[j], result, result);
     }
 
     public void NearestCodes(Tensor x, Tensor codebook, Span<int> codes)
     {
-        int size = codebook.Dim(0), d = codebook.Dim(1);
-        int n = codes.Length;
+        int size = codebook.Dim(0), d = codebook.Dim(1), n = codes.Length;
         Check.Shape(x.Length == (long)n * d, "NearestCodes", x, codebook);
-        var xs = Array(x, out int xo);
         var es = Array(codebook, out int eo);
         var norms = new float[size];
         for (int c = 0; c < size; c++) norms[c] = TensorPrimitives.SumOfSquares(es.AsSpan(eo + c * d, d));
         var result = new int[n];
         const int rowsPerItem = 16;
-        CpuParallel.For((n + rowsPerItem - 1) / rowsPerItem, (long)rowsPerItem * size * d, (start, end) =>
+        CpuParallel.For((n + rowsPerItem - 1) / rowsPerItem, (long)rowsPerItem * size * d,
+            (xs: Array(x, out int xo), xo, es, eo, norms, result, n, size, d), static (in s, start, end) =>
         {
-            var products = Scratch.Get(rowsPerItem * size);
+            var products = Scratch.Get(rowsPerItem * s.size);
             for (int item = start; item < end; item++)
             {
-                int r0 = item * rowsPerItem, rows = Math.Min(rowsPerItem, n - r0);
-                Gemm.MultiplyTransposed(xs.AsSpan(xo + r0 * d), d, es.AsSpan(eo), d, products, size, rows, size, d);
+                int r0 = item * rowsPerItem, rows = Math.Min(rowsPerItem, s.n - r0);
+                Gemm.MultiplyTransposed(s.xs.AsSpan(s.xo + r0 * s.d), s.d, s.es.AsSpan(s.eo), s.d, products, s.size, rows, s.size, s.d);
                 for (int r = 0; r < rows; r++)
                 {
-                    // The reference's distance, term for term: |x|² − 2x·e + |e|², smallest first on ties.
-                    float xx = TensorPrimitives.SumOfSquares(xs.AsSpan(xo + (r0 + r) * d, d));
+                    // The reference's distance, term for term: |x|² − 2x·e + |e|², the first of equals winning.
+                    float xx = TensorPrimitives.SumOfSquares(s.xs.AsSpan(s.xo + (r0 + r) * s.d, s.d));
                     int best = 0;
                     float bestDistance = float.PositiveInfinity;
-                    for (int c = 0; c < size; c++)
+                    for (int c = 0; c < s.size; c++)
                     {
-                        float distance = xx - 2 * products[r * size + c] + norms[c];
-                        if (distance < bestDistance)
-                        {
-                            bestDistance = distance;
-                            best = c;
-                        }
+                        float distance = xx - 2 * products[r * s.size + c] + s.norms[c];
+                        if (distance < bestDistance) (bestDistance, best) = (distance, c);
                     }
-                    result[r0 + r] = best;
+                    s.result[r0 + r] = best;
                 }
             }
         });
@@ -96,21 +97,17 @@ public sealed partial class CpuBackend
         Check.Shape(gates.Dim(2) == 4 * hidden && recurrentWeight.Dim(0) == 4 * hidden && cell.Length == (long)batch * hidden
             && output.Length == (long)batch * steps * hidden && (uint)t < (uint)steps, "LstmStep", gates, recurrentWeight, cell, output);
         var gs = Array(gates, out int go);
-        var ws = Array(recurrentWeight, out int wo);
         var cs = Array(cell, out int co);
         var hs = Array(output, out int ho);
-        // z[b, 4H] = gates[b, t] + W_hh · h[b, t − 1]; one pass over W_hh serves every batch row.
+        // z[b, 4H] = W_hh · h[b, t − 1]; one pass over W_hh serves every batch row (rows of h are steps·H apart).
         var z = Scratch.Get(batch * 4 * hidden);
         if (t > 0)
-        {
-            CpuParallel.For(hidden, 4L * batch * hidden, (start, end) =>
-                Gemm.MultiplyTransposed(hs.AsSpan(ho + (t - 1) * hidden), steps * hidden, ws.AsSpan(wo + start * 4 * hidden), hidden,
-                    z.AsSpan(start * 4), 4 * hidden, batch, (end - start) * 4, hidden));
-        }
+            CpuParallel.For(hidden, 4L * batch * hidden, (hs, ho: ho + (t - 1) * hidden, ws: Array(recurrentWeight, out int wo), wo, z, batch, steps, hidden),
+                static (in s, start, end) => Gemm.MultiplyTransposed(s.hs.AsSpan(s.ho), s.steps * s.hidden, s.ws.AsSpan(s.wo + start * 4 * s.hidden), s.hidden,
+                    s.z.AsSpan(start * 4), 4 * s.hidden, s.batch, (end - start) * 4, s.hidden));
         else
-        {
             System.Array.Clear(z, 0, batch * 4 * hidden);
-        }
+
         for (int b = 0; b < batch; b++)
         {
             var row = z.AsSpan(b * 4 * hidden, 4 * hidden);
@@ -120,10 +117,9 @@ public sealed partial class CpuBackend
             for (int j = 0; j < hidden; j++)
             {
                 float input = Sigmoid(row[j]), forget = Sigmoid(row[hidden + j]);
-                float candidate = MathF.Tanh(row[2 * hidden + j]), output_ = Sigmoid(row[3 * hidden + j]);
-                float previous = t > 0 ? c[j] : 0f;
-                c[j] = forget * previous + input * candidate;
-                h[j] = output_ * MathF.Tanh(c[j]);
+                float candidate = MathF.Tanh(row[2 * hidden + j]), outputGate = Sigmoid(row[3 * hidden + j]);
+                c[j] = forget * (t > 0 ? c[j] : 0f) + input * candidate;
+                h[j] = outputGate * MathF.Tanh(c[j]);
             }
         }
     }

@@ -14,35 +14,46 @@ public sealed partial class CpuBackend
         int cout = weight.Dim(0), kernel = weight.Dim(2), tout = y.Dim(2);
         Check.Shape(weight.Dim(1) == cin && y.Dim(0) == batch && y.Dim(1) == cout
             && tout == (tin - (kernel - 1) * dilation - 1) / stride + 1 && (bias is null || bias.Length == cout), "Conv1d", x, weight, y);
-        var xs = Array(x, out int xo);
-        var ws = Array(weight, out int wo);
-        var ys = Array(y, out int yo);
-        int rowLength = cin * kernel;
-        int chunk = ColumnChunk(rowLength);
-        int chunks = (tout + chunk - 1) / chunk;
-        CpuParallel.For(batch * chunks, (long)chunk * rowLength * cout, (start, end) =>
+        int rowLength = cin * kernel, chunk = ColumnChunk(rowLength), chunks = (tout + chunk - 1) / chunk;
+        var job = new ConvolutionJob(Array(x, out int xo), xo, Array(weight, out int wo), wo, Array(y, out int yo), yo,
+            bias is null ? null : Array(bias, out _), bias is null ? 0 : checked((int)bias.Offset),
+            cin, tin, cout, tout, kernel, stride, dilation, rowLength, chunk, chunks);
+        CpuParallel.For(batch * chunks, (long)chunk * rowLength * cout, job, static (in s, start, end) =>
         {
-            var columns = Scratch.Get(chunk * rowLength);
+            var columns = Scratch.Get(s.Chunk * s.RowLength);
             for (int item = start; item < end; item++)
             {
-                int b = item / chunks, t0 = item % chunks * chunk, count = Math.Min(chunk, tout - t0);
-                int xb = xo + b * cin * tin;
+                int b = item / s.Chunks, t0 = item % s.Chunks * s.Chunk, count = Math.Min(s.Chunk, s.OutLength - t0);
+                int xb = s.XOffset + b * s.InChannels * s.InLength;
                 for (int t = 0; t < count; t++)
                 {
-                    int first = (t0 + t) * stride;
-                    for (int ci = 0; ci < cin; ci++)
+                    int first = (t0 + t) * s.Stride;
+                    for (int ci = 0; ci < s.InChannels; ci++)
                     {
-                        int source = xb + ci * tin + first;
-                        int target = t * rowLength + ci * kernel;
-                        for (int k = 0; k < kernel; k++) columns[target + k] = xs[source + k * dilation];
+                        int source = xb + ci * s.InLength + first, target = t * s.RowLength + ci * s.Kernel;
+                        for (int k = 0; k < s.Kernel; k++) columns[target + k] = s.X[source + k * s.Dilation];
                     }
                 }
-                int yb = yo + b * cout * tout + t0;
-                Gemm.MultiplyTransposed(ws.AsSpan(wo), rowLength, columns, rowLength, ys.AsSpan(yb), tout, cout, count, rowLength);
-                AddChannelBias(bias, ys, yb, tout, cout, count);
+                int yb = s.YOffset + b * s.OutChannels * s.OutLength + t0;
+                Gemm.MultiplyTransposed(s.W.AsSpan(s.WOffset), s.RowLength, columns, s.RowLength, s.Y.AsSpan(yb), s.OutLength, s.OutChannels, count, s.RowLength);
+                if (s.Bias is not null)
+                    for (int c = 0; c < s.OutChannels; c++)
+                        TensorPrimitives.Add(s.Y.AsSpan(yb + c * s.OutLength, count), s.Bias[s.BiasOffset + c], s.Y.AsSpan(yb + c * s.OutLength, count));
             }
         });
     }
+
+    /// <summary>One convolution's arrays and sizes, handed to the worker threads.</summary>
+    private readonly record struct ConvolutionJob(
+        float[] X, int XOffset, float[] W, int WOffset, float[] Y, int YOffset, float[]? Bias, int BiasOffset,
+        int InChannels, int InLength, int OutChannels, int OutLength, int Kernel, int Stride, int Dilation,
+        int RowLength, int Chunk, int Chunks);
+
+    /// <summary>One transposed convolution's arrays and sizes: outputs [TrimLeft, TrimLeft + OutLength) of frames from FirstFrame on.</summary>
+    private readonly record struct ConvTransposeJob(
+        float[] X, int XOffset, float[] W, int WOffset, float[] Y, int YOffset, float[]? Bias, int BiasOffset,
+        int InChannels, int InLength, int OutChannels, int OutLength, int Taps, int Stride, int TrimLeft,
+        int FirstFrame, int EndFrame, int RowLength, int Chunk, int Chunks);
 
     public void ConvTranspose1d(Tensor x, Tensor polyphaseWeight, Tensor? bias, Tensor y, int stride, int kernelSize, int trimLeft)
     {
@@ -51,54 +62,44 @@ public sealed partial class CpuBackend
         int taps = ConvTransposeWeights.Taps(kernelSize, stride);
         Check.Shape(y.Dim(0) == batch && polyphaseWeight.Length == (long)stride * cout * cin * taps
             && trimLeft + tout <= (tin - 1) * stride + kernelSize && (bias is null || bias.Length == cout), "ConvTranspose1d", x, polyphaseWeight, y);
-        var xs = Array(x, out int xo);
-        var ws = Array(polyphaseWeight, out int wo);
-        var ys = Array(y, out int yo);
-        var bs = bias is null ? null : Array(bias, out _);
-        int bo = bias is null ? 0 : checked((int)bias.Offset);
-        int rowLength = cin * taps;
-        int phases = stride * cout;
+        int rowLength = cin * taps, phases = stride * cout;
         int qFirst = trimLeft / stride, qEnd = (trimLeft + tout - 1) / stride + 1;
-        int chunk = ColumnChunk(rowLength);
-        int chunks = (qEnd - qFirst + chunk - 1) / chunk;
-        CpuParallel.For(batch * chunks, (long)chunk * rowLength * phases, (start, end) =>
+        int chunk = ColumnChunk(rowLength), chunks = (qEnd - qFirst + chunk - 1) / chunk;
+        var job = new ConvTransposeJob(Array(x, out int xo), xo, Array(polyphaseWeight, out int wo), wo, Array(y, out int yo), yo,
+            bias is null ? null : Array(bias, out _), bias is null ? 0 : checked((int)bias.Offset),
+            cin, tin, cout, tout, taps, stride, trimLeft, qFirst, qEnd, rowLength, chunk, chunks);
+        CpuParallel.For(batch * chunks, (long)chunk * rowLength * phases, job, static (in s, start, end) =>
         {
-            var scratch = Scratch.Get(chunk * rowLength + phases * chunk);
-            var columns = scratch.AsSpan(0, chunk * rowLength);
-            var products = scratch.AsSpan(chunk * rowLength, phases * chunk);
+            int phases = s.Stride * s.OutChannels;
+            var scratch = Scratch.Get(s.Chunk * s.RowLength + phases * s.Chunk);
+            var columns = scratch.AsSpan(0, s.Chunk * s.RowLength);
+            var products = scratch.AsSpan(s.Chunk * s.RowLength, phases * s.Chunk);
             for (int item = start; item < end; item++)
             {
-                int b = item / chunks, q0 = qFirst + item % chunks * chunk, count = Math.Min(chunk, qEnd - q0);
-                int xb = xo + b * cin * tin;
+                int b = item / s.Chunks, q0 = s.FirstFrame + item % s.Chunks * s.Chunk, count = Math.Min(s.Chunk, s.EndFrame - q0);
+                int xb = s.XOffset + b * s.InChannels * s.InLength;
                 for (int q = 0; q < count; q++)
-                    for (int ci = 0; ci < cin; ci++)
-                        for (int m = 0; m < taps; m++)
+                    for (int ci = 0; ci < s.InChannels; ci++)
+                        for (int m = 0; m < s.Taps; m++)
                         {
                             int t = q0 + q - m;
-                            columns[q * rowLength + ci * taps + m] = (uint)t < (uint)tin ? xs[xb + ci * tin + t] : 0f;
+                            columns[q * s.RowLength + ci * s.Taps + m] = (uint)t < (uint)s.InLength ? s.X[xb + ci * s.InLength + t] : 0f;
                         }
-                Gemm.MultiplyTransposed(ws.AsSpan(wo), rowLength, columns, rowLength, products, count, phases, count, rowLength);
-                int yb = yo + b * cout * tout;
-                for (int p = 0; p < stride; p++)
-                    for (int co = 0; co < cout; co++)
+                Gemm.MultiplyTransposed(s.W.AsSpan(s.WOffset), s.RowLength, columns, s.RowLength, products, count, phases, count, s.RowLength);
+                int yb = s.YOffset + b * s.OutChannels * s.OutLength;
+                for (int p = 0; p < s.Stride; p++)
+                    for (int co = 0; co < s.OutChannels; co++)
                     {
-                        float channelBias = bs is null ? 0f : bs[bo + co];
-                        var row = products.Slice((p * cout + co) * count, count);
+                        float channelBias = s.Bias is null ? 0f : s.Bias[s.BiasOffset + co];
+                        var row = products.Slice((p * s.OutChannels + co) * count, count);
                         for (int q = 0; q < count; q++)
                         {
-                            int j = (q0 + q) * stride + p - trimLeft;
-                            if ((uint)j < (uint)tout) ys[yb + co * tout + j] = row[q] + channelBias;
+                            int j = (q0 + q) * s.Stride + p - s.TrimLeft;
+                            if ((uint)j < (uint)s.OutLength) s.Y[yb + co * s.OutLength + j] = row[q] + channelBias;
                         }
                     }
             }
         });
-    }
-
-    private static void AddChannelBias(Tensor? bias, float[] ys, int yb, int rowStride, int channels, int count)
-    {
-        if (bias is null) return;
-        var b = Span(bias);
-        for (int c = 0; c < channels; c++) TensorPrimitives.Add(ys.AsSpan(yb + c * rowStride, count), b[c], ys.AsSpan(yb + c * rowStride, count));
     }
 
     public void Pad1d(Tensor x, Tensor y, int left, int right, PadMode mode)

@@ -54,11 +54,10 @@ public sealed partial class CpuBackend : IBackend
         var xs = Array(x, out int xo);
         var ws = Array(weight, out int wo);
         var ys = Array(y, out int yo);
-        int blocks = (n + 3) / 4;
-        CpuParallel.For(blocks, 4L * m * k, (start, end) =>
+        CpuParallel.For((n + 3) / 4, 4L * m * k, (xs, xo, ws, wo, ys, yo, m, n, k), static (in s, start, end) =>
         {
-            int j0 = start * 4, j1 = Math.Min(n, end * 4);
-            Gemm.MultiplyTransposed(xs.AsSpan(xo), k, ws.AsSpan(wo + j0 * k), k, ys.AsSpan(yo + j0), n, m, j1 - j0, k);
+            int j0 = start * 4, j1 = Math.Min(s.n, end * 4);
+            Gemm.MultiplyTransposed(s.xs.AsSpan(s.xo), s.k, s.ws.AsSpan(s.wo + j0 * s.k), s.k, s.ys.AsSpan(s.yo + j0), s.n, s.m, j1 - j0, s.k);
         });
         if (bias is not null)
         {
@@ -77,19 +76,19 @@ public sealed partial class CpuBackend : IBackend
         var ws = Array(weight, out int wo);
         var bs = bias is null ? null : Array(bias, out _);
         int bo = bias is null ? 0 : checked((int)bias.Offset);
-        CpuParallel.For((int)(x.Length / d), 4L * d, (start, end) =>
+        CpuParallel.For((int)(x.Length / d), 4L * d, (xs, xo, ys, yo, ws, wo, bs, bo, d, eps), static (in s, start, end) =>
         {
-            var w = ws.AsSpan(wo, d);
-            var b = bs is null ? System.Span<float>.Empty : bs.AsSpan(bo, d);
+            var w = s.ws.AsSpan(s.wo, s.d);
+            var b = s.bs is null ? Span<float>.Empty : s.bs.AsSpan(s.bo, s.d);
             for (int r = start; r < end; r++)
             {
-                var row = xs.AsSpan(xo + r * d, d);
-                var output = ys.AsSpan(yo + r * d, d);
-                float mean = TensorPrimitives.Sum(row) / d;
+                var row = s.xs.AsSpan(s.xo + r * s.d, s.d);
+                var output = s.ys.AsSpan(s.yo + r * s.d, s.d);
+                float mean = TensorPrimitives.Sum(row) / s.d;
                 float variance = 0;
                 foreach (float v in row) variance += (v - mean) * (v - mean);
-                float inverse = 1f / MathF.Sqrt(variance / d + eps);
-                for (int i = 0; i < d; i++) output[i] = (row[i] - mean) * inverse * w[i] + (b.IsEmpty ? 0f : b[i]);
+                float inverse = 1f / MathF.Sqrt(variance / s.d + s.eps);
+                for (int i = 0; i < s.d; i++) output[i] = (row[i] - mean) * inverse * w[i] + (b.IsEmpty ? 0f : b[i]);
             }
         });
     }
@@ -101,14 +100,14 @@ public sealed partial class CpuBackend : IBackend
         var xs = Array(x, out int xo);
         var ys = Array(y, out int yo);
         var ws = Array(weight, out int wo);
-        CpuParallel.For((int)(x.Length / d), 3L * d, (start, end) =>
+        CpuParallel.For((int)(x.Length / d), 3L * d, (xs, xo, ys, yo, ws, wo, d, eps), static (in s, start, end) =>
         {
-            var w = ws.AsSpan(wo, d);
+            var w = s.ws.AsSpan(s.wo, s.d);
             for (int r = start; r < end; r++)
             {
-                var row = xs.AsSpan(xo + r * d, d);
-                var output = ys.AsSpan(yo + r * d, d);
-                float inverse = 1f / MathF.Sqrt(TensorPrimitives.SumOfSquares(row) / d + eps);
+                var row = s.xs.AsSpan(s.xo + r * s.d, s.d);
+                var output = s.ys.AsSpan(s.yo + r * s.d, s.d);
+                float inverse = 1f / MathF.Sqrt(TensorPrimitives.SumOfSquares(row) / s.d + s.eps);
                 TensorPrimitives.Multiply(row, inverse, output);
                 TensorPrimitives.Multiply(output, w, output);
             }
@@ -121,9 +120,9 @@ public sealed partial class CpuBackend : IBackend
         Check.Shape(x.Length == y.Length, "Softmax", x, y);
         var xs = Array(x, out int xo);
         var ys = Array(y, out int yo);
-        CpuParallel.For(d == 0 ? 0 : (int)(x.Length / d), 4L * d, (start, end) =>
+        CpuParallel.For(d == 0 ? 0 : (int)(x.Length / d), 4L * d, (xs, xo, ys, yo, d), static (in s, start, end) =>
         {
-            for (int r = start; r < end; r++) SoftmaxInPlace(xs.AsSpan(xo + r * d, d), ys.AsSpan(yo + r * d, d));
+            for (int r = start; r < end; r++) SoftmaxInPlace(s.xs.AsSpan(s.xo + r * s.d, s.d), s.ys.AsSpan(s.yo + r * s.d, s.d));
         });
     }
 
@@ -141,34 +140,35 @@ public sealed partial class CpuBackend : IBackend
         Check.Shape(x.Length == y.Length, "Activation", x, y);
         var xs = Array(x, out int xo);
         var ys = Array(y, out int yo);
-        CpuParallel.For(checked((int)x.Length), 16, (start, end) =>
+        CpuParallel.For(checked((int)x.Length), 16, (xs, xo, ys, yo, kind), static (in s, start, end) =>
+            Activate(s.kind, s.xs.AsSpan(s.xo + start, end - start), s.ys.AsSpan(s.yo + start, end - start)));
+    }
+
+    private static void Activate(ActivationKind kind, ReadOnlySpan<float> input, Span<float> output)
+    {
+        switch (kind)
         {
-            var input = xs.AsSpan(xo + start, end - start);
-            var output = ys.AsSpan(yo + start, end - start);
-            switch (kind)
-            {
-                case ActivationKind.Relu:
-                    TensorPrimitives.Max(input, 0f, output);
-                    break;
-                case ActivationKind.Elu:
-                    for (int i = 0; i < input.Length; i++)
-                        output[i] = input[i] > 0 ? input[i] : (float)(Math.Exp(input[i]) - 1.0);
-                    break;
-                case ActivationKind.Gelu:
-                    for (int i = 0; i < input.Length; i++)
-                        output[i] = (float)(0.5 * input[i] * (1.0 + MathNet.Numerics.SpecialFunctions.Erf(input[i] / Math.Sqrt(2.0))));
-                    break;
-                case ActivationKind.GeluTanh:
-                    for (int i = 0; i < input.Length; i++)
-                    {
-                        double v = input[i];
-                        output[i] = (float)(0.5 * v * (1.0 + Math.Tanh(Math.Sqrt(2.0 / Math.PI) * (v + 0.044715 * v * v * v))));
-                    }
-                    break;
-                default:
-                    throw new ArgumentOutOfRangeException(nameof(kind));
-            }
-        });
+            case ActivationKind.Relu:
+                TensorPrimitives.Max(input, 0f, output);
+                break;
+            case ActivationKind.Elu:
+                for (int i = 0; i < input.Length; i++)
+                    output[i] = input[i] > 0 ? input[i] : (float)(Math.Exp(input[i]) - 1.0);
+                break;
+            case ActivationKind.Gelu:
+                for (int i = 0; i < input.Length; i++)
+                    output[i] = (float)(0.5 * input[i] * (1.0 + MathNet.Numerics.SpecialFunctions.Erf(input[i] / Math.Sqrt(2.0))));
+                break;
+            case ActivationKind.GeluTanh:
+                for (int i = 0; i < input.Length; i++)
+                {
+                    double v = input[i];
+                    output[i] = (float)(0.5 * v * (1.0 + Math.Tanh(Math.Sqrt(2.0 / Math.PI) * (v + 0.044715 * v * v * v))));
+                }
+                break;
+            default:
+                throw new ArgumentOutOfRangeException(nameof(kind));
+        }
     }
 
     public void Add(Tensor a, Tensor b, Tensor y)
@@ -228,18 +228,18 @@ public sealed partial class CpuBackend : IBackend
         var ys = Array(y, out int yo);
         const int tile = 32;
         int rowTiles = (m + tile - 1) / tile;
-        CpuParallel.For(batch * rowTiles, (long)tile * n, (start, end) =>
+        CpuParallel.For(batch * rowTiles, (long)tile * n, (xs, xo, ys, yo, m, n, rowTiles), static (in s, start, end) =>
         {
             for (int item = start; item < end; item++)
             {
-                int b = item / rowTiles, i0 = item % rowTiles * tile, i1 = Math.Min(m, i0 + tile);
-                int xb = xo + b * m * n, yb = yo + b * m * n;
-                for (int j0 = 0; j0 < n; j0 += tile)
+                int b = item / s.rowTiles, i0 = item % s.rowTiles * tile, i1 = Math.Min(s.m, i0 + tile);
+                int xb = s.xo + b * s.m * s.n, yb = s.yo + b * s.m * s.n;
+                for (int j0 = 0; j0 < s.n; j0 += tile)
                 {
-                    int j1 = Math.Min(n, j0 + tile);
+                    int j1 = Math.Min(s.n, j0 + tile);
                     for (int i = i0; i < i1; i++)
                         for (int j = j0; j < j1; j++)
-                            ys[yb + j * m + i] = xs[xb + i * n + j];
+                            s.ys[yb + j * s.m + i] = s.xs[xb + i * s.n + j];
                 }
             }
         });

@@ -38,13 +38,13 @@ public sealed class DecoderCache : IDisposable
         CrossLength = crossKeys is null ? 0 : crossKeys[0].Dim(1);
     }
 
-    /// <summary>A workspace for rows·tokens rows, reused while the size stays the same.</summary>
-    public DecoderWorkspace Workspace(int rows, int width, int ffnDim)
+    /// <summary>A workspace for T new positions of every row, reused while T stays the same.</summary>
+    public DecoderWorkspace Workspace(int tokens, int width, int ffnDim)
     {
-        if (_workspace?.Rows != rows)
+        if (_workspace?.Tokens != tokens)
         {
             _workspace?.Dispose();
-            _workspace = new DecoderWorkspace(_backend, rows, width, ffnDim);
+            _workspace = new DecoderWorkspace(_backend, Batch, tokens, width, ffnDim);
         }
         return _workspace;
     }

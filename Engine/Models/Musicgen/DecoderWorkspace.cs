@@ -5,11 +5,13 @@ namespace MusicGen.Engine.Models.Musicgen;
 
 /// <summary>
 /// The decoder's intermediate tensors for one forward pass of R = N·T rows, allocated once and reused by every
-/// layer and every decoding step of the same size.
+/// layer and every decoding step of the same size (views included, so a step allocates nothing).
 /// </summary>
 public sealed class DecoderWorkspace : IDisposable
 {
-    public int Rows { get; }
+    public int Batch { get; }
+    public int Tokens { get; }
+    public int Rows => Batch * Tokens;
     public Tensor Hidden { get; }    // [R, D] the residual stream
     public Tensor Normed { get; }    // [R, D]
     public Tensor Query { get; }     // [R, D]
@@ -18,13 +20,17 @@ public sealed class DecoderWorkspace : IDisposable
     public Tensor Context { get; }   // [R, D]
     public Tensor Projected { get; } // [R, D]
     public Tensor Inner { get; }     // [R, F]
+    public Tensor QueryByBatch { get; }   // Query as [N, T, D]
+    public Tensor ContextByBatch { get; } // Context as [N, T, D]
     /// <summary>Host staging for the ids of one codebook and for the positions of the R rows.</summary>
     public int[] Ids { get; }
     public int[] Positions { get; }
 
-    public DecoderWorkspace(IBackend backend, int rows, int width, int ffnDim)
+    public DecoderWorkspace(IBackend backend, int batch, int tokens, int width, int ffnDim)
     {
-        Rows = rows;
+        Batch = batch;
+        Tokens = tokens;
+        int rows = batch * tokens;
         Hidden = backend.Allocate(rows, width);
         Normed = backend.Allocate(rows, width);
         Query = backend.Allocate(rows, width);
@@ -33,6 +39,8 @@ public sealed class DecoderWorkspace : IDisposable
         Context = backend.Allocate(rows, width);
         Projected = backend.Allocate(rows, width);
         Inner = backend.Allocate(rows, ffnDim);
+        QueryByBatch = Query.Reshape(batch, tokens, width);
+        ContextByBatch = Context.Reshape(batch, tokens, width);
         Ids = new int[rows];
         Positions = new int[rows];
     }

@@ -38,9 +38,8 @@ public sealed class MusicgenAttention
     /// <summary>output [N·T, D] = out_proj(attention(q_proj(hidden [N·T, D]), keys, values)).</summary>
     public void Forward(Tensor hidden, Tensor keys, Tensor values, AttentionOptions options, DecoderWorkspace work, Tensor output)
     {
-        int batch = keys.Dim(0), width = keys.Dim(2), queries = (int)(hidden.Length / (batch * width));
         _backend.Linear(hidden, _q, null, work.Query);
-        _backend.Attention(work.Query.Reshape(batch, queries, width), keys, values, work.Context.Reshape(batch, queries, width), options);
+        _backend.Attention(work.QueryByBatch, keys, values, work.ContextByBatch, options);
         _backend.Linear(work.Context, _out, null, output);
     }
 }

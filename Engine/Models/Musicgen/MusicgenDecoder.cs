@@ -50,7 +50,7 @@ public sealed class MusicgenDecoder
             throw new ArgumentException($"{ids.Length} ids for [{batch}, {codebooks}, {tokens}]");
         if (cache.Length + tokens > Config.MaxPositionEmbeddings)
             throw new MusicGenException($"position {cache.Length + tokens} is beyond the decoder's {Config.MaxPositionEmbeddings} positions");
-        var work = cache.Workspace(rows, d, Config.FfnDim);
+        var work = cache.Workspace(tokens, d, Config.FfnDim);
 
         for (int k = 0; k < codebooks; k++)
         {
