@@ -7,9 +7,10 @@ using MusicGen.Loaders;
 namespace MusicGen.Engine.Generation;
 
 /// <summary>
-/// Text-to-music generation as MusicgenForConditionalGeneration.generate does it: encode the prompts, add the
-/// null half of the classifier-free-guidance batch, then decode step by step in the delay pattern with the
-/// KV cache, and finally undo the pattern and decode the codes to audio.
+/// Generation as MusicgenForConditionalGeneration.generate (and its melody twin) does it: encode the prompts,
+/// condition the decoder (with the null half of classifier-free guidance), start from the decoder start token
+/// or the codes of an audio prompt, decode step by step in the delay pattern with the KV cache, then undo the
+/// pattern and decode the codes to audio.
 /// </summary>
 public sealed class MusicgenGenerator
 {
@@ -17,11 +18,11 @@ public sealed class MusicgenGenerator
     public const double MaxSeconds = 30;
 
     private readonly IBackend _backend;
-    private readonly MusicgenForConditionalGeneration _model;
+    private readonly IMusicgenModel _model;
     private readonly T5Tokenizer _tokenizer;
     private readonly int _startTokenId;
 
-    public MusicgenGenerator(IBackend backend, MusicgenForConditionalGeneration model, T5Tokenizer tokenizer, int? decoderStartTokenId)
+    public MusicgenGenerator(IBackend backend, IMusicgenModel model, T5Tokenizer tokenizer, int? decoderStartTokenId)
     {
         _backend = backend;
         _model = model;
@@ -29,49 +30,54 @@ public sealed class MusicgenGenerator
         _startTokenId = decoderStartTokenId ?? model.Config.Decoder.BosTokenId;
     }
 
-    private int ChannelCodebooks => _model.Config.Decoder.NumCodebooks / _model.Config.Decoder.AudioChannels;
+    private int Codebooks => _model.Config.Decoder.NumCodebooks;
+    private int AudioChannels => _model.Config.Decoder.AudioChannels;
+    private int ChannelCodebooks => Codebooks / AudioChannels;
 
     /// <summary>Decoder steps for a duration: one per frame, plus the delay of the last codebook.</summary>
     public int StepsFor(double seconds) => (int)Math.Round(seconds * _model.Config.AudioEncoder.FrameRate) + ChannelCodebooks - 1;
 
-    /// <summary>The most steps a request may take: 30 s of frames, within the position table.</summary>
-    public int MaxSteps => Math.Min(StepsFor(MaxSeconds), _model.Config.Decoder.MaxPositionEmbeddings);
+    /// <summary>The most positions a generation may span (prompt included): 30 s of frames, within the position table.</summary>
+    public int MaxSteps => Math.Min(StepsFor(MaxSeconds), _model.Config.Decoder.MaxPositionEmbeddings - PrefixPositions);
 
-    public GenerationResult Generate(GenerationRequest request, Action<int, int>? onStep = null)
+    /// <summary>Positions the melody model's conditioning occupies before the tokens (an estimate without text).</summary>
+    private int PrefixPositions => _model is MusicgenMelodyForConditionalGeneration ? _model.Config.ChromaLength : 0;
+
+    /// <summary>
+    /// Generates; onStep hears (steps done, steps in all); observe sees the conditioning tensors the model
+    /// reports (golden-case names).
+    /// </summary>
+    public GenerationResult Generate(GenerationRequest request, Action<int, int>? onStep = null, Action<string, Tensor>? observe = null)
     {
         var config = _model.Config.Decoder;
-        if (request.MaxNewTokens < ChannelCodebooks)
-            throw new MusicGenException($"{request.MaxNewTokens} decoding steps make no audio; the delay pattern needs at least {ChannelCodebooks}");
-        if (request.MaxNewTokens > MaxSteps)
-            throw new MusicGenException($"{request.MaxNewTokens} decoding steps asked, but this model generates at most {MaxSeconds:0.#} s ({MaxSteps} steps); longer pieces need long-form generation, which is not supported yet");
-        if (request.Batch < 1) throw new MusicGenException("nothing to generate: no prompts and no unconditional samples");
-
         var sampling = request.Unconditional ? request.Sampling with { GuidanceScale = 1.0 } : request.Sampling;
-        int batch = request.Batch, codebooks = config.NumCodebooks, rows = batch * codebooks;
-        int decoderBatch = sampling.UsesGuidance ? 2 * batch : batch;
-        int maxLength = 1 + request.MaxNewTokens;
+        int batch = request.Batch, codebooks = Codebooks, rows = batch * codebooks;
+        if (batch < 1) throw new MusicGenException("nothing to generate: no prompts and no unconditional samples");
+        int hop = _model.Config.AudioEncoder.HopLength;
+        Validate(request, request.AudioPrompt is { } audio ? (audio.Length + hop - 1) / hop : 0);
+        var promptIds = PromptIds(request, out int promptFrames);
 
-        var startIds = Enumerable.Repeat(_startTokenId, rows).ToArray();
-        var pattern = DelayPattern.Build(startIds, rows, codebooks, config.AudioChannels, maxLength, _startTokenId);
+        int maxLength = promptIds.Length / rows + request.MaxNewTokens;
+        var pattern = DelayPattern.Build(promptIds, rows, codebooks, config.AudioChannels, maxLength, _startTokenId);
         var sequence = new int[rows * maxLength];
         var initial = pattern.StartIds();
         for (int r = 0; r < rows; r++)
             initial.AsSpan(r * pattern.StartLength, pattern.StartLength).CopyTo(sequence.AsSpan(r * maxLength));
 
-        using var cache = StartDecoding(request, decoderBatch, maxLength);
+        int decoderBatch = sampling.UsesGuidance ? 2 * batch : batch;
+        using var cache = StartDecoding(request, sampling.UsesGuidance, maxLength, observe);
         var sampler = new TokenSampler(sampling, config.VocabSize);
         int vocabularyWidth = codebooks * config.VocabSize;
         using var logits = _backend.Allocate(decoderBatch, vocabularyWidth);
         var hostLogits = new float[decoderBatch * vocabularyWidth];
         var next = new int[rows];
         var feed = new int[decoderBatch * codebooks * pattern.StartLength];
-
-        int position = pattern.StartLength;
         FillFeed(sequence, maxLength, rows, 0, pattern.StartLength, feed);
-        while (position < maxLength)
+
+        for (int position = pattern.StartLength; position < maxLength; position++)
         {
             int tokens = feed.Length / (decoderBatch * codebooks);
-            _model.Decoder.Forward(cache, feed, tokens, logits, lastOnly: true);
+            _model.Decoder.Forward(cache, feed, tokens, logits, lastOnly: true, prefix: cache.Length == 0 ? cache.Prefix : null);
             _backend.Download(logits, hostLogits);
             sampler.Next(hostLogits, rows, next);
             for (int r = 0; r < rows; r++)
@@ -79,17 +85,66 @@ public sealed class MusicgenGenerator
                 int forced = pattern.Forced(r, position);
                 sequence[r * maxLength + position] = forced == -1 ? next[r] : forced;
             }
-            position++;
-            onStep?.Invoke(position - pattern.StartLength, maxLength - pattern.StartLength);
-            if (position < maxLength)
-            {
-                if (feed.Length != decoderBatch * codebooks) feed = new int[decoderBatch * codebooks];
-                FillFeed(sequence, maxLength, rows, position - 1, 1, feed);
-            }
+            onStep?.Invoke(position + 1 - pattern.StartLength, maxLength - pattern.StartLength);
+            if (tokens != 1) feed = new int[decoderBatch * codebooks];
+            FillFeed(sequence, maxLength, rows, position, 1, feed);
         }
 
         int[] codes = pattern.Revert(sequence, out int frames);
-        return new GenerationResult(batch, codebooks, frames, codes, maxLength, sequence);
+        return new GenerationResult(batch, codebooks, frames, codes, maxLength, sequence, promptFrames);
+    }
+
+    private void Validate(GenerationRequest request, int promptFrames)
+    {
+        if (request.MaxNewTokens < ChannelCodebooks && promptFrames == 0)
+            throw new MusicGenException($"{request.MaxNewTokens} decoding steps make no audio; the delay pattern needs at least {ChannelCodebooks}");
+        if (request.MaxNewTokens < 1) throw new MusicGenException("at least one decoding step is needed");
+        if (promptFrames + request.MaxNewTokens > MaxSteps)
+            throw new MusicGenException(promptFrames > 0
+                ? $"the audio prompt ({promptFrames / (double)_model.Config.AudioEncoder.FrameRate:0.00} s) and {request.MaxNewTokens} new steps make {promptFrames + request.MaxNewTokens} steps, but this model generates at most {MaxSeconds:0.#} s ({MaxSteps} steps), prompt included"
+                : $"{request.MaxNewTokens} decoding steps asked, but this model generates at most {MaxSeconds:0.#} s ({MaxSteps} steps); longer pieces need long-form generation, which is not supported yet");
+        if (request.Melody is { } melody && (melody.Batch != request.Batch || melody.Bins != _model.Config.NumChroma))
+            throw new MusicGenException($"the melody chroma is [{melody.Batch}, {melody.Frames}, {melody.Bins}] for {request.Batch} item(s) and {_model.Config.NumChroma} chroma bins");
+    }
+
+    /// <summary>
+    /// Decoder input before generation, [B·K, 1 + P]: the start token, then the codes of the audio prompt if any
+    /// (a stereo model codes each channel with its mono codec and interleaves the codebooks).
+    /// </summary>
+    private int[] PromptIds(GenerationRequest request, out int promptFrames)
+    {
+        int rows = request.Batch * Codebooks;
+        promptFrames = 0;
+        if (request.AudioPrompt is not { } prompt) return Enumerable.Repeat(_startTokenId, rows).ToArray();
+        if (_model is MusicgenMelodyForConditionalGeneration)
+            throw new MusicGenException("audio-prompt continuation is not available for melody checkpoints (as in the reference); use a text-to-music checkpoint");
+        if (prompt.Batch != request.Batch) throw new MusicGenException($"{prompt.Batch} audio prompts for {request.Batch} item(s)");
+        if (prompt.Channels != AudioChannels)
+            throw new MusicGenException($"the audio prompt has {prompt.Channels} channel(s), the model generates {AudioChannels}");
+        if (prompt.Length < _model.Config.AudioEncoder.HopLength)
+            throw new MusicGenException($"the audio prompt is {prompt.Length} samples, shorter than one codec frame ({_model.Config.AudioEncoder.HopLength} samples)");
+
+        var codec = _model.AudioEncoder;
+        int perChannel = ChannelCodebooks;
+        int[]? ids = null;
+        for (int c = 0; c < AudioChannels; c++)
+        {
+            var channel = new float[prompt.Batch * prompt.Length];
+            for (int b = 0; b < prompt.Batch; b++)
+                prompt.Samples.AsSpan((b * AudioChannels + c) * prompt.Length, prompt.Length).CopyTo(channel.AsSpan(b * prompt.Length));
+            using var audio = _backend.Upload(channel, prompt.Batch, 1, prompt.Length);
+            int[] codes = codec.Encode(audio, perChannel); // [B, K', F]
+            promptFrames = codes.Length / (prompt.Batch * perChannel);
+            ids ??= new int[rows * (1 + promptFrames)];
+            for (int b = 0; b < prompt.Batch; b++)
+                for (int k = 0; k < perChannel; k++)
+                {
+                    int row = b * Codebooks + k * AudioChannels + c;
+                    ids[row * (1 + promptFrames)] = _startTokenId;
+                    codes.AsSpan((b * perChannel + k) * promptFrames, promptFrames).CopyTo(ids.AsSpan(row * (1 + promptFrames) + 1));
+                }
+        }
+        return ids!;
     }
 
     /// <summary>Decoder input [N, K, T] for positions [from, from + count): the sequence, repeated for the null half.</summary>
@@ -100,31 +155,25 @@ public sealed class MusicgenGenerator
                 sequence.AsSpan(r * maxLength + from, count).CopyTo(feed.AsSpan((half * rows + r) * count));
     }
 
-    /// <summary>The conditioning: the encoded prompts and, with guidance, a null half of zeros and a zero mask.</summary>
-    private DecoderCache StartDecoding(GenerationRequest request, int decoderBatch, int maxLength)
+    /// <summary>The conditioning: the encoded prompts (none when unconditional) and the melody's chroma, if any.</summary>
+    private DecoderCache StartDecoding(GenerationRequest request, bool guidance, int maxLength, Action<string, Tensor>? observe)
     {
-        int textWidth = _model.Config.TextEncoder.DModel;
+        int batch = request.Batch;
+        int[]? chroma = request.Melody?.OneHot;
+        int chromaFrames = request.Melody?.Frames ?? 0;
         if (request.Unconditional)
-        {
-            // get_unconditional_inputs: one zero state per sample, fully masked.
-            using var zeros = _backend.Allocate(decoderBatch, 1, textWidth);
-            return _model.StartDecoding(zeros, new float[decoderBatch], maxLength);
-        }
+            return _model.StartDecoding(new MusicgenConditioning(batch, null, [], chroma, chromaFrames, guidance), maxLength, observe);
         var tokens = _tokenizer.EncodeBatch(request.Prompts);
-        int batch = tokens.BatchSize, length = tokens.Length;
         var ids = tokens.InputIds.Select(id => (int)id).ToArray();
-        var mask = new float[decoderBatch * length];
-        for (int i = 0; i < batch * length; i++) mask[i] = tokens.AttentionMask[i];
-        using var encoded = _model.TextEncoder.Forward(ids, mask.AsSpan(0, batch * length), batch, length);
-        using var states = _backend.Allocate(decoderBatch, length, textWidth);
-        _backend.Copy(encoded, states.Slice(0, batch));
-        return _model.StartDecoding(states, mask, maxLength);
+        var mask = tokens.AttentionMask.Select(m => (float)m).ToArray();
+        using var text = _model.TextEncoder.Forward(ids, mask, tokens.BatchSize, tokens.Length);
+        return _model.StartDecoding(new MusicgenConditioning(batch, text, mask, chroma, chromaFrames, guidance), maxLength, observe);
     }
 
     /// <summary>Audio [Batch, channels, Frames · hop]: each channel's codebooks through the mono codec.</summary>
     public float[] DecodeAudio(GenerationResult result, out int channels, out int samples)
     {
-        channels = _model.Config.Decoder.AudioChannels;
+        channels = AudioChannels;
         int perChannel = result.Codebooks / channels, frames = result.Frames;
         var audio = Array.Empty<float>();
         samples = 0;

@@ -7,29 +7,49 @@ using MusicGen.Loaders.Checkpoints;
 namespace MusicGen.Engine.Verification;
 
 /// <summary>
-/// Greedy generation end to end from the case's prompts: the delayed sequence, the codes (exact) and the
-/// decoded audio.
+/// Greedy generation end to end from the case's prompts (continuing its audio prompt, following its chroma for
+/// a melody model): the conditioning, the delayed sequence, the codes (exact) and the decoded audio.
 /// </summary>
 public sealed class GenerationCheck : IComponentCheck
 {
     public string Component => "MusicGen generation";
 
     public bool Owns(GoldenCase golden, string tensorName) =>
-        golden.Kind == "musicgen" && tensorName.StartsWith("generate.", StringComparison.Ordinal) && !golden.Has("input_values");
+        golden.Kind is "musicgen" or "musicgen_melody"
+        && (tensorName.StartsWith("generate.", StringComparison.Ordinal) || tensorName == "teacher.conditioning");
 
     public void Run(GoldenCase golden, CheckpointFolder checkpoint, IBackend backend, ProducedTensors produced)
     {
         if (!Owns(golden, "generate.codes") || !golden.Has("generate.codes")) return;
-        var model = new MusicgenForConditionalGeneration(backend, checkpoint);
+        IMusicgenModel model = golden.Kind == "musicgen_melody"
+            ? new MusicgenMelodyForConditionalGeneration(backend, checkpoint)
+            : new MusicgenForConditionalGeneration(backend, checkpoint);
         var generator = new MusicgenGenerator(backend, model, T5Tokenizer.FromFolder(checkpoint.Folder), checkpoint.Generation.DecoderStartTokenId);
         var sampling = new SamplingOptions(Greedy: true, golden.Number("guidance_scale", 1.0), TopK: 0, TopP: 1.0, Temperature: 1.0, Seed: 0);
         var request = new GenerationRequest(golden.StringList("prompts"), (int)golden.Number("max_new_tokens", 0), sampling,
-            UnconditionalBatch: golden.Shape("generate.codes")[0]);
-        var result = generator.Generate(request);
+            UnconditionalBatch: golden.Shape("generate.codes")[0], AudioPrompt: ReferenceAudioPrompt(golden), Melody: ReferenceChroma(golden));
+        var result = generator.Generate(request, observe: (name, tensor) => produced.Add(name, tensor));
 
         produced.Add("generate.delayed_ids", [result.Batch * result.Codebooks, result.SequenceLength], result.DelayedIds);
         produced.Add("generate.codes", [result.Batch, result.Codebooks, result.Frames], result.Codes);
         var audio = generator.DecodeAudio(result, out int channels, out int samples);
         produced.Add("generate.audio", [result.Batch, channels, samples], audio);
+    }
+
+    /// <summary>The case's processed audio prompt (input_values, padding_mask), if it has one.</summary>
+    private static AudioPrompt? ReferenceAudioPrompt(GoldenCase golden)
+    {
+        if (!golden.Has("input_values")) return null;
+        int[] shape = golden.Shape("input_values"); // [B, C, S]
+        var mask = golden.Int("padding_mask").Select(v => (float)v).ToArray();
+        return new AudioPrompt(shape[0], shape[1], shape[2], golden.Float("input_values"), mask);
+    }
+
+    /// <summary>The reference's chroma (input_features), so that generation is checked apart from feature extraction.</summary>
+    private static MelodyChroma? ReferenceChroma(GoldenCase golden)
+    {
+        if (!golden.Has("input_features")) return null;
+        int[] shape = golden.Shape("input_features"); // [B, frames, bins]
+        return new MelodyChroma(shape[0], shape[1], shape[2], golden.Float("input_features").Select(v => (int)v).ToArray());
     }
 }

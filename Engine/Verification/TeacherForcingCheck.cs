@@ -13,29 +13,46 @@ public sealed class TeacherForcingCheck : IComponentCheck
     public string Component => "MusicGen decoder";
 
     public bool Owns(GoldenCase golden, string tensorName) =>
-        golden.Kind == "musicgen" && (tensorName.StartsWith("teacher.", StringComparison.Ordinal)
-            || tensorName.StartsWith("decoder.", StringComparison.Ordinal) || tensorName == "enc_to_dec_proj");
+        golden.Kind is "musicgen" or "musicgen_melody" && tensorName != "teacher.conditioning"
+        && (tensorName.StartsWith("teacher.", StringComparison.Ordinal) || tensorName.StartsWith("decoder.", StringComparison.Ordinal)
+            || tensorName == "enc_to_dec_proj");
 
     public void Run(GoldenCase golden, CheckpointFolder checkpoint, IBackend backend, ProducedTensors produced)
     {
-        if (golden.Kind != "musicgen" || !golden.Has("teacher.decoder_input_ids")) return;
-        var model = new MusicgenForConditionalGeneration(backend, checkpoint);
+        if (!Owns(golden, "teacher.decoder_input_ids") || !golden.Has("teacher.decoder_input_ids")) return;
+        bool melody = golden.Kind == "musicgen_melody";
+        IMusicgenModel model = melody ? new MusicgenMelodyForConditionalGeneration(backend, checkpoint) : new MusicgenForConditionalGeneration(backend, checkpoint);
         var config = model.Config.Decoder;
         int[] idShape = golden.Shape("teacher.decoder_input_ids"); // [N·K, T]
-        int[] stateShape = golden.Shape("teacher.encoder_hidden_states"); // [N, S, d]
-        int batch = stateShape[0], tokens = idShape[1], codebooks = config.NumCodebooks, vocabulary = config.VocabSize;
+        int codebooks = config.NumCodebooks, vocabulary = config.VocabSize, tokens = idShape[1], batch = idShape[0] / codebooks;
         var ids = golden.Int("teacher.decoder_input_ids").Select(v => checked((int)v)).ToArray();
+
+        // The conditioning is the reference's own, so that the decoder is measured apart from the text side:
+        // encoder states for cross-attention, or the melody model's prefix.
+        using var prefix = melody ? backend.Upload(golden.Float("teacher.conditioning"), golden.Shape("teacher.conditioning")) : null;
+        using var cache = melody
+            ? new DecoderCache(backend, config.NumHiddenLayers, batch, prefix!.Dim(1) + tokens, config.HiddenSize)
+            : StartCrossAttention(golden, (MusicgenForConditionalGeneration)model, backend, tokens, produced);
+        int positions = (prefix?.Dim(1) ?? 0) + tokens;
+        using var logits = backend.Allocate(batch * positions, codebooks * vocabulary);
+        model.Decoder.Forward(cache, ids, tokens, logits, lastOnly: false, prefix, (name, tensor) => produced.Add("decoder.model.decoder." + name, tensor));
+        AddLogits(golden, logits.ToArray(), batch, positions, tokens, codebooks, vocabulary, produced);
+    }
+
+    private static DecoderCache StartCrossAttention(GoldenCase golden, MusicgenForConditionalGeneration model, IBackend backend, int tokens, ProducedTensors produced)
+    {
         var mask = golden.Int("teacher.attention_mask").Select(v => (float)v).ToArray();
+        using var states = backend.Upload(golden.Float("teacher.encoder_hidden_states"), golden.Shape("teacher.encoder_hidden_states"));
+        return model.StartDecoding(states, mask, tokens, (name, tensor) => produced.Add(name, tensor));
+    }
 
-        using var states = backend.Upload(golden.Float("teacher.encoder_hidden_states"), stateShape);
-        using var cache = model.StartDecoding(states, mask, tokens, (name, tensor) => produced.Add(name, tensor));
-        using var logits = backend.Allocate(batch * tokens, codebooks * vocabulary);
-        model.Decoder.Forward(cache, ids, tokens, logits, lastOnly: false, (name, tensor) => produced.Add("decoder.model.decoder." + name, tensor));
-
-        var host = logits.ToArray(); // [N, T, K, V]
-        float Logit(int n, int k, int t, int v) => host[((n * tokens + t) * codebooks + k) * vocabulary + v];
+    /// <summary>The logits of the token positions (after any prefix): guided for every position, raw for the last.</summary>
+    private static void AddLogits(GoldenCase golden, float[] host, int batch, int positions, int tokens, int codebooks, int vocabulary, ProducedTensors produced)
+    {
+        int offset = positions - tokens; // [N, P + T, K, V]
+        float Logit(int n, int k, int t, int v) => host[((n * positions + offset + t) * codebooks + k) * vocabulary + v];
         double guidance = golden.Number("guidance_scale", 1.0);
-        if (guidance > 1)
+        if (guidance > 1 && golden.Has("teacher.guided_logits"))
         {
             int half = batch / 2;
             var guided = new float[half * codebooks * tokens * vocabulary]; // [B·K, T, V]
@@ -50,7 +67,7 @@ public sealed class TeacherForcingCheck : IComponentCheck
                         }
             produced.Add("teacher.guided_logits", [half * codebooks, tokens, vocabulary], guided);
         }
-        else
+        else if (golden.Has("teacher.logits"))
         {
             var raw = new float[batch * codebooks * tokens * vocabulary];
             for (int n = 0; n < batch; n++)

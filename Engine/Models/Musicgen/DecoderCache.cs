@@ -5,8 +5,8 @@ namespace MusicGen.Engine.Models.Musicgen;
 
 /// <summary>
 /// What the decoder keeps between steps of one generation: every layer's self-attention keys and values for the
-/// positions seen so far ([N, capacity, D]), and the cross-attention keys and values of the conditioning with
-/// its mask, computed once.
+/// positions seen so far ([N, capacity, D]), and the conditioning: the cross-attention keys and values with
+/// their mask, computed once (MusicGen), or the prefix the first step puts before its tokens (MusicGen-Melody).
 /// </summary>
 public sealed class DecoderCache : IDisposable
 {
@@ -23,10 +23,13 @@ public sealed class DecoderCache : IDisposable
     public Tensor[]? CrossValues { get; }
     public Tensor? CrossMask { get; }
     public int CrossLength { get; }
+    /// <summary>[N, P, D] conditioning that precedes the first tokens, or null.</summary>
+    public Tensor? Prefix { get; }
 
     public DecoderCache(IBackend backend, int layers, int batch, int capacity, int width,
-        Tensor[]? crossKeys = null, Tensor[]? crossValues = null, Tensor? crossMask = null)
+        Tensor[]? crossKeys = null, Tensor[]? crossValues = null, Tensor? crossMask = null, Tensor? prefix = null)
     {
+        Prefix = prefix;
         _backend = backend;
         Batch = batch;
         Capacity = capacity;
@@ -69,5 +72,6 @@ public sealed class DecoderCache : IDisposable
         _workspace?.Dispose();
         foreach (var tensor in SelfKeys.Concat(SelfValues).Concat(CrossKeys ?? []).Concat(CrossValues ?? [])) tensor.Dispose();
         CrossMask?.Dispose();
+        Prefix?.Dispose();
     }
 }

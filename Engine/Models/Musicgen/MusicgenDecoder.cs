@@ -39,19 +39,23 @@ public sealed class MusicgenDecoder
     }
 
     /// <summary>
-    /// Runs T new positions of ids [N, K, T] (row-major, as the reference's [N·K, T]) through the decoder;
-    /// returns the workspace whose Hidden [N·T, D] holds the normed output. observe sees "embed_positions"
-    /// ([T, D] rows used), each "layers.i" and "layer_norm" as [N, T, D].
+    /// Runs T new positions of ids [N, K, T] (row-major, as the reference's [N·K, T]) through the decoder, after
+    /// a conditioning prefix [N, P, D] when one is given (the melody model prepends its conditioning to the
+    /// first step's input); returns the workspace whose Hidden [N·(P + T), D] holds the normed output. observe
+    /// sees "embed_positions" (the [P + T, D] rows used), each "layers.i" and "layer_norm" as [N, P + T, D].
     /// </summary>
-    public DecoderWorkspace Forward(DecoderCache cache, ReadOnlySpan<int> ids, int tokens, Action<string, Tensor>? observe = null)
+    public DecoderWorkspace Forward(DecoderCache cache, ReadOnlySpan<int> ids, int tokens, Tensor? prefix = null, Action<string, Tensor>? observe = null)
     {
-        int batch = cache.Batch, codebooks = Config.NumCodebooks, rows = batch * tokens, d = Config.HiddenSize;
+        int batch = cache.Batch, codebooks = Config.NumCodebooks, d = Config.HiddenSize;
+        int prefixLength = prefix?.Dim(1) ?? 0, positions = prefixLength + tokens;
         if (ids.Length != batch * codebooks * tokens)
             throw new ArgumentException($"{ids.Length} ids for [{batch}, {codebooks}, {tokens}]");
-        if (cache.Length + tokens > Config.MaxPositionEmbeddings)
-            throw new MusicGenException($"position {cache.Length + tokens} is beyond the decoder's {Config.MaxPositionEmbeddings} positions");
-        var work = cache.Workspace(tokens, d, Config.FfnDim);
+        if (cache.Length + positions > Config.MaxPositionEmbeddings)
+            throw new MusicGenException($"position {cache.Length + positions} is beyond the decoder's {Config.MaxPositionEmbeddings} positions");
+        var work = cache.Workspace(positions, d, Config.FfnDim);
 
+        // The token embeddings land in the rows after the prefix; without one they go straight to Hidden.
+        var embeddings = prefix is null ? work.Hidden : work.Projected.Slice(0, batch * tokens);
         for (int k = 0; k < codebooks; k++)
         {
             for (int n = 0; n < batch; n++)
@@ -61,25 +65,31 @@ public sealed class MusicgenDecoder
                     if ((uint)id > (uint)Config.VocabSize) throw new MusicGenException($"decoder input id {id} is outside 0..{Config.VocabSize}");
                     work.Ids[n * tokens + t] = id;
                 }
-            _backend.Gather(_embedTokens[k], work.Ids, work.Hidden, accumulate: k > 0);
+            _backend.Gather(_embedTokens[k], work.Ids.AsSpan(0, batch * tokens), embeddings, accumulate: k > 0);
         }
-        for (int r = 0; r < rows; r++) work.Positions[r] = cache.Length + r % tokens;
+        if (prefix is not null)
+        {
+            long rowStride = (long)positions * d;
+            _backend.CopyBlocks(prefix, 0, (long)prefixLength * d, work.Hidden, 0, rowStride, prefixLength * d, batch);
+            _backend.CopyBlocks(embeddings, 0, (long)tokens * d, work.Hidden, (long)prefixLength * d, rowStride, tokens * d, batch);
+        }
+        for (int r = 0; r < work.Rows; r++) work.Positions[r] = cache.Length + r % positions;
         _backend.Gather(_embedPositions, work.Positions, work.Hidden, accumulate: true);
         if (observe is not null)
         {
-            using var positions = _backend.Allocate(tokens, d);
-            _backend.Gather(_embedPositions, work.Positions.AsSpan(0, tokens), positions);
-            observe("embed_positions", positions);
+            using var table = _backend.Allocate(positions, d);
+            _backend.Gather(_embedPositions, work.Positions.AsSpan(0, positions), table);
+            observe("embed_positions", table);
         }
 
         for (int i = 0; i < Layers.Count; i++)
         {
-            Layers[i].Forward(cache, i, tokens, work);
-            observe?.Invoke($"layers.{i}", work.Hidden.Reshape(batch, tokens, d));
+            Layers[i].Forward(cache, i, positions, work);
+            observe?.Invoke($"layers.{i}", work.Hidden.Reshape(batch, positions, d));
         }
-        cache.Advance(tokens);
+        cache.Advance(positions);
         _backend.LayerNorm(work.Hidden, _layerNorm, _layerNormBias, work.Hidden, 1e-5f);
-        observe?.Invoke("layer_norm", work.Hidden.Reshape(batch, tokens, d));
+        observe?.Invoke("layer_norm", work.Hidden.Reshape(batch, positions, d));
         return work;
     }
 }

@@ -29,21 +29,22 @@ public sealed class MusicgenForCausalLM
     }
 
     /// <summary>
-    /// Logits [N, T, K·V] of every new position into logits (allocated by the caller as [N·T, K·V]), or with
-    /// lastOnly those of the last position, [N, K·V].
+    /// Logits of every new position into logits (allocated by the caller as [N·(P + T), K·V]), or with lastOnly
+    /// those of the last position, [N, K·V]. The prefix [N, P, D] is the melody model's conditioning.
     /// </summary>
-    public void Forward(DecoderCache cache, ReadOnlySpan<int> ids, int tokens, Tensor logits, bool lastOnly, Action<string, Tensor>? observe = null)
+    public void Forward(DecoderCache cache, ReadOnlySpan<int> ids, int tokens, Tensor logits, bool lastOnly,
+        Tensor? prefix = null, Action<string, Tensor>? observe = null)
     {
-        var work = Decoder.Forward(cache, ids, tokens, observe);
-        int d = Config.HiddenSize;
-        if (!lastOnly || tokens == 1)
+        var work = Decoder.Forward(cache, ids, tokens, prefix, observe);
+        int d = Config.HiddenSize, positions = work.Tokens;
+        if (!lastOnly || positions == 1)
         {
             _backend.Linear(work.Hidden, _lmHeads, null, logits);
             return;
         }
         // The last position of each row, gathered into the Normed rows [N, D].
         var last = work.Normed.Slice(0, cache.Batch);
-        _backend.CopyBlocks(work.Hidden, (long)(tokens - 1) * d, (long)tokens * d, last, 0, d, d, cache.Batch);
+        _backend.CopyBlocks(work.Hidden, (long)(positions - 1) * d, (long)positions * d, last, 0, d, d, cache.Batch);
         _backend.Linear(last, _lmHeads, null, logits);
     }
 }

@@ -12,7 +12,7 @@ namespace MusicGen.Engine.Models.Musicgen;
 /// MusicGen (modeling_musicgen.MusicgenForConditionalGeneration): the T5 text encoder, the optional projection
 /// of its states to the decoder width, the decoder with its heads, and the EnCodec codec.
 /// </summary>
-public sealed class MusicgenForConditionalGeneration
+public sealed class MusicgenForConditionalGeneration : IMusicgenModel
 {
     private readonly IBackend _backend;
     private readonly Tensor? _encToDecProj, _encToDecProjBias; // [D, d_text], [D]
@@ -39,6 +39,25 @@ public sealed class MusicgenForConditionalGeneration
         int sourceWidth = Config.HasEncoderProjection ? decoderWidth : Config.Decoder.CrossAttentionHiddenSize ?? textWidth;
         Decoder = new MusicgenForCausalLM(backend, Config.Decoder, weights.Scope("decoder."), sourceWidth);
         AudioEncoder = new EncodecModel(backend, Config.AudioEncoder, checkpoint.CodecWeights);
+    }
+
+    public DecoderCache StartDecoding(MusicgenConditioning conditioning, int positions, Action<string, Tensor>? observe = null)
+    {
+        int rows = conditioning.DecoderBatch, textWidth = Config.TextEncoder.DModel;
+        if (conditioning.Chroma is not null)
+            throw new MusicGenException("this checkpoint is not a melody model; it cannot be conditioned on a tune");
+        if (conditioning.TextStates is not { } text)
+        {
+            // get_unconditional_inputs: one zero state per item, fully masked.
+            using var zeros = _backend.Allocate(rows, 1, textWidth);
+            return StartDecoding(zeros, new float[rows], positions, observe);
+        }
+        int length = text.Dim(1);
+        using var states = _backend.Allocate(rows, length, textWidth);
+        _backend.Copy(text, states.Slice(0, conditioning.Batch));
+        var mask = new float[rows * length];
+        conditioning.TextMask.CopyTo(mask, 0);
+        return StartDecoding(states, mask, positions, observe);
     }
 
     /// <summary>

@@ -1,0 +1,123 @@
+using MusicGen.Engine.Backends;
+using MusicGen.Engine.Models.Encodec;
+using MusicGen.Engine.Models.T5;
+using MusicGen.Engine.Tensors;
+using MusicGen.Loaders;
+using MusicGen.Loaders.Checkpoints;
+using MusicGen.Loaders.Configs;
+
+namespace MusicGen.Engine.Models.Musicgen;
+
+/// <summary>
+/// MusicGen-Melody (modeling_musicgen_melody.MusicgenMelodyForConditionalGeneration): no cross-attention; the
+/// conditioning — the projected chroma of a tune, repeated or cut to chroma_length frames, then the projected
+/// and masked text states — is prepended to the decoder's input.
+/// </summary>
+public sealed class MusicgenMelodyForConditionalGeneration : IMusicgenModel
+{
+    private readonly IBackend _backend;
+    private readonly Tensor? _encToDecProj, _encToDecProjBias;           // [D, d_text], [D]
+    private readonly Tensor? _audioEncToDecProj, _audioEncToDecProjBias; // [D, num_chroma], [D]
+
+    public MusicgenConfig Config { get; }
+    public T5Encoder TextEncoder { get; }
+    public MusicgenForCausalLM Decoder { get; }
+    public EncodecModel AudioEncoder { get; }
+
+    public MusicgenMelodyForConditionalGeneration(IBackend backend, CheckpointFolder checkpoint)
+    {
+        _backend = backend;
+        Config = checkpoint.RequireMusicgen();
+        if (Config.Kind != MusicgenKind.MusicgenMelody)
+            throw new MusicGenException($"{checkpoint.Folder}: a {checkpoint.ModelType} checkpoint is not a melody model");
+        var weights = checkpoint.AllWeights;
+        int width = Config.Decoder.HiddenSize, textWidth = Config.TextEncoder.DModel;
+        TextEncoder = new T5Encoder(backend, Config.TextEncoder, weights.Scope("text_encoder."));
+        if (textWidth != width)
+        {
+            _encToDecProj = backend.Upload(weights.Float("enc_to_dec_proj.weight", width, textWidth));
+            _encToDecProjBias = backend.Upload(weights.Float("enc_to_dec_proj.bias", width));
+        }
+        if (Config.NumChroma != width)
+        {
+            _audioEncToDecProj = backend.Upload(weights.Float("audio_enc_to_dec_proj.weight", width, Config.NumChroma));
+            _audioEncToDecProjBias = backend.Upload(weights.Float("audio_enc_to_dec_proj.bias", width));
+        }
+        Decoder = new MusicgenForCausalLM(backend, Config.Decoder, weights.Scope("decoder."), crossAttentionSourceWidth: null);
+        AudioEncoder = new EncodecModel(backend, Config.AudioEncoder, checkpoint.CodecWeights);
+    }
+
+    /// <summary>
+    /// The cache, with the conditioning prefix [N, chroma_length + S, D]. observe sees
+    /// "generate.enc_to_dec_proj" (the text projection before guidance), "generate.audio_enc_to_dec_proj" (the
+    /// chroma projection of every row) and "teacher.conditioning" (the prefix).
+    /// </summary>
+    public DecoderCache StartDecoding(MusicgenConditioning conditioning, int positions, Action<string, Tensor>? observe = null)
+    {
+        int rows = conditioning.DecoderBatch, width = Config.Decoder.HiddenSize;
+        using var chroma = ProjectChroma(conditioning, observe);  // [N, chroma_length, D]
+        using var text = ProjectText(conditioning, observe);      // [N, S, D] or null
+        int chromaLength = chroma.Dim(1), textLength = text?.Dim(1) ?? 0, prefixLength = chromaLength + textLength;
+        var prefix = _backend.Allocate(rows, prefixLength, width);
+        _backend.CopyBlocks(chroma, 0, (long)chromaLength * width, prefix, 0, (long)prefixLength * width, chromaLength * width, rows);
+        if (text is not null)
+            _backend.CopyBlocks(text, 0, (long)textLength * width, prefix, (long)chromaLength * width, (long)prefixLength * width, textLength * width, rows);
+        observe?.Invoke("teacher.conditioning", prefix);
+        return new DecoderCache(_backend, Decoder.Decoder.Layers.Count, rows, prefixLength + positions, width, prefix: prefix);
+    }
+
+    /// <summary>Text states projected to the decoder width, a zero null half for guidance, times the mask.</summary>
+    private Tensor? ProjectText(MusicgenConditioning conditioning, Action<string, Tensor>? observe)
+    {
+        if (conditioning.TextStates is not { } states) return null;
+        int batch = conditioning.Batch, length = states.Dim(1), width = Config.Decoder.HiddenSize;
+        var text = _backend.Allocate(conditioning.DecoderBatch, length, width);
+        var items = text.Slice(0, batch);
+        if (_encToDecProj is not null)
+            _backend.Linear(states.Reshape(batch * length, states.Dim(2)), _encToDecProj, _encToDecProjBias, items.Reshape(batch * length, width));
+        else
+            _backend.Copy(states, items);
+        observe?.Invoke("generate.enc_to_dec_proj", items);
+        var mask = new float[conditioning.DecoderBatch * length];
+        conditioning.TextMask.CopyTo(mask, 0);
+        var flat = text.Reshape(conditioning.DecoderBatch * length, width);
+        _backend.ScaleRows(flat, mask, flat);
+        return text;
+    }
+
+    /// <summary>
+    /// The chroma one-hot of each item (a single frame at bin 0 when there is no tune), the same null frames for
+    /// the guidance half, projected, then repeated and cut to chroma_length frames.
+    /// </summary>
+    private Tensor ProjectChroma(MusicgenConditioning conditioning, Action<string, Tensor>? observe)
+    {
+        int batch = conditioning.Batch, rows = conditioning.DecoderBatch, bins = Config.NumChroma, width = Config.Decoder.HiddenSize;
+        int frames = conditioning.Chroma is null ? 1 : conditioning.ChromaFrames;
+        var features = new float[rows * frames * bins];
+        for (int n = 0; n < rows; n++)
+            for (int f = 0; f < frames; f++)
+            {
+                bool fromTune = n < batch && conditioning.Chroma is not null;
+                for (int c = 0; c < bins; c++)
+                    features[(n * frames + f) * bins + c] = fromTune ? conditioning.Chroma![(n * frames + f) * bins + c] : c == 0 ? 1f : 0f;
+            }
+        using var projected = _backend.Allocate(rows, frames, width);
+        using (var input = _backend.Upload(features, rows * frames, bins))
+        {
+            if (_audioEncToDecProj is not null)
+                _backend.Linear(input, _audioEncToDecProj, _audioEncToDecProjBias, projected.Reshape(rows * frames, width));
+            else
+                _backend.Copy(input, projected);
+        }
+        observe?.Invoke("generate.audio_enc_to_dec_proj", projected);
+
+        int length = Config.ChromaLength;
+        var repeated = _backend.Allocate(rows, length, width);
+        for (int start = 0; start < length; start += frames)
+        {
+            int count = Math.Min(frames, length - start);
+            _backend.CopyBlocks(projected, 0, (long)frames * width, repeated, (long)start * width, (long)length * width, count * width, rows);
+        }
+        return repeated;
+    }
+}
