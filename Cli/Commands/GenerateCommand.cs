@@ -59,7 +59,7 @@ public static class GenerateCommand
             sampling.Validate();
 
             using var backend = new CpuBackend();
-            var musicgen = new MusicgenForConditionalGeneration(backend, checkpoint);
+            var musicgen = MusicgenModels.Load(backend, checkpoint);
             var generator = new MusicgenGenerator(backend, musicgen, T5Tokenizer.FromFolder(checkpoint.Folder), generation.DecoderStartTokenId);
             int steps = parse.GetValue(tokens)
                 ?? (parse.GetValue(duration) is double seconds ? StepsFor(generator, seconds)

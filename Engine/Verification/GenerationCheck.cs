@@ -21,9 +21,7 @@ public sealed class GenerationCheck : IComponentCheck
     public void Run(GoldenCase golden, CheckpointFolder checkpoint, IBackend backend, ProducedTensors produced)
     {
         if (!Owns(golden, "generate.codes") || !golden.Has("generate.codes")) return;
-        IMusicgenModel model = golden.Kind == "musicgen_melody"
-            ? new MusicgenMelodyForConditionalGeneration(backend, checkpoint)
-            : new MusicgenForConditionalGeneration(backend, checkpoint);
+        var model = MusicgenModels.Load(backend, checkpoint);
         var generator = new MusicgenGenerator(backend, model, T5Tokenizer.FromFolder(checkpoint.Folder), checkpoint.Generation.DecoderStartTokenId);
         var sampling = new SamplingOptions(Greedy: true, golden.Number("guidance_scale", 1.0), TopK: 0, TopP: 1.0, Temperature: 1.0, Seed: 0);
         var request = new GenerationRequest(golden.StringList("prompts"), (int)golden.Number("max_new_tokens", 0), sampling,

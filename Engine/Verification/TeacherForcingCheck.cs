@@ -21,7 +21,7 @@ public sealed class TeacherForcingCheck : IComponentCheck
     {
         if (!Owns(golden, "teacher.decoder_input_ids") || !golden.Has("teacher.decoder_input_ids")) return;
         bool melody = golden.Kind == "musicgen_melody";
-        IMusicgenModel model = melody ? new MusicgenMelodyForConditionalGeneration(backend, checkpoint) : new MusicgenForConditionalGeneration(backend, checkpoint);
+        var model = MusicgenModels.Load(backend, checkpoint);
         var config = model.Config.Decoder;
         int[] idShape = golden.Shape("teacher.decoder_input_ids"); // [N·K, T]
         int codebooks = config.NumCodebooks, vocabulary = config.VocabSize, tokens = idShape[1], batch = idShape[0] / codebooks;
