@@ -49,7 +49,14 @@ public static class InfoCommand
             Console.WriteLine($"generation  guidance {g.GuidanceScale?.ToString() ?? "-"}, top-k {g.TopK?.ToString() ?? "-"}, top-p {g.TopP?.ToString() ?? "-"}, temperature {g.Temperature?.ToString() ?? "-"}, sampling {(g.DoSample == false ? "off" : "on")}");
         Console.WriteLine("files");
         foreach (string file in Directory.GetFiles(checkpoint.Folder).Order(StringComparer.Ordinal))
-            Console.WriteLine($"            {Path.GetFileName(file),-40} {FormatBytes(new FileInfo(file).Length)}");
+            Console.WriteLine($"            {Path.GetFileName(file),-40} {FormatBytes(LengthOf(file))}");
+    }
+
+    /// <summary>The length of the file's contents; in a Hugging Face cache the file is a symlink to a blob.</summary>
+    private static long LengthOf(string file)
+    {
+        using var handle = File.OpenHandle(file);
+        return RandomAccess.GetLength(handle);
     }
 
     private static string Format(long count) => count switch
