@@ -1,4 +1,5 @@
 using System.CommandLine;
+using MusicGen.Loaders;
 using MusicGen.Loaders.Checkpoints;
 using MusicGen.Loaders.Configs;
 
@@ -49,7 +50,7 @@ public static class InfoCommand
             Console.WriteLine($"generation  guidance {g.GuidanceScale?.ToString() ?? "-"}, top-k {g.TopK?.ToString() ?? "-"}, top-p {g.TopP?.ToString() ?? "-"}, temperature {g.Temperature?.ToString() ?? "-"}, sampling {(g.DoSample == false ? "off" : "on")}");
         Console.WriteLine("files");
         foreach (string file in Directory.GetFiles(checkpoint.Folder).Order(StringComparer.Ordinal))
-            Console.WriteLine($"            {Path.GetFileName(file),-40} {FormatBytes(LengthOf(file))}");
+            Console.WriteLine($"            {Path.GetFileName(file),-40} {ByteSize.Format(LengthOf(file))}");
     }
 
     /// <summary>The length of the file's contents; in a Hugging Face cache the file is a symlink to a blob.</summary>
@@ -65,13 +66,5 @@ public static class InfoCommand
         >= 1_000_000 => $"{count / 1e6:0.00} M",
         >= 1_000 => $"{count / 1e3:0.0} k",
         _ => count.ToString(),
-    };
-
-    private static string FormatBytes(long bytes) => bytes switch
-    {
-        >= 1L << 30 => $"{bytes / (double)(1L << 30):0.00} GiB",
-        >= 1L << 20 => $"{bytes / (double)(1L << 20):0.0} MiB",
-        >= 1L << 10 => $"{bytes / 1024.0:0.0} KiB",
-        _ => $"{bytes} B",
     };
 }
