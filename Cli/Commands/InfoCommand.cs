@@ -5,7 +5,7 @@ using MusicGen.Loaders.Configs;
 
 namespace MusicGen.Cli.Commands;
 
-/// <summary><c>musicgen info --model DIR</c>: what a checkpoint is.</summary>
+/// <summary><c>musicgen info --model MODEL</c>: what a checkpoint is.</summary>
 public static class InfoCommand
 {
     public static Command Create()
@@ -14,7 +14,7 @@ public static class InfoCommand
         var command = new Command("info", "Describe a checkpoint: kind, sizes, parameter counts, storage types and files") { model };
         command.SetAction(parse => CommandRunner.Run(() =>
         {
-            using var checkpoint = CheckpointFolder.Open(parse.GetValue(model)!);
+            using var checkpoint = ModelArgument.Open(parse.GetValue(model)!);
             Print(checkpoint);
             return 0;
         }));
