@@ -1,5 +1,6 @@
 using MusicGen.Loaders;
 using MusicGen.Loaders.Hub;
+using MusicGen.Tests.Support;
 using static MusicGen.Tests.Hub.HubTestData;
 
 namespace MusicGen.Tests.Hub;
@@ -57,6 +58,25 @@ public class HubErrorTests
         Assert.Contains("it has only pytorch_model.bin", message);
         Assert.Empty(hub.FileRequests);
         Assert.Empty(FilesUnder(temp.File("cache")));
+    }
+
+    [Theory]
+    [InlineData("../escaped.safetensors", "which is not a file name")]
+    [InlineData("model-00009-of-00009.safetensors", "which the repository does not have")]
+    public void An_index_naming_a_shard_outside_the_snapshot_or_the_repository_is_refused(string shard, string expected)
+    {
+        using var temp = new TempFolder();
+        CheckpointVariants.Write(MonoModel, temp.File("repo"), shards: 2);
+        string index = temp.File("repo/model.safetensors.index.json");
+        File.WriteAllText(index, File.ReadAllText(index).Replace("model-00002-of-00002.safetensors", shard));
+        using var hub = new FakeHub(FakeRepo.Create(RepoId, temp.File("repo")));
+
+        string message = Fails(RepoId, Options(hub, temp.File("cache")));
+
+        Assert.Contains("model.safetensors.index.json lists", message);
+        Assert.Contains(expected, message);
+        Assert.DoesNotContain(FilesUnder(temp.File("cache")), file => file.Contains("escaped", StringComparison.Ordinal));
+        Assert.DoesNotContain(hub.FileRequests, path => path.Contains("00002", StringComparison.Ordinal) || path.Contains("00009", StringComparison.Ordinal));
     }
 
     [Fact]
