@@ -8,7 +8,9 @@ public static class CommonOptions
 {
     public static Option<string> Model() => new("--model", "-m")
     {
-        Description = "Checkpoint folder (as on the Hugging Face Hub: config.json, model.safetensors or shards, …)",
+        Description = "Checkpoint folder (as on the Hugging Face Hub: config.json, model.safetensors or shards, …), or a Hub id "
+            + "such as facebook/musicgen-small or owner/name@revision, taken from the Hugging Face cache or downloaded into it "
+            + "(HF_HUB_CACHE or HF_HOME, HF_ENDPOINT, HF_TOKEN, HF_HUB_OFFLINE=1 apply)",
         Required = true,
     };
 

@@ -2,11 +2,10 @@ using System.CommandLine;
 using MusicGen.Engine.Audio;
 using MusicGen.Engine.Backends.Cpu;
 using MusicGen.Engine.Codec;
-using MusicGen.Loaders.Checkpoints;
 
 namespace MusicGen.Cli.Commands;
 
-/// <summary><c>musicgen decode codes.safetensors --model DIR --out OUT.wav</c>: EnCodec codes to audio.</summary>
+/// <summary><c>musicgen decode codes.safetensors --model MODEL --out OUT.wav</c>: EnCodec codes to audio.</summary>
 public static class DecodeCommand
 {
     public static Command Create()
@@ -19,7 +18,7 @@ public static class DecodeCommand
         command.SetAction(parse => CommandRunner.Run(() =>
         {
             var codes = CodesFile.Load(parse.GetValue(input)!);
-            using var checkpoint = CheckpointFolder.Open(parse.GetValue(model)!);
+            using var checkpoint = ModelArgument.Open(parse.GetValue(model)!);
             using var backend = new CpuBackend();
             var clip = new AudioCodec(backend, checkpoint).Decode(codes);
             WavFile.Write(parse.GetValue(output)!, clip, parse.GetValue(format));

@@ -2,11 +2,10 @@ using System.CommandLine;
 using MusicGen.Engine.Audio;
 using MusicGen.Engine.Backends.Cpu;
 using MusicGen.Engine.Codec;
-using MusicGen.Loaders.Checkpoints;
 
 namespace MusicGen.Cli.Commands;
 
-/// <summary><c>musicgen encode IN.wav --model DIR --out codes.safetensors</c>: audio to EnCodec codes.</summary>
+/// <summary><c>musicgen encode IN.wav --model MODEL --out codes.safetensors</c>: audio to EnCodec codes.</summary>
 public static class EncodeCommand
 {
     public static Command Create()
@@ -18,7 +17,7 @@ public static class EncodeCommand
         var command = new Command("encode", "Encode a WAV file to EnCodec codes") { input, model, output, bandwidth };
         command.SetAction(parse => CommandRunner.Run(() =>
         {
-            using var checkpoint = CheckpointFolder.Open(parse.GetValue(model)!);
+            using var checkpoint = ModelArgument.Open(parse.GetValue(model)!);
             var clip = WavFile.Read(parse.GetValue(input)!);
             using var backend = new CpuBackend();
             var codes = new AudioCodec(backend, checkpoint).Encode(clip, parse.GetValue(bandwidth));

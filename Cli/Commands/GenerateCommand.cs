@@ -6,12 +6,11 @@ using MusicGen.Engine.Generation;
 using MusicGen.Engine.Models.Musicgen;
 using MusicGen.Engine.Text;
 using MusicGen.Loaders;
-using MusicGen.Loaders.Checkpoints;
 using Spectre.Console;
 
 namespace MusicGen.Cli.Commands;
 
-/// <summary><c>musicgen generate "PROMPT" … --model DIR --duration S --out OUT.wav</c>: text to music.</summary>
+/// <summary><c>musicgen generate "PROMPT" … --model MODEL --duration S --out OUT.wav</c>: text to music.</summary>
 public static class GenerateCommand
 {
     public static Command Create()
@@ -44,7 +43,7 @@ public static class GenerateCommand
             if (parse.GetValue(samples) < 1) throw new MusicGenException("--samples must be at least 1");
 
             var stopwatch = Stopwatch.StartNew();
-            using var checkpoint = CheckpointFolder.Open(parse.GetValue(model)!);
+            using var checkpoint = ModelArgument.Open(parse.GetValue(model)!);
             var generation = checkpoint.Generation;
             ulong chosenSeed = parse.GetValue(seed) ?? (ulong)Random.Shared.NextInt64(0, int.MaxValue);
             var defaults = SamplingOptions.FromGenerationConfig(generation, chosenSeed);

@@ -1,10 +1,11 @@
 using System.CommandLine;
+using MusicGen.Loaders;
 using MusicGen.Loaders.Checkpoints;
 using MusicGen.Loaders.Configs;
 
 namespace MusicGen.Cli.Commands;
 
-/// <summary><c>musicgen info --model DIR</c>: what a checkpoint is.</summary>
+/// <summary><c>musicgen info --model MODEL</c>: what a checkpoint is.</summary>
 public static class InfoCommand
 {
     public static Command Create()
@@ -13,7 +14,7 @@ public static class InfoCommand
         var command = new Command("info", "Describe a checkpoint: kind, sizes, parameter counts, storage types and files") { model };
         command.SetAction(parse => CommandRunner.Run(() =>
         {
-            using var checkpoint = CheckpointFolder.Open(parse.GetValue(model)!);
+            using var checkpoint = ModelArgument.Open(parse.GetValue(model)!);
             Print(checkpoint);
             return 0;
         }));
@@ -49,7 +50,14 @@ public static class InfoCommand
             Console.WriteLine($"generation  guidance {g.GuidanceScale?.ToString() ?? "-"}, top-k {g.TopK?.ToString() ?? "-"}, top-p {g.TopP?.ToString() ?? "-"}, temperature {g.Temperature?.ToString() ?? "-"}, sampling {(g.DoSample == false ? "off" : "on")}");
         Console.WriteLine("files");
         foreach (string file in Directory.GetFiles(checkpoint.Folder).Order(StringComparer.Ordinal))
-            Console.WriteLine($"            {Path.GetFileName(file),-40} {FormatBytes(new FileInfo(file).Length)}");
+            Console.WriteLine($"            {Path.GetFileName(file),-40} {ByteSize.Format(LengthOf(file))}");
+    }
+
+    /// <summary>The length of the file's contents; in a Hugging Face cache the file is a symlink to a blob.</summary>
+    private static long LengthOf(string file)
+    {
+        using var handle = File.OpenHandle(file);
+        return RandomAccess.GetLength(handle);
     }
 
     private static string Format(long count) => count switch
@@ -58,13 +66,5 @@ public static class InfoCommand
         >= 1_000_000 => $"{count / 1e6:0.00} M",
         >= 1_000 => $"{count / 1e3:0.0} k",
         _ => count.ToString(),
-    };
-
-    private static string FormatBytes(long bytes) => bytes switch
-    {
-        >= 1L << 30 => $"{bytes / (double)(1L << 30):0.00} GiB",
-        >= 1L << 20 => $"{bytes / (double)(1L << 20):0.0} MiB",
-        >= 1L << 10 => $"{bytes / 1024.0:0.0} KiB",
-        _ => $"{bytes} B",
     };
 }

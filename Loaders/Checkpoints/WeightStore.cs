@@ -41,25 +41,35 @@ public sealed class WeightStore : IDisposable
         throw new MusicGenException($"{folder}: no {SingleFileName} or {IndexFileName}{hint}");
     }
 
-    private static WeightStore OpenSharded(string folder, string indexPath)
+    /// <summary>The shard file names an index lists, each once, in order.</summary>
+    public static IReadOnlyList<string> ShardsListedIn(string indexPath) => DistinctShards(ReadWeightMap(indexPath)).ToList();
+
+    private static IEnumerable<string> DistinctShards(Dictionary<string, string> shardOf) =>
+        shardOf.Values.Distinct().Order(StringComparer.Ordinal);
+
+    /// <summary>The index's weight_map: the shard file of every tensor.</summary>
+    private static Dictionary<string, string> ReadWeightMap(string indexPath)
     {
         var shardOf = new Dictionary<string, string>(StringComparer.Ordinal);
-        using (var document = ConfigReader.ParseFile(indexPath))
+        using var document = ConfigReader.ParseFile(indexPath);
+        if (!document.RootElement.TryGetProperty("weight_map", out var map) || map.ValueKind != System.Text.Json.JsonValueKind.Object)
+            throw new MusicGenException($"{indexPath}: no weight_map object");
+        foreach (var entry in map.EnumerateObject())
         {
-            if (!document.RootElement.TryGetProperty("weight_map", out var map) || map.ValueKind != System.Text.Json.JsonValueKind.Object)
-                throw new MusicGenException($"{indexPath}: no weight_map object");
-            foreach (var entry in map.EnumerateObject())
-            {
-                if (entry.Value.ValueKind != System.Text.Json.JsonValueKind.String)
-                    throw new MusicGenException($"{indexPath}: weight_map entry '{entry.Name}' is not a file name");
-                shardOf[entry.Name] = entry.Value.GetString()!;
-            }
+            if (entry.Value.ValueKind != System.Text.Json.JsonValueKind.String)
+                throw new MusicGenException($"{indexPath}: weight_map entry '{entry.Name}' is not a file name");
+            shardOf[entry.Name] = entry.Value.GetString()!;
         }
+        return shardOf;
+    }
 
+    private static WeightStore OpenSharded(string folder, string indexPath)
+    {
+        var shardOf = ReadWeightMap(indexPath);
         var files = new List<SafetensorsFile>();
         try
         {
-            foreach (string shard in shardOf.Values.Distinct().Order(StringComparer.Ordinal))
+            foreach (string shard in DistinctShards(shardOf))
             {
                 string shardPath = Path.Combine(folder, shard);
                 if (!File.Exists(shardPath))

@@ -38,11 +38,12 @@ public sealed unsafe class SafetensorsFile : IDisposable
     public static SafetensorsFile Open(string path)
     {
         if (!File.Exists(path)) throw new MusicGenException($"{path}: file not found");
-        long fileLength = new FileInfo(path).Length;
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+        // The opened stream's length, not FileInfo's: in a Hugging Face cache the path is a symlink to a blob.
+        long fileLength = stream.Length;
         if (fileLength < 8)
             throw new MusicGenException($"{path}: truncated safetensors file ({fileLength} bytes, shorter than the 8-byte header length)");
 
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
         Span<byte> lengthBytes = stackalloc byte[8];
         stream.ReadExactly(lengthBytes);
         ulong headerLength = BitConverter.ToUInt64(lengthBytes);

@@ -37,6 +37,21 @@ public class SafetensorsTests
             });
     }
 
+    [SkippableFact]
+    public void A_file_reached_through_a_relative_symlink_is_read_whole()
+    {
+        using var folder = new TempFolder();
+        Directory.CreateDirectory(folder.File("blobs"));
+        Directory.CreateDirectory(folder.File("snapshot"));
+        float[] values = [1, 2, 3, 4, 5, 6];
+        new SafetensorsWriter().Add("w", [2, 3], values).Save(folder.File("blobs/0123abcd"));
+        string link = Path.Combine(folder.File("snapshot"), "model.safetensors");
+        SymbolicLinks.Create(link, "../blobs/0123abcd");
+
+        using var file = SafetensorsFile.Open(link);
+        Assert.Equal(values, file.ReadFloat32("w"));
+    }
+
     [Fact]
     public void Integer_round_trip_from_every_integer_type()
     {

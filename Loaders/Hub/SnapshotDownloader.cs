@@ -1,0 +1,79 @@
+using MusicGen.Loaders.Checkpoints;
+
+namespace MusicGen.Loaders.Hub;
+
+/// <summary>
+/// Fills a snapshot folder of the cache with the files the engine reads from one commit of a repository, skipping
+/// those already there. Files are stored as plain files in the snapshot folder (see <see cref="ModelLocator"/>).
+/// </summary>
+internal sealed class SnapshotDownloader(HubClient client, CachedRepository repository, HubOptions options)
+{
+    /// <param name="id">The repository, and the revision whose ref is set once every file is in place.</param>
+    /// <param name="revision">What to ask the Hub for: the id's revision, or the cached commit when completing a snapshot.</param>
+    /// <returns>The snapshot folder.</returns>
+    public async Task<string> DownloadAsync(HubModelId id, string revision)
+    {
+        var info = await client.GetRevisionAsync(id, revision);
+        string commit = info.Commit;
+        if (!info.Files.Contains(CheckpointFiles.Config))
+            throw new MusicGenException($"{id}: the repository has no {CheckpointFiles.Config}; it is not a transformers checkpoint");
+        string weights = WeightsEntry(id, info);
+
+        string snapshot = repository.SnapshotFolder(commit);
+        Directory.CreateDirectory(snapshot);
+        options.Log?.Invoke($"fetching {id} (commit {commit[..7]}) from {options.Endpoint} into {snapshot}");
+        int fetched = 0;
+        async Task FetchAsync(string file)
+        {
+            string destination = Path.Combine(snapshot, file);
+            if (File.Exists(destination)) return;
+            await client.DownloadAsync(id, commit, file, destination);
+            fetched++;
+        }
+
+        // Small files first, so that a repository that is not a checkpoint fails before gigabytes arrive.
+        await FetchAsync(CheckpointFiles.Config);
+        foreach (string file in CheckpointFiles.Optional.Where(info.Files.Contains)) await FetchAsync(file);
+        await FetchAsync(weights);
+        if (weights == WeightStore.IndexFileName)
+            foreach (string shard in ShardsOf(id, info, Path.Combine(snapshot, weights))) await FetchAsync(shard);
+
+        // As huggingface_hub does, so that neither asks again for what this commit does not have.
+        foreach (string file in CheckpointFiles.Optional.Where(file => !info.Files.Contains(file))) repository.RecordAbsent(commit, file);
+        // Last, so that a failed download leaves the ref on the snapshot it had.
+        if (!id.RevisionIsCommit) repository.SetRef(id.Revision, commit);
+        if (fetched > 0) options.Log?.Invoke($"downloaded {fetched} file(s) of {id} into {snapshot}");
+        return snapshot;
+    }
+
+    /// <summary>The sharded index if there is one (as <see cref="WeightStore"/> prefers it), else the single file.</summary>
+    private static string WeightsEntry(HubModelId id, RevisionInfo info)
+    {
+        if (info.Files.Contains(WeightStore.IndexFileName)) return WeightStore.IndexFileName;
+        if (info.Files.Contains(WeightStore.SingleFileName)) return WeightStore.SingleFileName;
+        var otherWeights = info.Files.Where(IsUnsupportedWeights).Order(StringComparer.Ordinal).ToList();
+        string found = otherWeights.Count > 0 ? $"; it has only {string.Join(", ", otherWeights)}, which this engine does not read" : "";
+        throw new MusicGenException(
+            $"{id}: the repository has no safetensors weights ({WeightStore.SingleFileName} or {WeightStore.IndexFileName}){found}");
+    }
+
+    private static readonly string[] UnsupportedWeightExtensions = [".bin", ".pt", ".pth", ".ckpt", ".msgpack", ".h5", ".onnx", ".gguf"];
+
+    private static bool IsUnsupportedWeights(string file) =>
+        UnsupportedWeightExtensions.Any(extension => file.EndsWith(extension, StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>The shards the downloaded index lists, each checked to be a file of the commit beside the index.</summary>
+    private static IReadOnlyList<string> ShardsOf(HubModelId id, RevisionInfo info, string indexPath)
+    {
+        var shards = WeightStore.ShardsListedIn(indexPath);
+        foreach (string shard in shards)
+        {
+            // The name becomes a path in the snapshot: a bare file name only.
+            if (Path.GetFileName(shard) != shard || shard is "." or ".." || shard.Contains('\\'))
+                throw new MusicGenException($"{id}: {WeightStore.IndexFileName} lists '{shard}', which is not a file name");
+            if (!info.Files.Contains(shard))
+                throw new MusicGenException($"{id}: {WeightStore.IndexFileName} lists the shard {shard}, which the repository does not have");
+        }
+        return shards;
+    }
+}
