@@ -153,20 +153,4 @@ public sealed class TokenizerEdgeCaseTests(GoldenTokenizers tokenizers) : IClass
 
         Assert.Equal(tokenizers.FromSpiece("musicgen-mono").Encode("techno"), T5Tokenizer.FromFolder(temp.Path).Encode("techno"));
     }
-
-    [Fact]
-    public void HundredWordPromptTakesWellUnderAMillisecond()
-    {
-        var tokenizer = tokenizers.FromSpiece("musicgen-mono");
-        string[] words = ["ambient", "pads", "with", "a", "slow", "120bpm", "groove,", "warm", "analog", "synth", "bass", "and", "Ünïcödé", "ｆｕｌｌ", "drums"];
-        string prompt = string.Join(' ', Enumerable.Range(0, 100).Select(i => words[i * 7 % words.Length]));
-        for (int i = 0; i < 20; i++) tokenizer.Encode(prompt);
-
-        const int runs = 200;
-        var stopwatch = System.Diagnostics.Stopwatch.StartNew();
-        for (int i = 0; i < runs; i++) tokenizer.Encode(prompt);
-        double microseconds = stopwatch.Elapsed.TotalMicroseconds / runs;
-
-        Assert.True(microseconds < 500, $"a 100-word prompt took {microseconds:F0} µs to tokenize");
-    }
 }
