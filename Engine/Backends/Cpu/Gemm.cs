@@ -91,19 +91,7 @@ internal static class Gemm
             c2 = Vector.FusedMultiplyAdd(av, Vector.LoadUnsafe(ref b2, (nuint)p), c2);
             c3 = Vector.FusedMultiplyAdd(av, Vector.LoadUnsafe(ref b3, (nuint)p), c3);
         }
-        float s0 = Vector.Sum(c0), s1 = Vector.Sum(c1), s2 = Vector.Sum(c2), s3 = Vector.Sum(c3);
-        for (; p < k; p++)
-        {
-            float av = Unsafe.Add(ref a, p);
-            s0 += av * Unsafe.Add(ref b, p);
-            s1 += av * Unsafe.Add(ref b1, p);
-            s2 += av * Unsafe.Add(ref b2, p);
-            s3 += av * Unsafe.Add(ref b3, p);
-        }
-        c = s0;
-        Unsafe.Add(ref c, 1) = s1;
-        Unsafe.Add(ref c, 2) = s2;
-        Unsafe.Add(ref c, 3) = s3;
+        Store4(ref c, ref a, ref b, ldb, p, k, c0, c1, c2, c3);
     }
 
     private static void Kernel4x4(ref float a, int lda, ref float b, int ldb, ref float c, int ldc, int k)

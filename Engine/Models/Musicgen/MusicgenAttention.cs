@@ -1,4 +1,5 @@
 using MusicGen.Engine.Backends;
+using MusicGen.Engine.Models.Layers;
 using MusicGen.Engine.Tensors;
 using MusicGen.Loaders.Checkpoints;
 
@@ -12,7 +13,7 @@ namespace MusicGen.Engine.Models.Musicgen;
 public sealed class MusicgenAttention
 {
     private readonly IBackend _backend;
-    private readonly Tensor _q, _k, _v, _out; // [D, D] each (k, v: [D, D_source] for cross-attention)
+    private readonly Linear _q, _k, _v, _out; // D -> D (k, v: D_source -> D for cross-attention)
 
     public int Heads { get; }
     public float Scaling { get; }
@@ -22,24 +23,24 @@ public sealed class MusicgenAttention
         _backend = backend;
         Heads = heads;
         Scaling = 1f / MathF.Sqrt(width / heads);
-        _q = backend.Upload(weights.Float("q_proj.weight", width, width));
-        _k = backend.Upload(weights.Float("k_proj.weight", width, sourceWidth));
-        _v = backend.Upload(weights.Float("v_proj.weight", width, sourceWidth));
-        _out = backend.Upload(weights.Float("out_proj.weight", width, width));
+        _q = new Linear(backend, weights, "q_proj", width, width, bias: false);
+        _k = new Linear(backend, weights, "k_proj", sourceWidth, width, bias: false);
+        _v = new Linear(backend, weights, "v_proj", sourceWidth, width, bias: false);
+        _out = new Linear(backend, weights, "out_proj", width, width, bias: false);
     }
 
     /// <summary>keys, values [R, D] = source [R, D_source] projected.</summary>
     public void ProjectKeysAndValues(Tensor source, Tensor keys, Tensor values)
     {
-        _backend.Linear(source, _k, null, keys);
-        _backend.Linear(source, _v, null, values);
+        _k.Forward(source, keys);
+        _v.Forward(source, values);
     }
 
     /// <summary>output [N·T, D] = out_proj(attention(q_proj(hidden [N·T, D]), keys, values)).</summary>
     public void Forward(Tensor hidden, Tensor keys, Tensor values, AttentionOptions options, DecoderWorkspace work, Tensor output)
     {
-        _backend.Linear(hidden, _q, null, work.Query);
+        _q.Forward(hidden, work.Query);
         _backend.Attention(work.QueryByBatch, keys, values, work.ContextByBatch, options);
-        _backend.Linear(work.Context, _out, null, output);
+        _out.Forward(work.Context, output);
     }
 }

@@ -1,4 +1,5 @@
 using MusicGen.Engine.Backends;
+using MusicGen.Engine.Models.Layers;
 using MusicGen.Engine.Tensors;
 using MusicGen.Loaders;
 using MusicGen.Loaders.Checkpoints;
@@ -15,7 +16,7 @@ public sealed class MusicgenDecoder
     private readonly IBackend _backend;
     private readonly Tensor[] _embedTokens;  // K × [vocab + 1, D]
     private readonly Tensor _embedPositions; // [max_positions, D]
-    private readonly Tensor _layerNorm, _layerNormBias; // [D]
+    private readonly LayerNorm _layerNorm;
 
     public MusicgenDecoderConfig Config { get; }
     public IReadOnlyList<MusicgenDecoderLayer> Layers { get; }
@@ -34,8 +35,7 @@ public sealed class MusicgenDecoder
         Layers = Enumerable.Range(0, config.NumHiddenLayers)
             .Select(i => new MusicgenDecoderLayer(backend, config, weights.Scope($"layers.{i}."), crossAttentionSourceWidth))
             .ToArray();
-        _layerNorm = backend.Upload(weights.Float("layer_norm.weight", d));
-        _layerNormBias = backend.Upload(weights.Float("layer_norm.bias", d));
+        _layerNorm = new LayerNorm(backend, weights, "layer_norm", d);
     }
 
     /// <summary>
@@ -88,7 +88,7 @@ public sealed class MusicgenDecoder
             observe?.Invoke($"layers.{i}", work.Hidden.Reshape(batch, positions, d));
         }
         cache.Advance(positions);
-        _backend.LayerNorm(work.Hidden, _layerNorm, _layerNormBias, work.Hidden, 1e-5f);
+        _layerNorm.Forward(work.Hidden, work.Hidden);
         observe?.Invoke("layer_norm", work.Hidden.Reshape(batch, positions, d));
         return work;
     }

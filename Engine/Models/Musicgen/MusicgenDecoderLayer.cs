@@ -1,5 +1,5 @@
 using MusicGen.Engine.Backends;
-using MusicGen.Engine.Tensors;
+using MusicGen.Engine.Models.Layers;
 using MusicGen.Loaders.Checkpoints;
 using MusicGen.Loaders.Configs;
 
@@ -11,13 +11,11 @@ namespace MusicGen.Engine.Models.Musicgen;
 /// </summary>
 public sealed class MusicgenDecoderLayer
 {
-    private const float LayerNormEps = 1e-5f;
-
     private readonly IBackend _backend;
-    private readonly Tensor _selfAttnNorm, _selfAttnNormBias;       // [D]
-    private readonly Tensor? _encoderAttnNorm, _encoderAttnNormBias; // [D]
-    private readonly Tensor _finalNorm, _finalNormBias;             // [D]
-    private readonly Tensor _fc1, _fc2;                             // [F, D], [D, F]
+    private readonly LayerNorm _selfAttnLayerNorm;
+    private readonly LayerNorm? _encoderAttnLayerNorm;
+    private readonly LayerNorm _finalLayerNorm;
+    private readonly Linear _fc1, _fc2; // D -> F, F -> D
     private readonly ActivationKind _activation;
 
     public MusicgenAttention SelfAttention { get; }
@@ -28,18 +26,15 @@ public sealed class MusicgenDecoderLayer
         _backend = backend;
         int d = config.HiddenSize;
         SelfAttention = new MusicgenAttention(backend, weights.Scope("self_attn."), d, config.NumAttentionHeads, d);
-        _selfAttnNorm = backend.Upload(weights.Float("self_attn_layer_norm.weight", d));
-        _selfAttnNormBias = backend.Upload(weights.Float("self_attn_layer_norm.bias", d));
+        _selfAttnLayerNorm = new LayerNorm(backend, weights, "self_attn_layer_norm", d);
         if (crossAttentionSourceWidth is int source)
         {
             EncoderAttention = new MusicgenAttention(backend, weights.Scope("encoder_attn."), d, config.NumAttentionHeads, source);
-            _encoderAttnNorm = backend.Upload(weights.Float("encoder_attn_layer_norm.weight", d));
-            _encoderAttnNormBias = backend.Upload(weights.Float("encoder_attn_layer_norm.bias", d));
+            _encoderAttnLayerNorm = new LayerNorm(backend, weights, "encoder_attn_layer_norm", d);
         }
-        _finalNorm = backend.Upload(weights.Float("final_layer_norm.weight", d));
-        _finalNormBias = backend.Upload(weights.Float("final_layer_norm.bias", d));
-        _fc1 = backend.Upload(weights.Float("fc1.weight", config.FfnDim, d));
-        _fc2 = backend.Upload(weights.Float("fc2.weight", d, config.FfnDim));
+        _finalLayerNorm = new LayerNorm(backend, weights, "final_layer_norm", d);
+        _fc1 = new Linear(backend, weights, "fc1", d, config.FfnDim, bias: false);
+        _fc2 = new Linear(backend, weights, "fc2", config.FfnDim, d, bias: false);
         _activation = config.ActivationFunction switch
         {
             "gelu" => ActivationKind.Gelu,
@@ -53,7 +48,7 @@ public sealed class MusicgenDecoderLayer
     public void Forward(DecoderCache cache, int layer, int tokens, DecoderWorkspace work)
     {
         var hidden = work.Hidden;
-        _backend.LayerNorm(hidden, _selfAttnNorm, _selfAttnNormBias, work.Normed, LayerNormEps);
+        _selfAttnLayerNorm.Forward(hidden, work.Normed);
         SelfAttention.ProjectKeysAndValues(work.Normed, work.Key, work.Value);
         cache.Append(layer, work.Key, work.Value, tokens);
         var selfOptions = new AttentionOptions(SelfAttention.Heads, SelfAttention.Scaling, cache.Length + tokens, Causal: true, QueryOffset: cache.Length);
@@ -62,16 +57,16 @@ public sealed class MusicgenDecoderLayer
 
         if (EncoderAttention is not null)
         {
-            _backend.LayerNorm(hidden, _encoderAttnNorm!, _encoderAttnNormBias, work.Normed, LayerNormEps);
+            _encoderAttnLayerNorm!.Forward(hidden, work.Normed);
             var crossOptions = new AttentionOptions(EncoderAttention.Heads, EncoderAttention.Scaling, cache.CrossLength, KeyMask: cache.CrossMask);
             EncoderAttention.Forward(work.Normed, cache.CrossKeys![layer], cache.CrossValues![layer], crossOptions, work, work.Projected);
             _backend.Add(hidden, work.Projected, hidden);
         }
 
-        _backend.LayerNorm(hidden, _finalNorm, _finalNormBias, work.Normed, LayerNormEps);
-        _backend.Linear(work.Normed, _fc1, null, work.Inner);
+        _finalLayerNorm.Forward(hidden, work.Normed);
+        _fc1.Forward(work.Normed, work.Inner);
         _backend.Activation(work.Inner, work.Inner, _activation);
-        _backend.Linear(work.Inner, _fc2, null, work.Projected);
+        _fc2.Forward(work.Inner, work.Projected);
         _backend.Add(hidden, work.Projected, hidden);
     }
 }

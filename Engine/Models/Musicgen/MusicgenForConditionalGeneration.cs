@@ -1,5 +1,6 @@
 using MusicGen.Engine.Backends;
 using MusicGen.Engine.Models.Encodec;
+using MusicGen.Engine.Models.Layers;
 using MusicGen.Engine.Models.T5;
 using MusicGen.Engine.Tensors;
 using MusicGen.Loaders;
@@ -15,7 +16,7 @@ namespace MusicGen.Engine.Models.Musicgen;
 public sealed class MusicgenForConditionalGeneration : IMusicgenModel
 {
     private readonly IBackend _backend;
-    private readonly Tensor? _encToDecProj, _encToDecProjBias; // [D, d_text], [D]
+    private readonly Linear? _encToDecProj; // d_text -> D
 
     public MusicgenConfig Config { get; }
     public T5Encoder TextEncoder { get; }
@@ -31,11 +32,7 @@ public sealed class MusicgenForConditionalGeneration : IMusicgenModel
         var weights = checkpoint.AllWeights;
         TextEncoder = new T5Encoder(backend, Config.TextEncoder, weights.Scope("text_encoder."));
         int decoderWidth = Config.Decoder.HiddenSize, textWidth = Config.TextEncoder.DModel;
-        if (Config.HasEncoderProjection)
-        {
-            _encToDecProj = backend.Upload(weights.Float("enc_to_dec_proj.weight", decoderWidth, textWidth));
-            _encToDecProjBias = backend.Upload(weights.Float("enc_to_dec_proj.bias", decoderWidth));
-        }
+        if (Config.HasEncoderProjection) _encToDecProj = new Linear(backend, weights, "enc_to_dec_proj", textWidth, decoderWidth, bias: true);
         int sourceWidth = Config.HasEncoderProjection ? decoderWidth : Config.Decoder.CrossAttentionHiddenSize ?? textWidth;
         Decoder = new MusicgenForCausalLM(backend, Config.Decoder, weights.Scope("decoder."), sourceWidth);
         AudioEncoder = new EncodecModel(backend, Config.AudioEncoder, checkpoint.CodecWeights);
@@ -72,7 +69,7 @@ public sealed class MusicgenForConditionalGeneration : IMusicgenModel
         var conditioning = _backend.Allocate(batch, length, width);
         var rows = conditioning.Reshape(batch * length, width);
         if (_encToDecProj is not null)
-            _backend.Linear(encoderStates.Reshape(batch * length, encoderStates.Dim(2)), _encToDecProj, _encToDecProjBias, rows);
+            _encToDecProj.Forward(encoderStates.Reshape(batch * length, encoderStates.Dim(2)), rows);
         else
             _backend.Copy(encoderStates, conditioning);
         observe?.Invoke("enc_to_dec_proj", conditioning);

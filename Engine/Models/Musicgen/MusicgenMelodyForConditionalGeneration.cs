@@ -1,5 +1,6 @@
 using MusicGen.Engine.Backends;
 using MusicGen.Engine.Models.Encodec;
+using MusicGen.Engine.Models.Layers;
 using MusicGen.Engine.Models.T5;
 using MusicGen.Engine.Tensors;
 using MusicGen.Loaders;
@@ -16,8 +17,8 @@ namespace MusicGen.Engine.Models.Musicgen;
 public sealed class MusicgenMelodyForConditionalGeneration : IMusicgenModel
 {
     private readonly IBackend _backend;
-    private readonly Tensor? _encToDecProj, _encToDecProjBias;           // [D, d_text], [D]
-    private readonly Tensor? _audioEncToDecProj, _audioEncToDecProjBias; // [D, num_chroma], [D]
+    private readonly Linear? _encToDecProj;      // d_text -> D
+    private readonly Linear? _audioEncToDecProj; // num_chroma -> D
 
     public MusicgenConfig Config { get; }
     public T5Encoder TextEncoder { get; }
@@ -33,16 +34,8 @@ public sealed class MusicgenMelodyForConditionalGeneration : IMusicgenModel
         var weights = checkpoint.AllWeights;
         int width = Config.Decoder.HiddenSize, textWidth = Config.TextEncoder.DModel;
         TextEncoder = new T5Encoder(backend, Config.TextEncoder, weights.Scope("text_encoder."));
-        if (textWidth != width)
-        {
-            _encToDecProj = backend.Upload(weights.Float("enc_to_dec_proj.weight", width, textWidth));
-            _encToDecProjBias = backend.Upload(weights.Float("enc_to_dec_proj.bias", width));
-        }
-        if (Config.NumChroma != width)
-        {
-            _audioEncToDecProj = backend.Upload(weights.Float("audio_enc_to_dec_proj.weight", width, Config.NumChroma));
-            _audioEncToDecProjBias = backend.Upload(weights.Float("audio_enc_to_dec_proj.bias", width));
-        }
+        if (textWidth != width) _encToDecProj = new Linear(backend, weights, "enc_to_dec_proj", textWidth, width, bias: true);
+        if (Config.NumChroma != width) _audioEncToDecProj = new Linear(backend, weights, "audio_enc_to_dec_proj", Config.NumChroma, width, bias: true);
         Decoder = new MusicgenForCausalLM(backend, Config.Decoder, weights.Scope("decoder."), crossAttentionSourceWidth: null);
         AudioEncoder = new EncodecModel(backend, Config.AudioEncoder, checkpoint.CodecWeights);
     }
@@ -74,7 +67,7 @@ public sealed class MusicgenMelodyForConditionalGeneration : IMusicgenModel
         var text = _backend.Allocate(conditioning.DecoderBatch, length, width);
         var items = text.Slice(0, batch);
         if (_encToDecProj is not null)
-            _backend.Linear(states.Reshape(batch * length, states.Dim(2)), _encToDecProj, _encToDecProjBias, items.Reshape(batch * length, width));
+            _encToDecProj.Forward(states.Reshape(batch * length, states.Dim(2)), items.Reshape(batch * length, width));
         else
             _backend.Copy(states, items);
         observe?.Invoke("generate.enc_to_dec_proj", items);
@@ -105,7 +98,7 @@ public sealed class MusicgenMelodyForConditionalGeneration : IMusicgenModel
         using (var input = _backend.Upload(features, rows * frames, bins))
         {
             if (_audioEncToDecProj is not null)
-                _backend.Linear(input, _audioEncToDecProj, _audioEncToDecProjBias, projected.Reshape(rows * frames, width));
+                _audioEncToDecProj.Forward(input, projected.Reshape(rows * frames, width));
             else
                 _backend.Copy(input, projected);
         }

@@ -1,4 +1,5 @@
 using MusicGen.Engine.Backends;
+using MusicGen.Engine.Models.Layers;
 using MusicGen.Engine.Tensors;
 using MusicGen.Loaders.Checkpoints;
 using MusicGen.Loaders.Configs;
@@ -13,7 +14,7 @@ public sealed class T5Attention
 {
     private readonly IBackend _backend;
     private readonly T5Config _config;
-    private readonly Tensor _q, _k, _v, _o;      // [inner, d], [inner, d], [inner, d], [d, inner]
+    private readonly Linear _q, _k, _v, _o;      // d -> inner (q, k, v), inner -> d (o)
     private readonly float[]? _relativeBias;     // [buckets, heads] on the host: the bias is built per sequence length
 
     public bool HasRelativeAttentionBias => _relativeBias is not null;
@@ -23,10 +24,10 @@ public sealed class T5Attention
         _backend = backend;
         _config = config;
         int d = config.DModel, inner = config.InnerDim;
-        _q = backend.Upload(weights.Float("q.weight", inner, d));
-        _k = backend.Upload(weights.Float("k.weight", inner, d));
-        _v = backend.Upload(weights.Float("v.weight", inner, d));
-        _o = backend.Upload(weights.Float("o.weight", d, inner));
+        _q = new Linear(backend, weights, "q", d, inner, bias: false);
+        _k = new Linear(backend, weights, "k", d, inner, bias: false);
+        _v = new Linear(backend, weights, "v", d, inner, bias: false);
+        _o = new Linear(backend, weights, "o", inner, d, bias: false);
         if (hasRelativeAttentionBias)
             _relativeBias = weights.Float("relative_attention_bias.weight", config.RelativeAttentionNumBuckets, config.NumHeads).Data;
     }
@@ -78,13 +79,13 @@ public sealed class T5Attention
         using var key = _backend.Allocate(batch, length, inner);
         using var value = _backend.Allocate(batch, length, inner);
         using var context = _backend.Allocate(batch, length, inner);
-        _backend.Linear(rows, _q, null, query.Reshape(batch * length, inner));
-        _backend.Linear(rows, _k, null, key.Reshape(batch * length, inner));
-        _backend.Linear(rows, _v, null, value.Reshape(batch * length, inner));
+        _q.Forward(rows, query.Reshape(batch * length, inner));
+        _k.Forward(rows, key.Reshape(batch * length, inner));
+        _v.Forward(rows, value.Reshape(batch * length, inner));
         _backend.Attention(query, key, value, context,
             new AttentionOptions(_config.NumHeads, Scale: 1f, KeyLength: length, PositionBias: positionBias, KeyMask: keyMask));
         var output = _backend.Allocate(batch, length, _config.DModel);
-        _backend.Linear(context.Reshape(batch * length, inner), _o, null, output.Reshape(batch * length, _config.DModel));
+        _o.Forward(context.Reshape(batch * length, inner), output.Reshape(batch * length, _config.DModel));
         return output;
     }
 }

@@ -1,4 +1,5 @@
 using MusicGen.Engine.Backends;
+using MusicGen.Engine.Models.Layers;
 using MusicGen.Engine.Tensors;
 using MusicGen.Loaders.Checkpoints;
 using MusicGen.Loaders.Configs;
@@ -13,9 +14,9 @@ public sealed class T5FeedForward
 {
     private readonly IBackend _backend;
     private readonly T5Config _config;
-    private readonly Tensor _wi;        // [d_ff, d] (wi_0 when gated)
-    private readonly Tensor? _wiLinear; // [d_ff, d] (wi_1 when gated)
-    private readonly Tensor _wo;        // [d, d_ff]
+    private readonly Linear _wi;        // d -> d_ff (wi_0 when gated)
+    private readonly Linear? _wiLinear; // d -> d_ff (wi_1 when gated)
+    private readonly Linear _wo;        // d_ff -> d
     private readonly ActivationKind _activation;
 
     public T5FeedForward(IBackend backend, T5Config config, WeightReader weights)
@@ -29,16 +30,9 @@ public sealed class T5FeedForward
             "gelu_new" => ActivationKind.GeluTanh,
             _ => throw new Loaders.MusicGenException($"T5 activation '{config.DenseActFn}' is not supported"),
         };
-        if (config.IsGatedAct)
-        {
-            _wi = backend.Upload(weights.Float("wi_0.weight", config.DFf, config.DModel));
-            _wiLinear = backend.Upload(weights.Float("wi_1.weight", config.DFf, config.DModel));
-        }
-        else
-        {
-            _wi = backend.Upload(weights.Float("wi.weight", config.DFf, config.DModel));
-        }
-        _wo = backend.Upload(weights.Float("wo.weight", config.DModel, config.DFf));
+        _wi = new Linear(backend, weights, config.IsGatedAct ? "wi_0" : "wi", config.DModel, config.DFf, bias: false);
+        if (config.IsGatedAct) _wiLinear = new Linear(backend, weights, "wi_1", config.DModel, config.DFf, bias: false);
+        _wo = new Linear(backend, weights, "wo", config.DFf, config.DModel, bias: false);
     }
 
     public Tensor Forward(Tensor hidden) // [B, T, d] -> [B, T, d]
@@ -46,16 +40,16 @@ public sealed class T5FeedForward
         int rows = (int)(hidden.Length / _config.DModel);
         var input = hidden.Reshape(rows, _config.DModel);
         using var inner = _backend.Allocate(rows, _config.DFf);
-        _backend.Linear(input, _wi, null, inner);
+        _wi.Forward(input, inner);
         _backend.Activation(inner, inner, _activation);
         if (_wiLinear is not null)
         {
             using var gate = _backend.Allocate(rows, _config.DFf);
-            _backend.Linear(input, _wiLinear, null, gate);
+            _wiLinear.Forward(input, gate);
             _backend.Multiply(inner, gate, inner);
         }
         var output = _backend.Allocate(hidden.ShapeArray());
-        _backend.Linear(inner, _wo, null, output.Reshape(rows, _config.DModel));
+        _wo.Forward(inner, output.Reshape(rows, _config.DModel));
         return output;
     }
 }

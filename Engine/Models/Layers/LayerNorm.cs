@@ -1,0 +1,24 @@
+using MusicGen.Engine.Backends;
+using MusicGen.Engine.Tensors;
+using MusicGen.Loaders.Checkpoints;
+
+namespace MusicGen.Engine.Models.Layers;
+
+/// <summary>torch's nn.LayerNorm over the last dimension, with weight and bias (eps 1e-5).</summary>
+public sealed class LayerNorm
+{
+    private const float Eps = 1e-5f;
+
+    private readonly IBackend _backend;
+    private readonly Tensor _weight, _bias; // [D]
+
+    /// <summary>Reads <c>{name}.weight</c> and <c>{name}.bias</c>.</summary>
+    public LayerNorm(IBackend backend, WeightReader weights, string name, int width)
+    {
+        _backend = backend;
+        _weight = backend.Upload(weights.Float($"{name}.weight", width));
+        _bias = backend.Upload(weights.Float($"{name}.bias", width));
+    }
+
+    public void Forward(Tensor input, Tensor output) => _backend.LayerNorm(input, _weight, _bias, output, Eps); // [R, D] -> [R, D]
+}

@@ -1,0 +1,28 @@
+using MusicGen.Engine.Backends;
+using MusicGen.Engine.Tensors;
+using MusicGen.Loaders.Checkpoints;
+
+namespace MusicGen.Engine.Models.Layers;
+
+/// <summary>A dense layer as torch's nn.Linear: y[R, out] = x[R, in] · Wᵀ + b, its weights uploaded once.</summary>
+public sealed class Linear
+{
+    private readonly IBackend _backend;
+
+    public Tensor Weight { get; } // [out, in]
+    public Tensor? Bias { get; }  // [out]
+    public int InFeatures { get; }
+    public int OutFeatures { get; }
+
+    /// <summary>Reads <c>{name}.weight</c> (and <c>{name}.bias</c> when it has one).</summary>
+    public Linear(IBackend backend, WeightReader weights, string name, int inFeatures, int outFeatures, bool bias)
+    {
+        _backend = backend;
+        InFeatures = inFeatures;
+        OutFeatures = outFeatures;
+        Weight = backend.Upload(weights.Float($"{name}.weight", outFeatures, inFeatures));
+        if (bias) Bias = backend.Upload(weights.Float($"{name}.bias", outFeatures));
+    }
+
+    public void Forward(Tensor input, Tensor output) => _backend.Linear(input, Weight, Bias, output); // [R, in] -> [R, out]
+}
