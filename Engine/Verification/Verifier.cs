@@ -31,7 +31,7 @@ public sealed class Verifier
 
     public static IReadOnlyList<IComponentCheck> DefaultChecks { get; } = [new CodecCheck(), new TextCheck(), new TeacherForcingCheck(), new GenerationCheck()];
 
-    public static IReadOnlyList<ISignalCheck> DefaultSignalChecks { get; } = [new ResampleCheck()];
+    public static IReadOnlyList<ISignalCheck> DefaultSignalChecks { get; } = [new ResampleCheck(), new ChromaCheck()];
 
     public VerificationReport Run(string caseFolder)
     {
