@@ -21,6 +21,12 @@ public sealed class GoldenCase : IDisposable
     public IReadOnlyList<string> Outputs { get; }
     public JsonElement Settings => _document.RootElement;
 
+    /// <summary>
+    /// Whether model/ holds a checkpoint. The signal-processing kinds (resample, chroma) have none: their model/
+    /// holds at most a feature extractor's preprocessor_config.json.
+    /// </summary>
+    public bool HasCheckpoint => Kind is not ("resample" or "chroma");
+
     /// <summary>Prefix of the codec's tensors: none in a standalone codec case, audio_encoder. in a MusicGen case.</summary>
     public string CodecPrefix => Kind == "encodec" ? "" : "audio_encoder.";
 
