@@ -26,6 +26,8 @@ public class GoldenCaseTests
         var report = new Verifier(backend).Run(TestPaths.Golden(caseName));
         foreach (var row in report.Rows) _output.WriteLine($"{row.Name} {row.Shape} err={row.MaxAbsError:E3} tol={row.Tolerance:E3} {(row.Passed ? "pass" : "FAIL " + row.Note)}");
         Assert.True(report.Failed == 0, $"{report.Failed} tensors failed: {string.Join(", ", report.Rows.Where(r => !r.Passed).Select(r => r.Name))}");
+        Assert.True(report.Rows.Count > 0, "nothing was checked");
+        Assert.Empty(report.NotImplemented);
     }
 
     [Fact]
