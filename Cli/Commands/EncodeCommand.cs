@@ -10,7 +10,7 @@ public static class EncodeCommand
 {
     public static Command Create()
     {
-        var input = new Argument<string>("input") { Description = "WAV file to encode (at the codec's sampling rate)" };
+        var input = new Argument<string>("input") { Description = "Audio file to encode: WAV, or any format ffmpeg reads; resampled to the codec's rate" };
         var model = CommonOptions.Model();
         var output = CommonOptions.Output("Codes file to write: .safetensors or .json ([channels, codebooks, frames])");
         var bandwidth = new Option<double?>("--bandwidth") { Description = "Target bandwidth in kbps, one of the codec's (default: its largest)" };
@@ -18,7 +18,7 @@ public static class EncodeCommand
         command.SetAction(parse => CommandRunner.Run(() =>
         {
             using var checkpoint = ModelArgument.Open(parse.GetValue(model)!);
-            var clip = WavFile.Read(parse.GetValue(input)!);
+            var clip = AudioFile.Read(parse.GetValue(input)!);
             using var backend = new CpuBackend();
             var codes = new AudioCodec(backend, checkpoint).Encode(clip, parse.GetValue(bandwidth));
             CodesFile.Save(parse.GetValue(output)!, codes);

@@ -27,12 +27,11 @@ public sealed class AudioCodec
 
     private int SampleRate => Model.Config.SamplingRate;
 
-    /// <summary>Codes of a clip at a bandwidth (kbps; default the codec's largest).</summary>
+    /// <summary>Codes of a clip at any sampling rate (resampled first) at a bandwidth (kbps; default the codec's largest).</summary>
     public AudioCodes Encode(AudioClip clip, double? bandwidth = null)
     {
-        if (clip.SampleRate != SampleRate)
-            throw new MusicGenException($"the audio is {clip.SampleRate} Hz but this codec takes {SampleRate} Hz (resampling is not supported yet)");
         if (clip.Length == 0) throw new MusicGenException("the audio has no samples");
+        if (clip.SampleRate != SampleRate) clip = Resampler.Resample(clip, SampleRate);
         int quantizers = Model.QuantizersFor(bandwidth ?? Model.Config.TargetBandwidths.Max());
         var (batch, codecChannels, audio) = Layout(clip);
         using var input = _backend.Upload(audio, batch, codecChannels, clip.Length);

@@ -62,4 +62,70 @@ public class GenerateCommandTests
         Fails("top-p", "pop", "--model", MonoModel, "--tokens", "5", "--top-p", "1.5");
         Fails("standalone EnCodec", "pop", "--model", Path.Combine(TestPaths.Golden("encodec-32khz"), "model"), "--tokens", "5");
     }
+
+    private static string Tone(TempFolder folder, string name, double seconds, int rate = 32000, int channels = 1, float amplitude = 0.3f)
+    {
+        var samples = Enumerable.Range(0, (int)(seconds * rate)).Select(i => amplitude * MathF.Sin(2 * MathF.PI * 330 * i / rate)).ToArray();
+        string path = folder.File(name);
+        WavFile.Write(path, new AudioClip(rate, Enumerable.Range(0, channels).Select(_ => samples.ToArray()).ToArray()), WavSampleFormat.Float32);
+        return path;
+    }
+
+    [Fact]
+    public void Continuation_starts_with_the_prompt_and_cuts_the_padding_of_shorter_ones()
+    {
+        using var folder = new TempFolder();
+        string longer = Tone(folder, "long.wav", 1.0, rate: 44100), shorter = Tone(folder, "short.wav", 0.5);
+        var run = CliRunner.Run("generate", "jazz", "rock", "--model", MonoModel, "--continue", longer, "--continue", shorter,
+            "--duration", "2", "--seed", "3", "--out", folder.File("c.wav"));
+        Assert.True(run.ExitCode == 0, run.Error);
+        // Both prompts are 1 s once the shorter one is left-padded; the padding is cut from its output again.
+        Assert.Equal(64000, WavFile.Read(folder.File("c-1.wav")).Length);
+        Assert.Equal(64000 - 16000, WavFile.Read(folder.File("c-2.wav")).Length);
+
+        var stereo = CliRunner.Run("generate", "ambient", "--model", Path.Combine(TestPaths.Golden("musicgen-stereo"), "model"),
+            "--continue", shorter, "--tokens", "10", "--out", folder.File("s.wav"));
+        Assert.True(stereo.ExitCode == 0, stereo.Error);
+        var clip = WavFile.Read(folder.File("s.wav"));
+        Assert.Equal(2, clip.ChannelCount);
+        Assert.Equal((25 + 10 + 1 - 4) * 640, clip.Length);
+    }
+
+    [Fact]
+    public void A_melody_model_follows_a_tune()
+    {
+        using var folder = new TempFolder();
+        string melodyModel = Path.Combine(TestPaths.Golden("musicgen-melody"), "model");
+        var run = CliRunner.Run("generate", "reggae", "metal", "--model", melodyModel, "--melody", Tone(folder, "tune.wav", 1.5, rate: 22050, channels: 2),
+            "--duration", "1", "--greedy", "--out", folder.File("m.wav"));
+        Assert.True(run.ExitCode == 0, run.Error);
+        Assert.Equal(32000, WavFile.Read(folder.File("m-2.wav")).Length);
+    }
+
+    [Fact]
+    public void Bad_audio_inputs_are_clear_errors()
+    {
+        using var folder = new TempFolder();
+        string output = folder.File("o.wav"), melodyModel = Path.Combine(TestPaths.Golden("musicgen-melody"), "model");
+        void Fails(string expected, params string[] args)
+        {
+            var run = CliRunner.Run(["generate", .. args, "--out", output]);
+            Assert.Equal(1, run.ExitCode);
+            Assert.Contains(expected, run.Error);
+            Assert.DoesNotContain("   at ", run.Error);
+            Assert.False(File.Exists(output));
+        }
+        Fails("at most 30 s", "x", "--model", MonoModel, "--continue", Tone(folder, "long.wav", 31), "--tokens", "10");
+        Fails("shorter than one codec frame", "x", "--model", MonoModel, "--continue", Tone(folder, "one.wav", 1.0 / 32000), "--tokens", "10");
+        Fails("leaves nothing to generate", "x", "--model", MonoModel, "--continue", Tone(folder, "second.wav", 1), "--duration", "0.5");
+        Fails("one per piece", "x", "y", "z", "--model", MonoModel, "--continue", folder.File("second.wav"), "--continue", folder.File("second.wav"), "--tokens", "9");
+        Fails("not available for melody checkpoints", "x", "--model", melodyModel, "--continue", folder.File("second.wav"), "--tokens", "9");
+        Fails("needs a melody checkpoint", "x", "--model", MonoModel, "--melody", folder.File("second.wav"), "--tokens", "9");
+        Fails("silent", "x", "--model", melodyModel, "--melody", Tone(folder, "silence.wav", 1, amplitude: 0), "--tokens", "9");
+        Fails("too short for one chroma frame", "x", "--model", melodyModel, "--melody", folder.File("one.wav"), "--tokens", "9");
+        Fails("at most 30 s", "x", "--model", melodyModel, "--melody", folder.File("long.wav"), "--tokens", "9");
+        Fails("file not found", "x", "--model", melodyModel, "--melody", folder.File("absent.mp3"), "--tokens", "9");
+        File.WriteAllBytes(folder.File("garbage.wav"), new byte[100]);
+        Fails("garbage.wav", "x", "--model", MonoModel, "--continue", folder.File("garbage.wav"), "--tokens", "9");
+    }
 }
