@@ -22,10 +22,14 @@ public sealed partial class OpenClBackend
         var to = KernelArguments.MemoryOf(_cl, destination);
         if (from == to && sourceStart < destinationEnd && destinationStart < sourceEnd)
         {
-            // Overlapping regions of one buffer: items of one launch run in no particular order, so go through scratch.
-            var staged = _work.Reserve((long)blockCount * blockLength * sizeof(float));
-            CopyBlocks(from, sourceStart, sourceStride, staged, 0, blockLength, blockLength, blockCount);
-            CopyBlocks(staged, 0, blockLength, to, destinationStart, destinationStride, blockLength, blockCount);
+            // Overlapping regions of one buffer: items of one launch run in no particular order, so each block goes
+            // through scratch, block after block, as the CPU copies them (a block may read what an earlier one wrote).
+            var staged = _work.Reserve((long)blockLength * sizeof(float));
+            for (int i = 0; i < blockCount; i++)
+            {
+                CopyBlocks(from, sourceStart + i * sourceStride, 0, staged, 0, 0, blockLength, 1);
+                CopyBlocks(staged, 0, 0, to, destinationStart + i * destinationStride, 0, blockLength, 1);
+            }
         }
         else
         {
