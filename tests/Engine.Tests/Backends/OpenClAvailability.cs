@@ -19,10 +19,13 @@ public static class OpenClAvailability
     public static bool Required => Environment.GetEnvironmentVariable(RequireVariable) == "1";
 
     /// <summary>Call first in every OpenCL test: skips (or fails, when required) without a device.</summary>
-    public static void SkipUnlessAvailable()
+    public static void SkipUnlessAvailable() => Apply(Reason, Required);
+
+    /// <summary>The rule itself: nothing when OpenCL is available, else a failure when required, else a skip.</summary>
+    public static void Apply(string? reason, bool required)
     {
-        if (Reason is not { } reason) return;
-        if (Required) Assert.Fail($"{RequireVariable}=1 but OpenCL is unavailable: {reason}");
+        if (reason is null) return;
+        if (required) Assert.Fail($"{RequireVariable}=1 but OpenCL is unavailable: {reason}");
         Skip.If(true, $"OpenCL is unavailable: {reason}");
     }
 
