@@ -40,41 +40,39 @@ void linear_tiled(__global const float* x, int xo, int xStride,
 }
 
 // Few rows (M <= ROWS_MAX_M, one decoding step): the product is bound by reading w, so each weight row is
-// streamed once, by ROWS_LANES consecutive items (coalesced), and multiplied against all M rows of x, which sit
-// ROWS_X_TILE columns at a time in local memory. A work group serves ROWS_PER_GROUP weight rows; the lanes'
-// partial sums meet in local memory at the end.
+// streamed once, by ROWS_LANES consecutive items reading four floats each (coalesced), and multiplied against
+// all M rows of x. x is a few KB read by every group, so it stays in cache; reading it directly keeps barriers
+// out of the loop (a barrier per step costs more than it saves, and on CPU devices forces the accumulators out
+// of registers). A work group serves ROWS_PER_GROUP weight rows; the lanes' partial sums meet in local memory
+// at the end.
 __kernel __attribute__((reqd_work_group_size(ROWS_LANES * ROWS_PER_GROUP, 1, 1)))
 void linear_rows(__global const float* x, int xo, int xStride,
                  __global const float* w, int wo,
                  __global const float* bias, int bo, int hasBias,
                  __global float* y, int yo, int m, int n, int k)
 {
-    __local float xs[ROWS_MAX_M * ROWS_X_TILE];
     __local float partial[ROWS_PER_GROUP * ROWS_MAX_M * ROWS_LANES];
     const int lid = get_local_id(0), lane = lid % ROWS_LANES, slot = lid / ROWS_LANES;
     const int firstRow = get_group_id(0) * ROWS_PER_GROUP, col = firstRow + slot;
     float acc[ROWS_MAX_M];
     for (int i = 0; i < ROWS_MAX_M; i++) acc[i] = 0.0f;
-    for (int k0 = 0; k0 < k; k0 += ROWS_X_TILE)
+    if (col < n)
     {
-        const int length = min(ROWS_X_TILE, k - k0);
-        for (int l = lid; l < m * ROWS_X_TILE; l += ROWS_LANES * ROWS_PER_GROUP)
+        __global const float* weights = w + wo + col * k;
+        __global const float* rows = x + xo;
+        const int vectorK = k & ~3;
+        for (int kk = 4 * lane; kk < vectorK; kk += 4 * ROWS_LANES)
         {
-            const int i = l / ROWS_X_TILE, kk = l % ROWS_X_TILE;
-            xs[l] = kk < length ? x[xo + i * xStride + k0 + kk] : 0.0f;
+            const float4 weight = vload4(0, weights + kk);
+            for (int i = 0; i < ROWS_MAX_M; i++)
+                if (i < m) acc[i] += dot(weight, vload4(0, rows + i * xStride + kk));
         }
-        barrier(CLK_LOCAL_MEM_FENCE);
-        if (col < n)
+        for (int kk = vectorK + lane; kk < k; kk += ROWS_LANES)
         {
-            __global const float* weights = w + wo + col * k + k0;
-            for (int kk = lane; kk < length; kk += ROWS_LANES)
-            {
-                const float weight = weights[kk];
-                for (int i = 0; i < ROWS_MAX_M; i++)
-                    if (i < m) acc[i] += weight * xs[i * ROWS_X_TILE + kk];
-            }
+            const float weight = weights[kk];
+            for (int i = 0; i < ROWS_MAX_M; i++)
+                if (i < m) acc[i] += weight * rows[i * xStride + kk];
         }
-        barrier(CLK_LOCAL_MEM_FENCE);
     }
     for (int i = 0; i < ROWS_MAX_M; i++) partial[(slot * ROWS_MAX_M + i) * ROWS_LANES + lane] = acc[i];
     barrier(CLK_LOCAL_MEM_FENCE);

@@ -11,10 +11,10 @@ internal static class KernelSizes
     public const int Tile = 64, TileDepth = 16, TileThreads = 16;
 
     /// <summary>
-    /// Skinny products (M ≤ RowsMaxM): each weight row is read by RowsLanes items of a work group that serves
-    /// RowsPerGroup rows, against RowsXTile columns of x staged in local memory.
+    /// Skinny products (M ≤ RowsMaxM): each weight row is read by RowsLanes items (one NVIDIA warp, four float4
+    /// loads of 128 bytes per step) of a work group that serves RowsPerGroup rows.
     /// </summary>
-    public const int RowsLanes = 32, RowsPerGroup = 8, RowsMaxM = 8, RowsXTile = 256;
+    public const int RowsLanes = 32, RowsPerGroup = 8, RowsMaxM = 8;
 
     /// <summary>Row reductions (norms, softmax): one work group per row.</summary>
     public const int ReduceThreads = 256;

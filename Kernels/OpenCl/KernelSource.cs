@@ -23,7 +23,6 @@ internal static class KernelSource
         $"-D ROWS_LANES={KernelSizes.RowsLanes}",
         $"-D ROWS_PER_GROUP={KernelSizes.RowsPerGroup}",
         $"-D ROWS_MAX_M={KernelSizes.RowsMaxM}",
-        $"-D ROWS_X_TILE={KernelSizes.RowsXTile}",
         $"-D REDUCE_THREADS={KernelSizes.ReduceThreads}",
         $"-D ELEMENT_THREADS={KernelSizes.ElementThreads}",
         $"-D TRANSPOSE_TILE={KernelSizes.TransposeTile}",
