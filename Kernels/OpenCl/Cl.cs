@@ -21,7 +21,6 @@ internal static unsafe partial class Cl
     public const ulong DeviceTypeAll = 0xFFFFFFFF;
 
     public const uint PlatformName = 0x0902;
-    public const uint PlatformVersion = 0x0901;
 
     public const uint DeviceType = 0x1000;
     public const uint DeviceMaxComputeUnits = 0x1002;
@@ -121,7 +120,4 @@ internal static unsafe partial class Cl
     [LibraryImport(Library)]
     public static partial int clEnqueueFillBuffer(ClQueueHandle queue, ClMemHandle buffer, void* pattern, nuint patternSize, nuint offset, nuint size,
         uint waitCount, nint* waitList, nint* evt);
-
-    [LibraryImport(Library)]
-    public static partial int clFinish(ClQueueHandle queue);
 }

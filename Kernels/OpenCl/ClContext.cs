@@ -1,8 +1,9 @@
 namespace MusicGen.Kernels.OpenCl;
 
 /// <summary>
-/// One device's context and its in-order command queue: buffers, transfers and kernel launches. Commands run in
-/// the order they are enqueued, so nothing waits for the device except reads and writes of host memory.
+/// One device's context and its in-order command queue, with buffers and transfers (kernels run on the queue
+/// through <see cref="ClKernel"/>). Commands run in the order they are enqueued, so nothing waits for the device
+/// except reads and writes of host memory.
 /// </summary>
 internal sealed unsafe class ClContext : IDisposable
 {
@@ -60,8 +61,6 @@ internal sealed unsafe class ClContext : IDisposable
         fixed (T* p = destination)
             ClErrors.Check(Cl.clEnqueueReadBuffer(Queue, buffer, 1, (nuint)byteOffset, (nuint)(destination.Length * sizeof(T)), p, 0, null, null), "clEnqueueReadBuffer");
     }
-
-    public void Finish() => ClErrors.Check(Cl.clFinish(Queue), "clFinish");
 
     public void Dispose()
     {

@@ -2,7 +2,7 @@ namespace MusicGen.Kernels.OpenCl;
 
 /// <summary>
 /// One kernel of the program with its arguments set in order and its launch. A launch reads
-/// <c>kernel.Start().Buffer(x).Int(n)….Run(queue, …)</c>; nothing is allocated per launch. Kernel objects hold
+/// <c>kernel.Start().Memory(buffer).Int(n)….Run(global, local)</c>; nothing is allocated per launch. Kernel objects hold
 /// their arguments, so a kernel is used by one thread at a time.
 /// </summary>
 internal sealed unsafe class ClKernel : IDisposable
