@@ -13,13 +13,17 @@ public abstract class BackendOpsTests
 {
     protected abstract IBackend Backend { get; }
 
+    /// <summary>Called first by every test: a backend that needs hardware skips (or fails) here when it has none.</summary>
+    protected virtual void SkipUnlessAvailable() { }
+
     private const double Tolerance = 2e-5;
 
     private Tensor Upload(float[] data, params int[] shape) => Backend.Upload(data, shape);
 
-    [Fact]
+    [SkippableFact]
     public void Linear_matches_the_reference()
     {
+        SkipUnlessAvailable();
         Properties.ForAll(Properties.Ints((1, 9), (1, 13), (1, 70), (0, 1000)), s =>
         {
             var (m, n, k, seed) = (s[0], s[1], s[2], s[3]);
@@ -35,9 +39,10 @@ public abstract class BackendOpsTests
         });
     }
 
-    [Fact]
+    [SkippableFact]
     public void Linear_handles_weights_larger_than_the_cache()
     {
+        SkipUnlessAvailable();
         const int m = 3, n = 130, k = 600;
         var x = RandomData.Uniform(1, m * k);
         var w = RandomData.Uniform(2, n * k);
@@ -48,9 +53,10 @@ public abstract class BackendOpsTests
         RandomData.AssertClose(NaiveOps.Linear(x, w, null, m, n, k), y.ToArray(), 1e-4, "Linear");
     }
 
-    [Fact]
+    [SkippableFact]
     public void Conv1d_matches_the_reference()
     {
+        SkipUnlessAvailable();
         Properties.ForAll(Properties.Ints((1, 2), (1, 6), (1, 7), (1, 7), (1, 4), (1, 3), (0, 300), (0, 1000)), s =>
         {
             var (batch, cin, cout, kernel, stride, dilation, extra, seed) = (s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]);
@@ -68,9 +74,10 @@ public abstract class BackendOpsTests
         }, cases: 60);
     }
 
-    [Fact]
+    [SkippableFact]
     public void ConvTranspose1d_matches_the_reference_for_any_trim()
     {
+        SkipUnlessAvailable();
         Properties.ForAll(Properties.Ints((1, 2), (1, 6), (1, 5), (1, 9), (1, 5), (1, 40), (0, 100), (0, 100), (0, 1000)), s =>
         {
             var (batch, cin, cout, kernel, stride, tin) = (s[0], s[1], s[2], s[3], s[4], s[5]);
@@ -93,9 +100,10 @@ public abstract class BackendOpsTests
         }, cases: 60);
     }
 
-    [Fact]
+    [SkippableFact]
     public void Pad1d_reflects_like_encodec_even_for_short_input()
     {
+        SkipUnlessAvailable();
         Properties.ForAll(Properties.Ints((1, 12), (0, 15), (0, 15), (0, 1000)), s =>
         {
             var (length, left, right, seed) = (s[0], s[1], s[2], s[3]);
@@ -113,9 +121,10 @@ public abstract class BackendOpsTests
         });
     }
 
-    [Fact]
+    [SkippableFact]
     public void Norms_softmax_and_activations_match_the_reference()
     {
+        SkipUnlessAvailable();
         Properties.ForAll(Properties.Ints((1, 5), (1, 70), (0, 1000)), s =>
         {
             var (rows, d, seed) = (s[0], s[1], s[2]);
@@ -148,9 +157,10 @@ public abstract class BackendOpsTests
         });
     }
 
-    [Fact]
+    [SkippableFact]
     public void Elementwise_gather_copy_and_transpose_match_the_reference()
     {
+        SkipUnlessAvailable();
         Properties.ForAll(Properties.Ints((1, 6), (1, 40), (0, 1000)), s =>
         {
             var (rows, d, seed) = (s[0], s[1], s[2]);
@@ -190,9 +200,10 @@ public abstract class BackendOpsTests
         });
     }
 
-    [Fact]
+    [SkippableFact]
     public void Attention_matches_the_reference_with_every_kind_of_mask()
     {
+        SkipUnlessAvailable();
         Properties.ForAll(Properties.Ints((1, 3), (1, 5), (1, 12), (1, 3), (1, 20), (0, 5), (0, 1000), (0, 7)), s =>
         {
             var (batch, queries, keys, heads, headDim, spareRows, seed, flags) = (s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]);
@@ -218,9 +229,10 @@ public abstract class BackendOpsTests
         });
     }
 
-    [Fact]
+    [SkippableFact]
     public void Lstm_steps_match_a_whole_reference_layer()
     {
+        SkipUnlessAvailable();
         Properties.ForAll(Properties.Ints((1, 3), (1, 9), (1, 12), (0, 1000)), s =>
         {
             var (batch, steps, hidden, seed) = (s[0], s[1], s[2], s[3]);
@@ -242,9 +254,10 @@ public abstract class BackendOpsTests
         }, cases: 50);
     }
 
-    [Fact]
+    [SkippableFact]
     public void NearestCodes_picks_the_nearest_codebook_row()
     {
+        SkipUnlessAvailable();
         Properties.ForAll(Properties.Ints((1, 40), (1, 70), (1, 9), (0, 1000)), s =>
         {
             var (rows, size, d, seed) = (s[0], s[1], s[2], s[3]);
@@ -262,4 +275,12 @@ public abstract class BackendOpsTests
 public sealed class CpuBackendOpsTests : BackendOpsTests
 {
     protected override IBackend Backend { get; } = new CpuBackend();
+}
+
+[Collection(OpenClCollection.Name)]
+public sealed class OpenClBackendOpsTests(OpenClFixture fixture) : BackendOpsTests
+{
+    protected override IBackend Backend => fixture.Backend;
+
+    protected override void SkipUnlessAvailable() => OpenClAvailability.SkipUnlessAvailable();
 }

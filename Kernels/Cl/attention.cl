@@ -1,0 +1,75 @@
+// Scaled dot-product attention, one work group per (batch row, head, query). Keys are taken ATTENTION_CHUNK
+// at a time: each item scores its keys of the chunk into local memory, the group takes the chunk's maximum,
+// and the softmax runs online (the running sum and outputs are rescaled whenever the maximum grows), so key
+// lengths are not limited by local memory. Item e then accumulates output dimensions e, e + ATTENTION_THREADS,
+// ... over the chunk's values, reading value rows along consecutive addresses.
+//
+// Masked scores are replaced by -FLT_MAX (float.MinValue), as the reference adds finfo.min: a row whose keys
+// are all masked then weighs every key equally instead of producing NaN.
+__kernel __attribute__((reqd_work_group_size(ATTENTION_THREADS, 1, 1)))
+void attention(__global const float* q, int qo, __global const float* k, int ko, __global const float* v, int vo,
+               __global float* output, int oo,
+               __global const float* bias, int biasOffset, int hasBias, __global const float* mask, int maskOffset, int hasMask,
+               int heads, int queries, int keys, int keyRows, int width, int headDim, float scale, int causal, int queryOffset,
+               __local float* query)
+{
+    __local float scores[ATTENTION_CHUNK];
+    __local float scratch[ATTENTION_THREADS];
+    const int lid = get_local_id(0), group = get_group_id(0);
+    const int i = group % queries, h = group / queries % heads, b = group / (queries * heads);
+    const int visible = causal ? min(keys, queryOffset + i + 1) : keys;
+    const int rowBase = b * keyRows * width + h * headDim;
+    __global const float* queryRow = q + qo + (b * queries + i) * width + h * headDim;
+    for (int e = lid; e < headDim; e += ATTENTION_THREADS) query[e] = queryRow[e];
+    barrier(CLK_LOCAL_MEM_FENCE);
+
+    float acc[ATTENTION_SLOTS];
+    for (int s = 0; s < ATTENTION_SLOTS; s++) acc[s] = 0.0f;
+    float runningMax = -INFINITY, runningSum = 0.0f;
+    const int vectorDim = headDim & ~3;
+    for (int j0 = 0; j0 < visible; j0 += ATTENTION_CHUNK)
+    {
+        const int count = min(ATTENTION_CHUNK, visible - j0);
+        float largest = -INFINITY;
+        for (int jj = lid; jj < count; jj += ATTENTION_THREADS)
+        {
+            const int j = j0 + jj;
+            __global const float* key = k + ko + rowBase + j * width;
+            float4 dot4 = (float4)(0.0f);
+            for (int e = 0; e < vectorDim; e += 4) dot4 += vload4(0, query + e) * vload4(0, key + e);
+            float dot = (dot4.x + dot4.y) + (dot4.z + dot4.w);
+            for (int e = vectorDim; e < headDim; e++) dot += query[e] * key[e];
+            float score = scale * dot;
+            if (hasBias) score += bias[biasOffset + (h * queries + i) * keys + j];
+            if (hasMask && mask[maskOffset + b * keys + j] == 0.0f) score = -FLT_MAX;
+            scores[jj] = score;
+            largest = fmax(largest, score);
+        }
+        const float newMax = fmax(runningMax, group_max(scratch, largest, ATTENTION_THREADS));
+        for (int jj = lid; jj < count; jj += ATTENTION_THREADS) scores[jj] = exp(scores[jj] - newMax);
+        barrier(CLK_LOCAL_MEM_FENCE);
+        const float correction = exp(runningMax - newMax); // 0 for the first chunk
+        float chunkSum = 0.0f;
+        for (int jj = 0; jj < count; jj++) chunkSum += scores[jj];
+        runningSum = runningSum * correction + chunkSum;
+        for (int s = 0; s < ATTENTION_SLOTS; s++)
+        {
+            const int e = lid + s * ATTENTION_THREADS;
+            if (e < headDim)
+            {
+                __global const float* value = v + vo + rowBase + j0 * width + e;
+                float sum = acc[s] * correction;
+                for (int jj = 0; jj < count; jj++) sum += scores[jj] * value[jj * width];
+                acc[s] = sum;
+            }
+        }
+        runningMax = newMax;
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    __global float* result = output + oo + (b * queries + i) * width + h * headDim;
+    for (int s = 0; s < ATTENTION_SLOTS; s++)
+    {
+        const int e = lid + s * ATTENTION_THREADS;
+        if (e < headDim) result[e] = acc[s] / runningSum;
+    }
+}

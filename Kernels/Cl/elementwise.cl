@@ -1,0 +1,53 @@
+// One item per element; ranges are rounded up to ELEMENT_THREADS, so every kernel checks its bound. Outputs may
+// alias inputs: each item reads its element before writing it.
+
+__kernel __attribute__((reqd_work_group_size(ELEMENT_THREADS, 1, 1)))
+void add(__global const float* a, int ao, __global const float* b, int bo, __global float* y, int yo, int n)
+{
+    const int i = get_global_id(0);
+    if (i < n) y[yo + i] = a[ao + i] + b[bo + i];
+}
+
+__kernel __attribute__((reqd_work_group_size(ELEMENT_THREADS, 1, 1)))
+void multiply(__global const float* a, int ao, __global const float* b, int bo, __global float* y, int yo, int n)
+{
+    const int i = get_global_id(0);
+    if (i < n) y[yo + i] = a[ao + i] * b[bo + i];
+}
+
+// Erf and tanh are the device's float versions, within a few ulp of the CPU backend's double evaluation.
+__kernel __attribute__((reqd_work_group_size(ELEMENT_THREADS, 1, 1)))
+void activation(__global const float* x, int xo, __global float* y, int yo, int n, int kind)
+{
+    const int i = get_global_id(0);
+    if (i >= n) return;
+    const float v = x[xo + i];
+    float result;
+    switch (kind)
+    {
+        case ACTIVATION_RELU: result = fmax(v, 0.0f); break;
+        case ACTIVATION_ELU: result = v > 0.0f ? v : expm1(v); break;
+        case ACTIVATION_GELU: result = 0.5f * v * (1.0f + erf(v * M_SQRT1_2_F)); break;
+        case ACTIVATION_GELU_TANH: result = 0.5f * v * (1.0f + tanh(0.7978845608028654f * (v + 0.044715f * v * v * v))); break;
+        default: result = NAN; break;
+    }
+    y[yo + i] = result;
+}
+
+__kernel __attribute__((reqd_work_group_size(ELEMENT_THREADS, 1, 1)))
+void scale_rows(__global const float* x, int xo, __global const float* scales, __global float* y, int yo, int d, int n)
+{
+    const int i = get_global_id(0);
+    if (i < n) y[yo + i] = x[xo + i] * scales[i / d];
+}
+
+// y[r, :] (+)= scale * table[ids[r], :]; dimension 0 runs along the row, dimension 1 over rows.
+__kernel __attribute__((reqd_work_group_size(ELEMENT_THREADS, 1, 1)))
+void gather(__global const float* table, int to, __global const int* ids, __global float* y, int yo, int d, float scale, int accumulate)
+{
+    const int i = get_global_id(0), r = get_global_id(1);
+    if (i >= d) return;
+    const float value = scale * table[to + ids[r] * d + i];
+    __global float* target = y + yo + r * d + i;
+    *target = accumulate ? *target + value : value;
+}

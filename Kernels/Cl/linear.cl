@@ -1,0 +1,89 @@
+// y[M, N] = x[M, K] . w[N, K]^T + bias[N]; rows of x are xStride apart (K for a plain matrix; the LSTM passes
+// strided rows of its output sequence). Offsets are in elements.
+
+// Many rows: register and local-memory tiling (see tiles.cl). Rows of the tile are rows of x, columns are rows
+// of w; both are loaded along K, TILE_K consecutive floats per row.
+__kernel __attribute__((reqd_work_group_size(TILE_THREADS, TILE_THREADS, 1)))
+void linear_tiled(__global const float* x, int xo, int xStride,
+                  __global const float* w, int wo,
+                  __global const float* bias, int bo, int hasBias,
+                  __global float* y, int yo, int m, int n, int k)
+{
+    __local float as[TILE_K * TILE_ROW];
+    __local float bs[TILE_K * TILE_ROW];
+    const int tx = get_local_id(0), ty = get_local_id(1), item = ty * TILE_THREADS + tx;
+    const int col0 = get_group_id(0) * TILE, row0 = get_group_id(1) * TILE;
+    float acc[WORK][WORK];
+    tile_clear(acc);
+    for (int k0 = 0; k0 < k; k0 += TILE_K)
+    {
+        for (int l = item; l < TILE * TILE_K; l += TILE_ITEMS)
+        {
+            const int r = l / TILE_K, kk = l % TILE_K, kIndex = k0 + kk;
+            const int row = row0 + r, col = col0 + r;
+            as[kk * TILE_ROW + r] = row < m && kIndex < k ? x[xo + row * xStride + kIndex] : 0.0f;
+            bs[kk * TILE_ROW + r] = col < n && kIndex < k ? w[wo + col * k + kIndex] : 0.0f;
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+        tile_accumulate(as, bs, acc, tx, ty);
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    for (int i = 0; i < WORK; i++)
+    {
+        const int row = row0 + ty + i * TILE_THREADS;
+        for (int j = 0; j < WORK; j++)
+        {
+            const int col = col0 + tx + j * TILE_THREADS;
+            if (row < m && col < n) y[yo + row * n + col] = acc[i][j] + (hasBias ? bias[bo + col] : 0.0f);
+        }
+    }
+}
+
+// Few rows (M <= ROWS_MAX_M, one decoding step): the product is bound by reading w, so each weight row is
+// streamed once, by ROWS_LANES consecutive items reading four floats each (coalesced), and multiplied against
+// all M rows of x. x is a few KB read by every group, so it stays in cache; reading it directly keeps barriers
+// out of the loop (a barrier per step costs more than it saves, and on CPU devices forces the accumulators out
+// of registers). A work group serves ROWS_PER_GROUP weight rows; the lanes' partial sums meet in local memory
+// at the end.
+__kernel __attribute__((reqd_work_group_size(ROWS_LANES * ROWS_PER_GROUP, 1, 1)))
+void linear_rows(__global const float* x, int xo, int xStride,
+                 __global const float* w, int wo,
+                 __global const float* bias, int bo, int hasBias,
+                 __global float* y, int yo, int m, int n, int k)
+{
+    __local float partial[ROWS_PER_GROUP * ROWS_MAX_M * ROWS_LANES];
+    const int lid = get_local_id(0), lane = lid % ROWS_LANES, slot = lid / ROWS_LANES;
+    const int firstRow = get_group_id(0) * ROWS_PER_GROUP, col = firstRow + slot;
+    float acc[ROWS_MAX_M];
+    for (int i = 0; i < ROWS_MAX_M; i++) acc[i] = 0.0f;
+    if (col < n)
+    {
+        __global const float* weights = w + wo + col * k;
+        __global const float* rows = x + xo;
+        const int vectorK = k & ~3;
+        for (int kk = 4 * lane; kk < vectorK; kk += 4 * ROWS_LANES)
+        {
+            const float4 weight = vload4(0, weights + kk);
+            for (int i = 0; i < ROWS_MAX_M; i++)
+                if (i < m) acc[i] += dot(weight, vload4(0, rows + i * xStride + kk));
+        }
+        for (int kk = vectorK + lane; kk < k; kk += ROWS_LANES)
+        {
+            const float weight = weights[kk];
+            for (int i = 0; i < ROWS_MAX_M; i++)
+                if (i < m) acc[i] += weight * rows[i * xStride + kk];
+        }
+    }
+    for (int i = 0; i < ROWS_MAX_M; i++) partial[(slot * ROWS_MAX_M + i) * ROWS_LANES + lane] = acc[i];
+    barrier(CLK_LOCAL_MEM_FENCE);
+    if (lid < ROWS_PER_GROUP * ROWS_MAX_M)
+    {
+        const int s = lid / ROWS_MAX_M, i = lid % ROWS_MAX_M, c = firstRow + s;
+        if (i < m && c < n)
+        {
+            float sum = 0.0f;
+            for (int l = 0; l < ROWS_LANES; l++) sum += partial[(s * ROWS_MAX_M + i) * ROWS_LANES + l];
+            y[yo + i * n + c] = sum + (hasBias ? bias[bo + c] : 0.0f);
+        }
+    }
+}

@@ -1,0 +1,41 @@
+using MusicGen.Engine.Backends;
+using MusicGen.Engine.Backends.Cpu;
+using MusicGen.Engine.Tensors;
+using MusicGen.Kernels.OpenCl;
+
+namespace MusicGen.Kernels;
+
+public sealed partial class OpenClBackend
+{
+    public void Conv1d(Tensor x, Tensor weight, Tensor? bias, Tensor y, int stride, int dilation)
+    {
+        int batch = x.Dim(0), cin = x.Dim(1), tin = x.Dim(2);
+        int cout = weight.Dim(0), kernel = weight.Dim(2), tout = y.Dim(2);
+        Check.Shape(weight.Dim(1) == cin && y.Dim(0) == batch && y.Dim(1) == cout
+            && tout == (tin - (kernel - 1) * dilation - 1) / stride + 1 && (bias is null || bias.Length == cout), "Conv1d", x, weight, y);
+        bool direct = cout <= KernelSizes.DirectConvolutionMaxChannels;
+        var launch = (direct ? _kernels.Conv1dDirect : _kernels.Conv1dTiled).Start()
+            .Tensor(x).Tensor(weight).Optional(bias, _placeholder).Tensor(y)
+            .Int(cin).Int(tin).Int(cout).Int(tout).Int(kernel).Int(stride).Int(dilation);
+        if (direct)
+            launch.Run([KernelSizes.RoundUp(tout, KernelSizes.ElementThreads), cout, batch], [KernelSizes.ElementThreads, 1, 1]);
+        else
+            launch.Run([Tiles(tout), Tiles(cout), batch], [KernelSizes.TileThreads, KernelSizes.TileThreads, 1]);
+    }
+
+    public void ConvTranspose1d(Tensor x, Tensor polyphaseWeight, Tensor? bias, Tensor y, int stride, int kernelSize, int trimLeft)
+    {
+        int batch = x.Dim(0), cin = x.Dim(1), tin = x.Dim(2);
+        int cout = y.Dim(1), tout = y.Dim(2);
+        int taps = ConvTransposeWeights.Taps(kernelSize, stride);
+        Check.Shape(y.Dim(0) == batch && polyphaseWeight.Length == (long)stride * cout * cin * taps
+            && trimLeft + tout <= (tin - 1) * stride + kernelSize && (bias is null || bias.Length == cout), "ConvTranspose1d", x, polyphaseWeight, y);
+        if (tout == 0) return;
+        // Input frames q whose phases reach the kept outputs [trimLeft, trimLeft + tout).
+        int qFirst = trimLeft / stride, qEnd = (trimLeft + tout - 1) / stride + 1;
+        _kernels.ConvTranspose1dTiled.Start()
+            .Tensor(x).Tensor(polyphaseWeight).Optional(bias, _placeholder).Tensor(y)
+            .Int(cin).Int(tin).Int(cout).Int(tout).Int(taps).Int(stride).Int(trimLeft).Int(qFirst).Int(qEnd)
+            .Run([Tiles(qEnd - qFirst), Tiles(cout), (long)batch * stride], [KernelSizes.TileThreads, KernelSizes.TileThreads, 1]);
+    }
+}
