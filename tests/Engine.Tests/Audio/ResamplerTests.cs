@@ -60,8 +60,9 @@ public class ResamplerTests
     /// <summary>
     /// A sum of three sines below half the lower rate's cutoff (rolloff · Nyquist), taken to another rate and back,
     /// is the original signal again, except for two filters' passband ripple: with 6 zero crossings of a Hann-windowed
-    /// sinc, each phase's gain departs from 1 by up to about 1.7e-3, and it falls off above half the cutoff (the
-    /// worst measured round trip is 2.7e-3 of the amplitude). Bound: 5e-3 of the summed amplitudes. The first and last
+    /// sinc, each phase's gain departs from 1 by a few 1e-3 below half the cutoff, and the errors of the tones can add
+    /// up (the worst of 3000 random round trips was 5.0e-3 of the summed amplitudes). Bound: 1e-2 of the summed
+    /// amplitudes, twice that. The first and last
     /// 32 periods of the lower rate are left out, where the zero padding beyond the ends enters the filter.
     /// </summary>
     [Fact]
@@ -89,7 +90,7 @@ public class ResamplerTests
 
             Assert.True(back.Length >= length, $"{back.Length} samples back from {length}"); // each ceiling may add some
             int edge = (int)Math.Ceiling(32.0 * c.From / Math.Min(c.From, c.To));
-            double bound = 5e-3 * tones.Sum(t => t.Amplitude);
+            double bound = 1e-2 * tones.Sum(t => t.Amplitude);
             RandomData.AssertClose(signal.AsSpan(edge, length - 2 * edge), back.AsSpan(edge, length - 2 * edge), bound,
                 $"{c.From} -> {c.To} -> {c.From} Hz, tones {string.Join(", ", tones.Select(t => $"{t.Frequency:F0} Hz"))}");
         }, cases: 60);
