@@ -16,6 +16,12 @@ public static class CommonOptions
 
     public static Option<string> Output(string description) => new("--out", "-o") { Description = description, Required = true };
 
+    public static Option<string> Device() => new("--device")
+    {
+        Description = $"Where to compute: {MusicGen.Kernels.BackendSelector.Help}",
+        DefaultValueFactory = _ => "cpu",
+    };
+
     public static Option<WavSampleFormat> WavFormat() => new("--format")
     {
         Description = "Sample format of the written WAV: Float32 (exact) or Pcm16",

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using MusicGen.Engine.Audio;
-using MusicGen.Engine.Backends.Cpu;
 using MusicGen.Engine.Codec;
+using MusicGen.Kernels;
 
 namespace MusicGen.Cli.Commands;
 
@@ -14,12 +14,13 @@ public static class DecodeCommand
         var model = CommonOptions.Model();
         var output = CommonOptions.Output("WAV file to write");
         var format = CommonOptions.WavFormat();
-        var command = new Command("decode", "Decode EnCodec codes to a WAV file") { input, model, output, format };
+        var device = CommonOptions.Device();
+        var command = new Command("decode", "Decode EnCodec codes to a WAV file") { input, model, output, format, device };
         command.SetAction(parse => CommandRunner.Run(() =>
         {
             var codes = CodesFile.Load(parse.GetValue(input)!);
             using var checkpoint = ModelArgument.Open(parse.GetValue(model)!);
-            using var backend = new CpuBackend();
+            using var backend = BackendSelector.Open(parse.GetValue(device)!);
             var clip = new AudioCodec(backend, checkpoint).Decode(codes);
             WavFile.Write(parse.GetValue(output)!, clip, parse.GetValue(format));
             Console.WriteLine($"{parse.GetValue(output)}: {clip.ChannelCount} channel(s), {clip.Length} samples ({clip.Seconds:0.00} s at {clip.SampleRate} Hz)");

@@ -2,10 +2,11 @@ using System.CommandLine;
 using System.Diagnostics;
 using MusicGen.Engine.Audio;
 using MusicGen.Engine.Backends;
-using MusicGen.Engine.Backends.Cpu;
+using MusicGen.Engine.Codec;
 using MusicGen.Engine.Generation;
 using MusicGen.Engine.Models.Musicgen;
 using MusicGen.Engine.Text;
+using MusicGen.Kernels;
 using MusicGen.Loaders;
 using MusicGen.Loaders.Checkpoints;
 using Spectre.Console;
@@ -38,6 +39,10 @@ public sealed class GenerateCommand
         Description = "Audio to continue (WAV, or any format ffmpeg reads): one file for every prompt, or one per prompt; the output starts with it",
         AllowMultipleArgumentsPerToken = false,
     };
+    private readonly Option<string?> SaveCodes = new("--save-codes")
+    {
+        Description = "Also write the generated EnCodec codes ([channels, codebooks, frames], .safetensors or .json; numbered like --out), for musicgen decode",
+    };
     private readonly Option<string[]> Melody = new("--melody")
     {
         Description = "Tune whose chroma a melody checkpoint follows (WAV, or any format ffmpeg reads): one for every prompt, or one per prompt",
@@ -53,15 +58,16 @@ public sealed class GenerateCommand
         var model = CommonOptions.Model();
         var output = CommonOptions.Output("WAV file to write; with several prompts or samples, OUT-1.wav, OUT-2.wav, …");
         var format = CommonOptions.WavFormat();
+        var device = CommonOptions.Device();
         var command = new Command("generate", "Generate music from text descriptions, optionally continuing audio or following a melody")
         {
-            Prompts, model, output, Duration, Tokens, Seed, TopK, TopP, Temperature, Guidance, Greedy, Unconditional, Samples, Continue, Melody, format,
+            Prompts, model, output, Duration, Tokens, Seed, TopK, TopP, Temperature, Guidance, Greedy, Unconditional, Samples, Continue, Melody, SaveCodes, format, device,
         };
-        command.SetAction(parse => CommandRunner.Run(() => Run(parse, parse.GetValue(model)!, parse.GetValue(output)!, parse.GetValue(format))));
+        command.SetAction(parse => CommandRunner.Run(() => Run(parse, parse.GetValue(model)!, parse.GetValue(output)!, parse.GetValue(format), parse.GetValue(device)!)));
         return command;
     }
 
-    private int Run(ParseResult parse, string modelName, string output, WavSampleFormat format)
+    private int Run(ParseResult parse, string modelName, string output, WavSampleFormat format, string device)
     {
         var texts = parse.GetValue(Prompts) ?? [];
         var continueFiles = parse.GetValue(Continue) ?? [];
@@ -76,14 +82,14 @@ public sealed class GenerateCommand
         var stopwatch = Stopwatch.StartNew();
         using var checkpoint = ModelArgument.Open(modelName);
         var sampling = Sampling(parse, checkpoint);
-        using var backend = new CpuBackend();
+        using var backend = BackendSelector.Open(device);
         var musicgen = MusicgenModels.Load(backend, checkpoint);
         var generator = new MusicgenGenerator(backend, musicgen, T5Tokenizer.FromFolder(checkpoint.Folder), checkpoint.Generation.DecoderStartTokenId);
         var audioPrompt = continueFiles.Length > 0 ? ReadAudioPrompt(continueFiles, batch, musicgen) : null;
         var melody = melodyFiles.Length > 0 ? ReadMelody(melodyFiles, batch, checkpoint) : null;
         int steps = Steps(parse, checkpoint, generator, audioPrompt, musicgen.Config.AudioEncoder.HopLength);
         var request = new GenerationRequest(texts, steps, sampling, batch, audioPrompt, melody);
-        Console.Error.WriteLine($"loaded {checkpoint.Folder} in {stopwatch.Elapsed.TotalSeconds:0.0} s; {request.Batch} piece(s), {steps} steps, seed {sampling.Seed}, "
+        Console.Error.WriteLine($"loaded {checkpoint.Folder} on {backend.Name} in {stopwatch.Elapsed.TotalSeconds:0.0} s; {request.Batch} piece(s), {steps} steps, seed {sampling.Seed}, "
             + $"{(sampling.Greedy ? "greedy" : $"top-k {sampling.TopK}, top-p {sampling.TopP}, temperature {sampling.Temperature}")}, guidance {sampling.GuidanceScale}");
 
         stopwatch.Restart();
@@ -103,9 +109,29 @@ public sealed class GenerateCommand
             written += clip.Seconds;
             Console.WriteLine(files[b]);
         }
+        if (parse.GetValue(SaveCodes) is string codesPath)
+        {
+            var codeFiles = OutputNames(codesPath, result.Batch);
+            for (int b = 0; b < result.Batch; b++)
+            {
+                CodesFile.Save(codeFiles[b], ItemCodes(result, b, channels, musicgen.Config.AudioEncoder));
+                Console.WriteLine(codeFiles[b]);
+            }
+        }
         double generated = (double)(result.Frames - result.PromptFrames) * result.Batch / musicgen.Config.AudioEncoder.FrameRate;
         Console.Error.WriteLine($"{written:0.00} s of audio ({generated:0.00} s generated) in {elapsed.TotalSeconds:0.0} s (real-time factor {elapsed.TotalSeconds / generated:0.00})");
         return 0;
+    }
+
+    /// <summary>The codes of one item, [channels, codebooks per channel, frames] (stereo codebooks are interleaved L0 R0 L1 R1 …).</summary>
+    private static AudioCodes ItemCodes(GenerationResult result, int item, int channels, Loaders.Configs.EncodecConfig codec)
+    {
+        int perChannel = result.Codebooks / channels, frames = result.Frames;
+        var values = new int[result.Codebooks * frames];
+        for (int c = 0; c < channels; c++)
+            for (int k = 0; k < perChannel; k++)
+                result.Codes.AsSpan((item * result.Codebooks + k * channels + c) * frames, frames).CopyTo(values.AsSpan((c * perChannel + k) * frames));
+        return new AudioCodes(channels, perChannel, frames, values, codec.SamplingRate, codec.FrameRate, Samples: null);
     }
 
     /// <summary>The checkpoint's generation_config.json, overridden by the options.</summary>

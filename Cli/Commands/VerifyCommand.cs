@@ -1,6 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
-using MusicGen.Engine.Backends.Cpu;
+using MusicGen.Kernels;
 using MusicGen.Engine.Verification;
 
 namespace MusicGen.Cli.Commands;
@@ -11,15 +11,16 @@ public static class VerifyCommand
     public static Command Create()
     {
         var cases = new Argument<string[]>("case") { Description = "Golden case folder(s) (case.json, expected.safetensors, model/)", Arity = ArgumentArity.OneOrMore };
-        var command = new Command("verify", "Run golden reference cases and print, for every tensor, the engine's error against the reference");
-        command.Arguments.Add(cases);
-        command.SetAction(parse => CommandRunner.Run(() => Verify(parse.GetValue(cases)!)));
+        var device = CommonOptions.Device();
+        var command = new Command("verify", "Run golden reference cases and print, for every tensor, the engine's error against the reference") { cases, device };
+        command.SetAction(parse => CommandRunner.Run(() => Verify(parse.GetValue(cases)!, parse.GetValue(device)!)));
         return command;
     }
 
-    private static int Verify(string[] caseFolders)
+    private static int Verify(string[] caseFolders, string device)
     {
-        using var backend = new CpuBackend();
+        using var backend = BackendSelector.Open(device);
+        Console.WriteLine($"device {backend.Name}");
         var verifier = new Verifier(backend);
         int passed = 0, failed = 0;
         foreach (string folder in caseFolders)

@@ -1,0 +1,54 @@
+using MusicGen.Engine.Codec;
+using MusicGen.Tests.Backends;
+using MusicGen.Tests.Support;
+
+namespace MusicGen.Tests.Cli;
+
+[Collection("Console")]
+public class DeviceOptionTests
+{
+    [SkippableFact]
+    public void Greedy_generation_on_opencl_writes_the_codes_of_the_cpu()
+    {
+        OpenClAvailability.SkipUnlessAvailable();
+        using var folder = new TempFolder();
+        string model = Path.Combine(TestPaths.Golden("musicgen-stereo"), "model");
+        foreach (string device in new[] { "cpu", "opencl" })
+        {
+            var run = CliRunner.Run("generate", "calm ambient pads", "a second, longer prompt", "--model", model, "--greedy", "--tokens", "24",
+                "--device", device, "--out", folder.File($"{device}.wav"), "--save-codes", folder.File($"{device}.safetensors"));
+            Assert.True(run.ExitCode == 0, run.Error);
+        }
+        for (int item = 1; item <= 2; item++)
+        {
+            var cpu = CodesFile.Load(folder.File($"cpu-{item}.safetensors"));
+            var opencl = CodesFile.Load(folder.File($"opencl-{item}.safetensors"));
+            Assert.Equal(2, cpu.Channels);
+            Assert.Equal(cpu.Values, opencl.Values);
+        }
+    }
+
+    [SkippableFact]
+    public void Verify_runs_on_opencl_and_devices_lists_it()
+    {
+        OpenClAvailability.SkipUnlessAvailable();
+        var verify = CliRunner.Run("verify", TestPaths.Golden("musicgen-unconditional"), "--device", "opencl:0");
+        Assert.True(verify.ExitCode == 0, verify.Output + verify.Error);
+        Assert.Contains("device opencl", verify.Output);
+        Assert.Contains("0 failed", verify.Output);
+        var devices = CliRunner.Run("devices");
+        Assert.Equal(0, devices.ExitCode);
+        Assert.Contains("opencl:0", devices.Output);
+    }
+
+    [Fact]
+    public void Unknown_devices_are_clear_errors()
+    {
+        var run = CliRunner.Run("verify", TestPaths.Golden("encodec-32khz"), "--device", "tpu");
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains("unknown device 'tpu'", run.Error);
+        var missing = CliRunner.Run("verify", TestPaths.Golden("encodec-32khz"), "--device", "opencl:99");
+        Assert.Equal(1, missing.ExitCode);
+        Assert.StartsWith("error: ", missing.Error);
+    }
+}
