@@ -147,6 +147,7 @@ public class ResamplerTests
     /// </summary>
     private static float[] LiteralTorchaudioResample(float[] input, int fromRate, int toRate, int lowpassFilterWidth, double rolloff)
     {
+        if (fromRate == toRate) return input.ToArray(); // torchaudio.functional.resample returns the waveform as it is
         int gcd = (int)System.Numerics.BigInteger.GreatestCommonDivisor(fromRate, toRate);
         int orig = fromRate / gcd, target = toRate / gcd;
         double baseFrequency = Math.Min(orig, target) * rolloff;
