@@ -267,7 +267,7 @@ public abstract class BackendOpsTests
             using var ct = Upload(codebook, size, d);
             var codes = new int[rows];
             Backend.NearestCodes(xt, ct, codes);
-            for (int r = 0; r < rows; r++) Assert.Equal(NaiveOps.Nearest(x, r, codebook, size, d), codes[r]);
+            for (int r = 0; r < rows; r++) NaiveOps.AssertNearest(x, r, codebook, size, d, codes[r]);
         });
     }
 }

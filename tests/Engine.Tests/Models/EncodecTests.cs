@@ -118,7 +118,7 @@ public class EncodecTests
                     for (int q = 0; q < quantizers; q++)
                     {
                         int code = codes[(b * quantizers + q) * frames + f];
-                        Assert.Equal(NaiveOps.Nearest(residual, 0, codebooks[q], size, dim), code);
+                        NaiveOps.AssertNearest(residual, 0, codebooks[q], size, dim, code);
                         for (int e = 0; e < dim; e++) residual[e] -= codebooks[q][code * dim + e];
                     }
                 }

@@ -172,16 +172,29 @@ public static class NaiveOps
 
     private static double Sigmoid(double x) => 1 / (1 + Math.Exp(-x));
 
-    public static int Nearest(float[] x, int row, float[] codebook, int size, int d)
+    /// <summary>
+    /// Checks that <paramref name="chosen"/> is a nearest codebook row to x[row]: its exact distance is the
+    /// smallest, up to the float32 rounding of |x|² − 2x·e + |e|², the form the reference (and the backends)
+    /// evaluate, which can swap two rows whose distances differ by less than that.
+    /// </summary>
+    public static void AssertNearest(float[] x, int row, float[] codebook, int size, int d, int chosen)
     {
-        int best = 0;
-        double bestDistance = double.PositiveInfinity;
-        for (int c = 0; c < size; c++)
+        double Distance(int c)
         {
             double distance = 0;
             for (int e = 0; e < d; e++) distance += Math.Pow((double)x[row * d + e] - codebook[c * d + e], 2);
-            if (distance < bestDistance) (best, bestDistance) = (c, distance);
+            return distance;
         }
-        return best;
+        double SquaredNorm(ReadOnlySpan<float> v)
+        {
+            double sum = 0;
+            foreach (float value in v) sum += (double)value * value;
+            return sum;
+        }
+        int best = Enumerable.Range(0, size).MinBy(Distance);
+        double rounding = 1e-5 * (1 + SquaredNorm(x.AsSpan(row * d, d)) + SquaredNorm(codebook.AsSpan(best * d, d)));
+        Assert.True((uint)chosen < (uint)size, $"code {chosen} outside the codebook");
+        Assert.True(Distance(chosen) <= Distance(best) + rounding,
+            $"row {row}: code {chosen} is at {Distance(chosen)}, code {best} at {Distance(best)}");
     }
 }
