@@ -74,6 +74,8 @@ public sealed partial class OpenClBackend : IBackend
         return new Tensor(this, new ClBuffer(_cl, memory, length), 0, shape, ownsBuffer: true);
     }
 
+    public Tensor Adopt(float[] data, params int[] shape) => Upload(data, shape);
+
     public void Upload(ReadOnlySpan<float> data, Tensor destination)
     {
         if (data.Length != destination.Length)

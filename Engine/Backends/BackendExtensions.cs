@@ -7,7 +7,8 @@ namespace MusicGen.Engine.Backends;
 /// <summary>Conveniences composed from the backend's operations; nothing here is backend-specific.</summary>
 public static class BackendExtensions
 {
-    public static Tensor Upload(this IBackend backend, HostTensor tensor) => backend.Upload(tensor.Data, tensor.Shape);
+    /// <summary>A checkpoint tensor on the device; the host copy, read for this purpose alone, is handed over.</summary>
+    public static Tensor Upload(this IBackend backend, HostTensor tensor) => backend.Adopt(tensor.Data, tensor.Shape);
 
     /// <summary>Copies all of source into destination (same element count).</summary>
     public static void Copy(this IBackend backend, Tensor source, Tensor destination)

@@ -33,6 +33,12 @@ public interface IBackend : IDisposable
     /// <summary>A zero-filled tensor.</summary>
     Tensor Allocate(params int[] shape);
     Tensor Upload(ReadOnlySpan<float> data, params int[] shape);
+
+    /// <summary>
+    /// A tensor from a host array the caller hands over and no longer touches (weights at load): a backend that
+    /// keeps tensors in host memory uses the array itself instead of a copy.
+    /// </summary>
+    Tensor Adopt(float[] data, params int[] shape);
     void Upload(ReadOnlySpan<float> data, Tensor destination);
     void Download(Tensor source, Span<float> destination);
 

@@ -1,4 +1,5 @@
 using System.IO.MemoryMappedFiles;
+using Microsoft.Win32.SafeHandles;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 
@@ -6,9 +7,10 @@ namespace MusicGen.Loaders.Safetensors;
 
 /// <summary>
 /// A safetensors file, memory-mapped: an 8-byte little-endian header length, a JSON header naming every tensor
-/// with its dtype, shape and byte offsets, then the raw little-endian data. Tensors are read straight from the
-/// mapping, so a multi-gigabyte file is never copied as a whole. Every structural defect is reported when the
-/// file is opened, with the file and the tensor named.
+/// with its dtype, shape and byte offsets, then the raw little-endian data. Tensors are read from the mapping
+/// one at a time, so a multi-gigabyte file is never copied as a whole; float32 tensors that are copied anyway
+/// are read with positional reads, which fill a fresh array several times faster than faulting the mapping in
+/// page by page. Every structural defect is reported when the file is opened, with the file and the tensor named.
 /// </summary>
 public sealed unsafe class SafetensorsFile : IDisposable
 {
@@ -17,6 +19,8 @@ public sealed unsafe class SafetensorsFile : IDisposable
     private readonly MemoryMappedFile? _mapping;
     private readonly MemoryMappedViewAccessor? _view;
     private readonly byte* _data;
+    private readonly SafeFileHandle? _handle;
+    private readonly long _dataStart;
     private readonly Dictionary<string, TensorEntry> _tensors;
     private bool _disposed;
 
@@ -25,12 +29,14 @@ public sealed unsafe class SafetensorsFile : IDisposable
     public IReadOnlyDictionary<string, string> Metadata { get; }
 
     private SafetensorsFile(string path, MemoryMappedFile? mapping, MemoryMappedViewAccessor? view, byte* data,
-        Dictionary<string, TensorEntry> tensors, Dictionary<string, string> metadata)
+        SafeFileHandle? handle, long dataStart, Dictionary<string, TensorEntry> tensors, Dictionary<string, string> metadata)
     {
         Path = path;
         _mapping = mapping;
         _view = view;
         _data = data;
+        _handle = handle;
+        _dataStart = dataStart;
         _tensors = tensors;
         Metadata = metadata;
     }
@@ -59,14 +65,15 @@ public sealed unsafe class SafetensorsFile : IDisposable
         var (tensors, metadata) = ParseHeader(path, headerBytes, dataLength);
 
         if (dataLength == 0)
-            return new SafetensorsFile(path, null, null, null, tensors, metadata);
+            return new SafetensorsFile(path, null, null, null, null, dataStart, tensors, metadata);
 
         var mapping = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
         var view = mapping.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
         byte* basePointer = null;
         view.SafeMemoryMappedViewHandle.AcquirePointer(ref basePointer);
         byte* data = basePointer + view.PointerOffset + dataStart;
-        return new SafetensorsFile(path, mapping, view, data, tensors, metadata);
+        var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+        return new SafetensorsFile(path, mapping, view, data, handle, dataStart, tensors, metadata);
     }
 
     private static (Dictionary<string, TensorEntry>, Dictionary<string, string>) ParseHeader(
@@ -166,8 +173,22 @@ public sealed unsafe class SafetensorsFile : IDisposable
     {
         var entry = Entry(name);
         var result = GC.AllocateUninitializedArray<float>(checked((int)entry.ElementCount));
-        ElementConversion.ToFloat32(Bytes(entry), entry.DType, result, () => $"{Path}: tensor '{name}'");
+        if (entry.DType == SafetensorsDType.F32 && _handle is not null) ReadExactly(entry, MemoryMarshal.AsBytes(result.AsSpan()));
+        else ElementConversion.ToFloat32(Bytes(entry), entry.DType, result, () => $"{Path}: tensor '{name}'");
         return result;
+    }
+
+    private void ReadExactly(TensorEntry entry, Span<byte> destination)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        long offset = _dataStart + entry.Begin;
+        while (!destination.IsEmpty)
+        {
+            int read = RandomAccess.Read(_handle!, destination, offset);
+            if (read == 0) throw new MusicGenException($"{Path}: tensor '{entry.Name}' ends beyond the end of the file; the file was truncated while open");
+            destination = destination[read..];
+            offset += read;
+        }
     }
 
     /// <summary>A tensor converted to int64, whatever integer type it is stored in.</summary>
@@ -189,6 +210,7 @@ public sealed unsafe class SafetensorsFile : IDisposable
             _view.Dispose();
         }
         _mapping?.Dispose();
+        _handle?.Dispose();
     }
 }
 

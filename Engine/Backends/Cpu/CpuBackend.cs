@@ -22,6 +22,13 @@ public sealed partial class CpuBackend : IBackend
         return new Tensor(this, new CpuBuffer(data.ToArray()), 0, shape, ownsBuffer: true);
     }
 
+    public Tensor Adopt(float[] data, params int[] shape)
+    {
+        if (data.Length != ShapeText.ElementCount(shape))
+            throw new ArgumentException($"{data.Length} values for shape {ShapeText.Format(shape)}");
+        return new Tensor(this, new CpuBuffer(data), 0, shape, ownsBuffer: true);
+    }
+
     public void Upload(ReadOnlySpan<float> data, Tensor destination)
     {
         if (data.Length != destination.Length)
