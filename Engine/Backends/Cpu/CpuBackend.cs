@@ -159,19 +159,13 @@ public sealed partial class CpuBackend : IBackend
                 TensorPrimitives.Max(input, 0f, output);
                 break;
             case ActivationKind.Elu:
-                for (int i = 0; i < input.Length; i++)
-                    output[i] = input[i] > 0 ? input[i] : (float)(Math.Exp(input[i]) - 1.0);
+                CpuActivations.Map<EluActivation>(input, output);
                 break;
             case ActivationKind.Gelu:
-                for (int i = 0; i < input.Length; i++)
-                    output[i] = (float)(0.5 * input[i] * (1.0 + MathNet.Numerics.SpecialFunctions.Erf(input[i] / Math.Sqrt(2.0))));
+                CpuActivations.Map<GeluActivation>(input, output);
                 break;
             case ActivationKind.GeluTanh:
-                for (int i = 0; i < input.Length; i++)
-                {
-                    double v = input[i];
-                    output[i] = (float)(0.5 * v * (1.0 + Math.Tanh(Math.Sqrt(2.0 / Math.PI) * (v + 0.044715 * v * v * v))));
-                }
+                CpuActivations.Map<GeluTanhActivation>(input, output);
                 break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(kind));
