@@ -252,9 +252,11 @@ public sealed partial class CpuBackend : IBackend
 /// <summary>Argument checks shared by the backends; a failure is a bug in the caller, reported with shapes.</summary>
 public static class Check
 {
-    public static void Shape(bool condition, string operation, params Tensor[] tensors)
+    public static void Shape(bool condition, string operation, params ReadOnlySpan<Tensor> tensors)
     {
-        if (!condition)
-            throw new ArgumentException($"{operation}: incompatible shapes {string.Join(", ", tensors.Select(t => ShapeText.Format(t.Shape)))}");
+        if (!condition) throw Incompatible(operation, tensors.ToArray());
     }
+
+    private static ArgumentException Incompatible(string operation, Tensor[] tensors) =>
+        new($"{operation}: incompatible shapes {string.Join(", ", tensors.Select(t => ShapeText.Format(t.Shape)))}");
 }
