@@ -1,5 +1,4 @@
 using MusicGen.Engine.Backends;
-using MusicGen.Engine.Backends.Cpu;
 using MusicGen.Engine.Tensors;
 using MusicGen.Kernels.OpenCl;
 
@@ -11,12 +10,7 @@ public sealed partial class OpenClBackend
     {
         int batch = q.Dim(0), queries = q.Dim(1), width = q.Dim(2);
         int keyRows = k.Dim(1), keys = options.KeyLength, heads = options.Heads;
-        Check.Shape(k.Dim(0) == batch && v.Dim(0) == batch && k.Dim(2) == width && v.Dim(2) == width && v.Dim(1) == keyRows
-            && keys <= keyRows && output.Length == q.Length && width % heads == 0, "Attention", q, k, v, output);
-        if (options.PositionBias is { } positionBias)
-            Check.Shape(positionBias.Length == (long)heads * queries * keys, "Attention position bias", q, positionBias);
-        if (options.KeyMask is { } keyMask)
-            Check.Shape(keyMask.Length == (long)batch * keys, "Attention key mask", q, keyMask);
+        OperationContracts.Attention(q, k, v, output, options);
         int headDim = width / heads;
         const int maxHeadDim = KernelSizes.AttentionThreads * KernelSizes.AttentionSlots;
         if (headDim > maxHeadDim)

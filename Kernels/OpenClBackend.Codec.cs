@@ -1,4 +1,4 @@
-using MusicGen.Engine.Backends.Cpu;
+using MusicGen.Engine.Backends;
 using MusicGen.Engine.Tensors;
 using MusicGen.Kernels.OpenCl;
 
@@ -9,7 +9,7 @@ public sealed partial class OpenClBackend
     public void NearestCodes(Tensor x, Tensor codebook, Span<int> codes)
     {
         int size = codebook.Dim(0), d = codebook.Dim(1), n = codes.Length;
-        Check.Shape(x.Length == (long)n * d, "NearestCodes", x, codebook);
+        OperationContracts.NearestCodes(x, codebook, codes.Length);
         if (n == 0) return;
         var norms = _work.Reserve((long)size * sizeof(float));
         _kernels.CodebookNorms.Start().Tensor(codebook).Memory(norms).Int(size).Int(d)
@@ -23,8 +23,7 @@ public sealed partial class OpenClBackend
     public void LstmStep(Tensor gates, Tensor recurrentWeight, Tensor cell, Tensor output, int t)
     {
         int batch = gates.Dim(0), steps = gates.Dim(1), hidden = recurrentWeight.Dim(1);
-        Check.Shape(gates.Dim(2) == 4 * hidden && recurrentWeight.Dim(0) == 4 * hidden && cell.Length == (long)batch * hidden
-            && output.Length == (long)batch * steps * hidden && (uint)t < (uint)steps, "LstmStep", gates, recurrentWeight, cell, output);
+        OperationContracts.LstmStep(gates, recurrentWeight, cell, output, t);
         // z[b, 4H] = W_hh · h[b, t − 1]: the rows of h are output rows steps·H apart, read in place.
         var z = _work.Reserve((long)batch * 4 * hidden * sizeof(float));
         var outputs = KernelArguments.MemoryOf(_cl, output);

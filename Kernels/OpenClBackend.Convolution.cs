@@ -1,5 +1,4 @@
 using MusicGen.Engine.Backends;
-using MusicGen.Engine.Backends.Cpu;
 using MusicGen.Engine.Tensors;
 using MusicGen.Kernels.OpenCl;
 
@@ -11,8 +10,7 @@ public sealed partial class OpenClBackend
     {
         int batch = x.Dim(0), cin = x.Dim(1), tin = x.Dim(2);
         int cout = weight.Dim(0), kernel = weight.Dim(2), tout = y.Dim(2);
-        Check.Shape(weight.Dim(1) == cin && y.Dim(0) == batch && y.Dim(1) == cout
-            && tout == (tin - (kernel - 1) * dilation - 1) / stride + 1 && (bias is null || bias.Length == cout), "Conv1d", x, weight, y);
+        OperationContracts.Conv1d(x, weight, bias, y, stride, dilation);
         bool direct = cout <= KernelSizes.DirectConvolutionMaxChannels;
         var launch = (direct ? _kernels.Conv1dDirect : _kernels.Conv1dTiled).Start()
             .Tensor(x).Tensor(weight).Optional(bias, _placeholder).Tensor(y)
@@ -28,8 +26,7 @@ public sealed partial class OpenClBackend
         int batch = x.Dim(0), cin = x.Dim(1), tin = x.Dim(2);
         int cout = y.Dim(1), tout = y.Dim(2);
         int taps = ConvTransposeWeights.Taps(kernelSize, stride);
-        Check.Shape(y.Dim(0) == batch && polyphaseWeight.Length == (long)stride * cout * cin * taps
-            && trimLeft + tout <= (tin - 1) * stride + kernelSize && (bias is null || bias.Length == cout), "ConvTranspose1d", x, polyphaseWeight, y);
+        OperationContracts.ConvTranspose1d(x, polyphaseWeight, bias, y, stride, kernelSize, trimLeft);
         if (tout == 0) return;
         // Input frames q whose phases reach the kept outputs [trimLeft, trimLeft + tout).
         int qFirst = trimLeft / stride, qEnd = (trimLeft + tout - 1) / stride + 1;

@@ -1,5 +1,4 @@
 using MusicGen.Engine.Backends;
-using MusicGen.Engine.Backends.Cpu;
 using MusicGen.Engine.Tensors;
 using MusicGen.Kernels.OpenCl;
 
@@ -13,27 +12,27 @@ public sealed partial class OpenClBackend
 
     public void Activation(Tensor x, Tensor y, ActivationKind kind)
     {
-        Check.Shape(x.Length == y.Length, "Activation", x, y);
+        OperationContracts.SameLength("Activation", x, y);
         if (!Enum.IsDefined(kind)) throw new ArgumentOutOfRangeException(nameof(kind));
         RunElements(_kernels.Activation.Start().Tensor(x).Tensor(y).Int(checked((int)x.Length)).Int((int)kind), x.Length);
     }
 
     public void Add(Tensor a, Tensor b, Tensor y)
     {
-        Check.Shape(a.Length == b.Length && a.Length == y.Length, "Add", a, b, y);
+        OperationContracts.Elementwise("Add", a, b, y);
         RunElements(_kernels.Add.Start().Tensor(a).Tensor(b).Tensor(y).Int(checked((int)a.Length)), a.Length);
     }
 
     public void Multiply(Tensor a, Tensor b, Tensor y)
     {
-        Check.Shape(a.Length == b.Length && a.Length == y.Length, "Multiply", a, b, y);
+        OperationContracts.Elementwise("Multiply", a, b, y);
         RunElements(_kernels.Multiply.Start().Tensor(a).Tensor(b).Tensor(y).Int(checked((int)a.Length)), a.Length);
     }
 
     public void ScaleRows(Tensor x, ReadOnlySpan<float> scales, Tensor y)
     {
         int d = x.Dim(-1);
-        Check.Shape(x.Length == y.Length && x.Length == (long)scales.Length * d, "ScaleRows", x, y);
+        OperationContracts.ScaleRows(x, scales.Length, y);
         if (x.Length == 0) return;
         RunElements(_kernels.ScaleRows.Start().Tensor(x).Memory(_arguments.Write(scales)).Tensor(y).Int(d).Int(checked((int)x.Length)), x.Length);
     }
@@ -41,7 +40,7 @@ public sealed partial class OpenClBackend
     public void Gather(Tensor table, ReadOnlySpan<int> ids, Tensor y, float scale = 1f, bool accumulate = false)
     {
         int vocabulary = table.Dim(0), d = table.Dim(-1);
-        Check.Shape(y.Length == (long)ids.Length * d, "Gather", table, y);
+        OperationContracts.Gather(table, ids.Length, y);
         foreach (int id in ids)
             if ((uint)id >= (uint)vocabulary) throw new ArgumentOutOfRangeException(nameof(ids), $"id {id} outside a table of {vocabulary} rows");
         if (ids.IsEmpty) return;

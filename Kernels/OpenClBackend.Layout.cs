@@ -1,6 +1,5 @@
 using System.Buffers;
 using MusicGen.Engine.Backends;
-using MusicGen.Engine.Backends.Cpu;
 using MusicGen.Engine.Tensors;
 using MusicGen.Kernels.OpenCl;
 
@@ -48,7 +47,7 @@ public sealed partial class OpenClBackend
     {
         int m = x.Dim(-2), n = x.Dim(-1);
         int batch = checked((int)(x.Length / Math.Max(1L, (long)m * n)));
-        Check.Shape(x.Length == y.Length && y.Dim(-2) == n && y.Dim(-1) == m, "Transpose", x, y);
+        OperationContracts.Transpose(x, y);
         const int tile = KernelSizes.TransposeTile;
         _kernels.Transpose.Start().Tensor(x).Tensor(y).Int(m).Int(n)
             .Run([KernelSizes.RoundUp(n, tile), KernelSizes.RoundUp(m, tile), batch], [tile, tile, 1]);
@@ -58,7 +57,7 @@ public sealed partial class OpenClBackend
     {
         int length = x.Dim(-1), padded = length + left + right;
         int rows = length == 0 ? 0 : checked((int)(x.Length / length));
-        Check.Shape(y.Dim(-1) == padded && y.Length == (long)rows * padded && left >= 0 && right >= 0, "Pad1d", x, y);
+        OperationContracts.Pad1d(x, y, left, right);
         if (rows == 0) return;
         // The edge positions' sources come from the rule every backend shares; the interior is a plain copy.
         int edgeCount = left + right;

@@ -1,4 +1,4 @@
-using MusicGen.Engine.Backends.Cpu;
+using MusicGen.Engine.Backends;
 using MusicGen.Engine.Tensors;
 using MusicGen.Kernels.OpenCl;
 
@@ -10,7 +10,7 @@ public sealed partial class OpenClBackend
     {
         int n = weight.Dim(0), k = weight.Dim(1);
         int m = checked((int)(x.Length / k));
-        Check.Shape(x.Length == (long)m * k && y.Length == (long)m * n && (bias is null || bias.Length == n), "Linear", x, weight, y);
+        OperationContracts.Linear(x, weight, bias, y);
         Product(KernelArguments.MemoryOf(_cl, x), checked((int)x.Offset), k, weight, bias,
             KernelArguments.MemoryOf(_cl, y), checked((int)y.Offset), m, n, k);
     }

@@ -15,12 +15,7 @@ public sealed partial class CpuBackend
     {
         int batch = q.Dim(0), queries = q.Dim(1), width = q.Dim(2);
         int keyRows = k.Dim(1), keys = options.KeyLength, heads = options.Heads;
-        Check.Shape(k.Dim(0) == batch && v.Dim(0) == batch && k.Dim(2) == width && v.Dim(2) == width && v.Dim(1) == keyRows
-            && keys <= keyRows && output.Length == q.Length && width % heads == 0, "Attention", q, k, v, output);
-        if (options.PositionBias is { } positionBias)
-            Check.Shape(positionBias.Length == (long)heads * queries * keys, "Attention position bias", q, positionBias);
-        if (options.KeyMask is { } keyMask)
-            Check.Shape(keyMask.Length == (long)batch * keys, "Attention key mask", q, keyMask);
+        OperationContracts.Attention(q, k, v, output, options);
 
         var job = new AttentionJob(
             Array(q, out int qo), qo, Array(k, out int ko), ko, Array(v, out int vo), vo, Array(output, out int oo), oo,
@@ -59,7 +54,7 @@ public sealed partial class CpuBackend
     public void NearestCodes(Tensor x, Tensor codebook, Span<int> codes)
     {
         int size = codebook.Dim(0), d = codebook.Dim(1), n = codes.Length;
-        Check.Shape(x.Length == (long)n * d, "NearestCodes", x, codebook);
+        OperationContracts.NearestCodes(x, codebook, codes.Length);
         var es = Array(codebook, out int eo);
         var norms = new float[size];
         for (int c = 0; c < size; c++) norms[c] = TensorPrimitives.SumOfSquares(es.AsSpan(eo + c * d, d));
@@ -94,8 +89,7 @@ public sealed partial class CpuBackend
     public void LstmStep(Tensor gates, Tensor recurrentWeight, Tensor cell, Tensor output, int t)
     {
         int batch = gates.Dim(0), steps = gates.Dim(1), hidden = recurrentWeight.Dim(1);
-        Check.Shape(gates.Dim(2) == 4 * hidden && recurrentWeight.Dim(0) == 4 * hidden && cell.Length == (long)batch * hidden
-            && output.Length == (long)batch * steps * hidden && (uint)t < (uint)steps, "LstmStep", gates, recurrentWeight, cell, output);
+        OperationContracts.LstmStep(gates, recurrentWeight, cell, output, t);
         var gs = Array(gates, out int go);
         var cs = Array(cell, out int co);
         var hs = Array(output, out int ho);

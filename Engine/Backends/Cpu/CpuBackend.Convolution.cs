@@ -12,8 +12,7 @@ public sealed partial class CpuBackend
     {
         int batch = x.Dim(0), cin = x.Dim(1), tin = x.Dim(2);
         int cout = weight.Dim(0), kernel = weight.Dim(2), tout = y.Dim(2);
-        Check.Shape(weight.Dim(1) == cin && y.Dim(0) == batch && y.Dim(1) == cout
-            && tout == (tin - (kernel - 1) * dilation - 1) / stride + 1 && (bias is null || bias.Length == cout), "Conv1d", x, weight, y);
+        OperationContracts.Conv1d(x, weight, bias, y, stride, dilation);
         int rowLength = cin * kernel, chunk = ColumnChunk(rowLength), chunks = (tout + chunk - 1) / chunk;
         var job = new ConvolutionJob(Array(x, out int xo), xo, Array(weight, out int wo), wo, Array(y, out int yo), yo,
             bias is null ? null : Array(bias, out _), bias is null ? 0 : checked((int)bias.Offset),
@@ -60,8 +59,7 @@ public sealed partial class CpuBackend
         int batch = x.Dim(0), cin = x.Dim(1), tin = x.Dim(2);
         int cout = y.Dim(1), tout = y.Dim(2);
         int taps = ConvTransposeWeights.Taps(kernelSize, stride);
-        Check.Shape(y.Dim(0) == batch && polyphaseWeight.Length == (long)stride * cout * cin * taps
-            && trimLeft + tout <= (tin - 1) * stride + kernelSize && (bias is null || bias.Length == cout), "ConvTranspose1d", x, polyphaseWeight, y);
+        OperationContracts.ConvTranspose1d(x, polyphaseWeight, bias, y, stride, kernelSize, trimLeft);
         int rowLength = cin * taps, phases = stride * cout;
         int qFirst = trimLeft / stride, qEnd = (trimLeft + tout - 1) / stride + 1;
         int chunk = ColumnChunk(rowLength), chunks = (qEnd - qFirst + chunk - 1) / chunk;
@@ -106,7 +104,7 @@ public sealed partial class CpuBackend
     {
         int length = x.Dim(-1), padded = length + left + right;
         int rows = length == 0 ? 0 : checked((int)(x.Length / length));
-        Check.Shape(y.Dim(-1) == padded && y.Length == (long)rows * padded && left >= 0 && right >= 0, "Pad1d", x, y);
+        OperationContracts.Pad1d(x, y, left, right);
         var xs = Span(x);
         var ys = Span(y);
         for (int r = 0; r < rows; r++)
@@ -119,27 +117,5 @@ public sealed partial class CpuBackend
                 target[p] = index < 0 ? 0f : source[index];
             }
         }
-    }
-}
-
-/// <summary>
-/// Where a padded position reads from, shared by every backend: −1 for a zero. Reflection follows EnCodec's
-/// _pad1d: when the input is not longer than the padding, it is first extended with zeros on the right so the
-/// reflection is defined, and that extension is cut off again at the end.
-/// </summary>
-public static class PadIndex
-{
-    public static int Source(int p, int length, int left, int right, PadMode mode)
-    {
-        if (mode == PadMode.Zero)
-        {
-            int i = p - left;
-            return (uint)i < (uint)length ? i : -1;
-        }
-        int extended = length + Math.Max(0, Math.Max(left, right) - length + 1);
-        int source = p < left ? left - p
-            : p < left + extended ? p - left
-            : extended - 2 - (p - left - extended);
-        return source < length ? source : -1;
     }
 }

@@ -56,8 +56,7 @@ public sealed partial class CpuBackend : IBackend
     {
         int n = weight.Dim(0), k = weight.Dim(1);
         int m = checked((int)(x.Length / k));
-        Check.Shape(x.Length == (long)m * k && y.Length == (long)m * n && (bias is null || bias.Length == n),
-            "Linear", x, weight, y);
+        OperationContracts.Linear(x, weight, bias, y);
         var xs = Array(x, out int xo);
         var ws = Array(weight, out int wo);
         var ys = Array(y, out int yo);
@@ -77,7 +76,7 @@ public sealed partial class CpuBackend : IBackend
     public void LayerNorm(Tensor x, Tensor weight, Tensor? bias, Tensor y, float eps)
     {
         int d = weight.Dim(-1);
-        Check.Shape(x.Length == y.Length && x.Length % d == 0, "LayerNorm", x, weight, y);
+        OperationContracts.Norm("LayerNorm", x, weight, bias, y);
         var xs = Array(x, out int xo);
         var ys = Array(y, out int yo);
         var ws = Array(weight, out int wo);
@@ -103,7 +102,7 @@ public sealed partial class CpuBackend : IBackend
     public void RmsNorm(Tensor x, Tensor weight, Tensor y, float eps)
     {
         int d = weight.Dim(-1);
-        Check.Shape(x.Length == y.Length && x.Length % d == 0, "RmsNorm", x, weight, y);
+        OperationContracts.Norm("RmsNorm", x, weight, null, y);
         var xs = Array(x, out int xo);
         var ys = Array(y, out int yo);
         var ws = Array(weight, out int wo);
@@ -124,7 +123,7 @@ public sealed partial class CpuBackend : IBackend
     public void Softmax(Tensor x, Tensor y)
     {
         int d = x.Dim(-1);
-        Check.Shape(x.Length == y.Length, "Softmax", x, y);
+        OperationContracts.SameLength("Softmax", x, y);
         var xs = Array(x, out int xo);
         var ys = Array(y, out int yo);
         CpuParallel.For(d == 0 ? 0 : (int)(x.Length / d), 4L * d, (xs, xo, ys, yo, d), static (in s, start, end) =>
@@ -144,7 +143,7 @@ public sealed partial class CpuBackend : IBackend
 
     public void Activation(Tensor x, Tensor y, ActivationKind kind)
     {
-        Check.Shape(x.Length == y.Length, "Activation", x, y);
+        OperationContracts.SameLength("Activation", x, y);
         var xs = Array(x, out int xo);
         var ys = Array(y, out int yo);
         CpuParallel.For(checked((int)x.Length), 16, (xs, xo, ys, yo, kind), static (in s, start, end) =>
@@ -174,20 +173,20 @@ public sealed partial class CpuBackend : IBackend
 
     public void Add(Tensor a, Tensor b, Tensor y)
     {
-        Check.Shape(a.Length == b.Length && a.Length == y.Length, "Add", a, b, y);
+        OperationContracts.Elementwise("Add", a, b, y);
         TensorPrimitives.Add(Span(a), Span(b), Span(y));
     }
 
     public void Multiply(Tensor a, Tensor b, Tensor y)
     {
-        Check.Shape(a.Length == b.Length && a.Length == y.Length, "Multiply", a, b, y);
+        OperationContracts.Elementwise("Multiply", a, b, y);
         TensorPrimitives.Multiply(Span(a), Span(b), Span(y));
     }
 
     public void ScaleRows(Tensor x, ReadOnlySpan<float> scales, Tensor y)
     {
         int d = x.Dim(-1);
-        Check.Shape(x.Length == y.Length && x.Length == (long)scales.Length * d, "ScaleRows", x, y);
+        OperationContracts.ScaleRows(x, scales.Length, y);
         var xs = Span(x);
         var ys = Span(y);
         for (int r = 0; r < scales.Length; r++) TensorPrimitives.Multiply(xs.Slice(r * d, d), scales[r], ys.Slice(r * d, d));
@@ -196,7 +195,7 @@ public sealed partial class CpuBackend : IBackend
     public void Gather(Tensor table, ReadOnlySpan<int> ids, Tensor y, float scale = 1f, bool accumulate = false)
     {
         int vocabulary = table.Dim(0), d = table.Dim(-1);
-        Check.Shape(y.Length == (long)ids.Length * d, "Gather", table, y);
+        OperationContracts.Gather(table, ids.Length, y);
         var t = Span(table);
         var ys = Span(y);
         for (int n = 0; n < ids.Length; n++)
@@ -224,7 +223,7 @@ public sealed partial class CpuBackend : IBackend
     {
         int m = x.Dim(-2), n = x.Dim(-1);
         int batch = checked((int)(x.Length / Math.Max(1L, (long)m * n)));
-        Check.Shape(x.Length == y.Length && y.Dim(-2) == n && y.Dim(-1) == m, "Transpose", x, y);
+        OperationContracts.Transpose(x, y);
         var xs = Array(x, out int xo);
         var ys = Array(y, out int yo);
         const int tile = 32;
@@ -247,16 +246,4 @@ public sealed partial class CpuBackend : IBackend
     }
 
     public void Dispose() { }
-}
-
-/// <summary>Argument checks shared by the backends; a failure is a bug in the caller, reported with shapes.</summary>
-public static class Check
-{
-    public static void Shape(bool condition, string operation, params ReadOnlySpan<Tensor> tensors)
-    {
-        if (!condition) throw Incompatible(operation, tensors.ToArray());
-    }
-
-    private static ArgumentException Incompatible(string operation, Tensor[] tensors) =>
-        new($"{operation}: incompatible shapes {string.Join(", ", tensors.Select(t => ShapeText.Format(t.Shape)))}");
 }

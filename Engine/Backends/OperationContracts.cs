@@ -1,0 +1,92 @@
+using MusicGen.Engine.Tensors;
+using MusicGen.Loaders.Safetensors;
+
+namespace MusicGen.Engine.Backends;
+
+/// <summary>
+/// The shape rules of each operation of <see cref="IBackend"/>, checked the same way by every backend before it
+/// computes. A violation is a bug in the caller, reported with the shapes involved.
+/// </summary>
+public static class OperationContracts
+{
+    public static void Linear(Tensor x, Tensor weight, Tensor? bias, Tensor y)
+    {
+        int n = weight.Dim(0), k = weight.Dim(1);
+        long m = k == 0 ? 0 : x.Length / k;
+        Require(x.Length == m * k && y.Length == m * n && (bias is null || bias.Length == n), "Linear", x, weight, y);
+    }
+
+    public static void Conv1d(Tensor x, Tensor weight, Tensor? bias, Tensor y, int stride, int dilation)
+    {
+        int cin = x.Dim(1), tin = x.Dim(2), cout = weight.Dim(0), kernel = weight.Dim(2);
+        Require(weight.Dim(1) == cin && y.Dim(0) == x.Dim(0) && y.Dim(1) == cout && stride > 0 && dilation > 0
+            && y.Dim(2) == (tin - (kernel - 1) * dilation - 1) / stride + 1 && (bias is null || bias.Length == cout), "Conv1d", x, weight, y);
+    }
+
+    public static void ConvTranspose1d(Tensor x, Tensor polyphaseWeight, Tensor? bias, Tensor y, int stride, int kernelSize, int trimLeft)
+    {
+        int cin = x.Dim(1), tin = x.Dim(2), cout = y.Dim(1), tout = y.Dim(2);
+        int taps = ConvTransposeWeights.Taps(kernelSize, stride);
+        Require(y.Dim(0) == x.Dim(0) && polyphaseWeight.Length == (long)stride * cout * cin * taps && trimLeft >= 0
+            && trimLeft + tout <= (tin - 1) * stride + kernelSize && (bias is null || bias.Length == cout), "ConvTranspose1d", x, polyphaseWeight, y);
+    }
+
+    public static void Pad1d(Tensor x, Tensor y, int left, int right)
+    {
+        int length = x.Dim(-1), padded = length + left + right;
+        long rows = length == 0 ? 0 : x.Length / length;
+        Require(y.Dim(-1) == padded && y.Length == rows * padded && left >= 0 && right >= 0, "Pad1d", x, y);
+    }
+
+    /// <summary>LayerNorm and RmsNorm: a weight (and bias) of the last dimension's size.</summary>
+    public static void Norm(string operation, Tensor x, Tensor weight, Tensor? bias, Tensor y)
+    {
+        int d = weight.Dim(-1);
+        Require(d > 0 && x.Length == y.Length && x.Length % d == 0 && x.Dim(-1) == d && (bias is null || bias.Length == d), operation, x, weight, y);
+    }
+
+    /// <summary>Softmax and activations: the same number of elements in and out.</summary>
+    public static void SameLength(string operation, Tensor x, Tensor y) => Require(x.Length == y.Length, operation, x, y);
+
+    /// <summary>Add and Multiply: three tensors of one length.</summary>
+    public static void Elementwise(string operation, Tensor a, Tensor b, Tensor y) =>
+        Require(a.Length == b.Length && a.Length == y.Length, operation, a, b, y);
+
+    public static void ScaleRows(Tensor x, int rows, Tensor y) =>
+        Require(x.Length == y.Length && x.Length == (long)rows * x.Dim(-1), "ScaleRows", x, y);
+
+    public static void Gather(Tensor table, int ids, Tensor y) =>
+        Require(y.Length == (long)ids * table.Dim(-1), "Gather", table, y);
+
+    public static void Attention(Tensor q, Tensor k, Tensor v, Tensor output, AttentionOptions options)
+    {
+        int batch = q.Dim(0), queries = q.Dim(1), width = q.Dim(2), keys = options.KeyLength, heads = options.Heads;
+        Require(heads > 0 && k.Dim(0) == batch && v.Dim(0) == batch && k.Dim(2) == width && v.Dim(2) == width && v.Dim(1) == k.Dim(1)
+            && keys <= k.Dim(1) && output.Length == q.Length && width % heads == 0, "Attention", q, k, v, output);
+        if (options.PositionBias is { } positionBias)
+            Require(positionBias.Length == (long)heads * queries * keys, "Attention position bias", q, positionBias);
+        if (options.KeyMask is { } keyMask)
+            Require(keyMask.Length == (long)batch * keys, "Attention key mask", q, keyMask);
+    }
+
+    public static void NearestCodes(Tensor x, Tensor codebook, int rows) =>
+        Require(x.Length == (long)rows * codebook.Dim(1), "NearestCodes", x, codebook);
+
+    public static void LstmStep(Tensor gates, Tensor recurrentWeight, Tensor cell, Tensor output, int t)
+    {
+        int batch = gates.Dim(0), steps = gates.Dim(1), hidden = recurrentWeight.Dim(1);
+        Require(gates.Dim(2) == 4 * hidden && recurrentWeight.Dim(0) == 4 * hidden && cell.Length == (long)batch * hidden
+            && output.Length == (long)batch * steps * hidden && (uint)t < (uint)steps, "LstmStep", gates, recurrentWeight, cell, output);
+    }
+
+    public static void Transpose(Tensor x, Tensor y) =>
+        Require(x.Length == y.Length && y.Dim(-2) == x.Dim(-1) && y.Dim(-1) == x.Dim(-2), "Transpose", x, y);
+
+    private static void Require(bool condition, string operation, params ReadOnlySpan<Tensor> tensors)
+    {
+        if (!condition) throw Incompatible(operation, tensors.ToArray());
+    }
+
+    private static ArgumentException Incompatible(string operation, Tensor[] tensors) =>
+        new($"{operation}: incompatible shapes {string.Join(", ", tensors.Select(t => ShapeText.Format(t.Shape)))}");
+}
