@@ -2,30 +2,95 @@ using System.CommandLine;
 using MusicGen.Engine.Audio;
 using MusicGen.Engine.Codec;
 using MusicGen.Kernels;
+using MusicGen.Loaders;
 
 namespace MusicGen.Cli.Commands;
 
-/// <summary><c>musicgen encode IN.wav --model MODEL --out codes.safetensors</c>: audio to EnCodec codes.</summary>
+/// <summary>
+/// <c>musicgen encode IN.wav --model MODEL --out codes.safetensors</c>: audio to EnCodec codes; with several
+/// inputs or a folder, a whole music collection into a folder of codes (a token dataset).
+/// </summary>
 public static class EncodeCommand
 {
+    /// <summary>Extensions taken from a folder: WAV natively, the rest through ffmpeg.</summary>
+    private static readonly HashSet<string> AudioExtensions = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ".wav", ".mp3", ".flac", ".ogg", ".oga", ".opus", ".m4a", ".aac", ".wma", ".aif", ".aiff",
+    };
+
     public static Command Create()
     {
-        var input = new Argument<string>("input") { Description = "Audio file to encode: WAV, or any format ffmpeg reads; resampled to the codec's rate" };
+        var inputs = new Argument<string[]>("input")
+        {
+            Description = "Audio file(s) or folder(s) of audio files: WAV, or any format ffmpeg reads; resampled to the codec's rate",
+            Arity = ArgumentArity.OneOrMore,
+        };
         var model = CommonOptions.Model();
-        var output = CommonOptions.Output("Codes file to write: .safetensors or .json ([channels, codebooks, frames])");
+        var output = CommonOptions.Output("Codes file to write (.safetensors or .json, [channels, codebooks, frames]); with several inputs or a folder, the folder to write one .safetensors per file into, mirroring the input folders");
         var device = CommonOptions.Device();
         var bandwidth = new Option<double?>("--bandwidth") { Description = "Target bandwidth in kbps, one of the codec's (default: its largest)" };
-        var command = new Command("encode", "Encode a WAV file to EnCodec codes") { input, model, output, bandwidth, device };
+        var command = new Command("encode", "Encode audio to EnCodec codes: one file, or a collection into a dataset folder") { inputs, model, output, bandwidth, device };
         command.SetAction(parse => CommandRunner.Run(() =>
         {
+            string[] paths = parse.GetValue(inputs)!;
+            string target = parse.GetValue(output)!;
             using var checkpoint = ModelArgument.Open(parse.GetValue(model)!);
-            var clip = AudioFile.Read(parse.GetValue(input)!);
             using var backend = BackendSelector.Open(parse.GetValue(device)!);
-            var codes = new AudioCodec(backend, checkpoint).Encode(clip, parse.GetValue(bandwidth));
-            CodesFile.Save(parse.GetValue(output)!, codes);
-            Console.WriteLine($"{parse.GetValue(output)}: {codes.Channels} channel(s) × {codes.Codebooks} codebooks × {codes.Frames} frames ({clip.Seconds:0.00} s at {codes.FrameRate} frames/s)");
-            return 0;
+            var codec = new AudioCodec(backend, checkpoint);
+            double? rate = parse.GetValue(bandwidth);
+            if (paths.Length == 1 && !Directory.Exists(paths[0]))
+            {
+                Encode(codec, paths[0], target, rate);
+                return 0;
+            }
+            return EncodeCollection(codec, paths, target, rate);
         }));
         return command;
+    }
+
+    private static void Encode(AudioCodec codec, string input, string output, double? bandwidth)
+    {
+        var clip = AudioFile.Read(input);
+        var codes = codec.Encode(clip, bandwidth);
+        CodesFile.Save(output, codes);
+        Console.WriteLine($"{output}: {codes.Channels} channel(s) × {codes.Codebooks} codebooks × {codes.Frames} frames ({clip.Seconds:0.00} s at {codes.FrameRate} frames/s)");
+    }
+
+    /// <summary>Every input file into the output folder; a file that fails is reported and the rest go on.</summary>
+    private static int EncodeCollection(AudioCodec codec, string[] inputs, string folder, double? bandwidth)
+    {
+        if (File.Exists(folder)) throw new MusicGenException($"{folder}: is a file; with several inputs or a folder, --out names a folder");
+        var jobs = inputs.SelectMany(Expand).ToArray();
+        if (jobs.Length == 0) throw new MusicGenException($"no audio files in {string.Join(", ", inputs)}");
+        var clash = jobs.GroupBy(j => Path.ChangeExtension(j.Relative, null), StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
+        if (clash is not null)
+            throw new MusicGenException($"{string.Join(" and ", clash.Select(j => j.File))} would write the same codes file; encode them separately");
+        int failed = 0;
+        foreach (var (file, relative) in jobs)
+        {
+            string output = Path.Combine(folder, Path.ChangeExtension(relative, ".safetensors"));
+            try
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(output)!);
+                Encode(codec, file, output, bandwidth);
+            }
+            catch (MusicGenException e)
+            {
+                failed++;
+                Console.Error.WriteLine($"error: {e.Message}");
+            }
+        }
+        Console.WriteLine($"{jobs.Length - failed} encoded, {failed} failed");
+        return failed == 0 ? 0 : CommandRunner.Failure;
+    }
+
+    /// <summary>A file as itself; a folder as its audio files, with paths relative to it.</summary>
+    private static IEnumerable<(string File, string Relative)> Expand(string input)
+    {
+        if (!Directory.Exists(input)) return [(input, Path.GetFileName(input))];
+        return Directory.EnumerateFiles(input, "*", SearchOption.AllDirectories)
+            .Where(f => AudioExtensions.Contains(Path.GetExtension(f)))
+            .Order(StringComparer.Ordinal)
+            .Select(f => (f, Path.GetRelativePath(input, f)));
     }
 }

@@ -121,4 +121,25 @@ public class CodecCommandTests
         Assert.Contains("35 passed, 0 failed", verify.Output);
         Assert.Equal(1, CliRunner.Run("verify", Path.Combine(CodecCase, "model")).ExitCode);
     }
+
+    [Fact]
+    public void A_collection_becomes_a_folder_of_codes_and_a_bad_file_does_not_stop_it()
+    {
+        using var folder = new TempFolder();
+        string music = Path.Combine(folder.Path, "music"), dataset = Path.Combine(folder.Path, "dataset");
+        Directory.CreateDirectory(Path.Combine(music, "album"));
+        WavFile.Write(Path.Combine(music, "one.wav"), new AudioClip(32000, [RandomData.Uniform(1, 6400, 0.3f)]), WavSampleFormat.Float32);
+        WavFile.Write(Path.Combine(music, "album", "two.wav"), new AudioClip(16000, [RandomData.Uniform(2, 3200, 0.3f)]), WavSampleFormat.Pcm16);
+        File.WriteAllBytes(Path.Combine(music, "album", "broken.wav"), [1, 2, 3]);
+        File.WriteAllText(Path.Combine(music, "notes.txt"), "not audio");
+
+        var run = CliRunner.Run("encode", music, "--model", CodecModel, "--out", dataset);
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains("2 encoded, 1 failed", run.Output);
+        Assert.Contains("broken.wav", run.Error);
+        Assert.Equal(10, CodesFile.Load(Path.Combine(dataset, "one.safetensors")).Frames);
+        Assert.Equal(10, CodesFile.Load(Path.Combine(dataset, "album", "two.safetensors")).Frames);
+        Assert.False(File.Exists(Path.Combine(dataset, "album", "broken.safetensors")));
+        Assert.False(File.Exists(Path.Combine(dataset, "notes.safetensors")));
+    }
 }
