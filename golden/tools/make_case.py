@@ -536,7 +536,8 @@ def run_musicgen(spec, model, model_dir):
     tensors["teacher.decoder_input_ids"] = t_ids
     tensors["teacher.encoder_hidden_states"] = t_states
     tensors["teacher.attention_mask"] = t_mask.long()
-    rec.add(model.enc_to_dec_proj, "enc_to_dec_proj", "teacher")
+    if hasattr(model, "enc_to_dec_proj"):  # only when the text and decoder widths differ
+        rec.add(model.enc_to_dec_proj, "enc_to_dec_proj", "teacher")
     add_decoder_hooks(rec, model.decoder, "teacher")
     rec.phase = "teacher"
     logits = model(encoder_outputs=(t_states,), attention_mask=t_mask, decoder_input_ids=t_ids).logits
@@ -602,8 +603,10 @@ def run_musicgen_melody(spec, model, model_dir):
     tensors["attention_mask"] = inputs["attention_mask"].long()
 
     add_text_encoder_hooks(rec, model.text_encoder, "generate")
-    rec.add(model.enc_to_dec_proj, "generate.enc_to_dec_proj", "generate")
-    rec.add(model.audio_enc_to_dec_proj, "generate.audio_enc_to_dec_proj", "generate")
+    if hasattr(model, "enc_to_dec_proj"):  # only when the text and decoder widths differ
+        rec.add(model.enc_to_dec_proj, "generate.enc_to_dec_proj", "generate")
+    if hasattr(model, "audio_enc_to_dec_proj"):  # only when num_chroma differs from the decoder width
+        rec.add(model.audio_enc_to_dec_proj, "generate.audio_enc_to_dec_proj", "generate")
     conditioning = []
     original = model._prepare_encoder_hidden_states_kwargs_for_generation
 

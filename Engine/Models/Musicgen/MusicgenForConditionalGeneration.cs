@@ -60,7 +60,7 @@ public sealed class MusicgenForConditionalGeneration : IMusicgenModel
     /// <summary>
     /// The decoder's cache for a generation conditioned on encoder states [N, S, d_text] with mask [N, S]: the
     /// states are projected (when the widths differ), multiplied by the mask, and turned into every layer's
-    /// cross-attention keys and values once. observe sees "enc_to_dec_proj" (before the mask).
+    /// cross-attention keys and values once. observe sees "enc_to_dec_proj" (before the mask) when there is one.
     /// </summary>
     public DecoderCache StartDecoding(Tensor encoderStates, ReadOnlySpan<float> mask, int capacity, Action<string, Tensor>? observe = null)
     {
@@ -69,10 +69,14 @@ public sealed class MusicgenForConditionalGeneration : IMusicgenModel
         var conditioning = _backend.Allocate(batch, length, width);
         var rows = conditioning.Reshape(batch * length, width);
         if (_encToDecProj is not null)
+        {
             _encToDecProj.Forward(encoderStates.Reshape(batch * length, encoderStates.Dim(2)), rows);
+            observe?.Invoke("enc_to_dec_proj", conditioning);
+        }
         else
+        {
             _backend.Copy(encoderStates, conditioning);
-        observe?.Invoke("enc_to_dec_proj", conditioning);
+        }
         _backend.ScaleRows(rows, mask, rows);
 
         var layers = Decoder.Decoder.Layers;

@@ -41,9 +41,9 @@ public sealed class MusicgenMelodyForConditionalGeneration : IMusicgenModel
     }
 
     /// <summary>
-    /// The cache, with the conditioning prefix [N, chroma_length + S, D]. observe sees
-    /// "generate.enc_to_dec_proj" (the text projection before guidance), "generate.audio_enc_to_dec_proj" (the
-    /// chroma projection of every row) and "teacher.conditioning" (the prefix).
+    /// The cache, with the conditioning prefix [N, chroma_length + S, D]. observe sees the projections that
+    /// exist, "generate.enc_to_dec_proj" (text, before guidance) and "generate.audio_enc_to_dec_proj" (the
+    /// chroma of every row), and "teacher.conditioning" (the prefix).
     /// </summary>
     public DecoderCache StartDecoding(MusicgenConditioning conditioning, int positions, Action<string, Tensor>? observe = null)
     {
@@ -67,10 +67,14 @@ public sealed class MusicgenMelodyForConditionalGeneration : IMusicgenModel
         var text = _backend.Allocate(conditioning.DecoderBatch, length, width);
         var items = text.Slice(0, batch);
         if (_encToDecProj is not null)
+        {
             _encToDecProj.Forward(states.Reshape(batch * length, states.Dim(2)), items.Reshape(batch * length, width));
+            observe?.Invoke("generate.enc_to_dec_proj", items);
+        }
         else
+        {
             _backend.Copy(states, items);
-        observe?.Invoke("generate.enc_to_dec_proj", items);
+        }
         var mask = new float[conditioning.DecoderBatch * length];
         conditioning.TextMask.CopyTo(mask, 0);
         var flat = text.Reshape(conditioning.DecoderBatch * length, width);
@@ -98,11 +102,15 @@ public sealed class MusicgenMelodyForConditionalGeneration : IMusicgenModel
         using (var input = _backend.Upload(features, rows * frames, bins))
         {
             if (_audioEncToDecProj is not null)
+            {
                 _audioEncToDecProj.Forward(input, projected.Reshape(rows * frames, width));
+                observe?.Invoke("generate.audio_enc_to_dec_proj", projected);
+            }
             else
+            {
                 _backend.Copy(input, projected);
+            }
         }
-        observe?.Invoke("generate.audio_enc_to_dec_proj", projected);
 
         int length = Config.ChromaLength;
         var repeated = _backend.Allocate(rows, length, width);
