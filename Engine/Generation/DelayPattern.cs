@@ -41,7 +41,12 @@ public sealed class DelayPattern
         var mask = new int[rows * maxLength];
         Array.Fill(mask, -1);
         if (maxLength < 2 * channelCodebooks - 1)
+        {
+            // Too short for the pattern: the reference leaves the prompt as it is and delays nothing.
+            for (int row = 0; row < rows; row++)
+                for (int j = 0; j < promptLength; j++) mask[row * maxLength + j] = promptIds[row * promptLength + j];
             return new DelayPattern(rows, codebooks, maxLength, padTokenId, mask, promptLength);
+        }
         if (promptLength + channelCodebooks - 1 > maxLength)
             throw new MusicGenException($"a prompt of {promptLength} positions does not fit in {maxLength} with the delay pattern");
 

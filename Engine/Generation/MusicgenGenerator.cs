@@ -96,8 +96,6 @@ public sealed class MusicgenGenerator
 
     private void Validate(GenerationRequest request, int promptFrames)
     {
-        if (request.MaxNewTokens < ChannelCodebooks && promptFrames == 0)
-            throw new MusicGenException($"{request.MaxNewTokens} decoding steps make no audio; the delay pattern needs at least {ChannelCodebooks}");
         if (request.MaxNewTokens < 1) throw new MusicGenException("at least one decoding step is needed");
         if (promptFrames + request.MaxNewTokens > MaxSteps)
             throw new MusicGenException(promptFrames > 0

@@ -36,6 +36,30 @@ public class DelayPatternTests
         });
     }
 
+    [Fact]
+    public void A_sequence_too_short_for_the_pattern_is_not_delayed_as_in_the_reference()
+    {
+        Properties.ForAll(Properties.Ints((2, 4), (0, 1), (1, 10)), s =>
+        {
+            var (depth, stereo, length) = (s[0], s[1] == 1, s[2]);
+            int channels = stereo ? 2 : 1, codebooks = depth * channels, rows = codebooks, pad = 2048;
+            int maxLength = Math.Min(length, 2 * depth - 3) + 1; // below 2 · depth − 1
+            var pattern = DelayPattern.Build(Enumerable.Repeat(pad, rows).ToArray(), rows, codebooks, channels, maxLength, pad);
+            Assert.Equal(1, pattern.StartLength);
+            Assert.All(pattern.StartIds(), id => Assert.Equal(pad, id));
+            var sequence = new int[rows * maxLength];
+            for (int r = 0; r < rows; r++)
+                for (int j = 0; j < maxLength; j++)
+                {
+                    Assert.Equal(j == 0 ? pad : -1, pattern.Forced(r, j));
+                    sequence[r * maxLength + j] = j == 0 ? pad : r * 100 + j;
+                }
+            var codes = pattern.Revert(sequence, out int frames);
+            Assert.Equal(maxLength - 1, frames);
+            Assert.Equal(1, codes[0]);
+        });
+    }
+
     [Theory]
     [InlineData("musicgen-mono", 1)]
     [InlineData("musicgen-stereo", 2)]
