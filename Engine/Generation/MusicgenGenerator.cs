@@ -17,6 +17,9 @@ public sealed class MusicgenGenerator
     /// <summary>The length MusicGen was trained on; longer requests need long-form generation.</summary>
     public const double MaxSeconds = 30;
 
+    /// <summary>The most tokens a prompt may have: the T5 tokenizer's model_max_length in MusicGen checkpoints.</summary>
+    public const int MaxPromptTokens = 512;
+
     private readonly IBackend _backend;
     private readonly IMusicgenModel _model;
     private readonly T5Tokenizer _tokenizer;
@@ -162,6 +165,12 @@ public sealed class MusicgenGenerator
         if (request.Unconditional)
             return _model.StartDecoding(new MusicgenConditioning(batch, null, [], chroma, chromaFrames, guidance), maxLength, observe);
         var tokens = _tokenizer.EncodeBatch(request.Prompts);
+        for (int b = 0; b < tokens.BatchSize; b++)
+        {
+            long count = tokens.AttentionMask.AsSpan(b * tokens.Length, tokens.Length).ToArray().Sum();
+            if (count > MaxPromptTokens)
+                throw new MusicGenException($"prompt {b + 1} is {count} tokens long; the text encoder takes at most {MaxPromptTokens}");
+        }
         var ids = tokens.InputIds.Select(id => (int)id).ToArray();
         var mask = tokens.AttentionMask.Select(m => (float)m).ToArray();
         using var text = _model.TextEncoder.Forward(ids, mask, tokens.BatchSize, tokens.Length);

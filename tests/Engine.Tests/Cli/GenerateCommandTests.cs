@@ -60,6 +60,7 @@ public class GenerateCommandTests
         Fails("not both", "pop", "--model", MonoModel, "--duration", "1", "--tokens", "9");
         Fails("at least one decoding step", "pop", "--model", MonoModel, "--tokens", "0");
         Fails("top-p", "pop", "--model", MonoModel, "--tokens", "5", "--top-p", "1.5");
+        Fails("the text encoder takes at most 512", string.Join(' ', Enumerable.Repeat("drums", 600)), "--model", MonoModel, "--tokens", "5");
         Fails("standalone EnCodec", "pop", "--model", Path.Combine(TestPaths.Golden("encodec-32khz"), "model"), "--tokens", "5");
     }
 
