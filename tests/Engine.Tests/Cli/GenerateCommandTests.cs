@@ -41,19 +41,22 @@ public class GenerateCommandTests
         Assert.Equal(2, WavFile.Read(folder.File("u-2.wav")).ChannelCount);
     }
 
+    /// <summary>generate with these arguments fails with one line containing expected, and writes nothing.</summary>
+    private static void AssertFails(string output, string expected, string[] args)
+    {
+        var run = CliRunner.Run(["generate", .. args, "--out", output]);
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains(expected, run.Error);
+        Assert.DoesNotContain("   at ", run.Error);
+        Assert.False(File.Exists(output));
+    }
+
     [Fact]
     public void Bad_requests_are_clear_errors_without_output()
     {
         using var folder = new TempFolder();
         string output = folder.File("o.wav");
-        void Fails(string expected, params string[] args)
-        {
-            var run = CliRunner.Run(["generate", .. args, "--out", output]);
-            Assert.Equal(1, run.ExitCode);
-            Assert.Contains(expected, run.Error);
-            Assert.DoesNotContain("   at ", run.Error);
-            Assert.False(File.Exists(output));
-        }
+        void Fails(string expected, params string[] args) => AssertFails(output, expected, args);
         Fails("at most 30 s (1503 steps)", "pop", "--model", MonoModel, "--duration", "31");
         Fails("give a prompt", "--model", MonoModel, "--duration", "1");
         Fails("--unconditional takes no prompt", "pop", "--unconditional", "--model", MonoModel);
@@ -108,14 +111,7 @@ public class GenerateCommandTests
     {
         using var folder = new TempFolder();
         string output = folder.File("o.wav"), melodyModel = Path.Combine(TestPaths.Golden("musicgen-melody"), "model");
-        void Fails(string expected, params string[] args)
-        {
-            var run = CliRunner.Run(["generate", .. args, "--out", output]);
-            Assert.Equal(1, run.ExitCode);
-            Assert.Contains(expected, run.Error);
-            Assert.DoesNotContain("   at ", run.Error);
-            Assert.False(File.Exists(output));
-        }
+        void Fails(string expected, params string[] args) => AssertFails(output, expected, args);
         Fails("at most 30 s", "x", "--model", MonoModel, "--continue", Tone(folder, "long.wav", 31), "--tokens", "10");
         Fails("shorter than one codec frame", "x", "--model", MonoModel, "--continue", Tone(folder, "one.wav", 1.0 / 32000), "--tokens", "10");
         Fails("leaves nothing to generate", "x", "--model", MonoModel, "--continue", Tone(folder, "second.wav", 1), "--duration", "0.5");
