@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
 using MusicGen.Engine.Audio;
-using MusicGen.Engine.Backends;
 using MusicGen.Engine.Codec;
 using MusicGen.Engine.Generation;
 using MusicGen.Engine.Models.Musicgen;

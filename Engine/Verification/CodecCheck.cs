@@ -1,7 +1,3 @@
-using MusicGen.Engine.Backends;
-using MusicGen.Engine.Models.Encodec;
-using MusicGen.Loaders.Checkpoints;
-
 namespace MusicGen.Engine.Verification;
 
 /// <summary>
@@ -15,12 +11,13 @@ public sealed class CodecCheck : IComponentCheck
 
     public bool Owns(GoldenCase golden, string tensorName) => golden.Kind == "encodec" || tensorName.StartsWith("audio_encoder.", StringComparison.Ordinal);
 
-    public void Run(GoldenCase golden, CheckpointFolder checkpoint, IBackend backend, ProducedTensors produced)
+    public void Run(CaseContext context, ProducedTensors produced)
     {
+        var (golden, backend) = (context.Golden, context.Backend);
         string prefix = golden.CodecPrefix;
         if (!golden.Has(prefix + "encode.input")) return;
-        var config = checkpoint.Codec;
-        var model = new EncodecModel(backend, config, checkpoint.CodecWeights);
+        var model = context.Codec;
+        var config = model.Config;
         void Observe(string name, Tensors.Tensor tensor) => produced.Add(prefix + name, tensor);
 
         int[] inputShape = golden.Shape(prefix + "encode.input");

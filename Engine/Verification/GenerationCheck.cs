@@ -1,8 +1,4 @@
-using MusicGen.Engine.Backends;
 using MusicGen.Engine.Generation;
-using MusicGen.Engine.Models.Musicgen;
-using MusicGen.Engine.Text;
-using MusicGen.Loaders.Checkpoints;
 
 namespace MusicGen.Engine.Verification;
 
@@ -18,11 +14,11 @@ public sealed class GenerationCheck : IComponentCheck
         golden.Kind is "musicgen" or "musicgen_melody"
         && (tensorName.StartsWith("generate.", StringComparison.Ordinal) || tensorName == "teacher.conditioning");
 
-    public void Run(GoldenCase golden, CheckpointFolder checkpoint, IBackend backend, ProducedTensors produced)
+    public void Run(CaseContext context, ProducedTensors produced)
     {
+        var (golden, backend, checkpoint) = (context.Golden, context.Backend, context.Checkpoint);
         if (!Owns(golden, "generate.codes") || !golden.Has("generate.codes")) return;
-        var model = MusicgenModels.Load(backend, checkpoint);
-        var generator = new MusicgenGenerator(backend, model, T5Tokenizer.FromFolder(checkpoint.Folder), checkpoint.Generation.DecoderStartTokenId);
+        var generator = new MusicgenGenerator(backend, context.Musicgen, context.Tokenizer, checkpoint.Generation.DecoderStartTokenId);
         var sampling = new SamplingOptions(Greedy: true, golden.Number("guidance_scale", 1.0), TopK: 0, TopP: 1.0, Temperature: 1.0, Seed: 0);
         var request = new GenerationRequest(golden.StringList("prompts"), (int)golden.Number("max_new_tokens", 0), sampling,
             UnconditionalBatch: golden.Shape("generate.codes")[0], AudioPrompt: ReferenceAudioPrompt(golden), Melody: ReferenceChroma(golden));

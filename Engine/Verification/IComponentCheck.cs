@@ -1,6 +1,3 @@
-using MusicGen.Engine.Backends;
-using MusicGen.Loaders.Checkpoints;
-
 namespace MusicGen.Engine.Verification;
 
 /// <summary>The part of a golden case that one engine component reproduces.</summary>
@@ -12,5 +9,5 @@ public interface IComponentCheck
     bool Owns(GoldenCase golden, string tensorName);
 
     /// <summary>Runs the component on the case's inputs and records what it produces under reference names.</summary>
-    void Run(GoldenCase golden, CheckpointFolder checkpoint, IBackend backend, ProducedTensors produced);
+    void Run(CaseContext context, ProducedTensors produced);
 }

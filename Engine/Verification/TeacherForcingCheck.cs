@@ -1,6 +1,5 @@
 using MusicGen.Engine.Backends;
 using MusicGen.Engine.Models.Musicgen;
-using MusicGen.Loaders.Checkpoints;
 
 namespace MusicGen.Engine.Verification;
 
@@ -17,11 +16,12 @@ public sealed class TeacherForcingCheck : IComponentCheck
         && (tensorName.StartsWith("teacher.", StringComparison.Ordinal) || tensorName.StartsWith("decoder.", StringComparison.Ordinal)
             || tensorName == "enc_to_dec_proj");
 
-    public void Run(GoldenCase golden, CheckpointFolder checkpoint, IBackend backend, ProducedTensors produced)
+    public void Run(CaseContext context, ProducedTensors produced)
     {
+        var (golden, backend) = (context.Golden, context.Backend);
         if (!Owns(golden, "teacher.decoder_input_ids") || !golden.Has("teacher.decoder_input_ids")) return;
         bool melody = golden.Kind == "musicgen_melody";
-        var model = MusicgenModels.Load(backend, checkpoint);
+        var model = context.Musicgen;
         var config = model.Config.Decoder;
         int[] idShape = golden.Shape("teacher.decoder_input_ids"); // [N·K, T]
         int codebooks = config.NumCodebooks, vocabulary = config.VocabSize, tokens = idShape[1], batch = idShape[0] / codebooks;

@@ -1,8 +1,4 @@
 using System.Text.Json;
-using MusicGen.Engine.Backends;
-using MusicGen.Engine.Models.T5;
-using MusicGen.Engine.Text;
-using MusicGen.Loaders.Checkpoints;
 
 namespace MusicGen.Engine.Verification;
 
@@ -17,10 +13,11 @@ public sealed class TextCheck : IComponentCheck
     public bool Owns(GoldenCase golden, string tensorName) =>
         golden.Kind != "encodec" && (tensorName is "input_ids" or "attention_mask" || tensorName.StartsWith("text_encoder.", StringComparison.Ordinal));
 
-    public void Run(GoldenCase golden, CheckpointFolder checkpoint, IBackend backend, ProducedTensors produced)
+    public void Run(CaseContext context, ProducedTensors produced)
     {
+        var golden = context.Golden;
         if (golden.Kind == "encodec") return;
-        var tokenizer = T5Tokenizer.FromFolder(checkpoint.Folder);
+        var tokenizer = context.Tokenizer;
         if (golden.Settings.TryGetProperty("tokenizer_cases", out var cases))
         {
             int index = 0;
@@ -46,8 +43,7 @@ public sealed class TextCheck : IComponentCheck
         int[] shape = golden.Shape("input_ids");
         var ids = golden.Int("input_ids").Select(v => checked((int)v)).ToArray();
         var mask = golden.Int("attention_mask").Select(v => (float)v).ToArray();
-        var encoder = new T5Encoder(backend, checkpoint.RequireMusicgen().TextEncoder, checkpoint.AllWeights.Scope("text_encoder."));
-        using var output = encoder.Forward(ids, mask, shape[0], shape[1], (name, tensor) => produced.Add("text_encoder." + name, tensor));
+        using var output = context.Musicgen.TextEncoder.Forward(ids, mask, shape[0], shape[1], (name, tensor) => produced.Add("text_encoder." + name, tensor));
         produced.Add("text_encoder.last_hidden_state", output);
     }
 }

@@ -41,7 +41,8 @@ public sealed class Verifier
         if (golden.HasCheckpoint)
         {
             using var checkpoint = CheckpointFolder.Open(golden.ModelFolder);
-            foreach (var check in _checks) check.Run(golden, checkpoint, _backend, produced);
+            var context = new CaseContext(golden, checkpoint, _backend);
+            foreach (var check in _checks) check.Run(context, produced);
         }
 
         var rows = new List<VerificationRow>(produced.ExtraRows);

@@ -2,7 +2,6 @@ using MusicGen.Engine.Backends.Cpu;
 using MusicGen.Engine.Verification;
 using MusicGen.Loaders;
 using MusicGen.Loaders.Checkpoints;
-using MusicGen.Loaders.Configs;
 using MusicGen.Tests.Support;
 
 namespace MusicGen.Tests.Loaders;

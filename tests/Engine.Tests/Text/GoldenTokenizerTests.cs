@@ -1,4 +1,3 @@
-using System.Text.Json;
 using MusicGen.Engine.Text;
 using MusicGen.Loaders.Safetensors;
 

@@ -1,0 +1,38 @@
+using MusicGen.Engine.Backends;
+using MusicGen.Engine.Models.Encodec;
+using MusicGen.Engine.Models.Musicgen;
+using MusicGen.Engine.Text;
+using MusicGen.Loaders.Checkpoints;
+
+namespace MusicGen.Engine.Verification;
+
+/// <summary>
+/// A golden case with its checkpoint, and the models built from it on first use, once for all the checks that
+/// need them.
+/// </summary>
+public sealed class CaseContext
+{
+    private IMusicgenModel? _musicgen;
+    private EncodecModel? _codec;
+    private T5Tokenizer? _tokenizer;
+
+    public GoldenCase Golden { get; }
+    public CheckpointFolder Checkpoint { get; }
+    public IBackend Backend { get; }
+
+    public CaseContext(GoldenCase golden, CheckpointFolder checkpoint, IBackend backend)
+    {
+        Golden = golden;
+        Checkpoint = checkpoint;
+        Backend = backend;
+    }
+
+    public IMusicgenModel Musicgen => _musicgen ??= MusicgenModels.Load(Backend, Checkpoint);
+
+    /// <summary>The codec: a MusicGen model's audio encoder, or the standalone codec of an EnCodec checkpoint.</summary>
+    public EncodecModel Codec => _codec ??= Checkpoint.Musicgen is null
+        ? new EncodecModel(Backend, Checkpoint.Codec, Checkpoint.CodecWeights)
+        : Musicgen.AudioEncoder;
+
+    public T5Tokenizer Tokenizer => _tokenizer ??= T5Tokenizer.FromFolder(Checkpoint.Folder);
+}
