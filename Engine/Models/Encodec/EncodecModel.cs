@@ -14,6 +14,7 @@ public sealed class EncodecModel
 {
     private readonly IBackend _backend;
 
+    public IBackend Backend => _backend;
     public EncodecConfig Config { get; }
     public EncodecEncoder Encoder { get; }
     public EncodecDecoder Decoder { get; }
