@@ -3,7 +3,7 @@ namespace MusicGen.Engine.Generation;
 /// <summary>
 /// What to generate: one item per prompt (or UnconditionalBatch items without text when there are no prompts),
 /// MaxNewTokens decoder steps each, chosen as Sampling says; optionally continuing an audio prompt and, for a
-/// melody model, following the chroma of a tune.
+/// melody model, following the chroma of a tune; or continuing codes (a long-form window continues the last one).
 /// </summary>
 public sealed record GenerationRequest(
     IReadOnlyList<string> Prompts,
@@ -11,7 +11,8 @@ public sealed record GenerationRequest(
     SamplingOptions Sampling,
     int UnconditionalBatch = 1,
     AudioPrompt? AudioPrompt = null,
-    MelodyChroma? Melody = null)
+    MelodyChroma? Melody = null,
+    CodePrompt? CodePrompt = null)
 {
     public bool Unconditional => Prompts.Count == 0;
     public int Batch => Unconditional ? UnconditionalBatch : Prompts.Count;
@@ -46,6 +47,12 @@ public sealed record AudioPrompt(int Batch, int Channels, int Length, float[] Sa
         return padding;
     }
 }
+
+/// <summary>
+/// Codes to continue, [B, Codebooks, Frames] (stereo: interleaved as generated), given to the decoder as the codes of
+/// an audio prompt are: how a long-form window continues the previous one.
+/// </summary>
+public sealed record CodePrompt(int Frames, int[] Codes);
 
 /// <summary>One-hot chroma [B, Frames, Bins] of the tunes a melody model follows.</summary>
 public sealed record MelodyChroma(int Batch, int Frames, int Bins, int[] OneHot);

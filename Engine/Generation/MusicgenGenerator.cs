@@ -47,17 +47,19 @@ public sealed class MusicgenGenerator
     private int PrefixPositions => _model is MusicgenMelodyForConditionalGeneration ? _model.Config.ChromaLength : 0;
 
     /// <summary>
-    /// Generates; onStep hears (steps done, steps in all); observe sees the conditioning tensors the model
-    /// reports (golden-case names).
+    /// Generates; onStep hears (steps done, steps in all); onFrames hears the codes [B, K, n] of frames [first,
+    /// first + n) as soon as every codebook has them (the prompt's frames included), so they can be decoded while
+    /// generation goes on; observe sees the conditioning tensors the model reports (golden-case names).
     /// </summary>
-    public GenerationResult Generate(GenerationRequest request, Action<int, int>? onStep = null, Action<string, Tensor>? observe = null)
+    public GenerationResult Generate(GenerationRequest request, Action<int, int>? onStep = null, Action<string, Tensor>? observe = null,
+        FramesHandler? onFrames = null)
     {
         var config = _model.Config.Decoder;
         var sampling = request.Unconditional ? request.Sampling with { GuidanceScale = 1.0 } : request.Sampling;
         int batch = request.Batch, codebooks = Codebooks, rows = batch * codebooks;
         if (batch < 1) throw new MusicGenException("nothing to generate: no prompts and no unconditional samples");
         int hop = _model.Config.AudioEncoder.HopLength;
-        Validate(request, request.AudioPrompt is { } audio ? (audio.Length + hop - 1) / hop : 0);
+        Validate(request, request.AudioPrompt is { } audio ? (audio.Length + hop - 1) / hop : request.CodePrompt?.Frames ?? 0);
         var promptIds = PromptIds(request, out int promptFrames);
 
         int maxLength = promptIds.Length / rows + request.MaxNewTokens;
@@ -76,6 +78,7 @@ public sealed class MusicgenGenerator
         var next = new int[rows];
         var feed = new int[decoderBatch * codebooks * pattern.StartLength];
         FillFeed(sequence, maxLength, rows, 0, pattern.StartLength, feed);
+        var frames = onFrames is null ? null : new CompletedFrames(pattern, sequence, onFrames);
 
         for (int position = pattern.StartLength; position < maxLength; position++)
         {
@@ -88,13 +91,15 @@ public sealed class MusicgenGenerator
                 int forced = pattern.Forced(r, position);
                 sequence[r * maxLength + position] = forced == -1 ? next[r] : forced;
             }
+            frames?.After(position);
             onStep?.Invoke(position + 1 - pattern.StartLength, maxLength - pattern.StartLength);
             if (tokens != 1) feed = new int[decoderBatch * codebooks];
             FillFeed(sequence, maxLength, rows, position, 1, feed);
         }
 
-        int[] codes = pattern.Revert(sequence, out int frames);
-        return new GenerationResult(batch, codebooks, frames, codes, maxLength, sequence, promptFrames);
+        int[] codes = pattern.Revert(sequence, out int frameCount);
+        frames?.Finish(codes, frameCount);
+        return new GenerationResult(batch, codebooks, frameCount, codes, maxLength, sequence, promptFrames);
     }
 
     private void Validate(GenerationRequest request, int promptFrames)
@@ -116,6 +121,7 @@ public sealed class MusicgenGenerator
     {
         int rows = request.Batch * Codebooks;
         promptFrames = 0;
+        if (request.CodePrompt is { } codePrompt) return CodePromptIds(codePrompt, rows, out promptFrames);
         if (request.AudioPrompt is not { } prompt) return Enumerable.Repeat(_startTokenId, rows).ToArray();
         if (_model is MusicgenMelodyForConditionalGeneration)
             throw new MusicGenException("audio-prompt continuation is not available for melody checkpoints (as in the reference); use a text-to-music checkpoint");
@@ -146,6 +152,21 @@ public sealed class MusicgenGenerator
                 }
         }
         return ids!;
+    }
+
+    /// <summary>Decoder input [B·K, 1 + P] for codes [B, K, P]: the start token, then the codes.</summary>
+    private int[] CodePromptIds(CodePrompt prompt, int rows, out int promptFrames)
+    {
+        promptFrames = prompt.Frames;
+        if (prompt.Codes.Length != rows * prompt.Frames)
+            throw new MusicGenException($"{prompt.Codes.Length} prompt codes do not form [{rows / Codebooks}, {Codebooks}, {prompt.Frames}]");
+        var ids = new int[rows * (1 + prompt.Frames)];
+        for (int row = 0; row < rows; row++)
+        {
+            ids[row * (1 + prompt.Frames)] = _startTokenId;
+            prompt.Codes.AsSpan(row * prompt.Frames, prompt.Frames).CopyTo(ids.AsSpan(row * (1 + prompt.Frames) + 1));
+        }
+        return ids;
     }
 
     /// <summary>Decoder input [N, K, T] for positions [from, from + count): the sequence, repeated for the null half.</summary>
