@@ -1,13 +1,15 @@
+using MusicGen.Engine.Codec;
+
 namespace MusicGen.Engine.Generation;
 
-/// <summary>Hears the codes [batch, codebooks, count] of frames [first, first + count) of a generation.</summary>
-public delegate void FramesHandler(int[] codes, int first, int count);
+/// <summary>Hears the codes [batch, channels, codebooks, n] of frames [first, first + n) of a generation.</summary>
+public delegate void FramesHandler(CodesBatch codes, int first);
 
 /// <summary>
 /// Hands the frames of a generation in progress to a handler as soon as every codebook has them: in the delay
 /// pattern, frame f is complete once the most delayed codebook's position for it is filled.
 /// </summary>
-internal sealed class CompletedFrames(DelayPattern pattern, int[] sequence, FramesHandler handler)
+internal sealed class CompletedFrames(DelayPattern pattern, int[] sequence, CodebookLayout layout, FramesHandler handler)
 {
     private int _reported;
 
@@ -18,22 +20,26 @@ internal sealed class CompletedFrames(DelayPattern pattern, int[] sequence, Fram
         int complete = pattern.FramesComplete(position);
         if (complete <= _reported) return;
         int count = complete - _reported, rows = pattern.Rows;
-        var codes = new int[rows * count]; // [B, K, count]
+        var codes = new int[rows * count]; // [B, K, count] in decoder order
         for (int row = 0; row < rows; row++)
             for (int f = 0; f < count; f++)
                 codes[row * count + f] = sequence[row * pattern.MaxLength + pattern.PositionOf(row, _reported + f)];
-        handler(codes, _reported, count);
-        _reported = complete;
+        Report(layout.ToChannels(codes, rows / layout.Codebooks, count), count);
     }
 
-    /// <summary>Reports what is left from the reverted codes [B, K, frames].</summary>
-    public void Finish(int[] codes, int frames)
+    /// <summary>Reports what is left from the whole result.</summary>
+    public void Finish(CodesBatch codes)
     {
-        if (_reported >= frames) return;
-        int count = frames - _reported, rows = codes.Length / frames;
+        if (_reported >= codes.Frames) return;
+        int count = codes.Frames - _reported, rows = codes.Values.Length / codes.Frames;
         var rest = new int[rows * count];
-        for (int row = 0; row < rows; row++) codes.AsSpan(row * frames + _reported, count).CopyTo(rest.AsSpan(row * count));
-        handler(rest, _reported, count);
-        _reported = frames;
+        for (int row = 0; row < rows; row++) codes.Values.AsSpan(row * codes.Frames + _reported, count).CopyTo(rest.AsSpan(row * count));
+        Report(rest, count);
+    }
+
+    private void Report(int[] byChannel, int count)
+    {
+        handler(new CodesBatch(pattern.Rows / layout.Codebooks, layout.Channels, layout.CodebooksPerChannel, count, byChannel), _reported);
+        _reported += count;
     }
 }

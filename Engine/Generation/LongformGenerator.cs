@@ -1,3 +1,4 @@
+using MusicGen.Engine.Codec;
 using MusicGen.Loaders;
 
 namespace MusicGen.Engine.Generation;
@@ -37,7 +38,7 @@ public sealed record LongformWindow(int Offset, int PromptFrames, int Frames)
 /// the prompt of the next window, with the same conditioning, append only the new frames, advance by the
 /// stride, until the piece is long enough. The window arithmetic is audiocraft's, to the frame.
 /// </summary>
-public sealed class LongformGenerator(MusicgenGenerator generator, int frameRate, int channelCodebooks, int sampleRate)
+public sealed class LongformGenerator(MusicgenGenerator generator, int frameRate, int sampleRate)
 {
     /// <summary>
     /// audiocraft's windows, computed without generating: total = int(duration · frame rate); window k starts at
@@ -62,79 +63,81 @@ public sealed class LongformGenerator(MusicgenGenerator generator, int frameRate
         return windows;
     }
 
+    /// <summary>Decoding steps of the whole piece: per window, one per new frame plus the delay of the last codebook.</summary>
+    public int StepsOf(IReadOnlyList<LongformWindow> windows) => windows.Sum(StepsOf);
+
+    private int StepsOf(LongformWindow window) => window.NewFrames == 0 ? 0 : window.NewFrames + generator.Layout.CodebooksPerChannel - 1;
+
     /// <summary>
     /// Generates the whole piece for the request's prompts (its MaxNewTokens is ignored; its audio prompt, if any,
-    /// starts the first window). onStep hears (steps done, steps in all) over the whole piece; onFrames hears each
-    /// frame of the piece once, in order, as soon as it is complete; melodyAt gives a melody model the chroma of
-    /// a window from the sample at which it starts (see <see cref="MelodyWindow"/>).
+    /// starts the first window), reporting progress over the whole piece. onFrames hears each frame of the piece
+    /// once, in order, as soon as it is complete; melodyAt gives a melody model the chroma of a window from the
+    /// sample at which the window starts (see <see cref="MelodyWindow"/>).
     /// </summary>
-    public GenerationResult Generate(GenerationRequest request, LongformOptions options, Action<int, int>? onStep = null,
-        FramesHandler? onFrames = null, Func<int, MelodyChroma>? melodyAt = null)
+    public GenerationResult Generate(GenerationRequest request, LongformOptions options, IProgress<GenerationProgress>? progress = null,
+        CancellationToken cancellation = default, FramesHandler? onFrames = null, Func<int, MelodyChroma>? melodyAt = null)
     {
         options.Validate(MusicgenGenerator.MaxSeconds);
         int hop = sampleRate / frameRate;
-        int initialPrompt = request.AudioPrompt is { } audio ? (audio.Length + hop - 1) / hop : 0;
+        int initialPrompt = request.PromptCodes?.Frames ?? (request.AudioPrompt is { } audio ? (audio.Length + hop - 1) / hop : 0);
         var windows = Plan(options, frameRate, initialPrompt);
         if (windows.Count == 0) throw new MusicGenException($"{options.Duration} s is no longer than the audio prompt; nothing to generate");
-        int stepsInAll = windows.Sum(w => StepsOf(w)), stepsBefore = 0;
         int strideTokens = (int)(frameRate * options.ExtendStride);
+        var wholePiece = new PieceProgress(progress, StepsOf(windows));
 
-        var pieces = new List<(int[] Codes, int Frames)>();
+        var pieces = new List<CodesBatch>();
         GenerationResult? last = null;
-        int[]? previous = null; // gen_tokens of the last window, [B, K, frames]
-        int previousFrames = 0, rows = 0;
+        CodesBatch? previous = null; // gen_tokens of the last window
         foreach (var window in windows)
         {
-            int[]? prompt = previous is null ? null : KeepFrames(previous, rows, previousFrames, strideTokens, window.PromptFrames);
+            var prompt = previous is null ? request.PromptCodes : KeepFrames(previous, strideTokens, window.PromptFrames);
             if (window.NewFrames == 0)
             {
-                // Every frame is the prompt's: the reference's generate returns the prompt unchanged.
-                (previous, previousFrames) = (prompt!, window.PromptFrames);
+                previous = prompt; // every frame is the prompt's: the reference's generate returns the prompt unchanged
                 continue;
             }
             var windowRequest = request with
             {
                 MaxNewTokens = StepsOf(window),
                 AudioPrompt = previous is null ? request.AudioPrompt : null,
-                CodePrompt = prompt is null ? null : new CodePrompt(window.PromptFrames, prompt),
+                PromptCodes = prompt,
                 Melody = melodyAt?.Invoke((int)((double)window.Offset / frameRate * sampleRate)) ?? request.Melody,
             };
-            // The first window reports all its frames (an audio prompt's too: the piece starts with it); later ones their new frames.
-            int reportFrom = previous is null ? 0 : window.PromptFrames;
-            FramesHandler? report = onFrames is null ? null : (codes, first, count) =>
+            // The first window gives all its frames (the piece starts with the prompt, re-decoded); later ones their new frames.
+            int keepFrom = previous is null ? 0 : window.PromptFrames;
+            FramesHandler? report = onFrames is null ? null : (codes, first) =>
             {
-                int skip = Math.Max(0, reportFrom - first);
-                if (skip >= count) return;
-                onFrames(skip == 0 ? codes : KeepFrames(codes, codes.Length / count, count, skip, count - skip), window.Offset + first + skip, count - skip);
+                int skip = Math.Max(0, keepFrom - first);
+                if (skip < codes.Frames) onFrames(KeepFrames(codes, skip, codes.Frames - skip), window.Offset + first + skip);
             };
-            int before = stepsBefore;
-            last = generator.Generate(windowRequest, onStep is null ? null : (done, _) => onStep(before + done, stepsInAll), onFrames: report);
-            stepsBefore += StepsOf(window);
-            rows = last.Batch * last.Codebooks;
-            pieces.Add((reportFrom == 0 ? last.Codes : KeepFrames(last.Codes, rows, last.Frames, reportFrom, last.Frames - reportFrom), last.Frames - reportFrom));
-            (previous, previousFrames) = (last.Codes, last.Frames);
+            last = generator.Generate(windowRequest, wholePiece.Window(StepsOf(window)), cancellation, onFrames: report);
+            pieces.Add(KeepFrames(last.Codes, keepFrom, last.Codes.Frames - keepFrom));
+            previous = last.Codes;
         }
-
-        int frames = pieces.Sum(p => p.Frames);
-        var all = new int[rows * frames]; // [B, K, frames]
-        int at = 0;
-        foreach (var (codes, count) in pieces)
-        {
-            for (int row = 0; row < rows; row++) codes.AsSpan(row * count, count).CopyTo(all.AsSpan(row * frames + at));
-            at += count;
-        }
-        return new GenerationResult(last!.Batch, last.Codebooks, frames, all, last.SequenceLength, last.DelayedIds, initialPrompt);
+        return new GenerationResult(Concatenate(pieces), initialPrompt, last!.SequenceLength, last.DelayedIds);
     }
 
-    /// <summary>Decoder steps of a window: one per new frame, plus the delay of the last codebook.</summary>
-    private int StepsOf(LongformWindow window) => window.NewFrames == 0 ? 0 : window.NewFrames + channelCodebooks - 1;
-
-    /// <summary>Frames [start, start + count) of codes [rows, frames].</summary>
-    private static int[] KeepFrames(int[] codes, int rows, int frames, int start, int count)
+    /// <summary>Frames [start, start + count) of codes.</summary>
+    private static CodesBatch KeepFrames(CodesBatch codes, int start, int count)
     {
+        if (start == 0 && count == codes.Frames) return codes;
+        int rows = codes.Batch * codes.Channels * codes.Codebooks;
         var kept = new int[rows * count];
-        for (int row = 0; row < rows; row++) codes.AsSpan(row * frames + start, count).CopyTo(kept.AsSpan(row * count));
-        return kept;
+        for (int row = 0; row < rows; row++) codes.Values.AsSpan(row * codes.Frames + start, count).CopyTo(kept.AsSpan(row * count));
+        return new CodesBatch(codes.Batch, codes.Channels, codes.Codebooks, count, kept);
+    }
+
+    private static CodesBatch Concatenate(IReadOnlyList<CodesBatch> pieces)
+    {
+        var first = pieces[0];
+        int rows = first.Batch * first.Channels * first.Codebooks, frames = pieces.Sum(p => p.Frames), at = 0;
+        var all = new int[rows * frames];
+        foreach (var piece in pieces)
+        {
+            for (int row = 0; row < rows; row++) piece.Values.AsSpan(row * piece.Frames, piece.Frames).CopyTo(all.AsSpan(row * frames + at));
+            at += piece.Frames;
+        }
+        return new CodesBatch(first.Batch, first.Channels, first.Codebooks, frames, all);
     }
 
     /// <summary>
@@ -146,5 +149,30 @@ public sealed class LongformGenerator(MusicgenGenerator generator, int frameRate
         var window = new float[length];
         for (int i = 0; i < length; i++) window[i] = tune[(int)(((long)start + i) % tune.Length)];
         return window;
+    }
+
+    /// <summary>The steps of every window reported as steps of the whole piece, at the speed of the piece so far.</summary>
+    private sealed class PieceProgress(IProgress<GenerationProgress>? target, int total)
+    {
+        private readonly System.Diagnostics.Stopwatch _clock = System.Diagnostics.Stopwatch.StartNew();
+        private int _before;
+
+        /// <summary>A progress for the next window of the given steps.</summary>
+        public IProgress<GenerationProgress>? Window(int steps)
+        {
+            if (target is null) return null;
+            int before = _before;
+            _before += steps;
+            return new Forward(step =>
+            {
+                int done = before + step.Step;
+                target.Report(new GenerationProgress(done, total, done / Math.Max(_clock.Elapsed.TotalSeconds, 1e-9)));
+            });
+        }
+
+        private sealed class Forward(Action<GenerationProgress> report) : IProgress<GenerationProgress>
+        {
+            public void Report(GenerationProgress value) => report(value);
+        }
     }
 }

@@ -1,3 +1,4 @@
+using MusicGen.Engine.Audio;
 using MusicGen.Engine.Generation;
 
 namespace MusicGen.Engine.Verification;
@@ -18,28 +19,36 @@ public sealed class LongformCheck : IComponentCheck
         var golden = context.Golden;
         if (!golden.Has("longform.codes") || !golden.Settings.TryGetProperty("longform", out var settings)) return;
         var model = context.Musicgen;
-        var config = model.Config;
         var generator = new MusicgenGenerator(context.Backend, model, context.Tokenizer, context.Checkpoint.Generation.DecoderStartTokenId);
-        var longform = new LongformGenerator(generator, config.AudioEncoder.FrameRate,
-            config.Decoder.NumCodebooks / config.Decoder.AudioChannels, config.AudioEncoder.SamplingRate);
+        var longform = new LongformGenerator(generator, model.Config.AudioEncoder.FrameRate, model.Config.AudioEncoder.SamplingRate);
         var options = new LongformOptions(settings.GetProperty("duration").GetDouble(), settings.GetProperty("window").GetDouble(),
             settings.GetProperty("extend_stride").GetDouble());
         var sampling = new SamplingOptions(Greedy: true, golden.Number("guidance_scale", 1.0), TopK: 0, TopP: 1.0, Temperature: 1.0, Seed: 0);
         var request = new GenerationRequest(golden.StringList("prompts"), 0, sampling,
             AudioPrompt: GenerationCheck.ReferenceAudioPrompt(golden), Melody: GenerationCheck.ReferenceChroma(golden));
 
-        int batch = request.Batch, channels = config.Decoder.AudioChannels;
-        using var stream = new AudioStream(model.AudioEncoder, batch, config.Decoder.NumCodebooks, channels);
-        var audio = Enumerable.Range(0, batch * channels).Select(_ => new List<float>()).ToArray();
-        void Collect(float[] chunk)
-        {
-            int length = chunk.Length / audio.Length;
-            for (int row = 0; row < audio.Length; row++) audio[row].AddRange(chunk.AsSpan(row * length, length));
-        }
-        var result = longform.Generate(request, options, onFrames: (codes, _, count) => Collect(stream.Push(codes, count)));
-        Collect(stream.Finish());
+        var layout = generator.Layout;
+        using var stream = new AudioStream(model.AudioEncoder, request.Batch, layout.Channels, layout.CodebooksPerChannel);
+        var chunks = new List<AudioBatch>();
+        var codes = longform.Generate(request, options, onFrames: (frames, _) => chunks.Add(stream.Push(frames))).Codes;
+        chunks.Add(stream.Finish());
 
-        produced.Add("longform.codes", [result.Batch, result.Codebooks, result.Frames], result.Codes);
-        produced.Add("longform.audio", [batch, channels, audio[0].Count], audio.SelectMany(row => row).ToArray());
+        produced.Add("longform.codes", [codes.Batch, layout.Codebooks, codes.Frames], layout.ToDecoder(codes.Values, codes.Batch, codes.Frames));
+        var audio = Joined(chunks);
+        produced.Add("longform.audio", audio.Shape, audio.Values);
+    }
+
+    /// <summary>Chunks of audio one after another.</summary>
+    private static AudioBatch Joined(IReadOnlyList<AudioBatch> chunks)
+    {
+        var first = chunks[0];
+        int samples = chunks.Sum(c => c.Samples), at = 0, rows = first.Batch * first.Channels;
+        var values = new float[rows * samples];
+        foreach (var chunk in chunks)
+        {
+            for (int row = 0; row < rows; row++) chunk.Values.AsSpan(row * chunk.Samples, chunk.Samples).CopyTo(values.AsSpan(row * samples + at));
+            at += chunk.Samples;
+        }
+        return new AudioBatch(first.SampleRate, first.Batch, first.Channels, samples, values);
     }
 }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using MusicGen.Engine.Backends.Cpu;
+using MusicGen.Engine.Codec;
 using MusicGen.Engine.Generation;
 using MusicGen.Engine.Models.Musicgen;
 using MusicGen.Engine.Text;
@@ -86,29 +87,30 @@ public class LongformTests(ITestOutputHelper output)
         using var checkpoint = CheckpointFolder.Open(Path.Combine(TestPaths.Golden("musicgen-prompt"), "model"));
         var model = MusicgenModels.Load(backend, checkpoint);
         var generator = new MusicgenGenerator(backend, model, T5Tokenizer.FromFolder(checkpoint.Folder), checkpoint.Generation.DecoderStartTokenId);
-        var longform = new LongformGenerator(generator, FrameRate, model.Config.Decoder.NumCodebooks, model.Config.AudioEncoder.SamplingRate);
+        var longform = new LongformGenerator(generator, FrameRate, model.Config.AudioEncoder.SamplingRate);
         var sampling = new SamplingOptions(Greedy: true, 3.0, TopK: 0, TopP: 1.0, Temperature: 1.0, Seed: 0);
         var request = new GenerationRequest(["bass"], 0, sampling);
         var options = new LongformOptions(Duration: 3.1, Window: 1.4, ExtendStride: 0.5);
 
-        var streamed = new List<int[]>();
+        var streamed = new List<CodesBatch>();
         int nextFrame = 0, framesBeforeAudio = -1, audioSamples = 0;
-        using var audio = new AudioStream(model.AudioEncoder, 1, model.Config.Decoder.NumCodebooks, 1);
-        var result = longform.Generate(request, options, onFrames: (codes, first, count) =>
+        using var audio = new AudioStream(model.AudioEncoder, 1, 1, generator.Layout.CodebooksPerChannel);
+        var result = longform.Generate(request, options, onFrames: (codes, first) =>
         {
             Assert.Equal(nextFrame, first);
-            nextFrame += count;
+            nextFrame += codes.Frames;
             streamed.Add(codes);
-            audioSamples += audio.Push(codes, count).Length;
+            audioSamples += audio.Push(codes).Samples;
             if (audioSamples > 0 && framesBeforeAudio < 0) framesBeforeAudio = nextFrame;
         });
-        audioSamples += audio.Finish().Length;
+        audioSamples += audio.Finish().Samples;
 
-        Assert.Equal((int)(3.1 * FrameRate), result.Frames);
-        Assert.Equal(result.Frames, nextFrame);
-        var joined = Enumerable.Range(0, result.Codebooks).SelectMany(k => streamed.SelectMany(c => c.AsSpan(k * (c.Length / result.Codebooks), c.Length / result.Codebooks).ToArray()));
-        Assert.Equal(result.Codes, joined.ToArray());
-        Assert.Equal(result.Frames * model.Config.AudioEncoder.HopLength, audioSamples);
+        var codes = result.Codes;
+        Assert.Equal((int)(3.1 * FrameRate), codes.Frames);
+        Assert.Equal(codes.Frames, nextFrame);
+        var joined = Enumerable.Range(0, codes.Codebooks).SelectMany(k => streamed.SelectMany(c => c.Values.AsSpan(k * c.Frames, c.Frames).ToArray()));
+        Assert.Equal(codes.Values, joined.ToArray());
+        Assert.Equal(codes.Frames * model.Config.AudioEncoder.HopLength, audioSamples);
         Assert.InRange(framesBeforeAudio, 1, FrameRate / 2);
         output.WriteLine($"first audio after {framesBeforeAudio} generated frames ({framesBeforeAudio / (double)FrameRate:0.00} s)");
     }
