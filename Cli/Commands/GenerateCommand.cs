@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using MusicGen.Engine;
 using MusicGen.Engine.Audio;
 using MusicGen.Engine.Codec;
+using MusicGen.Engine.Generation;
 using MusicGen.Kernels;
 using MusicGen.Loaders;
 using Spectre.Console;
@@ -20,7 +21,12 @@ public sealed class GenerateCommand
     };
     private readonly Option<double?> Duration = new("--duration", "-d")
     {
-        Description = "Seconds of audio to write, an audio prompt included (at most 30; default from generation_config.json)",
+        Description = "Seconds of audio to write, an audio prompt included, up to an hour: beyond --window, window by window as audiocraft extends a piece (default from generation_config.json)",
+    };
+    private readonly Option<double?> Window = new("--window") { Description = "Seconds of each window of a long piece (default: the model's 30)" };
+    private readonly Option<double?> ExtendStride = new("--extend-stride")
+    {
+        Description = $"Seconds between the starts of the windows of a long piece; each window continues the last (window − stride) seconds of the one before (default {LongformOptions.DefaultExtendStride})",
     };
     private readonly Option<int?> Tokens = new("--tokens") { Description = "New decoder steps to run instead of --duration (frames + codebooks − 1)" };
     private readonly Option<ulong?> Seed = new("--seed") { Description = "Seed of the sampler; the same seed gives the same audio (default: random, printed)" };
@@ -53,12 +59,12 @@ public sealed class GenerateCommand
     private Command Build()
     {
         var model = CommonOptions.Model();
-        var output = CommonOptions.Output("WAV file to write; with several prompts or samples, OUT-1.wav, OUT-2.wav, …");
+        var output = CommonOptions.Output("WAV file to write; with several prompts or samples, OUT-1.wav, OUT-2.wav, …; - streams one piece to standard output while it is generated");
         var format = CommonOptions.WavFormat();
         var device = CommonOptions.Device();
         var command = new Command("generate", "Generate music from text descriptions, optionally continuing audio or following a melody")
         {
-            Prompts, model, output, Duration, Tokens, Seed, TopK, TopP, Temperature, Guidance, Greedy, Unconditional, Samples, Continue, Melody, SaveCodes, format, device,
+            Prompts, model, output, Duration, Window, ExtendStride, Tokens, Seed, TopK, TopP, Temperature, Guidance, Greedy, Unconditional, Samples, Continue, Melody, SaveCodes, format, device,
         };
         command.SetAction(parse => CommandRunner.Run(() => Run(parse, parse.GetValue(model)!, parse.GetValue(output)!, parse.GetValue(format), parse.GetValue(device)!)));
         return command;
@@ -83,6 +89,8 @@ public sealed class GenerateCommand
             Prompts = texts,
             Samples = withoutText ? parse.GetValue(Samples) : null,
             Duration = parse.GetValue(Duration),
+            Window = parse.GetValue(Window),
+            ExtendStride = parse.GetValue(ExtendStride),
             Steps = parse.GetValue(Tokens),
             Seed = parse.GetValue(Seed),
             Greedy = parse.GetValue(Greedy),
@@ -93,6 +101,8 @@ public sealed class GenerateCommand
             AudioPrompts = audioPrompts,
             Melodies = melodies,
         });
+        bool toStandardOutput = output == StandardOutput;
+        if (toStandardOutput && plan.Batch != 1) throw new MusicGenException($"--out - streams one piece; this request makes {plan.Batch}");
         var sampling = plan.Sampling;
         Console.Error.WriteLine($"loaded {pipeline.Folder} on {backend.Name} in {stopwatch.Elapsed.TotalSeconds:0.0} s; {plan.Batch} piece(s), {plan.Steps} steps, seed {sampling.Seed}, "
             + $"{(sampling.Greedy ? "greedy" : $"top-k {sampling.TopK}, top-p {sampling.TopP}, temperature {sampling.Temperature}")}, guidance {sampling.GuidanceScale}");
@@ -100,24 +110,38 @@ public sealed class GenerateCommand
         stopwatch.Restart();
         using var cancellation = new CancellationTokenSource();
         using var interrupt = CancelOnSignals(cancellation);
-        var result = RunWithProgress(pipeline, plan, cancellation.Token);
-        var elapsed = stopwatch.Elapsed;
-        var files = OutputNames(output, plan.Batch);
+        // Streaming to standard output leaves it to the audio: file names are not printed there.
+        var names = toStandardOutput ? Console.Error : Console.Out;
         double written = 0;
-        for (int b = 0; b < plan.Batch; b++)
+        MusicCodes result;
+        if (toStandardOutput)
         {
-            var clip = result.Audio.Clip(b);
-            WavFile.Write(files[b], clip, format);
-            written += clip.Seconds;
-            Console.WriteLine(files[b]);
+            using var stdout = Console.OpenStandardOutput();
+            var writer = new WavStreamWriter(stdout, pipeline.SampleRate, pipeline.Channels, format);
+            result = RunWithProgress(plan, (progress, token) => pipeline.Generate(plan, chunk => writer.Write(chunk.Clip(0).Channels), progress, token), cancellation.Token);
+            written = (double)writer.Frames / pipeline.SampleRate;
         }
+        else
+        {
+            var music = RunWithProgress(plan, (progress, token) => pipeline.Generate(plan, progress, token), cancellation.Token);
+            result = new MusicCodes(music.Codes, music.PromptFrames, music.FrameRate, music.Seed);
+            var files = OutputNames(output, plan.Batch);
+            for (int b = 0; b < plan.Batch; b++)
+            {
+                var clip = music.Audio.Clip(b);
+                WavFile.Write(files[b], clip, format);
+                written += clip.Seconds;
+                names.WriteLine(files[b]);
+            }
+        }
+        var elapsed = stopwatch.Elapsed;
         if (parse.GetValue(SaveCodes) is string codesPath)
         {
             var codeFiles = OutputNames(codesPath, plan.Batch);
             for (int b = 0; b < plan.Batch; b++)
             {
                 CodesFile.Save(codeFiles[b], result.Codes.ToAudioCodes(b, pipeline.SampleRate, pipeline.FrameRate));
-                Console.WriteLine(codeFiles[b]);
+                names.WriteLine(codeFiles[b]);
             }
         }
         double generated = result.GeneratedSeconds * plan.Batch;
@@ -168,17 +192,21 @@ public sealed class GenerateCommand
         return Enumerable.Range(1, count).Select(i => $"{stem}-{i}{extension}").ToArray();
     }
 
-    private static MusicResult RunWithProgress(MusicgenPipeline pipeline, GenerationPlan plan, CancellationToken cancellation)
+    /// <summary>The output name that streams to standard output.</summary>
+    private const string StandardOutput = "-";
+
+    /// <summary>Runs a generation with a progress bar over all its steps (every window of a long piece) on standard error.</summary>
+    private static T RunWithProgress<T>(GenerationPlan plan, Func<IProgress<GenerationProgress>, CancellationToken, T> generate, CancellationToken cancellation)
     {
         var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
-        MusicResult? result = null;
+        T? result = default;
         console.Progress()
             .AutoClear(false)
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new StepsPerSecondColumn(), new RemainingTimeColumn())
             .Start(context =>
             {
                 var task = context.AddTask("generating", maxValue: plan.Steps);
-                result = pipeline.Generate(plan, new SynchronousProgress(step =>
+                result = generate(new SynchronousProgress(step =>
                 {
                     task.MaxValue = step.Total;
                     task.Value = step.Step;
