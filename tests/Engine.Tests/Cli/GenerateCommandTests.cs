@@ -57,7 +57,10 @@ public class GenerateCommandTests
         using var folder = new TempFolder();
         string output = folder.File("o.wav");
         void Fails(string expected, params string[] args) => AssertFails(output, expected, args);
-        Fails("at most 30 s (1503 steps)", "pop", "--model", MonoModel, "--duration", "31");
+        Fails("at most 30 s (1503 steps)", "pop", "--model", MonoModel, "--tokens", "1504");
+        Fails("--duration 3601 s must be more than 0 and at most 3600 s (an hour)", "pop", "--model", MonoModel, "--duration", "3601");
+        Fails("--extend-stride 30 s must be more than 0 and less than the window (30 s)", "pop", "--model", MonoModel, "--duration", "60", "--extend-stride", "30");
+        Fails("--window 40 s must be more than 0 and at most the model's 30 s", "pop", "--model", MonoModel, "--duration", "60", "--window", "40");
         Fails("give a prompt", "--model", MonoModel, "--duration", "1");
         Fails("--unconditional takes no prompt", "pop", "--unconditional", "--model", MonoModel);
         Fails("not both", "pop", "--model", MonoModel, "--duration", "1", "--tokens", "9");
