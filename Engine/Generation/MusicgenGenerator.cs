@@ -126,7 +126,7 @@ public sealed class MusicgenGenerator
         if (promptFrames + request.MaxNewTokens > MaxSteps)
             throw new MusicGenException(promptFrames > 0
                 ? $"the audio prompt ({promptFrames / (double)_model.Config.AudioEncoder.FrameRate:0.00} s) and {request.MaxNewTokens} new steps make {promptFrames + request.MaxNewTokens} steps, but this model generates at most {MaxSeconds:0.#} s ({MaxSteps} steps), prompt included"
-                : $"{request.MaxNewTokens} decoding steps asked, but this model generates at most {MaxSeconds:0.#} s ({MaxSteps} steps); longer pieces need long-form generation, which is not supported yet");
+                : $"{request.MaxNewTokens} decoding steps asked, but this model generates at most {MaxSeconds:0.#} s ({MaxSteps} steps) at a time; longer pieces are generated window by window from a duration");
         if (request.Melody is { } melody && (melody.Batch != request.Batch || melody.Bins != _model.Config.NumChroma))
             throw new MusicGenException($"the melody chroma is [{melody.Batch}, {melody.Frames}, {melody.Bins}] for {request.Batch} item(s) and {_model.Config.NumChroma} chroma bins");
     }

@@ -66,6 +66,18 @@ public class LongformTests(ITestOutputHelper output)
         }, cases: 300);
     }
 
+    [Fact]
+    public void A_window_of_the_melody_starts_at_its_offset_and_wraps_around_the_tune()
+    {
+        Properties.ForAll(Properties.Ints((1, 50), (0, 500), (0, 200)), s =>
+        {
+            var tune = Enumerable.Range(0, s[0]).Select(i => (float)i).ToArray();
+            var window = LongformGenerator.MelodyWindow(tune, s[1], s[2]);
+            Assert.Equal(s[2], window.Length);
+            for (int i = 0; i < window.Length; i++) Assert.Equal((s[1] + i) % s[0], (int)window[i]); // positions % wav_length
+        });
+    }
+
     [Theory]
     [InlineData(0, 30, 18, "--duration 0 s must be more than 0")]
     [InlineData(3601, 30, 18, "at most 3600 s")]

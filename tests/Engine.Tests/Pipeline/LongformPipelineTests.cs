@@ -93,6 +93,17 @@ public class LongformPipelineTests(PipelineFixture models, ITestOutputHelper out
         }
     }
 
+    [Fact]
+    public void A_melody_model_follows_a_short_tune_over_a_long_piece()
+    {
+        using var backend = new MusicGen.Engine.Backends.Cpu.CpuBackend();
+        using var melody = MusicgenPipeline.Open(Path.Combine(TestPaths.Golden("musicgen-melody"), "model"), backend);
+        var request = MusicRequest.FromText("whistle") with { Greedy = true, Duration = 1.5, Window = 1, ExtendStride = 0.5, Melodies = [Tone(0.7, 1)] };
+        var result = melody.Generate(request);
+        Assert.Equal(75, result.Codes.Frames);
+        Assert.Equal(75 * 640, result.Audio.Samples);
+    }
+
     private sealed class Recorder(List<GenerationProgress> steps, Action<GenerationProgress>? then = null) : IProgress<GenerationProgress>
     {
         public void Report(GenerationProgress value)
