@@ -34,7 +34,7 @@ public static class DatasetCard
         if (summary.TokenBytesWritten > 0) card.Append(inv, $" (compression ratio {(double)summary.AudioBytesRead / summary.TokenBytesWritten:0.#}:1)");
         card.Append(".\n");
         card.Append(inv, $"- Clips left out: {summary.Failed} (see `failures.csv`).\n");
-        card.Append(inv, $"- Split: a clip is in `test` when the first 8 bytes of SHA-256 of its UTF-8 id, as a fraction of 2^64, are below {s.TestFraction}.\n\n");
+        card.Append(inv, $"- Split: a clip is in `test` when the first 53 bits of SHA-256 of its UTF-8 id, as a fraction of 2^53, are below {s.TestFraction}.\n\n");
         card.Append("## Columns\n\n");
         card.Append("- `ytid` (string): the clip's id; `caption`, `audioset_positive_labels` (string); `aspect_list` (list of strings).\n");
         card.Append("- `audio_codes` (list of lists of int16): the codes, `[n_codebooks, seq_length]`");

@@ -143,7 +143,8 @@ public sealed class DatasetParquet
                 total += (long)codebooks[r] * lengths[r];
             }
             var values = new short[checked((int)total)];
-            await group.ReadRawAsync<short>(layout._code, values.AsMemory(), null, null, default);
+            var levels = new int[values.Length];
+            await group.ReadRawAsync<short>(layout._code, values.AsMemory(), levels.AsMemory(), levels.AsMemory(), default);
             int size = codebooks[row] * lengths[row];
             return (codebooks[row], lengths[row], values.AsSpan((int)before, size).ToArray());
         }

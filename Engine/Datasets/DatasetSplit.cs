@@ -6,8 +6,8 @@ using MusicGen.Loaders;
 namespace MusicGen.Engine.Datasets;
 
 /// <summary>
-/// The train/test split of a clip, decided by its id alone (the first 8 bytes of SHA-256 of the UTF-8 id, as a
-/// fraction of 2⁶⁴, below the test fraction means test), so that re-runs, shards and machines agree.
+/// The train/test split of a clip, decided by its id alone (the first 53 bits of SHA-256 of the UTF-8 id, as a
+/// fraction of 2⁵³, below the test fraction means test), so that re-runs, shards and machines agree.
 /// </summary>
 public static class DatasetSplit
 {
@@ -18,7 +18,7 @@ public static class DatasetSplit
     {
         Span<byte> hash = stackalloc byte[32];
         SHA256.HashData(Encoding.UTF8.GetBytes(id), hash);
-        double position = BinaryPrimitives.ReadUInt64BigEndian(hash) / 18446744073709551616.0;
+        double position = (BinaryPrimitives.ReadUInt64BigEndian(hash) >> 11) / 9007199254740992.0; // exact in a double, below 1
         return position < testFraction ? Test : Train;
     }
 
