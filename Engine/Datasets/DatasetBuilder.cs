@@ -70,15 +70,21 @@ public sealed class DatasetBuilder(Manifest manifest, DatasetSettings settings, 
 
     private async Task ReadClips((int Start, int End)[] ranges, ChannelWriter<LoadedClip> writer, CancellationToken cancel)
     {
+        Exception? error = null;
         try
         {
             foreach (var (start, end) in ranges)
                 for (int i = start; i < end; i++)
                     await writer.WriteAsync(Load(manifest.Entries[i]), cancel);
         }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            error = e;
+        }
         finally
         {
-            writer.TryComplete();
+            // An unexpected error reaches the encoding loop, which reads it from the channel.
+            writer.TryComplete(error);
         }
     }
 
@@ -89,7 +95,7 @@ public sealed class DatasetBuilder(Manifest manifest, DatasetSettings settings, 
             var (clip, bytes) = source.Load(entry);
             return new LoadedClip(entry, clip, bytes, null);
         }
-        catch (MusicGenException e)
+        catch (Exception e) when (e is MusicGenException or IOException or UnauthorizedAccessException)
         {
             return new LoadedClip(entry, null, 0, e.Message);
         }

@@ -23,7 +23,10 @@ public sealed class DatasetFixture : IDisposable
     public string Root => _folder.Path;
 
     /// <summary>The options every run of these tests shares, so that their rows can be compared.</summary>
-    public static readonly string[] Options = ["--model", Model, "--mot-offset", "128256", "--test-fraction", "0.5", "--part-size", "2", "--batch", "2"];
+    public static readonly string[] Options = ["--model", Model, "--mot-offset", "128256", "--test-fraction", "0.5"];
+
+    /// <summary>Parts of two clips encoded two at a time, unless a test chooses otherwise.</summary>
+    private static readonly string[] Parts = ["--part-size", "2", "--batch", "2"];
 
     public DatasetFixture()
     {
@@ -47,7 +50,7 @@ public sealed class DatasetFixture : IDisposable
             + "short,2,4,,,Too short,,,,\n"
             + "tone-7,0,1,,,,,,,\n"
             + "tone-8,0,1,,,Eight,8,,,\n");
-        var run = CliRunner.Run(["dataset", Manifest, "--audio", Audio, "--out", Single, .. Options]);
+        var run = CliRunner.Run(Run(Single));
         Assert.True(run.ExitCode == 0, run.Error);
     }
 
@@ -58,7 +61,8 @@ public sealed class DatasetFixture : IDisposable
         WavFile.Write(Path.Combine(Audio, name), new AudioClip(rate, channels), WavSampleFormat.Float32);
     }
 
-    public string[] Run(string output, params string[] extra) => ["dataset", Manifest, "--audio", Audio, "--out", output, .. Options, .. extra];
+    public string[] Run(string output, params string[] extra) =>
+        ["dataset", Manifest, "--audio", Audio, "--out", output, .. Options, .. extra.Contains("--part-size") ? [] : Parts, .. extra];
 
     public void Dispose() => _folder.Dispose();
 }
@@ -157,28 +161,34 @@ public class DatasetCommandTests(DatasetFixture fixture) : IClassFixture<Dataset
     [Fact]
     public void A_shard_killed_mid_way_and_run_again_gives_the_same_dataset()
     {
-        string output = Path.Combine(fixture.Root, "killed-" + Guid.NewGuid().ToString("N"));
-        string firstPart = new DatasetLayout(output).PartRecord(Shard.Whole, 0);
-        using (var process = CliProcess.Start(fixture.Run(output)))
+        // One clip per part, so that the kill lands between parts with several still to do.
+        string[] onePerPart = ["--part-size", "1", "--batch", "1"];
+        string killed = Path.Combine(fixture.Root, "killed-" + Guid.NewGuid().ToString("N"));
+        var layout = new DatasetLayout(killed);
+        using (var process = CliProcess.Start(fixture.Run(killed, onePerPart)))
         {
             var stopwatch = Stopwatch.StartNew();
-            while (!File.Exists(firstPart) && !process.HasExited && stopwatch.Elapsed < TimeSpan.FromMinutes(2)) Thread.Sleep(5);
+            while (!File.Exists(layout.PartRecord(Shard.Whole, 0)) && !process.HasExited && stopwatch.Elapsed < TimeSpan.FromMinutes(2)) Thread.Sleep(2);
             process.Kill(entireProcessTree: true);
             process.WaitForExit();
         }
-        Assert.True(File.Exists(firstPart), "the shard was killed before writing its first part");
+        int done = Directory.EnumerateFiles(layout.ShardFolder(Shard.Whole), "part-*.json").Count();
+        Assert.InRange(done, 1, 10); // of 11 parts: killed mid-way
+        Assert.False(Directory.Exists(layout.Data));
 
-        var rerun = CliRunner.Run(fixture.Run(output));
+        var rerun = CliRunner.Run(fixture.Run(killed, onePerPart));
         Assert.True(rerun.ExitCode == 0, rerun.Error);
-        Assert.Contains("8 encoded, 3 failed", rerun.Output);
+        Assert.Contains($"8 encoded, 3 failed ({11 - done} part(s) written", rerun.Output);
+        string uninterrupted = Path.Combine(fixture.Root, "uninterrupted-" + Guid.NewGuid().ToString("N"));
+        Assert.Equal(0, CliRunner.Run(fixture.Run(uninterrupted, onePerPart)).ExitCode);
         foreach (string split in new[] { DatasetSplit.Train, DatasetSplit.Test })
-            Assert.Equal(ParquetRow.ReadSplit(fixture.Single, split), ParquetRow.ReadSplit(output, split));
-        Assert.Equal(
-            Directory.EnumerateFiles(Path.Combine(fixture.Single, "data")).Select(f => (Path.GetFileName(f), File.ReadAllBytes(f))),
-            Directory.EnumerateFiles(Path.Combine(output, "data")).Select(f => (Path.GetFileName(f), File.ReadAllBytes(f))));
+            Assert.Equal(ParquetRow.ReadSplit(fixture.Single, split), ParquetRow.ReadSplit(killed, split));
+        foreach (string file in new[] { "README.md", "failures.csv" }.Concat(Directory.EnumerateFiles(Path.Combine(uninterrupted, "data")).Select(f => Path.Combine("data", Path.GetFileName(f)))))
+            Assert.Equal(File.ReadAllBytes(Path.Combine(uninterrupted, file)), File.ReadAllBytes(Path.Combine(killed, file)));
+        Assert.Equal(Directory.GetFiles(Path.Combine(uninterrupted, "data")).Length, Directory.GetFiles(Path.Combine(killed, "data")).Length);
 
-        var again = CliRunner.Run(fixture.Run(output));
-        Assert.Contains("0 part(s) written", again.Output);
+        var again = CliRunner.Run(fixture.Run(killed, onePerPart));
+        Assert.Contains("8 encoded, 3 failed (0 part(s) written", again.Output);
     }
 
     [Fact]
