@@ -124,7 +124,7 @@ public static class DatasetCommand
     private static Command FinalizeCommand()
     {
         var folder = new Argument<string>("folder") { Description = "The --out folder every shard wrote into" };
-        var command = new Command("finalize", "Check that every shard is complete, then write data/*.parquet under their final names, failures.csv and the README.md dataset card") { folder };
+        var command = new Command("finalize", "Check that every shard is complete (naming the ones that are not), then write data/*.parquet under their final names, failures.csv and the README.md dataset card") { folder };
         command.SetAction(parse => CommandRunner.Run(() =>
         {
             var layout = new DatasetLayout(parse.GetValue(folder)!);

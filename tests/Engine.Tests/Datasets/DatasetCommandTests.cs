@@ -249,15 +249,14 @@ public class DatasetCommandTests(DatasetFixture fixture) : IClassFixture<Dataset
         Assert.Contains(rows, r => r.Id == "sub/tone-6.wav" && r.Caption is null && r.Start is null && r.MotTokens is null);
     }
 
-    [Theory]
-    [InlineData("missing,0,1,,,,,,\n", "0 encoded, 1 failed")]
-    public void Nothing_encoded_is_a_failure(string line, string summary)
+    [Fact]
+    public void Nothing_encoded_is_a_failure()
     {
         using var folder = new TempFolder();
-        File.WriteAllText(folder.File("m.csv"), "ytid,start_s,end_s,audioset_positive_labels,aspect_list,caption,author_id,is_balanced_subset,is_audioset_eval\n" + line);
+        File.WriteAllText(folder.File("m.csv"), "ytid,start_s,end_s\nmissing,0,1\n");
         var run = CliRunner.Run("dataset", folder.File("m.csv"), "--audio", fixture.Audio, "--model", DatasetFixture.Model, "--out", folder.File("out"));
         Assert.Equal(1, run.ExitCode);
-        Assert.Contains(summary, run.Output);
+        Assert.Contains("0 encoded, 1 failed", run.Output);
     }
 
     [Theory]
@@ -269,5 +268,26 @@ public class DatasetCommandTests(DatasetFixture fixture) : IClassFixture<Dataset
     {
         var run = CliRunner.Run("dataset", fixture.Manifest, "--audio", fixture.Audio, "--model", DatasetFixture.Model, "--out", Path.Combine(fixture.Root, "never"), option, value);
         Assert.Equal((1, "error: " + message), (run.ExitCode, run.Error.Trim()));
+    }
+
+    [Theory]
+    [InlineData("--mot-offset")]
+    [InlineData("finalize", "--help", "naming the ones that are not")]
+    [InlineData("decode", "--help", "--id")]
+    public void The_commands_explain_themselves(params string[] args)
+    {
+        string[] command = args.Length == 1 ? ["dataset", "--help"] : ["dataset", args[0], args[1]];
+        var run = CliRunner.Run(command);
+        Assert.Equal(0, run.ExitCode);
+        Assert.Contains(args[^1], run.Output);
+    }
+
+    [Fact]
+    public void An_unknown_option_is_refused()
+    {
+        var run = CliRunner.Run(fixture.Run(Path.Combine(fixture.Root, "never"), "--colour", "red"));
+        Assert.NotEqual(0, run.ExitCode);
+        Assert.Contains("--colour", run.Error + run.Output);
+        Assert.False(Directory.Exists(Path.Combine(fixture.Root, "never")));
     }
 }
