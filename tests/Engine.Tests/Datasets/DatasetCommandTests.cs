@@ -148,8 +148,19 @@ public class DatasetCommandTests(DatasetFixture fixture) : IClassFixture<Dataset
     public void Three_shards_in_parallel_processes_give_the_same_rows_as_one_process()
     {
         string sharded = Path.Combine(fixture.Root, "sharded-" + Guid.NewGuid().ToString("N"));
-        var shards = Enumerable.Range(0, 3).Select(i => CliProcess.Start(fixture.Run(sharded, "--shard", $"{i}/3"))).ToArray();
-        foreach (var shard in shards) Assert.Contains("when every shard is done", CliProcess.WaitForSuccess(shard));
+        // Shard 0 by option, shard 1 as a Kubernetes Indexed Job assigns it, shard 2 as a Slurm array numbered 1-3 does.
+        var shards = new[]
+        {
+            CliProcess.Start(fixture.Run(sharded, "--shard", "0/3")),
+            CliProcess.Start(new Dictionary<string, string> { ["JOB_COMPLETION_INDEX"] = "1", ["JOB_COMPLETION_COUNT"] = "3" }, fixture.Run(sharded)),
+            CliProcess.Start(new Dictionary<string, string>
+            {
+                ["SLURM_ARRAY_TASK_ID"] = "3", ["SLURM_ARRAY_TASK_MIN"] = "1", ["SLURM_ARRAY_TASK_MAX"] = "3", ["SLURM_ARRAY_TASK_COUNT"] = "3",
+            }, fixture.Run(sharded)),
+        };
+        var printed = shards.Select(CliProcess.WaitForSuccess).ToArray();
+        for (int i = 0; i < 3; i++) Assert.Contains($"shard {i}/3:", printed[i]);
+        Assert.All(printed, p => Assert.Contains("when every shard is done", p));
         var finalize = CliRunner.Run("dataset", "finalize", sharded);
         Assert.True(finalize.ExitCode == 0, finalize.Error);
 
