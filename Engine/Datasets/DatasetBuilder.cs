@@ -23,9 +23,14 @@ public sealed class DatasetBuilder(Manifest manifest, DatasetSettings settings, 
         Directory.CreateDirectory(layout.Parts);
         if (DatasetSettings.Load(layout.Settings) is { } existing)
         {
-            string before = JsonSerializer.Serialize(existing), now = JsonSerializer.Serialize(settings);
-            if (before != now)
-                throw new MusicGenException($"{layout.Root} holds parts made with other settings ({layout.Settings}: {before}; now: {now}); use a new --out folder or the same options");
+            var before = JsonSerializer.SerializeToElement(existing);
+            var now = JsonSerializer.SerializeToElement(settings);
+            var differences = now.EnumerateObject()
+                .Where(p => p.Value.GetRawText() != before.GetProperty(p.Name).GetRawText())
+                .Select(p => $"{p.Name} {before.GetProperty(p.Name).GetRawText()} then, {p.Value.GetRawText()} now")
+                .ToArray();
+            if (differences.Length > 0)
+                throw new MusicGenException($"{layout.Root} holds parts made with other settings ({string.Join("; ", differences)}); use a new --out folder or the same manifest and options");
             return;
         }
         JsonFile.Write(layout.Settings, settings);

@@ -246,7 +246,7 @@ public class DatasetCommandTests(DatasetFixture fixture) : IClassFixture<Dataset
 
         var other = CliRunner.Run("dataset", fixture.Manifest, "--audio", fixture.Audio, "--out", output, "--model", DatasetFixture.Model, "--shard", "0/3");
         Assert.Equal(1, other.ExitCode);
-        Assert.Contains("holds parts made with other settings", other.Error);
+        Assert.Contains("holds parts made with other settings (PartSize 2 then, 1000 now; TestFraction 0.5 then, 0.1 now; MotOffset 128256 then, null now)", other.Error);
     }
 
     [Fact]
