@@ -28,15 +28,28 @@ public sealed class AudioCodec
     private int SampleRate => Model.Config.SamplingRate;
 
     /// <summary>Codes of a clip at any sampling rate (resampled first) at a bandwidth (kbps; default the codec's largest).</summary>
-    public AudioCodes Encode(AudioClip clip, double? bandwidth = null)
+    public AudioCodes Encode(AudioClip clip, double? bandwidth = null) => EncodeBatch([clip], bandwidth)[0];
+
+    /// <summary>
+    /// Codes of clips of equal length, in one pass through the codec (faster than one by one; the same codes, as no
+    /// clip is padded).
+    /// </summary>
+    public AudioCodes[] EncodeBatch(IReadOnlyList<AudioClip> clips, double? bandwidth = null)
     {
-        if (clip.Length == 0) throw new MusicGenException("the audio has no samples");
-        if (clip.SampleRate != SampleRate) clip = Resampler.Resample(clip, SampleRate);
+        if (clips.Count == 0) return [];
+        var resampled = clips.Select(c => c.SampleRate == SampleRate ? c : Resampler.Resample(c, SampleRate)).ToArray();
+        int length = resampled[0].Length;
+        if (length == 0) throw new MusicGenException("the audio has no samples");
+        if (resampled.Any(c => c.Length != length)) throw new ArgumentException("clips of one batch must have the same length", nameof(clips));
         int quantizers = Model.QuantizersFor(bandwidth ?? Model.Config.TargetBandwidths.Max());
-        var (batch, codecChannels, audio) = Layout(clip);
-        using var input = _backend.Upload(audio, batch, codecChannels, clip.Length);
-        int[] codes = Model.Encode(input, quantizers);
-        return new AudioCodes(Channels, quantizers, codes.Length / (Channels * quantizers), codes, SampleRate, Model.Config.FrameRate, clip.Length);
+        var layouts = resampled.Select(Layout).ToArray();
+        int batch = layouts[0].Batch, codecChannels = layouts[0].CodecChannels;
+        using var input = _backend.Upload(layouts.SelectMany(l => l.Samples).ToArray(), batch * clips.Count, codecChannels, length);
+        int[] codes = Model.Encode(input, quantizers); // [clips · batch, Q, F]
+        int perClip = codes.Length / clips.Count, frames = perClip / (Channels * quantizers);
+        return Enumerable.Range(0, clips.Count)
+            .Select(i => new AudioCodes(Channels, quantizers, frames, codes.AsSpan(i * perClip, perClip).ToArray(), SampleRate, Model.Config.FrameRate, length))
+            .ToArray();
     }
 
     /// <summary>The clip coded by codes, cut to the original length when the codes record it.</summary>
