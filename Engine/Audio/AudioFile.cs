@@ -14,8 +14,7 @@ public static class AudioFile
     /// <summary>The file at its own sample rate and channels, decoding non-WAV formats with <paramref name="decoder"/>.</summary>
     public static AudioClip Read(string path, FfmpegDecoder decoder)
     {
-        if (Directory.Exists(path)) throw new MusicGenException($"{path}: is a folder, not an audio file");
-        if (!File.Exists(path)) throw new MusicGenException($"{path}: file not found");
+        InputFile.RequireRegular(path);
         return Path.GetExtension(path).Equals(".wav", StringComparison.OrdinalIgnoreCase) ? WavFile.Read(path) : decoder.Decode(path);
     }
 

@@ -10,20 +10,8 @@ public static class WavFile
 {
     public static AudioClip Read(string path)
     {
-        FileStream stream;
-        try
-        {
-            stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
-        }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
-        {
-            throw new MusicGenException($"{path}: file not found", e);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new MusicGenException($"{path}: cannot open: {e.Message}", e);
-        }
-        using (stream) return Read(stream, path);
+        using var stream = InputFile.OpenRead(path, FileOptions.SequentialScan);
+        return Read(stream, path);
     }
 
     /// <summary>Reads a WAV file from <paramref name="stream"/>'s current position; <paramref name="displayName"/> names it in errors.</summary>

@@ -46,7 +46,7 @@ public static class CodesFile
 
     public static AudioCodes Load(string path)
     {
-        if (!File.Exists(path)) throw new MusicGenException($"{path}: file not found");
+        InputFile.RequireRegular(path);
         var codes = Extension(path) switch
         {
             ".safetensors" => LoadSafetensors(path),
@@ -74,7 +74,9 @@ public static class CodesFile
     {
         try
         {
-            var root = JsonNode.Parse(File.ReadAllText(path))?.AsObject() ?? throw new MusicGenException($"{path}: empty JSON");
+            var bytes = InputFile.ReadAllBytes(path);
+            if (!System.Text.Unicode.Utf8.IsValid(bytes)) throw new MusicGenException($"{path}: not a codes JSON file (the text is not valid UTF-8)");
+            var root = JsonNode.Parse(bytes)?.AsObject() ?? throw new MusicGenException($"{path}: empty JSON");
             var channels = root["codes"]?.AsArray() ?? throw new MusicGenException($"{path}: no 'codes' list");
             int codebooks = channels.Count > 0 ? channels[0]!.AsArray().Count : 0;
             int frames = codebooks > 0 ? channels[0]![0]!.AsArray().Count : 0;

@@ -20,18 +20,31 @@ public sealed class ConfigReader
         _where = where;
     }
 
-    public static JsonDocument ParseFile(string path)
+    /// <summary>A JSON file of at most <see cref="InputFile.TextLimit"/> bytes, read through <see cref="InputFile"/>.</summary>
+    public static JsonDocument ParseFile(string path) => Parse(InputFile.ReadAllBytes(path), path);
+
+    /// <summary>
+    /// JSON text: invalid UTF-8 is refused here, because <see cref="JsonDocument"/> only notices it when a string is
+    /// read, deep in whatever code reads it.
+    /// </summary>
+    public static JsonDocument Parse(byte[] utf8, string where)
     {
-        if (!File.Exists(path)) throw new MusicGenException($"{path}: file not found");
+        if (!System.Text.Unicode.Utf8.IsValid(utf8)) throw new MusicGenException($"{where}: not valid JSON (the text is not valid UTF-8)");
         try
         {
-            return JsonDocument.Parse(File.ReadAllBytes(path), new JsonDocumentOptions { AllowTrailingCommas = true });
+            return JsonDocument.Parse(utf8, new JsonDocumentOptions { AllowTrailingCommas = true });
         }
         catch (JsonException e)
         {
-            throw new MusicGenException($"{path}: not valid JSON ({e.Message})");
+            throw new MusicGenException($"{where}: not valid JSON ({e.Message})");
         }
     }
+
+    /// <summary>The root object of a JSON document; any other kind of root is an error naming the file.</summary>
+    public static JsonElement RootObject(JsonDocument document, string where) =>
+        document.RootElement.ValueKind == JsonValueKind.Object
+            ? document.RootElement
+            : throw new MusicGenException($"{where}: expected a JSON object, found {document.RootElement.ValueKind.ToString().ToLowerInvariant()}");
 
     public bool Has(string name) => _element.TryGetProperty(name, out var v) && v.ValueKind != JsonValueKind.Null;
 
