@@ -56,7 +56,7 @@ public static class EncodeCommand
 
     private static void Encode(AudioCodec codec, string input, string output, double? bandwidth)
     {
-        var clip = AudioFile.Read(input);
+        var clip = AudioFile.Read(input, AudioCodec.MaxSeconds);
         var codes = codec.Encode(clip, bandwidth);
         CodesFile.Save(output, codes);
         Console.WriteLine($"{output}: {codes.Channels} channel(s) × {codes.Codebooks} codebooks × {codes.Frames} frames ({clip.Seconds:0.00} s at {codes.FrameRate} frames/s)");

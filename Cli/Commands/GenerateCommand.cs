@@ -182,7 +182,7 @@ public sealed class GenerateCommand
     private static AudioPrompt ReadAudioPrompt(string[] files, int batch, IMusicgenModel model)
     {
         var clips = PerItem(files, batch, "--continue")
-            .Select(file => AudioFile.ReadAt(file, model.Config.AudioEncoder.SamplingRate, model.Config.Decoder.AudioChannels))
+            .Select(file => AudioFile.ReadAt(file, model.Config.AudioEncoder.SamplingRate, model.Config.Decoder.AudioChannels, MusicgenGenerator.MaxSeconds))
             .ToArray();
         for (int i = 0; i < clips.Length; i++)
             if (clips[i].Channels.All(c => c.All(v => v == 0f))) Console.Error.WriteLine($"warning: the audio prompt {files[Math.Min(i, files.Length - 1)]} is silent");
@@ -198,7 +198,7 @@ public sealed class GenerateCommand
         var waveforms = new List<float[]>();
         foreach (string file in PerItem(files, batch, "--melody"))
         {
-            var waveform = extractor.MonoWaveform(AudioFile.Read(file));
+            var waveform = extractor.MonoWaveform(AudioFile.Read(file, (double)extractor.MaxSamples / extractor.SampleRate));
             double seconds = (double)waveform.Length / extractor.SampleRate;
             if (waveform.Length > extractor.MaxSamples)
                 throw new MusicGenException($"{file}: the melody is {seconds:0.0} s; this model follows at most {extractor.MaxSamples / extractor.SampleRate} s");

@@ -63,7 +63,7 @@ public static class CodesFile
         if (!file.Contains(TensorName)) throw new MusicGenException($"{path}: no '{TensorName}' tensor");
         var shape = file.Entry(TensorName).Shape;
         if (shape.Length != 3) throw new MusicGenException($"{path}: '{TensorName}' has shape {ShapeText.Format(shape)}, expected [channels, codebooks, frames]");
-        var values = file.ReadInt64(TensorName).Select(v => v is >= 0 and <= int.MaxValue ? (int)v : throw new MusicGenException($"{path}: code {v} is out of range")).ToArray();
+        var values = file.ReadInt64(TensorName).Select((v, i) => v is >= 0 and <= int.MaxValue ? (int)v : throw new MusicGenException($"{path}: code {v} at position {i} is out of range")).ToArray();
         int Meta(string key) => file.Metadata.TryGetValue(key, out var text) && int.TryParse(text, CultureInfo.InvariantCulture, out int v)
             ? v : throw new MusicGenException($"{path}: metadata '{key}' is missing or not an integer");
         int? samples = file.Metadata.ContainsKey("samples") ? Meta("samples") : null;
