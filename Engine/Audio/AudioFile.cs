@@ -12,6 +12,12 @@ public static class AudioFile
     /// <summary>The longest audio read unless a caller asks for less: an hour.</summary>
     public const double DefaultMaxSeconds = 3600;
 
+    /// <summary>
+    /// The lowest sample rate taken as audio (telephone audio is 8000 Hz): a file claiming 1 Hz is 32000 times longer
+    /// once resampled to the codec's rate, so its few bytes would cost gigabytes.
+    /// </summary>
+    public const int MinSampleRate = 1000;
+
     /// <summary>The file at its own sample rate and channels.</summary>
     public static AudioClip Read(string path, double maxSeconds = DefaultMaxSeconds) => Read(path, FfmpegDecoder.FromEnvironment(), maxSeconds);
 
@@ -27,6 +33,8 @@ public static class AudioFile
             ? WavFile.Read(path, maxSeconds)
             : decoder.Decode(path, maxSeconds);
         if (clip.Seconds > maxSeconds) throw TooLong(path, clip.Seconds, maxSeconds);
+        if (clip.SampleRate < MinSampleRate)
+            throw new MusicGenException($"{path}: the audio is at {clip.SampleRate} Hz; audio below {MinSampleRate} Hz is not supported");
         foreach (var channel in clip.Channels) FiniteCheck.Require(channel, $"{path}: the audio");
         return clip;
     }
