@@ -76,24 +76,27 @@ public static class CommandLineRules
         if (command is RootCommand)
             return $"give a command: {string.Join(", ", command.Subcommands.Select(c => c.Name))} (musicgen --help explains them)";
 
+        // What was given and is wrong comes first, then what is missing.
         foreach (var error in parse.Errors)
-            if ((error.SymbolResult as OptionResult ?? error.SymbolResult?.Parent as OptionResult) is { } option)
+            if (OptionOf(error) is { IdentifierTokenCount: > 0 } option)
             {
                 string accepts = Accepted(option.Option);
-                if (option.IdentifierTokenCount == 0) return $"{name} needs {option.Option.Name} ({name} --help explains it)";
                 if (option.Tokens.Count == 0) return $"{option.Option.Name} needs a value: {accepts}";
                 return $"{option.Option.Name} takes {accepts}; got '{string.Join(" ", option.Tokens.Select(t => t.Value))}'";
             }
+        foreach (var error in parse.Errors)
+            if (error.SymbolResult is ArgumentResult { Tokens.Count: > 0 } && OptionOf(error) is null || error.SymbolResult is CommandResult)
+                return error.Message;
         foreach (var option in command.Options)
-            if (option.Required && parse.GetResult(option) is null)
+            if (option.Required && parse.GetResult(option) is not { IdentifierTokenCount: > 0 })
                 return $"{name} needs {option.Name} ({name} --help explains it)";
         foreach (var error in parse.Errors)
-            if (error.SymbolResult is ArgumentResult argument)
-                return argument.Tokens.Count == 0
-                    ? $"{name} needs {argument.Argument.Name}: {argument.Argument.Description}"
-                    : error.Message;
+            if (error.SymbolResult is ArgumentResult { Tokens.Count: 0 } argument)
+                return $"{name} needs {argument.Argument.Name}: {argument.Argument.Description}";
         return parse.Errors[0].Message;
     }
+
+    private static OptionResult? OptionOf(ParseError error) => error.SymbolResult as OptionResult ?? error.SymbolResult?.Parent as OptionResult;
 
     private static bool LooksLikeOption(string token) => token.Length > 1 && token[0] == '-';
 

@@ -151,6 +151,32 @@ public sealed class BadInputTests : IDisposable
         Assert.False(File.Exists(_temp.File("nan.wav")));
     }
 
+    [Theory]
+    [InlineData("unknown option '--duraton' for generate (did you mean --duration?)", "generate", "x", "--duraton", "2")]
+    [InlineData("--duration takes a number of seconds above 0 and at most 30; got 'abc'", "generate", "x", "--duration", "abc")]
+    [InlineData("--duration takes a number of seconds above 0 and at most 30; got 'Infinity'", "generate", "x", "--duration", "Infinity")]
+    [InlineData("--format takes one of Float32, Pcm16; got 'Bogus'", "generate", "x", "--format", "Bogus")]
+    [InlineData("--seed takes a whole number from 0 to 18446744073709551615; got '-1'", "generate", "x", "--seed", "-1")]
+    [InlineData("--samples takes a whole number from 1 to 64; got '2147483647'", "generate", "--unconditional", "--samples", "2147483647")]
+    [InlineData("--samples goes with --unconditional", "generate", "x", "--samples", "2")]
+    [InlineData("a prompt is empty", "generate", " ")]
+    [InlineData("--out takes a .wav file name; got 'song.mp3'", "generate", "x", "--out", "song.mp3")]
+    [InlineData("--out takes a .wav file name; got ''", "generate", "x", "--out", "")]
+    [InlineData("--top-k needs a value: a whole number", "generate", "x", "--top-k")]
+    [InlineData("unknown option '--bogus' for encode", "encode", "a.wav", "--bogus", "--out", "x.safetensors")]
+    [InlineData("unexpected argument 'extra' for info", "info", "extra")]
+    [InlineData("unknown command 'compose'; the commands are generate, encode", "compose")]
+    [InlineData("generate needs --out", "generate", "x")]
+    public void Command_line_mistakes_are_one_line_naming_the_option_and_what_it_takes(string expected, params string[] args)
+    {
+        var run = CliRunner.Run([args[0], "--model", "no/such-model", .. args[1..]]);
+
+        Assert.Equal(1, run.ExitCode);
+        Assert.Equal($"error: {expected}", run.Error.TrimEnd()[..Math.Min(run.Error.TrimEnd().Length, expected.Length + 7)]);
+        Assert.Single(run.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Empty(run.Output);
+    }
+
     [Fact]
     public void Control_characters_of_echoed_input_are_escaped()
     {
