@@ -110,6 +110,14 @@ public sealed class ProcessTests
         AssertOneErrorLine(CliProcess.Run(["decode", "--model", MonoModel, "--out", fifo, folder.File("zero.wav")], 60), "never replaced");
         Assert.Equal(0, Shell("test", "-p", fifo)); // still a FIFO
 
+        string model = folder.File("model");
+        Directory.CreateDirectory(model);
+        foreach (string file in Directory.GetFiles(MonoModel)) File.CreateSymbolicLink(Path.Combine(model, Path.GetFileName(file)), file);
+        File.CreateSymbolicLink(Path.Combine(model, "notes.txt"), fifo);
+        var info = CliProcess.Run(["info", "--model", model], 60);
+        Assert.True(info.ExitCode == 0, info.Error);
+        Assert.Matches(@"notes\.txt\s+not a regular file", info.Output);
+
         var collection = CliProcess.Run(["encode", folder.File("music"), "--model", MonoModel, "--out", folder.File("dataset")], 120);
         Assert.True(collection.ExitCode == 0, collection.Error);
         Assert.Contains("1 encoded, 0 failed", collection.Output);
