@@ -52,6 +52,9 @@ public sealed class GenerateCommand
         AllowMultipleArgumentsPerToken = false,
     };
 
+    /// <summary>The most pieces one run generates as a batch.</summary>
+    private const int MaxSamples = 64;
+
     private GenerateCommand() { }
 
     public static Command Create() => new GenerateCommand().Build();
@@ -62,10 +65,24 @@ public sealed class GenerateCommand
         var output = CommonOptions.Output("WAV file to write; with several prompts or samples, OUT-1.wav, OUT-2.wav, …; - streams one piece to standard output while it is generated");
         var format = CommonOptions.WavFormat();
         var device = CommonOptions.Device();
+        Prompts.NotBlank();
+        output.Accepts("a .wav file name, or - for standard output", path => path == StandardOutput || CommandLineRules.HasExtension(path, ".wav"));
+        SaveCodes.Accepts("a .safetensors or .json file name", path => CommandLineRules.HasExtension(path!, ".safetensors", ".json"));
+        Duration.Accepts($"a number of seconds above 0 and at most {LongformOptions.MaxDuration} (an hour)", seconds => seconds is > 0 and <= LongformOptions.MaxDuration);
+        Window.Accepts($"a number of seconds above 0 and at most {MusicgenGenerator.MaxSeconds}", seconds => seconds is > 0 and <= MusicgenGenerator.MaxSeconds);
+        ExtendStride.Accepts($"a number of seconds above 0 and below the window", seconds => seconds is > 0 and < MusicgenGenerator.MaxSeconds);
+        Tokens.Accepts("a whole number of steps from 1 to 100000", tokens => tokens is >= 1 and <= 100_000);
+        Samples.Accepts($"a whole number from 1 to {MaxSamples}", samples => samples is >= 1 and <= MaxSamples);
+        Continue.EachAccepts("an audio file name", path => !string.IsNullOrWhiteSpace(path));
+        Melody.EachAccepts("an audio file name", path => !string.IsNullOrWhiteSpace(path));
         var command = new Command("generate", "Generate music from text descriptions, optionally continuing audio or following a melody")
         {
             Prompts, model, output, Duration, Window, ExtendStride, Tokens, Seed, TopK, TopP, Temperature, Guidance, Greedy, Unconditional, Samples, Continue, Melody, SaveCodes, format, device,
         };
+        command.Validators.Add(result =>
+        {
+            if (result.GetResult(Samples) is not null && !result.GetValue(Unconditional)) result.AddError("--samples goes with --unconditional; with prompts, give one prompt per piece");
+        });
         command.SetAction(parse => CommandRunner.Run(() => Run(parse, parse.GetValue(model)!, parse.GetValue(output)!, parse.GetValue(format), parse.GetValue(device)!)));
         return command;
     }
@@ -77,9 +94,16 @@ public sealed class GenerateCommand
         if (withoutText && texts.Length > 0) throw new MusicGenException("--unconditional takes no prompt");
         if (!withoutText && texts.Length == 0) throw new MusicGenException("give a prompt, or --unconditional");
         if (parse.GetValue(Duration) is not null && parse.GetValue(Tokens) is not null) throw new MusicGenException("give --duration or --tokens, not both");
-        if (parse.GetValue(Samples) is < 1) throw new MusicGenException("--samples must be at least 1");
-        var audioPrompts = ReadAll(parse.GetValue(Continue) ?? [], warnIfSilent: true);
-        var melodies = ReadAll(parse.GetValue(Melody) ?? [], warnIfSilent: false);
+        var continueFiles = parse.GetValue(Continue) ?? [];
+        var melodyFiles = parse.GetValue(Melody) ?? [];
+        int batch = texts.Length > 0 ? texts.Length : parse.GetValue(Samples) ?? Math.Max(1, Math.Max(continueFiles.Length, melodyFiles.Length));
+        if (batch > MaxSamples) throw new MusicGenException($"{batch} pieces asked; one run generates at most {MaxSamples}");
+        foreach (string file in OutputNames(output, batch)) OutputPath.Check(file, "--out");
+        if (parse.GetValue(SaveCodes) is string codes)
+            foreach (string file in OutputNames(codes, batch)) OutputPath.Check(file, "--save-codes");
+        var audioPrompts = ReadAll(continueFiles, warnIfSilent: true, MusicgenGenerator.MaxSeconds);
+        // A long piece may follow a tune as long as itself (each window takes its part).
+        var melodies = ReadAll(melodyFiles, warnIfSilent: false, Math.Max(MusicgenGenerator.MaxSeconds, parse.GetValue(Duration) ?? 0));
 
         var stopwatch = Stopwatch.StartNew();
         using var backend = BackendSelector.Open(device);
@@ -110,10 +134,10 @@ public sealed class GenerateCommand
         stopwatch.Restart();
         using var cancellation = new CancellationTokenSource();
         using var interrupt = CancelOnSignals(cancellation);
-        // Streaming to standard output leaves it to the audio: file names are not printed there.
-        var names = toStandardOutput ? Console.Error : Console.Out;
         double written = 0;
         MusicCodes result;
+        string[] files = [];
+        using var outputs = AtomicFile.BeginGroup();
         if (toStandardOutput)
         {
             using var stdout = Console.OpenStandardOutput();
@@ -125,34 +149,30 @@ public sealed class GenerateCommand
         {
             var music = RunWithProgress(plan, (progress, token) => pipeline.Generate(plan, progress, token), cancellation.Token);
             result = new MusicCodes(music.Codes, music.PromptFrames, music.FrameRate, music.Seed);
-            var files = OutputNames(output, plan.Batch);
+            files = OutputNames(output, plan.Batch);
             for (int b = 0; b < plan.Batch; b++)
             {
                 var clip = music.Audio.Clip(b);
                 WavFile.Write(files[b], clip, format);
                 written += clip.Seconds;
-                names.WriteLine(files[b]);
             }
         }
         var elapsed = stopwatch.Elapsed;
-        if (parse.GetValue(SaveCodes) is string codesPath)
-        {
-            var codeFiles = OutputNames(codesPath, plan.Batch);
-            for (int b = 0; b < plan.Batch; b++)
-            {
-                CodesFile.Save(codeFiles[b], result.Codes.ToAudioCodes(b, pipeline.SampleRate, pipeline.FrameRate));
-                names.WriteLine(codeFiles[b]);
-            }
-        }
+        var codeFiles = parse.GetValue(SaveCodes) is string codesPath ? OutputNames(codesPath, plan.Batch) : [];
+        for (int b = 0; b < codeFiles.Length; b++)
+            CodesFile.Save(codeFiles[b], result.Codes.ToAudioCodes(b, pipeline.SampleRate, pipeline.FrameRate));
+        outputs.Commit();
+        // Streaming to standard output leaves it to the audio: the file names go to standard error then.
+        foreach (string file in files.Concat(codeFiles)) (toStandardOutput ? Console.Error : Console.Out).WriteLine(file);
         double generated = result.GeneratedSeconds * plan.Batch;
         Console.Error.WriteLine($"{written:0.00} s of audio ({generated:0.00} s generated) in {elapsed.TotalSeconds:0.0} s (real-time factor {elapsed.TotalSeconds / generated:0.00})");
         return 0;
     }
 
     /// <summary>The audio files, each read once; a silent audio prompt is worth a warning (it continues silence).</summary>
-    private static AudioClip[] ReadAll(string[] files, bool warnIfSilent)
+    private static AudioClip[] ReadAll(string[] files, bool warnIfSilent, double maxSeconds)
     {
-        var clips = files.Select(AudioFile.Read).ToArray();
+        var clips = files.Select(file => AudioFile.Read(file, maxSeconds)).ToArray();
         for (int i = 0; i < clips.Length && warnIfSilent; i++)
             if (clips[i].Channels.All(c => c.All(v => v == 0f))) Console.Error.WriteLine($"warning: the audio prompt {files[i]} is silent");
         return clips;
