@@ -151,6 +151,18 @@ public sealed class LongformGenerator(MusicgenGenerator generator, int frameRate
         return window;
     }
 
+    /// <summary>
+    /// The chroma of each window of tunes (mono, at the extractor's rate): the window's part of every tune
+    /// (<see cref="MelodyWindow"/>, window seconds long) through the melody feature extractor.
+    /// </summary>
+    public static Func<int, MelodyChroma> MelodyFollower(Audio.ChromaFeatureExtractor extractor, IReadOnlyList<float[]> tunes, double windowSeconds) =>
+        start =>
+        {
+            var windows = tunes.Select(tune => MelodyWindow(tune, start, (int)(windowSeconds * extractor.SampleRate))).ToList();
+            var oneHot = extractor.Extract(windows, out int frames);
+            return new MelodyChroma(windows.Count, frames, extractor.NumChroma, oneHot);
+        };
+
     /// <summary>The steps of every window reported as steps of the whole piece, at the speed of the piece so far.</summary>
     private sealed class PieceProgress(IProgress<GenerationProgress>? target, int total)
     {

@@ -175,8 +175,8 @@ public sealed class MusicgenPipeline : IDisposable
     private GenerationResult Run(GenerationPlan plan, IProgress<GenerationProgress>? progress, CancellationToken cancellation, FramesHandler? onFrames)
     {
         if (plan.Longform is not { } options) return _generator.Generate(plan.Request, progress, cancellation, onFrames: onFrames);
-        Func<int, MelodyChroma>? melodyAt = plan.MelodyWaveforms is { } tunes
-            ? start => Chroma(tunes.Select(tune => LongformGenerator.MelodyWindow(tune, start, (int)(options.Window * SampleRate))).ToList())
+        var melodyAt = plan.MelodyWaveforms is { } tunes
+            ? LongformGenerator.MelodyFollower(_chroma ??= ChromaFeatureExtractor.FromFolder(_checkpoint.Folder), tunes, options.Window)
             : null;
         return _longform.Generate(plan.Request, options, progress, cancellation, onFrames, melodyAt);
     }

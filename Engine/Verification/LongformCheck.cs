@@ -27,15 +27,27 @@ public sealed class LongformCheck : IComponentCheck
         var request = new GenerationRequest(golden.StringList("prompts"), 0, sampling,
             AudioPrompt: GenerationCheck.ReferenceAudioPrompt(golden), Melody: GenerationCheck.ReferenceChroma(golden));
 
+        var melodyAt = ReferenceTunes(golden) is { } tunes
+            ? LongformGenerator.MelodyFollower(ChromaFeatureExtractor.FromFolder(context.Checkpoint.Folder), tunes, options.Window)
+            : null;
         var layout = generator.Layout;
         using var stream = new AudioStream(model.AudioEncoder, request.Batch, layout.Channels, layout.CodebooksPerChannel);
         var chunks = new List<AudioBatch>();
-        var codes = longform.Generate(request, options, onFrames: (frames, _) => chunks.Add(stream.Push(frames))).Codes;
+        var codes = longform.Generate(request, options, onFrames: (frames, _) => chunks.Add(stream.Push(frames)), melodyAt: melodyAt).Codes;
         chunks.Add(stream.Finish());
 
         produced.Add("longform.codes", [codes.Batch, layout.Codebooks, codes.Frames], layout.ToDecoder(codes.Values, codes.Batch, codes.Frames));
         var audio = Joined(chunks);
         produced.Add("longform.audio", audio.Shape, audio.Values);
+    }
+
+    /// <summary>The tunes a melody case follows (longform.melody.waveforms [B, S], zero-padded, and their lengths).</summary>
+    private static float[][]? ReferenceTunes(GoldenCase golden)
+    {
+        if (!golden.Has("longform.melody.waveforms")) return null;
+        int length = golden.Shape("longform.melody.waveforms")[1];
+        var samples = golden.Float("longform.melody.waveforms");
+        return golden.Int("longform.melody.lengths").Select((n, b) => samples.AsSpan(b * length, (int)n).ToArray()).ToArray();
     }
 
     /// <summary>Chunks of audio one after another.</summary>

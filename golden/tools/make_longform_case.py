@@ -37,11 +37,11 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 
-def window_generate(model, text_kwargs, prompt_tokens, max_gen_len, audio_prompt, calls):
+def window_generate(model, text_kwargs, prompt_tokens, max_gen_len, audio_prompt, calls, melody_kwargs=None):
     """One window: the codes [B, K, max_gen_len] of `generate`, the prompt (codes or audio) included."""
     k_channel = model.decoder.num_codebooks // model.decoder.config.audio_channels
     pad = model.generation_config.pad_token_id
-    kwargs = dict(text_kwargs)
+    kwargs = dict(text_kwargs, **(melody_kwargs or {}))
     if audio_prompt is not None:  # the first window of a continuation: generate encodes the audio itself
         kwargs.update(input_values=audio_prompt["input_values"], padding_mask=audio_prompt["padding_mask"])
         prompt_length = audio_prompt["frames"]
@@ -60,8 +60,10 @@ def window_generate(model, text_kwargs, prompt_tokens, max_gen_len, audio_prompt
     return codes
 
 
-def longform_tokens(model, text_kwargs, duration, max_duration, extend_stride, audio_prompt, calls):
-    """audiocraft's _generate_tokens for duration > max_duration, with lm.generate replaced by window_generate."""
+def longform_tokens(model, text_kwargs, duration, max_duration, extend_stride, audio_prompt, calls, melody=None):
+    """audiocraft's _generate_tokens for duration > max_duration, with lm.generate replaced by window_generate.
+    melody(initial_position, target_length) gives a melody model's input_features for a window: audiocraft's
+    MusicGen._generate_tokens (audiocraft/models/musicgen.py, lines 309-324) wraps the tune from the window's offset."""
     frame_rate = model.config.audio_encoder.frame_rate
     total_gen_len = int(duration * frame_rate)
     current_gen_offset = 0
@@ -79,8 +81,13 @@ def longform_tokens(model, text_kwargs, duration, max_duration, extend_stride, a
         chunk_duration = min(duration - time_offset, max_duration)
         max_gen_len = int(chunk_duration * frame_rate)
         first_with_audio = audio_prompt is not None and current_gen_offset == 0
+        melody_kwargs = None
+        if melody is not None:
+            initial_position = int(time_offset * mc.SAMPLING_RATE)
+            wav_target_length = int(max_duration * mc.SAMPLING_RATE)
+            melody_kwargs = {"input_features": melody(initial_position, wav_target_length)}
         gen_tokens = window_generate(model, text_kwargs, prompt_tokens, max_gen_len,
-                                     audio_prompt if first_with_audio else None, calls)
+                                     audio_prompt if first_with_audio else None, calls, melody_kwargs)
         windows.append({"offset": current_gen_offset, "prompt_frames": prompt_length, "frames": max_gen_len})
         if first_with_audio:
             all_tokens.append(gen_tokens)  # the re-encoded prompt, then the new frames
@@ -105,11 +112,13 @@ def decode_audio(model, codes):
 
 
 def make(spec, spec_dir, out_dir):
-    from transformers import MusicgenForConditionalGeneration
+    from transformers import MusicgenForConditionalGeneration, MusicgenMelodyForConditionalGeneration
     torch.set_grad_enabled(False)
     model_dir = os.path.normpath(os.path.join(spec_dir, spec["model"]))
-    model = MusicgenForConditionalGeneration.from_pretrained(model_dir).eval()
-    processor = mc.load_processor("musicgen", model_dir)
+    kind = "musicgen_melody" if spec.get("melody_seconds") else "musicgen"
+    model_class = MusicgenMelodyForConditionalGeneration if kind == "musicgen_melody" else MusicgenForConditionalGeneration
+    model = model_class.from_pretrained(model_dir).eval()
+    processor = mc.load_processor(kind, model_dir)
     prompts = spec["prompts"]
     g = float(spec.get("guidance_scale", 3.0))
     tensors, inputs = {}, []
@@ -137,14 +146,31 @@ def make(spec, spec_dir, out_dir):
         audio_prompt = dict(input_values=processed["input_values"], padding_mask=processed["padding_mask"],
                             frames=frames)
 
+    melody = None
+    if kind == "musicgen_melody":
+        tunes = [mc.single_test_signal(mc.seconds_to_samples(sec), spec["seed"] + 3 + i)
+                 for i, sec in enumerate(spec["melody_seconds"])]
+        padded = torch.zeros(len(tunes), max(t.shape[0] for t in tunes))
+        for i, t in enumerate(tunes):
+            padded[i, : t.shape[0]] = t
+        tensors["longform.melody.waveforms"] = padded
+        tensors["longform.melody.lengths"] = torch.tensor([t.shape[0] for t in tunes], dtype=torch.int64)
+        inputs += ["longform.melody.waveforms", "longform.melody.lengths"]
+
+        def melody(initial_position, wav_target_length):
+            positions = torch.arange(initial_position, initial_position + wav_target_length)
+            windows = [t[positions % t.shape[0]].numpy() for t in tunes]
+            return processor(audio=windows, padding=True, sampling_rate=mc.SAMPLING_RATE,
+                             return_tensors="pt")["input_features"]
+
     calls = mc.capture_delay_pattern(model)
     codes, windows = longform_tokens(model, text_kwargs, float(spec["duration"]), float(spec["window"]),
-                                     float(spec["extend_stride"]), audio_prompt, calls)
+                                     float(spec["extend_stride"]), audio_prompt, calls, melody)
     tensors["longform.codes"] = codes
     tensors["longform.audio"] = decode_audio(model, codes)
 
     header = {
-        "kind": "musicgen", "model": spec["case_model"], "seed": spec["seed"], "guidance_scale": g,
+        "kind": kind, "model": spec["case_model"], "seed": spec["seed"], "guidance_scale": g,
         "do_sample": False, "prompts": list(prompts), "audio_channels": model.config.decoder.audio_channels,
         "longform": {"duration": spec["duration"], "window": spec["window"], "extend_stride": spec["extend_stride"],
                      "windows": windows,
@@ -152,6 +178,8 @@ def make(spec, spec_dir, out_dir):
     }
     if spec.get("audio_prompt_seconds"):
         header["audio_prompt_seconds"] = spec["audio_prompt_seconds"]
+    if spec.get("melody_seconds"):
+        header["melody_seconds"] = spec["melody_seconds"]
     os.makedirs(out_dir, exist_ok=True)
     mc.write_case(out_dir, header, tensors, inputs)
     total = sum(os.path.getsize(os.path.join(out_dir, f)) for f in os.listdir(out_dir))

@@ -19,6 +19,7 @@ public class LongformTests(ITestOutputHelper output)
     [InlineData("longform-mono")]
     [InlineData("longform-stereo")]
     [InlineData("longform-prompt")]
+    [InlineData("longform-melody")]
     public void The_windows_are_those_audiocraft_ran_for_the_golden_case(string caseName)
     {
         using var document = JsonDocument.Parse(File.ReadAllText(Path.Combine(TestPaths.Golden(caseName), "case.json")));
