@@ -36,7 +36,7 @@ public static class EncodeCommand
             string target = parse.GetValue(output)!;
             using var checkpoint = ModelArgument.Open(parse.GetValue(model)!);
             using var backend = BackendSelector.Open(parse.GetValue(device)!);
-            var codec = new AudioCodec(backend, checkpoint);
+            using var codec = new AudioCodec(backend, checkpoint);
             double? rate = parse.GetValue(bandwidth);
             if (paths.Length == 1 && !Directory.Exists(paths[0]))
             {

@@ -37,8 +37,9 @@ public sealed class MusicgenPipeline : IDisposable
         _checkpoint = checkpoint;
         _ownsCheckpoint = ownsCheckpoint;
         Backend = backend;
+        var tokenizer = T5Tokenizer.FromFolder(checkpoint.Folder);
         _model = MusicgenModels.Load(backend, checkpoint);
-        _generator = new MusicgenGenerator(backend, _model, T5Tokenizer.FromFolder(checkpoint.Folder), checkpoint.Generation.DecoderStartTokenId);
+        _generator = new MusicgenGenerator(backend, _model, tokenizer, checkpoint.Generation.DecoderStartTokenId);
     }
 
     /// <summary>
@@ -79,7 +80,10 @@ public sealed class MusicgenPipeline : IDisposable
     public int Channels => _model.Config.Decoder.AudioChannels;
 
     /// <summary>Whether the model follows melodies (<see cref="MusicRequest.Melodies"/>).</summary>
-    public bool AcceptsMelodies => _checkpoint.Kind == CheckpointKind.MusicgenMelody;
+    public bool AcceptsMelodies => _model.AcceptsMelodies;
+
+    /// <summary>Whether the model continues audio prompts (<see cref="MusicRequest.AudioPrompts"/>, <see cref="MusicRequest.PromptCodes"/>).</summary>
+    public bool AcceptsAudioPrompts => _model.AcceptsAudioPrompts;
 
     /// <summary>Decoding steps for a duration in seconds: one per frame plus the delay of the last codebook.</summary>
     public int StepsFor(double seconds) => _generator.StepsFor(seconds);
@@ -204,9 +208,10 @@ public sealed class MusicgenPipeline : IDisposable
         return clips;
     }
 
-    /// <summary>Releases the checkpoint when the pipeline opened it.</summary>
+    /// <summary>Frees the model's weights on the device, and the checkpoint when the pipeline opened it.</summary>
     public void Dispose()
     {
+        _model.Dispose();
         if (_ownsCheckpoint) _checkpoint.Dispose();
     }
 }

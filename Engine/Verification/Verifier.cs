@@ -41,7 +41,7 @@ public sealed class Verifier
         if (golden.HasCheckpoint)
         {
             using var checkpoint = CheckpointFolder.Open(golden.ModelFolder);
-            var context = new CaseContext(golden, checkpoint, _backend);
+            using var context = new CaseContext(golden, checkpoint, _backend);
             foreach (var check in _checks) check.Run(context, produced);
         }
 
