@@ -123,6 +123,55 @@ public class MusicgenPipelineTests(PipelineFixture models) : IClassFixture<Pipel
     }
 
     [Fact]
+    public void Capabilities_say_what_each_model_accepts()
+    {
+        Assert.True(models.Mono.Model.AcceptsAudioPrompts);
+        Assert.False(models.Mono.Model.AcceptsMelodies);
+        Assert.Equal(0, models.Mono.Model.ConditioningPositions);
+        Assert.False(models.Melody.AcceptsAudioPrompts);
+        Assert.True(models.Melody.AcceptsMelodies);
+        Assert.Equal(models.Melody.Model.Config.ChromaLength, models.Melody.Model.ConditioningPositions);
+        Assert.Equal(2, models.Stereo.Channels);
+
+        var followed = models.Melody.Generate(MusicRequest.FromText("reggae") with { Melodies = [Tone(1.5, rate: 22050, channels: 2)], Steps = 8, Greedy = true });
+        Assert.Equal([1, 1, 4, 5], followed.Codes.Shape);
+        Assert.Contains("not available for melody checkpoints",
+            Assert.Throws<MusicGenException>(() => models.Melody.Generate(Greedy with { Steps = 8, AudioPrompts = [Tone(1)] })).Message);
+    }
+
+    [Fact]
+    public void The_inspector_sees_every_part_by_module_path_and_costs_nothing_when_removed()
+    {
+        var seen = new List<(string Name, int[] Shape)>();
+        var model = models.Mono.Model;
+        model.Inspector = (name, tensor) => seen.Add((name, tensor.ShapeArray()));
+        try
+        {
+            models.Mono.Generate(MusicRequest.FromText("drums") with { Steps = 5, AudioPrompts = [Tone(0.1)], Guidance = 1 });
+        }
+        finally
+        {
+            model.Inspector = null;
+        }
+        var names = seen.Select(s => s.Name).ToHashSet();
+        int layers = model.Config.Decoder.NumHiddenLayers;
+        Assert.Contains("text_encoder.shared", names);
+        Assert.Contains("text_encoder.encoder.block.0", names);
+        Assert.Contains("text_encoder.encoder.final_layer_norm", names);
+        Assert.Contains($"decoder.model.decoder.layers.{layers - 1}", names);
+        Assert.Contains("decoder.model.decoder.layer_norm", names);
+        Assert.Contains("audio_encoder.encoder.layers.0", names);
+        Assert.Contains("audio_encoder.quantizer.decode", names);
+        Assert.Contains("audio_encoder.decoder.layers.0", names);
+        // One decoder pass per step, each reporting its final norm as [N, T, D].
+        Assert.Equal(5, seen.Count(s => s.Name == "decoder.model.decoder.layer_norm"));
+
+        seen.Clear();
+        models.Mono.Generate(Greedy with { Steps = 5 });
+        Assert.Empty(seen);
+    }
+
+    [Fact]
     public void Bad_requests_are_errors_before_generating()
     {
         void Fails(string expected, MusicRequest request) =>
