@@ -11,13 +11,16 @@ public static class AudioFile
     /// <summary>The file at its own sample rate and channels.</summary>
     public static AudioClip Read(string path) => Read(path, FfmpegDecoder.FromEnvironment());
 
-    /// <summary>The file at its own sample rate and channels, decoding non-WAV formats with <paramref name="decoder"/>.</summary>
-    public static AudioClip Read(string path, FfmpegDecoder decoder)
+    /// <summary>
+    /// The file at its own sample rate and channels, decoding non-WAV formats with <paramref name="decoder"/>; any
+    /// problem is an <see cref="InputFileException"/>.
+    /// </summary>
+    public static AudioClip Read(string path, FfmpegDecoder decoder) => MusicGenException.Refine(() =>
     {
         if (Directory.Exists(path)) throw new MusicGenException($"{path}: is a folder, not an audio file");
         if (!File.Exists(path)) throw new MusicGenException($"{path}: file not found");
         return Path.GetExtension(path).Equals(".wav", StringComparison.OrdinalIgnoreCase) ? WavFile.Read(path) : decoder.Decode(path);
-    }
+    }, e => new InputFileException(e.Message, e));
 
     /// <summary>
     /// The file resampled to <paramref name="sampleRate"/> (torchaudio's defaults) with <paramref name="channels"/>

@@ -28,28 +28,36 @@ public sealed class MusicgenPipeline : IDisposable
     /// Loads a checkpoint opened by the caller onto <paramref name="backend"/>. The pipeline borrows both:
     /// dispose it before them.
     /// </summary>
+    /// <exception cref="CheckpointException">The checkpoint is not a complete MusicGen checkpoint.</exception>
     public MusicgenPipeline(CheckpointFolder checkpoint, IBackend backend) : this(checkpoint, backend, ownsCheckpoint: false) { }
 
     private MusicgenPipeline(CheckpointFolder checkpoint, IBackend backend, bool ownsCheckpoint)
     {
         if (checkpoint.Musicgen is null)
-            throw new MusicGenException($"{checkpoint.Folder}: a standalone EnCodec checkpoint has no MusicGen model to generate with");
+            throw new CheckpointException($"{checkpoint.Folder}: a standalone EnCodec checkpoint has no MusicGen model to generate with");
         _checkpoint = checkpoint;
         _ownsCheckpoint = ownsCheckpoint;
         Backend = backend;
-        var tokenizer = T5Tokenizer.FromFolder(checkpoint.Folder);
-        _model = MusicgenModels.Load(backend, checkpoint);
+        var tokenizer = MusicGenException.Refine(() => T5Tokenizer.FromFolder(checkpoint.Folder), AsCheckpointError);
+        _model = MusicGenException.Refine(() => MusicgenModels.Load(backend, checkpoint), AsCheckpointError);
         _generator = new MusicgenGenerator(backend, _model, tokenizer, checkpoint.Generation.DecoderStartTokenId);
     }
+
+    private static CheckpointException AsCheckpointError(MusicGenException e) => new(e.Message, e);
+
+    private static InvalidRequestException AsRequestError(MusicGenException e) => new(e.Message, e);
 
     /// <summary>
     /// Opens a checkpoint folder or Hub id (<c>owner/name[@revision]</c>, found in or downloaded into the Hugging
     /// Face cache; <paramref name="log"/> hears download progress) and loads it onto <paramref name="backend"/>,
     /// which the pipeline borrows.
     /// </summary>
+    /// <exception cref="CheckpointException">The checkpoint cannot be loaded.</exception>
+    /// <exception cref="MusicGenException">The Hub id cannot be resolved or downloaded.</exception>
     public static MusicgenPipeline Open(string model, IBackend backend, Action<string>? log = null)
     {
-        var checkpoint = CheckpointFolder.Open(ModelLocator.Resolve(model, HubOptions.FromEnvironment(log)));
+        string folder = ModelLocator.Resolve(model, HubOptions.FromEnvironment(log));
+        var checkpoint = MusicGenException.Refine(() => CheckpointFolder.Open(folder), AsCheckpointError);
         try
         {
             return new MusicgenPipeline(checkpoint, backend, ownsCheckpoint: true);
@@ -100,9 +108,11 @@ public sealed class MusicgenPipeline : IDisposable
     /// Runs a prepared request, reporting every decoding step to <paramref name="progress"/>. Cancellation stops
     /// at the next step with an <see cref="OperationCanceledException"/>, releasing what the generation held.
     /// </summary>
+    /// <exception cref="InvalidRequestException">The request asks what the model cannot do.</exception>
+    /// <exception cref="OperationCanceledException">The generation was cancelled.</exception>
     public MusicResult Generate(GenerationPlan plan, IProgress<GenerationProgress>? progress = null, CancellationToken cancellation = default)
     {
-        var result = _generator.Generate(plan.Request, progress, cancellation);
+        var result = MusicGenException.Refine(() => _generator.Generate(plan.Request, progress, cancellation), AsRequestError);
         cancellation.ThrowIfCancellationRequested();
         var decoded = _generator.DecodeAudio(result.Codes);
         // MusicgenProcessor.batch_decode: the left padding of a shorter audio prompt is cut off again.
@@ -115,7 +125,10 @@ public sealed class MusicgenPipeline : IDisposable
     /// Checks a request against the model and prepares its inputs, so that every mistake in it is reported
     /// before the generation starts.
     /// </summary>
-    public GenerationPlan Prepare(MusicRequest request)
+    /// <exception cref="InvalidRequestException">The request asks what the model cannot do.</exception>
+    public GenerationPlan Prepare(MusicRequest request) => MusicGenException.Refine(() => PrepareChecked(request), AsRequestError);
+
+    private GenerationPlan PrepareChecked(MusicRequest request)
     {
         int batch = BatchOf(request);
         var sampling = Sampling(request);

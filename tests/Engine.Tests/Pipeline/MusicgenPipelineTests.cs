@@ -136,7 +136,7 @@ public class MusicgenPipelineTests(PipelineFixture models) : IClassFixture<Pipel
         var followed = models.Melody.Generate(MusicRequest.FromText("reggae") with { Melodies = [Tone(1.5, rate: 22050, channels: 2)], Steps = 8, Greedy = true });
         Assert.Equal([1, 1, 4, 5], followed.Codes.Shape);
         Assert.Contains("not available for melody checkpoints",
-            Assert.Throws<MusicGenException>(() => models.Melody.Generate(Greedy with { Steps = 8, AudioPrompts = [Tone(1)] })).Message);
+            Assert.Throws<InvalidRequestException>(() => models.Melody.Generate(Greedy with { Steps = 8, AudioPrompts = [Tone(1)] })).Message);
     }
 
     [Fact]
@@ -175,7 +175,7 @@ public class MusicgenPipelineTests(PipelineFixture models) : IClassFixture<Pipel
     public void Bad_requests_are_errors_before_generating()
     {
         void Fails(string expected, MusicRequest request) =>
-            Assert.Contains(expected, Assert.Throws<MusicGenException>(() => models.Mono.Prepare(request)).Message);
+            Assert.Contains(expected, Assert.Throws<InvalidRequestException>(() => models.Mono.Prepare(request)).Message);
         Fails("not both", Greedy with { Steps = 5, Duration = 1 });
         Fails("unconditional", Greedy with { Samples = 2 });
         Fails("at least one", new MusicRequest { Samples = 0 });
@@ -184,7 +184,20 @@ public class MusicgenPipelineTests(PipelineFixture models) : IClassFixture<Pipel
         Fails("one per piece", MusicRequest.FromText("a", "b", "c") with { AudioPrompts = [Tone(1), Tone(1)] });
         Fails("needs a melody checkpoint", Greedy with { Melodies = [Tone(1)] });
         Fails("top-p", Greedy with { TopP = 2 });
-        Assert.Contains("at most 30 s", Assert.Throws<MusicGenException>(() => models.Mono.Generate(Greedy with { Duration = 31 })).Message);
+        Assert.Contains("at most 30 s", Assert.Throws<InvalidRequestException>(() => models.Mono.Generate(Greedy with { Duration = 31 })).Message);
+    }
+
+    [Fact]
+    public void Errors_say_which_input_is_wrong()
+    {
+        using var backend = new Engine.Backends.Cpu.CpuBackend();
+        Assert.Contains("standalone EnCodec", Assert.Throws<CheckpointException>(
+            () => MusicgenPipeline.Open(Path.Combine(TestPaths.Golden("encodec-32khz"), "model"), backend)).Message);
+        using var folder = new TempFolder();
+        File.WriteAllText(folder.File("config.json"), "{}");
+        Assert.IsAssignableFrom<MusicGenException>(Assert.Throws<CheckpointException>(() => MusicgenPipeline.Open(folder.Path, backend)));
+        Assert.Contains("text encoder takes at most 512", Assert.Throws<InvalidRequestException>(
+            () => models.Mono.Generate(MusicRequest.FromText(string.Join(' ', Enumerable.Repeat("drums", 600))) with { Steps = 5 })).Message);
     }
 
     private sealed class ListProgress(List<GenerationProgress> reports, Action<GenerationProgress>? then = null) : IProgress<GenerationProgress>
