@@ -1,7 +1,7 @@
 using MusicGen.Engine.Backends;
 using MusicGen.Engine.Tensors;
 using MusicGen.Kernels.OpenCl;
-using MusicGen.Loaders.Safetensors;
+using MusicGen.Loaders;
 
 namespace MusicGen.Kernels;
 

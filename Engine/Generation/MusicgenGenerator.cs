@@ -2,7 +2,6 @@ using MusicGen.Engine.Audio;
 using MusicGen.Engine.Backends;
 using MusicGen.Engine.Codec;
 using MusicGen.Engine.Models.Musicgen;
-using MusicGen.Engine.Tensors;
 using MusicGen.Engine.Text;
 using MusicGen.Loaders;
 
@@ -44,8 +43,6 @@ public sealed class MusicgenGenerator
 
     /// <summary>The most positions a generation may span (prompt included): 30 s of frames, within the position table.</summary>
     public int MaxSteps => Math.Min(StepsFor(MaxSeconds), _model.Config.Decoder.MaxPositionEmbeddings - _model.ConditioningPositions);
-
-
 
     /// <summary>How the decoder's codebooks belong to the audio channels.</summary>
     public CodebookLayout Layout => new(AudioChannels, ChannelCodebooks);
