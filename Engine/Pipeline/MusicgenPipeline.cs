@@ -1,6 +1,5 @@
 using MusicGen.Engine.Audio;
 using MusicGen.Engine.Backends;
-using MusicGen.Engine.Codec;
 using MusicGen.Engine.Generation;
 using MusicGen.Engine.Models.Musicgen;
 using MusicGen.Engine.Text;
@@ -12,7 +11,7 @@ namespace MusicGen.Engine;
 
 /// <summary>
 /// Text to music with one MusicGen checkpoint on one backend: loaded once, then generating as many times as
-/// asked (one generation at a time). It does what the reference's processor and <c>generate</c> do around the
+/// asked; generations run one at a time (a backend serves one thread), concurrent calls wait. It does what the reference's processor and <c>generate</c> do around the
 /// decoder: defaults from <c>generation_config.json</c>, duration to steps, audio prompts resampled and
 /// left-padded, melodies to chroma, codes decoded to audio and the padding cut again.
 /// </summary>
@@ -22,6 +21,7 @@ public sealed class MusicgenPipeline : IDisposable
     private readonly bool _ownsCheckpoint;
     private readonly IMusicgenModel _model;
     private readonly MusicgenGenerator _generator;
+    private readonly Lock _generating = new();
     private ChromaFeatureExtractor? _chroma;
 
     /// <summary>
@@ -112,9 +112,14 @@ public sealed class MusicgenPipeline : IDisposable
     /// <exception cref="OperationCanceledException">The generation was cancelled.</exception>
     public MusicResult Generate(GenerationPlan plan, IProgress<GenerationProgress>? progress = null, CancellationToken cancellation = default)
     {
-        var result = MusicGenException.Refine(() => _generator.Generate(plan.Request, progress, cancellation), AsRequestError);
-        cancellation.ThrowIfCancellationRequested();
-        var decoded = _generator.DecodeAudio(result.Codes);
+        GenerationResult result;
+        AudioBatch decoded;
+        lock (_generating)
+        {
+            result = MusicGenException.Refine(() => _generator.Generate(plan.Request, progress, cancellation), AsRequestError);
+            cancellation.ThrowIfCancellationRequested();
+            decoded = _generator.DecodeAudio(result.Codes);
+        }
         // MusicgenProcessor.batch_decode: the left padding of a shorter audio prompt is cut off again.
         var audio = new AudioBatch(decoded.SampleRate, decoded.Batch, decoded.Channels, decoded.Samples, decoded.Values,
             plan.Paddings.Select(p => Math.Min(p, decoded.Samples)).ToArray());

@@ -72,6 +72,9 @@ public class MusicgenPipelineTests(PipelineFixture models) : IClassFixture<Pipel
         var request = Greedy with { Steps = 6 };
         var result = await models.Mono.GenerateAsync(request);
         Assert.Equal(models.Mono.Generate(request).Codes.Values, result.Codes.Values);
+        // Concurrent calls take turns on the backend.
+        var both = await Task.WhenAll(models.Mono.GenerateAsync(request), models.Mono.GenerateAsync(request));
+        Assert.All(both, r => Assert.Equal(result.Codes.Values, r.Codes.Values));
         using var cancelled = new CancellationTokenSource();
         cancelled.Cancel();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => models.Mono.GenerateAsync(request, cancellation: cancelled.Token));
