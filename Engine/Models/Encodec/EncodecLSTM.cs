@@ -78,6 +78,17 @@ public sealed class EncodecLSTM : IEncodecLayer
         foreach (var output in outputs) output.Dispose();
         return result;
     }
+
+    /// <summary>Frees the weights on the device.</summary>
+    public void Dispose()
+    {
+        foreach (var (inputWeight, bias, recurrentWeight) in _layers)
+        {
+            inputWeight.Dispose();
+            bias.Dispose();
+            recurrentWeight.Dispose();
+        }
+    }
 }
 
 /// <summary>What an LSTM stack carries from one chunk to the next: per layer the last output h and the cell c, [B, H] each.</summary>
