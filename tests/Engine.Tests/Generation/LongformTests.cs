@@ -49,8 +49,15 @@ public class LongformTests(ITestOutputHelper output)
         {
             var (durationFrames, windowFrames, strideFrames, prompt) = (s[0], s[1], s[2] % (s[1] - 1) + 1, s[3]);
             var options = new LongformOptions(durationFrames / (double)FrameRate, windowFrames / (double)FrameRate, strideFrames / (double)FrameRate);
-            prompt = Math.Min(prompt, Math.Min(durationFrames, windowFrames) - 1);
+            // audiocraft ends at int(duration · frame rate) frames, which float rounding can put one below durationFrames.
+            int total = (int)(options.Duration * FrameRate);
+            prompt = Math.Min(prompt, Math.Max(0, Math.Min(total, windowFrames) - 1));
             var windows = LongformGenerator.Plan(options, FrameRate, prompt);
+            if (total <= prompt)
+            {
+                Assert.Empty(windows); // nothing is left to generate after the prompt
+                return;
+            }
             int end = 0;
             for (int i = 0; i < windows.Count; i++)
             {
@@ -60,9 +67,8 @@ public class LongformTests(ITestOutputHelper output)
                 if (i > 0 && w.NewFrames > 0) Assert.Equal(end, w.Offset + w.PromptFrames); // continues exactly where the piece ends
                 end = Math.Max(end, w.Offset + Math.Max(w.Frames, w.PromptFrames));
             }
-            // audiocraft ends at int(duration · frame rate) frames, or one off where the float rounding of a window's
-            // length, int((duration − offset / frame rate) · frame rate), differs from that of the total.
-            int total = (int)(options.Duration * FrameRate);
+            // One off where the float rounding of a window's length, int((duration − offset / frame rate) · frame rate),
+            // differs from that of the total.
             Assert.InRange(end, total - 1, total + 1);
         }, cases: 300);
     }
