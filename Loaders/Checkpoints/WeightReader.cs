@@ -13,13 +13,20 @@ public sealed class WeightReader
     private readonly WeightStore _store;
     private readonly string _prefix;
 
-    public WeightReader(WeightStore store, string prefix = "")
+    public WeightReader(WeightStore store, string prefix = "", WeightType matrixType = WeightType.F32)
     {
         _store = store;
         _prefix = prefix;
+        MatrixType = matrixType;
     }
 
-    public WeightReader Scope(string prefix) => new(_store, _prefix + prefix);
+    /// <summary>The type <see cref="Matrix"/> gives the weight matrices of linear layers.</summary>
+    public WeightType MatrixType { get; }
+
+    public WeightReader Scope(string prefix) => new(_store, _prefix + prefix, MatrixType);
+
+    /// <summary>The same tensors, with linear layers' matrices in <paramref name="type"/>.</summary>
+    public WeightReader WithMatrixType(WeightType type) => new(_store, _prefix, type);
 
     public string FullName(string name) => _prefix + name;
 
@@ -45,6 +52,25 @@ public sealed class WeightReader
         var magnitude = new HostTensor(parts.Magnitude, _store.Entry(parts.Magnitude).Shape, _store.ReadFloat32(parts.Magnitude));
         var direction = new HostTensor(parts.Direction, _store.Entry(parts.Direction).Shape, _store.ReadFloat32(parts.Direction));
         return new HostTensor(full, direction.Shape, WeightNorm.Fold(magnitude, direction));
+    }
+
+    /// <summary>
+    /// The matrix <paramref name="name"/> [rows, columns] in <see cref="MatrixType"/> (not f32): a float16 or
+    /// bfloat16 tensor asked for in its own type is taken as stored; anything else is read as float32 one tensor
+    /// at a time and converted, so only one float32 matrix is ever held.
+    /// </summary>
+    public PackedMatrix Matrix(string name, int rows, int columns)
+    {
+        string full = _prefix + name;
+        var type = PackedMatrix.StoredType(MatrixType, columns);
+        if (_store.Contains(full))
+        {
+            var entry = _store.Entry(full);
+            bool asStored = (type, entry.DType) is (WeightType.F16, SafetensorsDType.F16) or (WeightType.BF16, SafetensorsDType.BF16);
+            if (asStored && ShapeText.Equal(entry.Shape, [rows, columns]))
+                return PackedMatrix.FromStored(type, rows, columns, _store.FileOf(full).Bytes(entry));
+        }
+        return PackedMatrix.Pack(type, Float(name, rows, columns).Data, rows, columns);
     }
 
     private sealed record WeightNormParts(string Magnitude, string Direction);

@@ -1,6 +1,7 @@
 using MusicGen.Engine.Backends;
 using MusicGen.Engine.Backends.Cpu;
 using MusicGen.Engine.Tensors;
+using MusicGen.Loaders.Checkpoints;
 using MusicGen.Tests.Support;
 
 namespace MusicGen.Tests.Backends;
@@ -37,6 +38,34 @@ public abstract class BackendOpsTests
             Backend.Linear(xt, wt, bt, y);
             RandomData.AssertClose(NaiveOps.Linear(x, w, bias, m, n, k), y.ToArray(), Tolerance * k, "Linear");
         });
+    }
+
+    [SkippableTheory]
+    [InlineData(WeightType.F16)]
+    [InlineData(WeightType.BF16)]
+    [InlineData(WeightType.Q8)]
+    [InlineData(WeightType.Q4)]
+    public void Linear_with_packed_weights_matches_the_decoded_weights(WeightType type)
+    {
+        SkipUnlessAvailable();
+        // Up to 40 rows reach both the skinny kernels and the decoded panels; q8, q4 need whole blocks of 32.
+        Properties.ForAll(Properties.Ints((1, 40), (1, 13), (1, 100), (0, 1000)), s =>
+        {
+            var (m, n, seed) = (s[0], s[1], s[3]);
+            int k = type is WeightType.Q8 or WeightType.Q4 ? 32 * (1 + s[2] % 4) : s[2];
+            var x = RandomData.Uniform(seed, m * k);
+            var packed = PackedMatrix.Pack(type, RandomData.Uniform(seed + 1, n * k), n, k);
+            var decoded = new float[n * k];
+            for (int r = 0; r < n; r++) packed.DecodeRow(r, decoded.AsSpan(r * k, k));
+            var bias = seed % 2 == 0 ? null : RandomData.Uniform(seed + 2, n);
+            using var y = Backend.Allocate(m, n);
+            using var xt = Upload(x, m, k);
+            using var wt = Backend.UploadPacked(packed);
+            using var bt = bias is null ? null : Upload(bias, n);
+            Backend.Linear(xt, wt, bt, y);
+            Assert.Equal(type, wt.ElementType);
+            RandomData.AssertClose(NaiveOps.Linear(x, decoded, bias, m, n, k), y.ToArray(), Tolerance * k, $"Linear {type.Name()} m={m} n={n} k={k}");
+        }, cases: 40);
     }
 
     [SkippableFact]
