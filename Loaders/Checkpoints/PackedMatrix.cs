@@ -1,5 +1,6 @@
 using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
+using MusicGen.Loaders.Safetensors;
 
 namespace MusicGen.Loaders.Checkpoints;
 
@@ -51,9 +52,8 @@ public sealed class PackedMatrix
     public static WeightType StoredType(WeightType requested, int columns) =>
         requested is WeightType.Q8 or WeightType.Q4 && columns % BlockSize != 0 ? WeightType.F16 : requested;
 
-    /// <summary>16-bit values exactly as a checkpoint stores them (f16 or bf16), without a float32 round trip.</summary>
-    public static PackedMatrix FromStored(WeightType type, int rows, int columns, ReadOnlySpan<byte> stored) =>
-        new(type, rows, columns, stored.ToArray());
+    /// <summary>16-bit values exactly as a checkpoint stores them (f16 or bf16), without a float32 round trip; the array is kept.</summary>
+    public static PackedMatrix FromStored(WeightType type, int rows, int columns, byte[] stored) => new(type, rows, columns, stored);
 
     /// <summary>Converts or quantizes row-major float32 weights [rows, columns].</summary>
     public static PackedMatrix Pack(WeightType requested, ReadOnlySpan<float> weights, int rows, int columns)
@@ -68,7 +68,7 @@ public sealed class PackedMatrix
                 break;
             case WeightType.BF16:
                 var brain = MemoryMarshal.Cast<byte, ushort>(data.AsSpan());
-                for (int i = 0; i < weights.Length; i++) brain[i] = ToBFloat16(weights[i]);
+                for (int i = 0; i < weights.Length; i++) brain[i] = ElementConversion.ToBFloat16(weights[i]);
                 break;
             case WeightType.Q8 or WeightType.Q4:
                 Quantize(type, weights, rows, columns, data);
@@ -97,14 +97,6 @@ public sealed class PackedMatrix
             scales += partScales;
         }
         return new PackedMatrix(type, rows, columns, data);
-    }
-
-    /// <summary>bfloat16 of a float32, rounded to nearest even (NaN stays NaN).</summary>
-    public static ushort ToBFloat16(float value)
-    {
-        uint bits = BitConverter.SingleToUInt32Bits(value);
-        if (float.IsNaN(value)) return (ushort)(bits >> 16 | 0x40);
-        return (ushort)((bits + 0x7FFF + (bits >> 16 & 1)) >> 16);
     }
 
     private static void Quantize(WeightType type, ReadOnlySpan<float> weights, int rows, int columns, byte[] data)

@@ -68,7 +68,7 @@ public sealed class WeightReader
             var entry = _store.Entry(full);
             bool asStored = (type, entry.DType) is (WeightType.F16, SafetensorsDType.F16) or (WeightType.BF16, SafetensorsDType.BF16);
             if (asStored && ShapeText.Equal(entry.Shape, [rows, columns]))
-                return PackedMatrix.FromStored(type, rows, columns, _store.FileOf(full).Bytes(entry));
+                return PackedMatrix.FromStored(type, rows, columns, _store.FileOf(full).ReadBytes(entry));
         }
         return PackedMatrix.Pack(type, Float(name, rows, columns).Data, rows, columns);
     }

@@ -174,7 +174,21 @@ public sealed unsafe class SafetensorsFile : IDisposable
         var entry = Entry(name);
         var result = GC.AllocateUninitializedArray<float>(checked((int)entry.ElementCount));
         if (entry.DType == SafetensorsDType.F32 && _handle is not null) ReadExactly(entry, MemoryMarshal.AsBytes(result.AsSpan()));
-        else ElementConversion.ToFloat32(Bytes(entry), entry.DType, result, () => $"{Path}: tensor '{name}'");
+        else ElementConversion.ToFloat32(_handle is null ? Bytes(entry) : ReadBytes(entry), entry.DType, result, () => $"{Path}: tensor '{name}'");
+        return result;
+    }
+
+    /// <summary>
+    /// A copy of a tensor's raw bytes, read with positional reads when the file is open for them: the mapping's
+    /// pages would stay resident in this process after a load (and count in its memory) while the copy lives on.
+    /// </summary>
+    public byte[] ReadBytes(TensorEntry entry)
+    {
+        if (_handle is null) return Bytes(entry).ToArray();
+        if (entry.ByteCount > int.MaxValue)
+            throw new MusicGenException($"{Path}: tensor '{entry.Name}' is larger than 2 GB, which this reader does not support");
+        var result = GC.AllocateUninitializedArray<byte>((int)entry.ByteCount);
+        ReadExactly(entry, result);
         return result;
     }
 
@@ -217,6 +231,14 @@ public sealed unsafe class SafetensorsFile : IDisposable
 /// <summary>Conversions from stored element types to the engine's float32 and int64.</summary>
 public static class ElementConversion
 {
+    /// <summary>bfloat16 bits of a float32, rounded to nearest even as torch casts (NaN stays NaN).</summary>
+    public static ushort ToBFloat16(float value)
+    {
+        uint bits = BitConverter.SingleToUInt32Bits(value);
+        if (float.IsNaN(value)) return (ushort)(bits >> 16 | 0x40);
+        return (ushort)((bits + 0x7FFF + (bits >> 16 & 1)) >> 16);
+    }
+
     public static void ToFloat32(ReadOnlySpan<byte> bytes, SafetensorsDType dtype, Span<float> destination, Func<string> where)
     {
         switch (dtype)

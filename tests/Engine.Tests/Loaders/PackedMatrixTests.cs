@@ -1,5 +1,6 @@
 using MusicGen.Loaders;
 using MusicGen.Loaders.Checkpoints;
+using MusicGen.Loaders.Safetensors;
 using MusicGen.Tests.Support;
 
 namespace MusicGen.Tests.Loaders;
@@ -83,10 +84,10 @@ public sealed class PackedMatrixTests
     [Fact]
     public void BFloat16_rounds_to_nearest_even()
     {
-        Assert.Equal(0x3F80, PackedMatrix.ToBFloat16(1f));
-        Assert.Equal(0x3F80, PackedMatrix.ToBFloat16(BitConverter.Int32BitsToSingle(0x3F808000))); // tie, even below
-        Assert.Equal(0x3F82, PackedMatrix.ToBFloat16(BitConverter.Int32BitsToSingle(0x3F818000))); // tie, even above
-        Assert.Equal(0x3F81, PackedMatrix.ToBFloat16(BitConverter.Int32BitsToSingle(0x3F808001)));
+        Assert.Equal(0x3F80, ElementConversion.ToBFloat16(1f));
+        Assert.Equal(0x3F80, ElementConversion.ToBFloat16(BitConverter.Int32BitsToSingle(0x3F808000))); // tie, even below
+        Assert.Equal(0x3F82, ElementConversion.ToBFloat16(BitConverter.Int32BitsToSingle(0x3F818000))); // tie, even above
+        Assert.Equal(0x3F81, ElementConversion.ToBFloat16(BitConverter.Int32BitsToSingle(0x3F808001)));
     }
 
     [Fact]
