@@ -58,15 +58,20 @@ public sealed class GenerateCommand
         var output = CommonOptions.Output("WAV file to write; with several prompts or samples, OUT-1.wav, OUT-2.wav, …");
         var format = CommonOptions.WavFormat();
         var device = CommonOptions.Device();
+        var weights = CommonOptions.Weights(DefaultWeights.Name());
         var command = new Command("generate", "Generate music from text descriptions, optionally continuing audio or following a melody")
         {
-            Prompts, model, output, Duration, Tokens, Seed, TopK, TopP, Temperature, Guidance, Greedy, Unconditional, Samples, Continue, Melody, SaveCodes, format, device,
+            Prompts, model, output, Duration, Tokens, Seed, TopK, TopP, Temperature, Guidance, Greedy, Unconditional, Samples, Continue, Melody, SaveCodes, format, device, weights,
         };
-        command.SetAction(parse => CommandRunner.Run(() => Run(parse, parse.GetValue(model)!, parse.GetValue(output)!, parse.GetValue(format), parse.GetValue(device)!)));
+        command.SetAction(parse => CommandRunner.Run(() => Run(parse, parse.GetValue(model)!, parse.GetValue(output)!, parse.GetValue(format), parse.GetValue(device)!,
+            WeightTypes.Parse(parse.GetValue(weights)!))));
         return command;
     }
 
-    private int Run(ParseResult parse, string modelName, string output, WavSampleFormat format, string device)
+    /// <summary>The weight type generate uses unless told otherwise (README, Speed: why).</summary>
+    public const WeightType DefaultWeights = WeightType.Q8;
+
+    private int Run(ParseResult parse, string modelName, string output, WavSampleFormat format, string device, WeightType weightType)
     {
         var texts = parse.GetValue(Prompts) ?? [];
         var continueFiles = parse.GetValue(Continue) ?? [];
@@ -82,13 +87,13 @@ public sealed class GenerateCommand
         using var checkpoint = ModelArgument.Open(modelName);
         var sampling = Sampling(parse, checkpoint);
         using var backend = BackendSelector.Open(device);
-        var musicgen = MusicgenModels.Load(backend, checkpoint);
+        var musicgen = MusicgenModels.Load(backend, checkpoint, weightType);
         var generator = new MusicgenGenerator(backend, musicgen, T5Tokenizer.FromFolder(checkpoint.Folder), checkpoint.Generation.DecoderStartTokenId);
         var audioPrompt = continueFiles.Length > 0 ? ReadAudioPrompt(continueFiles, batch, musicgen) : null;
         var melody = melodyFiles.Length > 0 ? ReadMelody(melodyFiles, batch, checkpoint) : null;
         int steps = Steps(parse, checkpoint, generator, audioPrompt, musicgen.Config.AudioEncoder.HopLength);
         var request = new GenerationRequest(texts, steps, sampling, batch, audioPrompt, melody);
-        Console.Error.WriteLine($"loaded {checkpoint.Folder} on {backend.Name} in {stopwatch.Elapsed.TotalSeconds:0.0} s; {request.Batch} piece(s), {steps} steps, seed {sampling.Seed}, "
+        Console.Error.WriteLine($"loaded {checkpoint.Folder} ({weightType.Name()} weights) on {backend.Name} in {stopwatch.Elapsed.TotalSeconds:0.0} s; {request.Batch} piece(s), {steps} steps, seed {sampling.Seed}, "
             + $"{(sampling.Greedy ? "greedy" : $"top-k {sampling.TopK}, top-p {sampling.TopP}, temperature {sampling.Temperature}")}, guidance {sampling.GuidanceScale}");
 
         stopwatch.Restart();
