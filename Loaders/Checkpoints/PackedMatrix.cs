@@ -58,25 +58,41 @@ public sealed class PackedMatrix
     /// <summary>Converts or quantizes row-major float32 weights [rows, columns].</summary>
     public static PackedMatrix Pack(WeightType requested, ReadOnlySpan<float> weights, int rows, int columns)
     {
-        var type = StoredType(requested, columns);
         if (weights.Length != (long)rows * columns) throw new ArgumentException($"{weights.Length} weights for [{rows}, {columns}]");
-        var data = GC.AllocateUninitializedArray<byte>(checked((int)type.ByteCount(rows, columns)));
-        switch (type)
+        var matrix = Allocate(requested, rows, columns);
+        matrix.PackRows(0, weights);
+        return matrix;
+    }
+
+    /// <summary>A matrix of the type <paramref name="requested"/> gives for [rows, columns], to be filled by <see cref="PackRows"/>.</summary>
+    public static PackedMatrix Allocate(WeightType requested, int rows, int columns)
+    {
+        var type = StoredType(requested, columns);
+        return new PackedMatrix(type, rows, columns, GC.AllocateUninitializedArray<byte>(checked((int)type.ByteCount(rows, columns))));
+    }
+
+    /// <summary>Converts or quantizes whole rows of float32 weights into rows firstRow, firstRow + 1, ….</summary>
+    public void PackRows(int firstRow, ReadOnlySpan<float> weights)
+    {
+        int count = weights.Length / Math.Max(1, Columns);
+        if ((long)count * Columns != weights.Length || firstRow < 0 || firstRow + count > Rows)
+            throw new ArgumentException($"{weights.Length} weights are not whole rows {firstRow}… of [{Rows}, {Columns}]");
+        long first = (long)firstRow * Columns;
+        switch (Type)
         {
             case WeightType.F16:
-                TensorPrimitives.ConvertToHalf(weights, MemoryMarshal.Cast<byte, Half>(data.AsSpan()));
+                TensorPrimitives.ConvertToHalf(weights, MemoryMarshal.Cast<byte, Half>(Data.AsSpan(checked((int)(2 * first)), weights.Length * 2)));
                 break;
             case WeightType.BF16:
-                var brain = MemoryMarshal.Cast<byte, ushort>(data.AsSpan());
+                var brain = MemoryMarshal.Cast<byte, ushort>(Data.AsSpan(checked((int)(2 * first)), weights.Length * 2));
                 for (int i = 0; i < weights.Length; i++) brain[i] = ElementConversion.ToBFloat16(weights[i]);
                 break;
             case WeightType.Q8 or WeightType.Q4:
-                Quantize(type, weights, rows, columns, data);
+                for (int r = 0; r < count; r++) QuantizeRow(weights.Slice(r * Columns, Columns), firstRow + r);
                 break;
             default:
-                throw new ArgumentOutOfRangeException(nameof(requested));
+                throw new InvalidOperationException($"{Type} is not a packed type");
         }
-        return new PackedMatrix(type, rows, columns, data);
     }
 
     /// <summary>The matrices' rows one after another: [Σ rows, columns], all of one type.</summary>
@@ -99,38 +115,35 @@ public sealed class PackedMatrix
         return new PackedMatrix(type, rows, columns, data);
     }
 
-    private static void Quantize(WeightType type, ReadOnlySpan<float> weights, int rows, int columns, byte[] data)
+    private void QuantizeRow(ReadOnlySpan<float> weights, int row)
     {
-        int blocks = columns / BlockSize;
-        var scales = MemoryMarshal.Cast<byte, float>(data.AsSpan(checked((int)ScalesAt(type, rows, columns))));
-        for (int r = 0; r < rows; r++)
-            for (int b = 0; b < blocks; b++)
+        int blocks = Columns / BlockSize;
+        var scales = MemoryMarshal.Cast<byte, float>(Data.AsSpan(checked((int)ScaleOffset)));
+        for (int b = 0; b < blocks; b++)
+        {
+            var block = weights.Slice(b * BlockSize, BlockSize);
+            if (Type == WeightType.Q8)
             {
-                var block = weights.Slice(r * columns + b * BlockSize, BlockSize);
-                int index = r * blocks + b;
-                if (type == WeightType.Q8)
-                {
-                    float d = TensorPrimitives.MaxMagnitude(block) / 127f;
-                    float inverse = d == 0 ? 0 : 1 / d;
-                    var q = MemoryMarshal.Cast<byte, sbyte>(data.AsSpan(r * columns + b * BlockSize, BlockSize));
-                    for (int i = 0; i < BlockSize; i++) q[i] = (sbyte)Math.Clamp(MathF.Round(block[i] * inverse), -127, 127);
-                    scales[index] = d;
-                }
-                else
-                {
-                    float extreme = block[TensorPrimitives.IndexOfMaxMagnitude(block)];
-                    float d = extreme / -8f;
-                    float inverse = d == 0 ? 0 : 1 / d;
-                    var q = data.AsSpan(r * columns / 2 + b * BlockSize / 2, BlockSize / 2);
-                    for (int i = 0; i < BlockSize / 2; i++)
-                    {
-                        int low = Math.Clamp((int)MathF.Round(block[i] * inverse) + 8, 0, 15);
-                        int high = Math.Clamp((int)MathF.Round(block[i + BlockSize / 2] * inverse) + 8, 0, 15);
-                        q[i] = (byte)(low | high << 4);
-                    }
-                    scales[index] = d;
-                }
+                float d = TensorPrimitives.MaxMagnitude(block) / 127f;
+                float inverse = d == 0 ? 0 : 1 / d;
+                var q = MemoryMarshal.Cast<byte, sbyte>(Data.AsSpan(row * Columns + b * BlockSize, BlockSize));
+                for (int i = 0; i < BlockSize; i++) q[i] = (sbyte)Math.Clamp(MathF.Round(block[i] * inverse), -127, 127);
+                scales[row * blocks + b] = d;
             }
+            else
+            {
+                float d = block[TensorPrimitives.IndexOfMaxMagnitude(block)] / -8f;
+                float inverse = d == 0 ? 0 : 1 / d;
+                var q = Data.AsSpan(row * Columns / 2 + b * BlockSize / 2, BlockSize / 2);
+                for (int i = 0; i < BlockSize / 2; i++)
+                {
+                    int low = Math.Clamp((int)MathF.Round(block[i] * inverse) + 8, 0, 15);
+                    int high = Math.Clamp((int)MathF.Round(block[i + BlockSize / 2] * inverse) + 8, 0, 15);
+                    q[i] = (byte)(low | high << 4);
+                }
+                scales[row * blocks + b] = d;
+            }
+        }
     }
 
     /// <summary>Row <paramref name="row"/> back in float32: the reference every backend's kernels agree with.</summary>

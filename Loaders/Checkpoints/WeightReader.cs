@@ -56,22 +56,41 @@ public sealed class WeightReader
 
     /// <summary>
     /// The matrix <paramref name="name"/> [rows, columns] in <see cref="MatrixType"/> (not f32): a float16 or
-    /// bfloat16 tensor asked for in its own type is taken as stored; anything else is read as float32 one tensor
-    /// at a time and converted, so only one float32 matrix is ever held.
+    /// bfloat16 tensor asked for in its own type is taken as stored; anything else is read as float32 a few rows
+    /// at a time and converted, so loading holds no float32 copy of the matrix.
     /// </summary>
     public PackedMatrix Matrix(string name, int rows, int columns)
     {
         string full = _prefix + name;
+        if (!_store.Contains(full)) return PackedMatrix.Pack(MatrixType, Float(name, rows, columns).Data, rows, columns);
+        var entry = _store.Entry(full);
+        if (!ShapeText.Equal(entry.Shape, [rows, columns]))
+            throw new MusicGenException($"{_store.Folder}: tensor '{full}' has shape {ShapeText.Format(entry.Shape)}, expected {ShapeText.Format([rows, columns])}");
+        var file = _store.FileOf(full);
         var type = PackedMatrix.StoredType(MatrixType, columns);
-        if (_store.Contains(full))
+        if ((type, entry.DType) is (WeightType.F16, SafetensorsDType.F16) or (WeightType.BF16, SafetensorsDType.BF16))
+            return PackedMatrix.FromStored(type, rows, columns, file.ReadBytes(entry));
+        var matrix = PackedMatrix.Allocate(type, rows, columns);
+        int chunkRows = Math.Clamp(ChunkElements / Math.Max(1, columns), 1, Math.Max(1, rows));
+        var chunk = System.Buffers.ArrayPool<float>.Shared.Rent(chunkRows * columns);
+        try
         {
-            var entry = _store.Entry(full);
-            bool asStored = (type, entry.DType) is (WeightType.F16, SafetensorsDType.F16) or (WeightType.BF16, SafetensorsDType.BF16);
-            if (asStored && ShapeText.Equal(entry.Shape, [rows, columns]))
-                return PackedMatrix.FromStored(type, rows, columns, _store.FileOf(full).ReadBytes(entry));
+            for (int row = 0; row < rows; row += chunkRows)
+            {
+                var part = chunk.AsSpan(0, Math.Min(chunkRows, rows - row) * columns);
+                file.ReadFloat32(entry, (long)row * columns, part);
+                matrix.PackRows(row, part);
+            }
         }
-        return PackedMatrix.Pack(type, Float(name, rows, columns).Data, rows, columns);
+        finally
+        {
+            System.Buffers.ArrayPool<float>.Shared.Return(chunk);
+        }
+        return matrix;
     }
+
+    /// <summary>Weights converted per read while packing a matrix (1 MiB of float32).</summary>
+    private const int ChunkElements = 1 << 18;
 
     private sealed record WeightNormParts(string Magnitude, string Direction);
 

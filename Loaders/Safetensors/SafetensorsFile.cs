@@ -192,10 +192,42 @@ public sealed unsafe class SafetensorsFile : IDisposable
         return result;
     }
 
-    private void ReadExactly(TensorEntry entry, Span<byte> destination)
+    /// <summary>
+    /// Elements [firstElement, firstElement + destination.Length) of a floating-point tensor as float32: a part of a
+    /// large tensor converted without holding all of it.
+    /// </summary>
+    public void ReadFloat32(TensorEntry entry, long firstElement, Span<float> destination)
+    {
+        int size = SafetensorsDTypes.SizeOf(entry.DType);
+        if (firstElement < 0 || firstElement + destination.Length > entry.ElementCount)
+            throw new ArgumentOutOfRangeException(nameof(firstElement), $"elements [{firstElement}, {firstElement + destination.Length}) of '{entry.Name}' {ShapeText.Format(entry.Shape)}");
+        if (entry.DType == SafetensorsDType.F32 && _handle is not null)
+        {
+            ReadExactly(entry, MemoryMarshal.AsBytes(destination), firstElement * size);
+            return;
+        }
+        int byteCount = checked(destination.Length * size);
+        if (_handle is null)
+        {
+            ElementConversion.ToFloat32(Bytes(entry).Slice(checked((int)(firstElement * size)), byteCount), entry.DType, destination, () => $"{Path}: tensor '{entry.Name}'");
+            return;
+        }
+        var raw = System.Buffers.ArrayPool<byte>.Shared.Rent(byteCount);
+        try
+        {
+            ReadExactly(entry, raw.AsSpan(0, byteCount), firstElement * size);
+            ElementConversion.ToFloat32(raw.AsSpan(0, byteCount), entry.DType, destination, () => $"{Path}: tensor '{entry.Name}'");
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(raw);
+        }
+    }
+
+    private void ReadExactly(TensorEntry entry, Span<byte> destination, long byteOffset = 0)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        long offset = _dataStart + entry.Begin;
+        long offset = _dataStart + entry.Begin + byteOffset;
         while (!destination.IsEmpty)
         {
             int read = RandomAccess.Read(_handle!, destination, offset);
