@@ -97,3 +97,49 @@ public sealed class PackedMatrixTests
         Assert.Contains("f32, f16, bf16, q8, q4", Assert.Throws<MusicGenException>(() => WeightTypes.Parse("q3")).Message);
     }
 }
+
+/// <summary>How the weight reader packs checkpoint matrices.</summary>
+public sealed class WeightReaderMatrixTests
+{
+    private const string Fc1 = "decoder.model.decoder.layers.0.fc1.weight";
+
+    private static CheckpointFolder Open(string caseName) => CheckpointFolder.Open(Path.Combine(TestPaths.Golden(caseName), "model"));
+
+    [Fact]
+    public void A_float16_checkpoint_is_taken_as_stored_for_f16()
+    {
+        using var checkpoint = Open("musicgen-mono-f16");
+        var entry = checkpoint.Weights.Entry(Fc1);
+        var matrix = checkpoint.AllWeights.WithMatrixType(WeightType.F16).Matrix(Fc1, entry.Shape[0], entry.Shape[1]);
+        Assert.Equal(WeightType.F16, matrix.Type);
+        Assert.Equal(checkpoint.Weights.FileOf(Fc1).Bytes(entry).ToArray(), matrix.Data);
+    }
+
+    [Theory]
+    [InlineData(WeightType.BF16)]
+    [InlineData(WeightType.Q8)]
+    [InlineData(WeightType.Q4)]
+    public void Reading_a_few_rows_at_a_time_packs_what_the_whole_matrix_packs(WeightType type)
+    {
+        foreach (string caseName in new[] { "musicgen-mono", "musicgen-mono-f16" })
+        {
+            using var checkpoint = Open(caseName);
+            var entry = checkpoint.Weights.Entry(Fc1);
+            int rows = entry.Shape[0], columns = entry.Shape[1];
+            var whole = PackedMatrix.Pack(type, checkpoint.AllWeights.Float(Fc1).Data, rows, columns);
+            var streamed = checkpoint.AllWeights.WithMatrixType(type).Matrix(Fc1, rows, columns);
+            Assert.Equal(whole.Type, streamed.Type);
+            Assert.Equal(whole.Data, streamed.Data);
+        }
+    }
+
+    [Fact]
+    public void A_matrix_of_the_wrong_shape_is_an_error_naming_it_and_both_shapes()
+    {
+        using var checkpoint = Open("musicgen-mono");
+        var error = Assert.Throws<MusicGenException>(() => checkpoint.AllWeights.WithMatrixType(WeightType.Q8).Matrix(Fc1, 64, 128));
+        Assert.Contains(Fc1, error.Message);
+        Assert.Contains("[128, 64]", error.Message);
+        Assert.Contains("[64, 128]", error.Message);
+    }
+}
