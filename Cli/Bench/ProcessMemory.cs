@@ -1,27 +1,11 @@
 namespace MusicGen.Cli.Bench;
 
-/// <summary>
-/// The peak resident memory of this process (Linux's VmHWM), which can be reset so that one phase of a run is
-/// measured on its own. Elsewhere the figures are unavailable (null).
-/// </summary>
+/// <summary>The peak resident memory of this process (Linux's VmHWM); elsewhere unavailable (null).</summary>
 public static class ProcessMemory
 {
-    private const string Status = "/proc/self/status", ClearRefs = "/proc/self/clear_refs";
+    private const string Status = "/proc/self/status";
 
-    /// <summary>Makes the peak equal to the current resident size (after a full garbage collection).</summary>
-    public static void ResetPeak()
-    {
-        GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
-        GC.WaitForPendingFinalizers();
-        try
-        {
-            if (File.Exists(ClearRefs)) File.WriteAllText(ClearRefs, "5");
-        }
-        catch (IOException) { }
-        catch (UnauthorizedAccessException) { }
-    }
-
-    /// <summary>Peak resident bytes since the start or the last <see cref="ResetPeak"/>.</summary>
+    /// <summary>Peak resident bytes since the process started.</summary>
     public static long? PeakBytes() => Field("VmHWM:");
 
     private static long? Field(string name)

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using MusicGen.Cli.Bench;
 using MusicGen.Engine.Backends;
 using MusicGen.Engine.Backends.Cpu;
@@ -70,9 +71,12 @@ public static class BenchCommand
             using var checkpoint = CheckpointFolder.Open(folder);
             using var backend = BackendSelector.Open(device);
             Console.WriteLine($"{checkpoint.Weights.ParameterCount / 1e6:0} M parameters on {backend.Name}; decoding steps with guidance (batch 2), median of {steps}");
-            var model = TimeWeightTypes(backend, checkpoint, types, steps, bandwidth);
+            TimeWeightTypes(backend, checkpoint, types, steps, bandwidth);
+            var model = new MusicgenForConditionalGeneration(backend, checkpoint, types[^1]);
             TimePromptCounts(backend, model, types[^1], steps);
             TimeCodec(backend, model);
+            if (ProcessMemory.PeakBytes() is long peak)
+                Console.WriteLine($"peak resident memory      {peak / 1e9:0.00} GB (the whole run; bench --weights T for one type's peak)");
             return 0;
         }
         finally
@@ -81,30 +85,31 @@ public static class BenchCommand
         }
     }
 
-    /// <summary>One row per weight type; returns the model of the last.</summary>
-    private static MusicgenForConditionalGeneration TimeWeightTypes(IBackend backend, CheckpointFolder checkpoint, IReadOnlyList<WeightType> types, int steps, double bandwidth)
+    /// <summary>One row per weight type.</summary>
+    private static void TimeWeightTypes(IBackend backend, CheckpointFolder checkpoint, IReadOnlyList<WeightType> types, int steps, double bandwidth)
     {
         // The host bandwidth is the bar for the CPU backend; a GPU reads its own memory, which is not measured here.
         bool host = backend is CpuBackend;
-        Console.WriteLine($"{"weights",-8}{"load s",8}{"peak RSS GB",13}{"GB/step",9}{"ms/step",9}{"p90 ms",8}{"GB/s",7}{(host ? "  of bw" : "")}{"steps/s",9}{"RTF",7}{"alloc KiB",11}");
-        MusicgenForConditionalGeneration? model = null;
-        foreach (var type in types)
-        {
-            model = null;
-            ProcessMemory.ResetPeak();
-            var stopwatch = Stopwatch.StartNew();
-            model = new MusicgenForConditionalGeneration(backend, checkpoint, type);
-            double load = stopwatch.Elapsed.TotalSeconds;
-            var timing = DecoderBench.TimeSteps(backend, model, prompts: 1, steps);
-            long? peak = ProcessMemory.PeakBytes();
-            double bytes = DecoderBench.WeightBytesPerStep(model.Config.Decoder, type);
-            double rate = bytes / (timing.MedianMs / 1000) / 1e9;
-            double realTime = timing.MedianMs / 1000 * model.Config.AudioEncoder.FrameRate;
-            Console.WriteLine($"{type.Name(),-8}{load,8:0.0}{(peak is long p ? $"{p / 1e9:0.00}" : "-"),13}{bytes / 1e9,9:0.000}{timing.MedianMs,9:0.0}{timing.P90Ms,8:0.0}{rate,7:0.0}"
-                + $"{(host ? $"{100 * rate / bandwidth,7:0}%" : "")}{1000 / timing.MedianMs,9:0.0}{realTime,7:0.00}{timing.AllocatedBytesPerStep / 1024.0,11:0.0}");
-        }
-        Console.WriteLine("  (peak RSS: the process from before loading that model to after its steps; RTF: compute time per second of audio)");
-        return model!;
+        Console.WriteLine($"{"weights",-8}{"load s",8}{"heap GB",9}{"GB/step",9}{"ms/step",9}{"p90 ms",8}{"GB/s",7}{(host ? "  of bw" : "")}{"steps/s",9}{"RTF",7}{"alloc KiB",11}");
+        foreach (var type in types) TimeWeightType(backend, checkpoint, type, steps, bandwidth, host);
+        Console.WriteLine("  (heap: the managed memory the loaded model holds, weights on the CPU; RTF: compute time per second of audio)");
+    }
+
+    /// <summary>One row; the model is dropped on return, before the next is loaded.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void TimeWeightType(IBackend backend, CheckpointFolder checkpoint, WeightType type, int steps, double bandwidth, bool host)
+    {
+        long heapBefore = GC.GetTotalMemory(forceFullCollection: true);
+        var stopwatch = Stopwatch.StartNew();
+        var model = new MusicgenForConditionalGeneration(backend, checkpoint, type);
+        double load = stopwatch.Elapsed.TotalSeconds;
+        long heap = GC.GetTotalMemory(forceFullCollection: true) - heapBefore;
+        var timing = DecoderBench.TimeSteps(backend, model, prompts: 1, steps);
+        double bytes = DecoderBench.WeightBytesPerStep(model.Config.Decoder, type);
+        double rate = bytes / (timing.MedianMs / 1000) / 1e9;
+        double realTime = timing.MedianMs / 1000 * model.Config.AudioEncoder.FrameRate;
+        Console.WriteLine($"{type.Name(),-8}{load,8:0.0}{heap / 1e9,9:0.00}{bytes / 1e9,9:0.000}{timing.MedianMs,9:0.0}{timing.P90Ms,8:0.0}{rate,7:0.0}"
+            + $"{(host ? $"{100 * rate / bandwidth,7:0}%" : "")}{1000 / timing.MedianMs,9:0.0}{realTime,7:0.00}{timing.AllocatedBytesPerStep / 1024.0,11:0.0}");
     }
 
     private static void TimePromptCounts(IBackend backend, MusicgenForConditionalGeneration model, WeightType type, int steps)

@@ -69,6 +69,30 @@ public abstract class BackendOpsTests
     }
 
     [SkippableFact]
+    public void Float16_weights_convert_exactly_including_subnormals_and_signed_zeros()
+    {
+        SkipUnlessAvailable();
+        // One-hot rows of x pick single weights, so y is each weight as the kernel converts it.
+        const int k = 40;
+        var weights = new float[k];
+        float[] special = [0f, -0f, 6e-8f, -6e-8f, 3e-6f, -4.5e-5f, 6.1e-5f, 6.2e-5f, 1f, -65504f, 0.1f, -2.5e-3f];
+        for (int i = 0; i < k; i++) weights[i] = special[i % special.Length] * (i < special.Length ? 1 : 0.5f);
+        var packed = PackedMatrix.Pack(WeightType.F16, weights, 1, k);
+        var expected = new float[k];
+        packed.DecodeRow(0, expected);
+        var x = new float[k * k];
+        for (int i = 0; i < k; i++) x[i * k + i] = 1;
+        foreach (int rows in new[] { 2, k })
+        {
+            using var xt = Upload(x.AsSpan(0, rows * k).ToArray(), rows, k);
+            using var wt = Backend.UploadPacked(packed);
+            using var y = Backend.Allocate(rows, 1);
+            Backend.Linear(xt, wt, null, y);
+            Assert.Equal(expected.AsSpan(0, rows).ToArray(), y.ToArray());
+        }
+    }
+
+    [SkippableFact]
     public void Linear_handles_weights_larger_than_the_cache()
     {
         SkipUnlessAvailable();
