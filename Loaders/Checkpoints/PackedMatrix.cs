@@ -53,7 +53,8 @@ public sealed class PackedMatrix
         requested is WeightType.Q8 or WeightType.Q4 && columns % BlockSize != 0 ? WeightType.F16 : requested;
 
     /// <summary>16-bit values exactly as a checkpoint stores them (f16 or bf16), without a float32 round trip; the array is kept.</summary>
-    public static PackedMatrix FromStored(WeightType type, int rows, int columns, byte[] stored) => new(type, rows, columns, stored);
+    public static PackedMatrix FromStored(WeightType type, int rows, int columns, byte[] stored) =>
+        type is WeightType.F16 or WeightType.BF16 ? new(type, rows, columns, stored) : throw new ArgumentException($"{type.Name()} is not a stored 16-bit type");
 
     /// <summary>Converts or quantizes row-major float32 weights [rows, columns].</summary>
     public static PackedMatrix Pack(WeightType requested, ReadOnlySpan<float> weights, int rows, int columns)
