@@ -236,6 +236,7 @@ internal static unsafe class PackedGemm
         /// mantissa sit in a float32's, the exponent rebiased by an integer add; a subnormal half (exponent 0)
         /// gets the implicit one added and subtracted again as the float 2⁻¹⁴. The weights hold no infinities.
         /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector256<float> Load(byte* row, int p, int part)
         {
             var shifted = Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32((short*)row + p + 8 * part), 13);
@@ -246,6 +247,7 @@ internal static unsafe class PackedGemm
             return value | (shifted & Vector256.Create(int.MinValue)).AsSingle();
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector512<float> Load16(byte* row, int p, int half)
         {
             var shifted = Avx512F.ShiftLeftLogical(Avx512F.ConvertToVector512Int32(Vector256.Load((short*)row + p + 16 * half)), 13);
@@ -264,9 +266,11 @@ internal static unsafe class PackedGemm
         public static bool Blocked => false;
         public static long RowBytes(int row, int k) => 2L * row * k;
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector256<float> Load(byte* row, int p, int part) =>
             Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32((ushort*)row + p + 8 * part), 16).AsSingle();
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector512<float> Load16(byte* row, int p, int half) =>
             Avx512F.ShiftLeftLogical(Avx512F.ConvertToVector512Int32(Vector256.Load((ushort*)row + p + 16 * half)), 16).AsSingle();
 
@@ -278,9 +282,11 @@ internal static unsafe class PackedGemm
         public static bool Blocked => true;
         public static long RowBytes(int row, int k) => (long)row * k;
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector256<float> Load(byte* row, int p, int part) =>
             Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32((sbyte*)row + p + 8 * part));
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector512<float> Load16(byte* row, int p, int half) =>
             Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Vector128.Load((sbyte*)row + p + 16 * half)));
 
@@ -293,6 +299,7 @@ internal static unsafe class PackedGemm
         public static long RowBytes(int row, int k) => (long)row * k / 2;
 
         /// <summary>Parts 0, 1 are the low nibbles of the block's bytes 0–15; parts 2, 3 their high nibbles.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector256<float> Load(byte* row, int p, int part)
         {
             var bytes = Avx2.ConvertToVector256Int32(row + p / 2 + 8 * (part & 1));
@@ -301,6 +308,7 @@ internal static unsafe class PackedGemm
         }
 
         /// <summary>Half 0 is the low nibbles of the block's 16 bytes, half 1 their high nibbles.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector512<float> Load16(byte* row, int p, int half)
         {
             var bytes = Avx512F.ConvertToVector512Int32(Vector128.Load(row + p / 2));
