@@ -26,13 +26,14 @@ public sealed class MusicgenPipeline : IDisposable
     private ChromaFeatureExtractor? _chroma;
 
     /// <summary>
-    /// Loads a checkpoint opened by the caller onto <paramref name="backend"/>. The pipeline borrows both:
-    /// dispose it before them.
+    /// Loads a checkpoint opened by the caller onto <paramref name="backend"/>, the linear layers' weight matrices
+    /// in <paramref name="weightType"/>. The pipeline borrows both: dispose it before them.
     /// </summary>
     /// <exception cref="CheckpointException">The checkpoint is not a complete MusicGen checkpoint.</exception>
-    public MusicgenPipeline(CheckpointFolder checkpoint, IBackend backend) : this(checkpoint, backend, ownsCheckpoint: false) { }
+    public MusicgenPipeline(CheckpointFolder checkpoint, IBackend backend, WeightType weightType = WeightType.F32)
+        : this(checkpoint, backend, ownsCheckpoint: false, weightType) { }
 
-    private MusicgenPipeline(CheckpointFolder checkpoint, IBackend backend, bool ownsCheckpoint)
+    private MusicgenPipeline(CheckpointFolder checkpoint, IBackend backend, bool ownsCheckpoint, WeightType weightType)
     {
         if (checkpoint.Musicgen is null)
             throw new CheckpointException($"{checkpoint.Folder}: a standalone EnCodec checkpoint has no MusicGen model to generate with");
@@ -40,7 +41,8 @@ public sealed class MusicgenPipeline : IDisposable
         _ownsCheckpoint = ownsCheckpoint;
         Backend = backend;
         var tokenizer = MusicGenException.Refine(() => T5Tokenizer.FromFolder(checkpoint.Folder), AsCheckpointError);
-        _model = MusicGenException.Refine(() => MusicgenModels.Load(backend, checkpoint), AsCheckpointError);
+        _model = MusicGenException.Refine(() => MusicgenModels.Load(backend, checkpoint, weightType), AsCheckpointError);
+        WeightType = weightType;
         _generator = new MusicgenGenerator(backend, _model, tokenizer, checkpoint.Generation.DecoderStartTokenId);
         _longform = new LongformGenerator(_generator, FrameRate, SampleRate);
     }
@@ -52,17 +54,17 @@ public sealed class MusicgenPipeline : IDisposable
     /// <summary>
     /// Opens a checkpoint folder or Hub id (<c>owner/name[@revision]</c>, found in or downloaded into the Hugging
     /// Face cache; <paramref name="log"/> hears download progress) and loads it onto <paramref name="backend"/>,
-    /// which the pipeline borrows.
+    /// which the pipeline borrows, the linear layers' weight matrices in <paramref name="weightType"/>.
     /// </summary>
     /// <exception cref="CheckpointException">The checkpoint cannot be loaded.</exception>
     /// <exception cref="MusicGenException">The Hub id cannot be resolved or downloaded.</exception>
-    public static MusicgenPipeline Open(string model, IBackend backend, Action<string>? log = null)
+    public static MusicgenPipeline Open(string model, IBackend backend, Action<string>? log = null, WeightType weightType = WeightType.F32)
     {
         string folder = ModelLocator.Resolve(model, HubOptions.FromEnvironment(log));
         var checkpoint = MusicGenException.Refine(() => CheckpointFolder.Open(folder), AsCheckpointError);
         try
         {
-            return new MusicgenPipeline(checkpoint, backend, ownsCheckpoint: true);
+            return new MusicgenPipeline(checkpoint, backend, ownsCheckpoint: true, weightType);
         }
         catch
         {
@@ -70,6 +72,9 @@ public sealed class MusicgenPipeline : IDisposable
             throw;
         }
     }
+
+    /// <summary>The type of the linear layers' weight matrices.</summary>
+    public WeightType WeightType { get; }
 
     /// <summary>The backend the model runs on.</summary>
     public IBackend Backend { get; }

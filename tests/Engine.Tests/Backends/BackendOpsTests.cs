@@ -1,6 +1,7 @@
 using MusicGen.Engine.Backends;
 using MusicGen.Engine.Backends.Cpu;
 using MusicGen.Engine.Tensors;
+using MusicGen.Loaders.Checkpoints;
 using MusicGen.Tests.Support;
 
 namespace MusicGen.Tests.Backends;
@@ -37,6 +38,58 @@ public abstract class BackendOpsTests
             Backend.Linear(xt, wt, bt, y);
             RandomData.AssertClose(NaiveOps.Linear(x, w, bias, m, n, k), y.ToArray(), Tolerance * k, "Linear");
         });
+    }
+
+    [SkippableTheory]
+    [InlineData(WeightType.F16)]
+    [InlineData(WeightType.BF16)]
+    [InlineData(WeightType.Q8)]
+    [InlineData(WeightType.Q4)]
+    public void Linear_with_packed_weights_matches_the_decoded_weights(WeightType type)
+    {
+        SkipUnlessAvailable();
+        // Up to 40 rows reach both the skinny kernels and the decoded panels; q8, q4 need whole blocks of 32.
+        Properties.ForAll(Properties.Ints((1, 40), (1, 13), (1, 100), (0, 1000)), s =>
+        {
+            var (m, n, seed) = (s[0], s[1], s[3]);
+            int k = type is WeightType.Q8 or WeightType.Q4 ? 32 * (1 + s[2] % 4) : s[2];
+            var x = RandomData.Uniform(seed, m * k);
+            var packed = PackedMatrix.Pack(type, RandomData.Uniform(seed + 1, n * k), n, k);
+            var decoded = new float[n * k];
+            for (int r = 0; r < n; r++) packed.DecodeRow(r, decoded.AsSpan(r * k, k));
+            var bias = seed % 2 == 0 ? null : RandomData.Uniform(seed + 2, n);
+            using var y = Backend.Allocate(m, n);
+            using var xt = Upload(x, m, k);
+            using var wt = Backend.UploadPacked(packed);
+            using var bt = bias is null ? null : Upload(bias, n);
+            Backend.Linear(xt, wt, bt, y);
+            Assert.Equal(type, wt.ElementType);
+            RandomData.AssertClose(NaiveOps.Linear(x, decoded, bias, m, n, k), y.ToArray(), Tolerance * k, $"Linear {type.Name()} m={m} n={n} k={k}");
+        }, cases: 40);
+    }
+
+    [SkippableFact]
+    public void Float16_weights_convert_exactly_including_subnormals_and_signed_zeros()
+    {
+        SkipUnlessAvailable();
+        // One-hot rows of x pick single weights, so y is each weight as the kernel converts it.
+        const int k = 40;
+        var weights = new float[k];
+        float[] special = [0f, -0f, 6e-8f, -6e-8f, 3e-6f, -4.5e-5f, 6.1e-5f, 6.2e-5f, 1f, -65504f, 0.1f, -2.5e-3f];
+        for (int i = 0; i < k; i++) weights[i] = special[i % special.Length] * (i < special.Length ? 1 : 0.5f);
+        var packed = PackedMatrix.Pack(WeightType.F16, weights, 1, k);
+        var expected = new float[k];
+        packed.DecodeRow(0, expected);
+        var x = new float[k * k];
+        for (int i = 0; i < k; i++) x[i * k + i] = 1;
+        foreach (int rows in new[] { 2, k })
+        {
+            using var xt = Upload(x.AsSpan(0, rows * k).ToArray(), rows, k);
+            using var wt = Backend.UploadPacked(packed);
+            using var y = Backend.Allocate(rows, 1);
+            Backend.Linear(xt, wt, null, y);
+            Assert.Equal(expected.AsSpan(0, rows).ToArray(), y.ToArray());
+        }
     }
 
     [SkippableFact]
