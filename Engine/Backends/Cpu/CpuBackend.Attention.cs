@@ -106,17 +106,29 @@ public sealed partial class CpuBackend
         {
             var row = z.AsSpan(b * 4 * hidden, 4 * hidden);
             TensorPrimitives.Add(row, gs.AsSpan(go + (b * steps + t) * 4 * hidden, 4 * hidden), row);
+            var input = row[..hidden];
+            var forget = row.Slice(hidden, hidden);
+            var candidate = row.Slice(2 * hidden, hidden);
+            var outputGate = row.Slice(3 * hidden, hidden);
+            TensorPrimitives.Sigmoid(input, input);
+            TensorPrimitives.Sigmoid(forget, forget);
+            TensorPrimitives.Tanh(candidate, candidate);
+            TensorPrimitives.Sigmoid(outputGate, outputGate);
             var c = cs.AsSpan(co + b * hidden, hidden);
             var h = hs.AsSpan(ho + (b * steps + t) * hidden, hidden);
-            for (int j = 0; j < hidden; j++)
+            // c = f·c + i·g (c starts at zero), h = o·tanh(c)
+            if (t > 0)
             {
-                float input = Sigmoid(row[j]), forget = Sigmoid(row[hidden + j]);
-                float candidate = MathF.Tanh(row[2 * hidden + j]), outputGate = Sigmoid(row[3 * hidden + j]);
-                c[j] = forget * (t > 0 ? c[j] : 0f) + input * candidate;
-                h[j] = outputGate * MathF.Tanh(c[j]);
+                TensorPrimitives.Multiply(forget, c, c);
+                TensorPrimitives.FusedMultiplyAdd(input, candidate, c, c);
             }
+            else
+            {
+                TensorPrimitives.Multiply(input, candidate, c);
+            }
+            TensorPrimitives.Tanh(c, h);
+            TensorPrimitives.Multiply(outputGate, h, h);
         }
     }
 
-    private static float Sigmoid(float x) => 1f / (1f + MathF.Exp(-x));
 }
