@@ -51,7 +51,7 @@ public static class BenchCommand
             var model = new MusicgenForConditionalGeneration(backend, checkpoint);
             Console.WriteLine($"model loaded              {stopwatch.Elapsed.TotalSeconds:0.0} s ({checkpoint.Weights.ParameterCount / 1e6:0} M parameters) on {backend.Name}");
             TimeDecoderSteps(backend, model, steps, bandwidth);
-            TimeCodec(backend, model);
+            CodecBench.Report(model.AudioEncoder);
             return 0;
         }
         finally
@@ -106,21 +106,5 @@ public static class BenchCommand
         Console.WriteLine($"  weights read per step   {weightBytes / 1e9:0.00} GB -> {stepBandwidth:0.0} GB/s{share}");
         Console.WriteLine($"  that is                 {1000 / median:0.0} steps/s, {1000 / median / config.AudioEncoder.FrameRate:0.00} s of audio per second");
         Console.WriteLine($"  managed allocation      {allocatedPerStep / 1024.0:0.0} KiB per step");
-    }
-
-    private static void TimeCodec(IBackend backend, MusicgenForConditionalGeneration model)
-    {
-        var codec = model.AudioEncoder;
-        int frames = 5 * codec.Config.FrameRate, quantizers = codec.Quantizer.NumQuantizers;
-        var random = new Random(2);
-        var codes = Enumerable.Range(0, quantizers * frames).Select(_ => random.Next(codec.Config.CodebookSize)).ToArray();
-        var stopwatch = Stopwatch.StartNew();
-        using var audio = codec.Decode(codes, 1, quantizers, frames);
-        double seconds = stopwatch.Elapsed.TotalSeconds;
-        Console.WriteLine($"EnCodec decode            {seconds:0.00} s for 5 s of audio (real-time factor {seconds / 5:0.00})");
-        stopwatch.Restart();
-        codec.Encode(audio, quantizers);
-        seconds = stopwatch.Elapsed.TotalSeconds;
-        Console.WriteLine($"EnCodec encode            {seconds:0.00} s for 5 s of audio (real-time factor {seconds / 5:0.00})");
     }
 }

@@ -6,19 +6,21 @@ using System.Runtime.Intrinsics;
 namespace MusicGen.Engine.Backends.Cpu;
 
 /// <summary>
-/// Fills one packed panel of the right-hand operand of <see cref="ConvolutionGemm"/>: depth rows
-/// [firstRow, firstRow + rows) of the panel's columns, each row <see cref="ConvolutionGemm.PanelWidth"/> wide,
-/// zero past the last valid column.
+/// Supplies depth rows [firstRow, firstRow + rows) of the right-hand operand of <see cref="ConvolutionGemm"/> for one
+/// panel of columns: row i starts at offsets[i] from the returned reference and holds
+/// <see cref="ConvolutionGemm.PanelWidth"/> readable values (zero or ignored past the last valid column). A source
+/// either packs the rows into the aligned panel buffer or points straight into its input when the rows are
+/// contiguous there.
 /// </summary>
-internal interface IPanelPacker
+internal interface IPanelSource
 {
-    void Pack(Span<float> panel, int firstRow, int rows);
+    ref float Rows(Span<float> panel, Span<int> offsets, int firstRow, int rows);
 }
 
 /// <summary>
 /// The blocked matrix product behind the convolutions: C[M, W] = A[M, D] · B[D, W] for one panel of W =
 /// <see cref="PanelWidth"/> output columns (time steps). A is a weight matrix read in place along its rows (no
-/// re-layout); B is gathered from the input by an <see cref="IPanelPacker"/> in blocks of <see cref="DepthBlock"/>
+/// re-layout); B comes from the input through an <see cref="IPanelSource"/> in blocks of <see cref="DepthBlock"/>
 /// rows that stay in L1 while every row tile of A passes over them. The register tile is 6 rows × 4 vectors of 16
 /// with AVX-512 (24 accumulators of the 32 registers; 10 loads per 24 fused multiply-adds), else 6 rows × 2 vectors
 /// of <see cref="Vector{T}"/> (12 of 16 AVX2 registers). Rows past M repeat the last row and are never read back.
@@ -54,15 +56,15 @@ internal static class ConvolutionGemm
     }
 
     /// <summary>
-    /// product[r, w] = Σ_d a[r · lda + d] · B[d, w] for r &lt; rows, where the packer supplies B; product holds
+    /// product[r, w] = Σ_d a[r · lda + d] · B[d, w] for r &lt; rows, where the source supplies B; product holds
     /// <see cref="PaddedRows"/>(rows) rows of <see cref="PanelWidth"/>.
     /// </summary>
-    public static void Multiply<TPacker>(ref TPacker packer, ReadOnlySpan<float> a, int lda, int rows, int depth, Span<float> product)
-        where TPacker : struct, IPanelPacker =>
-        Multiply(ref packer, a, lda, rows, depth, product, Wide);
+    public static void Multiply<TSource>(ref TSource source, ReadOnlySpan<float> a, int lda, int rows, int depth, Span<float> product)
+        where TSource : struct, IPanelSource =>
+        Multiply(ref source, a, lda, rows, depth, product, Wide);
 
-    internal static void Multiply<TPacker>(ref TPacker packer, ReadOnlySpan<float> a, int lda, int rows, int depth, Span<float> product, bool wide)
-        where TPacker : struct, IPanelPacker
+    internal static void Multiply<TSource>(ref TSource source, ReadOnlySpan<float> a, int lda, int rows, int depth, Span<float> product, bool wide)
+        where TSource : struct, IPanelSource
     {
         int width = WidthOf(wide);
         if (rows <= 0) return;
@@ -74,20 +76,21 @@ internal static class ConvolutionGemm
             return;
         }
         var panel = AlignedPanel.Get(DepthBlock * width);
+        Span<int> offsets = stackalloc int[DepthBlock];
         ref float a0 = ref MemoryMarshal.GetReference(a);
-        ref float b0 = ref MemoryMarshal.GetReference(panel);
+        ref int o0 = ref MemoryMarshal.GetReference(offsets);
         ref float c0 = ref MemoryMarshal.GetReference(product);
         for (int d0 = 0; d0 < depth; d0 += DepthBlock)
         {
             int block = Math.Min(DepthBlock, depth - d0);
-            packer.Pack(panel[..(block * width)], d0, block);
+            ref float b0 = ref source.Rows(panel[..(block * width)], offsets[..block], d0, block);
             for (int r0 = 0; r0 < rows; r0 += RowTile)
             {
                 ref float ar = ref Unsafe.Add(ref a0, (nint)r0 * lda + d0);
                 ref float cr = ref Unsafe.Add(ref c0, (nint)r0 * width);
                 int tileRows = Math.Min(RowTile, rows - r0);
-                if (wide) Tile6x64(ref ar, lda, tileRows, ref b0, block, ref cr, d0 > 0);
-                else Tile6x2V(ref ar, lda, tileRows, ref b0, block, ref cr, d0 > 0);
+                if (wide) Tile6x64(ref ar, lda, tileRows, ref b0, ref o0, block, ref cr, d0 > 0);
+                else Tile6x2V(ref ar, lda, tileRows, ref b0, ref o0, block, ref cr, d0 > 0);
             }
         }
     }
@@ -96,7 +99,8 @@ internal static class ConvolutionGemm
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static ref float Row(ref float a, nint lda, int r, int rows) => ref Unsafe.Add(ref a, Math.Min(r, rows - 1) * lda);
 
-    private static void Tile6x64(ref float a, nint lda, int rows, ref float b, int depth, ref float c, bool accumulate)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tile6x64(ref float a, nint lda, int rows, ref float b, ref int offsets, int depth, ref float c, bool accumulate)
     {
         const int w = 16;
         ref float a1 = ref Row(ref a, lda, 1, rows);
@@ -122,7 +126,7 @@ internal static class ConvolutionGemm
         }
         for (nint d = 0; d < depth; d++)
         {
-            ref float bd = ref Unsafe.Add(ref b, d * (4 * w));
+            ref float bd = ref Unsafe.Add(ref b, Unsafe.Add(ref offsets, d));
             var b0 = Vector512.LoadUnsafe(ref bd, 0);
             var b1 = Vector512.LoadUnsafe(ref bd, w);
             var b2 = Vector512.LoadUnsafe(ref bd, 2 * w);
@@ -148,7 +152,8 @@ internal static class ConvolutionGemm
         c50.StoreUnsafe(ref c, 20 * w); c51.StoreUnsafe(ref c, 21 * w); c52.StoreUnsafe(ref c, 22 * w); c53.StoreUnsafe(ref c, 23 * w);
     }
 
-    private static void Tile6x2V(ref float a, nint lda, int rows, ref float b, int depth, ref float c, bool accumulate)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tile6x2V(ref float a, nint lda, int rows, ref float b, ref int offsets, int depth, ref float c, bool accumulate)
     {
         int w = Vector<float>.Count;
         ref float a1 = ref Row(ref a, lda, 1, rows);
@@ -172,7 +177,7 @@ internal static class ConvolutionGemm
         }
         for (nint d = 0; d < depth; d++)
         {
-            ref float bd = ref Unsafe.Add(ref b, d * (2 * w));
+            ref float bd = ref Unsafe.Add(ref b, Unsafe.Add(ref offsets, d));
             var b0 = Vector.LoadUnsafe(ref bd);
             var b1 = Vector.LoadUnsafe(ref bd, (nuint)w);
             var v = new Vector<float>(Unsafe.Add(ref a, d));

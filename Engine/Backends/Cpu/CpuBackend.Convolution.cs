@@ -25,16 +25,16 @@ public sealed partial class CpuBackend
             for (int item = start; item < end; item++)
             {
                 var (b, t0, count, r0, rows) = tiling.Item(item, s.OutLength, s.OutChannels);
-                var packer = new ConvolutionPacker(s.X, s.XOffset + b * s.InChannels * s.InLength, s.InLength, s.Kernel, s.Stride,
+                var source = new ConvolutionColumns(s.X, s.XOffset + b * s.InChannels * s.InLength, s.InLength, s.Kernel, s.Stride,
                     s.Dilation, t0, count, tiling.Width);
-                ConvolutionGemm.Multiply(ref packer, s.W.AsSpan(s.WOffset + r0 * tiling.Depth), tiling.Depth, rows, tiling.Depth, product);
+                ConvolutionGemm.Multiply(ref source, s.W.AsSpan(s.WOffset + r0 * tiling.Depth), tiling.Depth, rows, tiling.Depth, product);
                 int yb = s.YOffset + b * s.OutChannels * s.OutLength + t0;
                 for (int r = 0; r < rows; r++)
                 {
-                    var source = product.AsSpan(r * tiling.Width, count);
+                    var computed = product.AsSpan(r * tiling.Width, count);
                     var target = s.Y.AsSpan(yb + (r0 + r) * s.OutLength, count);
-                    if (s.Bias is null) source.CopyTo(target);
-                    else TensorPrimitives.Add(source, s.Bias[s.BiasOffset + r0 + r], target);
+                    if (s.Bias is null) computed.CopyTo(target);
+                    else TensorPrimitives.Add(computed, s.Bias[s.BiasOffset + r0 + r], target);
                 }
             }
         });
@@ -63,8 +63,8 @@ public sealed partial class CpuBackend
             {
                 var (b, frame, count, r0, rows) = tiling.Item(item, s.EndFrame - s.FirstFrame, s.Stride * s.OutChannels);
                 int q0 = s.FirstFrame + frame;
-                var packer = new TransposedPacker(s.X, s.XOffset + b * s.InChannels * s.InLength, s.InLength, s.Taps, q0, count, tiling.Width);
-                ConvolutionGemm.Multiply(ref packer, s.W.AsSpan(s.WOffset + r0 * tiling.Depth), tiling.Depth, rows, tiling.Depth, product);
+                var source = new TransposedColumns(s.X, s.XOffset + b * s.InChannels * s.InLength, s.InLength, s.Taps, q0, count, tiling.Width);
+                ConvolutionGemm.Multiply(ref source, s.W.AsSpan(s.WOffset + r0 * tiling.Depth), tiling.Depth, rows, tiling.Depth, product);
                 int yb = s.YOffset + b * s.OutChannels * s.OutLength;
                 for (int r = 0; r < rows; r++)
                 {
@@ -108,38 +108,51 @@ public sealed partial class CpuBackend
         }
     }
 
-    /// <summary>Gathers columns[(ci, k), t] = x[ci, t·stride + k·dilation] for one panel.</summary>
-    private readonly struct ConvolutionPacker(float[] x, int offset, int length, int kernel, int stride, int dilation,
-        int firstColumn, int columns, int width) : IPanelPacker
+    /// <summary>
+    /// columns[(ci, k), t] = x[ci, t·stride + k·dilation] for one panel: read in place when the stride is 1 and the
+    /// panel is whole (each row is then a contiguous run of the input), else gathered into the packed panel.
+    /// </summary>
+    private readonly struct ConvolutionColumns(float[] x, int offset, int length, int kernel, int stride, int dilation,
+        int firstColumn, int columns, int width) : IPanelSource
     {
-        public void Pack(Span<float> panel, int firstRow, int rows)
+        public ref float Rows(Span<float> panel, Span<int> offsets, int firstRow, int rows)
         {
+            bool inPlace = stride == 1 && columns == width;
             for (int r = 0; r < rows; r++)
             {
-                int d = firstRow + r, ci = d / kernel, k = d % kernel;
+                int d = firstRow + r, ci = d / kernel, k = d % kernel, start = ci * length + firstColumn * stride + k * dilation;
+                if (inPlace)
+                {
+                    offsets[r] = start;
+                    continue;
+                }
+                offsets[r] = r * width;
                 var target = panel.Slice(r * width, width);
-                var source = x.AsSpan(offset + ci * length + firstColumn * stride + k * dilation);
+                var source = x.AsSpan(offset + start);
                 if (stride == 1) source[..columns].CopyTo(target);
                 else for (int t = 0; t < columns; t++) target[t] = source[t * stride];
                 target[columns..].Clear();
             }
+            return ref inPlace ? ref x[offset] : ref panel[0];
         }
     }
 
-    /// <summary>Gathers columns[(ci, m), q] = x[ci, q − m] (zero outside the input) for the frames of one panel.</summary>
-    private readonly struct TransposedPacker(float[] x, int offset, int length, int taps, int firstFrame, int columns, int width) : IPanelPacker
+    /// <summary>columns[(ci, m), q] = x[ci, q − m] (zero outside the input) for the frames of one panel, packed.</summary>
+    private readonly struct TransposedColumns(float[] x, int offset, int length, int taps, int firstFrame, int columns, int width) : IPanelSource
     {
-        public void Pack(Span<float> panel, int firstRow, int rows)
+        public ref float Rows(Span<float> panel, Span<int> offsets, int firstRow, int rows)
         {
             for (int r = 0; r < rows; r++)
             {
                 int d = firstRow + r, ci = d / taps, m = d % taps;
+                offsets[r] = r * width;
                 var target = panel.Slice(r * width, width);
                 int first = Math.Clamp(m - firstFrame, 0, columns), end = Math.Clamp(length + m - firstFrame, first, columns);
                 target[..first].Clear();
                 if (end > first) x.AsSpan(offset + ci * length + firstFrame + first - m, end - first).CopyTo(target[first..]);
                 target[end..].Clear();
             }
+            return ref panel[0];
         }
     }
 

@@ -158,7 +158,7 @@ public sealed partial class CpuBackend : IBackend
                 TensorPrimitives.Max(input, 0f, output);
                 break;
             case ActivationKind.Elu:
-                CpuActivations.Map<EluActivation>(input, output);
+                CpuActivations.Elu(input, output);
                 break;
             case ActivationKind.Gelu:
                 CpuActivations.Map<GeluActivation>(input, output);

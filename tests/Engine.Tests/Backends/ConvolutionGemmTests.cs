@@ -25,8 +25,8 @@ public sealed class ConvolutionGemmTests
             var a = RandomData.Uniform(seed, rows * lda);
             var b = RandomData.Uniform(seed + 1, depth * columns);
             var product = new float[ConvolutionGemm.PaddedRows(rows) * width];
-            var packer = new DensePacker(b, columns, width);
-            ConvolutionGemm.Multiply(ref packer, a, lda, rows, depth, product, wide);
+            var source = new DenseColumns(b, columns, width);
+            ConvolutionGemm.Multiply(ref source, a, lda, rows, depth, product, wide);
             for (int r = 0; r < rows; r++)
                 for (int c = 0; c < columns; c++)
                 {
@@ -39,16 +39,18 @@ public sealed class ConvolutionGemmTests
     }
 
     /// <summary>Packs a dense row-major B[depth, columns], zero past the last column.</summary>
-    private readonly struct DensePacker(float[] b, int columns, int width) : IPanelPacker
+    private readonly struct DenseColumns(float[] b, int columns, int width) : IPanelSource
     {
-        public void Pack(Span<float> panel, int firstRow, int rows)
+        public ref float Rows(Span<float> panel, Span<int> offsets, int firstRow, int rows)
         {
             panel.Fill(float.NaN); // every position must be written
             for (int r = 0; r < rows; r++)
             {
+                offsets[r] = r * width;
                 b.AsSpan((firstRow + r) * columns, columns).CopyTo(panel.Slice(r * width));
                 panel.Slice(r * width + columns, width - columns).Clear();
             }
+            return ref panel[0];
         }
     }
 }
