@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 using MusicGen.Engine.Tensors;
 
@@ -128,13 +130,20 @@ public sealed partial class CpuBackend
                 }
                 offsets[r] = r * width;
                 var target = panel.Slice(r * width, width);
-                var source = x.AsSpan(offset + start);
-                if (stride == 1) source[..columns].CopyTo(target);
-                else for (int t = 0; t < columns; t++) target[t] = source[t * stride];
+                if (stride == 1) x.AsSpan(offset + start, columns).CopyTo(target);
+                else Gather(x.AsSpan(offset + start, (columns - 1) * stride + 1), stride, target[..columns]);
                 target[columns..].Clear();
             }
             return ref inPlace ? ref x[offset] : ref panel[0];
         }
+    }
+
+    /// <summary>target[t] = source[t · stride]; source is checked to hold the last one, the loop runs unchecked.</summary>
+    private static void Gather(ReadOnlySpan<float> source, int stride, Span<float> target)
+    {
+        ref float from = ref MemoryMarshal.GetReference(source);
+        ref float to = ref MemoryMarshal.GetReference(target);
+        for (int t = 0; t < target.Length; t++) Unsafe.Add(ref to, t) = Unsafe.Add(ref from, t * stride);
     }
 
     /// <summary>columns[(ci, m), q] = x[ci, q − m] (zero outside the input) for the frames of one panel, packed.</summary>
