@@ -89,7 +89,8 @@ internal static class ConvolutionGemm
                 ref float ar = ref Unsafe.Add(ref a0, (nint)r0 * lda + d0);
                 ref float cr = ref Unsafe.Add(ref c0, (nint)r0 * width);
                 int tileRows = Math.Min(RowTile, rows - r0);
-                if (wide) Tile6x64(ref ar, lda, tileRows, ref b0, ref o0, block, ref cr, d0 > 0);
+                if (wide && tileRows == 1) Tile1x64(ref ar, ref b0, ref o0, block, ref cr, d0 > 0); // a single output channel
+                else if (wide) Tile6x64(ref ar, lda, tileRows, ref b0, ref o0, block, ref cr, d0 > 0);
                 else Tile6x2V(ref ar, lda, tileRows, ref b0, ref o0, block, ref cr, d0 > 0);
             }
         }
@@ -150,6 +151,27 @@ internal static class ConvolutionGemm
         c30.StoreUnsafe(ref c, 12 * w); c31.StoreUnsafe(ref c, 13 * w); c32.StoreUnsafe(ref c, 14 * w); c33.StoreUnsafe(ref c, 15 * w);
         c40.StoreUnsafe(ref c, 16 * w); c41.StoreUnsafe(ref c, 17 * w); c42.StoreUnsafe(ref c, 18 * w); c43.StoreUnsafe(ref c, 19 * w);
         c50.StoreUnsafe(ref c, 20 * w); c51.StoreUnsafe(ref c, 21 * w); c52.StoreUnsafe(ref c, 22 * w); c53.StoreUnsafe(ref c, 23 * w);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tile1x64(ref float a, ref float b, ref int offsets, int depth, ref float c, bool accumulate)
+    {
+        const int w = 16;
+        Vector512<float> c0 = Vector512<float>.Zero, c1 = c0, c2 = c0, c3 = c0;
+        if (accumulate)
+        {
+            c0 = Vector512.LoadUnsafe(ref c, 0); c1 = Vector512.LoadUnsafe(ref c, w); c2 = Vector512.LoadUnsafe(ref c, 2 * w); c3 = Vector512.LoadUnsafe(ref c, 3 * w);
+        }
+        for (nint d = 0; d < depth; d++)
+        {
+            ref float bd = ref Unsafe.Add(ref b, Unsafe.Add(ref offsets, d));
+            var v = Vector512.Create(Unsafe.Add(ref a, d));
+            c0 = Vector512.FusedMultiplyAdd(v, Vector512.LoadUnsafe(ref bd, 0), c0);
+            c1 = Vector512.FusedMultiplyAdd(v, Vector512.LoadUnsafe(ref bd, w), c1);
+            c2 = Vector512.FusedMultiplyAdd(v, Vector512.LoadUnsafe(ref bd, 2 * w), c2);
+            c3 = Vector512.FusedMultiplyAdd(v, Vector512.LoadUnsafe(ref bd, 3 * w), c3);
+        }
+        c0.StoreUnsafe(ref c, 0); c1.StoreUnsafe(ref c, w); c2.StoreUnsafe(ref c, 2 * w); c3.StoreUnsafe(ref c, 3 * w);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -9,7 +9,7 @@ public sealed partial class CpuBackend
 {
     /// <summary>
     /// Conv1d as the product weight[Cout, Cin·K] · columns[Cin·K, Tout], one panel of output steps at a time; the
-    /// columns are gathered from the input block by block into the panel (see <see cref="ConvolutionGemm"/>).
+    /// columns are read from the input in place or gathered into a packed panel (see <see cref="ConvolutionGemm"/>).
     /// </summary>
     public void Conv1d(Tensor x, Tensor weight, Tensor? bias, Tensor y, int stride, int dilation)
     {
