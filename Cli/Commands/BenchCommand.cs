@@ -74,7 +74,7 @@ public static class BenchCommand
             TimeWeightTypes(backend, checkpoint, types, steps, bandwidth);
             using var model = new MusicgenForConditionalGeneration(backend, checkpoint, types[^1]);
             TimePromptCounts(backend, model, types[^1], steps);
-            TimeCodec(backend, model);
+            CodecBench.Report(model.AudioEncoder);
             if (ProcessMemory.PeakBytes() is long peak)
                 Console.WriteLine($"peak resident memory      {peak / 1e9:0.00} GB (the whole run; bench --weights T for one type's peak)");
             return 0;
@@ -121,21 +121,5 @@ public static class BenchCommand
             double stepsPerSecond = 1000 / timing.MedianMs;
             Console.WriteLine($"  {prompts} prompt(s)   {timing.MedianMs,7:0.0} ms/step  {stepsPerSecond,6:0.0} steps/s  {prompts * stepsPerSecond / model.Config.AudioEncoder.FrameRate,6:0.00} s of audio per second");
         }
-    }
-
-    private static void TimeCodec(IBackend backend, MusicgenForConditionalGeneration model)
-    {
-        var codec = model.AudioEncoder;
-        int frames = 5 * codec.Config.FrameRate, quantizers = codec.Quantizer.NumQuantizers;
-        var random = new Random(2);
-        var codes = Enumerable.Range(0, quantizers * frames).Select(_ => random.Next(codec.Config.CodebookSize)).ToArray();
-        var stopwatch = Stopwatch.StartNew();
-        using var audio = codec.Decode(codes, 1, quantizers, frames);
-        double seconds = stopwatch.Elapsed.TotalSeconds;
-        Console.WriteLine($"EnCodec decode            {seconds:0.00} s for 5 s of audio (real-time factor {seconds / 5:0.00})");
-        stopwatch.Restart();
-        codec.Encode(audio, quantizers);
-        seconds = stopwatch.Elapsed.TotalSeconds;
-        Console.WriteLine($"EnCodec encode            {seconds:0.00} s for 5 s of audio (real-time factor {seconds / 5:0.00})");
     }
 }

@@ -13,8 +13,10 @@ public sealed partial class CpuBackend : IBackend
 {
     public string Name => $"cpu ({CpuParallel.Workers} threads, {System.Numerics.Vector<float>.Count * 32}-bit vectors)";
 
+    private readonly BufferPool _pool = new();
+
     public Tensor Allocate(params int[] shape) =>
-        new(this, new CpuBuffer(new float[ShapeText.ElementCount(shape)]), 0, shape, ownsBuffer: true);
+        new(this, new CpuBuffer(_pool.Rent(checked((int)ShapeText.ElementCount(shape))), _pool), 0, shape, ownsBuffer: true);
 
     public Tensor Upload(ReadOnlySpan<float> data, params int[] shape)
     {
@@ -163,7 +165,7 @@ public sealed partial class CpuBackend : IBackend
                 TensorPrimitives.Max(input, 0f, output);
                 break;
             case ActivationKind.Elu:
-                CpuActivations.Map<EluActivation>(input, output);
+                CpuActivations.Elu(input, output);
                 break;
             case ActivationKind.Gelu:
                 CpuActivations.Map<GeluActivation>(input, output);
@@ -250,5 +252,5 @@ public sealed partial class CpuBackend : IBackend
         });
     }
 
-    public void Dispose() { }
+    public void Dispose() => _pool.Clear();
 }

@@ -6,14 +6,14 @@ namespace MusicGen.Engine.Models.Encodec;
 
 /// <summary>
 /// EnCodec's LSTM (modeling_encodec.EncodecLSTM): a stack of LSTM layers over time in channel-first layout, with a
-/// skip connection around the whole stack. The input projections of all steps are one matrix product; only the
-/// recurrent part runs step by step.
+/// skip connection around the whole stack. The input projections of all steps are one matrix product (a
+/// 1-wide convolution over the channel-first input); only the recurrent part runs step by step.
 /// </summary>
 public sealed class EncodecLSTM : IEncodecLayer
 {
     private readonly IBackend _backend;
     private readonly int _dimension;
-    private readonly (Tensor InputWeight, Tensor Bias, Tensor RecurrentWeight)[] _layers; // [4H, H], [4H], [4H, H]
+    private readonly (Tensor InputWeight, Tensor Bias, Tensor RecurrentWeight)[] _layers; // [4H, H, 1], [4H], [4H, H]
 
     public EncodecLSTM(IBackend backend, WeightReader weights, int dimension, int layers)
     {
@@ -27,7 +27,7 @@ public sealed class EncodecLSTM : IEncodecLayer
             var bias = new float[4 * dimension];
             for (int i = 0; i < bias.Length; i++) bias[i] = biasIh.Data[i] + biasHh.Data[i];
             _layers[l] = (
-                backend.Upload(weights.Float($"lstm.weight_ih_l{l}", 4 * dimension, dimension)),
+                backend.Adopt(weights.Float($"lstm.weight_ih_l{l}", 4 * dimension, dimension).Data, 4 * dimension, dimension, 1),
                 backend.Upload(bias, 4 * dimension),
                 backend.Upload(weights.Float($"lstm.weight_hh_l{l}", 4 * dimension, dimension)));
         }
@@ -52,30 +52,29 @@ public sealed class EncodecLSTM : IEncodecLayer
     public Tensor Forward(Tensor hidden, EncodecLstmState state) // [B, H, T] -> [B, H, T]
     {
         int batch = hidden.Dim(0), steps = hidden.Dim(2), rows = steps + 1, width = _dimension;
-        // Every sequence below is [B, 1 + T, H]: row 0 holds the previous step's output, so that LstmStep's
-        // "previous output" of step 1 is the carried state; the input at row 0 is never used.
-        using var transposed = _backend.Allocate(batch, steps, width); // [B, T, H]
-        _backend.Transpose(hidden, transposed);
-        using var sequence = _backend.Allocate(batch, rows, width);
-        _backend.CopyBlocks(transposed, 0, steps * width, sequence, width, rows * width, steps * width, batch);
-        using var gates = _backend.Allocate(batch, rows, 4 * width);
-        var input = sequence;
-        var outputs = new[] { _backend.Allocate(batch, rows, width), _backend.Allocate(batch, rows, width) };
+        // LstmStep reads the previous step's output from the row before its own, so the step sequences are
+        // [B, 1 + T, ·] with row 0 holding the carried output (its gates are never used).
+        using var projected = _backend.Allocate(batch, 4 * width, steps); // [B, 4H, T]
+        using var transposed = _backend.Allocate(batch, steps, 4 * width); // [B, T, 4H]
+        using var gates = _backend.Allocate(batch, rows, 4 * width);       // [B, 1 + T, 4H]
+        using var output = _backend.Allocate(batch, rows, width);          // [B, 1 + T, H]
+        using var layerOutput = _backend.Allocate(batch, steps, width);    // [B, T, H]
+        var result = _backend.Allocate(batch, width, steps);               // [B, H, T], each layer's output
+        var input = hidden;
         for (int l = 0; l < _layers.Length; l++)
         {
             var (inputWeight, bias, recurrentWeight) = _layers[l];
-            var output = outputs[l % 2];
-            _backend.CopyBlocks(state.Outputs[l], 0, width, output, 0, rows * width, width, batch);
-            _backend.Linear(input.Reshape(batch * rows, width), inputWeight, bias, gates.Reshape(batch * rows, 4 * width));
+            _backend.Conv1d(input, inputWeight, bias, projected, stride: 1, dilation: 1);
+            _backend.Transpose(projected, transposed);
+            _backend.CopyBlocks(transposed, 0, (long)steps * 4 * width, gates, 4 * width, (long)rows * 4 * width, steps * 4 * width, batch);
+            _backend.CopyBlocks(state.Outputs[l], 0, width, output, 0, (long)rows * width, width, batch);
             for (int t = 1; t < rows; t++) _backend.LstmStep(gates, recurrentWeight, state.Cells[l], output, t);
-            _backend.CopyBlocks(output, steps * width, rows * width, state.Outputs[l], 0, width, width, batch);
-            input = output;
+            _backend.CopyBlocks(output, (long)steps * width, (long)rows * width, state.Outputs[l], 0, width, width, batch);
+            _backend.CopyBlocks(output, width, (long)rows * width, layerOutput, 0, (long)steps * width, steps * width, batch);
+            _backend.Transpose(layerOutput, result);
+            input = result;
         }
-        _backend.Add(input, sequence, input);
-        _backend.CopyBlocks(input, width, rows * width, transposed, 0, steps * width, steps * width, batch);
-        var result = _backend.Allocate(batch, width, steps);
-        _backend.Transpose(transposed, result);
-        foreach (var output in outputs) output.Dispose();
+        _backend.Add(result, hidden, result);
         return result;
     }
 

@@ -154,6 +154,54 @@ public abstract class BackendOpsTests
     }
 
     [SkippableFact]
+    public void Conv1d_matches_the_reference_for_many_channels()
+    {
+        // Depths past one packed block, output rows past one row tile and several panels of output steps.
+        SkipUnlessAvailable();
+        Properties.ForAll(Properties.Ints((1, 2), (1, 48), (1, 30), (1, 7), (1, 5), (1, 3), (0, 200), (0, 1000)), s =>
+        {
+            var (batch, cin, cout, kernel, stride, dilation, extra, seed) = (s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]);
+            int tin = (kernel - 1) * dilation + 1 + extra;
+            int tout = (tin - (kernel - 1) * dilation - 1) / stride + 1;
+            var x = RandomData.Uniform(seed, batch * cin * tin);
+            var w = RandomData.Uniform(seed + 1, cout * cin * kernel);
+            var bias = seed % 3 == 0 ? null : RandomData.Uniform(seed + 2, cout);
+            using var xt = Upload(x, batch, cin, tin);
+            using var wt = Upload(w, cout, cin, kernel);
+            using var bt = bias is null ? null : Upload(bias, cout);
+            using var y = Backend.Allocate(batch, cout, tout);
+            Backend.Conv1d(xt, wt, bt, y, stride, dilation);
+            RandomData.AssertClose(NaiveOps.Conv1d(x, w, bias, batch, cin, tin, cout, kernel, stride, dilation), y.ToArray(), Tolerance * cin * kernel, "Conv1d");
+        }, cases: 30);
+    }
+
+    [SkippableFact]
+    public void ConvTranspose1d_matches_the_reference_for_many_channels()
+    {
+        SkipUnlessAvailable();
+        Properties.ForAll(Properties.Ints((1, 2), (1, 70), (1, 12), (1, 5), (1, 8), (1, 150), (0, 1000)), s =>
+        {
+            var (batch, cin, cout, taps, stride, tin, seed) = (s[0], s[1], s[2], s[3], s[4], s[5], s[6]);
+            int kernel = taps * stride - seed % stride, full = (tin - 1) * stride + kernel;
+            int total = kernel - stride, trimLeft = total - total / 2, tout = tin * stride;
+            if (total < 0) (trimLeft, tout) = (0, full);
+            var x = RandomData.Uniform(seed, batch * cin * tin);
+            var w = RandomData.Uniform(seed + 1, cin * cout * kernel);
+            var bias = RandomData.Uniform(seed + 2, cout);
+            using var xt = Upload(x, batch, cin, tin);
+            using var wt = Upload(ConvTransposeWeights.ToPolyphase(w, cin, cout, kernel, stride), stride * cout, cin * ConvTransposeWeights.Taps(kernel, stride));
+            using var bt = Upload(bias, cout);
+            using var y = Backend.Allocate(batch, cout, tout);
+            Backend.ConvTranspose1d(xt, wt, bt, y, stride, kernel, trimLeft);
+            var reference = NaiveOps.ConvTranspose1d(x, w, bias, batch, cin, tin, cout, kernel, stride);
+            var expected = new float[batch * cout * tout];
+            for (int row = 0; row < batch * cout; row++)
+                Array.Copy(reference, row * full + trimLeft, expected, row * tout, tout);
+            RandomData.AssertClose(expected, y.ToArray(), Tolerance * cin * taps, "ConvTranspose1d");
+        }, cases: 30);
+    }
+
+    [SkippableFact]
     public void Pad1d_reflects_like_encodec_even_for_short_input()
     {
         SkipUnlessAvailable();
