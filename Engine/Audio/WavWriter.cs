@@ -15,12 +15,22 @@ public static class WavWriter
 
     public static void Write(Stream stream, AudioClip clip, WavSampleFormat format, string displayName)
     {
+        WriteHeader(stream, clip.SampleRate, clip.ChannelCount, clip.Length, format, displayName);
+        WriteSamples(stream, clip.Channels, 0, clip.Length, format);
+    }
+
+    /// <summary>
+    /// The header of a WAV file of <paramref name="frames"/> frames, for writing the samples later in pieces with
+    /// <see cref="WriteSamples"/> (a stream served while the audio is still being made).
+    /// </summary>
+    public static void WriteHeader(Stream stream, int sampleRate, int channels, int frames, WavSampleFormat format, string displayName)
+    {
         bool isFloat = format == WavSampleFormat.Float32;
-        int bytesPerSample = isFloat ? 4 : 2;
-        int blockAlign = clip.ChannelCount * bytesPerSample;
+        int bytesPerSample = BytesPerSample(format);
+        int blockAlign = channels * bytesPerSample;
         if (blockAlign > ushort.MaxValue)
-            throw new MusicGenException($"{displayName}: {clip.ChannelCount} channels are more than a WAV file can hold");
-        long dataBytes = (long)clip.Length * blockAlign;
+            throw new MusicGenException($"{displayName}: {channels} channels are more than a WAV file can hold");
+        long dataBytes = (long)frames * blockAlign;
         int fmtBytes = isFloat ? 18 : 16;
         int factChunkBytes = isFloat ? 12 : 0;
         long riffSize = 4 + (8 + fmtBytes) + factChunkBytes + 8 + dataBytes;
@@ -29,44 +39,47 @@ public static class WavWriter
                 $"{displayName}: {dataBytes} bytes of samples are more than a WAV file can hold (4 GiB); write a shorter clip");
 
         // BinaryWriter is little-endian, as RIFF is; it is used for the header only, never per sample.
-        using (var header = new BinaryWriter(stream, Encoding.ASCII, leaveOpen: true))
+        using var header = new BinaryWriter(stream, Encoding.ASCII, leaveOpen: true);
+        header.Write("RIFF"u8);
+        header.Write((uint)riffSize);
+        header.Write("WAVE"u8);
+        header.Write("fmt "u8);
+        header.Write(fmtBytes);
+        header.Write(isFloat ? WavFormatTag.IeeeFloat : WavFormatTag.Pcm);
+        header.Write((ushort)channels);
+        header.Write(sampleRate);
+        header.Write((uint)((long)sampleRate * blockAlign));
+        header.Write((ushort)blockAlign);
+        header.Write((ushort)(bytesPerSample * 8));
+        if (isFloat)
         {
-            header.Write("RIFF"u8);
-            header.Write((uint)riffSize);
-            header.Write("WAVE"u8);
-            header.Write("fmt "u8);
-            header.Write(fmtBytes);
-            header.Write(isFloat ? WavFormatTag.IeeeFloat : WavFormatTag.Pcm);
-            header.Write((ushort)clip.ChannelCount);
-            header.Write(clip.SampleRate);
-            header.Write((uint)((long)clip.SampleRate * blockAlign));
-            header.Write((ushort)blockAlign);
-            header.Write((ushort)(bytesPerSample * 8));
-            if (isFloat)
-            {
-                header.Write((ushort)0); // cbSize: no extension
-                header.Write("fact"u8);
-                header.Write(4);
-                header.Write(clip.Length);
-            }
-            header.Write("data"u8);
-            header.Write((uint)dataBytes);
+            header.Write((ushort)0); // cbSize: no extension
+            header.Write("fact"u8);
+            header.Write(4);
+            header.Write(frames);
         }
-        WriteSamples(stream, clip, isFloat, blockAlign);
+        header.Write("data"u8);
+        header.Write((uint)dataBytes);
     }
 
-    private static void WriteSamples(Stream stream, AudioClip clip, bool isFloat, int blockAlign)
+    /// <summary>Bytes of one sample of one channel.</summary>
+    public static int BytesPerSample(WavSampleFormat format) => format == WavSampleFormat.Float32 ? 4 : 2;
+
+    /// <summary>Frames [from, from + count) of the channels, interleaved, after a header from <see cref="WriteHeader"/>.</summary>
+    public static void WriteSamples(Stream stream, float[][] channels, int from, int count, WavSampleFormat format)
     {
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(BlockFrames * blockAlign);
+        bool isFloat = format == WavSampleFormat.Float32;
+        int blockAlign = channels.Length * BytesPerSample(format);
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(Math.Min(BlockFrames, Math.Max(count, 1)) * blockAlign);
         try
         {
-            for (int done = 0; done < clip.Length; done += BlockFrames)
+            for (int done = 0; done < count; done += BlockFrames)
             {
-                int frames = Math.Min(BlockFrames, clip.Length - done);
+                int frames = Math.Min(BlockFrames, count - done);
                 Span<byte> block = buffer.AsSpan(0, frames * blockAlign);
-                for (int c = 0; c < clip.ChannelCount; c++)
+                for (int c = 0; c < channels.Length; c++)
                 {
-                    ReadOnlySpan<float> source = clip.Channels[c].AsSpan(done, frames);
+                    ReadOnlySpan<float> source = channels[c].AsSpan(from + done, frames);
                     if (isFloat) EncodeFloat32(source, block[(c * 4)..], blockAlign);
                     else EncodePcm16(source, block[(c * 2)..], blockAlign);
                 }

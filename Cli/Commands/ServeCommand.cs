@@ -1,0 +1,67 @@
+using System.CommandLine;
+using System.Diagnostics;
+using MusicGen.Kernels;
+using MusicGen.Server;
+using MusicGen.Server.Generation;
+
+namespace MusicGen.Cli.Commands;
+
+/// <summary><c>musicgen serve --model MODEL</c>: the HTTP API and the web page, over one loaded model.</summary>
+public sealed class ServeCommand
+{
+    private static readonly ServerOptions Defaults = new();
+
+    private readonly Option<string> Host = new("--host") { Description = "Address to listen on; other than loopback it needs --api-key or --no-auth", DefaultValueFactory = _ => Defaults.Host };
+    private readonly Option<int> Port = new("--port") { Description = "TCP port", DefaultValueFactory = _ => Defaults.Port };
+    private readonly Option<string?> ApiKey = new("--api-key") { Description = "Key every /v1 request must carry (Authorization: Bearer KEY); at least 8 characters" };
+    private readonly Option<bool> NoAuth = new("--no-auth") { Description = "Serve a non-loopback address without a key, on purpose" };
+    private readonly Option<int> Queue = new("--queue") { Description = "Requests that may wait for the generator; more are refused with 429", DefaultValueFactory = _ => Defaults.QueueLength };
+    private readonly Option<int> MaxBatch = new("--max-batch") { Description = "Most pieces generated together (queued requests with the same settings share a batch)", DefaultValueFactory = _ => Defaults.MaxBatch };
+    private readonly Option<int> Keep = new("--keep") { Description = "Finished generations kept for download (oldest forgotten first)", DefaultValueFactory = _ => Defaults.KeepFinished };
+    private readonly Option<int> MaxUpload = new("--max-upload-mb") { Description = "Largest request (uploaded audio included), in MiB", DefaultValueFactory = _ => (int)(Defaults.MaxUploadBytes >> 20) };
+
+    private ServeCommand() { }
+
+    public static Command Create() => new ServeCommand().Build();
+
+    private Command Build()
+    {
+        var model = CommonOptions.Model();
+        var device = CommonOptions.Device();
+        var command = new Command("serve", "Serve an HTTP API and a web page that generate music with one model (loaded once)")
+        {
+            model, device, Host, Port, ApiKey, NoAuth, Queue, MaxBatch, Keep, MaxUpload,
+        };
+        command.SetAction(parse => CommandRunner.Run(() => Run(parse, parse.GetValue(model)!, parse.GetValue(device)!)));
+        return command;
+    }
+
+    private int Run(ParseResult parse, string modelName, string device)
+    {
+        var options = new ServerOptions
+        {
+            Host = parse.GetValue(Host)!,
+            Port = parse.GetValue(Port),
+            ApiKey = parse.GetValue(ApiKey),
+            NoAuth = parse.GetValue(NoAuth),
+            QueueLength = parse.GetValue(Queue),
+            MaxBatch = parse.GetValue(MaxBatch),
+            KeepFinished = parse.GetValue(Keep),
+            MaxUploadBytes = (long)parse.GetValue(MaxUpload) << 20,
+        };
+        options.Validate(); // before the model is loaded: a refused setting costs nothing
+
+        var stopwatch = Stopwatch.StartNew();
+        using var checkpoint = ModelArgument.Open(modelName);
+        using var backend = BackendSelector.Open(device);
+        // The weight type option (--weights) of the low-precision work goes here, next to --device.
+        var generator = new EngineMusicGenerator(backend, checkpoint, modelName);
+        Console.Error.WriteLine($"loaded {checkpoint.Folder} on {backend.Name} in {stopwatch.Elapsed.TotalSeconds:0.0} s");
+
+        using var app = MusicGenServer.Build(options, generator);
+        app.Lifetime.ApplicationStarted.Register(() =>
+            Console.Error.WriteLine($"serving on {string.Join(", ", app.Urls)} (web page at /, API at /v1, OpenAPI at {MusicGenServer.OpenApiUrl}); Ctrl-C or SIGTERM stops"));
+        app.Run();
+        return 0;
+    }
+}
