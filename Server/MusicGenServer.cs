@@ -40,7 +40,16 @@ public static class MusicGenServer
         builder.Services.AddSingleton<RequestReader>();
         builder.Services.AddSingleton<GenerationScheduler>();
         builder.Services.AddHostedService(services => services.GetRequiredService<GenerationScheduler>());
-        builder.Services.AddProblemDetails();
+        builder.Services.AddProblemDetails(problems => problems.CustomizeProblemDetails = context =>
+        {
+            // Routing refuses a body that is neither JSON nor a form before the endpoint runs; name the header, as every refusal names its field.
+            if (context.ProblemDetails is { Status: StatusCodes.Status415UnsupportedMediaType } and not HttpValidationProblemDetails)
+            {
+                string message = $"send application/json or multipart/form-data, not {context.HttpContext.Request.ContentType ?? "nothing"}";
+                context.ProblemDetails.Detail = $"Content-Type: {message}";
+                context.ProblemDetails.Extensions["errors"] = new Dictionary<string, string[]> { ["Content-Type"] = [message] };
+            }
+        });
         builder.Services.ConfigureHttpJsonOptions(json =>
         {
             json.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;

@@ -74,18 +74,29 @@ public sealed class RequestReader(IMusicGenerator generator, ServerOptions optio
 
     private static async Task<GenerationRequestBody> ReadJsonAsync(HttpRequest request, CancellationToken cancellation)
     {
+        JsonDocument document;
         try
         {
-            return await JsonSerializer.DeserializeAsync<GenerationRequestBody>(request.Body, Json, cancellation)
-                ?? throw new RequestProblem(StatusCodes.Status400BadRequest, "body", "the body is null; send a JSON object");
+            document = await JsonDocument.ParseAsync(request.Body, cancellationToken: cancellation);
         }
         catch (JsonException e)
         {
-            string field = e.Path is { Length: > 2 } path ? path[2..] : "body";
-            string? unknown = UnknownProperty(e.Message);
-            throw unknown is not null
-                ? new RequestProblem(StatusCodes.Status400BadRequest, unknown, "is not a field of this request")
-                : new RequestProblem(StatusCodes.Status400BadRequest, field, field == "body" ? "is not a JSON object" : $"has the wrong type ({ExpectedType(field)} expected)");
+            throw new RequestProblem(StatusCodes.Status400BadRequest, "body", $"is not valid JSON ({e.Message})");
+        }
+        using (document)
+        {
+            if (document.RootElement.ValueKind != JsonValueKind.Object)
+                throw new RequestProblem(StatusCodes.Status400BadRequest, "body", "must be a JSON object");
+            try
+            {
+                return document.RootElement.Deserialize<GenerationRequestBody>(Json)!;
+            }
+            catch (JsonException e)
+            {
+                if (UnknownProperty(e.Message) is { } unknown) throw new RequestProblem(StatusCodes.Status400BadRequest, unknown, "is not a field of this request");
+                string field = e.Path is { Length: > 2 } path ? path[2..].Split('[')[0] : "body";
+                throw WrongType(field);
+            }
         }
     }
 
