@@ -16,6 +16,11 @@ public static class CommandRunner
         {
             return body();
         }
+        catch (OperationCanceledException e)
+        {
+            Report(e, "cancelled");
+            return Failure;
+        }
         catch (Exception e) when (e is MusicGenException or IOException or UnauthorizedAccessException or OutOfMemoryException)
         {
             Report(e, e.Message);

@@ -23,11 +23,5 @@ public static class AudioFile
     /// The file resampled to <paramref name="sampleRate"/> (torchaudio's defaults) with <paramref name="channels"/>
     /// channels: averaged down to mono, or mono duplicated to stereo.
     /// </summary>
-    public static AudioClip ReadAt(string path, int sampleRate, int channels)
-    {
-        AudioClip clip = Read(path);
-        // Down-mixing first and duplicating last resamples as few channels as possible.
-        if (clip.ChannelCount > channels) clip = clip.WithChannels(channels);
-        return Resampler.Resample(clip, sampleRate).WithChannels(channels);
-    }
+    public static AudioClip ReadAt(string path, int sampleRate, int channels) => Read(path).Convert(sampleRate, channels);
 }

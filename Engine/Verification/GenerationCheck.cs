@@ -24,10 +24,12 @@ public sealed class GenerationCheck : IComponentCheck
             UnconditionalBatch: golden.Shape("generate.codes")[0], AudioPrompt: ReferenceAudioPrompt(golden), Melody: ReferenceChroma(golden));
         var result = generator.Generate(request, observe: (name, tensor) => produced.Add(name, tensor));
 
-        produced.Add("generate.delayed_ids", [result.Batch * result.Codebooks, result.SequenceLength], result.DelayedIds);
-        produced.Add("generate.codes", [result.Batch, result.Codebooks, result.Frames], result.Codes);
-        var audio = generator.DecodeAudio(result, out int channels, out int samples);
-        produced.Add("generate.audio", [result.Batch, channels, samples], audio);
+        var codes = result.Codes;
+        var layout = generator.Layout;
+        produced.Add("generate.delayed_ids", [codes.Batch * layout.Codebooks, result.SequenceLength], result.DelayedIds);
+        produced.Add("generate.codes", [codes.Batch, layout.Codebooks, codes.Frames], layout.ToDecoder(codes.Values, codes.Batch, codes.Frames));
+        var audio = generator.DecodeAudio(codes);
+        produced.Add("generate.audio", audio.Shape, audio.Values);
     }
 
     /// <summary>The case's processed audio prompt (input_values, padding_mask), if it has one.</summary>
