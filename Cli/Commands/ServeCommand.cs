@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
+using MusicGen.Engine;
 using MusicGen.Kernels;
 using MusicGen.Server;
 using MusicGen.Server.Generation;
@@ -52,11 +53,11 @@ public sealed class ServeCommand
         options.Validate(); // before the model is loaded: a refused setting costs nothing
 
         var stopwatch = Stopwatch.StartNew();
-        using var checkpoint = ModelArgument.Open(modelName);
         using var backend = BackendSelector.Open(device);
         // The weight type option (--weights) of the low-precision work goes here, next to --device.
-        var generator = new EngineMusicGenerator(backend, checkpoint, modelName);
-        Console.Error.WriteLine($"loaded {checkpoint.Folder} on {backend.Name} in {stopwatch.Elapsed.TotalSeconds:0.0} s");
+        using var pipeline = MusicgenPipeline.Open(modelName, backend, line => Console.Error.WriteLine(line));
+        var generator = new EngineMusicGenerator(pipeline, modelName);
+        Console.Error.WriteLine($"loaded {pipeline.Folder} on {backend.Name} in {stopwatch.Elapsed.TotalSeconds:0.0} s");
 
         using var app = MusicGenServer.Build(options, generator);
         app.Lifetime.ApplicationStarted.Register(() =>

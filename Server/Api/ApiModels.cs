@@ -62,7 +62,7 @@ public sealed record GenerationAccepted(string Id, JobStatus Status, GenerationU
 /// <param name="Steps">Decoding steps in all.</param>
 /// <param name="StepsPerSecond">Speed so far.</param>
 /// <param name="SecondsLeft">Estimated seconds until done.</param>
-public sealed record GenerationProgress(int Step, int Steps, double? StepsPerSecond, double? SecondsLeft);
+public sealed record ProgressView(int Step, int Steps, double? StepsPerSecond, double? SecondsLeft);
 
 /// <summary>The settings a generation ran with.</summary>
 /// <param name="Prompts">Its prompts, one per piece.</param>
@@ -93,7 +93,7 @@ public sealed record GenerationParametersView(
 /// <param name="Error">Why it failed, in plain words.</param>
 /// <param name="Urls">Where to find it.</param>
 public sealed record GenerationStatusView(
-    string Id, JobStatus Status, DateTimeOffset Created, DateTimeOffset? Started, DateTimeOffset? Finished, GenerationProgress Progress,
+    string Id, JobStatus Status, DateTimeOffset Created, DateTimeOffset? Started, DateTimeOffset? Finished, ProgressView Progress,
     GenerationParametersView Parameters, int Pieces, int? BatchSize, string? Error, GenerationUrls Urls)
 {
     /// <summary>The view of a job now.</summary>
@@ -104,7 +104,7 @@ public sealed record GenerationStatusView(
         bool started = job.Status != JobStatus.Queued && job.Started is not null;
         return new GenerationStatusView(
             job.Id, job.Status, job.Created, job.Started, job.Finished,
-            new GenerationProgress(job.Step, job.Steps, job.StepsPerSecond is double r ? Math.Round(r, 2) : null, job.SecondsLeft is double left ? Math.Round(left, 1) : null),
+            new ProgressView(job.Step, job.Steps, job.StepsPerSecond is double r ? Math.Round(r, 2) : null, job.SecondsLeft is double left ? Math.Round(left, 1) : null),
             new GenerationParametersView(p.Pieces.Select(x => x.Prompt).ToArray(), p.Seconds, started || p.SeedGiven ? job.Seed : null,
                 s.TopK, s.TopP, s.Temperature, s.GuidanceScale, s.Greedy, p.ExtendStride,
                 p.Pieces.Any(x => x.Melody is not null), p.Pieces.Any(x => x.Continuation is not null)),

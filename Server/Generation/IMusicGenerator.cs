@@ -1,3 +1,4 @@
+using MusicGen.Engine;
 using MusicGen.Engine.Audio;
 using MusicGen.Engine.Codec;
 using MusicGen.Engine.Generation;
@@ -22,7 +23,7 @@ public interface IMusicGenerator
     /// (today one, at the end), adding up to <see cref="ModelInfo.SamplesFor"/> frames.
     /// </summary>
     Task<IReadOnlyList<GeneratedPiece>> GenerateAsync(
-        BatchRequest batch, IProgress<StepProgress> progress, Action<int, AudioClip> audio, CancellationToken cancellation);
+        BatchRequest batch, IProgress<GenerationProgress> progress, Action<int, AudioClip> audio, CancellationToken cancellation);
 }
 
 /// <summary>A model's description: the name it was loaded as, its audio and its limits.</summary>
@@ -62,6 +63,3 @@ public sealed record PieceRequest(string Prompt, AudioClip? Continuation = null,
 
 /// <summary>A generated piece: its audio (an audio prompt included) and its codes [channels, codebooks, frames].</summary>
 public sealed record GeneratedPiece(AudioClip Audio, AudioCodes Codes);
-
-/// <summary>Decoding steps done of all.</summary>
-public readonly record struct StepProgress(int Step, int Steps);

@@ -1,4 +1,4 @@
-using System.Diagnostics;
+using MusicGen.Engine;
 using MusicGen.Engine.Generation;
 using MusicGen.Server.Generation;
 
@@ -45,7 +45,6 @@ public sealed record GenerationParameters(IReadOnlyList<PieceRequest> Pieces, do
 public sealed class GenerationJob
 {
     private readonly Lock _lock = new();
-    private readonly Stopwatch _running = new();
 
     /// <summary>A new queued job; its audio streams know their length already.</summary>
     public GenerationJob(string id, GenerationParameters parameters, ModelInfo model)
@@ -117,14 +116,13 @@ public sealed class GenerationJob
         Started = DateTimeOffset.UtcNow;
         Seed = seed;
         BatchSize = batchSize;
-        _running.Start();
     });
 
-    internal void Report(StepProgress progress) => Update(() =>
+    internal void Report(GenerationProgress progress) => Update(() =>
     {
         Step = progress.Step;
-        Steps = progress.Steps;
-        StepsPerSecond = progress.Step / Math.Max(_running.Elapsed.TotalSeconds, 1e-6);
+        Steps = progress.Total;
+        StepsPerSecond = progress.StepsPerSecond;
     });
 
     /// <summary>Done with these pieces, unless it was cancelled meanwhile; true when it is done now.</summary>
@@ -145,7 +143,6 @@ public sealed class GenerationJob
             Status = status;
             Error = error;
             Finished = DateTimeOffset.UtcNow;
-            _running.Stop();
             then?.Invoke();
             changed = true;
         });

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Hosting;
+using MusicGen.Engine;
 using Microsoft.Extensions.Logging;
 using MusicGen.Loaders;
 using MusicGen.Server.Generation;
@@ -213,8 +214,8 @@ public sealed class GenerationScheduler(IMusicGenerator generator, JobStore stor
     }
 
     /// <summary>Reports on the generator's thread: Progress&lt;T&gt; would post to the thread pool and arrive out of order.</summary>
-    private sealed class SynchronousProgress(Action<StepProgress> report) : IProgress<StepProgress>
+    private sealed class SynchronousProgress(Action<GenerationProgress> report) : IProgress<GenerationProgress>
     {
-        public void Report(StepProgress value) => report(value);
+        public void Report(GenerationProgress value) => report(value);
     }
 }

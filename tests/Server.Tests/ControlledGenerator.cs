@@ -40,7 +40,7 @@ public sealed class ControlledGenerator(IMusicGenerator inner, bool holdStarts, 
 
     public int PromptTokens(string prompt) => inner.PromptTokens(prompt);
 
-    public async Task<IReadOnlyList<GeneratedPiece>> GenerateAsync(BatchRequest batch, IProgress<StepProgress> progress, Action<int, AudioClip> audio, CancellationToken cancellation)
+    public async Task<IReadOnlyList<GeneratedPiece>> GenerateAsync(BatchRequest batch, IProgress<MusicGen.Engine.GenerationProgress> progress, Action<int, AudioClip> audio, CancellationToken cancellation)
     {
         lock (_batches) _batches.Add(batch);
         using var registration = cancellation.Register(() => Interlocked.Increment(ref Cancelled));

@@ -1,5 +1,5 @@
 using MusicGen.Engine.Backends.Cpu;
-using MusicGen.Loaders.Checkpoints;
+using MusicGen.Engine;
 using MusicGen.Server.Generation;
 using MusicGen.Tests;
 
@@ -9,10 +9,7 @@ namespace MusicGen.Server.Tests;
 public static class GoldenGenerator
 {
     private static readonly Lazy<EngineMusicGenerator> Shared = new(() =>
-    {
-        var checkpoint = CheckpointFolder.Open(Path.Combine(TestPaths.Golden("musicgen-mono"), "model"));
-        return new EngineMusicGenerator(new CpuBackend(), checkpoint, "golden/musicgen-mono");
-    });
+        new EngineMusicGenerator(MusicgenPipeline.Open(Path.Combine(TestPaths.Golden("musicgen-mono"), "model"), new CpuBackend()), "golden/musicgen-mono"));
 
     public static EngineMusicGenerator Instance => Shared.Value;
 }
