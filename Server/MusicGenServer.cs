@@ -33,6 +33,8 @@ public static class MusicGenServer
             kestrel.Limits.MaxRequestBodySize = options.MaxUploadBytes;
         });
         builder.WebHost.UseUrls($"http://{(options.Host.Contains(':') ? $"[{options.Host}]" : options.Host)}:{options.Port}");
+        // SIGTERM lets the running batch finish for this long, then cancels it.
+        builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(30));
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(generator);
         builder.Services.AddSingleton(new JobStore(options.KeepFinished));

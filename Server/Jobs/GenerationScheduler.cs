@@ -23,7 +23,8 @@ public enum Admission
 /// up to the batch limit. Stopping refuses new work, cancels what waits, and lets the running batch finish
 /// until the host's shutdown timeout, then cancels it.
 /// </summary>
-public sealed class GenerationScheduler(IMusicGenerator generator, JobStore store, ServerMetrics metrics, ServerOptions options, ILogger<GenerationScheduler> log)
+public sealed class GenerationScheduler(
+    IMusicGenerator generator, JobStore store, ServerMetrics metrics, ServerOptions options, IHostApplicationLifetime lifetime, ILogger<GenerationScheduler> log)
     : IHostedService, IDisposable
 {
     private readonly LinkedList<GenerationJob> _queue = new();
@@ -80,15 +81,18 @@ public sealed class GenerationScheduler(IMusicGenerator generator, JobStore stor
     public Task StartAsync(CancellationToken cancellationToken)
     {
         _loop = Task.Run(RunAsync, CancellationToken.None);
+        // As soon as the host is asked to stop, before the web server waits for open requests: the queue's
+        // followers (progress events, audio streams) then end at once instead of holding the shutdown open.
+        lifetime.ApplicationStopping.Register(BeginStopping);
         return Task.CompletedTask;
     }
 
-    /// <inheritdoc />
-    public async Task StopAsync(CancellationToken cancellationToken)
+    private void BeginStopping()
     {
         GenerationJob[] waiting;
         lock (_queue)
         {
+            if (IsStopping) return;
             _stopping.Cancel();
             waiting = [.. _queue];
             _queue.Clear();
@@ -96,6 +100,12 @@ public sealed class GenerationScheduler(IMusicGenerator generator, JobStore stor
         foreach (var job in waiting) Cancel(job);
         _wake.Release();
         log.LogInformation("stopping: {Waiting} queued request(s) cancelled, {Running} running", waiting.Length, _running.Count);
+    }
+
+    /// <inheritdoc />
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        BeginStopping();
         try
         {
             await _loop.WaitAsync(cancellationToken);
