@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using MusicGen.Server.Api;
 using MusicGen.Server.Generation;
 using MusicGen.Server.Jobs;
@@ -33,6 +34,8 @@ public static class MusicGenServer
             kestrel.Limits.MaxRequestBodySize = options.MaxUploadBytes;
         });
         builder.WebHost.UseUrls($"http://{(options.Host.Contains(':') ? $"[{options.Host}]" : options.Host)}:{options.Port}");
+        // One line per request would drown what matters (start, stop, failures) in a busy server's log.
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         // SIGTERM lets the running batch finish for this long, then cancels it.
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(30));
         builder.Services.AddSingleton(options);

@@ -236,6 +236,7 @@ public sealed class RequestReader(IMusicGenerator generator, ServerOptions optio
         {
             if (!model.FollowsMelody) throw Invalid("melody", $"this model ({model.Name}) does not follow melodies; use a melody checkpoint");
             melody = ReadUpload("melody", melodyFile, path => AudioFile.Read(path));
+            if (melody.Seconds > model.MaxSeconds) throw Invalid("melody", $"the tune is {melody.Seconds:0.0} s; this model follows at most {model.MaxSeconds:0.##} s");
         }
         if (uploads.TryGetValue("continue", out string? continueFile))
         {
