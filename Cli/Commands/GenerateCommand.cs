@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using MusicGen.Engine;
 using MusicGen.Engine.Audio;
 using MusicGen.Engine.Codec;
+using MusicGen.Engine.Generation;
 using MusicGen.Kernels;
 using MusicGen.Loaders;
 using Spectre.Console;
@@ -46,6 +47,9 @@ public sealed class GenerateCommand
         AllowMultipleArgumentsPerToken = false,
     };
 
+    /// <summary>The most pieces one run generates as a batch.</summary>
+    private const int MaxSamples = 64;
+
     private GenerateCommand() { }
 
     public static Command Create() => new GenerateCommand().Build();
@@ -56,10 +60,22 @@ public sealed class GenerateCommand
         var output = CommonOptions.Output("WAV file to write; with several prompts or samples, OUT-1.wav, OUT-2.wav, …");
         var format = CommonOptions.WavFormat();
         var device = CommonOptions.Device();
+        Prompts.NotBlank();
+        output.Accepts("a .wav file name", path => CommandLineRules.HasExtension(path, ".wav"));
+        SaveCodes.Accepts("a .safetensors or .json file name", path => CommandLineRules.HasExtension(path!, ".safetensors", ".json"));
+        Duration.Accepts($"a number of seconds above 0 and at most {MusicgenGenerator.MaxSeconds}", seconds => seconds is > 0 and <= MusicgenGenerator.MaxSeconds);
+        Tokens.Accepts("a whole number of steps from 1 to 100000", tokens => tokens is >= 1 and <= 100_000);
+        Samples.Accepts($"a whole number from 1 to {MaxSamples}", samples => samples is >= 1 and <= MaxSamples);
+        Continue.EachAccepts("an audio file name", path => !string.IsNullOrWhiteSpace(path));
+        Melody.EachAccepts("an audio file name", path => !string.IsNullOrWhiteSpace(path));
         var command = new Command("generate", "Generate music from text descriptions, optionally continuing audio or following a melody")
         {
             Prompts, model, output, Duration, Tokens, Seed, TopK, TopP, Temperature, Guidance, Greedy, Unconditional, Samples, Continue, Melody, SaveCodes, format, device,
         };
+        command.Validators.Add(result =>
+        {
+            if (result.GetResult(Samples) is not null && !result.GetValue(Unconditional)) result.AddError("--samples goes with --unconditional; with prompts, give one prompt per piece");
+        });
         command.SetAction(parse => CommandRunner.Run(() => Run(parse, parse.GetValue(model)!, parse.GetValue(output)!, parse.GetValue(format), parse.GetValue(device)!)));
         return command;
     }
@@ -71,9 +87,15 @@ public sealed class GenerateCommand
         if (withoutText && texts.Length > 0) throw new MusicGenException("--unconditional takes no prompt");
         if (!withoutText && texts.Length == 0) throw new MusicGenException("give a prompt, or --unconditional");
         if (parse.GetValue(Duration) is not null && parse.GetValue(Tokens) is not null) throw new MusicGenException("give --duration or --tokens, not both");
-        if (parse.GetValue(Samples) is < 1) throw new MusicGenException("--samples must be at least 1");
-        var audioPrompts = ReadAll(parse.GetValue(Continue) ?? [], warnIfSilent: true);
-        var melodies = ReadAll(parse.GetValue(Melody) ?? [], warnIfSilent: false);
+        var continueFiles = parse.GetValue(Continue) ?? [];
+        var melodyFiles = parse.GetValue(Melody) ?? [];
+        int batch = texts.Length > 0 ? texts.Length : parse.GetValue(Samples) ?? Math.Max(1, Math.Max(continueFiles.Length, melodyFiles.Length));
+        if (batch > MaxSamples) throw new MusicGenException($"{batch} pieces asked; one run generates at most {MaxSamples}");
+        foreach (string file in OutputNames(output, batch)) OutputPath.Check(file, "--out");
+        if (parse.GetValue(SaveCodes) is string codes)
+            foreach (string file in OutputNames(codes, batch)) OutputPath.Check(file, "--save-codes");
+        var audioPrompts = ReadAll(continueFiles, warnIfSilent: true);
+        var melodies = ReadAll(melodyFiles, warnIfSilent: false);
 
         var stopwatch = Stopwatch.StartNew();
         using var backend = BackendSelector.Open(device);
@@ -103,23 +125,19 @@ public sealed class GenerateCommand
         var result = RunWithProgress(pipeline, plan, cancellation.Token);
         var elapsed = stopwatch.Elapsed;
         var files = OutputNames(output, plan.Batch);
+        using var outputs = AtomicFile.BeginGroup();
         double written = 0;
         for (int b = 0; b < plan.Batch; b++)
         {
             var clip = result.Audio.Clip(b);
             WavFile.Write(files[b], clip, format);
             written += clip.Seconds;
-            Console.WriteLine(files[b]);
         }
-        if (parse.GetValue(SaveCodes) is string codesPath)
-        {
-            var codeFiles = OutputNames(codesPath, plan.Batch);
-            for (int b = 0; b < plan.Batch; b++)
-            {
-                CodesFile.Save(codeFiles[b], result.Codes.ToAudioCodes(b, pipeline.SampleRate, pipeline.FrameRate));
-                Console.WriteLine(codeFiles[b]);
-            }
-        }
+        var codeFiles = parse.GetValue(SaveCodes) is string codesPath ? OutputNames(codesPath, plan.Batch) : [];
+        for (int b = 0; b < codeFiles.Length; b++)
+            CodesFile.Save(codeFiles[b], result.Codes.ToAudioCodes(b, pipeline.SampleRate, pipeline.FrameRate));
+        outputs.Commit();
+        foreach (string file in files.Concat(codeFiles)) Console.WriteLine(file);
         double generated = result.GeneratedSeconds * plan.Batch;
         Console.Error.WriteLine($"{written:0.00} s of audio ({generated:0.00} s generated) in {elapsed.TotalSeconds:0.0} s (real-time factor {elapsed.TotalSeconds / generated:0.00})");
         return 0;
@@ -128,7 +146,7 @@ public sealed class GenerateCommand
     /// <summary>The audio files, each read once; a silent audio prompt is worth a warning (it continues silence).</summary>
     private static AudioClip[] ReadAll(string[] files, bool warnIfSilent)
     {
-        var clips = files.Select(AudioFile.Read).ToArray();
+        var clips = files.Select(file => AudioFile.Read(file, MusicgenGenerator.MaxSeconds)).ToArray();
         for (int i = 0; i < clips.Length && warnIfSilent; i++)
             if (clips[i].Channels.All(c => c.All(v => v == 0f))) Console.Error.WriteLine($"warning: the audio prompt {files[i]} is silent");
         return clips;

@@ -29,6 +29,12 @@ public sealed class ServeCommand
     {
         var model = CommonOptions.Model();
         var device = CommonOptions.Device();
+        Port.Accepts("a port number from 0 to 65535", port => port is >= 0 and <= 65535);
+        ApiKey.Accepts("a key of at least 8 characters", key => key is { Length: >= 8 });
+        Queue.Accepts("a whole number from 1 to 10000", n => n is >= 1 and <= 10_000);
+        MaxBatch.Accepts("a whole number from 1 to 64", n => n is >= 1 and <= 64);
+        Keep.Accepts("a whole number from 1 to 100000", n => n is >= 1 and <= 100_000);
+        MaxUpload.Accepts("a whole number of MiB from 1 to 2047", n => n is >= 1 and <= 2047);
         var command = new Command("serve", "Serve an HTTP API and a web page that generate music with one model (loaded once)")
         {
             model, device, Host, Port, ApiKey, NoAuth, Queue, MaxBatch, Keep, MaxUpload,

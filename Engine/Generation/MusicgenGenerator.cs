@@ -92,6 +92,7 @@ public sealed class MusicgenGenerator
             int tokens = feed.Length / (decoderBatch * codebooks);
             _model.Decoder.Forward(cache, feed, tokens, logits, lastOnly: true, prefix: cache.Length == 0 ? cache.Prefix : null);
             _backend.Download(logits, hostLogits);
+            FiniteCheck.Require(hostLogits, "the decoder's logits (the checkpoint's weights may hold NaN or infinity)");
             sampler.Next(hostLogits, rows, next);
             for (int r = 0; r < rows; r++)
             {
@@ -225,6 +226,7 @@ public sealed class MusicgenGenerator
             samples = decoded.Dim(2);
             if (audio.Length == 0) audio = new float[batch * channels * samples];
             var host = decoded.ToArray();
+            FiniteCheck.Require(host, "the audio decoded by the codec (the checkpoint's weights may hold NaN or infinity)");
             for (int b = 0; b < batch; b++)
                 host.AsSpan(b * samples, samples).CopyTo(audio.AsSpan((b * channels + c) * samples));
         }

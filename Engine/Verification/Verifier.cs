@@ -94,7 +94,7 @@ public sealed class NaturalOrder : IComparer<string>
                 int si = i, sj = j;
                 while (i < x.Length && char.IsAsciiDigit(x[i])) i++;
                 while (j < y.Length && char.IsAsciiDigit(y[j])) j++;
-                int byValue = long.Parse(x.AsSpan(si, i - si)).CompareTo(long.Parse(y.AsSpan(sj, j - sj)));
+                int byValue = CompareNumbers(x.AsSpan(si, i - si), y.AsSpan(sj, j - sj));
                 if (byValue != 0) return byValue;
                 continue;
             }
@@ -102,6 +102,15 @@ public sealed class NaturalOrder : IComparer<string>
             i++;
             j++;
         }
-        return (x.Length - i).CompareTo(y.Length - j);
+        int byRest = (x.Length - i).CompareTo(y.Length - j);
+        return byRest != 0 ? byRest : string.CompareOrdinal(x, y);
+    }
+
+    /// <summary>Digit runs by value, however many digits they have: without leading zeros, the longer is larger.</summary>
+    private static int CompareNumbers(ReadOnlySpan<char> a, ReadOnlySpan<char> b)
+    {
+        a = a.TrimStart('0');
+        b = b.TrimStart('0');
+        return a.Length != b.Length ? a.Length.CompareTo(b.Length) : a.SequenceCompareTo(b);
     }
 }
