@@ -8,7 +8,7 @@ namespace MusicGen.Server.Api;
 /// </summary>
 public sealed class GenerationRequestBody
 {
-    /// <summary>Text description of the music (give this or <see cref="Prompts"/>).</summary>
+    /// <summary>Text description of the music (give this or <c>prompts</c>).</summary>
     public string? Prompt { get; set; }
 
     /// <summary>Several descriptions, generated together (at most the server's batch limit).</summary>
