@@ -168,6 +168,9 @@ public sealed class GenerationApiTests
         foreach (string path in new[] { "/v1/generations", "/v1/generations/{id}", "/v1/generations/{id}/audio", "/v1/generations/{id}/codes", "/v1/generations/{id}/events", "/healthz", "/metrics" })
             Assert.True(paths.TryGetProperty(path, out _), $"{path} is not in the OpenAPI document");
         Assert.True(paths.GetProperty("/v1/generations").GetProperty("post").GetProperty("requestBody").GetProperty("content").TryGetProperty("multipart/form-data", out _));
+        var fields = openApi.GetProperty("components").GetProperty("schemas").GetProperty("GenerationRequestBody").GetProperty("properties");
+        foreach (string field in new[] { "prompt", "prompts", "duration", "seed", "top_k", "top_p", "temperature", "guidance", "greedy", "extend_stride" })
+            Assert.True(fields.TryGetProperty(field, out _), $"{field} is not documented");
 
         string page = await server.Client.GetStringAsync("/");
         Assert.Contains("<label for=\"prompt\"", page);
