@@ -24,7 +24,8 @@ public static class DecodeCommand
             var codes = CodesFile.Load(parse.GetValue(input)!);
             using var checkpoint = ModelArgument.Open(parse.GetValue(model)!);
             using var backend = BackendSelector.Open(parse.GetValue(device)!);
-            var clip = new AudioCodec(backend, checkpoint).Decode(codes);
+            using var codec = new AudioCodec(backend, checkpoint);
+            var clip = codec.Decode(codes);
             WavFile.Write(parse.GetValue(output)!, clip, parse.GetValue(format));
             Console.WriteLine($"{parse.GetValue(output)}: {clip.ChannelCount} channel(s), {clip.Length} samples ({clip.Seconds:0.00} s at {clip.SampleRate} Hz)");
             return 0;

@@ -42,7 +42,7 @@ public static class EncodeCommand
             else CheckDatasetFolder(target);
             using var checkpoint = ModelArgument.Open(parse.GetValue(model)!);
             using var backend = BackendSelector.Open(parse.GetValue(device)!);
-            var codec = new AudioCodec(backend, checkpoint);
+            using var codec = new AudioCodec(backend, checkpoint);
             double? rate = parse.GetValue(bandwidth);
             if (single)
             {

@@ -24,9 +24,10 @@ public static class AudioFile
     /// <summary>
     /// The file at its own sample rate and channels, decoding non-WAV formats with <paramref name="decoder"/>. Audio
     /// longer than <paramref name="maxSeconds"/> is refused (a WAV file from its header, before its samples are read;
-    /// another format after decoding at most a second more), and so is audio holding NaN or infinity.
+    /// another format after decoding at most a second more), and so is audio holding NaN or infinity; any problem is
+    /// an <see cref="InputFileException"/>.
     /// </summary>
-    public static AudioClip Read(string path, FfmpegDecoder decoder, double maxSeconds = DefaultMaxSeconds)
+    public static AudioClip Read(string path, FfmpegDecoder decoder, double maxSeconds = DefaultMaxSeconds) => MusicGenException.Refine(() =>
     {
         InputFile.RequireRegular(path);
         var clip = Path.GetExtension(path).Equals(".wav", StringComparison.OrdinalIgnoreCase)
@@ -37,7 +38,7 @@ public static class AudioFile
             throw new MusicGenException($"{path}: the audio is at {clip.SampleRate} Hz; audio below {MinSampleRate} Hz is not supported");
         foreach (var channel in clip.Channels) FiniteCheck.Require(channel, $"{path}: the audio");
         return clip;
-    }
+    }, e => new InputFileException(e.Message, e));
 
     internal static MusicGenException TooLong(string path, double seconds, double maxSeconds) =>
         new($"{path}: the audio is {(seconds > maxSeconds + 1 ? $"{seconds:0.0} s" : "longer than that")}; at most {maxSeconds:0.#} s is read here");

@@ -11,7 +11,7 @@ namespace MusicGen.Engine.Codec;
 /// Audio clips to codes and back through a checkpoint's codec. A stereo MusicGen checkpoint codes each channel
 /// separately with its mono codec; otherwise the clip is mixed to the codec's channels (mean for mono).
 /// </summary>
-public sealed class AudioCodec
+public sealed class AudioCodec : IDisposable
 {
     private readonly IBackend _backend;
 
@@ -107,4 +107,7 @@ public sealed class AudioCodec
         var matched = clip.WithChannels(Channels == 2 ? 2 : codecChannels);
         return (Channels == 2 ? 2 : 1, Channels == 2 ? 1 : codecChannels, matched.Channels.SelectMany(c => c).ToArray());
     }
+
+    /// <summary>Frees the codec's weights on the device.</summary>
+    public void Dispose() => Model.Dispose();
 }

@@ -44,7 +44,8 @@ public static class CodesFile
         }
     }
 
-    public static AudioCodes Load(string path)
+    /// <summary>The codes in a file; any problem with it is an <see cref="InputFileException"/>.</summary>
+    public static AudioCodes Load(string path) => MusicGenException.Refine(() =>
     {
         InputFile.RequireRegular(path);
         var codes = Extension(path) switch
@@ -55,7 +56,7 @@ public static class CodesFile
         };
         codes.Validate(path);
         return codes;
-    }
+    }, e => new InputFileException(e.Message, e));
 
     private static AudioCodes LoadSafetensors(string path)
     {

@@ -43,21 +43,16 @@ public sealed class MusicgenGenerator
     public int StepsFor(double seconds) => (int)Math.Round(seconds * _model.Config.AudioEncoder.FrameRate) + ChannelCodebooks - 1;
 
     /// <summary>The most positions a generation may span (prompt included): 30 s of frames, within the position table.</summary>
-    public int MaxSteps => Math.Min(StepsFor(MaxSeconds), _model.Config.Decoder.MaxPositionEmbeddings - PrefixPositions);
-
-    /// <summary>Positions the melody model's conditioning occupies before the tokens (an estimate without text).</summary>
-    private int PrefixPositions => _model is MusicgenMelodyForConditionalGeneration ? _model.Config.ChromaLength : 0;
+    public int MaxSteps => Math.Min(StepsFor(MaxSeconds), _model.Config.Decoder.MaxPositionEmbeddings - _model.ConditioningPositions);
 
     /// <summary>How the decoder's codebooks belong to the audio channels.</summary>
     public CodebookLayout Layout => new(AudioChannels, ChannelCodebooks);
 
     /// <summary>
     /// Generates, reporting each decoding step to progress; cancellation stops at the next step (throwing
-    /// <see cref="OperationCanceledException"/>) and releases the cache. observe sees the conditioning tensors the
-    /// model reports (golden-case names).
+    /// <see cref="OperationCanceledException"/>) and releases the cache.
     /// </summary>
-    public GenerationResult Generate(GenerationRequest request, IProgress<GenerationProgress>? progress = null,
-        CancellationToken cancellation = default, Action<string, Tensor>? observe = null)
+    public GenerationResult Generate(GenerationRequest request, IProgress<GenerationProgress>? progress = null, CancellationToken cancellation = default)
     {
         var config = _model.Config.Decoder;
         var sampling = request.Unconditional ? request.Sampling with { GuidanceScale = 1.0 } : request.Sampling;
@@ -75,7 +70,7 @@ public sealed class MusicgenGenerator
             initial.AsSpan(r * pattern.StartLength, pattern.StartLength).CopyTo(sequence.AsSpan(r * maxLength));
 
         int decoderBatch = sampling.UsesGuidance ? 2 * batch : batch;
-        using var cache = StartDecoding(request, sampling.UsesGuidance, maxLength, observe);
+        using var cache = StartDecoding(request, sampling.UsesGuidance, maxLength);
         var sampler = new TokenSampler(sampling, config.VocabSize);
         int vocabularyWidth = codebooks * config.VocabSize;
         using var logits = _backend.Allocate(decoderBatch, vocabularyWidth);
@@ -90,7 +85,7 @@ public sealed class MusicgenGenerator
         {
             cancellation.ThrowIfCancellationRequested();
             int tokens = feed.Length / (decoderBatch * codebooks);
-            _model.Decoder.Forward(cache, feed, tokens, logits, lastOnly: true, prefix: cache.Length == 0 ? cache.Prefix : null);
+            _model.Decoder.Forward(cache, feed, tokens, logits, lastOnly: true);
             _backend.Download(logits, hostLogits);
             FiniteCheck.Require(hostLogits, "the decoder's logits (the checkpoint's weights may hold NaN or infinity)");
             sampler.Next(hostLogits, rows, next);
@@ -137,7 +132,7 @@ public sealed class MusicgenGenerator
         int batch = request.Batch, rows = batch * Codebooks;
         promptFrames = 0;
         if (request.AudioPrompt is null && request.PromptCodes is null) return Enumerable.Repeat(_startTokenId, rows).ToArray();
-        if (_model is MusicgenMelodyForConditionalGeneration)
+        if (!_model.AcceptsAudioPrompts)
             throw new MusicGenException("audio-prompt continuation is not available for melody checkpoints (as in the reference); use a text-to-music checkpoint");
         if (request.AudioPrompt is not null && request.PromptCodes is not null) throw new MusicGenException("give an audio prompt or prompt codes, not both");
         if (request.AudioPrompt is { } audio && audio.Batch != batch) throw new MusicGenException($"{audio.Batch} audio prompts for {batch} item(s)");
@@ -190,13 +185,13 @@ public sealed class MusicgenGenerator
     }
 
     /// <summary>The conditioning: the encoded prompts (none when unconditional) and the melody's chroma, if any.</summary>
-    private DecoderCache StartDecoding(GenerationRequest request, bool guidance, int maxLength, Action<string, Tensor>? observe)
+    private DecoderCache StartDecoding(GenerationRequest request, bool guidance, int maxLength)
     {
         int batch = request.Batch;
         int[]? chroma = request.Melody?.OneHot;
         int chromaFrames = request.Melody?.Frames ?? 0;
         if (request.Unconditional)
-            return _model.StartDecoding(new MusicgenConditioning(batch, null, [], chroma, chromaFrames, guidance), maxLength, observe);
+            return _model.StartDecoding(new MusicgenConditioning(batch, null, [], chroma, chromaFrames, guidance), maxLength);
         var tokens = _tokenizer.EncodeBatch(request.Prompts);
         for (int b = 0; b < tokens.BatchSize; b++)
         {
@@ -207,7 +202,7 @@ public sealed class MusicgenGenerator
         var ids = tokens.InputIds.Select(id => (int)id).ToArray();
         var mask = tokens.AttentionMask.Select(m => (float)m).ToArray();
         using var text = _model.TextEncoder.Forward(ids, mask, tokens.BatchSize, tokens.Length);
-        return _model.StartDecoding(new MusicgenConditioning(batch, text, mask, chroma, chromaFrames, guidance), maxLength, observe);
+        return _model.StartDecoding(new MusicgenConditioning(batch, text, mask, chroma, chromaFrames, guidance), maxLength);
     }
 
     /// <summary>Audio [B, C, F · hop] of codes [B, C, K', F]: each channel's codebooks through the mono codec.</summary>

@@ -1,6 +1,5 @@
 using MusicGen.Engine.Audio;
 using MusicGen.Engine.Backends;
-using MusicGen.Engine.Codec;
 using MusicGen.Engine.Generation;
 using MusicGen.Engine.Models.Musicgen;
 using MusicGen.Engine.Text;
@@ -12,7 +11,7 @@ namespace MusicGen.Engine;
 
 /// <summary>
 /// Text to music with one MusicGen checkpoint on one backend: loaded once, then generating as many times as
-/// asked (one generation at a time). It does what the reference's processor and <c>generate</c> do around the
+/// asked; generations run one at a time (a backend serves one thread), concurrent calls wait. It does what the reference's processor and <c>generate</c> do around the
 /// decoder: defaults from <c>generation_config.json</c>, duration to steps, audio prompts resampled and
 /// left-padded, melodies to chroma, codes decoded to audio and the padding cut again.
 /// </summary>
@@ -22,33 +21,43 @@ public sealed class MusicgenPipeline : IDisposable
     private readonly bool _ownsCheckpoint;
     private readonly IMusicgenModel _model;
     private readonly MusicgenGenerator _generator;
+    private readonly Lock _generating = new();
     private ChromaFeatureExtractor? _chroma;
 
     /// <summary>
     /// Loads a checkpoint opened by the caller onto <paramref name="backend"/>. The pipeline borrows both:
     /// dispose it before them.
     /// </summary>
+    /// <exception cref="CheckpointException">The checkpoint is not a complete MusicGen checkpoint.</exception>
     public MusicgenPipeline(CheckpointFolder checkpoint, IBackend backend) : this(checkpoint, backend, ownsCheckpoint: false) { }
 
     private MusicgenPipeline(CheckpointFolder checkpoint, IBackend backend, bool ownsCheckpoint)
     {
         if (checkpoint.Musicgen is null)
-            throw new MusicGenException($"{checkpoint.Folder}: a standalone EnCodec checkpoint has no MusicGen model to generate with");
+            throw new CheckpointException($"{checkpoint.Folder}: a standalone EnCodec checkpoint has no MusicGen model to generate with");
         _checkpoint = checkpoint;
         _ownsCheckpoint = ownsCheckpoint;
         Backend = backend;
-        _model = MusicgenModels.Load(backend, checkpoint);
-        _generator = new MusicgenGenerator(backend, _model, T5Tokenizer.FromFolder(checkpoint.Folder), checkpoint.Generation.DecoderStartTokenId);
+        var tokenizer = MusicGenException.Refine(() => T5Tokenizer.FromFolder(checkpoint.Folder), AsCheckpointError);
+        _model = MusicGenException.Refine(() => MusicgenModels.Load(backend, checkpoint), AsCheckpointError);
+        _generator = new MusicgenGenerator(backend, _model, tokenizer, checkpoint.Generation.DecoderStartTokenId);
     }
+
+    private static CheckpointException AsCheckpointError(MusicGenException e) => new(e.Message, e);
+
+    private static InvalidRequestException AsRequestError(MusicGenException e) => new(e.Message, e);
 
     /// <summary>
     /// Opens a checkpoint folder or Hub id (<c>owner/name[@revision]</c>, found in or downloaded into the Hugging
     /// Face cache; <paramref name="log"/> hears download progress) and loads it onto <paramref name="backend"/>,
     /// which the pipeline borrows.
     /// </summary>
+    /// <exception cref="CheckpointException">The checkpoint cannot be loaded.</exception>
+    /// <exception cref="MusicGenException">The Hub id cannot be resolved or downloaded.</exception>
     public static MusicgenPipeline Open(string model, IBackend backend, Action<string>? log = null)
     {
-        var checkpoint = CheckpointFolder.Open(ModelLocator.Resolve(model, HubOptions.FromEnvironment(log)));
+        string folder = ModelLocator.Resolve(model, HubOptions.FromEnvironment(log));
+        var checkpoint = MusicGenException.Refine(() => CheckpointFolder.Open(folder), AsCheckpointError);
         try
         {
             return new MusicgenPipeline(checkpoint, backend, ownsCheckpoint: true);
@@ -79,7 +88,10 @@ public sealed class MusicgenPipeline : IDisposable
     public int Channels => _model.Config.Decoder.AudioChannels;
 
     /// <summary>Whether the model follows melodies (<see cref="MusicRequest.Melodies"/>).</summary>
-    public bool AcceptsMelodies => _checkpoint.Kind == CheckpointKind.MusicgenMelody;
+    public bool AcceptsMelodies => _model.AcceptsMelodies;
+
+    /// <summary>Whether the model continues audio prompts (<see cref="MusicRequest.AudioPrompts"/>, <see cref="MusicRequest.PromptCodes"/>).</summary>
+    public bool AcceptsAudioPrompts => _model.AcceptsAudioPrompts;
 
     /// <summary>Decoding steps for a duration in seconds: one per frame plus the delay of the last codebook.</summary>
     public int StepsFor(double seconds) => _generator.StepsFor(seconds);
@@ -96,11 +108,18 @@ public sealed class MusicgenPipeline : IDisposable
     /// Runs a prepared request, reporting every decoding step to <paramref name="progress"/>. Cancellation stops
     /// at the next step with an <see cref="OperationCanceledException"/>, releasing what the generation held.
     /// </summary>
+    /// <exception cref="InvalidRequestException">The request asks what the model cannot do.</exception>
+    /// <exception cref="OperationCanceledException">The generation was cancelled.</exception>
     public MusicResult Generate(GenerationPlan plan, IProgress<GenerationProgress>? progress = null, CancellationToken cancellation = default)
     {
-        var result = _generator.Generate(plan.Request, progress, cancellation);
-        cancellation.ThrowIfCancellationRequested();
-        var decoded = _generator.DecodeAudio(result.Codes);
+        GenerationResult result;
+        AudioBatch decoded;
+        lock (_generating)
+        {
+            result = MusicGenException.Refine(() => _generator.Generate(plan.Request, progress, cancellation), AsRequestError);
+            cancellation.ThrowIfCancellationRequested();
+            decoded = _generator.DecodeAudio(result.Codes);
+        }
         // MusicgenProcessor.batch_decode: the left padding of a shorter audio prompt is cut off again.
         var audio = new AudioBatch(decoded.SampleRate, decoded.Batch, decoded.Channels, decoded.Samples, decoded.Values,
             plan.Paddings.Select(p => Math.Min(p, decoded.Samples)).ToArray());
@@ -111,7 +130,10 @@ public sealed class MusicgenPipeline : IDisposable
     /// Checks a request against the model and prepares its inputs, so that every mistake in it is reported
     /// before the generation starts.
     /// </summary>
-    public GenerationPlan Prepare(MusicRequest request)
+    /// <exception cref="InvalidRequestException">The request asks what the model cannot do.</exception>
+    public GenerationPlan Prepare(MusicRequest request) => MusicGenException.Refine(() => PrepareChecked(request), AsRequestError);
+
+    private GenerationPlan PrepareChecked(MusicRequest request)
     {
         int batch = BatchOf(request);
         var sampling = Sampling(request);
@@ -204,9 +226,10 @@ public sealed class MusicgenPipeline : IDisposable
         return clips;
     }
 
-    /// <summary>Releases the checkpoint when the pipeline opened it.</summary>
+    /// <summary>Frees the model's weights on the device, and the checkpoint when the pipeline opened it.</summary>
     public void Dispose()
     {
+        _model.Dispose();
         if (_ownsCheckpoint) _checkpoint.Dispose();
     }
 }

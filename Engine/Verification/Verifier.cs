@@ -1,4 +1,5 @@
 using MusicGen.Engine.Backends;
+using MusicGen.Loaders;
 using MusicGen.Loaders.Checkpoints;
 
 namespace MusicGen.Engine.Verification;
@@ -41,7 +42,7 @@ public sealed class Verifier
         if (golden.HasCheckpoint)
         {
             using var checkpoint = CheckpointFolder.Open(golden.ModelFolder);
-            var context = new CaseContext(golden, checkpoint, _backend);
+            using var context = new CaseContext(golden, checkpoint, _backend);
             foreach (var check in _checks) check.Run(context, produced);
         }
 
@@ -66,14 +67,14 @@ public sealed class Verifier
     {
         int[] expectedShape = golden.Shape(name);
         if (!produced.TryGet(name, out int[] shape, out float[]? floats, out long[]? ints))
-            return new VerificationRow(name, Loaders.Safetensors.ShapeText.Format(expectedShape), double.NaN, 0, false, "not produced by the engine");
+            return new VerificationRow(name, ShapeText.Format(expectedShape), double.NaN, 0, false, "not produced by the engine");
         bool expectedInt = golden.Expected.Entry(name).DType == Loaders.Safetensors.SafetensorsDType.I64;
         if (expectedInt)
             return ints is null
-                ? new VerificationRow(name, Loaders.Safetensors.ShapeText.Format(expectedShape), double.NaN, 0, false, "engine gave floats for an integer tensor")
+                ? new VerificationRow(name, ShapeText.Format(expectedShape), double.NaN, 0, false, "engine gave floats for an integer tensor")
                 : TensorComparison.CompareInt(name, expectedShape, golden.Int(name), shape, ints);
         return floats is null
-            ? new VerificationRow(name, Loaders.Safetensors.ShapeText.Format(expectedShape), double.NaN, 0, false, "engine gave integers for a float tensor")
+            ? new VerificationRow(name, ShapeText.Format(expectedShape), double.NaN, 0, false, "engine gave integers for a float tensor")
             : TensorComparison.CompareFloat(name, expectedShape, golden.Float(name), shape, floats);
     }
 }

@@ -72,6 +72,9 @@ public class MusicgenPipelineTests(PipelineFixture models) : IClassFixture<Pipel
         var request = Greedy with { Steps = 6 };
         var result = await models.Mono.GenerateAsync(request);
         Assert.Equal(models.Mono.Generate(request).Codes.Values, result.Codes.Values);
+        // Concurrent calls take turns on the backend.
+        var both = await Task.WhenAll(models.Mono.GenerateAsync(request), models.Mono.GenerateAsync(request));
+        Assert.All(both, r => Assert.Equal(result.Codes.Values, r.Codes.Values));
         using var cancelled = new CancellationTokenSource();
         cancelled.Cancel();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => models.Mono.GenerateAsync(request, cancellation: cancelled.Token));
@@ -123,10 +126,59 @@ public class MusicgenPipelineTests(PipelineFixture models) : IClassFixture<Pipel
     }
 
     [Fact]
+    public void Capabilities_say_what_each_model_accepts()
+    {
+        Assert.True(models.Mono.Model.AcceptsAudioPrompts);
+        Assert.False(models.Mono.Model.AcceptsMelodies);
+        Assert.Equal(0, models.Mono.Model.ConditioningPositions);
+        Assert.False(models.Melody.AcceptsAudioPrompts);
+        Assert.True(models.Melody.AcceptsMelodies);
+        Assert.Equal(models.Melody.Model.Config.ChromaLength, models.Melody.Model.ConditioningPositions);
+        Assert.Equal(2, models.Stereo.Channels);
+
+        var followed = models.Melody.Generate(MusicRequest.FromText("reggae") with { Melodies = [Tone(1.5, rate: 22050, channels: 2)], Steps = 8, Greedy = true });
+        Assert.Equal([1, 1, 4, 5], followed.Codes.Shape);
+        Assert.Contains("not available for melody checkpoints",
+            Assert.Throws<InvalidRequestException>(() => models.Melody.Generate(Greedy with { Steps = 8, AudioPrompts = [Tone(1)] })).Message);
+    }
+
+    [Fact]
+    public void The_inspector_sees_every_part_by_module_path_and_costs_nothing_when_removed()
+    {
+        var seen = new List<(string Name, int[] Shape)>();
+        var model = models.Mono.Model;
+        model.Inspector = (name, tensor) => seen.Add((name, tensor.ShapeArray()));
+        try
+        {
+            models.Mono.Generate(MusicRequest.FromText("drums") with { Steps = 5, AudioPrompts = [Tone(0.1)], Guidance = 1 });
+        }
+        finally
+        {
+            model.Inspector = null;
+        }
+        var names = seen.Select(s => s.Name).ToHashSet();
+        int layers = model.Config.Decoder.NumHiddenLayers;
+        Assert.Contains("text_encoder.shared", names);
+        Assert.Contains("text_encoder.encoder.block.0", names);
+        Assert.Contains("text_encoder.encoder.final_layer_norm", names);
+        Assert.Contains($"decoder.model.decoder.layers.{layers - 1}", names);
+        Assert.Contains("decoder.model.decoder.layer_norm", names);
+        Assert.Contains("audio_encoder.encoder.layers.0", names);
+        Assert.Contains("audio_encoder.quantizer.decode", names);
+        Assert.Contains("audio_encoder.decoder.layers.0", names);
+        // One decoder pass per step, each reporting its final norm as [N, T, D].
+        Assert.Equal(5, seen.Count(s => s.Name == "decoder.model.decoder.layer_norm"));
+
+        seen.Clear();
+        models.Mono.Generate(Greedy with { Steps = 5 });
+        Assert.Empty(seen);
+    }
+
+    [Fact]
     public void Bad_requests_are_errors_before_generating()
     {
         void Fails(string expected, MusicRequest request) =>
-            Assert.Contains(expected, Assert.Throws<MusicGenException>(() => models.Mono.Prepare(request)).Message);
+            Assert.Contains(expected, Assert.Throws<InvalidRequestException>(() => models.Mono.Prepare(request)).Message);
         Fails("not both", Greedy with { Steps = 5, Duration = 1 });
         Fails("unconditional", Greedy with { Samples = 2 });
         Fails("at least one", new MusicRequest { Samples = 0 });
@@ -135,7 +187,20 @@ public class MusicgenPipelineTests(PipelineFixture models) : IClassFixture<Pipel
         Fails("one per piece", MusicRequest.FromText("a", "b", "c") with { AudioPrompts = [Tone(1), Tone(1)] });
         Fails("needs a melody checkpoint", Greedy with { Melodies = [Tone(1)] });
         Fails("top-p", Greedy with { TopP = 2 });
-        Assert.Contains("at most 30 s", Assert.Throws<MusicGenException>(() => models.Mono.Generate(Greedy with { Duration = 31 })).Message);
+        Assert.Contains("at most 30 s", Assert.Throws<InvalidRequestException>(() => models.Mono.Generate(Greedy with { Duration = 31 })).Message);
+    }
+
+    [Fact]
+    public void Errors_say_which_input_is_wrong()
+    {
+        using var backend = new Engine.Backends.Cpu.CpuBackend();
+        Assert.Contains("standalone EnCodec", Assert.Throws<CheckpointException>(
+            () => MusicgenPipeline.Open(Path.Combine(TestPaths.Golden("encodec-32khz"), "model"), backend)).Message);
+        using var folder = new TempFolder();
+        File.WriteAllText(folder.File("config.json"), "{}");
+        Assert.IsAssignableFrom<MusicGenException>(Assert.Throws<CheckpointException>(() => MusicgenPipeline.Open(folder.Path, backend)));
+        Assert.Contains("text encoder takes at most 512", Assert.Throws<InvalidRequestException>(
+            () => models.Mono.Generate(MusicRequest.FromText(string.Join(' ', Enumerable.Repeat("drums", 600))) with { Steps = 5 })).Message);
     }
 
     private sealed class ListProgress(List<GenerationProgress> reports, Action<GenerationProgress>? then = null) : IProgress<GenerationProgress>
