@@ -240,7 +240,7 @@ public sealed class RequestReader(IMusicGenerator generator, ServerOptions optio
         }
         if (uploads.TryGetValue("continue", out string? continueFile))
         {
-            if (model.FollowsMelody) throw Invalid("continue", "melody models do not continue audio (as in the reference); use a text-to-music checkpoint");
+            if (!model.ContinuesAudio) throw Invalid("continue", $"this model ({model.Name}) does not continue audio (melody models do not, as in the reference); use a text-to-music checkpoint");
             continuation = ReadUpload("continue", continueFile, path => AudioFile.ReadAt(path, model.SampleRate, model.Channels));
             if (continuation.Length < model.HopLength) throw Invalid("continue", $"the audio is {continuation.Length} samples, shorter than one codec frame ({model.HopLength})");
             if (model.StepsFor(seconds) - (continuation.Length + model.HopLength - 1) / model.HopLength < 1)

@@ -26,6 +26,7 @@ public sealed class EngineMusicGenerator : IMusicGenerator
             config.Decoder.NumCodebooks, maxSeconds,
             DefaultSeconds: Math.Clamp((double)(defaults.Steps - delay) / pipeline.FrameRate, 1.0 / pipeline.FrameRate, maxSeconds),
             FollowsMelody: pipeline.AcceptsMelodies,
+            ContinuesAudio: pipeline.AcceptsAudioPrompts,
             DefaultSampling: defaults.Sampling with { Seed = 0 });
     }
 

@@ -36,11 +36,12 @@ public interface IMusicGenerator
 /// <param name="Codebooks">Codebooks per decoding step, all channels together.</param>
 /// <param name="MaxSeconds">The longest piece it generates, an audio prompt included.</param>
 /// <param name="DefaultSeconds">The length of a piece when a request gives none (from generation_config.json).</param>
-/// <param name="FollowsMelody">Whether it is a melody model (takes a <c>melody</c> upload, no <c>continue</c>).</param>
+/// <param name="FollowsMelody">Whether it follows a tune (a <c>melody</c> upload).</param>
+/// <param name="ContinuesAudio">Whether it continues audio (a <c>continue</c> upload).</param>
 /// <param name="DefaultSampling">Sampling settings when a request gives none (from generation_config.json; seed 0).</param>
 public sealed record ModelInfo(
     string Name, string Device, int SampleRate, int Channels, int FrameRate, int HopLength, int Codebooks,
-    double MaxSeconds, double DefaultSeconds, bool FollowsMelody, SamplingOptions DefaultSampling)
+    double MaxSeconds, double DefaultSeconds, bool FollowsMelody, bool ContinuesAudio, SamplingOptions DefaultSampling)
 {
     /// <summary>Audio frames of a piece of this many seconds (whole codec frames; an audio prompt included).</summary>
     public int SamplesFor(double seconds) => (int)Math.Round(seconds * FrameRate) * HopLength;
