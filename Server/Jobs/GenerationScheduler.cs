@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Hosting;
-using MusicGen.Engine;
 using Microsoft.Extensions.Logging;
+using MusicGen.Engine;
 using MusicGen.Loaders;
 using MusicGen.Server.Generation;
 

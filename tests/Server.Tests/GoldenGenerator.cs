@@ -1,5 +1,5 @@
-using MusicGen.Engine.Backends.Cpu;
 using MusicGen.Engine;
+using MusicGen.Engine.Backends.Cpu;
 using MusicGen.Server.Generation;
 using MusicGen.Tests;
 
