@@ -13,26 +13,30 @@ public static class WavWriter
 {
     private const int BlockFrames = 1 << 16;
 
+    /// <summary>RIFF and data sizes of a stream whose length is unknown, as ffmpeg writes them to a pipe.</summary>
+    private const uint UnknownSize = uint.MaxValue;
+
     public static void Write(Stream stream, AudioClip clip, WavSampleFormat format, string displayName)
     {
-        WriteHeader(stream, clip.SampleRate, clip.ChannelCount, clip.Length, format, displayName);
-        WriteSamples(stream, clip.Channels, 0, clip.Length, format);
+        WriteHeader(stream, clip.ChannelCount, clip.SampleRate, format, clip.Length, displayName);
+        WriteSamples(stream, clip, format);
     }
 
     /// <summary>
-    /// The header of a WAV file of <paramref name="frames"/> frames, for writing the samples later in pieces with
-    /// <see cref="WriteSamples"/> (a stream served while the audio is still being made).
+    /// The header of a file of <paramref name="frames"/> frames, or, when null, of a stream of unknown length as
+    /// ffmpeg writes one to a pipe: RIFF and data sizes 0xFFFFFFFF and no fact chunk (readers take the samples up to
+    /// the end of the stream).
     /// </summary>
-    public static void WriteHeader(Stream stream, int sampleRate, int channels, int frames, WavSampleFormat format, string displayName)
+    public static void WriteHeader(Stream stream, int channels, int sampleRate, WavSampleFormat format, long? frames, string displayName)
     {
         bool isFloat = format == WavSampleFormat.Float32;
-        int bytesPerSample = BytesPerSample(format);
+        int bytesPerSample = isFloat ? 4 : 2;
         int blockAlign = channels * bytesPerSample;
         if (blockAlign > ushort.MaxValue)
             throw new MusicGenException($"{displayName}: {channels} channels are more than a WAV file can hold");
-        long dataBytes = (long)frames * blockAlign;
+        long dataBytes = (frames ?? 0) * blockAlign;
         int fmtBytes = isFloat ? 18 : 16;
-        int factChunkBytes = isFloat ? 12 : 0;
+        int factChunkBytes = isFloat && frames is not null ? 12 : 0;
         long riffSize = 4 + (8 + fmtBytes) + factChunkBytes + 8 + dataBytes;
         if (riffSize > uint.MaxValue)
             throw new MusicGenException(
@@ -41,7 +45,7 @@ public static class WavWriter
         // BinaryWriter is little-endian, as RIFF is; it is used for the header only, never per sample.
         using var header = new BinaryWriter(stream, Encoding.ASCII, leaveOpen: true);
         header.Write("RIFF"u8);
-        header.Write((uint)riffSize);
+        header.Write(frames is null ? UnknownSize : (uint)riffSize);
         header.Write("WAVE"u8);
         header.Write("fmt "u8);
         header.Write(fmtBytes);
@@ -51,35 +55,32 @@ public static class WavWriter
         header.Write((uint)((long)sampleRate * blockAlign));
         header.Write((ushort)blockAlign);
         header.Write((ushort)(bytesPerSample * 8));
-        if (isFloat)
+        if (isFloat) header.Write((ushort)0); // cbSize: no extension
+        if (factChunkBytes > 0)
         {
-            header.Write((ushort)0); // cbSize: no extension
             header.Write("fact"u8);
             header.Write(4);
-            header.Write(frames);
+            header.Write((uint)frames!.Value);
         }
         header.Write("data"u8);
-        header.Write((uint)dataBytes);
+        header.Write(frames is null ? UnknownSize : (uint)dataBytes);
     }
 
-    /// <summary>Bytes of one sample of one channel.</summary>
-    public static int BytesPerSample(WavSampleFormat format) => format == WavSampleFormat.Float32 ? 4 : 2;
-
-    /// <summary>Frames [from, from + count) of the channels, interleaved, after a header from <see cref="WriteHeader"/>.</summary>
-    public static void WriteSamples(Stream stream, float[][] channels, int from, int count, WavSampleFormat format)
+    /// <summary>The clip's samples, interleaved, in the format.</summary>
+    public static void WriteSamples(Stream stream, AudioClip clip, WavSampleFormat format)
     {
         bool isFloat = format == WavSampleFormat.Float32;
-        int blockAlign = channels.Length * BytesPerSample(format);
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(Math.Min(BlockFrames, Math.Max(count, 1)) * blockAlign);
+        int blockAlign = clip.ChannelCount * (isFloat ? 4 : 2);
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(BlockFrames * blockAlign);
         try
         {
-            for (int done = 0; done < count; done += BlockFrames)
+            for (int done = 0; done < clip.Length; done += BlockFrames)
             {
-                int frames = Math.Min(BlockFrames, count - done);
+                int frames = Math.Min(BlockFrames, clip.Length - done);
                 Span<byte> block = buffer.AsSpan(0, frames * blockAlign);
-                for (int c = 0; c < channels.Length; c++)
+                for (int c = 0; c < clip.ChannelCount; c++)
                 {
-                    ReadOnlySpan<float> source = channels[c].AsSpan(from + done, frames);
+                    ReadOnlySpan<float> source = clip.Channels[c].AsSpan(done, frames);
                     if (isFloat) EncodeFloat32(source, block[(c * 4)..], blockAlign);
                     else EncodePcm16(source, block[(c * 2)..], blockAlign);
                 }

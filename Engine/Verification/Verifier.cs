@@ -30,7 +30,8 @@ public sealed class Verifier
         _signalChecks = signalChecks ?? DefaultSignalChecks;
     }
 
-    public static IReadOnlyList<IComponentCheck> DefaultChecks { get; } = [new CodecCheck(), new TextCheck(), new TeacherForcingCheck(), new GenerationCheck()];
+    public static IReadOnlyList<IComponentCheck> DefaultChecks { get; } =
+        [new CodecCheck(), new TextCheck(), new TeacherForcingCheck(), new GenerationCheck(), new LongformCheck()];
 
     public static IReadOnlyList<ISignalCheck> DefaultSignalChecks { get; } = [new ResampleCheck(), new ChromaCheck()];
 

@@ -117,10 +117,12 @@ public static class GenerationEndpoints
     {
         var audio = job.Audio[index];
         var header = new MemoryStream();
-        WavWriter.WriteHeader(header, audio.SampleRate, audio.Channels, audio.Frames, format, "the generated audio");
+        // The length is known, so the header is exact: players show the duration before the last sample exists.
+        WavWriter.WriteHeader(header, audio.Channels, audio.SampleRate, format, audio.Frames, "the generated audio");
+        int bytesPerSample = format == WavSampleFormat.Float32 ? 4 : 2;
         var response = http.Response;
         response.ContentType = WavType;
-        response.ContentLength = header.Length + (long)audio.Frames * audio.Channels * WavWriter.BytesPerSample(format);
+        response.ContentLength = header.Length + (long)audio.Frames * audio.Channels * bytesPerSample;
         response.Headers.ContentDisposition = $"inline; filename=\"{FileName(job, index, ".wav")}\"";
         response.Headers.CacheControl = "no-store";
         var cancellation = http.RequestAborted;
@@ -132,7 +134,7 @@ public static class GenerationEndpoints
             await foreach (var chunk in audio.ReadAsync(cancellation))
             {
                 samples.SetLength(0);
-                WavWriter.WriteSamples(samples, chunk.Channels, 0, chunk.Length, format);
+                WavWriter.WriteSamples(samples, chunk, format);
                 await response.Body.WriteAsync(samples.GetBuffer().AsMemory(0, (int)samples.Length), cancellation);
                 await response.Body.FlushAsync(cancellation);
             }

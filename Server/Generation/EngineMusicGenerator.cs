@@ -5,7 +5,10 @@ using MusicGen.Engine.Text;
 
 namespace MusicGen.Server.Generation;
 
-/// <summary><see cref="IMusicGenerator"/> on the engine's <see cref="MusicgenPipeline"/>: a batch is one pipeline request.</summary>
+/// <summary>
+/// <see cref="IMusicGenerator"/> on the engine's <see cref="MusicgenPipeline"/>: a batch is one pipeline request,
+/// its audio streamed in chunks while it is generated.
+/// </summary>
 public sealed class EngineMusicGenerator : IMusicGenerator
 {
     private readonly MusicgenPipeline _pipeline;
@@ -37,7 +40,7 @@ public sealed class EngineMusicGenerator : IMusicGenerator
     public int PromptTokens(string prompt) => _tokenizer.Encode(prompt).Length;
 
     /// <inheritdoc />
-    public async Task<IReadOnlyList<GeneratedPiece>> GenerateAsync(
+    public Task<IReadOnlyList<GeneratedPiece>> GenerateAsync(
         BatchRequest batch, IProgress<GenerationProgress> progress, Action<int, AudioClip> audio, CancellationToken cancellation)
     {
         var pieces = batch.Pieces;
@@ -55,15 +58,31 @@ public sealed class EngineMusicGenerator : IMusicGenerator
             AudioPrompts = Uploads(pieces, p => p.Continuation, "an audio prompt"),
             Melodies = Uploads(pieces, p => p.Melody, "a melody"),
         };
-        var result = await _pipeline.GenerateAsync(request, progress, cancellation);
-        var generated = new GeneratedPiece[pieces.Count];
-        for (int b = 0; b < pieces.Count; b++)
+        var plan = _pipeline.Prepare(request);
+        return Task.Factory.StartNew(() => Generate(plan, pieces.Count, progress, audio, cancellation),
+            cancellation, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+    }
+
+    /// <summary>Streams each piece's audio as the pipeline decodes it (about every half second), keeping it for the result.</summary>
+    private IReadOnlyList<GeneratedPiece> Generate(GenerationPlan plan, int count, IProgress<GenerationProgress> progress, Action<int, AudioClip> audio, CancellationToken cancellation)
+    {
+        var chunks = Enumerable.Range(0, count).Select(_ => new List<AudioClip>()).ToArray();
+        var codes = _pipeline.Generate(plan, batch =>
         {
-            var clip = result.Audio.Clip(b);
-            generated[b] = new GeneratedPiece(clip, result.Codes.ToAudioCodes(b, Model.SampleRate, Model.FrameRate, clip.Length));
-            audio(b, clip);
-        }
-        return generated;
+            for (int b = 0; b < count; b++)
+            {
+                if (batch.Starts[b] == batch.Samples) continue; // the chunk is all prompt padding of this item
+                var clip = batch.Clip(b); // without what the chunk holds of the item's prompt padding
+                chunks[b].Add(clip);
+                audio(b, clip);
+            }
+        }, progress, cancellation);
+        return Enumerable.Range(0, count).Select(b =>
+        {
+            var clip = new AudioClip(Model.SampleRate, Enumerable.Range(0, Model.Channels)
+                .Select(c => chunks[b].SelectMany(chunk => chunk.Channels[c]).ToArray()).ToArray());
+            return new GeneratedPiece(clip, codes.Codes.ToAudioCodes(b, Model.SampleRate, Model.FrameRate, clip.Length));
+        }).ToArray();
     }
 
     /// <summary>Every piece's upload of one kind, or none; a batch mixing pieces with and without is a scheduler bug.</summary>

@@ -33,26 +33,48 @@ public sealed class EncodecLSTM : IEncodecLayer
         }
     }
 
+    public int Dimension => _dimension;
+
+    /// <summary>A zero state (what every whole-sequence forward starts from) for a batch.</summary>
+    public EncodecLstmState StartState(int batch) =>
+        new(_layers.Select(_ => _backend.Allocate(batch, _dimension)).ToArray(), _layers.Select(_ => _backend.Allocate(batch, _dimension)).ToArray());
+
     public Tensor Forward(Tensor hidden) // [B, H, T] -> [B, H, T]
     {
-        int batch = hidden.Dim(0), steps = hidden.Dim(2);
-        using var sequence = _backend.Allocate(batch, steps, _dimension); // [B, T, H]
-        _backend.Transpose(hidden, sequence);
-        using var gates = _backend.Allocate(batch, steps, 4 * _dimension);
-        using var cell = _backend.Allocate(batch, _dimension);
+        using var state = StartState(hidden.Dim(0));
+        return Forward(hidden, state);
+    }
+
+    /// <summary>
+    /// The stack over T more steps, continuing from state (each layer's last output and cell), which it advances:
+    /// chunks decoded one after another give the whole sequence's output.
+    /// </summary>
+    public Tensor Forward(Tensor hidden, EncodecLstmState state) // [B, H, T] -> [B, H, T]
+    {
+        int batch = hidden.Dim(0), steps = hidden.Dim(2), rows = steps + 1, width = _dimension;
+        // Every sequence below is [B, 1 + T, H]: row 0 holds the previous step's output, so that LstmStep's
+        // "previous output" of step 1 is the carried state; the input at row 0 is never used.
+        using var transposed = _backend.Allocate(batch, steps, width); // [B, T, H]
+        _backend.Transpose(hidden, transposed);
+        using var sequence = _backend.Allocate(batch, rows, width);
+        _backend.CopyBlocks(transposed, 0, steps * width, sequence, width, rows * width, steps * width, batch);
+        using var gates = _backend.Allocate(batch, rows, 4 * width);
         var input = sequence;
-        var outputs = new[] { _backend.Allocate(batch, steps, _dimension), _backend.Allocate(batch, steps, _dimension) };
+        var outputs = new[] { _backend.Allocate(batch, rows, width), _backend.Allocate(batch, rows, width) };
         for (int l = 0; l < _layers.Length; l++)
         {
             var (inputWeight, bias, recurrentWeight) = _layers[l];
             var output = outputs[l % 2];
-            _backend.Linear(input.Reshape(batch * steps, _dimension), inputWeight, bias, gates.Reshape(batch * steps, 4 * _dimension));
-            for (int t = 0; t < steps; t++) _backend.LstmStep(gates, recurrentWeight, cell, output, t);
+            _backend.CopyBlocks(state.Outputs[l], 0, width, output, 0, rows * width, width, batch);
+            _backend.Linear(input.Reshape(batch * rows, width), inputWeight, bias, gates.Reshape(batch * rows, 4 * width));
+            for (int t = 1; t < rows; t++) _backend.LstmStep(gates, recurrentWeight, state.Cells[l], output, t);
+            _backend.CopyBlocks(output, steps * width, rows * width, state.Outputs[l], 0, width, width, batch);
             input = output;
         }
         _backend.Add(input, sequence, input);
-        var result = _backend.Allocate(batch, _dimension, steps);
-        _backend.Transpose(input, result);
+        _backend.CopyBlocks(input, width, rows * width, transposed, 0, steps * width, steps * width, batch);
+        var result = _backend.Allocate(batch, width, steps);
+        _backend.Transpose(transposed, result);
         foreach (var output in outputs) output.Dispose();
         return result;
     }
@@ -66,5 +88,17 @@ public sealed class EncodecLSTM : IEncodecLayer
             bias.Dispose();
             recurrentWeight.Dispose();
         }
+    }
+}
+
+/// <summary>What an LSTM stack carries from one chunk to the next: per layer the last output h and the cell c, [B, H] each.</summary>
+public sealed class EncodecLstmState(Tensor[] outputs, Tensor[] cells) : IDisposable
+{
+    public IReadOnlyList<Tensor> Outputs { get; } = outputs;
+    public IReadOnlyList<Tensor> Cells { get; } = cells;
+
+    public void Dispose()
+    {
+        foreach (var tensor in Outputs.Concat(Cells)) tensor.Dispose();
     }
 }
