@@ -35,7 +35,7 @@ public sealed class GenerationRequestBody
     /// <summary>Take the most likely code at every step instead of sampling.</summary>
     public bool? Greedy { get; set; }
 
-    /// <summary>Seconds a long-form window advances by; used once pieces over 30 s are supported.</summary>
+    /// <summary>Seconds a long-form window advances by (the server serves pieces up to one 30 s window for now).</summary>
     public double? ExtendStride { get; set; }
 }
 

@@ -27,7 +27,7 @@ public enum JobStatus
 /// <param name="Seconds">Length of each piece, an audio prompt included.</param>
 /// <param name="Sampling">Sampling settings; the seed is the request's, or 0 when <paramref name="SeedGiven"/> is false.</param>
 /// <param name="SeedGiven">Whether the request named a seed.</param>
-/// <param name="ExtendStride">Seconds a long-form window advances by (accepted for when long-form generation lands).</param>
+/// <param name="ExtendStride">Seconds a long-form window advances by (recorded; served pieces fit one window for now).</param>
 public sealed record GenerationParameters(IReadOnlyList<PieceRequest> Pieces, double Seconds, SamplingOptions Sampling, bool SeedGiven, double? ExtendStride)
 {
     /// <summary>
