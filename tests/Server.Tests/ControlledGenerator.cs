@@ -38,6 +38,23 @@ public sealed class ControlledGenerator(IMusicGenerator inner, bool holdStarts, 
     /// <summary>The golden generator behind gates that are held closed as asked.</summary>
     public static ControlledGenerator Golden(bool holdStarts = false, bool holdFinishes = false) => new(GoldenGenerator.Instance, holdStarts, holdFinishes);
 
+    /// <summary>When set, the generation waits at this decoding step until <see cref="Step"/> is released.</summary>
+    public int? HoldAtStep { get; init; }
+
+    /// <summary>Released to let a generation held at <see cref="HoldAtStep"/> go on.</summary>
+    public SemaphoreSlim Step { get; } = new(0);
+
+    /// <summary>Passes progress on, stopping the generating thread at <see cref="HoldAtStep"/>.</summary>
+    private sealed class HoldingProgress(IProgress<MusicGen.Engine.GenerationProgress> inner, ControlledGenerator owner) : IProgress<MusicGen.Engine.GenerationProgress>
+    {
+        public void Report(MusicGen.Engine.GenerationProgress value)
+        {
+            inner.Report(value);
+            // Bounded, so that a failing test cannot leave the generating thread (and the server's shutdown) waiting.
+            if (value.Step == owner.HoldAtStep) owner.Step.Wait(TimeSpan.FromMinutes(1));
+        }
+    }
+
     public int PromptTokens(string prompt) => inner.PromptTokens(prompt);
 
     public async Task<IReadOnlyList<GeneratedPiece>> GenerateAsync(BatchRequest batch, IProgress<MusicGen.Engine.GenerationProgress> progress, Action<int, AudioClip> audio, CancellationToken cancellation)
@@ -46,7 +63,8 @@ public sealed class ControlledGenerator(IMusicGenerator inner, bool holdStarts, 
         using var registration = cancellation.Register(() => Interlocked.Increment(ref Cancelled));
         await Start.WaitAsync(cancellation);
         Started.Release();
-        var pieces = await inner.GenerateAsync(batch, progress, audio, cancellation);
+        var held = new HoldingProgress(progress, this);
+        var pieces = await inner.GenerateAsync(batch, held, audio, cancellation);
         AudioOut.Release();
         await Finish.WaitAsync(cancellation);
         return pieces;

@@ -101,6 +101,29 @@ public sealed class SchedulingTests
     }
 
     [Fact]
+    public async Task Samples_stream_while_the_decoder_is_still_generating()
+    {
+        // 2 s of audio is 103 steps; the pipeline decodes a chunk about every half second of frames.
+        var generator = new ControlledGenerator(GoldenGenerator.Instance, holdStarts: false, holdFinishes: false) { HoldAtStep = 80 };
+        await using var server = await TestApp.StartAsync(generator);
+        string id = await server.SubmitAsync(TestApp.Greedy(duration: 2));
+        var response = await server.Client.GetAsync($"/v1/generations/{id}/audio", HttpCompletionOption.ResponseHeadersRead);
+        await using var body = await response.Content.ReadAsStreamAsync();
+        var start = new byte[44 + 2 * 640]; // the header and the samples of the first frame
+        await body.ReadExactlyAsync(start).AsTask().WaitAsync(Patience);
+
+        // The generator cannot pass step 80 of 103 until released: these bytes came while it was decoding.
+        var status = await server.StatusAsync(id);
+        Assert.Equal("running", status.GetProperty("status").GetString());
+        Assert.InRange(status.GetProperty("progress").GetProperty("step").GetInt32(), 1, 80);
+        Assert.Equal(103, status.GetProperty("progress").GetProperty("steps").GetInt32());
+        generator.Step.Release();
+        await server.WaitForAsync(id, "done");
+        var whole = await server.Client.GetByteArrayAsync($"/v1/generations/{id}/audio");
+        Assert.Equal(whole.AsSpan(0, start.Length).ToArray(), start);
+    }
+
+    [Fact]
     public async Task A_client_waiting_for_the_audio_itself_cancels_by_going_away()
     {
         var generator = ControlledGenerator.Golden(holdStarts: true);
