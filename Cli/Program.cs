@@ -16,6 +16,7 @@ public static class Program
         root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(DevicesCommand.Create());
         root.Subcommands.Add(DatasetCommand.Create());
+        root.Subcommands.Add(ServeCommand.Create());
         // Prompts are text: an argument starting with '@' is not a response file to expand.
         var parse = root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
         return CommandLineRules.FirstError(parse) is string error ? CommandRunner.Fail(error) : parse.Invoke();

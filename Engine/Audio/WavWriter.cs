@@ -27,7 +27,7 @@ public static class WavWriter
     /// ffmpeg writes one to a pipe: RIFF and data sizes 0xFFFFFFFF and no fact chunk (readers take the samples up to
     /// the end of the stream).
     /// </summary>
-    internal static void WriteHeader(Stream stream, int channels, int sampleRate, WavSampleFormat format, long? frames, string displayName)
+    public static void WriteHeader(Stream stream, int channels, int sampleRate, WavSampleFormat format, long? frames, string displayName)
     {
         bool isFloat = format == WavSampleFormat.Float32;
         int bytesPerSample = isFloat ? 4 : 2;
@@ -67,7 +67,7 @@ public static class WavWriter
     }
 
     /// <summary>The clip's samples, interleaved, in the format.</summary>
-    internal static void WriteSamples(Stream stream, AudioClip clip, WavSampleFormat format)
+    public static void WriteSamples(Stream stream, AudioClip clip, WavSampleFormat format)
     {
         bool isFloat = format == WavSampleFormat.Float32;
         int blockAlign = clip.ChannelCount * (isFloat ? 4 : 2);

@@ -13,6 +13,7 @@ public class HelpTests
     [InlineData("verify", "--device")]
     [InlineData("bench", "--steps")]
     [InlineData("devices", "OpenCL")]
+    [InlineData("serve", "--api-key")]
     public void Every_command_explains_itself(string command, string mentioned)
     {
         var run = CliRunner.Run(command, "--help");

@@ -1,0 +1,75 @@
+using System.CommandLine;
+using System.Diagnostics;
+using MusicGen.Engine;
+using MusicGen.Kernels;
+using MusicGen.Loaders.Checkpoints;
+using MusicGen.Server;
+using MusicGen.Server.Generation;
+
+namespace MusicGen.Cli.Commands;
+
+/// <summary><c>musicgen serve --model MODEL</c>: the HTTP API and the web page, over one loaded model.</summary>
+public sealed class ServeCommand
+{
+    private static readonly ServerOptions Defaults = new();
+
+    private readonly Option<string> Host = new("--host") { Description = "Address to listen on; other than loopback it needs --api-key or --no-auth", DefaultValueFactory = _ => Defaults.Host };
+    private readonly Option<int> Port = new("--port") { Description = "TCP port", DefaultValueFactory = _ => Defaults.Port };
+    private readonly Option<string?> ApiKey = new("--api-key") { Description = "Key every /v1 request must carry (Authorization: Bearer KEY); at least 8 characters" };
+    private readonly Option<bool> NoAuth = new("--no-auth") { Description = "Serve a non-loopback address without a key, on purpose" };
+    private readonly Option<int> Queue = new("--queue") { Description = "Requests that may wait for the generator; more are refused with 429", DefaultValueFactory = _ => Defaults.QueueLength };
+    private readonly Option<int> MaxBatch = new("--max-batch") { Description = "Most pieces generated together (queued requests with the same settings share a batch)", DefaultValueFactory = _ => Defaults.MaxBatch };
+    private readonly Option<int> Keep = new("--keep") { Description = "Finished generations kept for download (oldest forgotten first)", DefaultValueFactory = _ => Defaults.KeepFinished };
+    private readonly Option<int> MaxUpload = new("--max-upload-mb") { Description = "Largest request (uploaded audio included), in MiB", DefaultValueFactory = _ => (int)(Defaults.MaxUploadBytes >> 20) };
+
+    private ServeCommand() { }
+
+    public static Command Create() => new ServeCommand().Build();
+
+    private Command Build()
+    {
+        var model = CommonOptions.Model();
+        var device = CommonOptions.Device();
+        var weights = CommonOptions.Weights(GenerateCommand.DefaultWeights.Name());
+        Port.Accepts("a port number from 0 to 65535", port => port is >= 0 and <= 65535);
+        ApiKey.Accepts("a key of at least 8 characters", key => key is { Length: >= 8 });
+        Queue.Accepts("a whole number from 1 to 10000", n => n is >= 1 and <= 10_000);
+        MaxBatch.Accepts("a whole number from 1 to 64", n => n is >= 1 and <= 64);
+        Keep.Accepts("a whole number from 1 to 100000", n => n is >= 1 and <= 100_000);
+        MaxUpload.Accepts("a whole number of MiB from 1 to 2047", n => n is >= 1 and <= 2047);
+        var command = new Command("serve", "Serve an HTTP API and a web page that generate music with one model (loaded once)")
+        {
+            model, device, weights, Host, Port, ApiKey, NoAuth, Queue, MaxBatch, Keep, MaxUpload,
+        };
+        command.SetAction(parse => CommandRunner.Run(() => Run(parse, parse.GetValue(model)!, parse.GetValue(device)!, WeightTypes.Parse(parse.GetValue(weights)!))));
+        return command;
+    }
+
+    private int Run(ParseResult parse, string modelName, string device, WeightType weightType)
+    {
+        var options = new ServerOptions
+        {
+            Host = parse.GetValue(Host)!,
+            Port = parse.GetValue(Port),
+            ApiKey = parse.GetValue(ApiKey),
+            NoAuth = parse.GetValue(NoAuth),
+            QueueLength = parse.GetValue(Queue),
+            MaxBatch = parse.GetValue(MaxBatch),
+            KeepFinished = parse.GetValue(Keep),
+            MaxUploadBytes = (long)parse.GetValue(MaxUpload) << 20,
+        };
+        options.Validate(); // before the model is loaded: a refused setting costs nothing
+
+        var stopwatch = Stopwatch.StartNew();
+        using var backend = BackendSelector.Open(device);
+        using var pipeline = MusicgenPipeline.Open(modelName, backend, line => Console.Error.WriteLine(line), weightType);
+        var generator = new EngineMusicGenerator(pipeline, modelName);
+        Console.Error.WriteLine($"loaded {pipeline.Folder} on {backend.Name} in {stopwatch.Elapsed.TotalSeconds:0.0} s");
+
+        using var app = MusicGenServer.Build(options, generator);
+        app.Lifetime.ApplicationStarted.Register(() =>
+            Console.Error.WriteLine($"serving on {string.Join(", ", app.Urls)} (web page at /, API at /v1, OpenAPI at {MusicGenServer.OpenApiUrl}); Ctrl-C or SIGTERM stops"));
+        app.Run();
+        return 0;
+    }
+}

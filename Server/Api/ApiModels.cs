@@ -1,0 +1,126 @@
+using MusicGen.Server.Jobs;
+
+namespace MusicGen.Server.Api;
+
+/// <summary>
+/// The body of <c>POST /v1/generations</c> (JSON; a multipart form takes the same fields, plus a <c>melody</c> or
+/// <c>continue</c> audio file). Absent settings come from the checkpoint's generation_config.json.
+/// </summary>
+public sealed class GenerationRequestBody
+{
+    /// <summary>Text description of the music (give this or <c>prompts</c>).</summary>
+    public string? Prompt { get; set; }
+
+    /// <summary>Several descriptions, generated together (at most the server's batch limit).</summary>
+    public string[]? Prompts { get; set; }
+
+    /// <summary>Seconds of audio, an audio prompt included (at most 30).</summary>
+    public double? Duration { get; set; }
+
+    /// <summary>Sampler seed: the same request with the same seed gives the same audio. Without one, the server picks it (and may batch the request with others).</summary>
+    public ulong? Seed { get; set; }
+
+    /// <summary>Sample among the k most likely codes (0: all).</summary>
+    public int? TopK { get; set; }
+
+    /// <summary>Sample among the most likely codes that make up this probability, in (0, 1].</summary>
+    public double? TopP { get; set; }
+
+    /// <summary>Softmax temperature, &gt; 0.</summary>
+    public double? Temperature { get; set; }
+
+    /// <summary>Classifier-free guidance scale; ≤ 1 turns it off.</summary>
+    public double? Guidance { get; set; }
+
+    /// <summary>Take the most likely code at every step instead of sampling.</summary>
+    public bool? Greedy { get; set; }
+
+    /// <summary>Seconds a long-form window advances by (the server serves pieces up to one 30 s window for now).</summary>
+    public double? ExtendStride { get; set; }
+}
+
+/// <summary>Where to find a generation and its results.</summary>
+/// <param name="Self">Its status.</param>
+/// <param name="Audio">Its WAV (streamed while it is generated); <c>?piece=N</c> picks a piece of several.</param>
+/// <param name="Codes">Its codes (safetensors, or JSON with <c>Accept: application/json</c>).</param>
+/// <param name="Events">Its progress as server-sent events.</param>
+public sealed record GenerationUrls(string Self, string Audio, string Codes, string Events)
+{
+    /// <summary>The URLs of the generation with this id.</summary>
+    public static GenerationUrls For(string id) =>
+        new($"/v1/generations/{id}", $"/v1/generations/{id}/audio", $"/v1/generations/{id}/codes", $"/v1/generations/{id}/events");
+}
+
+/// <summary>The answer to a submission.</summary>
+/// <param name="Id">The generation's id.</param>
+/// <param name="Status">Its status (queued).</param>
+/// <param name="Urls">Where to find it.</param>
+public sealed record GenerationAccepted(string Id, JobStatus Status, GenerationUrls Urls);
+
+/// <summary>How far a generation is.</summary>
+/// <param name="Step">Decoding steps done.</param>
+/// <param name="Steps">Decoding steps in all.</param>
+/// <param name="StepsPerSecond">Speed so far.</param>
+/// <param name="SecondsLeft">Estimated seconds until done.</param>
+public sealed record ProgressView(int Step, int Steps, double? StepsPerSecond, double? SecondsLeft);
+
+/// <summary>The settings a generation ran with.</summary>
+/// <param name="Prompts">Its prompts, one per piece.</param>
+/// <param name="Duration">Seconds per piece.</param>
+/// <param name="Seed">The seed used (the request's, or the one the server chose for its batch).</param>
+/// <param name="TopK">Top-k.</param>
+/// <param name="TopP">Top-p.</param>
+/// <param name="Temperature">Temperature.</param>
+/// <param name="Guidance">Guidance scale.</param>
+/// <param name="Greedy">Whether it was greedy.</param>
+/// <param name="ExtendStride">The long-form stride asked for, if any.</param>
+/// <param name="Melody">Whether a melody was uploaded.</param>
+/// <param name="Continue">Whether audio to continue was uploaded.</param>
+public sealed record GenerationParametersView(
+    IReadOnlyList<string> Prompts, double Duration, ulong? Seed, int TopK, double TopP, double Temperature, double Guidance, bool Greedy,
+    double? ExtendStride, bool Melody, bool Continue);
+
+/// <summary>A generation's status.</summary>
+/// <param name="Id">Its id.</param>
+/// <param name="Status">queued, running, done, failed or cancelled.</param>
+/// <param name="Created">When it was submitted.</param>
+/// <param name="Started">When it started.</param>
+/// <param name="Finished">When it finished.</param>
+/// <param name="Progress">How far it is.</param>
+/// <param name="Parameters">The settings used.</param>
+/// <param name="Pieces">Pieces (one per prompt).</param>
+/// <param name="BatchSize">Pieces generated together in its batch (its own and other requests').</param>
+/// <param name="Error">Why it failed, in plain words.</param>
+/// <param name="Urls">Where to find it.</param>
+public sealed record GenerationStatusView(
+    string Id, JobStatus Status, DateTimeOffset Created, DateTimeOffset? Started, DateTimeOffset? Finished, ProgressView Progress,
+    GenerationParametersView Parameters, int Pieces, int? BatchSize, string? Error, GenerationUrls Urls)
+{
+    /// <summary>The view of a job now.</summary>
+    public static GenerationStatusView Of(GenerationJob job)
+    {
+        var p = job.Parameters;
+        var s = p.Sampling;
+        bool started = job.Status != JobStatus.Queued && job.Started is not null;
+        return new GenerationStatusView(
+            job.Id, job.Status, job.Created, job.Started, job.Finished,
+            new ProgressView(job.Step, job.Steps, job.StepsPerSecond is double r ? Math.Round(r, 2) : null, job.SecondsLeft is double left ? Math.Round(left, 1) : null),
+            new GenerationParametersView(p.Pieces.Select(x => x.Prompt).ToArray(), p.Seconds, started || p.SeedGiven ? job.Seed : null,
+                s.TopK, s.TopP, s.Temperature, s.GuidanceScale, s.Greedy, p.ExtendStride,
+                p.Pieces.Any(x => x.Melody is not null), p.Pieces.Any(x => x.Continuation is not null)),
+            p.Pieces.Count, started ? job.BatchSize : null, job.Error, GenerationUrls.For(job.Id));
+    }
+}
+
+/// <summary>The answer of <c>/healthz</c>.</summary>
+/// <param name="Status">ready, or stopping.</param>
+/// <param name="Model">The model served.</param>
+/// <param name="Device">Where it runs.</param>
+/// <param name="SampleRate">Audio samples per second.</param>
+/// <param name="Channels">Audio channels.</param>
+/// <param name="MaxSeconds">The longest piece.</param>
+/// <param name="DefaultSeconds">The length of a piece when none is asked.</param>
+/// <param name="Melody">Whether it follows melodies (else it continues audio).</param>
+/// <param name="MaxPrompts">The most prompts in one request.</param>
+/// <param name="AuthRequired">Whether /v1 needs an API key.</param>
+public sealed record HealthView(string Status, string Model, string Device, int SampleRate, int Channels, double MaxSeconds, double DefaultSeconds, bool Melody, int MaxPrompts, bool AuthRequired);

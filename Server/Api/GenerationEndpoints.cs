@@ -1,0 +1,230 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.Extensions.Options;
+using Microsoft.Net.Http.Headers;
+using MusicGen.Engine.Audio;
+using MusicGen.Engine.Codec;
+using MusicGen.Server.Jobs;
+
+namespace MusicGen.Server.Api;
+
+/// <summary>The <c>/v1/generations</c> API: submit, status, audio (streamed), codes, progress events, cancel.</summary>
+public static class GenerationEndpoints
+{
+    private const string WavType = "audio/wav";
+
+    /// <summary>Adds the routes to the <c>/v1</c> group.</summary>
+    public static void Map(RouteGroupBuilder v1)
+    {
+        var generations = v1.MapGroup("/generations").WithTags("generations");
+        generations.MapPost("", SubmitAsync)
+            .WithName("CreateGeneration")
+            .WithSummary("Queue a generation")
+            .WithDescription("JSON, or a multipart form with the same fields plus a `melody` or `continue` audio file. Answers 202 with the id "
+                + "and URLs; with `Accept: audio/wav` it answers the WAV itself, streamed, and a client that disconnects cancels it.")
+            .Accepts<GenerationRequestBody>("application/json", "multipart/form-data")
+            .Produces<GenerationAccepted>(StatusCodes.Status202Accepted)
+            .Produces(StatusCodes.Status200OK, contentType: WavType)
+            .ProducesValidationProblem()
+            .ProducesValidationProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesValidationProblem(StatusCodes.Status415UnsupportedMediaType)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+        generations.MapGet("/{id}", (string id, JobStore store) => store.Find(id) is { } job ? Results.Ok(GenerationStatusView.Of(job)) : NotFound(id))
+            .WithName("GetGeneration").WithSummary("A generation's status, progress and settings")
+            .Produces<GenerationStatusView>().ProducesProblem(StatusCodes.Status404NotFound);
+        generations.MapGet("/{id}/audio", AudioAsync)
+            .WithName("GetGenerationAudio")
+            .WithSummary("The WAV of a piece (streamed while it is generated); piece is 1-based, format pcm16 (default) or float32")
+            .Produces(StatusCodes.Status200OK, contentType: WavType)
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict).ProducesValidationProblem();
+        generations.MapGet("/{id}/codes", Codes)
+            .WithName("GetGenerationCodes")
+            .WithSummary("The codes of a piece [channels, codebooks, frames]: safetensors, or JSON with Accept: application/json")
+            .Produces(StatusCodes.Status200OK, contentType: "application/octet-stream")
+            .Produces(StatusCodes.Status200OK, contentType: "application/json")
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict).ProducesValidationProblem();
+        generations.MapGet("/{id}/events", EventsAsync)
+            .WithName("GetGenerationEvents")
+            .WithSummary("Progress as server-sent events: 'status' events, then one named done, failed or cancelled")
+            .Produces(StatusCodes.Status200OK, contentType: "text/event-stream")
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        generations.MapDelete("/{id}", Delete)
+            .WithName("DeleteGeneration")
+            .WithSummary("Cancels a queued or running generation, or forgets a finished one")
+            .Produces(StatusCodes.Status204NoContent).ProducesProblem(StatusCodes.Status404NotFound);
+    }
+
+    private static async Task<IResult> SubmitAsync(HttpContext http, RequestReader reader, GenerationScheduler scheduler, Generation.IMusicGenerator generator)
+    {
+        if (scheduler.IsStopping) return Stopping();
+        GenerationParameters parameters;
+        try
+        {
+            parameters = await reader.ReadAsync(http.Request, http.RequestAborted);
+        }
+        catch (RequestProblem problem)
+        {
+            return problem.ToResult();
+        }
+        var job = new GenerationJob(Guid.NewGuid().ToString("N"), parameters, generator.Model);
+        switch (scheduler.Submit(job))
+        {
+            case Admission.QueueFull:
+                int retry = scheduler.RetryAfterSeconds();
+                http.Response.Headers.RetryAfter = retry.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                return Results.Problem(statusCode: StatusCodes.Status429TooManyRequests, title: "The queue is full",
+                    detail: $"{scheduler.QueueLength} requests are waiting; try again in about {retry} s");
+            case Admission.ShuttingDown:
+                return Stopping();
+        }
+        if (!WantsAudio(http.Request)) return Results.Accepted(GenerationUrls.For(job.Id).Self, new GenerationAccepted(job.Id, job.Status, GenerationUrls.For(job.Id)));
+
+        // The client waits for the audio itself: when it goes away, nobody else knows the id, so the work stops.
+        await StreamAudioAsync(http, job, 0, WavSampleFormat.Pcm16);
+        if (!job.IsFinished) scheduler.Cancel(job);
+        return Results.Empty;
+    }
+
+    private static bool WantsAudio(HttpRequest request) =>
+        MediaTypeHeaderValue.TryParseList(request.Headers.Accept, out var accepted)
+        && accepted.Any(a => a.MediaType.Equals(WavType, StringComparison.OrdinalIgnoreCase) || a.MediaType.Equals("audio/x-wav", StringComparison.OrdinalIgnoreCase));
+
+    private static async Task<IResult> AudioAsync(HttpContext http, string id, JobStore store, int? piece, string? format)
+    {
+        if (store.Find(id) is not { } job) return NotFound(id);
+        if (PieceIndex(job, piece) is not int index) return new RequestProblem(400, "piece", $"must be 1…{job.Audio.Length}").ToResult();
+        WavSampleFormat? sampleFormat = (format ?? "pcm16").ToLowerInvariant() switch { "pcm16" => WavSampleFormat.Pcm16, "float32" => WavSampleFormat.Float32, _ => null };
+        if (sampleFormat is not { } wav) return new RequestProblem(400, "format", "must be pcm16 or float32").ToResult();
+        if (job.Status is JobStatus.Failed or JobStatus.Cancelled) return NotAvailable(job);
+        if (job.Results is { } results)
+        {
+            // Finished: the whole file, with ranges, so players can seek.
+            var bytes = new MemoryStream();
+            WavFile.Write(bytes, results[index].Audio, wav);
+            return Results.File(bytes.ToArray(), WavType, FileName(job, index, ".wav"), enableRangeProcessing: true);
+        }
+        await StreamAudioAsync(http, job, index, wav);
+        return Results.Empty;
+    }
+
+    /// <summary>
+    /// The WAV of a piece while it is made: the header at once (the length is known), then the samples as the
+    /// generator hands them over. A generation that fails midway ends the connection, so a client never takes a
+    /// short file for a whole one.
+    /// </summary>
+    private static async Task StreamAudioAsync(HttpContext http, GenerationJob job, int index, WavSampleFormat format)
+    {
+        var audio = job.Audio[index];
+        var header = new MemoryStream();
+        // The length is known, so the header is exact: players show the duration before the last sample exists.
+        WavWriter.WriteHeader(header, audio.Channels, audio.SampleRate, format, audio.Frames, "the generated audio");
+        int bytesPerSample = format == WavSampleFormat.Float32 ? 4 : 2;
+        var response = http.Response;
+        response.ContentType = WavType;
+        response.ContentLength = header.Length + (long)audio.Frames * audio.Channels * bytesPerSample;
+        response.Headers.ContentDisposition = $"inline; filename=\"{FileName(job, index, ".wav")}\"";
+        response.Headers.CacheControl = "no-store";
+        var cancellation = http.RequestAborted;
+        try
+        {
+            await response.Body.WriteAsync(header.ToArray(), cancellation);
+            await response.Body.FlushAsync(cancellation);
+            var samples = new MemoryStream();
+            await foreach (var chunk in audio.ReadAsync(cancellation))
+            {
+                samples.SetLength(0);
+                WavWriter.WriteSamples(samples, chunk, format);
+                await response.Body.WriteAsync(samples.GetBuffer().AsMemory(0, (int)samples.Length), cancellation);
+                await response.Body.FlushAsync(cancellation);
+            }
+        }
+        catch (IOException)
+        {
+            http.Abort();
+        }
+        catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
+        {
+            // The client went away.
+        }
+    }
+
+    private static IResult Codes(HttpContext http, string id, JobStore store, int? piece)
+    {
+        if (store.Find(id) is not { } job) return NotFound(id);
+        if (PieceIndex(job, piece) is not int index) return new RequestProblem(400, "piece", $"must be 1…{job.Audio.Length}").ToResult();
+        if (job.Results is not { } results) return NotAvailable(job);
+        bool json = MediaTypeHeaderValue.TryParseList(http.Request.Headers.Accept, out var accepted)
+            && accepted.Any(a => a.MediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase));
+        string extension = json ? ".json" : ".safetensors";
+        // CodesFile writes files; a private temporary one is read back and deleted.
+        string folder = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), "musicgen-serve")).FullName;
+        string path = Path.Combine(folder, Guid.NewGuid().ToString("N") + extension);
+        try
+        {
+            CodesFile.Save(path, results[index].Codes with { Samples = results[index].Audio.Length });
+            return Results.File(File.ReadAllBytes(path), json ? "application/json" : "application/octet-stream", FileName(job, index, extension));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    private static async Task<IResult> EventsAsync(HttpContext http, string id, JobStore store, IOptions<JsonOptions> json)
+    {
+        if (store.Find(id) is not { } job) return NotFound(id);
+        var response = http.Response;
+        response.ContentType = "text/event-stream";
+        response.Headers.CacheControl = "no-store";
+        var cancellation = http.RequestAborted;
+        try
+        {
+            while (true)
+            {
+                Task changed = job.Changed.NextAsync(cancellation);
+                var view = GenerationStatusView.Of(job);
+                string name = view.Status is JobStatus.Queued or JobStatus.Running ? "status" : view.Status.ToString().ToLowerInvariant();
+                await response.WriteAsync($"event: {name}\ndata: {JsonSerializer.Serialize(view, json.Value.SerializerOptions)}\n\n", cancellation);
+                await response.Body.FlushAsync(cancellation);
+                if (name != "status") break;
+                // At most ten updates a second, and a comment every 15 s keeps proxies from closing an idle stream.
+                await Task.Delay(100, cancellation);
+                if (await Task.WhenAny(changed, Task.Delay(TimeSpan.FromSeconds(15), cancellation)) != changed)
+                    await response.WriteAsync(": still here\n\n", cancellation);
+            }
+        }
+        catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
+        {
+            // The client went away.
+        }
+        return Results.Empty;
+    }
+
+    private static IResult Delete(string id, JobStore store, GenerationScheduler scheduler)
+    {
+        if (store.Find(id) is not { } job) return NotFound(id);
+        if (job.IsFinished) store.Remove(job);
+        else scheduler.Cancel(job);
+        return Results.NoContent();
+    }
+
+    private static int? PieceIndex(GenerationJob job, int? piece) => (piece ?? 1) is int p && p >= 1 && p <= job.Audio.Length ? p - 1 : null;
+
+    private static string FileName(GenerationJob job, int index, string extension) =>
+        $"musicgen-{job.Id[..8]}{(job.Audio.Length > 1 ? $"-{index + 1}" : "")}{extension}";
+
+    private static IResult NotFound(string id) => Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "No such generation",
+        detail: $"no generation has the id '{id}' (finished ones are forgotten after a while, oldest first)");
+
+    private static IResult NotAvailable(GenerationJob job) => Results.Problem(statusCode: StatusCodes.Status409Conflict,
+        title: "Not available", detail: job.Status switch
+        {
+            JobStatus.Failed => $"the generation failed: {job.Error}",
+            JobStatus.Cancelled => "the generation was cancelled",
+            _ => $"the generation is {job.Status.ToString().ToLowerInvariant()}; the codes come when it is done",
+        });
+
+    private static IResult Stopping() => Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Shutting down",
+        detail: "the server is stopping and takes no new work");
+}

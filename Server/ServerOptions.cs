@@ -1,0 +1,53 @@
+using System.Net;
+using MusicGen.Loaders;
+
+namespace MusicGen.Server;
+
+/// <summary>How the server listens, whom it lets in, and its limits.</summary>
+public sealed record ServerOptions
+{
+    /// <summary>Address to listen on; anything but loopback needs <see cref="ApiKey"/> or <see cref="NoAuth"/>.</summary>
+    public string Host { get; init; } = "127.0.0.1";
+
+    /// <summary>TCP port (0: any free port).</summary>
+    public int Port { get; init; } = 8080;
+
+    /// <summary>The key every <c>/v1</c> request must carry, or null.</summary>
+    public string? ApiKey { get; init; }
+
+    /// <summary>Serve a non-loopback address without a key, on purpose.</summary>
+    public bool NoAuth { get; init; }
+
+    /// <summary>Requests that may wait for the generator; one more is refused with 429.</summary>
+    public int QueueLength { get; init; } = 16;
+
+    /// <summary>The most pieces generated together in one batch (and the most prompts one request may have).</summary>
+    public int MaxBatch { get; init; } = 4;
+
+    /// <summary>Finished generations kept for download; the oldest is forgotten first.</summary>
+    public int KeepFinished { get; init; } = 64;
+
+    /// <summary>The largest request body (uploads included), checked from Content-Length before reading it.</summary>
+    public long MaxUploadBytes { get; init; } = 16L << 20;
+
+    /// <summary>The longest prompt in characters (the token limit of the text encoder applies too).</summary>
+    public int MaxPromptChars { get; init; } = 2000;
+
+    /// <summary>Whether <see cref="Host"/> is a loopback address, reachable from this machine only.</summary>
+    public bool IsLoopback => Host.Equals("localhost", StringComparison.OrdinalIgnoreCase)
+        || (IPAddress.TryParse(Host, out var address) && IPAddress.IsLoopback(address));
+
+    /// <summary>Refuses settings that make no sense or that expose the model without a key by accident.</summary>
+    public void Validate()
+    {
+        if (ApiKey is not null && NoAuth) throw new MusicGenException("give --api-key or --no-auth, not both");
+        if (ApiKey is { Length: < 8 }) throw new MusicGenException("--api-key must be at least 8 characters");
+        if (!IsLoopback && ApiKey is null && !NoAuth)
+            throw new MusicGenException($"--host {Host} is reachable from other machines: give --api-key KEY (checked on every /v1 request) or --no-auth");
+        if (Port is < 0 or > 65535) throw new MusicGenException($"--port {Port} must be in 0…65535");
+        if (QueueLength < 1) throw new MusicGenException($"--queue {QueueLength} must be at least 1");
+        if (MaxBatch < 1) throw new MusicGenException($"--max-batch {MaxBatch} must be at least 1");
+        if (KeepFinished < 1) throw new MusicGenException($"--keep {KeepFinished} must be at least 1");
+        if (MaxUploadBytes < 1024) throw new MusicGenException($"the upload limit {MaxUploadBytes} bytes is too small");
+    }
+}

@@ -1,0 +1,25 @@
+using MusicGen.Tests.Support;
+
+namespace MusicGen.Tests.Cli;
+
+/// <summary><c>musicgen serve</c> refuses unsafe or senseless settings with one line, before loading anything.</summary>
+[Collection("Console")]
+public class ServeCommandTests
+{
+    [Theory]
+    [InlineData("--host 0.0.0.0", "--api-key")]
+    [InlineData("--api-key longenoughkey --no-auth", "not both")]
+    [InlineData("--queue 0", "--queue takes a whole number from 1 to 10000; got '0'")]
+    [InlineData("--port 70000", "--port takes a port number from 0 to 65535; got '70000'")]
+    [InlineData("--api-key short", "--api-key takes a key of at least 8 characters")]
+    [InlineData("--max-batch many", "--max-batch")]
+    public void Refused_settings_are_one_line_errors(string options, string mentioned)
+    {
+        // A missing model would fail too: the settings must be refused first.
+        var run = CliRunner.Run(["serve", "--model", "no/such-model-folder", .. options.Split(' ')]);
+        Assert.Equal(1, run.ExitCode);
+        Assert.StartsWith("error: ", run.Error);
+        Assert.Contains(mentioned, run.Error);
+        Assert.Single(run.Error.Trim().Split('\n'));
+    }
+}

@@ -1,0 +1,75 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.Logging;
+using MusicGen.Server.Generation;
+
+namespace MusicGen.Server.Tests;
+
+/// <summary>The server on ASP.NET Core's in-process test host, with a client and the helpers the tests share.</summary>
+public sealed class TestApp : IAsyncDisposable
+{
+    private TestApp(WebApplication app, IMusicGenerator generator)
+    {
+        App = app;
+        Generator = generator;
+        Client = app.GetTestClient();
+    }
+
+    public WebApplication App { get; }
+    public IMusicGenerator Generator { get; }
+    public HttpClient Client { get; }
+
+    public static async Task<TestApp> StartAsync(IMusicGenerator? generator = null, ServerOptions? options = null)
+    {
+        generator ??= GoldenGenerator.Instance;
+        var app = MusicGenServer.Build(options ?? new ServerOptions(), generator, builder =>
+        {
+            builder.WebHost.UseTestServer();
+            builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        });
+        await app.StartAsync();
+        return new TestApp(app, generator);
+    }
+
+    /// <summary>A short greedy request (fast with the golden model); more fields may be added.</summary>
+    public static Dictionary<string, object> Greedy(string prompt = "80s pop with synth", double duration = 0.2) =>
+        new() { ["prompt"] = prompt, ["duration"] = duration, ["greedy"] = true, ["guidance"] = 1.0 };
+
+    public async Task<string> SubmitAsync(object body)
+    {
+        var response = await Client.PostAsJsonAsync("/v1/generations", body);
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        return json.RootElement.GetProperty("id").GetString()!;
+    }
+
+    public async Task<JsonElement> StatusAsync(string id)
+    {
+        var response = await Client.GetAsync($"/v1/generations/{id}");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+    }
+
+    /// <summary>Waits until the generation reaches a status (or one of several), polling; fails after a minute.</summary>
+    public async Task<JsonElement> WaitForAsync(string id, params string[] statuses)
+    {
+        var deadline = DateTime.UtcNow.AddMinutes(1);
+        while (true)
+        {
+            var status = await StatusAsync(id);
+            if (statuses.Contains(status.GetProperty("status").GetString())) return status;
+            if (DateTime.UtcNow > deadline) Assert.Fail($"{id} is still {status.GetProperty("status")}, waiting for {string.Join(" or ", statuses)}: {status}");
+            await Task.Delay(20);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Client.Dispose();
+        await App.StopAsync();
+        await App.DisposeAsync();
+    }
+}
