@@ -79,7 +79,7 @@ public static class MusicGenServer
         {
             var model = generator.Model;
             var health = new HealthView(scheduler.IsStopping ? "stopping" : "ready", model.Name, model.Device, model.SampleRate, model.Channels,
-                model.MaxSeconds, Math.Round(model.DefaultSeconds, 2), model.FollowsMelody, options.MaxBatch, options.ApiKey is not null);
+                options.MaxDuration, options.Window, Math.Round(options.DefaultDuration(model), 2), model.FollowsMelody, options.MaxBatch, options.ApiKey is not null);
             return scheduler.IsStopping ? Results.Json(health, statusCode: StatusCodes.Status503ServiceUnavailable) : Results.Ok(health);
         }).WithName("Health").WithSummary("Whether the model is loaded and the server takes work").Produces<HealthView>();
         app.MapGet("/metrics", (ServerMetrics metrics, GenerationScheduler scheduler, JobStore store) =>

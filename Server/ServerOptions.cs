@@ -1,5 +1,7 @@
 using System.Net;
+using MusicGen.Engine.Generation;
 using MusicGen.Loaders;
+using MusicGen.Server.Generation;
 
 namespace MusicGen.Server;
 
@@ -33,6 +35,21 @@ public sealed record ServerOptions
     /// <summary>The longest prompt in characters (the token limit of the text encoder applies too).</summary>
     public int MaxPromptChars { get; init; } = 2000;
 
+    /// <summary>
+    /// The longest piece a request may ask, in seconds; beyond <see cref="Window"/> it is generated window by window
+    /// (at most <see cref="LongformOptions.MaxDuration"/>).
+    /// </summary>
+    public double MaxDuration { get; init; } = 300;
+
+    /// <summary>Seconds of each window of a long piece (the model's 30 s; smaller ones are for tests and experiments).</summary>
+    public double Window { get; init; } = MusicgenGenerator.MaxSeconds;
+
+    /// <summary>Seconds between the starts of the windows of a long piece when a request gives no <c>extend_stride</c>.</summary>
+    public double ExtendStride { get; init; } = LongformOptions.DefaultExtendStride;
+
+    /// <summary>The length of a piece when a request gives none: the checkpoint's, at most <see cref="MaxDuration"/>.</summary>
+    public double DefaultDuration(ModelInfo model) => Math.Min(model.DefaultSeconds, MaxDuration);
+
     /// <summary>Whether <see cref="Host"/> is a loopback address, reachable from this machine only.</summary>
     public bool IsLoopback => Host.Equals("localhost", StringComparison.OrdinalIgnoreCase)
         || (IPAddress.TryParse(Host, out var address) && IPAddress.IsLoopback(address));
@@ -48,6 +65,9 @@ public sealed record ServerOptions
         if (QueueLength < 1) throw new MusicGenException($"--queue {QueueLength} must be at least 1");
         if (MaxBatch < 1) throw new MusicGenException($"--max-batch {MaxBatch} must be at least 1");
         if (KeepFinished < 1) throw new MusicGenException($"--keep {KeepFinished} must be at least 1");
+        if (!(MaxDuration > 0) || MaxDuration > LongformOptions.MaxDuration)
+            throw new MusicGenException($"--max-duration {MaxDuration} s must be more than 0 and at most {LongformOptions.MaxDuration:0} s");
+        new LongformOptions(MaxDuration, Window, ExtendStride).Validate(MusicgenGenerator.MaxSeconds);
         if (MaxUploadBytes < 1024) throw new MusicGenException($"the upload limit {MaxUploadBytes} bytes is too small");
     }
 }

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using MusicGen.Engine;
+using MusicGen.Engine.Generation;
 using MusicGen.Kernels;
 using MusicGen.Loaders.Checkpoints;
 using MusicGen.Server;
@@ -21,6 +22,17 @@ public sealed class ServeCommand
     private readonly Option<int> MaxBatch = new("--max-batch") { Description = "Most pieces generated together (queued requests with the same settings share a batch)", DefaultValueFactory = _ => Defaults.MaxBatch };
     private readonly Option<int> Keep = new("--keep") { Description = "Finished generations kept for download (oldest forgotten first)", DefaultValueFactory = _ => Defaults.KeepFinished };
     private readonly Option<int> MaxUpload = new("--max-upload-mb") { Description = "Largest request (uploaded audio included), in MiB", DefaultValueFactory = _ => (int)(Defaults.MaxUploadBytes >> 20) };
+    private readonly Option<double> MaxDuration = new("--max-duration")
+    {
+        Description = $"Longest piece a request may ask, in seconds (at most {LongformOptions.MaxDuration:0}); beyond --window it is generated window by window",
+        DefaultValueFactory = _ => Defaults.MaxDuration,
+    };
+    private readonly Option<double> Window = new("--window") { Description = "Seconds of each window of a long piece (default: the model's 30)", DefaultValueFactory = _ => Defaults.Window };
+    private readonly Option<double> ExtendStride = new("--extend-stride")
+    {
+        Description = $"Seconds between the starts of the windows of a long piece when a request gives no extend_stride (default {LongformOptions.DefaultExtendStride})",
+        DefaultValueFactory = _ => Defaults.ExtendStride,
+    };
 
     private ServeCommand() { }
 
@@ -37,9 +49,12 @@ public sealed class ServeCommand
         MaxBatch.Accepts("a whole number from 1 to 64", n => n is >= 1 and <= 64);
         Keep.Accepts("a whole number from 1 to 100000", n => n is >= 1 and <= 100_000);
         MaxUpload.Accepts("a whole number of MiB from 1 to 2047", n => n is >= 1 and <= 2047);
+        MaxDuration.Accepts($"a number of seconds above 0 and at most {LongformOptions.MaxDuration:0}", seconds => seconds is > 0 and <= LongformOptions.MaxDuration);
+        Window.Accepts($"a number of seconds above 0 and at most {MusicgenGenerator.MaxSeconds}", seconds => seconds is > 0 and <= MusicgenGenerator.MaxSeconds);
+        ExtendStride.Accepts("a number of seconds above 0 and below the window", seconds => seconds is > 0 and < MusicgenGenerator.MaxSeconds);
         var command = new Command("serve", "Serve an HTTP API and a web page that generate music with one model (loaded once)")
         {
-            model, device, weights, Host, Port, ApiKey, NoAuth, Queue, MaxBatch, Keep, MaxUpload,
+            model, device, weights, Host, Port, ApiKey, NoAuth, Queue, MaxBatch, Keep, MaxUpload, MaxDuration, Window, ExtendStride,
         };
         command.SetAction(parse => CommandRunner.Run(() => Run(parse, parse.GetValue(model)!, parse.GetValue(device)!, WeightTypes.Parse(parse.GetValue(weights)!))));
         return command;
@@ -57,6 +72,9 @@ public sealed class ServeCommand
             MaxBatch = parse.GetValue(MaxBatch),
             KeepFinished = parse.GetValue(Keep),
             MaxUploadBytes = (long)parse.GetValue(MaxUpload) << 20,
+            MaxDuration = parse.GetValue(MaxDuration),
+            Window = parse.GetValue(Window),
+            ExtendStride = parse.GetValue(ExtendStride),
         };
         options.Validate(); // before the model is loaded: a refused setting costs nothing
 

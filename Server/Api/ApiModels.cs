@@ -14,7 +14,7 @@ public sealed class GenerationRequestBody
     /// <summary>Several descriptions, generated together (at most the server's batch limit).</summary>
     public string[]? Prompts { get; set; }
 
-    /// <summary>Seconds of audio, an audio prompt included (at most 30).</summary>
+    /// <summary>Seconds of audio, an audio prompt included (at most the server's limit, /healthz <c>max_seconds</c>; beyond one window generated window by window).</summary>
     public double? Duration { get; set; }
 
     /// <summary>Sampler seed: the same request with the same seed gives the same audio. Without one, the server picks it (and may batch the request with others).</summary>
@@ -35,7 +35,7 @@ public sealed class GenerationRequestBody
     /// <summary>Take the most likely code at every step instead of sampling.</summary>
     public bool? Greedy { get; set; }
 
-    /// <summary>Seconds a long-form window advances by (the server serves pieces up to one 30 s window for now).</summary>
+    /// <summary>Seconds between the starts of the windows of a piece longer than one window, above 0 and below the window (default 18, audiocraft's).</summary>
     public double? ExtendStride { get; set; }
 }
 
@@ -73,12 +73,12 @@ public sealed record ProgressView(int Step, int Steps, double? StepsPerSecond, d
 /// <param name="Temperature">Temperature.</param>
 /// <param name="Guidance">Guidance scale.</param>
 /// <param name="Greedy">Whether it was greedy.</param>
-/// <param name="ExtendStride">The long-form stride asked for, if any.</param>
+/// <param name="ExtendStride">Seconds between the starts of the windows of a piece longer than one window.</param>
 /// <param name="Melody">Whether a melody was uploaded.</param>
 /// <param name="Continue">Whether audio to continue was uploaded.</param>
 public sealed record GenerationParametersView(
     IReadOnlyList<string> Prompts, double Duration, ulong? Seed, int TopK, double TopP, double Temperature, double Guidance, bool Greedy,
-    double? ExtendStride, bool Melody, bool Continue);
+    double ExtendStride, bool Melody, bool Continue);
 
 /// <summary>A generation's status.</summary>
 /// <param name="Id">Its id.</param>
@@ -118,9 +118,10 @@ public sealed record GenerationStatusView(
 /// <param name="Device">Where it runs.</param>
 /// <param name="SampleRate">Audio samples per second.</param>
 /// <param name="Channels">Audio channels.</param>
-/// <param name="MaxSeconds">The longest piece.</param>
+/// <param name="MaxSeconds">The longest piece the server accepts.</param>
+/// <param name="WindowSeconds">Seconds of one window: a longer piece is generated window by window.</param>
 /// <param name="DefaultSeconds">The length of a piece when none is asked.</param>
 /// <param name="Melody">Whether it follows melodies (else it continues audio).</param>
 /// <param name="MaxPrompts">The most prompts in one request.</param>
 /// <param name="AuthRequired">Whether /v1 needs an API key.</param>
-public sealed record HealthView(string Status, string Model, string Device, int SampleRate, int Channels, double MaxSeconds, double DefaultSeconds, bool Melody, int MaxPrompts, bool AuthRequired);
+public sealed record HealthView(string Status, string Model, string Device, int SampleRate, int Channels, double MaxSeconds, double WindowSeconds, double DefaultSeconds, bool Melody, int MaxPrompts, bool AuthRequired);

@@ -217,12 +217,14 @@ public sealed class RequestReader(IMusicGenerator generator, ServerOptions optio
             if (tokens > MusicgenGenerator.MaxPromptTokens) throw Invalid(field, $"is {tokens} tokens long; the text encoder takes at most {MusicgenGenerator.MaxPromptTokens}");
         }
 
-        double seconds = body.Duration ?? model.DefaultSeconds;
+        double seconds = body.Duration ?? options.DefaultDuration(model);
         if (!double.IsFinite(seconds) || seconds <= 0) throw Invalid("duration", $"{seconds} must be a positive number of seconds");
-        if (seconds > model.MaxSeconds) throw Invalid("duration", $"{seconds} s is longer than this model generates ({model.MaxSeconds:0.##} s)");
-        if (model.SamplesFor(seconds) == 0) throw Invalid("duration", $"{seconds} s is shorter than one codec frame (1/{model.FrameRate} s)");
-        if (body.ExtendStride is double stride && !(stride > 0 && stride < model.MaxSeconds))
-            throw Invalid("extend_stride", $"{stride} must be between 0 and {model.MaxSeconds:0.##} seconds");
+        if (seconds > options.MaxDuration) throw Invalid("duration", $"{seconds} s is longer than this server generates (at most {options.MaxDuration:0.##} s)");
+        if (model.SamplesFor(seconds, options.Window) == 0) throw Invalid("duration", $"{seconds} s is shorter than one codec frame (1/{model.FrameRate} s)");
+        double stride = body.ExtendStride ?? options.ExtendStride;
+        if (!(stride > 0 && stride < options.Window))
+            throw Invalid("extend_stride", $"{stride} s must be more than 0 and less than the window ({options.Window:0.##} s)");
+        bool longform = seconds > options.Window; // generated window by window
 
         var sampling = model.DefaultSampling with { Seed = body.Seed ?? 0 };
         sampling = Sampling(sampling, "greedy", s => s with { Greedy = body.Greedy ?? s.Greedy });
@@ -236,18 +238,23 @@ public sealed class RequestReader(IMusicGenerator generator, ServerOptions optio
         {
             if (!model.FollowsMelody) throw Invalid("melody", $"this model ({model.Name}) does not follow melodies; use a melody checkpoint");
             melody = ReadUpload("melody", melodyFile, path => AudioFile.Read(path));
-            if (melody.Seconds > model.MaxSeconds) throw Invalid("melody", $"the tune is {melody.Seconds:0.0} s; this model follows at most {model.MaxSeconds:0.##} s");
+            // A long piece follows each window's part of the tune, so the tune may be as long as the piece.
+            double tuneLimit = longform ? options.MaxDuration : model.MaxSeconds;
+            if (melody.Seconds > tuneLimit) throw Invalid("melody", $"the tune is {melody.Seconds:0.0} s; this server follows at most {tuneLimit:0.##} s");
         }
         if (uploads.TryGetValue("continue", out string? continueFile))
         {
             if (!model.ContinuesAudio) throw Invalid("continue", $"this model ({model.Name}) does not continue audio (melody models do not, as in the reference); use a text-to-music checkpoint");
             continuation = ReadUpload("continue", continueFile, path => AudioFile.ReadAt(path, model.SampleRate, model.Channels));
             if (continuation.Length < model.HopLength) throw Invalid("continue", $"the audio is {continuation.Length} samples, shorter than one codec frame ({model.HopLength})");
-            if (model.StepsFor(seconds) - (continuation.Length + model.HopLength - 1) / model.HopLength < 1)
+            int promptFrames = (continuation.Length + model.HopLength - 1) / model.HopLength;
+            if (longform && promptFrames >= options.Window * model.FrameRate)
+                throw Invalid("continue", $"the audio is {continuation.Seconds:0.00} s; a piece longer than one window continues less than the window ({options.Window:0.##} s)");
+            if (!longform && model.StepsFor(seconds) - promptFrames < 1)
                 throw Invalid("duration", $"{seconds} s leaves nothing to generate after the {continuation.Seconds:0.00} s of audio to continue");
         }
         var pieces = prompts.Select(p => new PieceRequest(p, continuation, melody)).ToArray();
-        return new GenerationParameters(pieces, seconds, sampling, body.Seed is not null, body.ExtendStride);
+        return new GenerationParameters(pieces, seconds, sampling, body.Seed is not null, options.Window, stride);
     }
 
     /// <summary>Applies one setting and checks it with the engine's own rules, naming the field on failure.</summary>

@@ -49,6 +49,8 @@ public sealed class EngineMusicGenerator : IMusicGenerator
         {
             Prompts = pieces.Select(p => p.Prompt).ToArray(),
             Duration = batch.Seconds,
+            Window = batch.Window,
+            ExtendStride = batch.ExtendStride,
             Seed = sampling.Seed,
             Greedy = sampling.Greedy,
             TopK = sampling.TopK,

@@ -34,7 +34,7 @@ public interface IMusicGenerator
 /// <param name="FrameRate">Codec frames per second (one decoding step each).</param>
 /// <param name="HopLength">Audio samples per codec frame.</param>
 /// <param name="Codebooks">Codebooks per decoding step, all channels together.</param>
-/// <param name="MaxSeconds">The longest piece it generates, an audio prompt included.</param>
+/// <param name="MaxSeconds">The longest piece it generates in one window, an audio prompt included (longer ones go window by window).</param>
 /// <param name="DefaultSeconds">The length of a piece when a request gives none (from generation_config.json).</param>
 /// <param name="FollowsMelody">Whether it follows a tune (a <c>melody</c> upload).</param>
 /// <param name="ContinuesAudio">Whether it continues audio (a <c>continue</c> upload).</param>
@@ -43,18 +43,34 @@ public sealed record ModelInfo(
     string Name, string Device, int SampleRate, int Channels, int FrameRate, int HopLength, int Codebooks,
     double MaxSeconds, double DefaultSeconds, bool FollowsMelody, bool ContinuesAudio, SamplingOptions DefaultSampling)
 {
-    /// <summary>Audio frames of a piece of this many seconds (whole codec frames; an audio prompt included).</summary>
-    public int SamplesFor(double seconds) => (int)Math.Round(seconds * FrameRate) * HopLength;
+    /// <summary>
+    /// Audio frames of a piece of this many seconds, an audio prompt included: whole codec frames, rounded as the
+    /// engine rounds one window, truncated as audiocraft cuts a piece longer than <paramref name="window"/>.
+    /// </summary>
+    public int SamplesFor(double seconds, double window = MusicgenGenerator.MaxSeconds) =>
+        (seconds > window ? (int)(seconds * FrameRate) : (int)Math.Round(seconds * FrameRate)) * HopLength;
 
-    /// <summary>Decoder steps of a piece of this many seconds: one per frame, plus the delay of the last codebook.</summary>
-    public int StepsFor(double seconds) => (int)Math.Round(seconds * FrameRate) + Codebooks / Channels - 1;
+    /// <summary>
+    /// Decoder steps of a piece of this many seconds: one per frame plus the delay of the last codebook, in every
+    /// window of a piece longer than <paramref name="window"/> (windows <paramref name="extendStride"/> apart).
+    /// </summary>
+    public int StepsFor(double seconds, double window = MusicgenGenerator.MaxSeconds, double extendStride = LongformOptions.DefaultExtendStride)
+    {
+        int delay = Codebooks / Channels - 1;
+        if (seconds <= window) return (int)Math.Round(seconds * FrameRate) + delay;
+        return LongformGenerator.Plan(new LongformOptions(seconds, window, extendStride), FrameRate, initialPromptFrames: 0)
+            .Sum(w => w.NewFrames == 0 ? 0 : w.NewFrames + delay);
+    }
 }
 
 /// <summary>Pieces generated together: same length and sampling settings, one prompt (and uploads) each.</summary>
 /// <param name="Pieces">One entry per piece.</param>
 /// <param name="Seconds">Length of every piece, an audio prompt included.</param>
 /// <param name="Sampling">Sampling settings and seed of the whole batch.</param>
-public sealed record BatchRequest(IReadOnlyList<PieceRequest> Pieces, double Seconds, SamplingOptions Sampling);
+/// <param name="Window">Seconds of each window of a piece longer than one.</param>
+/// <param name="ExtendStride">Seconds between the starts of the windows of a piece longer than one.</param>
+public sealed record BatchRequest(IReadOnlyList<PieceRequest> Pieces, double Seconds, SamplingOptions Sampling,
+    double Window = MusicgenGenerator.MaxSeconds, double ExtendStride = LongformOptions.DefaultExtendStride);
 
 /// <summary>
 /// One piece: its text, and optionally audio to continue (at the model's rate and channels) or a tune to follow

@@ -27,9 +27,16 @@ public enum JobStatus
 /// <param name="Seconds">Length of each piece, an audio prompt included.</param>
 /// <param name="Sampling">Sampling settings; the seed is the request's, or 0 when <paramref name="SeedGiven"/> is false.</param>
 /// <param name="SeedGiven">Whether the request named a seed.</param>
-/// <param name="ExtendStride">Seconds a long-form window advances by (recorded; served pieces fit one window for now).</param>
-public sealed record GenerationParameters(IReadOnlyList<PieceRequest> Pieces, double Seconds, SamplingOptions Sampling, bool SeedGiven, double? ExtendStride)
+/// <param name="Window">Seconds of each window of a piece longer than one (the server's window).</param>
+/// <param name="ExtendStride">Seconds between the starts of the windows of a piece longer than one (the request's, or the server's default).</param>
+public sealed record GenerationParameters(IReadOnlyList<PieceRequest> Pieces, double Seconds, SamplingOptions Sampling, bool SeedGiven, double Window, double ExtendStride)
 {
+    /// <summary>Audio frames of each piece.</summary>
+    public int SamplesOf(ModelInfo model) => model.SamplesFor(Seconds, Window);
+
+    /// <summary>Decoding steps of the batch, every window of a long piece included.</summary>
+    public int StepsOf(ModelInfo model) => model.StepsFor(Seconds, Window, ExtendStride);
+
     /// <summary>
     /// Requests with equal keys share a batch. Uploads, and a sampled request with its own seed (which must give
     /// the same audio as the same request alone), run alone: null. The sampler draws for the batch from one seed,
@@ -38,7 +45,7 @@ public sealed record GenerationParameters(IReadOnlyList<PieceRequest> Pieces, do
     public object? BatchKey =>
         Pieces.Any(p => p.Continuation is not null || p.Melody is not null) || (SeedGiven && !Sampling.Greedy)
             ? null
-            : (Seconds, Sampling with { Seed = 0 });
+            : (Seconds, Window, ExtendStride, Sampling with { Seed = 0 });
 }
 
 /// <summary>One request's generation: its state, progress, audio as it is made, and results.</summary>
@@ -52,8 +59,8 @@ public sealed class GenerationJob
         Id = id;
         Parameters = parameters;
         Seed = parameters.Sampling.Seed;
-        Steps = model.StepsFor(parameters.Seconds);
-        Audio = parameters.Pieces.Select(_ => new PieceAudio(model.SampleRate, model.Channels, model.SamplesFor(parameters.Seconds))).ToArray();
+        Steps = parameters.StepsOf(model);
+        Audio = parameters.Pieces.Select(_ => new PieceAudio(model.SampleRate, model.Channels, parameters.SamplesOf(model))).ToArray();
     }
 
     /// <summary>The id clients name it by (random, not guessable).</summary>

@@ -181,7 +181,7 @@ public sealed class GenerationScheduler(
         });
         try
         {
-            var request = new BatchRequest(pieces, first.Seconds, first.Sampling with { Seed = seed });
+            var request = new BatchRequest(pieces, first.Seconds, first.Sampling with { Seed = seed }, first.Window, first.ExtendStride);
             var results = await generator.GenerateAsync(request, progress, (index, clip) =>
             {
                 int owner = Array.FindLastIndex(offsets, o => o <= index);

@@ -18,7 +18,7 @@ public sealed class ValidationTests
     [InlineData("""{"prompt": 5}""", "prompt")]
     [InlineData("""{"prompt": "a", "duration": 0}""", "duration")]
     [InlineData("""{"prompt": "a", "duration": -2}""", "duration")]
-    [InlineData("""{"prompt": "a", "duration": 31}""", "duration")]
+    [InlineData("""{"prompt": "a", "duration": 301}""", "duration")]
     [InlineData("""{"prompt": "a", "duration": 0.001}""", "duration")]
     [InlineData("""{"prompt": "a", "duration": "long"}""", "duration")]
     [InlineData("""{"prompt": "a", "seed": -1}""", "seed")]
@@ -30,6 +30,8 @@ public sealed class ValidationTests
     [InlineData("""{"prompt": "a", "guidance": -1}""", "guidance")]
     [InlineData("""{"prompt": "a", "greedy": "yes"}""", "greedy")]
     [InlineData("""{"prompt": "a", "extend_stride": 0}""", "extend_stride")]
+    [InlineData("""{"prompt": "a", "extend_stride": 30}""", "extend_stride")]
+    [InlineData("""{"prompt": "a", "extend_stride": "short"}""", "extend_stride")]
     [InlineData("""{"prompt": "a", "output": "/etc/passwd"}""", "output")]
     [InlineData("""[1, 2]""", "body")]
     [InlineData("""{"prompt": "a" """, "body")]
@@ -50,6 +52,22 @@ public sealed class ValidationTests
         await using var wide = await TestApp.StartAsync(options: new ServerOptions { MaxPromptChars = 5000 });
         var tokens = await wide.Client.PostAsync("/v1/generations", Json(new { prompt = string.Join(' ', Enumerable.Repeat("music", 600)) }));
         await AssertProblem(tokens, HttpStatusCode.BadRequest, "prompt", "tokens");
+    }
+
+    [Fact]
+    public async Task Long_pieces_are_held_to_the_servers_limit_and_window()
+    {
+        await using var server = await TestApp.StartAsync(options: new ServerOptions { MaxDuration = 10, Window = 1, ExtendStride = 0.6 });
+        var health = JsonDocument.Parse(await server.Client.GetStringAsync("/healthz")).RootElement;
+        Assert.Equal(10, health.GetProperty("default_seconds").GetDouble()); // the checkpoint's 30 s, held to the limit
+        await AssertProblem(await server.Client.PostAsync("/v1/generations", Json(new { prompt = "a", duration = 10.5 })),
+            HttpStatusCode.BadRequest, "duration", "at most 10 s");
+        await AssertProblem(await server.Client.PostAsync("/v1/generations", Json(new { prompt = "a", duration = 5, extend_stride = 1 })),
+            HttpStatusCode.BadRequest, "extend_stride", "less than the window (1 s)");
+        await AssertProblem(await server.Client.PostAsync("/v1/generations", Json(new { prompt = "a", duration = 5, extend_stride = -0.5 })),
+            HttpStatusCode.BadRequest, "extend_stride");
+        using var form = new MultipartFormDataContent { { new StringContent("a"), "prompt" }, { new StringContent("2"), "duration" }, { new StringContent("1.5"), "extend_stride" } };
+        await AssertProblem(await server.Client.PostAsync("/v1/generations", form), HttpStatusCode.BadRequest, "extend_stride", "less than the window");
     }
 
     [Fact]

@@ -13,6 +13,9 @@ public class ServeCommandTests
     [InlineData("--port 70000", "--port takes a port number from 0 to 65535; got '70000'")]
     [InlineData("--api-key short", "--api-key takes a key of at least 8 characters")]
     [InlineData("--max-batch many", "--max-batch")]
+    [InlineData("--max-duration 4000", "--max-duration takes a number of seconds above 0 and at most 3600")]
+    [InlineData("--window 31", "--window takes a number of seconds above 0 and at most 30")]
+    [InlineData("--window 10 --extend-stride 12", "--extend-stride 12 s must be more than 0 and less than the window (10 s)")]
     public void Refused_settings_are_one_line_errors(string options, string mentioned)
     {
         // A missing model would fail too: the settings must be refused first.
