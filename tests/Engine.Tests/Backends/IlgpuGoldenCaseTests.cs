@@ -1,0 +1,23 @@
+using MusicGen.Engine.Verification;
+using MusicGen.Tests.Golden;
+using Xunit.Abstractions;
+
+namespace MusicGen.Tests.Backends;
+
+/// <summary>Every golden case through the verifier on ILGPU's CPU accelerator: the same rows, tolerances and exact codes as on the CPU.</summary>
+[Collection(IlgpuCollection.Name)]
+public sealed class IlgpuGoldenCaseTests(IlgpuFixture fixture, ITestOutputHelper output)
+{
+    public static TheoryData<string> Cases() => GoldenCaseTests.Cases();
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Every_implemented_tensor_matches_the_reference(string caseName)
+    {
+        var report = new Verifier(fixture.Backend).Run(TestPaths.Golden(caseName));
+        foreach (var row in report.Rows)
+            output.WriteLine($"{row.Name} {row.Shape} err={row.MaxAbsError:E3} tol={row.Tolerance:E3} {(row.Passed ? "pass" : "FAIL " + row.Note)}");
+        Assert.True(report.Rows.Count > 0, "no tensor was checked");
+        Assert.True(report.Failed == 0, $"{report.Failed} tensors failed: {string.Join(", ", report.Rows.Where(r => !r.Passed).Select(r => $"{r.Name} (err {r.MaxAbsError:E3}, tol {r.Tolerance:E3}{(r.Note is null ? "" : ", " + r.Note)})"))}");
+    }
+}
