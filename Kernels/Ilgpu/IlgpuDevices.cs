@@ -34,24 +34,28 @@ public static class IlgpuDevices
         name == "cuda" && OperatingSystem.IsLinux() && NativeLibrary.TryLoad("libcuda.so.1", out nint handle) ? handle : 0;
 
     /// <summary>Every device of that kind; empty when there is none. Never throws for a missing driver.</summary>
-    public static IReadOnlyList<IlgpuDevice> List(IlgpuDeviceKind kind)
+    public static IReadOnlyList<IlgpuDevice> List(IlgpuDeviceKind kind) => Probe(kind).Devices;
+
+    /// <summary>The devices of that kind, or none and why ILGPU could not enumerate them (a missing driver, …).</summary>
+    private static (IReadOnlyList<IlgpuDevice> Devices, string? Failure) Probe(IlgpuDeviceKind kind)
     {
         try
         {
             using var context = CreateContext(kind);
-            return Devices(context, kind).Select((d, i) => Describe(kind, i, d)).ToArray();
+            return (Devices(context, kind).Select((d, i) => Describe(kind, i, d)).ToArray(), null);
         }
-        catch (Exception e) when (e is DllNotFoundException or TypeInitializationException or CudaException or CLException or NotSupportedException)
+        catch (Exception e) when (e is DllNotFoundException or TypeInitializationException or CudaException or CLException or NotSupportedException
+            or InvalidOperationException or EntryPointNotFoundException)
         {
-            return [];
+            return ([], (e.InnerException ?? e).Message.ReplaceLineEndings(" "));
         }
     }
 
     /// <summary>The context and accelerator of device <paramref name="index"/> of that kind, or a one-line reason why there is none.</summary>
     internal static (Context Context, Accelerator Accelerator, IlgpuDevice Device) Open(IlgpuDeviceKind kind, int index)
     {
-        var devices = List(kind);
-        if (devices.Count == 0) throw new MusicGenException(NoDeviceReason(kind));
+        var (devices, failure) = Probe(kind);
+        if (devices.Count == 0) throw new MusicGenException(NoDeviceReason(kind) + (failure is null ? "" : $" ({failure})"));
         if ((uint)index >= (uint)devices.Count)
             throw new MusicGenException($"{devices[0].DeviceName.Split(':')[0]} device {index} does not exist; there {(devices.Count == 1 ? "is 1 device" : $"are {devices.Count} devices")}:"
                 + string.Concat(devices.Select(d => Environment.NewLine + "  " + d)));
