@@ -21,7 +21,7 @@ public static class IlgpuDevices
     /// The emulated device of <c>ilgpu-cpu</c>: warps of 4 threads, 16-thread groups (so warp and group reductions
     /// are both exercised while the emulator's threads per group stay few), one multiprocessor per core.
     /// </summary>
-    private static readonly CPUDevice Emulator = new(numThreadsPerWarp: 4, numWarpsPerMultiprocessor: 4, numMultiprocessors: Environment.ProcessorCount);
+    private static readonly CPUDevice Emulator = new(numThreadsPerWarp: 2, numWarpsPerMultiprocessor: 2, numMultiprocessors: 1);
 
     static IlgpuDevices()
     {
