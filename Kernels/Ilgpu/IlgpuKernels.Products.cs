@@ -154,9 +154,9 @@ internal static partial class IlgpuKernels
 
     /// <summary>
     /// The decoding-step product (M ≤ SkinnyMaxRows), bound by reading w: each warp streams one weight row once,
-    /// lanes on consecutive addresses (coalesced), against RowsPerPass rows of x kept in registers (x is a few KB
-    /// read by every warp, so it stays in cache); the lanes' partial sums meet in a warp reduction. Grid: (groups
-    /// of weight rows, passes over the rows of x).
+    /// lanes on consecutive addresses (coalesced), four loads in flight per lane, against RowsPerPass rows of x
+    /// (a few KB read by every warp, so it stays in cache); the lanes' partial sums meet in a warp reduction.
+    /// Grid: (groups of weight rows, passes over the rows of x).
     /// </summary>
     public static void SkinnyProduct(ArrayView<float> x, ArrayView<float> weight, ArrayView<float> bias, ArrayView<float> y, SkinnyShape s)
     {
@@ -168,7 +168,16 @@ internal static partial class IlgpuKernels
         {
             long w = (long)column * s.K, x0 = (long)m0 * s.XStride;
             long x1 = x0 + s.XStride, x2 = x1 + s.XStride, x3 = x2 + s.XStride;
-            for (int kk = lane; kk < s.K; kk += lanes)
+            int kk = lane;
+            for (; kk + 3 * lanes < s.K; kk += 4 * lanes)
+            {
+                float w0 = weight[w + kk], w1 = weight[w + kk + lanes], w2 = weight[w + kk + 2 * lanes], w3 = weight[w + kk + 3 * lanes];
+                a0 += Dot4(x, x0 + kk, lanes, w0, w1, w2, w3);
+                if (count > 1) a1 += Dot4(x, x1 + kk, lanes, w0, w1, w2, w3);
+                if (count > 2) a2 += Dot4(x, x2 + kk, lanes, w0, w1, w2, w3);
+                if (count > 3) a3 += Dot4(x, x3 + kk, lanes, w0, w1, w2, w3);
+            }
+            for (; kk < s.K; kk += lanes)
             {
                 float value = weight[w + kk];
                 a0 += value * x[x0 + kk];
@@ -189,4 +198,8 @@ internal static partial class IlgpuKernels
         if (count > 2) y[output + 2 * s.N] = a2 + b;
         if (count > 3) y[output + 3 * s.N] = a3 + b;
     }
+
+    /// <summary>x[at] · w0 + x[at + stride] · w1 + x[at + 2·stride] · w2 + x[at + 3·stride] · w3.</summary>
+    private static float Dot4(ArrayView<float> x, long at, int stride, float w0, float w1, float w2, float w3) =>
+        x[at] * w0 + x[at + stride] * w1 + x[at + 2 * stride] * w2 + x[at + 3 * stride] * w3;
 }
