@@ -32,7 +32,7 @@ step() { # step NAME TIMEOUT_S COMMAND…: runs, shows the output, records pass/
 
 verify_on() { # verify_on DEVICE: every bundled case, with the per-case pass counts in the summary
     local on=$1 cases=("$bundle"/golden/*/)
-    step "verify on $on" 600 "$exe" verify "${cases[@]}" --device "$on"
+    step "verify on $on" 300 "$exe" verify "${cases[@]}" --device "$on"
     local counts
     counts=$(grep -E "^[0-9]+ passed, [0-9]+ failed" "$work/last.log" | tail -1)
     note "  tensors on $on" "${counts:-no result}"
@@ -40,13 +40,15 @@ verify_on() { # verify_on DEVICE: every bundled case, with the per-case pass cou
 
 bench_on() { # bench_on DEVICE: ms per decoding step (batch 2 with guidance) and the codec's speed
     local on=$1
-    step "bench on $on" 900 "$exe" bench --steps "$steps" --device "$on" --checkpoint "$work/bench-checkpoint"
+    step "bench on $on" 300 "$exe" bench --steps "$steps" --device "$on" --checkpoint "$work/bench-checkpoint"
     while IFS= read -r line; do note "  $on" "$line"; done < <(grep -iE "per step|decod|encod|loaded" "$work/last.log" | sed 's/^ *//' | head -6)
 }
 
 echo "GPU check: bundle $bundle, device $device, $(uname -srm), $(nproc) cores"
-command -v nvidia-smi > /dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total,compute_cap --format=csv,noheader \
-    | while IFS= read -r gpu; do note "nvidia-smi" "$gpu"; echo "nvidia-smi: $gpu"; done
+if command -v nvidia-smi > /dev/null; then
+    while IFS= read -r gpu; do note "nvidia-smi" "$gpu"; echo "nvidia-smi: $gpu"; done \
+        < <(nvidia-smi --query-gpu=name,driver_version,memory.total,compute_cap --format=csv,noheader 2>&1)
+fi
 step "devices" 120 "$exe" devices
 opencl_gpu=$(grep -E "^opencl:[0-9]+ .*\(GPU\)" "$work/last.log" | head -1 | awk '{print $1}')
 
