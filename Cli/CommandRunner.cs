@@ -16,6 +16,11 @@ public static class CommandRunner
         {
             return body();
         }
+        catch (OperationCanceledException e)
+        {
+            Report(e, "cancelled");
+            return Failure;
+        }
         catch (Exception e) when (e is MusicGenException or IOException or UnauthorizedAccessException or OutOfMemoryException)
         {
             Report(e, e.Message);
@@ -28,9 +33,29 @@ public static class CommandRunner
         }
     }
 
+    /// <summary>Prints a one-line error and gives the failure exit code.</summary>
+    public static int Fail(string message)
+    {
+        PrintError(message);
+        return Failure;
+    }
+
+    /// <summary>Prints <c>error: MESSAGE</c> on one line, control characters of echoed input escaped.</summary>
+    public static void PrintError(string message) => Console.Error.WriteLine($"error: {Printable(message)}");
+
+    /// <summary>The text with every control character written as an escape, so that input echoed in a message cannot break the line or drive the terminal.</summary>
+    public static string Printable(string text)
+    {
+        if (!text.Any(char.IsControl)) return text;
+        var printable = new System.Text.StringBuilder(text.Length + 16);
+        foreach (char c in text)
+            printable.Append(char.IsControl(c) ? $"\\x{(int)c:x2}" : c.ToString());
+        return printable.ToString();
+    }
+
     private static void Report(Exception e, string message)
     {
-        Console.Error.WriteLine($"error: {message}");
+        PrintError(message);
         if (Environment.GetEnvironmentVariable("MUSICGEN_DEBUG") == "1") Console.Error.WriteLine(e);
     }
 }

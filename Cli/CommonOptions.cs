@@ -6,21 +6,22 @@ namespace MusicGen.Cli;
 /// <summary>Options several commands share, defined once.</summary>
 public static class CommonOptions
 {
-    public static Option<string> Model() => new("--model", "-m")
+    public static Option<string> Model() => new Option<string>("--model", "-m")
     {
         Description = "Checkpoint folder (as on the Hugging Face Hub: config.json, model.safetensors or shards, …), or a Hub id "
             + "such as facebook/musicgen-small or owner/name@revision, taken from the Hugging Face cache or downloaded into it "
             + "(HF_HUB_CACHE or HF_HOME, HF_ENDPOINT, HF_TOKEN, HF_HUB_OFFLINE=1 apply)",
         Required = true,
-    };
+    }.Accepts("a checkpoint folder or a Hub id such as facebook/musicgen-small", model => !string.IsNullOrWhiteSpace(model));
 
-    public static Option<string> Output(string description) => new("--out", "-o") { Description = description, Required = true };
+    public static Option<string> Output(string description) => new Option<string>("--out", "-o") { Description = description, Required = true }
+        .Accepts("a file name", path => !string.IsNullOrWhiteSpace(path));
 
-    public static Option<string> Device() => new("--device")
+    public static Option<string> Device() => new Option<string>("--device")
     {
         Description = $"Where to compute: {MusicGen.Kernels.BackendSelector.Help}",
         DefaultValueFactory = _ => "cpu",
-    };
+    }.Accepts(MusicGen.Kernels.BackendSelector.Help, device => !string.IsNullOrWhiteSpace(device));
 
     public static Option<WavSampleFormat> WavFormat() => new("--format")
     {

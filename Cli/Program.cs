@@ -15,6 +15,9 @@ public static class Program
         root.Subcommands.Add(VerifyCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(DevicesCommand.Create());
-        return root.Parse(args).Invoke();
+        root.Subcommands.Add(DatasetCommand.Create());
+        // Prompts are text: an argument starting with '@' is not a response file to expand.
+        var parse = root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
+        return CommandLineRules.FirstError(parse) is string error ? CommandRunner.Fail(error) : parse.Invoke();
     }
 }

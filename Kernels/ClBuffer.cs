@@ -10,13 +10,20 @@ public sealed class ClBuffer : IDeviceBuffer
     /// <summary>The context the buffer was made in: kernels of another context cannot use it.</summary>
     internal ClContext Context { get; }
     public long Length { get; }
+    private readonly Action _released;
 
-    internal ClBuffer(ClContext context, ClMemHandle memory, long length)
+    internal ClBuffer(ClContext context, ClMemHandle memory, long length, Action released)
     {
         Context = context;
         Memory = memory;
         Length = length;
+        _released = released;
     }
 
-    public void Dispose() => Memory.Dispose();
+    public void Dispose()
+    {
+        if (Memory.IsClosed) return;
+        Memory.Dispose();
+        _released();
+    }
 }

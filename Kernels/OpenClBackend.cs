@@ -1,7 +1,7 @@
 using MusicGen.Engine.Backends;
 using MusicGen.Engine.Tensors;
 using MusicGen.Kernels.OpenCl;
-using MusicGen.Loaders.Safetensors;
+using MusicGen.Loaders;
 
 namespace MusicGen.Kernels;
 
@@ -61,7 +61,7 @@ public sealed partial class OpenClBackend : IBackend
         long length = CheckedLength(shape);
         var memory = _cl.CreateBuffer(length * sizeof(float));
         _cl.FillZero(memory, 0, length * sizeof(float));
-        return new Tensor(this, new ClBuffer(_cl, memory, length), 0, shape, ownsBuffer: true);
+        return Own(memory, length, shape);
     }
 
     public unsafe Tensor Upload(ReadOnlySpan<float> data, params int[] shape)
@@ -71,7 +71,19 @@ public sealed partial class OpenClBackend : IBackend
             throw new ArgumentException($"{data.Length} values for shape {ShapeText.Format(shape)}");
         ClMemHandle memory;
         fixed (float* p = data) memory = _cl.CreateBuffer(length * sizeof(float), length == 0 ? null : p);
-        return new Tensor(this, new ClBuffer(_cl, memory, length), 0, shape, ownsBuffer: true);
+        return Own(memory, length, shape);
+    }
+
+    /// <summary>Bytes of device memory the tensors of this backend hold now: weights, caches and intermediates.</summary>
+    public long TensorBytes => Interlocked.Read(ref _tensorBytes);
+    private long _tensorBytes;
+
+    /// <summary>A tensor owning a new buffer, counted in <see cref="TensorBytes"/> until it is disposed.</summary>
+    private Tensor Own(ClMemHandle memory, long length, int[] shape)
+    {
+        long bytes = length * sizeof(float);
+        Interlocked.Add(ref _tensorBytes, bytes);
+        return new Tensor(this, new ClBuffer(_cl, memory, length, () => Interlocked.Add(ref _tensorBytes, -bytes)), 0, shape, ownsBuffer: true);
     }
 
     public Tensor Adopt(float[] data, params int[] shape) => Upload(data, shape);

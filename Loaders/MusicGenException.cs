@@ -1,11 +1,52 @@
 namespace MusicGen.Loaders;
 
 /// <summary>
-/// An error caused by the user's input (a file, an option, a checkpoint) rather than by a bug.
-/// The command line prints its message alone, without a stack trace.
+/// An error caused by the user's input (a file, an option, a checkpoint) rather than by a bug; its message is one
+/// line that says what is wrong, and the command line prints it alone, without a stack trace. The subclasses say
+/// which input: <see cref="CheckpointException"/>, <see cref="InvalidRequestException"/>,
+/// <see cref="InputFileException"/>, and the OpenCL backend's <c>OpenClException</c> for a device's errors.
+/// Cancellation is not an error: a cancelled generation throws <see cref="OperationCanceledException"/>.
 /// </summary>
 public class MusicGenException : Exception
 {
     public MusicGenException(string message) : base(message) { }
     public MusicGenException(string message, Exception inner) : base(message, inner) { }
+
+    /// <summary>
+    /// Runs <paramref name="body"/>; an error of the plain base type from it becomes the more specific error
+    /// <paramref name="refine"/> makes of it (keeping it as the inner exception), so that a component can say
+    /// what kind of input failed without every check below it knowing.
+    /// </summary>
+    public static T Refine<T>(Func<T> body, Func<MusicGenException, MusicGenException> refine)
+    {
+        try
+        {
+            return body();
+        }
+        catch (MusicGenException e) when (e.GetType() == typeof(MusicGenException))
+        {
+            throw refine(e);
+        }
+    }
+}
+
+/// <summary>A checkpoint that cannot be loaded: a missing or malformed file, config or tensor.</summary>
+public class CheckpointException : MusicGenException
+{
+    public CheckpointException(string message) : base(message) { }
+    public CheckpointException(string message, Exception inner) : base(message, inner) { }
+}
+
+/// <summary>A request the model cannot honour: an impossible duration, setting, prompt, audio prompt or melody.</summary>
+public class InvalidRequestException : MusicGenException
+{
+    public InvalidRequestException(string message) : base(message) { }
+    public InvalidRequestException(string message, Exception inner) : base(message, inner) { }
+}
+
+/// <summary>An input file (audio, codes) that is missing, unreadable or malformed.</summary>
+public class InputFileException : MusicGenException
+{
+    public InputFileException(string message) : base(message) { }
+    public InputFileException(string message, Exception inner) : base(message, inner) { }
 }

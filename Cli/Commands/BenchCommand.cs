@@ -48,7 +48,7 @@ public static class BenchCommand
             stopwatch.Restart();
             using var checkpoint = CheckpointFolder.Open(folder);
             using var backend = BackendSelector.Open(device);
-            var model = new MusicgenForConditionalGeneration(backend, checkpoint);
+            using var model = new MusicgenForConditionalGeneration(backend, checkpoint);
             Console.WriteLine($"model loaded              {stopwatch.Elapsed.TotalSeconds:0.0} s ({checkpoint.Weights.ParameterCount / 1e6:0} M parameters) on {backend.Name}");
             TimeDecoderSteps(backend, model, steps, bandwidth);
             TimeCodec(backend, model);

@@ -2,6 +2,7 @@ using System.CommandLine;
 using MusicGen.Engine.Audio;
 using MusicGen.Engine.Codec;
 using MusicGen.Kernels;
+using MusicGen.Loaders;
 
 namespace MusicGen.Cli.Commands;
 
@@ -15,13 +16,16 @@ public static class DecodeCommand
         var output = CommonOptions.Output("WAV file to write");
         var format = CommonOptions.WavFormat();
         var device = CommonOptions.Device();
+        output.Accepts("a .wav file name", path => CommandLineRules.HasExtension(path, ".wav"));
         var command = new Command("decode", "Decode EnCodec codes to a WAV file") { input, model, output, format, device };
         command.SetAction(parse => CommandRunner.Run(() =>
         {
+            OutputPath.Check(parse.GetValue(output)!, "--out");
             var codes = CodesFile.Load(parse.GetValue(input)!);
             using var checkpoint = ModelArgument.Open(parse.GetValue(model)!);
             using var backend = BackendSelector.Open(parse.GetValue(device)!);
-            var clip = new AudioCodec(backend, checkpoint).Decode(codes);
+            using var codec = new AudioCodec(backend, checkpoint);
+            var clip = codec.Decode(codes);
             WavFile.Write(parse.GetValue(output)!, clip, parse.GetValue(format));
             Console.WriteLine($"{parse.GetValue(output)}: {clip.ChannelCount} channel(s), {clip.Length} samples ({clip.Seconds:0.00} s at {clip.SampleRate} Hz)");
             return 0;

@@ -1,13 +1,12 @@
 using System.CommandLine;
 using System.Diagnostics;
+using System.Runtime.InteropServices;
+using MusicGen.Engine;
 using MusicGen.Engine.Audio;
 using MusicGen.Engine.Codec;
 using MusicGen.Engine.Generation;
-using MusicGen.Engine.Models.Musicgen;
-using MusicGen.Engine.Text;
 using MusicGen.Kernels;
 using MusicGen.Loaders;
-using MusicGen.Loaders.Checkpoints;
 using Spectre.Console;
 
 namespace MusicGen.Cli.Commands;
@@ -48,6 +47,9 @@ public sealed class GenerateCommand
         AllowMultipleArgumentsPerToken = false,
     };
 
+    /// <summary>The most pieces one run generates as a batch.</summary>
+    private const int MaxSamples = 64;
+
     private GenerateCommand() { }
 
     public static Command Create() => new GenerateCommand().Build();
@@ -58,10 +60,22 @@ public sealed class GenerateCommand
         var output = CommonOptions.Output("WAV file to write; with several prompts or samples, OUT-1.wav, OUT-2.wav, …");
         var format = CommonOptions.WavFormat();
         var device = CommonOptions.Device();
+        Prompts.NotBlank();
+        output.Accepts("a .wav file name", path => CommandLineRules.HasExtension(path, ".wav"));
+        SaveCodes.Accepts("a .safetensors or .json file name", path => CommandLineRules.HasExtension(path!, ".safetensors", ".json"));
+        Duration.Accepts($"a number of seconds above 0 and at most {MusicgenGenerator.MaxSeconds}", seconds => seconds is > 0 and <= MusicgenGenerator.MaxSeconds);
+        Tokens.Accepts("a whole number of steps from 1 to 100000", tokens => tokens is >= 1 and <= 100_000);
+        Samples.Accepts($"a whole number from 1 to {MaxSamples}", samples => samples is >= 1 and <= MaxSamples);
+        Continue.EachAccepts("an audio file name", path => !string.IsNullOrWhiteSpace(path));
+        Melody.EachAccepts("an audio file name", path => !string.IsNullOrWhiteSpace(path));
         var command = new Command("generate", "Generate music from text descriptions, optionally continuing audio or following a melody")
         {
             Prompts, model, output, Duration, Tokens, Seed, TopK, TopP, Temperature, Guidance, Greedy, Unconditional, Samples, Continue, Melody, SaveCodes, format, device,
         };
+        command.Validators.Add(result =>
+        {
+            if (result.GetResult(Samples) is not null && !result.GetValue(Unconditional)) result.AddError("--samples goes with --unconditional; with prompts, give one prompt per piece");
+        });
         command.SetAction(parse => CommandRunner.Run(() => Run(parse, parse.GetValue(model)!, parse.GetValue(output)!, parse.GetValue(format), parse.GetValue(device)!)));
         return command;
     }
@@ -69,140 +83,99 @@ public sealed class GenerateCommand
     private int Run(ParseResult parse, string modelName, string output, WavSampleFormat format, string device)
     {
         var texts = parse.GetValue(Prompts) ?? [];
-        var continueFiles = parse.GetValue(Continue) ?? [];
-        var melodyFiles = parse.GetValue(Melody) ?? [];
         bool withoutText = parse.GetValue(Unconditional);
         if (withoutText && texts.Length > 0) throw new MusicGenException("--unconditional takes no prompt");
         if (!withoutText && texts.Length == 0) throw new MusicGenException("give a prompt, or --unconditional");
         if (parse.GetValue(Duration) is not null && parse.GetValue(Tokens) is not null) throw new MusicGenException("give --duration or --tokens, not both");
+        var continueFiles = parse.GetValue(Continue) ?? [];
+        var melodyFiles = parse.GetValue(Melody) ?? [];
         int batch = texts.Length > 0 ? texts.Length : parse.GetValue(Samples) ?? Math.Max(1, Math.Max(continueFiles.Length, melodyFiles.Length));
-        if (batch < 1) throw new MusicGenException("--samples must be at least 1");
+        if (batch > MaxSamples) throw new MusicGenException($"{batch} pieces asked; one run generates at most {MaxSamples}");
+        foreach (string file in OutputNames(output, batch)) OutputPath.Check(file, "--out");
+        if (parse.GetValue(SaveCodes) is string codes)
+            foreach (string file in OutputNames(codes, batch)) OutputPath.Check(file, "--save-codes");
+        var audioPrompts = ReadAll(continueFiles, warnIfSilent: true);
+        var melodies = ReadAll(melodyFiles, warnIfSilent: false);
 
         var stopwatch = Stopwatch.StartNew();
-        using var checkpoint = ModelArgument.Open(modelName);
-        var sampling = Sampling(parse, checkpoint);
         using var backend = BackendSelector.Open(device);
-        var musicgen = MusicgenModels.Load(backend, checkpoint);
-        var generator = new MusicgenGenerator(backend, musicgen, T5Tokenizer.FromFolder(checkpoint.Folder), checkpoint.Generation.DecoderStartTokenId);
-        var audioPrompt = continueFiles.Length > 0 ? ReadAudioPrompt(continueFiles, batch, musicgen) : null;
-        var melody = melodyFiles.Length > 0 ? ReadMelody(melodyFiles, batch, checkpoint) : null;
-        int steps = Steps(parse, checkpoint, generator, audioPrompt, musicgen.Config.AudioEncoder.HopLength);
-        var request = new GenerationRequest(texts, steps, sampling, batch, audioPrompt, melody);
-        Console.Error.WriteLine($"loaded {checkpoint.Folder} on {backend.Name} in {stopwatch.Elapsed.TotalSeconds:0.0} s; {request.Batch} piece(s), {steps} steps, seed {sampling.Seed}, "
+        using var pipeline = MusicgenPipeline.Open(modelName, backend, line => Console.Error.WriteLine(line));
+        var plan = pipeline.Prepare(new MusicRequest
+        {
+            Prompts = texts,
+            Samples = withoutText ? parse.GetValue(Samples) : null,
+            Duration = parse.GetValue(Duration),
+            Steps = parse.GetValue(Tokens),
+            Seed = parse.GetValue(Seed),
+            Greedy = parse.GetValue(Greedy),
+            TopK = parse.GetValue(TopK),
+            TopP = parse.GetValue(TopP),
+            Temperature = parse.GetValue(Temperature),
+            Guidance = parse.GetValue(Guidance),
+            AudioPrompts = audioPrompts,
+            Melodies = melodies,
+        });
+        var sampling = plan.Sampling;
+        Console.Error.WriteLine($"loaded {pipeline.Folder} on {backend.Name} in {stopwatch.Elapsed.TotalSeconds:0.0} s; {plan.Batch} piece(s), {plan.Steps} steps, seed {sampling.Seed}, "
             + $"{(sampling.Greedy ? "greedy" : $"top-k {sampling.TopK}, top-p {sampling.TopP}, temperature {sampling.Temperature}")}, guidance {sampling.GuidanceScale}");
 
         stopwatch.Restart();
-        var result = RunWithProgress(generator, request);
-        var audio = generator.DecodeAudio(result, out int channels, out int length);
+        using var cancellation = new CancellationTokenSource();
+        using var interrupt = CancelOnSignals(cancellation);
+        var result = RunWithProgress(pipeline, plan, cancellation.Token);
         var elapsed = stopwatch.Elapsed;
-        int rate = musicgen.Config.AudioEncoder.SamplingRate;
-        var files = OutputNames(output, result.Batch);
+        var files = OutputNames(output, plan.Batch);
+        using var outputs = AtomicFile.BeginGroup();
         double written = 0;
-        for (int b = 0; b < result.Batch; b++)
+        for (int b = 0; b < plan.Batch; b++)
         {
-            // MusicgenProcessor.batch_decode: the left padding of a shorter audio prompt is cut off again.
-            int padding = audioPrompt?.PaddingOf(b) ?? 0;
-            var clip = new AudioClip(rate, Enumerable.Range(0, channels)
-                .Select(c => audio.AsSpan((b * channels + c) * length + padding, length - padding).ToArray()).ToArray());
+            var clip = result.Audio.Clip(b);
             WavFile.Write(files[b], clip, format);
             written += clip.Seconds;
-            Console.WriteLine(files[b]);
         }
-        if (parse.GetValue(SaveCodes) is string codesPath)
-        {
-            var codeFiles = OutputNames(codesPath, result.Batch);
-            for (int b = 0; b < result.Batch; b++)
-            {
-                CodesFile.Save(codeFiles[b], ItemCodes(result, b, channels, musicgen.Config.AudioEncoder));
-                Console.WriteLine(codeFiles[b]);
-            }
-        }
-        double generated = (double)(result.Frames - result.PromptFrames) * result.Batch / musicgen.Config.AudioEncoder.FrameRate;
+        var codeFiles = parse.GetValue(SaveCodes) is string codesPath ? OutputNames(codesPath, plan.Batch) : [];
+        for (int b = 0; b < codeFiles.Length; b++)
+            CodesFile.Save(codeFiles[b], result.Codes.ToAudioCodes(b, pipeline.SampleRate, pipeline.FrameRate));
+        outputs.Commit();
+        foreach (string file in files.Concat(codeFiles)) Console.WriteLine(file);
+        double generated = result.GeneratedSeconds * plan.Batch;
         Console.Error.WriteLine($"{written:0.00} s of audio ({generated:0.00} s generated) in {elapsed.TotalSeconds:0.0} s (real-time factor {elapsed.TotalSeconds / generated:0.00})");
         return 0;
     }
 
-    /// <summary>The codes of one item, [channels, codebooks per channel, frames] (stereo codebooks are interleaved L0 R0 L1 R1 …).</summary>
-    private static AudioCodes ItemCodes(GenerationResult result, int item, int channels, Loaders.Configs.EncodecConfig codec)
+    /// <summary>The audio files, each read once; a silent audio prompt is worth a warning (it continues silence).</summary>
+    private static AudioClip[] ReadAll(string[] files, bool warnIfSilent)
     {
-        int perChannel = result.Codebooks / channels, frames = result.Frames;
-        var values = new int[result.Codebooks * frames];
-        for (int c = 0; c < channels; c++)
-            for (int k = 0; k < perChannel; k++)
-                result.Codes.AsSpan((item * result.Codebooks + k * channels + c) * frames, frames).CopyTo(values.AsSpan((c * perChannel + k) * frames));
-        return new AudioCodes(channels, perChannel, frames, values, codec.SamplingRate, codec.FrameRate, Samples: null);
+        var clips = files.Select(file => AudioFile.Read(file, MusicgenGenerator.MaxSeconds)).ToArray();
+        for (int i = 0; i < clips.Length && warnIfSilent; i++)
+            if (clips[i].Channels.All(c => c.All(v => v == 0f))) Console.Error.WriteLine($"warning: the audio prompt {files[i]} is silent");
+        return clips;
     }
 
-    /// <summary>The checkpoint's generation_config.json, overridden by the options.</summary>
-    private SamplingOptions Sampling(ParseResult parse, CheckpointFolder checkpoint)
+    /// <summary>Ctrl-C and SIGTERM cancel the generation at its next step instead of killing the process.</summary>
+    private static IDisposable CancelOnSignals(CancellationTokenSource cancellation)
     {
-        ulong seed = parse.GetValue(Seed) ?? (ulong)Random.Shared.NextInt64(0, int.MaxValue);
-        var defaults = SamplingOptions.FromGenerationConfig(checkpoint.Generation, seed);
-        var sampling = defaults with
+        ConsoleCancelEventHandler onCancelKey = (_, e) =>
         {
-            Greedy = parse.GetValue(Greedy) || defaults.Greedy,
-            GuidanceScale = parse.GetValue(Guidance) ?? defaults.GuidanceScale,
-            TopK = parse.GetValue(TopK) ?? defaults.TopK,
-            TopP = parse.GetValue(TopP) ?? defaults.TopP,
-            Temperature = parse.GetValue(Temperature) ?? defaults.Temperature,
+            e.Cancel = true;
+            cancellation.Cancel();
         };
-        sampling.Validate();
-        return sampling;
-    }
-
-    /// <summary>New decoder steps: --tokens, or what --duration leaves after the audio prompt, or the checkpoint's default.</summary>
-    private int Steps(ParseResult parse, CheckpointFolder checkpoint, MusicgenGenerator generator, AudioPrompt? prompt, int hop)
-    {
-        if (parse.GetValue(Tokens) is int tokens) return tokens;
-        int promptFrames = prompt is null ? 0 : (prompt.Length + hop - 1) / hop;
-        if (parse.GetValue(Duration) is not double seconds)
-            return checkpoint.Generation.MaxNewTokens ?? (checkpoint.Generation.MaxLength ?? 1500) - 1 - promptFrames;
-        if (!(seconds > 0)) throw new MusicGenException($"--duration {seconds} must be positive");
-        int steps = generator.StepsFor(seconds) - promptFrames;
-        if (steps < 1)
-            throw new MusicGenException($"--duration {seconds} s leaves nothing to generate after the audio prompt ({(double)prompt!.Length / checkpoint.Codec.SamplingRate:0.00} s)");
-        return steps;
-    }
-
-    /// <summary>The audio prompts at the codec's rate and the model's channels, left-padded as MusicgenProcessor does.</summary>
-    private static AudioPrompt ReadAudioPrompt(string[] files, int batch, IMusicgenModel model)
-    {
-        var clips = PerItem(files, batch, "--continue")
-            .Select(file => AudioFile.ReadAt(file, model.Config.AudioEncoder.SamplingRate, model.Config.Decoder.AudioChannels))
-            .ToArray();
-        for (int i = 0; i < clips.Length; i++)
-            if (clips[i].Channels.All(c => c.All(v => v == 0f))) Console.Error.WriteLine($"warning: the audio prompt {files[Math.Min(i, files.Length - 1)]} is silent");
-        return AudioPrompt.FromClips(clips.Select(c => c.Channels).ToArray());
-    }
-
-    /// <summary>The one-hot chroma of the tunes, as the melody feature extractor computes it.</summary>
-    private static MelodyChroma ReadMelody(string[] files, int batch, CheckpointFolder checkpoint)
-    {
-        if (checkpoint.Kind != CheckpointKind.MusicgenMelody)
-            throw new MusicGenException($"--melody needs a melody checkpoint (such as facebook/musicgen-melody); {checkpoint.Folder} is {checkpoint.ModelType}");
-        var extractor = ChromaFeatureExtractor.FromFolder(checkpoint.Folder);
-        var waveforms = new List<float[]>();
-        foreach (string file in PerItem(files, batch, "--melody"))
+        Console.CancelKeyPress += onCancelKey;
+        var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
         {
-            var waveform = extractor.MonoWaveform(AudioFile.Read(file));
-            double seconds = (double)waveform.Length / extractor.SampleRate;
-            if (waveform.Length > extractor.MaxSamples)
-                throw new MusicGenException($"{file}: the melody is {seconds:0.0} s; this model follows at most {extractor.MaxSamples / extractor.SampleRate} s");
-            if (waveform.Length < extractor.HopLength)
-                throw new MusicGenException($"{file}: the melody is {waveform.Length} samples, too short for one chroma frame ({extractor.HopLength} samples)");
-            if (waveform.All(v => v == 0f)) throw new MusicGenException($"{file}: the melody is silent; it has no pitch to follow");
-            waveforms.Add(waveform);
-        }
-        var oneHot = extractor.Extract(waveforms, out int frames);
-        return new MelodyChroma(waveforms.Count, frames, extractor.NumChroma, oneHot);
+            context.Cancel = true;
+            cancellation.Cancel();
+        });
+        return new SignalHandlers(onCancelKey, terminate);
     }
 
-    /// <summary>One file for every item, or exactly one per item.</summary>
-    private static string[] PerItem(string[] files, int batch, string option)
+    private sealed class SignalHandlers(ConsoleCancelEventHandler onCancelKey, PosixSignalRegistration terminate) : IDisposable
     {
-        if (files.Length == 1) return Enumerable.Repeat(files[0], batch).ToArray();
-        if (files.Length != batch) throw new MusicGenException($"{option} takes one file for every piece or one per piece; got {files.Length} for {batch}");
-        return files;
+        public void Dispose()
+        {
+            Console.CancelKeyPress -= onCancelKey;
+            terminate.Dispose();
+        }
     }
 
     /// <summary>OUT.wav for one piece; OUT-1.wav, OUT-2.wav, … for several.</summary>
@@ -213,24 +186,30 @@ public sealed class GenerateCommand
         return Enumerable.Range(1, count).Select(i => $"{stem}-{i}{extension}").ToArray();
     }
 
-    private static GenerationResult RunWithProgress(MusicgenGenerator generator, GenerationRequest request)
+    private static MusicResult RunWithProgress(MusicgenPipeline pipeline, GenerationPlan plan, CancellationToken cancellation)
     {
         var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
-        GenerationResult? result = null;
+        MusicResult? result = null;
         console.Progress()
             .AutoClear(false)
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new StepsPerSecondColumn(), new RemainingTimeColumn())
             .Start(context =>
             {
-                var task = context.AddTask("generating", maxValue: request.MaxNewTokens);
-                result = generator.Generate(request, (step, total) =>
+                var task = context.AddTask("generating", maxValue: plan.Steps);
+                result = pipeline.Generate(plan, new SynchronousProgress(step =>
                 {
-                    task.MaxValue = total;
-                    task.Value = step;
-                });
+                    task.MaxValue = step.Total;
+                    task.Value = step.Step;
+                }), cancellation);
                 task.StopTask();
             });
         return result!;
+    }
+
+    /// <summary>Progress reported on the generating thread (Progress&lt;T&gt; would post to a thread-pool thread).</summary>
+    private sealed class SynchronousProgress(Action<GenerationProgress> report) : IProgress<GenerationProgress>
+    {
+        public void Report(GenerationProgress value) => report(value);
     }
 
     private sealed class StepsPerSecondColumn : ProgressColumn

@@ -43,6 +43,17 @@ public sealed record AudioClip(int SampleRate, float[][] Channels)
             $"cannot convert {ChannelCount}-channel audio to {channelCount} channels (only to mono, or from mono to stereo)");
     }
 
+    /// <summary>
+    /// The clip resampled to <paramref name="sampleRate"/> (torchaudio's defaults) with <paramref name="channelCount"/>
+    /// channels: averaged down to mono, or mono duplicated to stereo.
+    /// </summary>
+    public AudioClip Convert(int sampleRate, int channelCount)
+    {
+        // Down-mixing first and duplicating last resamples as few channels as possible.
+        var clip = ChannelCount > channelCount ? WithChannels(channelCount) : this;
+        return Resampler.Resample(clip, sampleRate).WithChannels(channelCount);
+    }
+
     private static float[][] CheckChannels(float[][] channels)
     {
         ArgumentNullException.ThrowIfNull(channels);

@@ -59,14 +59,11 @@ public sealed class ChromaFeatureExtractor
             throw new MusicGenException($"{modelFolder}: no preprocessor_config.json; a MusicGen-Melody checkpoint needs it for its chroma features");
         using var document = ConfigReader.ParseFile(path);
         var json = new ConfigReader(document.RootElement, path);
-        int Positive(string name, int fallback)
-        {
-            int value = json.Int(name, fallback);
-            return value > 0 ? value : throw new MusicGenException($"{path}: {name} must be positive (it is {value})");
-        }
-        int sampleRate = Positive("sampling_rate", 32000), fftSize = Positive("n_fft", 16384);
+        int sampleRate = json.Int("sampling_rate", 32000, 1, ConfigLimits.SampleRate), fftSize = json.Int("n_fft", 16384, 2, 1 << 16);
         if (fftSize % 2 != 0) throw new MusicGenException($"{path}: n_fft must be even (it is {fftSize})");
-        return new ChromaFeatureExtractor(sampleRate, fftSize, Positive("hop_length", 4096), Positive("chunk_length", 30), Positive("num_chroma", 12));
+        // A hop far below the FFT size multiplies the work of a melody (hop 1 would take hours), so it is bounded too.
+        int hopLength = json.Int("hop_length", 4096, Math.Max(1, fftSize / 64), 1 << 20);
+        return new ChromaFeatureExtractor(sampleRate, fftSize, hopLength, json.Int("chunk_length", 30, 1, 600), json.Int("num_chroma", 12, 1, 1024));
     }
 
     /// <summary>The one-hot chroma [B, frames, NumChroma] of mono waveforms at <see cref="SampleRate"/>.</summary>

@@ -21,7 +21,8 @@ public sealed partial class FfmpegDecoder
     /// <summary>The decoder that uses the ffmpeg on this process's PATH.</summary>
     public static FfmpegDecoder FromEnvironment() => new(Environment.GetEnvironmentVariable("PATH"));
 
-    public AudioClip Decode(string path)
+    /// <summary>The file decoded by ffmpeg, which stops a second after <paramref name="maxSeconds"/> so that memory stays bounded.</summary>
+    public AudioClip Decode(string path, double maxSeconds = AudioFile.DefaultMaxSeconds)
     {
         string format = FormatName(path);
         if (Executable is null)
@@ -35,7 +36,8 @@ public sealed partial class FfmpegDecoder
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (string argument in (string[])["-nostdin", "-v", "error", "-i", path, "-f", "wav", "-acodec", "pcm_f32le", "-"])
+        string limit = (maxSeconds + 1).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        foreach (string argument in (string[])["-nostdin", "-v", "error", "-i", "file:" + Path.GetFullPath(path), "-t", limit, "-f", "wav", "-acodec", "pcm_f32le", "-"])
             start.ArgumentList.Add(argument);
 
         Process process;
@@ -57,7 +59,7 @@ public sealed partial class FfmpegDecoder
             if (process.ExitCode != 0 || wav.Length == 0)
                 throw new MusicGenException($"{path}: ffmpeg could not decode this {format} file: {FirstLine(errors.Result, process.ExitCode)}");
             wav.Position = 0;
-            return WavFile.Read(wav, path);
+            return WavFile.Read(wav, path, maxSeconds + 1);
         }
     }
 

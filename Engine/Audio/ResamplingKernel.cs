@@ -1,3 +1,5 @@
+using MusicGen.Loaders;
+
 namespace MusicGen.Engine.Audio;
 
 /// <summary>
@@ -30,6 +32,9 @@ public sealed class ResamplingKernel
     /// <summary>Taps stored per phase; phases with fewer taps inside the window end in zeros.</summary>
     public int TapCount { get; }
 
+    /// <summary>The largest filter built (256 MiB): rates of real audio to the codec's rate need well under 64 MiB.</summary>
+    private const long MaxKernelFloats = 1 << 26;
+
     public ResamplingKernel(int fromRate, int toRate, int lowpassFilterWidth = 6, double rolloff = 0.99)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(fromRate);
@@ -42,6 +47,11 @@ public sealed class ResamplingKernel
         InputStride = orig;
         Phases = target;
         double baseFrequency = Math.Min(orig, target) * rolloff;
+        // The kernel holds about 2·width·orig/base taps for each of the target phases: rates far apart and
+        // coprime (a file that claims 123456789 Hz) would need gigabytes, so the size is checked before anything is built.
+        double kernelFloats = (2.0 * lowpassFilterWidth * orig / baseFrequency + 5) * target;
+        if (kernelFloats > MaxKernelFloats)
+            throw new MusicGenException($"resampling from {fromRate} Hz to {toRate} Hz needs a filter of {kernelFloats * sizeof(float) / (1 << 20):0} MiB (at most {MaxKernelFloats * sizeof(float) >> 20} MiB); resample the audio to a common rate first");
         Padding = (int)Math.Ceiling(lowpassFilterWidth * orig / baseFrequency);
         int fullTaps = 2 * Padding + orig;
 
@@ -88,7 +98,13 @@ public sealed class ResamplingKernel
     public int FirstTap(int phase) => _firstTap[phase];
 
     /// <summary>torchaudio's output length for <paramref name="inputLength"/> samples: ceil(length · Phases / InputStride).</summary>
-    public int OutputLength(int inputLength) => checked((int)(((long)inputLength * Phases + InputStride - 1) / InputStride));
+    public int OutputLength(int inputLength)
+    {
+        long length = ((long)inputLength * Phases + InputStride - 1) / InputStride;
+        return length <= Array.MaxLength
+            ? (int)length
+            : throw new MusicGenException($"{inputLength} samples resampled by {Phases}/{InputStride} would be {length} samples, more than one signal can hold");
+    }
 
     private static int Gcd(int a, int b)
     {

@@ -8,35 +8,24 @@ namespace MusicGen.Engine.Audio;
 /// </summary>
 public static class WavFile
 {
-    public static AudioClip Read(string path)
+    /// <summary>Reads a WAV file; one longer than <paramref name="maxSeconds"/> is refused from its header.</summary>
+    public static AudioClip Read(string path, double maxSeconds = AudioFile.DefaultMaxSeconds)
     {
-        FileStream stream;
-        try
-        {
-            stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
-        }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
-        {
-            throw new MusicGenException($"{path}: file not found", e);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new MusicGenException($"{path}: cannot open: {e.Message}", e);
-        }
-        using (stream) return Read(stream, path);
+        using var stream = InputFile.OpenRead(path, FileOptions.SequentialScan);
+        return Read(stream, path, maxSeconds);
     }
 
     /// <summary>Reads a WAV file from <paramref name="stream"/>'s current position; <paramref name="displayName"/> names it in errors.</summary>
-    public static AudioClip Read(Stream stream, string displayName)
+    public static AudioClip Read(Stream stream, string displayName, double maxSeconds = AudioFile.DefaultMaxSeconds)
     {
         try
         {
-            if (stream.CanSeek) return WavReader.Read(stream, displayName);
+            if (stream.CanSeek) return WavReader.Read(stream, displayName, maxSeconds);
             // Chunks may come in any order, so a pipe is buffered whole to be walked like a file.
             using var buffered = new MemoryStream();
             stream.CopyTo(buffered);
             buffered.Position = 0;
-            return WavReader.Read(buffered, displayName);
+            return WavReader.Read(buffered, displayName, maxSeconds);
         }
         catch (IOException e)
         {

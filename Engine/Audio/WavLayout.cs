@@ -76,14 +76,14 @@ public sealed record WavLayout(WavFormat Format, long DataOffset, long DataLengt
             }
             else if (size > available)
             {
-                overrunChunk = Encoding.Latin1.GetString(id);
+                overrunChunk = DescribeFourCC(id);
             }
             position = bodyOffset + size + (size & 1);
         }
 
         string truncation = overrunChunk is null
             ? ""
-            : $" (the file ends inside a '{overrunChunk}' chunk, so it may be truncated)";
+            : $" (the file ends inside a {overrunChunk} chunk, so it may be truncated)";
         if (format is null) throw new MusicGenException($"{displayName}: no fmt chunk, so the sample format is unknown{truncation}");
         if (data is null) throw new MusicGenException($"{displayName}: no data chunk, so there are no samples{truncation}");
         return new WavLayout(format, data.Value.Offset, data.Value.Length);

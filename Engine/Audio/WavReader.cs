@@ -8,14 +8,22 @@ public static class WavReader
 {
     private const int BlockBytes = 1 << 20;
 
-    /// <summary>Reads a whole WAV file from the seekable <paramref name="stream"/>, starting at its current position.</summary>
-    public static AudioClip Read(Stream stream, string displayName)
+    /// <summary>The most samples (all channels together) read from one file: 1 GiB of float32.</summary>
+    private const long MaxSamples = 1L << 28;
+
+    /// <summary>
+    /// Reads a whole WAV file from the seekable <paramref name="stream"/>, starting at its current position; a file
+    /// longer than <paramref name="maxSeconds"/> or with more samples than can be held is refused from its header.
+    /// </summary>
+    public static AudioClip Read(Stream stream, string displayName, double maxSeconds)
     {
         WavLayout layout = WavLayout.Locate(stream, displayName);
         WavFormat format = layout.Format;
-        if (layout.FrameCount > Array.MaxLength)
+        double seconds = (double)layout.FrameCount / format.SampleRate;
+        if (seconds > maxSeconds) throw AudioFile.TooLong(displayName, seconds, maxSeconds);
+        if (layout.FrameCount * format.ChannelCount > MaxSamples)
             throw new MusicGenException(
-                $"{displayName}: {layout.FrameCount} samples per channel are more than an audio clip can hold ({Array.MaxLength})");
+                $"{displayName}: {layout.FrameCount} samples × {format.ChannelCount} channels are more than an audio clip can hold ({MaxSamples} samples)");
         int frameCount = (int)layout.FrameCount;
 
         var channels = new float[format.ChannelCount][];

@@ -1,6 +1,6 @@
 using MusicGen.Engine.Tensors;
 using MusicGen.Loaders.Checkpoints;
-using MusicGen.Loaders.Safetensors;
+using MusicGen.Loaders;
 
 namespace MusicGen.Engine.Backends;
 

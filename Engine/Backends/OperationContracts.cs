@@ -1,5 +1,5 @@
 using MusicGen.Engine.Tensors;
-using MusicGen.Loaders.Safetensors;
+using MusicGen.Loaders;
 
 namespace MusicGen.Engine.Backends;
 

@@ -18,6 +18,17 @@ public sealed record AudioCodes(int Channels, int Codebooks, int Frames, int[] V
         if (Samples is < 0) throw new MusicGenException($"{where}: negative sample count");
     }
 
+    /// <summary>Throws unless every code is an entry of a codebook of <paramref name="codebookSize"/>, naming the first that is not.</summary>
+    public void RequireWithin(int codebookSize)
+    {
+        for (int i = 0; i < Values.Length; i++)
+            if ((uint)Values[i] >= (uint)codebookSize)
+            {
+                int frame = i % Frames, codebook = i / Frames % Codebooks, channel = i / (Frames * Codebooks);
+                throw new MusicGenException($"code {Values[i]} at channel {channel}, codebook {codebook}, frame {frame} is outside the codebook (0 to {codebookSize - 1})");
+            }
+    }
+
     /// <summary>The codes of one channel, [K, F].</summary>
     public ReadOnlySpan<int> Channel(int c) => Values.AsSpan(c * Codebooks * Frames, Codebooks * Frames);
 }

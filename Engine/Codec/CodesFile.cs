@@ -44,9 +44,10 @@ public static class CodesFile
         }
     }
 
-    public static AudioCodes Load(string path)
+    /// <summary>The codes in a file; any problem with it is an <see cref="InputFileException"/>.</summary>
+    public static AudioCodes Load(string path) => MusicGenException.Refine(() =>
     {
-        if (!File.Exists(path)) throw new MusicGenException($"{path}: file not found");
+        InputFile.RequireRegular(path);
         var codes = Extension(path) switch
         {
             ".safetensors" => LoadSafetensors(path),
@@ -55,7 +56,7 @@ public static class CodesFile
         };
         codes.Validate(path);
         return codes;
-    }
+    }, e => new InputFileException(e.Message, e));
 
     private static AudioCodes LoadSafetensors(string path)
     {
@@ -63,7 +64,7 @@ public static class CodesFile
         if (!file.Contains(TensorName)) throw new MusicGenException($"{path}: no '{TensorName}' tensor");
         var shape = file.Entry(TensorName).Shape;
         if (shape.Length != 3) throw new MusicGenException($"{path}: '{TensorName}' has shape {ShapeText.Format(shape)}, expected [channels, codebooks, frames]");
-        var values = file.ReadInt64(TensorName).Select(v => v is >= 0 and <= int.MaxValue ? (int)v : throw new MusicGenException($"{path}: code {v} is out of range")).ToArray();
+        var values = file.ReadInt64(TensorName).Select((v, i) => v is >= 0 and <= int.MaxValue ? (int)v : throw new MusicGenException($"{path}: code {v} at position {i} is out of range")).ToArray();
         int Meta(string key) => file.Metadata.TryGetValue(key, out var text) && int.TryParse(text, CultureInfo.InvariantCulture, out int v)
             ? v : throw new MusicGenException($"{path}: metadata '{key}' is missing or not an integer");
         int? samples = file.Metadata.ContainsKey("samples") ? Meta("samples") : null;
@@ -74,7 +75,9 @@ public static class CodesFile
     {
         try
         {
-            var root = JsonNode.Parse(File.ReadAllText(path))?.AsObject() ?? throw new MusicGenException($"{path}: empty JSON");
+            var bytes = InputFile.ReadAllBytes(path);
+            if (!System.Text.Unicode.Utf8.IsValid(bytes)) throw new MusicGenException($"{path}: not a codes JSON file (the text is not valid UTF-8)");
+            var root = JsonNode.Parse(bytes)?.AsObject() ?? throw new MusicGenException($"{path}: empty JSON");
             var channels = root["codes"]?.AsArray() ?? throw new MusicGenException($"{path}: no 'codes' list");
             int codebooks = channels.Count > 0 ? channels[0]!.AsArray().Count : 0;
             int frames = codebooks > 0 ? channels[0]![0]!.AsArray().Count : 0;

@@ -1,9 +1,12 @@
+using MusicGen.Engine.Codec;
+
 namespace MusicGen.Engine.Generation;
 
 /// <summary>
 /// What to generate: one item per prompt (or UnconditionalBatch items without text when there are no prompts),
-/// MaxNewTokens decoder steps each, chosen as Sampling says; optionally continuing an audio prompt and, for a
-/// melody model, following the chroma of a tune.
+/// MaxNewTokens decoder steps each, chosen as Sampling says; optionally continuing an audio prompt (or the codes
+/// of one, [B, channels, codebooks, frames], such as the end of a previous window) and, for a melody model,
+/// following the chroma of a tune.
 /// </summary>
 public sealed record GenerationRequest(
     IReadOnlyList<string> Prompts,
@@ -11,7 +14,8 @@ public sealed record GenerationRequest(
     SamplingOptions Sampling,
     int UnconditionalBatch = 1,
     AudioPrompt? AudioPrompt = null,
-    MelodyChroma? Melody = null)
+    MelodyChroma? Melody = null,
+    CodesBatch? PromptCodes = null)
 {
     public bool Unconditional => Prompts.Count == 0;
     public int Batch => Unconditional ? UnconditionalBatch : Prompts.Count;
@@ -51,8 +55,7 @@ public sealed record AudioPrompt(int Batch, int Channels, int Length, float[] Sa
 public sealed record MelodyChroma(int Batch, int Frames, int Bins, int[] OneHot);
 
 /// <summary>
-/// Generated codes [Batch, Codebooks, Frames] (stereo: codebooks interleaved L0 R0 L1 R1 …), the first
-/// PromptFrames of them re-encoded from the audio prompt, and the whole delayed sequence
-/// [Batch · Codebooks, SequenceLength] they came from.
+/// Generated codes [B, channels, codebooks, frames], the first PromptFrames of them those of the prompt, and the
+/// whole delayed sequence [B · K, SequenceLength] they came from (K decoder codebooks, see <see cref="CodebookLayout"/>).
 /// </summary>
-public sealed record GenerationResult(int Batch, int Codebooks, int Frames, int[] Codes, int SequenceLength, int[] DelayedIds, int PromptFrames);
+public sealed record GenerationResult(CodesBatch Codes, int PromptFrames, int SequenceLength, int[] DelayedIds);

@@ -1,4 +1,6 @@
+using MusicGen.Engine.Audio;
 using MusicGen.Engine.Backends;
+using MusicGen.Engine.Codec;
 using MusicGen.Engine.Models.Musicgen;
 using MusicGen.Engine.Tensors;
 using MusicGen.Engine.Text;
@@ -41,23 +43,23 @@ public sealed class MusicgenGenerator
     public int StepsFor(double seconds) => (int)Math.Round(seconds * _model.Config.AudioEncoder.FrameRate) + ChannelCodebooks - 1;
 
     /// <summary>The most positions a generation may span (prompt included): 30 s of frames, within the position table.</summary>
-    public int MaxSteps => Math.Min(StepsFor(MaxSeconds), _model.Config.Decoder.MaxPositionEmbeddings - PrefixPositions);
+    public int MaxSteps => Math.Min(StepsFor(MaxSeconds), _model.Config.Decoder.MaxPositionEmbeddings - _model.ConditioningPositions);
 
-    /// <summary>Positions the melody model's conditioning occupies before the tokens (an estimate without text).</summary>
-    private int PrefixPositions => _model is MusicgenMelodyForConditionalGeneration ? _model.Config.ChromaLength : 0;
+    /// <summary>How the decoder's codebooks belong to the audio channels.</summary>
+    public CodebookLayout Layout => new(AudioChannels, ChannelCodebooks);
 
     /// <summary>
-    /// Generates; onStep hears (steps done, steps in all); observe sees the conditioning tensors the model
-    /// reports (golden-case names).
+    /// Generates, reporting each decoding step to progress; cancellation stops at the next step (throwing
+    /// <see cref="OperationCanceledException"/>) and releases the cache.
     /// </summary>
-    public GenerationResult Generate(GenerationRequest request, Action<int, int>? onStep = null, Action<string, Tensor>? observe = null)
+    public GenerationResult Generate(GenerationRequest request, IProgress<GenerationProgress>? progress = null, CancellationToken cancellation = default)
     {
         var config = _model.Config.Decoder;
         var sampling = request.Unconditional ? request.Sampling with { GuidanceScale = 1.0 } : request.Sampling;
         int batch = request.Batch, codebooks = Codebooks, rows = batch * codebooks;
         if (batch < 1) throw new MusicGenException("nothing to generate: no prompts and no unconditional samples");
-        int hop = _model.Config.AudioEncoder.HopLength;
-        Validate(request, request.AudioPrompt is { } audio ? (audio.Length + hop - 1) / hop : 0);
+        Validate(request, PromptFrames(request));
+        cancellation.ThrowIfCancellationRequested();
         var promptIds = PromptIds(request, out int promptFrames);
 
         int maxLength = promptIds.Length / rows + request.MaxNewTokens;
@@ -68,7 +70,7 @@ public sealed class MusicgenGenerator
             initial.AsSpan(r * pattern.StartLength, pattern.StartLength).CopyTo(sequence.AsSpan(r * maxLength));
 
         int decoderBatch = sampling.UsesGuidance ? 2 * batch : batch;
-        using var cache = StartDecoding(request, sampling.UsesGuidance, maxLength, observe);
+        using var cache = StartDecoding(request, sampling.UsesGuidance, maxLength);
         var sampler = new TokenSampler(sampling, config.VocabSize);
         int vocabularyWidth = codebooks * config.VocabSize;
         using var logits = _backend.Allocate(decoderBatch, vocabularyWidth);
@@ -76,25 +78,38 @@ public sealed class MusicgenGenerator
         var next = new int[rows];
         var feed = new int[decoderBatch * codebooks * pattern.StartLength];
         FillFeed(sequence, maxLength, rows, 0, pattern.StartLength, feed);
+        int total = maxLength - pattern.StartLength;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
 
         for (int position = pattern.StartLength; position < maxLength; position++)
         {
+            cancellation.ThrowIfCancellationRequested();
             int tokens = feed.Length / (decoderBatch * codebooks);
-            _model.Decoder.Forward(cache, feed, tokens, logits, lastOnly: true, prefix: cache.Length == 0 ? cache.Prefix : null);
+            _model.Decoder.Forward(cache, feed, tokens, logits, lastOnly: true);
             _backend.Download(logits, hostLogits);
+            FiniteCheck.Require(hostLogits, "the decoder's logits (the checkpoint's weights may hold NaN or infinity)");
             sampler.Next(hostLogits, rows, next);
             for (int r = 0; r < rows; r++)
             {
                 int forced = pattern.Forced(r, position);
                 sequence[r * maxLength + position] = forced == -1 ? next[r] : forced;
             }
-            onStep?.Invoke(position + 1 - pattern.StartLength, maxLength - pattern.StartLength);
+            int done = position + 1 - pattern.StartLength;
+            progress?.Report(new GenerationProgress(done, total, done / Math.Max(clock.Elapsed.TotalSeconds, 1e-9)));
             if (tokens != 1) feed = new int[decoderBatch * codebooks];
             FillFeed(sequence, maxLength, rows, position, 1, feed);
         }
 
-        int[] codes = pattern.Revert(sequence, out int frames);
-        return new GenerationResult(batch, codebooks, frames, codes, maxLength, sequence, promptFrames);
+        int[] codes = pattern.Revert(sequence, out int frames); // [B, K, F]
+        var byChannel = new CodesBatch(batch, AudioChannels, ChannelCodebooks, frames, Layout.ToChannels(codes, batch, frames));
+        return new GenerationResult(byChannel, promptFrames, maxLength, sequence);
+    }
+
+    /// <summary>Frames the prompt codes (or the audio prompt once encoded) take.</summary>
+    private int PromptFrames(GenerationRequest request)
+    {
+        int hop = _model.Config.AudioEncoder.HopLength;
+        return request.PromptCodes?.Frames ?? (request.AudioPrompt is { } audio ? (audio.Length + hop - 1) / hop : 0);
     }
 
     private void Validate(GenerationRequest request, int promptFrames)
@@ -109,43 +124,56 @@ public sealed class MusicgenGenerator
     }
 
     /// <summary>
-    /// Decoder input before generation, [B·K, 1 + P]: the start token, then the codes of the audio prompt if any
-    /// (a stereo model codes each channel with its mono codec and interleaves the codebooks).
+    /// Decoder input before generation, [B·K, 1 + P]: the start token, then the codes of the prompt if any (given,
+    /// or encoded from the audio prompt), in the decoder's codebook order.
     /// </summary>
     private int[] PromptIds(GenerationRequest request, out int promptFrames)
     {
-        int rows = request.Batch * Codebooks;
+        int batch = request.Batch, rows = batch * Codebooks;
         promptFrames = 0;
-        if (request.AudioPrompt is not { } prompt) return Enumerable.Repeat(_startTokenId, rows).ToArray();
-        if (_model is MusicgenMelodyForConditionalGeneration)
+        if (request.AudioPrompt is null && request.PromptCodes is null) return Enumerable.Repeat(_startTokenId, rows).ToArray();
+        if (!_model.AcceptsAudioPrompts)
             throw new MusicGenException("audio-prompt continuation is not available for melody checkpoints (as in the reference); use a text-to-music checkpoint");
-        if (prompt.Batch != request.Batch) throw new MusicGenException($"{prompt.Batch} audio prompts for {request.Batch} item(s)");
+        if (request.AudioPrompt is not null && request.PromptCodes is not null) throw new MusicGenException("give an audio prompt or prompt codes, not both");
+        if (request.AudioPrompt is { } audio && audio.Batch != batch) throw new MusicGenException($"{audio.Batch} audio prompts for {batch} item(s)");
+        var codes = request.PromptCodes ?? EncodePrompt(request.AudioPrompt!);
+        if (codes.Batch != batch || codes.Channels != AudioChannels || codes.Codebooks != ChannelCodebooks)
+            throw new MusicGenException($"prompt codes [{string.Join(", ", codes.Shape)}] do not fit {batch} item(s) of {AudioChannels} channel(s) × {ChannelCodebooks} codebooks");
+        promptFrames = codes.Frames;
+        var decoderOrder = Layout.ToDecoder(codes.Values, batch, promptFrames); // [B, K, P]
+        var ids = new int[rows * (1 + promptFrames)];
+        for (int row = 0; row < rows; row++)
+        {
+            ids[row * (1 + promptFrames)] = _startTokenId;
+            decoderOrder.AsSpan(row * promptFrames, promptFrames).CopyTo(ids.AsSpan(row * (1 + promptFrames) + 1));
+        }
+        return ids;
+    }
+
+    /// <summary>
+    /// The codes [B, C, K', F] of an audio prompt: a stereo model codes each channel with its mono codec.
+    /// </summary>
+    public CodesBatch EncodePrompt(AudioPrompt prompt)
+    {
         if (prompt.Channels != AudioChannels)
             throw new MusicGenException($"the audio prompt has {prompt.Channels} channel(s), the model generates {AudioChannels}");
         if (prompt.Length < _model.Config.AudioEncoder.HopLength)
             throw new MusicGenException($"the audio prompt is {prompt.Length} samples, shorter than one codec frame ({_model.Config.AudioEncoder.HopLength} samples)");
-
-        var codec = _model.AudioEncoder;
-        int perChannel = ChannelCodebooks;
-        int[]? ids = null;
+        int perChannel = ChannelCodebooks, frames = 0;
+        int[]? byChannel = null;
         for (int c = 0; c < AudioChannels; c++)
         {
             var channel = new float[prompt.Batch * prompt.Length];
             for (int b = 0; b < prompt.Batch; b++)
                 prompt.Samples.AsSpan((b * AudioChannels + c) * prompt.Length, prompt.Length).CopyTo(channel.AsSpan(b * prompt.Length));
             using var audio = _backend.Upload(channel, prompt.Batch, 1, prompt.Length);
-            int[] codes = codec.Encode(audio, perChannel); // [B, K', F]
-            promptFrames = codes.Length / (prompt.Batch * perChannel);
-            ids ??= new int[rows * (1 + promptFrames)];
+            int[] codes = _model.AudioEncoder.Encode(audio, perChannel); // [B, K', F]
+            frames = codes.Length / (prompt.Batch * perChannel);
+            byChannel ??= new int[prompt.Batch * AudioChannels * perChannel * frames];
             for (int b = 0; b < prompt.Batch; b++)
-                for (int k = 0; k < perChannel; k++)
-                {
-                    int row = b * Codebooks + k * AudioChannels + c;
-                    ids[row * (1 + promptFrames)] = _startTokenId;
-                    codes.AsSpan((b * perChannel + k) * promptFrames, promptFrames).CopyTo(ids.AsSpan(row * (1 + promptFrames) + 1));
-                }
+                codes.AsSpan(b * perChannel * frames, perChannel * frames).CopyTo(byChannel.AsSpan((b * AudioChannels + c) * perChannel * frames));
         }
-        return ids!;
+        return new CodesBatch(prompt.Batch, AudioChannels, perChannel, frames, byChannel!);
     }
 
     /// <summary>Decoder input [N, K, T] for positions [from, from + count): the sequence, repeated for the null half.</summary>
@@ -157,13 +185,13 @@ public sealed class MusicgenGenerator
     }
 
     /// <summary>The conditioning: the encoded prompts (none when unconditional) and the melody's chroma, if any.</summary>
-    private DecoderCache StartDecoding(GenerationRequest request, bool guidance, int maxLength, Action<string, Tensor>? observe)
+    private DecoderCache StartDecoding(GenerationRequest request, bool guidance, int maxLength)
     {
         int batch = request.Batch;
         int[]? chroma = request.Melody?.OneHot;
         int chromaFrames = request.Melody?.Frames ?? 0;
         if (request.Unconditional)
-            return _model.StartDecoding(new MusicgenConditioning(batch, null, [], chroma, chromaFrames, guidance), maxLength, observe);
+            return _model.StartDecoding(new MusicgenConditioning(batch, null, [], chroma, chromaFrames, guidance), maxLength);
         var tokens = _tokenizer.EncodeBatch(request.Prompts);
         for (int b = 0; b < tokens.BatchSize; b++)
         {
@@ -174,30 +202,29 @@ public sealed class MusicgenGenerator
         var ids = tokens.InputIds.Select(id => (int)id).ToArray();
         var mask = tokens.AttentionMask.Select(m => (float)m).ToArray();
         using var text = _model.TextEncoder.Forward(ids, mask, tokens.BatchSize, tokens.Length);
-        return _model.StartDecoding(new MusicgenConditioning(batch, text, mask, chroma, chromaFrames, guidance), maxLength, observe);
+        return _model.StartDecoding(new MusicgenConditioning(batch, text, mask, chroma, chromaFrames, guidance), maxLength);
     }
 
-    /// <summary>Audio [Batch, channels, Frames · hop]: each channel's codebooks through the mono codec.</summary>
-    public float[] DecodeAudio(GenerationResult result, out int channels, out int samples)
+    /// <summary>Audio [B, C, F · hop] of codes [B, C, K', F]: each channel's codebooks through the mono codec.</summary>
+    public AudioBatch DecodeAudio(CodesBatch codes)
     {
-        channels = AudioChannels;
-        int perChannel = result.Codebooks / channels, frames = result.Frames;
+        if (codes.Channels != AudioChannels || codes.Codebooks != ChannelCodebooks)
+            throw new MusicGenException($"codes of {codes.Channels} channel(s) × {codes.Codebooks} codebooks do not fit this model's {AudioChannels} × {ChannelCodebooks}");
+        int batch = codes.Batch, channels = codes.Channels, perChannel = codes.Codebooks, frames = codes.Frames, samples = 0;
         var audio = Array.Empty<float>();
-        samples = 0;
         for (int c = 0; c < channels; c++)
         {
-            var codes = new int[result.Batch * perChannel * frames];
-            for (int b = 0; b < result.Batch; b++)
-                for (int k = 0; k < perChannel; k++)
-                    result.Codes.AsSpan((b * result.Codebooks + k * channels + c) * frames, frames)
-                        .CopyTo(codes.AsSpan((b * perChannel + k) * frames));
-            using var decoded = _model.AudioEncoder.Decode(codes, result.Batch, perChannel, frames); // [B, 1, S]
+            var channel = new int[batch * perChannel * frames];
+            for (int b = 0; b < batch; b++)
+                codes.Values.AsSpan((b * channels + c) * perChannel * frames, perChannel * frames).CopyTo(channel.AsSpan(b * perChannel * frames));
+            using var decoded = _model.AudioEncoder.Decode(channel, batch, perChannel, frames); // [B, 1, S]
             samples = decoded.Dim(2);
-            if (audio.Length == 0) audio = new float[result.Batch * channels * samples];
+            if (audio.Length == 0) audio = new float[batch * channels * samples];
             var host = decoded.ToArray();
-            for (int b = 0; b < result.Batch; b++)
+            FiniteCheck.Require(host, "the audio decoded by the codec (the checkpoint's weights may hold NaN or infinity)");
+            for (int b = 0; b < batch; b++)
                 host.AsSpan(b * samples, samples).CopyTo(audio.AsSpan((b * channels + c) * samples));
         }
-        return audio;
+        return new AudioBatch(_model.Config.AudioEncoder.SamplingRate, batch, channels, samples, audio);
     }
 }

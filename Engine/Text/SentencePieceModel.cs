@@ -54,16 +54,7 @@ public sealed class SentencePieceModel
     /// <exception cref="MusicGenException">The file is missing, unreadable or not a SentencePiece unigram model.</exception>
     public static SentencePieceModel Load(string path)
     {
-        if (!File.Exists(path)) throw new MusicGenException($"{path}: file not found");
-        byte[] bytes;
-        try
-        {
-            bytes = File.ReadAllBytes(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new MusicGenException($"{path}: cannot read the SentencePiece model ({e.Message})", e);
-        }
+        byte[] bytes = InputFile.ReadAllBytes(path);
         if (bytes.Length == 0) throw new MusicGenException($"{path}: the SentencePiece model file is empty");
         try
         {

@@ -30,6 +30,7 @@ public sealed class T5Tokenizer
     public int EosId { get; }
     public int UnkId { get; }
 
+    /// <param name="model">The SentencePiece model: pieces, scores and normalizer.</param>
     /// <param name="extraIdCount">Sentinels <c>&lt;extra_id_0&gt;</c> = VocabSize − 1 downwards, after the pieces.</param>
     /// <param name="source">The file the model came from, named in errors.</param>
     private T5Tokenizer(SentencePieceModel model, int extraIdCount, string source)

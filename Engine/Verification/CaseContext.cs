@@ -10,7 +10,7 @@ namespace MusicGen.Engine.Verification;
 /// A golden case with its checkpoint, and the models built from it on first use, once for all the checks that
 /// need them.
 /// </summary>
-public sealed class CaseContext
+public sealed class CaseContext : IDisposable
 {
     private IMusicgenModel? _musicgen;
     private EncodecModel? _codec;
@@ -35,4 +35,11 @@ public sealed class CaseContext
         : Musicgen.AudioEncoder;
 
     public T5Tokenizer Tokenizer => _tokenizer ??= T5Tokenizer.FromFolder(Checkpoint.Folder);
+
+    /// <summary>Frees the models' weights on the device.</summary>
+    public void Dispose()
+    {
+        if (Checkpoint.Musicgen is null) _codec?.Dispose();
+        _musicgen?.Dispose();
+    }
 }

@@ -17,15 +17,27 @@ public sealed class CodecCheck : IComponentCheck
         string prefix = golden.CodecPrefix;
         if (!golden.Has(prefix + "encode.input")) return;
         var model = context.Codec;
+        model.Inspector = (name, tensor) => produced.Add(prefix + name, tensor);
+        try
+        {
+            Check(golden, backend, model, prefix, produced);
+        }
+        finally
+        {
+            model.Inspector = null;
+        }
+    }
+
+    private static void Check(GoldenCase golden, Backends.IBackend backend, Models.Encodec.EncodecModel model, string prefix, ProducedTensors produced)
+    {
         var config = model.Config;
-        void Observe(string name, Tensors.Tensor tensor) => produced.Add(prefix + name, tensor);
 
         int[] inputShape = golden.Shape(prefix + "encode.input");
         using (var audio = backend.Upload(golden.Float(prefix + "encode.input"), inputShape))
         {
             double bandwidth = golden.Number("bandwidth", config.TargetBandwidths.Max());
             int quantizers = model.QuantizersFor(bandwidth);
-            int[] codes = model.Encode(audio, quantizers, Observe);
+            int[] codes = model.Encode(audio, quantizers);
             produced.Add(prefix + "encode.codes", [inputShape[0], quantizers, codes.Length / (inputShape[0] * quantizers)], codes);
         }
 
@@ -33,7 +45,7 @@ public sealed class CodecCheck : IComponentCheck
         if (!golden.Has(codesName)) return;
         int[] codeShape = golden.Shape(codesName);
         int[] referenceCodes = golden.Int(codesName).Select(c => checked((int)c)).ToArray();
-        using var decoded = model.Decode(referenceCodes, codeShape[0], codeShape[1], codeShape[2], Observe);
+        using var decoded = model.Decode(referenceCodes, codeShape[0], codeShape[1], codeShape[2]);
         produced.Add(prefix + "decode.audio", decoded);
     }
 }

@@ -22,13 +22,40 @@ public sealed class GenerationCheck : IComponentCheck
         var sampling = new SamplingOptions(Greedy: true, golden.Number("guidance_scale", 1.0), TopK: 0, TopP: 1.0, Temperature: 1.0, Seed: 0);
         var request = new GenerationRequest(golden.StringList("prompts"), (int)golden.Number("max_new_tokens", 0), sampling,
             UnconditionalBatch: golden.Shape("generate.codes")[0], AudioPrompt: ReferenceAudioPrompt(golden), Melody: ReferenceChroma(golden));
-        var result = generator.Generate(request, observe: (name, tensor) => produced.Add(name, tensor));
+        context.Musicgen.Inspector = (name, tensor) =>
+        {
+            if (GoldenName(golden, name) is string goldenName) produced.Add(goldenName, tensor);
+        };
+        GenerationResult result;
+        try
+        {
+            result = generator.Generate(request);
+        }
+        finally
+        {
+            context.Musicgen.Inspector = null;
+        }
 
-        produced.Add("generate.delayed_ids", [result.Batch * result.Codebooks, result.SequenceLength], result.DelayedIds);
-        produced.Add("generate.codes", [result.Batch, result.Codebooks, result.Frames], result.Codes);
-        var audio = generator.DecodeAudio(result, out int channels, out int samples);
-        produced.Add("generate.audio", [result.Batch, channels, samples], audio);
+        var codes = result.Codes;
+        var layout = generator.Layout;
+        produced.Add("generate.delayed_ids", [codes.Batch * layout.Codebooks, result.SequenceLength], result.DelayedIds);
+        produced.Add("generate.codes", [codes.Batch, layout.Codebooks, codes.Frames], layout.ToDecoder(codes.Values, codes.Batch, codes.Frames));
+        var audio = generator.DecodeAudio(codes);
+        produced.Add("generate.audio", audio.Shape, audio.Values);
     }
+
+    /// <summary>
+    /// The reference tensor a conditioning tensor of the model is compared with: the melody model's generate()
+    /// projections and its decoder prefix; the text projection of the cross-attention model, which the teacher
+    /// pass also produces, is taken from generation.
+    /// </summary>
+    private static string? GoldenName(GoldenCase golden, string name) => name switch
+    {
+        "enc_to_dec_proj" => golden.Kind == "musicgen_melody" ? "generate.enc_to_dec_proj" : "enc_to_dec_proj",
+        "audio_enc_to_dec_proj" => "generate.audio_enc_to_dec_proj",
+        "encoder_hidden_states" => "teacher.conditioning",
+        _ => null,
+    };
 
     /// <summary>The case's processed audio prompt (input_values, padding_mask), if it has one.</summary>
     private static AudioPrompt? ReferenceAudioPrompt(GoldenCase golden)

@@ -29,21 +29,33 @@ public sealed class TeacherForcingCheck : IComponentCheck
 
         // The conditioning is the reference's own, so that the decoder is measured apart from the text side:
         // encoder states for cross-attention, or the melody model's prefix.
-        using var prefix = melody ? backend.Upload(golden.Float("teacher.conditioning"), golden.Shape("teacher.conditioning")) : null;
-        using var cache = melody
-            ? new DecoderCache(backend, config.NumHiddenLayers, batch, prefix!.Dim(1) + tokens, config.HiddenSize)
-            : StartCrossAttention(golden, (MusicgenForConditionalGeneration)model, backend, tokens, produced);
-        int positions = (prefix?.Dim(1) ?? 0) + tokens;
-        using var logits = backend.Allocate(batch * positions, codebooks * vocabulary);
-        model.Decoder.Forward(cache, ids, tokens, logits, lastOnly: false, prefix, (name, tensor) => produced.Add("decoder.model.decoder." + name, tensor));
-        AddLogits(golden, logits.ToArray(), batch, positions, tokens, codebooks, vocabulary, produced);
+        model.Inspector = (name, tensor) => produced.Add(name, tensor);
+        try
+        {
+            using var cache = melody ? PrefixCache(golden, backend, config, batch, tokens) : StartCrossAttention(golden, (MusicgenForConditionalGeneration)model, backend, tokens);
+            int positions = (cache.Prefix?.Dim(1) ?? 0) + tokens;
+            using var logits = backend.Allocate(batch * positions, codebooks * vocabulary);
+            model.Decoder.Forward(cache, ids, tokens, logits, lastOnly: false);
+            AddLogits(golden, logits.ToArray(), batch, positions, tokens, codebooks, vocabulary, produced);
+        }
+        finally
+        {
+            model.Inspector = null;
+        }
     }
 
-    private static DecoderCache StartCrossAttention(GoldenCase golden, MusicgenForConditionalGeneration model, IBackend backend, int tokens, ProducedTensors produced)
+    private static DecoderCache StartCrossAttention(GoldenCase golden, MusicgenForConditionalGeneration model, IBackend backend, int tokens)
     {
         var mask = golden.Int("teacher.attention_mask").Select(v => (float)v).ToArray();
         using var states = backend.Upload(golden.Float("teacher.encoder_hidden_states"), golden.Shape("teacher.encoder_hidden_states"));
-        return model.StartDecoding(states, mask, tokens, (name, tensor) => produced.Add(name, tensor));
+        return model.StartDecoding(states, mask, tokens);
+    }
+
+    /// <summary>A cache whose prefix is the melody model's conditioning as the reference computed it.</summary>
+    private static DecoderCache PrefixCache(GoldenCase golden, IBackend backend, Loaders.Configs.MusicgenDecoderConfig config, int batch, int tokens)
+    {
+        var prefix = backend.Upload(golden.Float("teacher.conditioning"), golden.Shape("teacher.conditioning")); // [N, P, D], owned by the cache
+        return new DecoderCache(backend, config.NumHiddenLayers, batch, prefix.Dim(1) + tokens, config.HiddenSize, prefix: prefix);
     }
 
     /// <summary>The logits of the token positions (after any prefix): guided for every position, raw for the last.</summary>

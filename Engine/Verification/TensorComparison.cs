@@ -1,4 +1,4 @@
-using MusicGen.Loaders.Safetensors;
+using MusicGen.Loaders;
 
 namespace MusicGen.Engine.Verification;
 

@@ -43,7 +43,16 @@ public sealed class TextCheck : IComponentCheck
         int[] shape = golden.Shape("input_ids");
         var ids = golden.Int("input_ids").Select(v => checked((int)v)).ToArray();
         var mask = golden.Int("attention_mask").Select(v => (float)v).ToArray();
-        using var output = context.Musicgen.TextEncoder.Forward(ids, mask, shape[0], shape[1], (name, tensor) => produced.Add("text_encoder." + name, tensor));
-        produced.Add("text_encoder.last_hidden_state", output);
+        var model = context.Musicgen;
+        model.Inspector = (name, tensor) => produced.Add(name, tensor);
+        try
+        {
+            using var output = model.TextEncoder.Forward(ids, mask, shape[0], shape[1]);
+            produced.Add("text_encoder.last_hidden_state", output);
+        }
+        finally
+        {
+            model.Inspector = null;
+        }
     }
 }

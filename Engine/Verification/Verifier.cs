@@ -1,4 +1,5 @@
 using MusicGen.Engine.Backends;
+using MusicGen.Loaders;
 using MusicGen.Loaders.Checkpoints;
 
 namespace MusicGen.Engine.Verification;
@@ -41,7 +42,7 @@ public sealed class Verifier
         if (golden.HasCheckpoint)
         {
             using var checkpoint = CheckpointFolder.Open(golden.ModelFolder);
-            var context = new CaseContext(golden, checkpoint, _backend);
+            using var context = new CaseContext(golden, checkpoint, _backend);
             foreach (var check in _checks) check.Run(context, produced);
         }
 
@@ -66,14 +67,14 @@ public sealed class Verifier
     {
         int[] expectedShape = golden.Shape(name);
         if (!produced.TryGet(name, out int[] shape, out float[]? floats, out long[]? ints))
-            return new VerificationRow(name, Loaders.Safetensors.ShapeText.Format(expectedShape), double.NaN, 0, false, "not produced by the engine");
+            return new VerificationRow(name, ShapeText.Format(expectedShape), double.NaN, 0, false, "not produced by the engine");
         bool expectedInt = golden.Expected.Entry(name).DType == Loaders.Safetensors.SafetensorsDType.I64;
         if (expectedInt)
             return ints is null
-                ? new VerificationRow(name, Loaders.Safetensors.ShapeText.Format(expectedShape), double.NaN, 0, false, "engine gave floats for an integer tensor")
+                ? new VerificationRow(name, ShapeText.Format(expectedShape), double.NaN, 0, false, "engine gave floats for an integer tensor")
                 : TensorComparison.CompareInt(name, expectedShape, golden.Int(name), shape, ints);
         return floats is null
-            ? new VerificationRow(name, Loaders.Safetensors.ShapeText.Format(expectedShape), double.NaN, 0, false, "engine gave integers for a float tensor")
+            ? new VerificationRow(name, ShapeText.Format(expectedShape), double.NaN, 0, false, "engine gave integers for a float tensor")
             : TensorComparison.CompareFloat(name, expectedShape, golden.Float(name), shape, floats);
     }
 }
@@ -94,7 +95,7 @@ public sealed class NaturalOrder : IComparer<string>
                 int si = i, sj = j;
                 while (i < x.Length && char.IsAsciiDigit(x[i])) i++;
                 while (j < y.Length && char.IsAsciiDigit(y[j])) j++;
-                int byValue = long.Parse(x.AsSpan(si, i - si)).CompareTo(long.Parse(y.AsSpan(sj, j - sj)));
+                int byValue = CompareNumbers(x.AsSpan(si, i - si), y.AsSpan(sj, j - sj));
                 if (byValue != 0) return byValue;
                 continue;
             }
@@ -102,6 +103,15 @@ public sealed class NaturalOrder : IComparer<string>
             i++;
             j++;
         }
-        return (x.Length - i).CompareTo(y.Length - j);
+        int byRest = (x.Length - i).CompareTo(y.Length - j);
+        return byRest != 0 ? byRest : string.CompareOrdinal(x, y);
+    }
+
+    /// <summary>Digit runs by value, however many digits they have: without leading zeros, the longer is larger.</summary>
+    private static int CompareNumbers(ReadOnlySpan<char> a, ReadOnlySpan<char> b)
+    {
+        a = a.TrimStart('0');
+        b = b.TrimStart('0');
+        return a.Length != b.Length ? a.Length.CompareTo(b.Length) : a.SequenceCompareTo(b);
     }
 }

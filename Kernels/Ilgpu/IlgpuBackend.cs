@@ -3,7 +3,7 @@ using ILGPU;
 using ILGPU.Runtime;
 using MusicGen.Engine.Backends;
 using MusicGen.Engine.Tensors;
-using MusicGen.Loaders.Safetensors;
+using MusicGen.Loaders;
 
 namespace MusicGen.Kernels.Ilgpu;
 

@@ -1,5 +1,3 @@
-using MusicGen.Loaders.Safetensors;
-
 namespace MusicGen.Loaders.Checkpoints;
 
 /// <summary>A named float32 tensor in host memory, as read from a checkpoint (after any weight-norm folding).</summary>

@@ -1,5 +1,3 @@
-using MusicGen.Loaders.Safetensors;
-
 namespace MusicGen.Loaders.Checkpoints;
 
 /// <summary>

@@ -52,13 +52,17 @@ public sealed class WeightStore : IDisposable
     {
         var shardOf = new Dictionary<string, string>(StringComparer.Ordinal);
         using var document = ConfigReader.ParseFile(indexPath);
-        if (!document.RootElement.TryGetProperty("weight_map", out var map) || map.ValueKind != System.Text.Json.JsonValueKind.Object)
+        if (!ConfigReader.RootObject(document, indexPath).TryGetProperty("weight_map", out var map) || map.ValueKind != System.Text.Json.JsonValueKind.Object)
             throw new MusicGenException($"{indexPath}: no weight_map object");
         foreach (var entry in map.EnumerateObject())
         {
             if (entry.Value.ValueKind != System.Text.Json.JsonValueKind.String)
                 throw new MusicGenException($"{indexPath}: weight_map entry '{entry.Name}' is not a file name");
-            shardOf[entry.Name] = entry.Value.GetString()!;
+            string shard = entry.Value.GetString()!;
+            // A shard is a file of this folder: a path elsewhere (/etc/passwd, ../x) must not be opened, let alone echoed.
+            if (shard.Length == 0 || shard is "." or ".." || shard.IndexOfAny(['/', '\\', '\0', ':']) >= 0)
+                throw new MusicGenException($"{indexPath} lists '{shard}' for tensor '{entry.Name}', which is not a file name in the checkpoint folder");
+            shardOf[entry.Name] = shard;
         }
         return shardOf;
     }
@@ -72,7 +76,7 @@ public sealed class WeightStore : IDisposable
             foreach (string shard in DistinctShards(shardOf))
             {
                 string shardPath = Path.Combine(folder, shard);
-                if (!File.Exists(shardPath))
+                if (!File.Exists(shardPath) && !Directory.Exists(shardPath))
                     throw new MusicGenException($"{indexPath}: shard '{shard}' listed in the index does not exist");
                 files.Add(SafetensorsFile.Open(shardPath));
             }

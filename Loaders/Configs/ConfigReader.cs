@@ -20,18 +20,31 @@ public sealed class ConfigReader
         _where = where;
     }
 
-    public static JsonDocument ParseFile(string path)
+    /// <summary>A JSON file of at most <see cref="InputFile.TextLimit"/> bytes, read through <see cref="InputFile"/>.</summary>
+    public static JsonDocument ParseFile(string path) => Parse(InputFile.ReadAllBytes(path), path);
+
+    /// <summary>
+    /// JSON text: invalid UTF-8 is refused here, because <see cref="JsonDocument"/> only notices it when a string is
+    /// read, deep in whatever code reads it.
+    /// </summary>
+    public static JsonDocument Parse(byte[] utf8, string where)
     {
-        if (!File.Exists(path)) throw new MusicGenException($"{path}: file not found");
+        if (!System.Text.Unicode.Utf8.IsValid(utf8)) throw new MusicGenException($"{where}: not valid JSON (the text is not valid UTF-8)");
         try
         {
-            return JsonDocument.Parse(File.ReadAllBytes(path), new JsonDocumentOptions { AllowTrailingCommas = true });
+            return JsonDocument.Parse(utf8, new JsonDocumentOptions { AllowTrailingCommas = true });
         }
         catch (JsonException e)
         {
-            throw new MusicGenException($"{path}: not valid JSON ({e.Message})");
+            throw new MusicGenException($"{where}: not valid JSON ({e.Message})");
         }
     }
+
+    /// <summary>The root object of a JSON document; any other kind of root is an error naming the file.</summary>
+    public static JsonElement RootObject(JsonDocument document, string where) =>
+        document.RootElement.ValueKind == JsonValueKind.Object
+            ? document.RootElement
+            : throw new MusicGenException($"{where}: expected a JSON object, found {document.RootElement.ValueKind.ToString().ToLowerInvariant()}");
 
     public bool Has(string name) => _element.TryGetProperty(name, out var v) && v.ValueKind != JsonValueKind.Null;
 
@@ -42,16 +55,18 @@ public sealed class ConfigReader
         return new ConfigReader(v, $"{_where} ({name})");
     }
 
-    public int RequiredInt(string name) => Required(name, ReadInt, 0);
-    public int Int(string name, int fallback) => Optional(name, ReadInt, fallback);
-    public int? NullableInt(string name) => Has(name) ? ReadInt(name, _element.GetProperty(name)) : null;
-    public double Double(string name, double fallback) => Optional(name, ReadDouble, fallback);
-    public double? NullableDouble(string name) => Has(name) ? ReadDouble(name, _element.GetProperty(name)) : null;
+    // Every number is read with the range it may take: a size that is zero, negative or absurd is refused here,
+    // before anything is allocated from it.
+    public int RequiredInt(string name, int min, int max) => Required(name, Int(min, max), 0);
+    public int Int(string name, int fallback, int min, int max) => Optional(name, Int(min, max), fallback);
+    public int? NullableInt(string name, int min, int max) => Has(name) ? Int(min, max)(name, _element.GetProperty(name)) : null;
+    public double Double(string name, double fallback, double min, double max) => Optional(name, Double(min, max), fallback);
+    public double? NullableDouble(string name, double min, double max) => Has(name) ? Double(min, max)(name, _element.GetProperty(name)) : null;
     public bool Bool(string name, bool fallback) => Optional(name, ReadBool, fallback);
     public string String(string name, string fallback) => Optional(name, ReadString, fallback);
     public string RequiredString(string name) => Required(name, ReadString, "");
-    public int[] RequiredIntArray(string name) => Required(name, (n, v) => ReadArray(n, v, ReadInt), Array.Empty<int>());
-    public double[] RequiredDoubleArray(string name) => Required(name, (n, v) => ReadArray(n, v, ReadDouble), Array.Empty<double>());
+    public int[] RequiredIntArray(string name, int min, int max, int maxLength) => Required(name, (n, v) => ReadArray(n, v, Int(min, max), maxLength), Array.Empty<int>());
+    public double[] RequiredDoubleArray(string name, double min, double max, int maxLength) => Required(name, (n, v) => ReadArray(n, v, Double(min, max), maxLength), Array.Empty<double>());
 
     /// <summary>Throws one error naming every required field that was asked for and not found.</summary>
     public void ThrowIfMissing()
@@ -70,15 +85,17 @@ public sealed class ConfigReader
     private T Optional<T>(string name, Func<string, JsonElement, T> read, T fallback) =>
         Has(name) ? read(name, _element.GetProperty(name)) : fallback;
 
-    private int ReadInt(string name, JsonElement v)
+    private Func<string, JsonElement, int> Int(int min, int max) => (name, v) =>
     {
-        if (v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out int i)) return i;
-        if (v.ValueKind == JsonValueKind.Number && v.TryGetDouble(out double d) && d == Math.Floor(d) && Math.Abs(d) < int.MaxValue) return (int)d;
-        throw Bad(name, v, "an integer");
-    }
+        if (v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out int i) && i >= min && i <= max) return i;
+        if (v.ValueKind == JsonValueKind.Number && v.TryGetDouble(out double d) && d == Math.Floor(d) && d >= min && d <= max) return (int)d;
+        throw Bad(name, v, $"an integer from {min} to {max}");
+    };
 
-    private double ReadDouble(string name, JsonElement v) =>
-        v.ValueKind == JsonValueKind.Number ? v.GetDouble() : throw Bad(name, v, "a number");
+    private Func<string, JsonElement, double> Double(double min, double max) => (name, v) =>
+        v.ValueKind == JsonValueKind.Number && v.TryGetDouble(out double d) && d >= min && d <= max
+            ? d
+            : throw Bad(name, v, $"a number from {min} to {max}");
 
     private bool ReadBool(string name, JsonElement v) => v.ValueKind switch
     {
@@ -90,12 +107,15 @@ public sealed class ConfigReader
     private string ReadString(string name, JsonElement v) =>
         v.ValueKind == JsonValueKind.String ? v.GetString()! : throw Bad(name, v, "a string");
 
-    private T[] ReadArray<T>(string name, JsonElement v, Func<string, JsonElement, T> read)
+    private T[] ReadArray<T>(string name, JsonElement v, Func<string, JsonElement, T> read, int maxLength)
     {
-        if (v.ValueKind != JsonValueKind.Array) throw Bad(name, v, "a list");
+        if (v.ValueKind != JsonValueKind.Array || v.GetArrayLength() > maxLength) throw Bad(name, v, $"a list of at most {maxLength}");
         return v.EnumerateArray().Select(item => read(name, item)).ToArray();
     }
 
-    private MusicGenException Bad(string name, JsonElement v, string expected) =>
-        new($"{_where}: field '{name}' is {v.GetRawText()}, expected {expected}");
+    private MusicGenException Bad(string name, JsonElement v, string expected)
+    {
+        string value = v.GetRawText();
+        return new($"{_where}: field '{name}' is {(value.Length > 80 ? value[..80] + "…" : value)}, expected {expected}");
+    }
 }

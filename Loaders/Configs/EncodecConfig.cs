@@ -27,7 +27,7 @@ public sealed record EncodecConfig(
     double[] TargetBandwidths)
 {
     /// <summary>Samples per code frame: the product of the upsampling ratios.</summary>
-    public int HopLength => UpsamplingRatios.Aggregate(1, (a, b) => a * b);
+    public int HopLength => (int)Math.Min(int.MaxValue, UpsamplingRatios.Aggregate(1L, (a, b) => Math.Min(a * b, int.MaxValue)));
 
     public int FrameRate => (int)Math.Ceiling((double)SamplingRate / HopLength);
 
@@ -47,31 +47,31 @@ public sealed record EncodecConfig(
 
     public static EncodecConfig Read(ConfigReader json)
     {
-        int hiddenSize = json.RequiredInt("hidden_size");
+        int hiddenSize = json.RequiredInt("hidden_size", 1, ConfigLimits.Width);
         var config = new EncodecConfig(
-            SamplingRate: json.RequiredInt("sampling_rate"),
-            AudioChannels: json.Int("audio_channels", 1),
+            SamplingRate: json.RequiredInt("sampling_rate", 1, ConfigLimits.SampleRate),
+            AudioChannels: json.Int("audio_channels", 1, 1, 2),
             Normalize: json.Bool("normalize", false),
-            ChunkLengthS: json.NullableDouble("chunk_length_s"),
-            Overlap: json.NullableDouble("overlap"),
+            ChunkLengthS: json.NullableDouble("chunk_length_s", 0, 3600),
+            Overlap: json.NullableDouble("overlap", 0, 1),
             HiddenSize: hiddenSize,
-            NumFilters: json.RequiredInt("num_filters"),
-            NumResidualLayers: json.Int("num_residual_layers", 1),
-            UpsamplingRatios: json.RequiredIntArray("upsampling_ratios"),
+            NumFilters: json.RequiredInt("num_filters", 1, ConfigLimits.Width),
+            NumResidualLayers: json.Int("num_residual_layers", 1, 1, ConfigLimits.Layers),
+            UpsamplingRatios: json.RequiredIntArray("upsampling_ratios", 1, 64, 16),
             NormType: json.String("norm_type", "weight_norm"),
-            KernelSize: json.Int("kernel_size", 7),
-            LastKernelSize: json.Int("last_kernel_size", 7),
-            ResidualKernelSize: json.Int("residual_kernel_size", 3),
-            DilationGrowthRate: json.Int("dilation_growth_rate", 2),
+            KernelSize: json.Int("kernel_size", 7, 1, ConfigLimits.Kernel),
+            LastKernelSize: json.Int("last_kernel_size", 7, 1, ConfigLimits.Kernel),
+            ResidualKernelSize: json.Int("residual_kernel_size", 3, 1, ConfigLimits.Kernel),
+            DilationGrowthRate: json.Int("dilation_growth_rate", 2, 1, 16),
             UseCausalConv: json.Bool("use_causal_conv", true),
             PadMode: json.String("pad_mode", "reflect"),
-            Compress: json.Int("compress", 2),
-            NumLstmLayers: json.Int("num_lstm_layers", 2),
-            TrimRightRatio: json.Double("trim_right_ratio", 1.0),
-            CodebookSize: json.RequiredInt("codebook_size"),
-            CodebookDim: json.NullableInt("codebook_dim") ?? hiddenSize,
+            Compress: json.Int("compress", 2, 1, ConfigLimits.Width),
+            NumLstmLayers: json.Int("num_lstm_layers", 2, 0, ConfigLimits.Layers),
+            TrimRightRatio: json.Double("trim_right_ratio", 1.0, 0, 1),
+            CodebookSize: json.RequiredInt("codebook_size", 2, ConfigLimits.Vocabulary),
+            CodebookDim: json.NullableInt("codebook_dim", 1, ConfigLimits.Width) ?? hiddenSize,
             UseConvShortcut: json.Bool("use_conv_shortcut", true),
-            TargetBandwidths: json.RequiredDoubleArray("target_bandwidths"));
+            TargetBandwidths: json.RequiredDoubleArray("target_bandwidths", 0.001, 10_000, 64));
         json.ThrowIfMissing();
         config.Validate();
         return config;
@@ -93,6 +93,8 @@ public sealed record EncodecConfig(
         Require(PadMode is "reflect" or "constant", $"pad_mode '{PadMode}' is not supported");
         Require(!Normalize, "normalize=true (per-chunk audio scales) is not supported");
         Require(ChunkLengthS is null, "chunked encoding (chunk_length_s) is not supported");
+        Require(HopLength <= ConfigLimits.Hop, $"upsampling_ratios give a hop of more than {ConfigLimits.Hop} samples");
+        Require(HiddenSize % Compress == 0, $"hidden_size {HiddenSize} is not divisible by compress {Compress}");
         Require(UseCausalConv || TrimRightRatio == 1.0, "trim_right_ratio != 1.0 only makes sense for causal convolutions");
     }
 }

@@ -16,12 +16,12 @@ public sealed record GenerationConfig(
 
     public static GenerationConfig Read(ConfigReader json) => new(
         DoSample: json.Has("do_sample") ? json.Bool("do_sample", false) : null,
-        GuidanceScale: json.NullableDouble("guidance_scale"),
-        TopK: json.NullableInt("top_k"),
-        TopP: json.NullableDouble("top_p"),
-        Temperature: json.NullableDouble("temperature"),
-        MaxLength: json.NullableInt("max_length"),
-        MaxNewTokens: json.NullableInt("max_new_tokens"),
-        DecoderStartTokenId: json.NullableInt("decoder_start_token_id"),
-        PadTokenId: json.NullableInt("pad_token_id"));
+        GuidanceScale: json.NullableDouble("guidance_scale", 0, 1e6),
+        TopK: json.NullableInt("top_k", 0, ConfigLimits.Vocabulary),
+        TopP: json.NullableDouble("top_p", 0, 1),
+        Temperature: json.NullableDouble("temperature", 0, 1e6),
+        MaxLength: json.NullableInt("max_length", 1, ConfigLimits.Positions),
+        MaxNewTokens: json.NullableInt("max_new_tokens", 1, ConfigLimits.Positions),
+        DecoderStartTokenId: json.NullableInt("decoder_start_token_id", 0, ConfigLimits.Vocabulary),
+        PadTokenId: json.NullableInt("pad_token_id", 0, ConfigLimits.Vocabulary));
 }

@@ -27,8 +27,8 @@ public sealed record MusicgenConfig(
             T5Config.Read(json.Child("text_encoder")),
             EncodecConfig.Read(json.Child("audio_encoder")),
             MusicgenDecoderConfig.Read(json.Child("decoder")),
-            NumChroma: json.Int("num_chroma", 12),
-            ChromaLength: json.Int("chroma_length", 235));
+            NumChroma: json.Int("num_chroma", 12, 1, 1024),
+            ChromaLength: json.Int("chroma_length", 235, 1, ConfigLimits.Positions));
         json.ThrowIfMissing();
         if (config.Decoder.NumCodebooks != config.AudioEncoder.NumQuantizers * config.Decoder.AudioChannels)
             throw new MusicGenException(

@@ -21,19 +21,19 @@ public sealed record MusicgenDecoderConfig(
     public static MusicgenDecoderConfig Read(ConfigReader json)
     {
         var config = new MusicgenDecoderConfig(
-            VocabSize: json.RequiredInt("vocab_size"),
-            MaxPositionEmbeddings: json.Int("max_position_embeddings", 2048),
-            HiddenSize: json.RequiredInt("hidden_size"),
-            NumHiddenLayers: json.RequiredInt("num_hidden_layers"),
-            FfnDim: json.RequiredInt("ffn_dim"),
-            NumAttentionHeads: json.RequiredInt("num_attention_heads"),
+            VocabSize: json.RequiredInt("vocab_size", 2, ConfigLimits.Vocabulary),
+            MaxPositionEmbeddings: json.Int("max_position_embeddings", 2048, 1, ConfigLimits.Positions),
+            HiddenSize: json.RequiredInt("hidden_size", 1, ConfigLimits.Width),
+            NumHiddenLayers: json.RequiredInt("num_hidden_layers", 1, ConfigLimits.Layers),
+            FfnDim: json.RequiredInt("ffn_dim", 1, ConfigLimits.FeedForward),
+            NumAttentionHeads: json.RequiredInt("num_attention_heads", 1, ConfigLimits.Heads),
             ActivationFunction: json.String("activation_function", "gelu"),
-            NumCodebooks: json.RequiredInt("num_codebooks"),
-            AudioChannels: json.Int("audio_channels", 1),
-            PadTokenId: json.Int("pad_token_id", 2048),
-            BosTokenId: json.Int("bos_token_id", 2048),
+            NumCodebooks: json.RequiredInt("num_codebooks", 1, ConfigLimits.Codebooks),
+            AudioChannels: json.Int("audio_channels", 1, 1, 2),
+            PadTokenId: json.Int("pad_token_id", 2048, 0, ConfigLimits.Vocabulary),
+            BosTokenId: json.Int("bos_token_id", 2048, 0, ConfigLimits.Vocabulary),
             ScaleEmbedding: json.Bool("scale_embedding", false),
-            CrossAttentionHiddenSize: json.NullableInt("cross_attention_hidden_size"));
+            CrossAttentionHiddenSize: json.NullableInt("cross_attention_hidden_size", 1, ConfigLimits.Width));
         json.ThrowIfMissing();
         if (config.HiddenSize % config.NumAttentionHeads != 0)
             throw new MusicGenException($"decoder config: hidden_size {config.HiddenSize} is not divisible by num_attention_heads {config.NumAttentionHeads}");

@@ -26,15 +26,15 @@ public sealed record T5Config(
         // transformers maps gated-gelu to the tanh approximation (gelu_new).
         string activation = feedForward == "gated-gelu" ? "gelu_new" : parts[^1];
         var config = new T5Config(
-            VocabSize: json.RequiredInt("vocab_size"),
-            DModel: json.RequiredInt("d_model"),
-            DKv: json.RequiredInt("d_kv"),
-            DFf: json.RequiredInt("d_ff"),
-            NumLayers: json.RequiredInt("num_layers"),
-            NumHeads: json.RequiredInt("num_heads"),
-            RelativeAttentionNumBuckets: json.Int("relative_attention_num_buckets", 32),
-            RelativeAttentionMaxDistance: json.Int("relative_attention_max_distance", 128),
-            LayerNormEpsilon: json.Double("layer_norm_epsilon", 1e-6),
+            VocabSize: json.RequiredInt("vocab_size", 2, ConfigLimits.Vocabulary),
+            DModel: json.RequiredInt("d_model", 1, ConfigLimits.Width),
+            DKv: json.RequiredInt("d_kv", 1, ConfigLimits.Width),
+            DFf: json.RequiredInt("d_ff", 1, ConfigLimits.FeedForward),
+            NumLayers: json.RequiredInt("num_layers", 1, ConfigLimits.Layers),
+            NumHeads: json.RequiredInt("num_heads", 1, ConfigLimits.Heads),
+            RelativeAttentionNumBuckets: json.Int("relative_attention_num_buckets", 32, 2, 4096),
+            RelativeAttentionMaxDistance: json.Int("relative_attention_max_distance", 128, 1, ConfigLimits.Positions),
+            LayerNormEpsilon: json.Double("layer_norm_epsilon", 1e-6, 0, 1),
             IsGatedAct: gated,
             DenseActFn: activation);
         json.ThrowIfMissing();

@@ -18,7 +18,7 @@ internal sealed class CachedRepository(string cacheDirectory, HubModelId id)
         if (HubModelId.IsCommitHash(revision)) return revision;
         string refPath = RefPath(revision);
         if (!File.Exists(refPath)) return null;
-        string commit = File.ReadAllText(refPath).Trim();
+        string commit = System.Text.Encoding.UTF8.GetString(InputFile.ReadAllBytes(refPath, 1024)).Trim();
         return HubModelId.IsCommitHash(commit) ? commit : null;
     }
 

@@ -26,7 +26,9 @@ internal sealed class HubClient : IDisposable
         // Timeouts are per stall (see StallTimeout), not for a whole download that may take an hour.
         _http = new HttpClient(handler, disposeHandler: options.Handler is null) { Timeout = Timeout.InfiniteTimeSpan };
         _http.DefaultRequestHeaders.UserAgent.Add(new ProductInfoHeaderValue("musicgen-dotnet", "1.0"));
-        _endpoint = new Uri(options.Endpoint.TrimEnd('/') + "/");
+        if (!Uri.TryCreate(options.Endpoint.TrimEnd('/') + "/", UriKind.Absolute, out var endpoint) || !IsHttp(endpoint))
+            throw new MusicGenException($"HF_ENDPOINT '{options.Endpoint}' is not an http:// or https:// address");
+        _endpoint = endpoint;
         _token = options.Token;
         _log = options.Log;
     }
@@ -120,12 +122,15 @@ internal sealed class HubClient : IDisposable
                 response.Dispose();
                 if (redirects == MaxRedirects) throw new MusicGenException($"{subject}: more than {MaxRedirects} redirects from {url}");
                 current = location.IsAbsoluteUri ? location : new Uri(current, location);
+                if (!IsHttp(current)) throw new MusicGenException($"{subject}: {url.GetLeftPart(UriPartial.Authority)} redirected to {current.Scheme}:, which is not http or https");
                 continue;
             }
             if (response.IsSuccessStatusCode) return response;
             using (response) throw HubErrors.FromStatus(response, subject, _token is not null);
         }
     }
+
+    private static bool IsHttp(Uri uri) => uri.Scheme == Uri.UriSchemeHttps || uri.Scheme == Uri.UriSchemeHttp;
 
     private static bool IsRedirect(HttpStatusCode status) => status is HttpStatusCode.MovedPermanently or HttpStatusCode.Found
         or HttpStatusCode.SeeOther or HttpStatusCode.TemporaryRedirect or HttpStatusCode.PermanentRedirect;

@@ -9,6 +9,7 @@ internal sealed record RevisionInfo(string Commit, IReadOnlySet<string> Files)
     /// <param name="source">Names the request in error messages.</param>
     public static RevisionInfo Parse(byte[] json, string source)
     {
+        if (!System.Text.Unicode.Utf8.IsValid(json)) throw new MusicGenException($"{source}: the answer is not UTF-8 text; is the endpoint a Hugging Face Hub?");
         try
         {
             using var document = JsonDocument.Parse(json);

@@ -62,15 +62,12 @@ internal sealed class SnapshotDownloader(HubClient client, CachedRepository repo
     private static bool IsUnsupportedWeights(string file) =>
         UnsupportedWeightExtensions.Any(extension => file.EndsWith(extension, StringComparison.OrdinalIgnoreCase));
 
-    /// <summary>The shards the downloaded index lists, each checked to be a file of the commit beside the index.</summary>
+    /// <summary>The shards the downloaded index lists (plain file names, as the index reader checks), each a file of the commit.</summary>
     private static IReadOnlyList<string> ShardsOf(HubModelId id, RevisionInfo info, string indexPath)
     {
         var shards = WeightStore.ShardsListedIn(indexPath);
         foreach (string shard in shards)
         {
-            // The name becomes a path in the snapshot: a bare file name only.
-            if (Path.GetFileName(shard) != shard || shard is "." or ".." || shard.Contains('\\'))
-                throw new MusicGenException($"{id}: {WeightStore.IndexFileName} lists '{shard}', which is not a file name");
             if (!info.Files.Contains(shard))
                 throw new MusicGenException($"{id}: {WeightStore.IndexFileName} lists the shard {shard}, which the repository does not have");
         }

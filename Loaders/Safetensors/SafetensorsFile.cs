@@ -1,4 +1,4 @@
-using System.IO.MemoryMappedFiles;
+using System.Buffers;
 using Microsoft.Win32.SafeHandles;
 using System.Runtime.InteropServices;
 using System.Text.Json;
@@ -6,35 +6,29 @@ using System.Text.Json;
 namespace MusicGen.Loaders.Safetensors;
 
 /// <summary>
-/// A safetensors file, memory-mapped: an 8-byte little-endian header length, a JSON header naming every tensor
-/// with its dtype, shape and byte offsets, then the raw little-endian data. Tensors are read from the mapping
-/// one at a time, so a multi-gigabyte file is never copied as a whole; float32 tensors that are copied anyway
-/// are read with positional reads, which fill a fresh array several times faster than faulting the mapping in
-/// page by page. Every structural defect is reported when the file is opened, with the file and the tensor named.
+/// A safetensors file: an 8-byte little-endian header length, a JSON header naming every tensor with its dtype,
+/// shape and byte offsets, then the raw little-endian data. Tensors are read one at a time with positional reads,
+/// so a multi-gigabyte file is never copied as a whole; reads fill a fresh array several times faster than faulting
+/// a memory mapping in page by page, and a file that shrinks while it is read is an error rather than a SIGBUS.
+/// Every structural defect is reported when the file is opened, with the file and the tensor named.
 /// </summary>
-public sealed unsafe class SafetensorsFile : IDisposable
+public sealed class SafetensorsFile : IDisposable
 {
     private const long MaxHeaderBytes = 100L * 1024 * 1024;
+    /// <summary>Elements converted per read when a tensor is stored in another type than the one asked for.</summary>
+    private const int ConversionChunk = 1 << 16;
 
-    private readonly MemoryMappedFile? _mapping;
-    private readonly MemoryMappedViewAccessor? _view;
-    private readonly byte* _data;
-    private readonly SafeFileHandle? _handle;
+    private readonly SafeFileHandle _handle;
     private readonly long _dataStart;
     private readonly Dictionary<string, TensorEntry> _tensors;
-    private bool _disposed;
 
     public string Path { get; }
     public IReadOnlyDictionary<string, TensorEntry> Tensors => _tensors;
     public IReadOnlyDictionary<string, string> Metadata { get; }
 
-    private SafetensorsFile(string path, MemoryMappedFile? mapping, MemoryMappedViewAccessor? view, byte* data,
-        SafeFileHandle? handle, long dataStart, Dictionary<string, TensorEntry> tensors, Dictionary<string, string> metadata)
+    private SafetensorsFile(string path, SafeFileHandle handle, long dataStart, Dictionary<string, TensorEntry> tensors, Dictionary<string, string> metadata)
     {
         Path = path;
-        _mapping = mapping;
-        _view = view;
-        _data = data;
         _handle = handle;
         _dataStart = dataStart;
         _tensors = tensors;
@@ -43,15 +37,28 @@ public sealed unsafe class SafetensorsFile : IDisposable
 
     public static SafetensorsFile Open(string path)
     {
-        if (!File.Exists(path)) throw new MusicGenException($"{path}: file not found");
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
-        // The opened stream's length, not FileInfo's: in a Hugging Face cache the path is a symlink to a blob.
-        long fileLength = stream.Length;
+        var handle = InputFile.OpenHandle(path);
+        try
+        {
+            var (dataStart, tensors, metadata) = ReadHeader(path, handle);
+            return new SafetensorsFile(path, handle, dataStart, tensors, metadata);
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
+    }
+
+    private static (long, Dictionary<string, TensorEntry>, Dictionary<string, string>) ReadHeader(string path, SafeFileHandle handle)
+    {
+        // The opened handle's length, not FileInfo's: in a Hugging Face cache the path is a symlink to a blob.
+        long fileLength = RandomAccess.GetLength(handle);
         if (fileLength < 8)
             throw new MusicGenException($"{path}: truncated safetensors file ({fileLength} bytes, shorter than the 8-byte header length)");
 
         Span<byte> lengthBytes = stackalloc byte[8];
-        stream.ReadExactly(lengthBytes);
+        ReadExactly(handle, path, lengthBytes, 0);
         ulong headerLength = BitConverter.ToUInt64(lengthBytes);
         if (headerLength > (ulong)(fileLength - 8))
             throw new MusicGenException($"{path}: header length {headerLength} reaches beyond the end of the file ({fileLength} bytes); the file is truncated or not safetensors");
@@ -59,37 +66,16 @@ public sealed unsafe class SafetensorsFile : IDisposable
             throw new MusicGenException($"{path}: header length {headerLength} is implausibly large; the file is not safetensors");
 
         var headerBytes = new byte[headerLength];
-        stream.ReadExactly(headerBytes);
+        ReadExactly(handle, path, headerBytes, 8);
         long dataStart = 8 + (long)headerLength;
-        long dataLength = fileLength - dataStart;
-        var (tensors, metadata) = ParseHeader(path, headerBytes, dataLength);
-
-        if (dataLength == 0)
-            return new SafetensorsFile(path, null, null, null, null, dataStart, tensors, metadata);
-
-        var mapping = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
-        var view = mapping.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
-        byte* basePointer = null;
-        view.SafeMemoryMappedViewHandle.AcquirePointer(ref basePointer);
-        byte* data = basePointer + view.PointerOffset + dataStart;
-        var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read);
-        return new SafetensorsFile(path, mapping, view, data, handle, dataStart, tensors, metadata);
+        var (tensors, metadata) = ParseHeader(path, headerBytes, fileLength - dataStart);
+        return (dataStart, tensors, metadata);
     }
 
     private static (Dictionary<string, TensorEntry>, Dictionary<string, string>) ParseHeader(
         string path, byte[] headerBytes, long dataLength)
     {
-        JsonDocument document;
-        try
-        {
-            document = JsonDocument.Parse(headerBytes);
-        }
-        catch (JsonException e)
-        {
-            throw new MusicGenException($"{path}: the header is not valid JSON ({e.Message})");
-        }
-
-        using (document)
+        using (var document = Configs.ConfigReader.Parse(headerBytes, $"{path}: the header"))
         {
             if (document.RootElement.ValueKind != JsonValueKind.Object)
                 throw new MusicGenException($"{path}: the header is not a JSON object");
@@ -147,7 +133,15 @@ public sealed unsafe class SafetensorsFile : IDisposable
         var entry = new TensorEntry(name, dtype, shape, offsets[0], offsets[1]);
         if (entry.End < entry.Begin || entry.End > dataLength)
             throw new MusicGenException($"{Where()}: data offsets [{entry.Begin}, {entry.End}) lie outside the data section of {dataLength} bytes; the file is truncated or corrupt");
-        long expectedBytes = entry.ElementCount * SafetensorsDTypes.SizeOf(dtype);
+        long expectedBytes;
+        try
+        {
+            expectedBytes = checked(entry.ElementCount * SafetensorsDTypes.SizeOf(dtype));
+        }
+        catch (OverflowException)
+        {
+            throw new MusicGenException($"{Where()}: shape {ShapeText.Format(shape)} has more elements than any file can hold");
+        }
         if (expectedBytes != entry.ByteCount)
             throw new MusicGenException($"{Where()}: {dtype} {ShapeText.Format(shape)} needs {expectedBytes} bytes but its offsets span {entry.ByteCount}");
         return entry;
@@ -158,60 +152,74 @@ public sealed unsafe class SafetensorsFile : IDisposable
     public TensorEntry Entry(string name) =>
         _tensors.TryGetValue(name, out var entry) ? entry : throw new MusicGenException($"{Path}: no tensor named '{name}'");
 
-    /// <summary>The raw little-endian bytes of a tensor, straight from the mapping.</summary>
-    public ReadOnlySpan<byte> Bytes(TensorEntry entry)
+    /// <summary>The raw little-endian bytes of a tensor.</summary>
+    public byte[] Bytes(TensorEntry entry)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        if (entry.ByteCount == 0) return ReadOnlySpan<byte>.Empty;
-        if (entry.ByteCount > int.MaxValue)
+        if (entry.ByteCount > Array.MaxLength)
             throw new MusicGenException($"{Path}: tensor '{entry.Name}' is larger than 2 GB, which this reader does not support");
-        return new ReadOnlySpan<byte>(_data + entry.Begin, (int)entry.ByteCount);
+        var bytes = GC.AllocateUninitializedArray<byte>((int)entry.ByteCount);
+        ReadExactly(_handle, Path, bytes, _dataStart + entry.Begin);
+        return bytes;
     }
 
     /// <summary>A tensor converted to float32, whatever floating-point type it is stored in.</summary>
     public float[] ReadFloat32(string name)
     {
         var entry = Entry(name);
-        var result = GC.AllocateUninitializedArray<float>(checked((int)entry.ElementCount));
-        if (entry.DType == SafetensorsDType.F32 && _handle is not null) ReadExactly(entry, MemoryMarshal.AsBytes(result.AsSpan()));
-        else ElementConversion.ToFloat32(Bytes(entry), entry.DType, result, () => $"{Path}: tensor '{name}'");
+        var result = GC.AllocateUninitializedArray<float>(ElementsOf(entry));
+        if (entry.DType == SafetensorsDType.F32) ReadExactly(_handle, Path, MemoryMarshal.AsBytes(result.AsSpan()), _dataStart + entry.Begin);
+        else ReadConverted(entry, result, (bytes, chunk) => ElementConversion.ToFloat32(bytes, entry.DType, chunk, () => $"{Path}: tensor '{name}'"));
         return result;
-    }
-
-    private void ReadExactly(TensorEntry entry, Span<byte> destination)
-    {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        long offset = _dataStart + entry.Begin;
-        while (!destination.IsEmpty)
-        {
-            int read = RandomAccess.Read(_handle!, destination, offset);
-            if (read == 0) throw new MusicGenException($"{Path}: tensor '{entry.Name}' ends beyond the end of the file; the file was truncated while open");
-            destination = destination[read..];
-            offset += read;
-        }
     }
 
     /// <summary>A tensor converted to int64, whatever integer type it is stored in.</summary>
     public long[] ReadInt64(string name)
     {
         var entry = Entry(name);
-        var result = new long[checked((int)entry.ElementCount)];
-        ElementConversion.ToInt64(Bytes(entry), entry.DType, result, () => $"{Path}: tensor '{name}'");
+        var result = new long[ElementsOf(entry)];
+        ReadConverted(entry, result, (bytes, chunk) => ElementConversion.ToInt64(bytes, entry.DType, chunk, () => $"{Path}: tensor '{name}'"));
         return result;
     }
 
-    public void Dispose()
+    private int ElementsOf(TensorEntry entry) => entry.ElementCount <= Array.MaxLength
+        ? (int)entry.ElementCount
+        : throw new MusicGenException($"{Path}: tensor '{entry.Name}' has {entry.ElementCount} elements, more than this reader supports");
+
+    private delegate void ChunkConversion<T>(ReadOnlySpan<byte> stored, Span<T> destination);
+
+    /// <summary>Reads a tensor a chunk at a time through a small buffer, converting each chunk into <paramref name="destination"/>.</summary>
+    private void ReadConverted<T>(TensorEntry entry, Span<T> destination, ChunkConversion<T> convert)
     {
-        if (_disposed) return;
-        _disposed = true;
-        if (_view is not null)
+        int size = SafetensorsDTypes.SizeOf(entry.DType);
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(ConversionChunk * size);
+        try
         {
-            _view.SafeMemoryMappedViewHandle.ReleasePointer();
-            _view.Dispose();
+            for (int start = 0; start < destination.Length; start += ConversionChunk)
+            {
+                int count = Math.Min(ConversionChunk, destination.Length - start);
+                var stored = buffer.AsSpan(0, count * size);
+                ReadExactly(_handle, Path, stored, _dataStart + entry.Begin + (long)start * size);
+                convert(stored, destination.Slice(start, count));
+            }
         }
-        _mapping?.Dispose();
-        _handle?.Dispose();
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
+
+    private static void ReadExactly(SafeFileHandle handle, string path, Span<byte> destination, long offset)
+    {
+        while (!destination.IsEmpty)
+        {
+            int read = RandomAccess.Read(handle, destination, offset);
+            if (read == 0) throw new MusicGenException($"{path}: the file ends before byte {offset + destination.Length}; it was truncated while open");
+            destination = destination[read..];
+            offset += read;
+        }
+    }
+
+    public void Dispose() => _handle.Dispose();
 }
 
 /// <summary>Conversions from stored element types to the engine's float32 and int64.</summary>

@@ -1,6 +1,6 @@
 using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 using MusicGen.Engine.Tensors;
-using MusicGen.Loaders.Safetensors;
+using MusicGen.Loaders;
 
 namespace MusicGen.Engine.Backends.Cpu;
 

@@ -61,4 +61,11 @@ public sealed class EncodecConv1d : IEncodecLayer
         _backend.Conv1d(padded, _weight, _bias, output, Stride, Dilation);
         return output;
     }
+
+    /// <summary>Frees the weights on the device.</summary>
+    public void Dispose()
+    {
+        _weight.Dispose();
+        _bias.Dispose();
+    }
 }

@@ -45,4 +45,11 @@ public sealed class EncodecConvTranspose1d : IEncodecLayer
         _backend.ConvTranspose1d(hidden, _weight, _bias, output, Stride, KernelSize, _trimLeft);
         return output;
     }
+
+    /// <summary>Frees the weights on the device.</summary>
+    public void Dispose()
+    {
+        _weight.Dispose();
+        _bias.Dispose();
+    }
 }

@@ -9,9 +9,12 @@ namespace MusicGen.Engine.Models.Encodec;
 /// SEANet decoder (modeling_encodec.EncodecDecoder): conv from hidden_size, LSTM, then per ratio ELU, a transposed
 /// conv halving the channels and residual blocks, then ELU and a conv to the audio channels.
 /// </summary>
-public sealed class EncodecDecoder
+public sealed class EncodecDecoder : IDisposable
 {
     public IReadOnlyList<IEncodecLayer> Layers { get; }
+
+    /// <summary>Sees each layer's output ("layers.i") before it is freed.</summary>
+    public TensorInspector? Inspector { get; set; }
 
     public EncodecDecoder(IBackend backend, EncodecConfig config, WeightReader weights)
     {
@@ -35,5 +38,11 @@ public sealed class EncodecDecoder
     }
 
     /// <summary>[B, hidden_size, F] -> [B, channels, F · hop].</summary>
-    public Tensor Forward(Tensor embeddings, Action<int, Tensor>? observe = null) => EncodecLayerStack.Run(Layers, embeddings, observe);
+    public Tensor Forward(Tensor embeddings) => EncodecLayerStack.Run(Layers, embeddings, Inspector);
+
+    /// <summary>Frees the weights on the device.</summary>
+    public void Dispose()
+    {
+        foreach (var layer in Layers) layer.Dispose();
+    }
 }

@@ -9,9 +9,12 @@ namespace MusicGen.Engine.Models.Encodec;
 /// SEANet encoder (modeling_encodec.EncodecEncoder): conv, then per ratio (reversed) residual blocks, ELU and a
 /// strided conv doubling the channels, then LSTM, ELU and a conv to hidden_size. Layer i here is layers.{i} there.
 /// </summary>
-public sealed class EncodecEncoder
+public sealed class EncodecEncoder : IDisposable
 {
     public IReadOnlyList<IEncodecLayer> Layers { get; }
+
+    /// <summary>Sees each layer's output ("layers.i") before it is freed.</summary>
+    public TensorInspector? Inspector { get; set; }
 
     public EncodecEncoder(IBackend backend, EncodecConfig config, WeightReader weights)
     {
@@ -34,14 +37,20 @@ public sealed class EncodecEncoder
         Layers = layers;
     }
 
-    /// <summary>[B, channels, S] -> [B, hidden_size, ⌈S / hop⌉]; observe sees each layer's output before it is freed.</summary>
-    public Tensor Forward(Tensor audio, Action<int, Tensor>? observe = null) => EncodecLayerStack.Run(Layers, audio, observe);
+    /// <summary>[B, channels, S] -> [B, hidden_size, ⌈S / hop⌉].</summary>
+    public Tensor Forward(Tensor audio) => EncodecLayerStack.Run(Layers, audio, Inspector);
+
+    /// <summary>Frees the weights on the device.</summary>
+    public void Dispose()
+    {
+        foreach (var layer in Layers) layer.Dispose();
+    }
 }
 
 /// <summary>Runs a layer list, freeing each intermediate result once the next layer has consumed it.</summary>
 internal static class EncodecLayerStack
 {
-    public static Tensor Run(IReadOnlyList<IEncodecLayer> layers, Tensor input, Action<int, Tensor>? observe)
+    public static Tensor Run(IReadOnlyList<IEncodecLayer> layers, Tensor input, TensorInspector? inspector)
     {
         var hidden = input;
         for (int i = 0; i < layers.Count; i++)
@@ -49,7 +58,7 @@ internal static class EncodecLayerStack
             var next = layers[i].Forward(hidden);
             if (!ReferenceEquals(hidden, input)) hidden.Dispose();
             hidden = next;
-            observe?.Invoke(i, hidden);
+            inspector?.Invoke($"layers.{i}", hidden);
         }
         return hidden;
     }

@@ -56,4 +56,15 @@ public sealed class EncodecLSTM : IEncodecLayer
         foreach (var output in outputs) output.Dispose();
         return result;
     }
+
+    /// <summary>Frees the weights on the device.</summary>
+    public void Dispose()
+    {
+        foreach (var (inputWeight, bias, recurrentWeight) in _layers)
+        {
+            inputWeight.Dispose();
+            bias.Dispose();
+            recurrentWeight.Dispose();
+        }
+    }
 }

@@ -10,14 +10,27 @@ namespace MusicGen.Engine.Models.Encodec;
 /// The EnCodec codec (modeling_encodec.EncodecModel) without chunking or normalization, as MusicGen uses it:
 /// audio → SEANet encoder → RVQ codes, and codes → summed codebook vectors → SEANet decoder → audio.
 /// </summary>
-public sealed class EncodecModel
+public sealed class EncodecModel : IDisposable
 {
     private readonly IBackend _backend;
+    private TensorInspector? _inspector;
 
     public EncodecConfig Config { get; }
     public EncodecEncoder Encoder { get; }
     public EncodecDecoder Decoder { get; }
     public ResidualVectorQuantizer Quantizer { get; }
+
+    /// <summary>Sees "encoder.layers.i", "quantizer.decode" (the summed codebook vectors) and "decoder.layers.i".</summary>
+    public TensorInspector? Inspector
+    {
+        get => _inspector;
+        set
+        {
+            _inspector = value;
+            Encoder.Inspector = value.Scoped("encoder.");
+            Decoder.Inspector = value.Scoped("decoder.");
+        }
+    }
 
     public EncodecModel(IBackend backend, EncodecConfig config, WeightReader weights)
     {
@@ -37,20 +50,28 @@ public sealed class EncodecModel
     }
 
     /// <summary>Codes [B, Q, F] for audio [B, channels, S]; F = ⌈S / hop⌉.</summary>
-    public int[] Encode(Tensor audio, int quantizers, Action<string, Tensor>? observe = null)
+    public int[] Encode(Tensor audio, int quantizers)
     {
         if (audio.Dim(1) != Config.AudioChannels)
             throw new MusicGenException($"the codec takes {Config.AudioChannels} channel(s), got {audio.Dim(1)}");
         if (audio.Dim(2) == 0) throw new MusicGenException("cannot encode empty audio");
-        using var embeddings = Encoder.Forward(audio, observe is null ? null : (i, t) => observe($"encoder.layers.{i}", t));
+        using var embeddings = Encoder.Forward(audio);
         return Quantizer.Encode(embeddings, quantizers);
     }
 
     /// <summary>Audio [B, channels, F · hop] for codes [B, Q, F].</summary>
-    public Tensor Decode(ReadOnlySpan<int> codes, int batch, int quantizers, int frames, Action<string, Tensor>? observe = null)
+    public Tensor Decode(ReadOnlySpan<int> codes, int batch, int quantizers, int frames)
     {
         using var embeddings = Quantizer.Decode(codes, batch, quantizers, frames);
-        observe?.Invoke("quantizer.decode", embeddings);
-        return Decoder.Forward(embeddings, observe is null ? null : (i, t) => observe($"decoder.layers.{i}", t));
+        _inspector?.Invoke("quantizer.decode", embeddings);
+        return Decoder.Forward(embeddings);
+    }
+
+    /// <summary>Frees the weights on the device.</summary>
+    public void Dispose()
+    {
+        Encoder.Dispose();
+        Decoder.Dispose();
+        Quantizer.Dispose();
     }
 }

@@ -43,4 +43,12 @@ public sealed class EncodecResnetBlock : IEncodecLayer
         }
         return output;
     }
+
+    /// <summary>Frees the weights on the device.</summary>
+    public void Dispose()
+    {
+        _first.Dispose();
+        _second.Dispose();
+        _shortcut?.Dispose();
+    }
 }

@@ -2,8 +2,11 @@ using MusicGen.Engine.Tensors;
 
 namespace MusicGen.Engine.Models.Encodec;
 
-/// <summary>One entry of the SEANet encoder's or decoder's layer list; returns a new tensor, leaves its input alone.</summary>
-public interface IEncodecLayer
+/// <summary>
+/// One entry of the SEANet encoder's or decoder's layer list; returns a new tensor, leaves its input alone.
+/// Disposing it frees its weights.
+/// </summary>
+public interface IEncodecLayer : IDisposable
 {
     Tensor Forward(Tensor hidden); // [B, C, T] -> [B, C', T']
 }
@@ -21,4 +24,7 @@ public sealed class EncodecElu : IEncodecLayer
         _backend.Activation(hidden, output, Backends.ActivationKind.Elu);
         return output;
     }
+
+    /// <summary>An activation holds no weights.</summary>
+    public void Dispose() { }
 }

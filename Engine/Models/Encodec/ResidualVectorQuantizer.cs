@@ -9,7 +9,7 @@ namespace MusicGen.Engine.Models.Encodec;
 /// Residual vector quantization (modeling_encodec.EncodecResidualVectorQuantizer): each stage picks the codebook
 /// vector nearest to what the previous stages left unexplained; decoding sums the chosen vectors.
 /// </summary>
-public sealed class ResidualVectorQuantizer
+public sealed class ResidualVectorQuantizer : IDisposable
 {
     private readonly IBackend _backend;
     private readonly Tensor[] _codebooks; // Q × [codebook_size, codebook_dim]
@@ -68,5 +68,11 @@ public sealed class ResidualVectorQuantizer
         var embeddings = _backend.Allocate(batch, CodebookDim, frames);
         _backend.Transpose(sum, embeddings);
         return embeddings;
+    }
+
+    /// <summary>Frees the weights on the device.</summary>
+    public void Dispose()
+    {
+        foreach (var codebook in _codebooks) codebook.Dispose();
     }
 }

@@ -5,7 +5,7 @@ using MusicGen.Loaders.Checkpoints;
 namespace MusicGen.Engine.Models.Layers;
 
 /// <summary>torch's nn.LayerNorm over the last dimension, with weight and bias (eps 1e-5).</summary>
-public sealed class LayerNorm
+public sealed class LayerNorm : IDisposable
 {
     private const float Eps = 1e-5f;
 
@@ -21,4 +21,11 @@ public sealed class LayerNorm
     }
 
     public void Forward(Tensor input, Tensor output) => _backend.LayerNorm(input, _weight, _bias, output, Eps); // [R, D] -> [R, D]
+
+    /// <summary>Frees the weights on the device.</summary>
+    public void Dispose()
+    {
+        _weight.Dispose();
+        _bias.Dispose();
+    }
 }

@@ -5,7 +5,7 @@ using MusicGen.Loaders.Checkpoints;
 namespace MusicGen.Engine.Models.Layers;
 
 /// <summary>A dense layer as torch's nn.Linear: y[R, out] = x[R, in] · Wᵀ + b, its weights uploaded once.</summary>
-public sealed class Linear
+public sealed class Linear : IDisposable
 {
     private readonly IBackend _backend;
 
@@ -25,4 +25,11 @@ public sealed class Linear
     }
 
     public void Forward(Tensor input, Tensor output) => _backend.Linear(input, Weight, Bias, output); // [R, in] -> [R, out]
+
+    /// <summary>Frees the weights on the device.</summary>
+    public void Dispose()
+    {
+        Weight.Dispose();
+        Bias?.Dispose();
+    }
 }

@@ -16,8 +16,11 @@ public sealed record MusicgenConditioning(int Batch, Tensor? TextStates, float[]
     public int DecoderBatch => Guidance ? 2 * Batch : Batch;
 }
 
-/// <summary>The parts of a MusicGen model that generation uses, for the text-conditioned and the melody variants.</summary>
-public interface IMusicgenModel
+/// <summary>
+/// The parts of a MusicGen model that generation uses, for the text-conditioned and the melody variants, and
+/// what each variant can do. Disposing it frees its weights on the device.
+/// </summary>
+public interface IMusicgenModel : IDisposable
 {
     MusicgenConfig Config { get; }
     T5Encoder TextEncoder { get; }
@@ -28,5 +31,24 @@ public interface IMusicgenModel
     /// The decoder's cache for a generation of up to <paramref name="positions"/> token positions, holding the
     /// conditioning in whatever form the model uses.
     /// </summary>
-    DecoderCache StartDecoding(MusicgenConditioning conditioning, int positions, Action<string, Tensor>? observe = null);
+    DecoderCache StartDecoding(MusicgenConditioning conditioning, int positions);
+
+    /// <summary>
+    /// Decoder positions the conditioning takes before the first token: the melody model's chroma_length (its
+    /// text adds the prompt's tokens), 0 for cross-attention.
+    /// </summary>
+    int ConditioningPositions { get; }
+
+    /// <summary>Whether generation can continue an audio prompt (the melody model, as in the reference, cannot).</summary>
+    bool AcceptsAudioPrompts { get; }
+
+    /// <summary>Whether generation can follow the chroma of a melody.</summary>
+    bool AcceptsMelodies { get; }
+
+    /// <summary>
+    /// Sees the tensors every part of the model computes, named by the reference's module paths
+    /// ("text_encoder.encoder.block.0", "decoder.model.decoder.layers.3", "audio_encoder.decoder.layers.2",
+    /// "enc_to_dec_proj", …); null (the default) costs nothing.
+    /// </summary>
+    TensorInspector? Inspector { get; set; }
 }

@@ -10,7 +10,7 @@ namespace MusicGen.Engine.Models.Musicgen;
 /// output projections, queries scaled by 1/√head_dim. Keys and values are projected into caller-owned tensors
 /// (the KV cache for self-attention, the once-per-generation conditioning for cross-attention).
 /// </summary>
-public sealed class MusicgenAttention
+public sealed class MusicgenAttention : IDisposable
 {
     private readonly IBackend _backend;
     private readonly Linear _q, _k, _v, _out; // D -> D (k, v: D_source -> D for cross-attention)
@@ -42,5 +42,11 @@ public sealed class MusicgenAttention
         _q.Forward(hidden, work.Query);
         _backend.Attention(work.QueryByBatch, keys, values, work.ContextByBatch, options);
         _out.Forward(work.Context, output);
+    }
+
+    /// <summary>Frees the weights on the device.</summary>
+    public void Dispose()
+    {
+        foreach (var linear in new[] { _q, _k, _v, _out }) linear.Dispose();
     }
 }

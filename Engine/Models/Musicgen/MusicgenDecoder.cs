@@ -11,7 +11,7 @@ namespace MusicGen.Engine.Models.Musicgen;
 /// The MusicGen decoder stack (modeling_musicgen.MusicgenDecoder): the sum of one embedding per codebook, plus
 /// sinusoidal positions offset by what the cache holds, through the layers and a final layer norm.
 /// </summary>
-public sealed class MusicgenDecoder
+public sealed class MusicgenDecoder : IDisposable
 {
     private readonly IBackend _backend;
     private readonly Tensor[] _embedTokens;  // K × [vocab + 1, D]
@@ -20,6 +20,9 @@ public sealed class MusicgenDecoder
 
     public MusicgenDecoderConfig Config { get; }
     public IReadOnlyList<MusicgenDecoderLayer> Layers { get; }
+
+    /// <summary>Sees "embed_positions" (the [P + T, D] rows used), each "layers.i" and "layer_norm" as [N, P + T, D].</summary>
+    public TensorInspector? Inspector { get; set; }
 
     public MusicgenDecoder(IBackend backend, MusicgenDecoderConfig config, WeightReader weights, int? crossAttentionSourceWidth)
     {
@@ -40,12 +43,12 @@ public sealed class MusicgenDecoder
 
     /// <summary>
     /// Runs T new positions of ids [N, K, T] (row-major, as the reference's [N·K, T]) through the decoder, after
-    /// a conditioning prefix [N, P, D] when one is given (the melody model prepends its conditioning to the
-    /// first step's input); returns the workspace whose Hidden [N·(P + T), D] holds the normed output. observe
-    /// sees "embed_positions" (the [P + T, D] rows used), each "layers.i" and "layer_norm" as [N, P + T, D].
+    /// the cache's conditioning prefix [N, P, D] on the first call (the melody model prepends its conditioning to
+    /// the first step's input); returns the workspace whose Hidden [N·(P + T), D] holds the normed output.
     /// </summary>
-    public DecoderWorkspace Forward(DecoderCache cache, ReadOnlySpan<int> ids, int tokens, Tensor? prefix = null, Action<string, Tensor>? observe = null)
+    public DecoderWorkspace Forward(DecoderCache cache, ReadOnlySpan<int> ids, int tokens)
     {
+        var prefix = cache.Length == 0 ? cache.Prefix : null;
         int batch = cache.Batch, codebooks = Config.NumCodebooks, d = Config.HiddenSize;
         int prefixLength = prefix?.Dim(1) ?? 0, positions = prefixLength + tokens;
         if (ids.Length != batch * codebooks * tokens)
@@ -75,21 +78,30 @@ public sealed class MusicgenDecoder
         }
         for (int r = 0; r < work.Rows; r++) work.Positions[r] = cache.Length + r % positions;
         _backend.Gather(_embedPositions, work.Positions, work.Hidden, accumulate: true);
-        if (observe is not null)
+        if (Inspector is not null)
         {
             using var table = _backend.Allocate(positions, d);
             _backend.Gather(_embedPositions, work.Positions.AsSpan(0, positions), table);
-            observe("embed_positions", table);
+            Inspector("embed_positions", table);
         }
 
         for (int i = 0; i < Layers.Count; i++)
         {
             Layers[i].Forward(cache, i, positions, work);
-            observe?.Invoke($"layers.{i}", work.Hidden.Reshape(batch, positions, d));
+            Inspector?.Invoke($"layers.{i}", work.Hidden.Reshape(batch, positions, d));
         }
         cache.Advance(positions);
         _layerNorm.Forward(work.Hidden, work.Hidden);
-        observe?.Invoke("layer_norm", work.Hidden.Reshape(batch, positions, d));
+        Inspector?.Invoke("layer_norm", work.Hidden.Reshape(batch, positions, d));
         return work;
+    }
+
+    /// <summary>Frees the weights on the device.</summary>
+    public void Dispose()
+    {
+        foreach (var table in _embedTokens) table.Dispose();
+        _embedPositions.Dispose();
+        _layerNorm.Dispose();
+        foreach (var layer in Layers) layer.Dispose();
     }
 }

@@ -9,7 +9,7 @@ namespace MusicGen.Engine.Models.Musicgen;
 /// One pre-norm decoder layer (modeling_musicgen.MusicgenDecoderLayer): causal self-attention over the cache,
 /// cross-attention to the conditioning (absent in the melody decoder), and a bias-free GELU feed-forward.
 /// </summary>
-public sealed class MusicgenDecoderLayer
+public sealed class MusicgenDecoderLayer : IDisposable
 {
     private readonly IBackend _backend;
     private readonly LayerNorm _selfAttnLayerNorm;
@@ -68,5 +68,17 @@ public sealed class MusicgenDecoderLayer
         _backend.Activation(work.Inner, work.Inner, _activation);
         _fc2.Forward(work.Inner, work.Projected);
         _backend.Add(hidden, work.Projected, hidden);
+    }
+
+    /// <summary>Frees the weights on the device.</summary>
+    public void Dispose()
+    {
+        _selfAttnLayerNorm.Dispose();
+        _encoderAttnLayerNorm?.Dispose();
+        _finalLayerNorm.Dispose();
+        _fc1.Dispose();
+        _fc2.Dispose();
+        SelfAttention.Dispose();
+        EncoderAttention?.Dispose();
     }
 }

@@ -9,13 +9,25 @@ namespace MusicGen.Engine.Models.Musicgen;
 /// The decoder with its K language-model heads (modeling_musicgen.MusicgenForCausalLM). The heads are stacked
 /// into one [K·V, D] matrix at load, so one product gives every codebook's logits.
 /// </summary>
-public sealed class MusicgenForCausalLM
+public sealed class MusicgenForCausalLM : IDisposable
 {
     private readonly IBackend _backend;
     private readonly Tensor _lmHeads; // [K · V, D]
+    private TensorInspector? _inspector;
 
     public MusicgenDecoder Decoder { get; }
     public MusicgenDecoderConfig Config => Decoder.Config;
+
+    /// <summary>Sees the decoder's tensors as "model.decoder.…".</summary>
+    public TensorInspector? Inspector
+    {
+        get => _inspector;
+        set
+        {
+            _inspector = value;
+            Decoder.Inspector = value.Scoped("model.decoder.");
+        }
+    }
 
     public MusicgenForCausalLM(IBackend backend, MusicgenDecoderConfig config, WeightReader weights, int? crossAttentionSourceWidth)
     {
@@ -30,12 +42,11 @@ public sealed class MusicgenForCausalLM
 
     /// <summary>
     /// Logits of every new position into logits (allocated by the caller as [N·(P + T), K·V]), or with lastOnly
-    /// those of the last position, [N, K·V]. The prefix [N, P, D] is the melody model's conditioning.
+    /// those of the last position, [N, K·V]; P is the length of the cache's conditioning prefix on the first call.
     /// </summary>
-    public void Forward(DecoderCache cache, ReadOnlySpan<int> ids, int tokens, Tensor logits, bool lastOnly,
-        Tensor? prefix = null, Action<string, Tensor>? observe = null)
+    public void Forward(DecoderCache cache, ReadOnlySpan<int> ids, int tokens, Tensor logits, bool lastOnly)
     {
-        var work = Decoder.Forward(cache, ids, tokens, prefix, observe);
+        var work = Decoder.Forward(cache, ids, tokens);
         int d = Config.HiddenSize, positions = work.Tokens;
         if (!lastOnly || positions == 1)
         {
@@ -46,5 +57,12 @@ public sealed class MusicgenForCausalLM
         var last = work.Normed.Slice(0, cache.Batch);
         _backend.CopyBlocks(work.Hidden, (long)(positions - 1) * d, (long)positions * d, last, 0, d, d, cache.Batch);
         _backend.Linear(last, _lmHeads, null, logits);
+    }
+
+    /// <summary>Frees the weights on the device.</summary>
+    public void Dispose()
+    {
+        _lmHeads.Dispose();
+        Decoder.Dispose();
     }
 }

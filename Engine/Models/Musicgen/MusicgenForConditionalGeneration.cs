@@ -17,11 +17,28 @@ public sealed class MusicgenForConditionalGeneration : IMusicgenModel
 {
     private readonly IBackend _backend;
     private readonly Linear? _encToDecProj; // d_text -> D
+    private TensorInspector? _inspector;
 
     public MusicgenConfig Config { get; }
     public T5Encoder TextEncoder { get; }
     public MusicgenForCausalLM Decoder { get; }
     public EncodecModel AudioEncoder { get; }
+    public int ConditioningPositions => 0;
+    public bool AcceptsAudioPrompts => true;
+    public bool AcceptsMelodies => false;
+
+    /// <inheritdoc/>
+    public TensorInspector? Inspector
+    {
+        get => _inspector;
+        set
+        {
+            _inspector = value;
+            TextEncoder.Inspector = value.Scoped("text_encoder.");
+            Decoder.Inspector = value.Scoped("decoder.");
+            AudioEncoder.Inspector = value.Scoped("audio_encoder.");
+        }
+    }
 
     public MusicgenForConditionalGeneration(IBackend backend, CheckpointFolder checkpoint)
     {
@@ -38,7 +55,7 @@ public sealed class MusicgenForConditionalGeneration : IMusicgenModel
         AudioEncoder = new EncodecModel(backend, Config.AudioEncoder, checkpoint.CodecWeights);
     }
 
-    public DecoderCache StartDecoding(MusicgenConditioning conditioning, int positions, Action<string, Tensor>? observe = null)
+    public DecoderCache StartDecoding(MusicgenConditioning conditioning, int positions)
     {
         int rows = conditioning.DecoderBatch, textWidth = Config.TextEncoder.DModel;
         if (conditioning.Chroma is not null)
@@ -47,22 +64,22 @@ public sealed class MusicgenForConditionalGeneration : IMusicgenModel
         {
             // get_unconditional_inputs: one zero state per item, fully masked.
             using var zeros = _backend.Allocate(rows, 1, textWidth);
-            return StartDecoding(zeros, new float[rows], positions, observe);
+            return StartDecoding(zeros, new float[rows], positions);
         }
         int length = text.Dim(1);
         using var states = _backend.Allocate(rows, length, textWidth);
         _backend.Copy(text, states.Slice(0, conditioning.Batch));
         var mask = new float[rows * length];
         conditioning.TextMask.CopyTo(mask, 0);
-        return StartDecoding(states, mask, positions, observe);
+        return StartDecoding(states, mask, positions);
     }
 
     /// <summary>
     /// The decoder's cache for a generation conditioned on encoder states [N, S, d_text] with mask [N, S]: the
     /// states are projected (when the widths differ), multiplied by the mask, and turned into every layer's
-    /// cross-attention keys and values once. observe sees "enc_to_dec_proj" (before the mask) when there is one.
+    /// cross-attention keys and values once. The inspector sees "enc_to_dec_proj" (before the mask) when there is one.
     /// </summary>
-    public DecoderCache StartDecoding(Tensor encoderStates, ReadOnlySpan<float> mask, int capacity, Action<string, Tensor>? observe = null)
+    public DecoderCache StartDecoding(Tensor encoderStates, ReadOnlySpan<float> mask, int capacity)
     {
         int batch = encoderStates.Dim(0), length = encoderStates.Dim(1);
         int width = _encToDecProj is null ? encoderStates.Dim(2) : Config.Decoder.HiddenSize;
@@ -71,7 +88,7 @@ public sealed class MusicgenForConditionalGeneration : IMusicgenModel
         if (_encToDecProj is not null)
         {
             _encToDecProj.Forward(encoderStates.Reshape(batch * length, encoderStates.Dim(2)), rows);
-            observe?.Invoke("enc_to_dec_proj", conditioning);
+            _inspector?.Invoke("enc_to_dec_proj", conditioning);
         }
         else
         {
@@ -92,5 +109,14 @@ public sealed class MusicgenForConditionalGeneration : IMusicgenModel
         conditioning.Dispose();
         var crossMask = _backend.Upload(mask, batch, length);
         return new DecoderCache(_backend, layers.Count, batch, capacity, decoderWidth, keys, values, crossMask);
+    }
+
+    /// <summary>Frees the weights on the device.</summary>
+    public void Dispose()
+    {
+        TextEncoder.Dispose();
+        _encToDecProj?.Dispose();
+        Decoder.Dispose();
+        AudioEncoder.Dispose();
     }
 }

@@ -19,11 +19,28 @@ public sealed class MusicgenMelodyForConditionalGeneration : IMusicgenModel
     private readonly IBackend _backend;
     private readonly Linear? _encToDecProj;      // d_text -> D
     private readonly Linear? _audioEncToDecProj; // num_chroma -> D
+    private TensorInspector? _inspector;
 
     public MusicgenConfig Config { get; }
     public T5Encoder TextEncoder { get; }
     public MusicgenForCausalLM Decoder { get; }
     public EncodecModel AudioEncoder { get; }
+    public int ConditioningPositions => Config.ChromaLength;
+    public bool AcceptsAudioPrompts => false;
+    public bool AcceptsMelodies => true;
+
+    /// <inheritdoc/>
+    public TensorInspector? Inspector
+    {
+        get => _inspector;
+        set
+        {
+            _inspector = value;
+            TextEncoder.Inspector = value.Scoped("text_encoder.");
+            Decoder.Inspector = value.Scoped("decoder.");
+            AudioEncoder.Inspector = value.Scoped("audio_encoder.");
+        }
+    }
 
     public MusicgenMelodyForConditionalGeneration(IBackend backend, CheckpointFolder checkpoint)
     {
@@ -41,26 +58,26 @@ public sealed class MusicgenMelodyForConditionalGeneration : IMusicgenModel
     }
 
     /// <summary>
-    /// The cache, with the conditioning prefix [N, chroma_length + S, D]. observe sees the projections that
-    /// exist, "generate.enc_to_dec_proj" (text, before guidance) and "generate.audio_enc_to_dec_proj" (the
-    /// chroma of every row), and "teacher.conditioning" (the prefix).
+    /// The cache, with the conditioning prefix [N, chroma_length + S, D]. The inspector sees the projections that
+    /// exist, "enc_to_dec_proj" (text, before guidance) and "audio_enc_to_dec_proj" (the chroma of every row),
+    /// and the prefix as "encoder_hidden_states" (the reference's name for it).
     /// </summary>
-    public DecoderCache StartDecoding(MusicgenConditioning conditioning, int positions, Action<string, Tensor>? observe = null)
+    public DecoderCache StartDecoding(MusicgenConditioning conditioning, int positions)
     {
         int rows = conditioning.DecoderBatch, width = Config.Decoder.HiddenSize;
-        using var chroma = ProjectChroma(conditioning, observe);  // [N, chroma_length, D]
-        using var text = ProjectText(conditioning, observe);      // [N, S, D] or null
+        using var chroma = ProjectChroma(conditioning);  // [N, chroma_length, D]
+        using var text = ProjectText(conditioning);      // [N, S, D] or null
         int chromaLength = chroma.Dim(1), textLength = text?.Dim(1) ?? 0, prefixLength = chromaLength + textLength;
         var prefix = _backend.Allocate(rows, prefixLength, width);
         _backend.CopyBlocks(chroma, 0, (long)chromaLength * width, prefix, 0, (long)prefixLength * width, chromaLength * width, rows);
         if (text is not null)
             _backend.CopyBlocks(text, 0, (long)textLength * width, prefix, (long)chromaLength * width, (long)prefixLength * width, textLength * width, rows);
-        observe?.Invoke("teacher.conditioning", prefix);
+        _inspector?.Invoke("encoder_hidden_states", prefix);
         return new DecoderCache(_backend, Decoder.Decoder.Layers.Count, rows, prefixLength + positions, width, prefix: prefix);
     }
 
     /// <summary>Text states projected to the decoder width, a zero null half for guidance, times the mask.</summary>
-    private Tensor? ProjectText(MusicgenConditioning conditioning, Action<string, Tensor>? observe)
+    private Tensor? ProjectText(MusicgenConditioning conditioning)
     {
         if (conditioning.TextStates is not { } states) return null;
         int batch = conditioning.Batch, length = states.Dim(1), width = Config.Decoder.HiddenSize;
@@ -69,7 +86,7 @@ public sealed class MusicgenMelodyForConditionalGeneration : IMusicgenModel
         if (_encToDecProj is not null)
         {
             _encToDecProj.Forward(states.Reshape(batch * length, states.Dim(2)), items.Reshape(batch * length, width));
-            observe?.Invoke("generate.enc_to_dec_proj", items);
+            _inspector?.Invoke("enc_to_dec_proj", items);
         }
         else
         {
@@ -86,7 +103,7 @@ public sealed class MusicgenMelodyForConditionalGeneration : IMusicgenModel
     /// The chroma one-hot of each item (a single frame at bin 0 when there is no tune), the same null frames for
     /// the guidance half, projected, then repeated and cut to chroma_length frames.
     /// </summary>
-    private Tensor ProjectChroma(MusicgenConditioning conditioning, Action<string, Tensor>? observe)
+    private Tensor ProjectChroma(MusicgenConditioning conditioning)
     {
         int batch = conditioning.Batch, rows = conditioning.DecoderBatch, bins = Config.NumChroma, width = Config.Decoder.HiddenSize;
         int frames = conditioning.Chroma is null ? 1 : conditioning.ChromaFrames;
@@ -104,7 +121,7 @@ public sealed class MusicgenMelodyForConditionalGeneration : IMusicgenModel
             if (_audioEncToDecProj is not null)
             {
                 _audioEncToDecProj.Forward(input, projected.Reshape(rows * frames, width));
-                observe?.Invoke("generate.audio_enc_to_dec_proj", projected);
+                _inspector?.Invoke("audio_enc_to_dec_proj", projected);
             }
             else
             {
@@ -120,5 +137,15 @@ public sealed class MusicgenMelodyForConditionalGeneration : IMusicgenModel
             _backend.CopyBlocks(projected, 0, (long)frames * width, repeated, (long)start * width, (long)length * width, count * width, rows);
         }
         return repeated;
+    }
+
+    /// <summary>Frees the weights on the device.</summary>
+    public void Dispose()
+    {
+        TextEncoder.Dispose();
+        _encToDecProj?.Dispose();
+        _audioEncToDecProj?.Dispose();
+        Decoder.Dispose();
+        AudioEncoder.Dispose();
     }
 }

@@ -10,7 +10,7 @@ namespace MusicGen.Engine.Models.T5;
 /// T5 self-attention (modeling_t5.T5Attention) in the encoder: no 1/√d scaling, a learned relative-position bias
 /// added to the scores. Only the first block owns the bias table; the others reuse its bias.
 /// </summary>
-public sealed class T5Attention
+public sealed class T5Attention : IDisposable
 {
     private readonly IBackend _backend;
     private readonly T5Config _config;
@@ -87,5 +87,11 @@ public sealed class T5Attention
         var output = _backend.Allocate(batch, length, _config.DModel);
         _o.Forward(context.Reshape(batch * length, inner), output.Reshape(batch * length, _config.DModel));
         return output;
+    }
+
+    /// <summary>Frees the weights on the device.</summary>
+    public void Dispose()
+    {
+        foreach (var linear in new[] { _q, _k, _v, _o }) linear.Dispose();
     }
 }

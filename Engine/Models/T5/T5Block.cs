@@ -9,7 +9,7 @@ namespace MusicGen.Engine.Models.T5;
 /// One T5 encoder block (modeling_t5.T5Block): x + SelfAttention(norm(x)), then x + FeedForward(norm(x)), with
 /// T5's RMS norm (no mean, no bias).
 /// </summary>
-public sealed class T5Block
+public sealed class T5Block : IDisposable
 {
     private readonly IBackend _backend;
     private readonly T5Config _config;
@@ -40,5 +40,14 @@ public sealed class T5Block
         using var feedForward = FeedForward.Forward(normed);
         _backend.Add(output, feedForward, output);
         return output;
+    }
+
+    /// <summary>Frees the weights on the device.</summary>
+    public void Dispose()
+    {
+        _attentionNorm.Dispose();
+        _feedForwardNorm.Dispose();
+        SelfAttention.Dispose();
+        FeedForward.Dispose();
     }
 }

@@ -10,7 +10,7 @@ namespace MusicGen.Engine.Models.T5;
 /// T5's feed-forward (modeling_t5.T5DenseActDense, or T5DenseGatedActDense when the config asks for a gated
 /// activation): wo(act(wi(x))) or wo(act(wi_0(x)) · wi_1(x)), without biases.
 /// </summary>
-public sealed class T5FeedForward
+public sealed class T5FeedForward : IDisposable
 {
     private readonly IBackend _backend;
     private readonly T5Config _config;
@@ -51,5 +51,13 @@ public sealed class T5FeedForward
         var output = _backend.Allocate(hidden.ShapeArray());
         _wo.Forward(inner, output.Reshape(rows, _config.DModel));
         return output;
+    }
+
+    /// <summary>Frees the weights on the device.</summary>
+    public void Dispose()
+    {
+        _wi.Dispose();
+        _wiLinear?.Dispose();
+        _wo.Dispose();
     }
 }

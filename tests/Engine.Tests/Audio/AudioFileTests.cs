@@ -41,7 +41,7 @@ public class AudioFileTests
         string path = folder.File("song.mp3");
         File.WriteAllBytes(path, [0xFF, 0xFB, 0x90, 0x00]);
 
-        var error = Assert.Throws<MusicGenException>(() => AudioFile.Read(path, Missing));
+        var error = Assert.Throws<InputFileException>(() => AudioFile.Read(path, Missing));
 
         Assert.StartsWith(path + ": ", error.Message);
         Assert.Contains("MP3 files need ffmpeg", error.Message);
@@ -58,7 +58,7 @@ public class AudioFileTests
         using var folder = new TempFolder();
         string path = folder.File(name);
 
-        var error = Assert.Throws<MusicGenException>(() => AudioFile.Read(path, Installed));
+        var error = Assert.Throws<InputFileException>(() => AudioFile.Read(path, Installed));
 
         Assert.Equal($"{path}: file not found", error.Message);
     }
@@ -68,7 +68,7 @@ public class AudioFileTests
     {
         using var folder = new TempFolder();
 
-        var error = Assert.Throws<MusicGenException>(() => AudioFile.Read(folder.Path, Installed));
+        var error = Assert.Throws<InputFileException>(() => AudioFile.Read(folder.Path, Installed));
 
         Assert.Contains("is a folder", error.Message);
     }
@@ -161,7 +161,7 @@ public class AudioFileTests
         string path = folder.File("noise.mp3");
         File.WriteAllBytes(path, RandomData.Uniform(5, 5000).Select(v => (byte)(v * 127 + 128)).ToArray());
 
-        var error = Assert.Throws<MusicGenException>(() => AudioFile.Read(path));
+        var error = Assert.Throws<InputFileException>(() => AudioFile.Read(path));
 
         Assert.StartsWith($"{path}: ffmpeg could not decode this MP3 file: ", error.Message);
         string firstLine = RunFfmpeg("-nostdin", "-v", "error", "-i", path, "-f", "wav", "-").Errors.Split('\n')[0].Trim();

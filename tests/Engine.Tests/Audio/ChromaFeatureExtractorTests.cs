@@ -123,7 +123,8 @@ public class ChromaFeatureExtractorTests
 
     [Theory]
     [InlineData("""{"n_fft": 16383}""", "n_fft must be even")]
-    [InlineData("""{"hop_length": 0}""", "hop_length must be positive (it is 0)")]
+    [InlineData("""{"hop_length": 0}""", "field 'hop_length' is 0, expected an integer from 256 to 1048576")]
+    [InlineData("""{"n_fft": 1073741824}""", "field 'n_fft' is 1073741824, expected an integer from 2 to 65536")]
     [InlineData("""{"n_fft": "big"}""", "n_fft")]
     public void Bad_settings_are_refused_naming_the_file(string json, string expected)
     {

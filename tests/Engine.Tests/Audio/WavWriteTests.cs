@@ -155,15 +155,15 @@ public class WavWriteTests
     }
 
     [Fact]
-    public void A_write_that_fails_at_the_final_rename_leaves_no_file_behind()
+    public void A_write_onto_a_folder_is_refused_and_leaves_no_file_behind()
     {
         using var folder = new TempFolder();
         string path = folder.File("taken.wav");
-        Directory.CreateDirectory(path); // a folder where the file should go makes the rename fail
+        Directory.CreateDirectory(path);
 
         var error = Assert.Throws<MusicGenException>(() => WavFile.Write(path, new AudioClip(32000, [[0.1f]]), WavSampleFormat.Pcm16));
 
-        Assert.StartsWith($"{path}: cannot write", error.Message);
+        Assert.StartsWith($"{path}: is a folder", error.Message);
         Assert.Empty(Directory.GetFiles(folder.Path));
     }
 

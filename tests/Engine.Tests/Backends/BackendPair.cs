@@ -1,5 +1,6 @@
 using MusicGen.Engine.Backends;
 using MusicGen.Engine.Tensors;
+using MusicGen.Loaders;
 using MusicGen.Tests.Support;
 
 namespace MusicGen.Tests.Backends;
@@ -44,7 +45,7 @@ public sealed class BackendPair(IBackend reference, IBackend tested, int seed) :
         return owner.Slice(offset, Count(shape)).Reshape(shape);
     }
 
-    private static int Count(int[] shape) => checked((int)global::MusicGen.Loaders.Safetensors.ShapeText.ElementCount(shape));
+    private static int Count(int[] shape) => checked((int)ShapeText.ElementCount(shape));
 
     /// <summary>Downloads both and asserts max |a − b| ≤ tolerance.</summary>
     public static void AssertClose((Tensor Reference, Tensor Tested) pair, double tolerance, string what) =>

@@ -57,11 +57,12 @@ public class GenerateCommandTests
         using var folder = new TempFolder();
         string output = folder.File("o.wav");
         void Fails(string expected, params string[] args) => AssertFails(output, expected, args);
-        Fails("at most 30 s (1503 steps)", "pop", "--model", MonoModel, "--duration", "31");
+        Fails("--duration takes a number of seconds above 0 and at most 30; got '31'", "pop", "--model", MonoModel, "--duration", "31");
+        Fails("at most 30 s (1503 steps)", "pop", "--model", MonoModel, "--tokens", "2000");
         Fails("give a prompt", "--model", MonoModel, "--duration", "1");
         Fails("--unconditional takes no prompt", "pop", "--unconditional", "--model", MonoModel);
         Fails("not both", "pop", "--model", MonoModel, "--duration", "1", "--tokens", "9");
-        Fails("at least one decoding step", "pop", "--model", MonoModel, "--tokens", "0");
+        Fails("--tokens takes a whole number of steps from 1 to 100000; got '0'", "pop", "--model", MonoModel, "--tokens", "0");
         Fails("top-p", "pop", "--model", MonoModel, "--tokens", "5", "--top-p", "1.5");
         Fails("the text encoder takes at most 512", string.Join(' ', Enumerable.Repeat("drums", 600)), "--model", MonoModel, "--tokens", "5");
         Fails("standalone EnCodec", "pop", "--model", Path.Combine(TestPaths.Golden("encodec-32khz"), "model"), "--tokens", "5");

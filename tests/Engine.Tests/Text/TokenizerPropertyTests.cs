@@ -110,17 +110,21 @@ public sealed class TokenizerPropertyTests(GoldenTokenizers tokenizers) : IClass
             .ToArbitrary();
         using var temp = new TempFolder();
         string path = temp.File("spiece.model");
+        File.WriteAllBytes(path, mono);
+        var intact = T5Tokenizer.FromSentencePieceModel(path); // the cases below start from the intact model, which must load
+        Assert.Equal(intact.EosId, intact.Encode("drums")[^1]);
         Check.One(Config.QuickThrowOnFailure.WithMaxTest(200), Prop.ForAll(models, bytes =>
         {
             File.WriteAllBytes(path, bytes);
             try
             {
-                T5Tokenizer.FromSentencePieceModel(path).Encode("drums <extra_id_1> ｆｕｌｌ ½");
+                var tokenizer = T5Tokenizer.FromSentencePieceModel(path);
+                return tokenizer.Encode("drums <extra_id_1> ｆｕｌｌ ½")[^1] == tokenizer.EosId;
             }
-            catch (MusicGenException)
+            catch (MusicGenException e)
             {
+                return e.Message.StartsWith(path, StringComparison.Ordinal);
             }
-            return true;
         }));
     }
 }

@@ -1,0 +1,201 @@
+using System.Text;
+using MusicGen.Engine.Audio;
+using MusicGen.Engine.Verification;
+using MusicGen.Loaders;
+using MusicGen.Loaders.Checkpoints;
+using MusicGen.Loaders.Safetensors;
+using MusicGen.Tests.Support;
+
+namespace MusicGen.Tests.Hardening;
+
+/// <summary>The classes of bad input found by fuzzing and by trying the tools as a new user, one case each.</summary>
+[Collection("Console")]
+public sealed class BadInputTests : IDisposable
+{
+    private static readonly string MonoModel = Path.Combine(TestPaths.Golden("musicgen-mono"), "model");
+    private readonly TempFolder _temp = new();
+
+    public void Dispose() => _temp.Dispose();
+
+    [Fact]
+    public void Outputs_of_a_group_appear_together_on_commit_and_not_at_all_without_it()
+    {
+        string a = _temp.File("a.wav"), b = _temp.File("b.wav");
+        using (AtomicFile.BeginGroup())
+        {
+            AtomicFile.Write(a, stream => stream.WriteByte(1));
+            AtomicFile.Write(b, stream => stream.WriteByte(2));
+            Assert.False(File.Exists(a));
+        }
+        Assert.Empty(Directory.GetFileSystemEntries(_temp.Path));
+
+        using (var group = AtomicFile.BeginGroup())
+        {
+            AtomicFile.Write(a, stream => stream.WriteByte(1));
+            AtomicFile.Write(b, stream => stream.WriteByte(2));
+            group.Commit();
+        }
+        Assert.Equal(["a.wav", "b.wav"], Directory.GetFileSystemEntries(_temp.Path).Select(Path.GetFileName).Order());
+    }
+
+    [Theory]
+    [InlineData("/etc/passwd")]
+    [InlineData("../model.safetensors")]
+    [InlineData("sub/model.safetensors")]
+    [InlineData("")]
+    [InlineData("..")]
+    public void An_index_naming_a_shard_outside_the_folder_is_refused_without_opening_it(string shard)
+    {
+        new SafetensorsWriter().Add("w", [1], [1f]).Save(_temp.File("model.safetensors"));
+        File.WriteAllText(_temp.File(WeightStore.IndexFileName), $$$"""{"weight_map": {"w": "{{{shard}}}"}}""");
+
+        var error = Assert.Throws<MusicGenException>(() => WeightStore.Open(_temp.Path));
+
+        Assert.Contains("which is not a file name in the checkpoint folder", error.Message);
+        Assert.DoesNotContain("root:", error.Message);
+    }
+
+    [Theory]
+    [InlineData("\"num_attention_heads\": 4", "\"num_attention_heads\": 0", "num_attention_heads")]
+    [InlineData("\"num_hidden_layers\": 2", "\"num_hidden_layers\": -3", "num_hidden_layers")]
+    [InlineData("\"max_position_embeddings\": 2048", "\"max_position_embeddings\": 2000000000", "max_position_embeddings")]
+    [InlineData("\"compress\": 2", "\"compress\": 0", "compress")]
+    [InlineData("\"upsampling_ratios\": [", "\"upsampling_ratios\": [64, 64, 64, 64, 64, ", "hop")]
+    [InlineData("\"num_codebooks\": 4", "\"num_codebooks\": 1e30", "num_codebooks")]
+    public void Absurd_config_sizes_are_refused_naming_the_field(string field, string replacement, string named)
+    {
+        string config = File.ReadAllText(Path.Combine(MonoModel, "config.json"));
+        Assert.Contains(field, config);
+        string folder = _temp.File("model");
+        Directory.CreateDirectory(folder);
+        File.WriteAllText(Path.Combine(folder, "config.json"), config.Replace(field, replacement));
+        File.CreateSymbolicLink(Path.Combine(folder, "model.safetensors"), Path.Combine(MonoModel, "model.safetensors"));
+
+        var error = Assert.Throws<MusicGenException>(() => CheckpointFolder.Open(folder));
+
+        Assert.Contains(named, error.Message);
+    }
+
+    [Theory]
+    [InlineData("[2147483647, 2147483647, 2147483647]", "more elements than any file can hold")]
+    [InlineData("[4611686018427387904]", "not a list of non-negative integers")]
+    public void Tensor_shapes_that_overflow_are_refused(string shape, string expected)
+    {
+        byte[] header = Encoding.UTF8.GetBytes($$$"""{"w": {"dtype": "F32", "shape": {{{shape}}}, "data_offsets": [0, 0]}}""");
+        File.WriteAllBytes(_temp.File("w.safetensors"), [.. BitConverter.GetBytes((ulong)header.Length), .. header]);
+
+        var error = Assert.Throws<MusicGenException>(() => SafetensorsFile.Open(_temp.File("w.safetensors")));
+
+        Assert.Contains(expected, error.Message);
+    }
+
+    [Theory]
+    [InlineData(new byte[] { 0x7B, 0x22, 0xFF, 0xFE, 0x22, 0x3A, 0x20, 0x31, 0x7D }, "not valid UTF-8")]
+    [InlineData(new byte[] { 0x5B, 0x31, 0x5D }, "expected a JSON object")]
+    [InlineData(new byte[] { 0x22, 0x78, 0x22 }, "expected a JSON object")]
+    public void Json_that_is_not_utf8_or_not_an_object_is_refused(byte[] json, string expected)
+    {
+        File.WriteAllBytes(_temp.File("config.json"), json);
+        File.WriteAllBytes(_temp.File(WeightStore.IndexFileName), json);
+
+        Assert.Contains(expected, Assert.Throws<MusicGenException>(() => CheckpointFolder.Open(_temp.Path)).Message);
+        Assert.Contains(expected, Assert.Throws<MusicGenException>(() => WeightStore.Open(_temp.Path)).Message);
+    }
+
+    [Fact]
+    public void Names_with_huge_numbers_sort_naturally()
+    {
+        string[] names = ["layers.100000000000000000000000.x", "layers.10.x", "layers.2.x", "layers.02.x", "layers.9223372036854775808.x"];
+
+        Assert.Equal(["layers.02.x", "layers.2.x", "layers.10.x", "layers.9223372036854775808.x", "layers.100000000000000000000000.x"],
+            names.Order(NaturalOrder.Instance));
+    }
+
+    [Fact]
+    public void Audio_holding_NaN_is_refused_naming_the_file()
+    {
+        var samples = new byte[16];
+        BitConverter.TryWriteBytes(samples.AsSpan(8), float.NaN);
+        File.WriteAllBytes(_temp.File("nan.wav"), new Audio.WavBuilder().Fmt(3, 1, 32000, 32).Data(samples).ToArray());
+
+        var run = CliRunner.Run("encode", _temp.File("nan.wav"), "--model", MonoModel, "--out", _temp.File("codes.safetensors"));
+
+        Assert.Equal(1, run.ExitCode);
+        Assert.StartsWith($"error: {_temp.File("nan.wav")}: the audio holds a non-finite value (NaN at position 2", run.Error);
+        Assert.False(File.Exists(_temp.File("codes.safetensors")));
+    }
+
+    [Fact]
+    public void A_checkpoint_with_a_NaN_weight_is_an_error_naming_the_stage_not_a_file_of_NaNs()
+    {
+        string folder = _temp.File("poisoned");
+        Directory.CreateDirectory(folder);
+        foreach (string file in Directory.GetFiles(MonoModel).Where(f => !f.EndsWith(".safetensors", StringComparison.Ordinal)))
+            File.Copy(file, Path.Combine(folder, Path.GetFileName(file)));
+        using (var source = SafetensorsFile.Open(Path.Combine(MonoModel, "model.safetensors")))
+        {
+            var writer = new SafetensorsWriter();
+            foreach (string name in source.Tensors.Keys)
+            {
+                var values = source.ReadFloat32(name);
+                if (name == "decoder.model.decoder.layer_norm.bias") values[0] = float.NaN;
+                writer.Add(name, source.Entry(name).Shape, values);
+            }
+            writer.Save(Path.Combine(folder, "model.safetensors"));
+        }
+
+        var run = CliRunner.Run("generate", "pop", "--model", folder, "--tokens", "5", "--out", _temp.File("nan.wav"));
+
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains("error: the decoder's logits", run.Error);
+        Assert.False(File.Exists(_temp.File("nan.wav")));
+    }
+
+    [Theory]
+    [InlineData("unknown option '--duraton' for generate (did you mean --duration?)", "generate", "x", "--duraton", "2")]
+    [InlineData("--duration takes a number of seconds above 0 and at most 30; got 'abc'", "generate", "x", "--duration", "abc")]
+    [InlineData("--duration takes a number of seconds above 0 and at most 30; got 'Infinity'", "generate", "x", "--duration", "Infinity")]
+    [InlineData("--format takes one of Float32, Pcm16; got 'Bogus'", "generate", "x", "--format", "Bogus")]
+    [InlineData("--seed takes a whole number from 0 to 18446744073709551615; got '-1'", "generate", "x", "--seed", "-1")]
+    [InlineData("--samples takes a whole number from 1 to 64; got '2147483647'", "generate", "--unconditional", "--samples", "2147483647")]
+    [InlineData("--samples goes with --unconditional", "generate", "x", "--samples", "2")]
+    [InlineData("a prompt is empty", "generate", " ")]
+    [InlineData("--out takes a .wav file name; got 'song.mp3'", "generate", "x", "--out", "song.mp3")]
+    [InlineData("--out takes a .wav file name; got ''", "generate", "x", "--out", "")]
+    [InlineData("--top-k needs a value: a whole number", "generate", "x", "--top-k")]
+    [InlineData("unknown option '--bogus' for encode", "encode", "a.wav", "--bogus", "--out", "x.safetensors")]
+    [InlineData("unexpected argument 'extra' for info", "info", "extra")]
+    [InlineData("unknown command 'compose'; the commands are generate, encode", "compose")]
+    [InlineData("generate needs --out", "generate", "x")]
+    public void Command_line_mistakes_are_one_line_naming_the_option_and_what_it_takes(string expected, params string[] args)
+    {
+        var run = CliRunner.Run([args[0], "--model", "no/such-model", .. args[1..]]);
+
+        Assert.Equal(1, run.ExitCode);
+        Assert.Equal($"error: {expected}", run.Error.TrimEnd()[..Math.Min(run.Error.TrimEnd().Length, expected.Length + 7)]);
+        Assert.Single(run.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Empty(run.Output);
+    }
+
+    [Fact]
+    public void Control_characters_of_echoed_input_are_escaped()
+    {
+        var run = CliRunner.Run("info", "--model", "no\u001b[2Jsuch\nmodel");
+
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains("no\\x1b[2Jsuch\\x0amodel", run.Error);
+        Assert.Single(run.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+    }
+
+    [Fact]
+    public void Response_files_are_not_expanded_and_a_prompt_may_start_with_a_dash_after_double_dash()
+    {
+        var at = CliRunner.Run("generate", "@/dev/zero", "--model", "no/such", "--out", _temp.File("x.wav"));
+        Assert.Equal(1, at.ExitCode);
+        Assert.StartsWith("error: no/such", at.Error);
+
+        var dash = CliRunner.Run("generate", "--model", MonoModel, "--tokens", "4", "--out", _temp.File("dash.wav"), "--", "-lofi-");
+        Assert.True(dash.ExitCode == 0, dash.Error);
+        Assert.True(File.Exists(_temp.File("dash.wav")));
+    }
+}

@@ -1,0 +1,147 @@
+using System.Text.Json;
+using MusicGen.Engine.Audio;
+using MusicGen.Tests.Support;
+
+namespace MusicGen.Tests.Hardening;
+
+/// <summary>What only a separate process shows: signals and temporary files, special files, peak memory, exit codes.</summary>
+public sealed class ProcessTests
+{
+    private static readonly string MonoModel = Path.Combine(TestPaths.Golden("musicgen-mono"), "model");
+
+    private static void AssertOneErrorLine(CliProcess.Result run, string expected)
+    {
+        Assert.Equal(1, run.ExitCode);
+        var lines = run.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.True(lines.Length == 1, run.Error);
+        Assert.StartsWith("error: ", lines[0]);
+        Assert.Contains(expected, lines[0]);
+    }
+
+    private static void WriteWav(string path, int sampleRate, int samples)
+    {
+        var bytes = new Audio.WavBuilder().Fmt(1, 1, sampleRate, 16).Data(new byte[samples * 2]).ToArray();
+        File.WriteAllBytes(path, bytes);
+    }
+
+    [SkippableFact]
+    public void Hostile_sizes_are_refused_before_memory_grows()
+    {
+        Skip.IfNot(OperatingSystem.IsLinux(), "getrusage and /proc are Linux's");
+        using var folder = new TempFolder();
+        WriteWav(folder.File("fast.wav"), 123_456_789, 100);   // the resampler's filter would take 6 GB
+        WriteWav(folder.File("slow.wav"), 1, 100);             // 100 samples at 1 Hz: 100 s once resampled
+        File.WriteAllText(folder.File("long.json"), JsonSerializer.Serialize(new
+        {
+            sampling_rate = 32000, frame_rate = 50, shape = new[] { 1, 4, 100_000 }, codes = new[] { Enumerable.Repeat(new int[100_000], 4) },
+        }));
+
+        AssertOneErrorLine(CliProcess.Run(["encode", folder.File("fast.wav"), "--model", MonoModel, "--out", folder.File("a.safetensors")]), "resampling from 123456789 Hz");
+        AssertOneErrorLine(CliProcess.Run(["encode", folder.File("slow.wav"), "--model", MonoModel, "--out", folder.File("b.safetensors")]), "below 1000 Hz");
+        AssertOneErrorLine(CliProcess.Run(["decode", folder.File("long.json"), "--model", MonoModel, "--out", folder.File("c.wav")]), "at most 600 s");
+
+        // Each would have grown to gigabytes; refused, none of this test process's children went near that.
+        long peak = CliProcess.PeakChildMemory();
+        Assert.True(peak < 1L << 30, $"a child process reached {peak >> 20} MiB");
+        Assert.Equal(["fast.wav", "long.json", "slow.wav"], Directory.GetFiles(folder.Path).Select(Path.GetFileName).Order());
+    }
+
+    [SkippableTheory]
+    [InlineData(15)] // SIGTERM
+    [InlineData(2)]  // SIGINT, as Ctrl-C sends it
+    public void A_signal_while_an_output_is_written_removes_its_temporary_file(int signal)
+    {
+        Skip.IfNot(OperatingSystem.IsLinux(), "signals are sent with kill(2)");
+        using var folder = new TempFolder();
+        // Two minutes of audio: writing its WAV takes long enough to be caught in the act.
+        File.WriteAllText(folder.File("codes.json"), JsonSerializer.Serialize(new
+        {
+            sampling_rate = 32000, frame_rate = 50, shape = new[] { 1, 4, 6000 }, codes = new[] { Enumerable.Repeat(new int[6000], 4) },
+        }));
+        string output = folder.File("out.wav");
+
+        using var process = CliProcess.Start("decode", folder.File("codes.json"), "--model", MonoModel, "--out", output);
+        string? temporary = null;
+        while (!process.HasExited && temporary is null)
+        {
+            Thread.Sleep(1);
+            temporary = Directory.EnumerateFiles(folder.Path, ".out.wav.musicgen-tmp-*").FirstOrDefault(HasContent);
+        }
+        Skip.If(temporary is null, "the process ended before its temporary file was seen");
+        CliProcess.Signal(process, signal);
+        Assert.True(process.WaitForExit(60_000), "the process did not stop");
+
+        Assert.NotEqual(0, process.ExitCode);
+        Assert.Equal(["codes.json"], Directory.GetFiles(folder.Path).Select(Path.GetFileName));
+    }
+
+    [SkippableFact]
+    public void The_next_write_removes_the_temporary_file_of_a_killed_run_and_keeps_a_running_ones()
+    {
+        Skip.IfNot(OperatingSystem.IsLinux(), "process ids are checked as on Linux");
+        using var folder = new TempFolder();
+        WriteWav(folder.File("in.wav"), 32000, 3200);
+        string stale = folder.File(".out.safetensors.musicgen-tmp-99999999"), live = folder.File($".out.safetensors.musicgen-tmp-{Environment.ProcessId}");
+        File.WriteAllText(stale, "left by a run that was killed");
+        File.WriteAllText(live, "written by a run that is still going");
+
+        var run = CliProcess.Run(["encode", folder.File("in.wav"), "--model", MonoModel, "--out", folder.File("out.safetensors")]);
+
+        Assert.True(run.ExitCode == 0, run.Error);
+        Assert.False(File.Exists(stale));
+        Assert.True(File.Exists(live));
+    }
+
+    [SkippableFact]
+    public void Special_files_are_refused_or_skipped_never_waited_on_or_replaced()
+    {
+        Skip.IfNot(OperatingSystem.IsLinux(), "FIFOs and /dev/zero");
+        using var folder = new TempFolder();
+        string fifo = folder.File("pipe.wav");
+        Assert.Equal(0, Shell("mkfifo", fifo));
+        File.CreateSymbolicLink(folder.File("zero.wav"), "/dev/zero");
+        Directory.CreateDirectory(folder.File("music"));
+        WriteWav(folder.File("music/a.wav"), 32000, 3200);
+        File.CreateSymbolicLink(folder.File("music/pipe.wav"), fifo);
+        Directory.CreateSymbolicLink(folder.File("music/loop"), folder.File("music"));
+
+        AssertOneErrorLine(CliProcess.Run(["encode", fifo, "--model", MonoModel, "--out", folder.File("x.safetensors")], 60), "is a FIFO");
+        AssertOneErrorLine(CliProcess.Run(["encode", folder.File("zero.wav"), "--model", MonoModel, "--out", folder.File("x.safetensors")], 60), "is a character device");
+        AssertOneErrorLine(CliProcess.Run(["decode", "--model", MonoModel, "--out", fifo, folder.File("zero.wav")], 60), "never replaced");
+        Assert.Equal(0, Shell("test", "-p", fifo)); // still a FIFO
+
+        string model = folder.File("model");
+        Directory.CreateDirectory(model);
+        foreach (string file in Directory.GetFiles(MonoModel)) File.CreateSymbolicLink(Path.Combine(model, Path.GetFileName(file)), file);
+        File.CreateSymbolicLink(Path.Combine(model, "notes.txt"), fifo);
+        var info = CliProcess.Run(["info", "--model", model], 60);
+        Assert.True(info.ExitCode == 0, info.Error);
+        Assert.Matches(@"notes\.txt\s+not a regular file", info.Output);
+
+        var collection = CliProcess.Run(["encode", folder.File("music"), "--model", MonoModel, "--out", folder.File("dataset")], 120);
+        Assert.True(collection.ExitCode == 0, collection.Error);
+        Assert.Contains("1 encoded, 0 failed", collection.Output);
+        Assert.Contains("pipe.wav: not a regular file", collection.Error);
+        Assert.Contains("a link to a folder is not followed", collection.Error);
+        Assert.Equal(["a.safetensors"], Directory.GetFiles(folder.File("dataset"), "*", SearchOption.AllDirectories).Select(Path.GetFileName));
+    }
+
+    private static bool HasContent(string file)
+    {
+        try
+        {
+            return new FileInfo(file).Length > 0;
+        }
+        catch (FileNotFoundException)
+        {
+            return false;
+        }
+    }
+
+    private static int Shell(string command, params string[] args)
+    {
+        using var process = System.Diagnostics.Process.Start(command, args);
+        process.WaitForExit();
+        return process.ExitCode;
+    }
+}
