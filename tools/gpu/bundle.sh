@@ -15,7 +15,8 @@ limit_mib=45
 
 rm -rf "$out"
 mkdir -p "$out/golden"
-dotnet publish "$root/Cli/Cli.csproj" -c Release -r linux-x64 --self-contained true \
+# Built under its own artifacts folder, so the trimmed, documentation-less build never replaces the ordinary one.
+dotnet publish "$root/Cli/Cli.csproj" -c Release -r linux-x64 --self-contained true --artifacts-path "$root/.gpu-build" \
     -p:PublishSingleFile=true -p:EnableCompressionInSingleFile=true -p:IncludeNativeLibrariesForSelfExtract=true \
     -p:PublishTrimmed=true -p:TrimMode=partial -p:SuppressTrimAnalysisWarnings=true -p:JsonSerializerIsReflectionEnabledByDefault=true \
     -p:DebugType=none -p:GenerateDocumentationFile=false \
