@@ -23,6 +23,13 @@ public static class CommonOptions
         DefaultValueFactory = _ => "cpu",
     }.Accepts(MusicGen.Kernels.BackendSelector.Help, device => !string.IsNullOrWhiteSpace(device));
 
+    /// <summary>--weights: the type of the linear layers' weight matrices (parsed with WeightTypes.Parse).</summary>
+    public static Option<string> Weights(string defaultType) => new("--weights")
+    {
+        Description = $"Type of the weight matrices of the text encoder's and decoder's linear layers: f32, f16, bf16, q8 (8-bit blocks) or q4 (4-bit blocks); the codec stays f32 (default {defaultType})",
+        DefaultValueFactory = _ => defaultType,
+    };
+
     public static Option<WavSampleFormat> WavFormat() => new("--format")
     {
         Description = "Sample format of the written WAV: Float32 (exact) or Pcm16",

@@ -1,6 +1,7 @@
 using MusicGen.Engine.Backends;
 using MusicGen.Engine.Tensors;
 using MusicGen.Kernels.OpenCl;
+using MusicGen.Loaders.Checkpoints;
 
 namespace MusicGen.Kernels;
 
@@ -11,6 +12,11 @@ public sealed partial class OpenClBackend
         int n = weight.Dim(0), k = weight.Dim(1);
         int m = checked((int)(x.Length / k));
         OperationContracts.Linear(x, weight, bias, y);
+        if (weight.ElementType != WeightType.F32)
+        {
+            PackedLinear(x, weight, bias, y, m, n, k);
+            return;
+        }
         Product(KernelArguments.MemoryOf(_cl, x), checked((int)x.Offset), k, weight, bias,
             KernelArguments.MemoryOf(_cl, y), checked((int)y.Offset), m, n, k);
     }

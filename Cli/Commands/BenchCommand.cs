@@ -1,57 +1,82 @@
 using System.CommandLine;
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using MusicGen.Cli.Bench;
 using MusicGen.Engine.Backends;
 using MusicGen.Engine.Backends.Cpu;
 using MusicGen.Kernels;
-using MusicGen.Engine.Generation;
 using MusicGen.Engine.Models.Musicgen;
+using MusicGen.Loaders;
 using MusicGen.Loaders.Checkpoints;
 
 namespace MusicGen.Cli.Commands;
 
 /// <summary>
-/// <c>musicgen bench</c>: decoding speed on a random checkpoint of musicgen-small's sizes, next to the memory
-/// bandwidth of the same machine measured in the same run.
+/// <c>musicgen bench</c>: on a random checkpoint of musicgen-small's (or -medium's, -large's) sizes, one row per
+/// weight type (load time, peak resident memory, decoding step time with guidance and the share of the memory
+/// bandwidth measured in the same run), the throughput of several prompts at once, and the codec's speed.
 /// </summary>
 public static class BenchCommand
 {
+    private static readonly int[] PromptCounts = [1, 2, 4, 8];
+
     public static Command Create()
     {
-        var steps = new Option<int>("--steps") { Description = "Decoding steps to time", DefaultValueFactory = _ => 40 };
+        var steps = new Option<int>("--steps") { Description = "Decoding steps to time per row", DefaultValueFactory = _ => 40 };
         var checkpointFolder = new Option<string?>("--checkpoint")
         {
-            Description = "Folder for the random musicgen-small-sized checkpoint: reused when present, written there otherwise (default: a temporary folder, deleted afterwards)",
+            Description = "Folder for the random checkpoint: reused when present, written there otherwise (default: a temporary folder, deleted afterwards)",
+        };
+        var size = new Option<string>("--size")
+        {
+            Description = "Sizes of the random checkpoint: small (float32 on disk, 2.4 GB), medium (float16, 3.3 GB) or large (float16, 7 GB)",
+            DefaultValueFactory = _ => "small",
+        };
+        var weights = new Option<string>("--weights")
+        {
+            Description = "Weight types to time, comma-separated (f32, f16, bf16, q8, q4; default all); the prompt throughput uses the last",
+            DefaultValueFactory = _ => "f32,f16,bf16,q8,q4",
         };
         var device = CommonOptions.Device();
-        var command = new Command("bench", "Time the decoding step of a musicgen-small-sized model (random weights) with guidance, and the memory bandwidth") { steps, checkpointFolder, device };
-        command.SetAction(parse => CommandRunner.Run(() => Run(parse.GetValue(steps), parse.GetValue(checkpointFolder), parse.GetValue(device)!)));
+        var command = new Command("bench", "Time decoding steps per weight type on a random checkpoint of a MusicGen size, next to the memory bandwidth, and the codec")
+        {
+            steps, checkpointFolder, size, weights, device,
+        };
+        command.SetAction(parse => CommandRunner.Run(() => Run(parse.GetValue(steps), parse.GetValue(checkpointFolder), ModelSize.Parse(parse.GetValue(size)!),
+            ParseTypes(parse.GetValue(weights)!), parse.GetValue(device)!)));
         return command;
     }
 
-    private static int Run(int steps, string? keep, string device)
+    private static IReadOnlyList<WeightType> ParseTypes(string list)
     {
-        if (steps < 1) throw new Loaders.MusicGenException("--steps must be at least 1");
+        var types = list.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(WeightTypes.Parse).Distinct().ToList();
+        return types.Count > 0 ? types : throw new MusicGenException("--weights names no weight type");
+    }
+
+    private static int Run(int steps, string? keep, ModelSize size, IReadOnlyList<WeightType> types, string device)
+    {
+        if (steps < 1) throw new MusicGenException("--steps must be at least 1");
         string folder = keep ?? Path.Combine(Path.GetTempPath(), $"musicgen-bench-{Guid.NewGuid():N}");
         try
         {
             var stopwatch = Stopwatch.StartNew();
-            if (!SmallCheckpoint.IsPresent(folder))
+            if (!RandomCheckpoint.IsPresent(folder))
             {
-                Console.WriteLine($"writing a random musicgen-small-sized checkpoint to {folder} …");
-                SmallCheckpoint.Write(folder);
+                Console.WriteLine($"writing a random musicgen-{size.Name}-sized checkpoint to {folder} …");
+                RandomCheckpoint.Write(folder, size);
                 Console.WriteLine($"  written in {stopwatch.Elapsed.TotalSeconds:0.0} s");
             }
             double bandwidth = MemoryBandwidth.MeasureGigabytesPerSecond();
             Console.WriteLine($"host memory read bandwidth {bandwidth:0.0} GB/s ({Environment.ProcessorCount} threads)");
-
-            stopwatch.Restart();
             using var checkpoint = CheckpointFolder.Open(folder);
             using var backend = BackendSelector.Open(device);
-            using var model = new MusicgenForConditionalGeneration(backend, checkpoint);
-            Console.WriteLine($"model loaded              {stopwatch.Elapsed.TotalSeconds:0.0} s ({checkpoint.Weights.ParameterCount / 1e6:0} M parameters) on {backend.Name}");
-            TimeDecoderSteps(backend, model, steps, bandwidth);
-            TimeCodec(backend, model);
+            Console.WriteLine($"{checkpoint.Weights.ParameterCount / 1e6:0} M parameters on {backend.Name}; decoding steps with guidance (batch 2), median of {steps}");
+            TimeWeightTypes(backend, checkpoint, types, steps, bandwidth);
+            using var model = new MusicgenForConditionalGeneration(backend, checkpoint, types[^1]);
+            TimePromptCounts(backend, model, types[^1], steps);
+            CodecBench.Report(model.AudioEncoder);
+            if (ProcessMemory.PeakBytes() is long peak)
+                Console.WriteLine($"peak resident memory      {peak / 1e9:0.00} GB (the whole run; bench --weights T for one type's peak)");
             return 0;
         }
         finally
@@ -60,67 +85,41 @@ public static class BenchCommand
         }
     }
 
-    private static void TimeDecoderSteps(IBackend backend, MusicgenForConditionalGeneration model, int steps, double bandwidth)
+    /// <summary>One row per weight type.</summary>
+    private static void TimeWeightTypes(IBackend backend, CheckpointFolder checkpoint, IReadOnlyList<WeightType> types, int steps, double bandwidth)
     {
-        var config = model.Config;
-        int textLength = 16, batch = 2, codebooks = config.Decoder.NumCodebooks, vocabulary = config.Decoder.VocabSize;
-        var random = new Random(1);
-        var textIds = Enumerable.Range(0, textLength).Select(_ => random.Next(config.TextEncoder.VocabSize)).ToArray();
-        var stopwatch = Stopwatch.StartNew();
-        using var encoded = model.TextEncoder.Forward(textIds, Enumerable.Repeat(1f, textLength).ToArray(), 1, textLength);
-        Console.WriteLine($"text encoder              {stopwatch.Elapsed.TotalMilliseconds:0} ms for {textLength} tokens");
-
-        using var states = backend.Allocate(batch, textLength, config.TextEncoder.DModel);
-        backend.Copy(encoded, states.Slice(0, 1));
-        var mask = Enumerable.Range(0, batch * textLength).Select(i => i < textLength ? 1f : 0f).ToArray();
-        int warmup = 3;
-        using var cache = model.StartDecoding(states, mask, warmup + steps);
-        var sampler = new TokenSampler(new SamplingOptions(false, 3.0, 250, 1.0, 1.0, Seed: 1), vocabulary);
-        using var logits = backend.Allocate(batch, codebooks * vocabulary);
-        var host = new float[batch * codebooks * vocabulary];
-        var next = new int[codebooks];
-        var feed = Enumerable.Repeat(config.Decoder.BosTokenId, batch * codebooks).ToArray();
-        var times = new List<double>();
-        long allocatedBefore = 0;
-        for (int step = 0; step < warmup + steps; step++)
-        {
-            if (step == warmup) allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
-            stopwatch.Restart();
-            model.Decoder.Forward(cache, feed, 1, logits, lastOnly: true);
-            backend.Download(logits, host);
-            sampler.Next(host, codebooks, next);
-            for (int i = 0; i < feed.Length; i++) feed[i] = next[i % codebooks];
-            if (step >= warmup) times.Add(stopwatch.Elapsed.TotalMilliseconds);
-        }
-        long allocatedPerStep = (GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore) / steps;
-        times.Sort();
-        double median = times[times.Count / 2];
-        long d = config.Decoder.HiddenSize, f = config.Decoder.FfnDim;
-        // Weights one step streams: self-attention (4 D²), cross-attention queries and outputs (2 D²; its keys
-        // and values are computed once), the FFN (2 D F) per layer, and the heads (K V D).
-        double weightBytes = 4.0 * (config.Decoder.NumHiddenLayers * (6 * d * d + 2 * d * f) + codebooks * vocabulary * d);
-        double stepBandwidth = weightBytes / (median / 1000) / 1e9;
-        Console.WriteLine($"decoder step (batch {batch}, guidance) {median:0.0} ms median, {times.Average():0.0} ms mean, {times[(int)(times.Count * 0.9)]:0.0} ms p90 over {steps} steps");
         // The host bandwidth is the bar for the CPU backend; a GPU reads its own memory, which is not measured here.
-        string share = backend is CpuBackend ? $", {100 * stepBandwidth / bandwidth:0}% of the measured bandwidth" : "";
-        Console.WriteLine($"  weights read per step   {weightBytes / 1e9:0.00} GB -> {stepBandwidth:0.0} GB/s{share}");
-        Console.WriteLine($"  that is                 {1000 / median:0.0} steps/s, {1000 / median / config.AudioEncoder.FrameRate:0.00} s of audio per second");
-        Console.WriteLine($"  managed allocation      {allocatedPerStep / 1024.0:0.0} KiB per step");
+        bool host = backend is CpuBackend;
+        Console.WriteLine($"{"weights",-8}{"load s",8}{"heap GB",9}{"GB/step",9}{"ms/step",9}{"p90 ms",8}{"GB/s",7}{(host ? "  of bw" : "")}{"steps/s",9}{"RTF",7}{"alloc KiB",11}");
+        foreach (var type in types) TimeWeightType(backend, checkpoint, type, steps, bandwidth, host);
+        Console.WriteLine("  (heap: the managed memory the loaded model holds, weights on the CPU; RTF: compute time per second of audio)");
     }
 
-    private static void TimeCodec(IBackend backend, MusicgenForConditionalGeneration model)
+    /// <summary>One row; the model is dropped on return, before the next is loaded.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void TimeWeightType(IBackend backend, CheckpointFolder checkpoint, WeightType type, int steps, double bandwidth, bool host)
     {
-        var codec = model.AudioEncoder;
-        int frames = 5 * codec.Config.FrameRate, quantizers = codec.Quantizer.NumQuantizers;
-        var random = new Random(2);
-        var codes = Enumerable.Range(0, quantizers * frames).Select(_ => random.Next(codec.Config.CodebookSize)).ToArray();
+        long heapBefore = GC.GetTotalMemory(forceFullCollection: true);
         var stopwatch = Stopwatch.StartNew();
-        using var audio = codec.Decode(codes, 1, quantizers, frames);
-        double seconds = stopwatch.Elapsed.TotalSeconds;
-        Console.WriteLine($"EnCodec decode            {seconds:0.00} s for 5 s of audio (real-time factor {seconds / 5:0.00})");
-        stopwatch.Restart();
-        codec.Encode(audio, quantizers);
-        seconds = stopwatch.Elapsed.TotalSeconds;
-        Console.WriteLine($"EnCodec encode            {seconds:0.00} s for 5 s of audio (real-time factor {seconds / 5:0.00})");
+        var model = new MusicgenForConditionalGeneration(backend, checkpoint, type);
+        double load = stopwatch.Elapsed.TotalSeconds;
+        long heap = GC.GetTotalMemory(forceFullCollection: true) - heapBefore;
+        var timing = DecoderBench.TimeSteps(backend, model, prompts: 1, steps);
+        double bytes = DecoderBench.WeightBytesPerStep(model.Config.Decoder, type);
+        double rate = bytes / (timing.MedianMs / 1000) / 1e9;
+        double realTime = timing.MedianMs / 1000 * model.Config.AudioEncoder.FrameRate;
+        Console.WriteLine($"{type.Name(),-8}{load,8:0.0}{heap / 1e9,9:0.00}{bytes / 1e9,9:0.000}{timing.MedianMs,9:0.0}{timing.P90Ms,8:0.0}{rate,7:0.0}"
+            + $"{(host ? $"{100 * rate / bandwidth,7:0}%" : "")}{1000 / timing.MedianMs,9:0.0}{realTime,7:0.00}{timing.AllocatedBytesPerStep / 1024.0,11:0.0}");
+    }
+
+    private static void TimePromptCounts(IBackend backend, MusicgenForConditionalGeneration model, WeightType type, int steps)
+    {
+        Console.WriteLine($"prompts at once ({type.Name()} weights, guidance doubles the decoder batch):");
+        foreach (int prompts in PromptCounts)
+        {
+            var timing = DecoderBench.TimeSteps(backend, model, prompts, steps);
+            double stepsPerSecond = 1000 / timing.MedianMs;
+            Console.WriteLine($"  {prompts} prompt(s)   {timing.MedianMs,7:0.0} ms/step  {stepsPerSecond,6:0.0} steps/s  {prompts * stepsPerSecond / model.Config.AudioEncoder.FrameRate,6:0.00} s of audio per second");
+        }
     }
 }

@@ -7,6 +7,7 @@ using MusicGen.Engine.Codec;
 using MusicGen.Engine.Generation;
 using MusicGen.Kernels;
 using MusicGen.Loaders;
+using MusicGen.Loaders.Checkpoints;
 using Spectre.Console;
 
 namespace MusicGen.Cli.Commands;
@@ -21,7 +22,12 @@ public sealed class GenerateCommand
     };
     private readonly Option<double?> Duration = new("--duration", "-d")
     {
-        Description = "Seconds of audio to write, an audio prompt included (at most 30; default from generation_config.json)",
+        Description = "Seconds of audio to write, an audio prompt included, up to an hour: beyond --window, window by window as audiocraft extends a piece (default from generation_config.json)",
+    };
+    private readonly Option<double?> Window = new("--window") { Description = "Seconds of each window of a long piece (default: the model's 30)" };
+    private readonly Option<double?> ExtendStride = new("--extend-stride")
+    {
+        Description = $"Seconds between the starts of the windows of a long piece; each window continues the last (window − stride) seconds of the one before (default {LongformOptions.DefaultExtendStride})",
     };
     private readonly Option<int?> Tokens = new("--tokens") { Description = "New decoder steps to run instead of --duration (frames + codebooks − 1)" };
     private readonly Option<ulong?> Seed = new("--seed") { Description = "Seed of the sampler; the same seed gives the same audio (default: random, printed)" };
@@ -57,30 +63,37 @@ public sealed class GenerateCommand
     private Command Build()
     {
         var model = CommonOptions.Model();
-        var output = CommonOptions.Output("WAV file to write; with several prompts or samples, OUT-1.wav, OUT-2.wav, …");
+        var output = CommonOptions.Output("WAV file to write; with several prompts or samples, OUT-1.wav, OUT-2.wav, …; - streams one piece to standard output while it is generated");
         var format = CommonOptions.WavFormat();
         var device = CommonOptions.Device();
+        var weights = CommonOptions.Weights(DefaultWeights.Name());
         Prompts.NotBlank();
-        output.Accepts("a .wav file name", path => CommandLineRules.HasExtension(path, ".wav"));
+        output.Accepts("a .wav file name, or - for standard output", path => path == StandardOutput || CommandLineRules.HasExtension(path, ".wav"));
         SaveCodes.Accepts("a .safetensors or .json file name", path => CommandLineRules.HasExtension(path!, ".safetensors", ".json"));
-        Duration.Accepts($"a number of seconds above 0 and at most {MusicgenGenerator.MaxSeconds}", seconds => seconds is > 0 and <= MusicgenGenerator.MaxSeconds);
+        Duration.Accepts($"a number of seconds above 0 and at most {LongformOptions.MaxDuration} (an hour)", seconds => seconds is > 0 and <= LongformOptions.MaxDuration);
+        Window.Accepts($"a number of seconds above 0 and at most {MusicgenGenerator.MaxSeconds}", seconds => seconds is > 0 and <= MusicgenGenerator.MaxSeconds);
+        ExtendStride.Accepts($"a number of seconds above 0 and below the window", seconds => seconds is > 0 and < MusicgenGenerator.MaxSeconds);
         Tokens.Accepts("a whole number of steps from 1 to 100000", tokens => tokens is >= 1 and <= 100_000);
         Samples.Accepts($"a whole number from 1 to {MaxSamples}", samples => samples is >= 1 and <= MaxSamples);
         Continue.EachAccepts("an audio file name", path => !string.IsNullOrWhiteSpace(path));
         Melody.EachAccepts("an audio file name", path => !string.IsNullOrWhiteSpace(path));
         var command = new Command("generate", "Generate music from text descriptions, optionally continuing audio or following a melody")
         {
-            Prompts, model, output, Duration, Tokens, Seed, TopK, TopP, Temperature, Guidance, Greedy, Unconditional, Samples, Continue, Melody, SaveCodes, format, device,
+            Prompts, model, output, Duration, Window, ExtendStride, Tokens, Seed, TopK, TopP, Temperature, Guidance, Greedy, Unconditional, Samples, Continue, Melody, SaveCodes, format, device, weights,
         };
         command.Validators.Add(result =>
         {
             if (result.GetResult(Samples) is not null && !result.GetValue(Unconditional)) result.AddError("--samples goes with --unconditional; with prompts, give one prompt per piece");
         });
-        command.SetAction(parse => CommandRunner.Run(() => Run(parse, parse.GetValue(model)!, parse.GetValue(output)!, parse.GetValue(format), parse.GetValue(device)!)));
+        command.SetAction(parse => CommandRunner.Run(() => Run(parse, parse.GetValue(model)!, parse.GetValue(output)!, parse.GetValue(format), parse.GetValue(device)!,
+            WeightTypes.Parse(parse.GetValue(weights)!))));
         return command;
     }
 
-    private int Run(ParseResult parse, string modelName, string output, WavSampleFormat format, string device)
+    /// <summary>The weight type generate uses unless told otherwise (README, Speed: why).</summary>
+    public const WeightType DefaultWeights = WeightType.Q8;
+
+    private int Run(ParseResult parse, string modelName, string output, WavSampleFormat format, string device, WeightType weightType)
     {
         var texts = parse.GetValue(Prompts) ?? [];
         bool withoutText = parse.GetValue(Unconditional);
@@ -94,17 +107,20 @@ public sealed class GenerateCommand
         foreach (string file in OutputNames(output, batch)) OutputPath.Check(file, "--out");
         if (parse.GetValue(SaveCodes) is string codes)
             foreach (string file in OutputNames(codes, batch)) OutputPath.Check(file, "--save-codes");
-        var audioPrompts = ReadAll(continueFiles, warnIfSilent: true);
-        var melodies = ReadAll(melodyFiles, warnIfSilent: false);
+        var audioPrompts = ReadAll(continueFiles, warnIfSilent: true, MusicgenGenerator.MaxSeconds);
+        // A long piece may follow a tune as long as itself (each window takes its part).
+        var melodies = ReadAll(melodyFiles, warnIfSilent: false, Math.Max(MusicgenGenerator.MaxSeconds, parse.GetValue(Duration) ?? 0));
 
         var stopwatch = Stopwatch.StartNew();
         using var backend = BackendSelector.Open(device);
-        using var pipeline = MusicgenPipeline.Open(modelName, backend, line => Console.Error.WriteLine(line));
+        using var pipeline = MusicgenPipeline.Open(modelName, backend, line => Console.Error.WriteLine(line), weightType);
         var plan = pipeline.Prepare(new MusicRequest
         {
             Prompts = texts,
             Samples = withoutText ? parse.GetValue(Samples) : null,
             Duration = parse.GetValue(Duration),
+            Window = parse.GetValue(Window),
+            ExtendStride = parse.GetValue(ExtendStride),
             Steps = parse.GetValue(Tokens),
             Seed = parse.GetValue(Seed),
             Greedy = parse.GetValue(Greedy),
@@ -115,38 +131,54 @@ public sealed class GenerateCommand
             AudioPrompts = audioPrompts,
             Melodies = melodies,
         });
+        bool toStandardOutput = output == StandardOutput;
+        if (toStandardOutput && plan.Batch != 1) throw new MusicGenException($"--out - streams one piece; this request makes {plan.Batch}");
         var sampling = plan.Sampling;
-        Console.Error.WriteLine($"loaded {pipeline.Folder} on {backend.Name} in {stopwatch.Elapsed.TotalSeconds:0.0} s; {plan.Batch} piece(s), {plan.Steps} steps, seed {sampling.Seed}, "
+        Console.Error.WriteLine($"loaded {pipeline.Folder} ({weightType.Name()} weights) on {backend.Name} in {stopwatch.Elapsed.TotalSeconds:0.0} s; {plan.Batch} piece(s), {plan.Steps} steps, seed {sampling.Seed}, "
             + $"{(sampling.Greedy ? "greedy" : $"top-k {sampling.TopK}, top-p {sampling.TopP}, temperature {sampling.Temperature}")}, guidance {sampling.GuidanceScale}");
 
         stopwatch.Restart();
         using var cancellation = new CancellationTokenSource();
         using var interrupt = CancelOnSignals(cancellation);
-        var result = RunWithProgress(pipeline, plan, cancellation.Token);
-        var elapsed = stopwatch.Elapsed;
-        var files = OutputNames(output, plan.Batch);
-        using var outputs = AtomicFile.BeginGroup();
         double written = 0;
-        for (int b = 0; b < plan.Batch; b++)
+        MusicCodes result;
+        string[] files = [];
+        using var outputs = AtomicFile.BeginGroup();
+        if (toStandardOutput)
         {
-            var clip = result.Audio.Clip(b);
-            WavFile.Write(files[b], clip, format);
-            written += clip.Seconds;
+            using var stdout = Console.OpenStandardOutput();
+            var writer = new WavStreamWriter(stdout, pipeline.SampleRate, pipeline.Channels, format);
+            result = RunWithProgress(plan, (progress, token) => pipeline.Generate(plan, chunk => writer.Write(chunk.Clip(0).Channels), progress, token), cancellation.Token);
+            written = (double)writer.Frames / pipeline.SampleRate;
         }
+        else
+        {
+            var music = RunWithProgress(plan, (progress, token) => pipeline.Generate(plan, progress, token), cancellation.Token);
+            result = new MusicCodes(music.Codes, music.PromptFrames, music.FrameRate, music.Seed);
+            files = OutputNames(output, plan.Batch);
+            for (int b = 0; b < plan.Batch; b++)
+            {
+                var clip = music.Audio.Clip(b);
+                WavFile.Write(files[b], clip, format);
+                written += clip.Seconds;
+            }
+        }
+        var elapsed = stopwatch.Elapsed;
         var codeFiles = parse.GetValue(SaveCodes) is string codesPath ? OutputNames(codesPath, plan.Batch) : [];
         for (int b = 0; b < codeFiles.Length; b++)
             CodesFile.Save(codeFiles[b], result.Codes.ToAudioCodes(b, pipeline.SampleRate, pipeline.FrameRate));
         outputs.Commit();
-        foreach (string file in files.Concat(codeFiles)) Console.WriteLine(file);
+        // Streaming to standard output leaves it to the audio: the file names go to standard error then.
+        foreach (string file in files.Concat(codeFiles)) (toStandardOutput ? Console.Error : Console.Out).WriteLine(file);
         double generated = result.GeneratedSeconds * plan.Batch;
         Console.Error.WriteLine($"{written:0.00} s of audio ({generated:0.00} s generated) in {elapsed.TotalSeconds:0.0} s (real-time factor {elapsed.TotalSeconds / generated:0.00})");
         return 0;
     }
 
     /// <summary>The audio files, each read once; a silent audio prompt is worth a warning (it continues silence).</summary>
-    private static AudioClip[] ReadAll(string[] files, bool warnIfSilent)
+    private static AudioClip[] ReadAll(string[] files, bool warnIfSilent, double maxSeconds)
     {
-        var clips = files.Select(file => AudioFile.Read(file, MusicgenGenerator.MaxSeconds)).ToArray();
+        var clips = files.Select(file => AudioFile.Read(file, maxSeconds)).ToArray();
         for (int i = 0; i < clips.Length && warnIfSilent; i++)
             if (clips[i].Channels.All(c => c.All(v => v == 0f))) Console.Error.WriteLine($"warning: the audio prompt {files[i]} is silent");
         return clips;
@@ -186,17 +218,21 @@ public sealed class GenerateCommand
         return Enumerable.Range(1, count).Select(i => $"{stem}-{i}{extension}").ToArray();
     }
 
-    private static MusicResult RunWithProgress(MusicgenPipeline pipeline, GenerationPlan plan, CancellationToken cancellation)
+    /// <summary>The output name that streams to standard output.</summary>
+    private const string StandardOutput = "-";
+
+    /// <summary>Runs a generation with a progress bar over all its steps (every window of a long piece) on standard error.</summary>
+    private static T RunWithProgress<T>(GenerationPlan plan, Func<IProgress<GenerationProgress>, CancellationToken, T> generate, CancellationToken cancellation)
     {
         var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
-        MusicResult? result = null;
+        T? result = default;
         console.Progress()
             .AutoClear(false)
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new StepsPerSecondColumn(), new RemainingTimeColumn())
             .Start(context =>
             {
                 var task = context.AddTask("generating", maxValue: plan.Steps);
-                result = pipeline.Generate(plan, new SynchronousProgress(step =>
+                result = generate(new SynchronousProgress(step =>
                 {
                     task.MaxValue = step.Total;
                     task.Value = step.Step;

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using MusicGen.Kernels;
 using MusicGen.Engine.Verification;
+using MusicGen.Loaders.Checkpoints;
 
 namespace MusicGen.Cli.Commands;
 
@@ -12,16 +13,22 @@ public static class VerifyCommand
     {
         var cases = new Argument<string[]>("case") { Description = "Golden case folder(s) (case.json, expected.safetensors, model/)", Arity = ArgumentArity.OneOrMore };
         var device = CommonOptions.Device();
-        var command = new Command("verify", "Run golden reference cases and print, for every tensor, the engine's error against the reference") { cases, device };
-        command.SetAction(parse => CommandRunner.Run(() => Verify(parse.GetValue(cases)!, parse.GetValue(device)!)));
+        var weights = CommonOptions.Weights("f32");
+        var command = new Command("verify", "Run golden reference cases and print, for every tensor, the engine's error against the reference") { cases, device, weights };
+        command.SetAction(parse => CommandRunner.Run(() => Verify(parse.GetValue(cases)!, parse.GetValue(device)!, WeightTypes.Parse(parse.GetValue(weights)!))));
         return command;
     }
 
-    private static int Verify(string[] caseFolders, string device)
+    private static int Verify(string[] caseFolders, string device, WeightType weightType)
     {
         using var backend = BackendSelector.Open(device);
-        Console.WriteLine($"device {backend.Name}");
-        var verifier = new Verifier(backend);
+        Console.WriteLine($"device {backend.Name}, {weightType.Name()} weights");
+        if (weightType != WeightType.F32)
+        {
+            var tolerance = LowPrecisionTolerance.For(weightType);
+            Console.WriteLine($"text encoder and decoder tensors: relative RMS error ≤ {tolerance.RelativeRms:0.###}, integer tensors: share differing ≤ {tolerance.Disagreement:0.###}");
+        }
+        var verifier = new Verifier(backend, weightType: weightType);
         int passed = 0, failed = 0;
         foreach (string folder in caseFolders)
         {
@@ -39,12 +46,14 @@ public static class VerifyCommand
         Console.WriteLine($"case {report.Case}");
         int nameWidth = Math.Max(6, report.Rows.Select(r => r.Name.Length).DefaultIfEmpty(0).Max());
         int shapeWidth = Math.Max(5, report.Rows.Select(r => r.Shape.Length).DefaultIfEmpty(0).Max());
-        Console.WriteLine($"  {"tensor".PadRight(nameWidth)}  {"shape".PadRight(shapeWidth)}  {"max abs error",13}  {"tolerance",11}  result");
+        Console.WriteLine($"  {"tensor".PadRight(nameWidth)}  {"shape".PadRight(shapeWidth)}  {"error",13}  {"tolerance",11}  result");
         foreach (var row in report.Rows)
         {
             string error = double.IsNaN(row.MaxAbsError) ? "-" : row.MaxAbsError.ToString("0.000e+00", CultureInfo.InvariantCulture);
             string tolerance = row.Tolerance.ToString("0.000e+00", CultureInfo.InvariantCulture);
-            string result = (row.Passed ? "pass" : "FAIL") + (row.Note is null ? "" : $" ({row.Note})");
+            string? metric = row.Metric switch { ErrorMetric.RelativeRms => "relative RMS", ErrorMetric.Disagreement => "share differing", _ => null };
+            string note = string.Join("; ", new[] { metric, row.Note }.OfType<string>());
+            string result = (row.Passed ? "pass" : "FAIL") + (note.Length == 0 ? "" : $" ({note})");
             Console.WriteLine($"  {row.Name.PadRight(nameWidth)}  {row.Shape.PadRight(shapeWidth)}  {error,13}  {tolerance,11}  {result}");
         }
         if (report.NotImplemented.Count > 0)

@@ -13,50 +13,64 @@ public static class WavWriter
 {
     private const int BlockFrames = 1 << 16;
 
+    /// <summary>RIFF and data sizes of a stream whose length is unknown, as ffmpeg writes them to a pipe.</summary>
+    private const uint UnknownSize = uint.MaxValue;
+
     public static void Write(Stream stream, AudioClip clip, WavSampleFormat format, string displayName)
+    {
+        WriteHeader(stream, clip.ChannelCount, clip.SampleRate, format, clip.Length, displayName);
+        WriteSamples(stream, clip, format);
+    }
+
+    /// <summary>
+    /// The header of a file of <paramref name="frames"/> frames, or, when null, of a stream of unknown length as
+    /// ffmpeg writes one to a pipe: RIFF and data sizes 0xFFFFFFFF and no fact chunk (readers take the samples up to
+    /// the end of the stream).
+    /// </summary>
+    internal static void WriteHeader(Stream stream, int channels, int sampleRate, WavSampleFormat format, long? frames, string displayName)
     {
         bool isFloat = format == WavSampleFormat.Float32;
         int bytesPerSample = isFloat ? 4 : 2;
-        int blockAlign = clip.ChannelCount * bytesPerSample;
+        int blockAlign = channels * bytesPerSample;
         if (blockAlign > ushort.MaxValue)
-            throw new MusicGenException($"{displayName}: {clip.ChannelCount} channels are more than a WAV file can hold");
-        long dataBytes = (long)clip.Length * blockAlign;
+            throw new MusicGenException($"{displayName}: {channels} channels are more than a WAV file can hold");
+        long dataBytes = (frames ?? 0) * blockAlign;
         int fmtBytes = isFloat ? 18 : 16;
-        int factChunkBytes = isFloat ? 12 : 0;
+        int factChunkBytes = isFloat && frames is not null ? 12 : 0;
         long riffSize = 4 + (8 + fmtBytes) + factChunkBytes + 8 + dataBytes;
         if (riffSize > uint.MaxValue)
             throw new MusicGenException(
                 $"{displayName}: {dataBytes} bytes of samples are more than a WAV file can hold (4 GiB); write a shorter clip");
 
         // BinaryWriter is little-endian, as RIFF is; it is used for the header only, never per sample.
-        using (var header = new BinaryWriter(stream, Encoding.ASCII, leaveOpen: true))
+        using var header = new BinaryWriter(stream, Encoding.ASCII, leaveOpen: true);
+        header.Write("RIFF"u8);
+        header.Write(frames is null ? UnknownSize : (uint)riffSize);
+        header.Write("WAVE"u8);
+        header.Write("fmt "u8);
+        header.Write(fmtBytes);
+        header.Write(isFloat ? WavFormatTag.IeeeFloat : WavFormatTag.Pcm);
+        header.Write((ushort)channels);
+        header.Write(sampleRate);
+        header.Write((uint)((long)sampleRate * blockAlign));
+        header.Write((ushort)blockAlign);
+        header.Write((ushort)(bytesPerSample * 8));
+        if (isFloat) header.Write((ushort)0); // cbSize: no extension
+        if (factChunkBytes > 0)
         {
-            header.Write("RIFF"u8);
-            header.Write((uint)riffSize);
-            header.Write("WAVE"u8);
-            header.Write("fmt "u8);
-            header.Write(fmtBytes);
-            header.Write(isFloat ? WavFormatTag.IeeeFloat : WavFormatTag.Pcm);
-            header.Write((ushort)clip.ChannelCount);
-            header.Write(clip.SampleRate);
-            header.Write((uint)((long)clip.SampleRate * blockAlign));
-            header.Write((ushort)blockAlign);
-            header.Write((ushort)(bytesPerSample * 8));
-            if (isFloat)
-            {
-                header.Write((ushort)0); // cbSize: no extension
-                header.Write("fact"u8);
-                header.Write(4);
-                header.Write(clip.Length);
-            }
-            header.Write("data"u8);
-            header.Write((uint)dataBytes);
+            header.Write("fact"u8);
+            header.Write(4);
+            header.Write((uint)frames!.Value);
         }
-        WriteSamples(stream, clip, isFloat, blockAlign);
+        header.Write("data"u8);
+        header.Write(frames is null ? UnknownSize : (uint)dataBytes);
     }
 
-    private static void WriteSamples(Stream stream, AudioClip clip, bool isFloat, int blockAlign)
+    /// <summary>The clip's samples, interleaved, in the format.</summary>
+    internal static void WriteSamples(Stream stream, AudioClip clip, WavSampleFormat format)
     {
+        bool isFloat = format == WavSampleFormat.Float32;
+        int blockAlign = clip.ChannelCount * (isFloat ? 4 : 2);
         byte[] buffer = ArrayPool<byte>.Shared.Rent(BlockFrames * blockAlign);
         try
         {

@@ -1,4 +1,5 @@
 using MusicGen.Engine.Tensors;
+using MusicGen.Loaders.Checkpoints;
 
 namespace MusicGen.Engine.Backends;
 
@@ -22,7 +23,8 @@ public readonly record struct AttentionOptions(
     Tensor? KeyMask = null);
 
 /// <summary>
-/// The narrow set of operations every model is written against. Tensors are float32 and live on the backend's
+/// The narrow set of operations every model is written against. Tensors are float32 (packed weight matrices
+/// aside, see <see cref="UploadPacked"/>) and live on the backend's
 /// device; arguments are never resized, so callers allocate outputs once and reuse them. Outputs may alias
 /// inputs only where an operation says so.
 /// </summary>
@@ -40,9 +42,16 @@ public interface IBackend : IDisposable
     /// </summary>
     Tensor Adopt(float[] data, params int[] shape);
     void Upload(ReadOnlySpan<float> data, Tensor destination);
+
+    /// <summary>
+    /// A linear layer's weight matrix [rows, columns] in a packed low-precision type (the byte layouts of
+    /// <see cref="PackedMatrix"/>); the tensor's <see cref="Tensor.ElementType"/> is that type. Such a tensor
+    /// serves only as the weight of <see cref="Linear"/>; a backend may rearrange the bytes internally.
+    /// </summary>
+    Tensor UploadPacked(PackedMatrix matrix);
     void Download(Tensor source, Span<float> destination);
 
-    /// <summary>y[M, N] = x[M, K] · w[N, K]ᵀ + bias[N].</summary>
+    /// <summary>y[M, N] = x[M, K] · w[N, K]ᵀ + bias[N]; w is float32 or packed (<see cref="UploadPacked"/>).</summary>
     void Linear(Tensor x, Tensor weight, Tensor? bias, Tensor y);
 
     /// <summary>

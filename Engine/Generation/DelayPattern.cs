@@ -20,8 +20,15 @@ public sealed class DelayPattern
     /// <summary>Positions already known before generation starts (the start token, or a prompt).</summary>
     public int StartLength { get; }
 
-    private DelayPattern(int rows, int codebooks, int maxLength, int padTokenId, int[] mask, int startLength)
+    private readonly int _audioChannels;
+
+    /// <summary>Whether the codebooks are delayed (false when the sequence is too short for the pattern).</summary>
+    public bool Delayed { get; }
+
+    private DelayPattern(int rows, int codebooks, int audioChannels, bool delayed, int maxLength, int padTokenId, int[] mask, int startLength)
     {
+        _audioChannels = audioChannels;
+        Delayed = delayed;
         Rows = rows;
         Codebooks = codebooks;
         MaxLength = maxLength;
@@ -45,7 +52,7 @@ public sealed class DelayPattern
             // Too short for the pattern: the reference leaves the prompt as it is and delays nothing.
             for (int row = 0; row < rows; row++)
                 for (int j = 0; j < promptLength; j++) mask[row * maxLength + j] = promptIds[row * promptLength + j];
-            return new DelayPattern(rows, codebooks, maxLength, padTokenId, mask, promptLength);
+            return new DelayPattern(rows, codebooks, audioChannels, delayed: false, maxLength, padTokenId, mask, promptLength);
         }
         if (promptLength + channelCodebooks - 1 > maxLength)
             throw new MusicGenException($"a prompt of {promptLength} positions does not fit in {maxLength} with the delay pattern");
@@ -67,11 +74,18 @@ public sealed class DelayPattern
                     start = Math.Min(start, j);
                     break;
                 }
-        return new DelayPattern(rows, codebooks, maxLength, padTokenId, mask, start);
+        return new DelayPattern(rows, codebooks, audioChannels, delayed: true, maxLength, padTokenId, mask, start);
     }
 
     /// <summary>The delay of codebook k: its depth within its channel.</summary>
     private static int DelayOf(int codebook, int audioChannels) => audioChannels == 2 ? codebook / 2 : codebook;
+
+    /// <summary>Where frame f of a row is in a delayed sequence: after the start token, its codebook's delay later.</summary>
+    public int PositionOf(int row, int frame) => DelayOf(row % Codebooks, _audioChannels) + 1 + frame;
+
+    /// <summary>Frames that every row has once positions [0, position] are filled (delayed sequences only).</summary>
+    public int FramesComplete(int position) =>
+        Math.Clamp(position - DelayOf(Codebooks - 1, _audioChannels), 0, MaxLength - DelayOf(Codebooks - 1, _audioChannels) - 1);
 
     /// <summary>The value forced at a position, or −1 where the model's prediction stands.</summary>
     public int Forced(int row, int position) => _mask[row * MaxLength + position];

@@ -50,9 +50,12 @@ public sealed class MusicgenGenerator
 
     /// <summary>
     /// Generates, reporting each decoding step to progress; cancellation stops at the next step (throwing
-    /// <see cref="OperationCanceledException"/>) and releases the cache.
+    /// <see cref="OperationCanceledException"/>) and releases the cache. onFrames hears the codes of frames [first,
+    /// first + n) as soon as every codebook has them (the prompt's frames included), so that they can be decoded
+    /// while generation goes on.
     /// </summary>
-    public GenerationResult Generate(GenerationRequest request, IProgress<GenerationProgress>? progress = null, CancellationToken cancellation = default)
+    public GenerationResult Generate(GenerationRequest request, IProgress<GenerationProgress>? progress = null, CancellationToken cancellation = default,
+        FramesHandler? onFrames = null)
     {
         var config = _model.Config.Decoder;
         var sampling = request.Unconditional ? request.Sampling with { GuidanceScale = 1.0 } : request.Sampling;
@@ -78,6 +81,7 @@ public sealed class MusicgenGenerator
         var next = new int[rows];
         var feed = new int[decoderBatch * codebooks * pattern.StartLength];
         FillFeed(sequence, maxLength, rows, 0, pattern.StartLength, feed);
+        var completed = onFrames is null ? null : new CompletedFrames(pattern, sequence, Layout, onFrames);
         int total = maxLength - pattern.StartLength;
         var clock = System.Diagnostics.Stopwatch.StartNew();
 
@@ -94,6 +98,7 @@ public sealed class MusicgenGenerator
                 int forced = pattern.Forced(r, position);
                 sequence[r * maxLength + position] = forced == -1 ? next[r] : forced;
             }
+            completed?.After(position);
             int done = position + 1 - pattern.StartLength;
             progress?.Report(new GenerationProgress(done, total, done / Math.Max(clock.Elapsed.TotalSeconds, 1e-9)));
             if (tokens != 1) feed = new int[decoderBatch * codebooks];
@@ -102,6 +107,7 @@ public sealed class MusicgenGenerator
 
         int[] codes = pattern.Revert(sequence, out int frames); // [B, K, F]
         var byChannel = new CodesBatch(batch, AudioChannels, ChannelCodebooks, frames, Layout.ToChannels(codes, batch, frames));
+        completed?.Finish(byChannel);
         return new GenerationResult(byChannel, promptFrames, maxLength, sequence);
     }
 
@@ -118,7 +124,7 @@ public sealed class MusicgenGenerator
         if (promptFrames + request.MaxNewTokens > MaxSteps)
             throw new MusicGenException(promptFrames > 0
                 ? $"the audio prompt ({promptFrames / (double)_model.Config.AudioEncoder.FrameRate:0.00} s) and {request.MaxNewTokens} new steps make {promptFrames + request.MaxNewTokens} steps, but this model generates at most {MaxSeconds:0.#} s ({MaxSteps} steps), prompt included"
-                : $"{request.MaxNewTokens} decoding steps asked, but this model generates at most {MaxSeconds:0.#} s ({MaxSteps} steps); longer pieces need long-form generation, which is not supported yet");
+                : $"{request.MaxNewTokens} decoding steps asked, but this model generates at most {MaxSeconds:0.#} s ({MaxSteps} steps) at a time; longer pieces are generated window by window from a duration");
         if (request.Melody is { } melody && (melody.Batch != request.Batch || melody.Bins != _model.Config.NumChroma))
             throw new MusicGenException($"the melody chroma is [{melody.Batch}, {melody.Frames}, {melody.Bins}] for {request.Batch} item(s) and {_model.Config.NumChroma} chroma bins");
     }
@@ -132,7 +138,8 @@ public sealed class MusicgenGenerator
         int batch = request.Batch, rows = batch * Codebooks;
         promptFrames = 0;
         if (request.AudioPrompt is null && request.PromptCodes is null) return Enumerable.Repeat(_startTokenId, rows).ToArray();
-        if (!_model.AcceptsAudioPrompts)
+        // Prompt codes are how a long-form window continues the last one, for melody models too (as in audiocraft).
+        if (!_model.AcceptsAudioPrompts && request.AudioPrompt is not null)
             throw new MusicGenException("audio-prompt continuation is not available for melody checkpoints (as in the reference); use a text-to-music checkpoint");
         if (request.AudioPrompt is not null && request.PromptCodes is not null) throw new MusicGenException("give an audio prompt or prompt codes, not both");
         if (request.AudioPrompt is { } audio && audio.Batch != batch) throw new MusicGenException($"{audio.Batch} audio prompts for {batch} item(s)");

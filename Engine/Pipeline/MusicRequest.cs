@@ -16,8 +16,17 @@ public sealed record MusicRequest
     /// <summary>Items to generate without text (default 1, or one per audio prompt or melody); only without prompts.</summary>
     public int? Samples { get; init; }
 
-    /// <summary>Seconds of audio per item, an audio prompt included, at most 30 (default: the checkpoint's length).</summary>
+    /// <summary>
+    /// Seconds of audio per item, an audio prompt included (default: the checkpoint's length). Up to an hour: beyond
+    /// <see cref="Window"/> the piece is generated window by window, as audiocraft extends it.
+    /// </summary>
     public double? Duration { get; init; }
+
+    /// <summary>Seconds of each window of a long piece (default: the model's 30 s; smaller ones are for tests and experiments).</summary>
+    public double? Window { get; init; }
+
+    /// <summary>Seconds by which each window of a long piece starts after the previous one (default 18, audiocraft's extend_stride).</summary>
+    public double? ExtendStride { get; init; }
 
     /// <summary>New decoding steps instead of <see cref="Duration"/> (frames + codebooks − 1).</summary>
     public int? Steps { get; init; }

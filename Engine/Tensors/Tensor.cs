@@ -1,10 +1,13 @@
 using MusicGen.Engine.Backends;
 using MusicGen.Loaders;
+using MusicGen.Loaders.Checkpoints;
 
 namespace MusicGen.Engine.Tensors;
 
 /// <summary>
-/// A float32 tensor that lives on its backend's device: a contiguous row-major region of a device buffer.
+/// A tensor that lives on its backend's device: a contiguous row-major region of a device buffer. Tensors are
+/// float32, except weight matrices uploaded with <see cref="IBackend.UploadPacked"/>, whose
+/// <see cref="ElementType"/> says how the backend packed them and which only serve as Linear's weight.
 /// Views (<see cref="Reshape"/>, <see cref="Slice"/>) share the buffer of the tensor they come from; only the
 /// tensor that allocated the buffer releases it.
 /// </summary>
@@ -21,8 +24,10 @@ public sealed class Tensor : IDisposable
     public ReadOnlySpan<int> Shape => _shape;
     public int Rank => _shape.Length;
     public long Length { get; }
+    /// <summary>How the elements are stored: float32 except for packed weight matrices.</summary>
+    public WeightType ElementType { get; }
 
-    public Tensor(IBackend backend, IDeviceBuffer buffer, long offset, int[] shape, bool ownsBuffer)
+    public Tensor(IBackend backend, IDeviceBuffer buffer, long offset, int[] shape, bool ownsBuffer, WeightType elementType = WeightType.F32)
     {
         if (shape.Any(d => d < 0)) throw new ArgumentException($"negative dimension in {ShapeText.Format(shape)}");
         Backend = backend;
@@ -31,6 +36,7 @@ public sealed class Tensor : IDisposable
         _shape = shape.ToArray();
         Length = ShapeText.ElementCount(shape);
         _ownsBuffer = ownsBuffer;
+        ElementType = elementType;
     }
 
     public int Dim(int axis) => _shape[axis < 0 ? _shape.Length + axis : axis];
@@ -42,7 +48,13 @@ public sealed class Tensor : IDisposable
     {
         if (ShapeText.ElementCount(shape) != Length)
             throw new ArgumentException($"cannot view {ShapeText.Format(_shape)} as {ShapeText.Format(shape)}");
+        RequireFloat32("Reshape");
         return new Tensor(Backend, Buffer, Offset, shape, ownsBuffer: false);
+    }
+
+    private void RequireFloat32(string operation)
+    {
+        if (ElementType != WeightType.F32) throw new InvalidOperationException($"{operation} of a {ElementType.Name()} weight matrix");
     }
 
     /// <summary>Rows [start, start + count) along the first dimension.</summary>
@@ -50,6 +62,7 @@ public sealed class Tensor : IDisposable
     {
         if (start < 0 || count < 0 || start + count > _shape[0])
             throw new ArgumentOutOfRangeException(nameof(start), $"slice [{start}, {start + count}) of {ShapeText.Format(_shape)}");
+        RequireFloat32("Slice");
         var shape = _shape.ToArray();
         shape[0] = count;
         long rowLength = _shape[0] == 0 ? 0 : Length / _shape[0];
@@ -59,12 +72,14 @@ public sealed class Tensor : IDisposable
     /// <summary>Copies the tensor to host memory.</summary>
     public float[] ToArray()
     {
+        RequireFloat32("Download");
         var result = new float[Length];
         Backend.Download(this, result);
         return result;
     }
 
-    public override string ToString() => $"Tensor{ShapeText.Format(_shape)} on {Backend.Name}";
+    public override string ToString() =>
+        $"Tensor{ShapeText.Format(_shape)}{(ElementType == WeightType.F32 ? "" : " " + ElementType.Name())} on {Backend.Name}";
 
     public void Dispose()
     {

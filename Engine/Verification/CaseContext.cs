@@ -19,15 +19,18 @@ public sealed class CaseContext : IDisposable
     public GoldenCase Golden { get; }
     public CheckpointFolder Checkpoint { get; }
     public IBackend Backend { get; }
+    /// <summary>The type of the linear layers' weight matrices of the MusicGen model.</summary>
+    public WeightType WeightType { get; }
 
-    public CaseContext(GoldenCase golden, CheckpointFolder checkpoint, IBackend backend)
+    public CaseContext(GoldenCase golden, CheckpointFolder checkpoint, IBackend backend, WeightType weightType = WeightType.F32)
     {
         Golden = golden;
         Checkpoint = checkpoint;
         Backend = backend;
+        WeightType = weightType;
     }
 
-    public IMusicgenModel Musicgen => _musicgen ??= MusicgenModels.Load(Backend, Checkpoint);
+    public IMusicgenModel Musicgen => _musicgen ??= MusicgenModels.Load(Backend, Checkpoint, WeightType);
 
     /// <summary>The codec: a MusicGen model's audio encoder, or the standalone codec of an EnCodec checkpoint.</summary>
     public EncodecModel Codec => _codec ??= Checkpoint.Musicgen is null

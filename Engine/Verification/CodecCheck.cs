@@ -11,6 +11,9 @@ public sealed class CodecCheck : IComponentCheck
 
     public bool Owns(GoldenCase golden, string tensorName) => golden.Kind == "encodec" || tensorName.StartsWith("audio_encoder.", StringComparison.Ordinal);
 
+    /// <summary>The codec stays float32 whatever the weight type.</summary>
+    public bool UsesLinearWeights => false;
+
     public void Run(CaseContext context, ProducedTensors produced)
     {
         var (golden, backend) = (context.Golden, context.Backend);

@@ -58,7 +58,7 @@ public sealed class GenerationCheck : IComponentCheck
     };
 
     /// <summary>The case's processed audio prompt (input_values, padding_mask), if it has one.</summary>
-    private static AudioPrompt? ReferenceAudioPrompt(GoldenCase golden)
+    internal static AudioPrompt? ReferenceAudioPrompt(GoldenCase golden)
     {
         if (!golden.Has("input_values")) return null;
         int[] shape = golden.Shape("input_values"); // [B, C, S]
@@ -67,7 +67,7 @@ public sealed class GenerationCheck : IComponentCheck
     }
 
     /// <summary>The reference's chroma (input_features), so that generation is checked apart from feature extraction.</summary>
-    private static MelodyChroma? ReferenceChroma(GoldenCase golden)
+    internal static MelodyChroma? ReferenceChroma(GoldenCase golden)
     {
         if (!golden.Has("input_features")) return null;
         int[] shape = golden.Shape("input_features"); // [B, frames, bins]

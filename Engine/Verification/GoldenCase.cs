@@ -14,7 +14,11 @@ public sealed class GoldenCase : IDisposable
 
     public string Folder { get; }
     public string Name => Path.GetFileName(Path.TrimEndingDirectorySeparator(Folder));
-    public string ModelFolder => Path.Combine(Folder, "model");
+    /// <summary>model/, or the checkpoint of another case that case.json names in "model" (a path relative to the case).</summary>
+    public string ModelFolder =>
+        Settings.TryGetProperty("model", out var model) && model.ValueKind == JsonValueKind.String
+            ? Path.GetFullPath(Path.Combine(Folder, model.GetString()!))
+            : Path.Combine(Folder, "model");
     public string Kind { get; }
     public SafetensorsFile Expected { get; }
     public IReadOnlyList<string> Inputs { get; }

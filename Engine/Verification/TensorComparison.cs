@@ -2,8 +2,20 @@ using MusicGen.Loaders;
 
 namespace MusicGen.Engine.Verification;
 
+/// <summary>How a verification row measures the error (the row passes when it is at most its tolerance).</summary>
+public enum ErrorMetric
+{
+    /// <summary>max |engine − reference| (float32 weights: golden/FORMAT.md).</summary>
+    MaxAbs,
+    /// <summary>‖engine − reference‖₂ / ‖reference‖₂ (low-precision weights, float tensors).</summary>
+    RelativeRms,
+    /// <summary>The share of elements that differ (low-precision weights, integer tensors such as greedy codes).</summary>
+    Disagreement,
+}
+
 /// <summary>One line of a verification report: how far the engine's tensor is from the reference.</summary>
-public sealed record VerificationRow(string Name, string Shape, double MaxAbsError, double Tolerance, bool Passed, string? Note = null);
+public sealed record VerificationRow(string Name, string Shape, double MaxAbsError, double Tolerance, bool Passed, string? Note = null,
+    ErrorMetric Metric = ErrorMetric.MaxAbs);
 
 /// <summary>The comparison rules of golden/FORMAT.md.</summary>
 public static class TensorComparison

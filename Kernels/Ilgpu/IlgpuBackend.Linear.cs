@@ -12,7 +12,7 @@ public sealed partial class IlgpuBackend
         int n = weight.Dim(0), k = weight.Dim(1);
         OperationContracts.Linear(x, weight, bias, y);
         int m = k == 0 ? 0 : checked((int)(x.Length / k));
-        Product(View(x), k, View(weight), Optional(bias), View(y), m, n, k);
+        Product(View(x), k, WeightView(weight), Optional(bias), View(y), m, n, k);
     }
 
     /// <summary>

@@ -1,3 +1,5 @@
+using MusicGen.Loaders.Safetensors;
+
 namespace MusicGen.Loaders.Checkpoints;
 
 /// <summary>
@@ -11,13 +13,20 @@ public sealed class WeightReader
     private readonly WeightStore _store;
     private readonly string _prefix;
 
-    public WeightReader(WeightStore store, string prefix = "")
+    public WeightReader(WeightStore store, string prefix = "", WeightType matrixType = WeightType.F32)
     {
         _store = store;
         _prefix = prefix;
+        MatrixType = matrixType;
     }
 
-    public WeightReader Scope(string prefix) => new(_store, _prefix + prefix);
+    /// <summary>The type <see cref="Matrix"/> gives the weight matrices of linear layers.</summary>
+    public WeightType MatrixType { get; }
+
+    public WeightReader Scope(string prefix) => new(_store, _prefix + prefix, MatrixType);
+
+    /// <summary>The same tensors, with linear layers' matrices in <paramref name="type"/>.</summary>
+    public WeightReader WithMatrixType(WeightType type) => new(_store, _prefix, type);
 
     public string FullName(string name) => _prefix + name;
 
@@ -44,6 +53,44 @@ public sealed class WeightReader
         var direction = new HostTensor(parts.Direction, _store.Entry(parts.Direction).Shape, _store.ReadFloat32(parts.Direction));
         return new HostTensor(full, direction.Shape, WeightNorm.Fold(magnitude, direction));
     }
+
+    /// <summary>
+    /// The matrix <paramref name="name"/> [rows, columns] in <see cref="MatrixType"/> (not f32): a float16 or
+    /// bfloat16 tensor asked for in its own type is taken as stored; anything else is read as float32 a few rows
+    /// at a time and converted, so loading holds no float32 copy of the matrix.
+    /// </summary>
+    public PackedMatrix Matrix(string name, int rows, int columns)
+    {
+        string full = _prefix + name;
+        if (!_store.Contains(full)) return PackedMatrix.Pack(MatrixType, Float(name, rows, columns).Data, rows, columns);
+        var entry = _store.Entry(full);
+        if (!ShapeText.Equal(entry.Shape, [rows, columns]))
+            throw new MusicGenException($"{_store.Folder}: tensor '{full}' has shape {ShapeText.Format(entry.Shape)}, expected {ShapeText.Format([rows, columns])}");
+        var file = _store.FileOf(full);
+        var type = PackedMatrix.StoredType(MatrixType, columns);
+        if ((type, entry.DType) is (WeightType.F16, SafetensorsDType.F16) or (WeightType.BF16, SafetensorsDType.BF16))
+            return PackedMatrix.FromStored(type, rows, columns, file.Bytes(entry));
+        var matrix = PackedMatrix.Allocate(type, rows, columns);
+        int chunkRows = Math.Clamp(ChunkElements / Math.Max(1, columns), 1, Math.Max(1, rows));
+        var chunk = System.Buffers.ArrayPool<float>.Shared.Rent(chunkRows * columns);
+        try
+        {
+            for (int row = 0; row < rows; row += chunkRows)
+            {
+                var part = chunk.AsSpan(0, Math.Min(chunkRows, rows - row) * columns);
+                file.ReadFloat32(entry, (long)row * columns, part);
+                matrix.PackRows(row, part);
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<float>.Shared.Return(chunk);
+        }
+        return matrix;
+    }
+
+    /// <summary>Weights converted per read while packing a matrix (1 MiB of float32).</summary>
+    private const int ChunkElements = 1 << 18;
 
     private sealed record WeightNormParts(string Magnitude, string Direction);
 

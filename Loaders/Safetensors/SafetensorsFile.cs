@@ -172,6 +172,38 @@ public sealed class SafetensorsFile : IDisposable
         return result;
     }
 
+    /// <summary>
+    /// Elements [firstElement, firstElement + destination.Length) of a floating-point tensor as float32: a part of a
+    /// large tensor converted without holding all of it.
+    /// </summary>
+    public void ReadFloat32(TensorEntry entry, long firstElement, Span<float> destination)
+    {
+        int size = SafetensorsDTypes.SizeOf(entry.DType);
+        if (firstElement < 0 || firstElement + destination.Length > entry.ElementCount)
+            throw new ArgumentOutOfRangeException(nameof(firstElement), $"elements [{firstElement}, {firstElement + destination.Length}) of '{entry.Name}' {ShapeText.Format(entry.Shape)}");
+        long start = _dataStart + entry.Begin + firstElement * size;
+        if (entry.DType == SafetensorsDType.F32)
+        {
+            ReadExactly(_handle, Path, MemoryMarshal.AsBytes(destination), start);
+            return;
+        }
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(ConversionChunk * size);
+        try
+        {
+            for (int done = 0; done < destination.Length; done += ConversionChunk)
+            {
+                int count = Math.Min(ConversionChunk, destination.Length - done);
+                var stored = buffer.AsSpan(0, count * size);
+                ReadExactly(_handle, Path, stored, start + (long)done * size);
+                ElementConversion.ToFloat32(stored, entry.DType, destination.Slice(done, count), () => $"{Path}: tensor '{entry.Name}'");
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
     /// <summary>A tensor converted to int64, whatever integer type it is stored in.</summary>
     public long[] ReadInt64(string name)
     {
@@ -225,6 +257,14 @@ public sealed class SafetensorsFile : IDisposable
 /// <summary>Conversions from stored element types to the engine's float32 and int64.</summary>
 public static class ElementConversion
 {
+    /// <summary>bfloat16 bits of a float32, rounded to nearest even as torch casts (NaN stays NaN).</summary>
+    public static ushort ToBFloat16(float value)
+    {
+        uint bits = BitConverter.SingleToUInt32Bits(value);
+        if (float.IsNaN(value)) return (ushort)(bits >> 16 | 0x40);
+        return (ushort)((bits + 0x7FFF + (bits >> 16 & 1)) >> 16);
+    }
+
     public static void ToFloat32(ReadOnlySpan<byte> bytes, SafetensorsDType dtype, Span<float> destination, Func<string> where)
     {
         switch (dtype)

@@ -45,12 +45,7 @@ public sealed class SafetensorsWriter
     public SafetensorsWriter AddBFloat16(string name, int[] shape, ReadOnlySpan<float> data)
     {
         var raw = new ushort[data.Length];
-        for (int i = 0; i < data.Length; i++)
-        {
-            // Round to nearest even, as torch does when casting to bfloat16.
-            uint bits = BitConverter.SingleToUInt32Bits(data[i]);
-            raw[i] = (ushort)((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16);
-        }
+        for (int i = 0; i < data.Length; i++) raw[i] = ElementConversion.ToBFloat16(data[i]);
         return Add(name, SafetensorsDType.BF16, shape, MemoryMarshal.AsBytes(raw.AsSpan()));
     }
 

@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace MusicGen.Engine.Backends.Cpu;
 
@@ -31,13 +32,69 @@ internal static class CpuActivations
         T.Apply(new Vector<float>(tail)).CopyTo(tail);
         tail[..(n - i)].CopyTo(output[i..]);
     }
+
+    /// <summary>ELU with alpha 1, 16 lanes at a time where AVX-512 is there; output may be input.</summary>
+    public static void Elu(ReadOnlySpan<float> input, Span<float> output)
+    {
+        int n = input.Length, i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            ref float source = ref MemoryMarshal.GetReference(input);
+            ref float target = ref MemoryMarshal.GetReference(output);
+            for (; i <= n - Vector512<float>.Count; i += Vector512<float>.Count)
+            {
+                var x = Vector512.LoadUnsafe(ref source, (nuint)i);
+                Vector512.ConditionalSelect(Vector512.GreaterThan(x, Vector512<float>.Zero), x,
+                    ExpOfNonPositive(Vector512.Min(x, Vector512<float>.Zero)) - Vector512<float>.One).StoreUnsafe(ref target, (nuint)i);
+            }
+        }
+        Map<EluActivation>(input[i..], output[i..]);
+    }
+
+    // eˣ for x ≤ 0 (Cephes' expf): x = n·ln 2 + r with |r| ≤ ½ ln 2 (ln 2 in two parts), a degree-6 polynomial for
+    // eʳ, then 2ⁿ through the exponent bits; within 2 ulp. Below −87 the result is 0 to float precision.
+    private const float Log2E = 1.44269504f, Ln2High = 0.693359375f, Ln2Low = -2.12194440e-4f;
+    private const float P0 = 1.9875691500e-4f, P1 = 1.3981999507e-3f, P2 = 8.3334519073e-3f, P3 = 4.1665795894e-2f, P4 = 1.6666665459e-1f, P5 = 5.0000001201e-1f;
+
+    internal static Vector512<float> ExpOfNonPositive(Vector512<float> x)
+    {
+        x = Vector512.Max(x, Vector512.Create(-87f));
+        var n = Vector512.Floor(x * Vector512.Create(Log2E) + Vector512.Create(0.5f));
+        var r = x - n * Vector512.Create(Ln2High) - n * Vector512.Create(Ln2Low);
+        var p = Vector512.Create(P0);
+        p = p * r + Vector512.Create(P1);
+        p = p * r + Vector512.Create(P2);
+        p = p * r + Vector512.Create(P3);
+        p = p * r + Vector512.Create(P4);
+        p = p * r + Vector512.Create(P5);
+        p = p * r * r + r + Vector512<float>.One;
+        var scale = Vector512.ShiftLeft(Vector512.ConvertToInt32(n) + Vector512.Create(127), 23).AsSingle();
+        return p * scale;
+    }
+
+    internal static Vector<float> ExpOfNonPositive(Vector<float> x)
+    {
+        x = Vector.Max(x, new Vector<float>(-87f));
+        var n = Vector.Floor(x * new Vector<float>(Log2E) + new Vector<float>(0.5f));
+        var r = x - n * new Vector<float>(Ln2High) - n * new Vector<float>(Ln2Low);
+        var p = new Vector<float>(P0);
+        p = p * r + new Vector<float>(P1);
+        p = p * r + new Vector<float>(P2);
+        p = p * r + new Vector<float>(P3);
+        p = p * r + new Vector<float>(P4);
+        p = p * r + new Vector<float>(P5);
+        p = p * r * r + r + Vector<float>.One;
+        var scale = Vector.AsVectorSingle(Vector.ShiftLeft(Vector.ConvertToInt32(n) + new Vector<int>(127), 23));
+        return p * scale;
+    }
 }
 
 /// <summary>ELU with alpha 1: x for x &gt; 0, else eˣ − 1.</summary>
 internal readonly struct EluActivation : IVectorActivation
 {
     public static Vector<float> Apply(Vector<float> x) =>
-        Vector.ConditionalSelect(Vector.GreaterThan(x, Vector<float>.Zero), x, Vector.Exp(x) - Vector<float>.One);
+        Vector.ConditionalSelect(Vector.GreaterThan(x, Vector<float>.Zero), x,
+            CpuActivations.ExpOfNonPositive(Vector.Min(x, Vector<float>.Zero)) - Vector<float>.One);
 }
 
 /// <summary>

@@ -85,38 +85,4 @@ public sealed partial class CpuBackend
         });
         result.CopyTo(codes);
     }
-
-    public void LstmStep(Tensor gates, Tensor recurrentWeight, Tensor cell, Tensor output, int t)
-    {
-        int batch = gates.Dim(0), steps = gates.Dim(1), hidden = recurrentWeight.Dim(1);
-        OperationContracts.LstmStep(gates, recurrentWeight, cell, output, t);
-        var gs = Array(gates, out int go);
-        var cs = Array(cell, out int co);
-        var hs = Array(output, out int ho);
-        // z[b, 4H] = W_hh · h[b, t − 1]; one pass over W_hh serves every batch row (rows of h are steps·H apart).
-        var z = Scratch.Get(batch * 4 * hidden);
-        if (t > 0)
-            CpuParallel.For(hidden, 4L * batch * hidden, (hs, ho: ho + (t - 1) * hidden, ws: Array(recurrentWeight, out int wo), wo, z, batch, steps, hidden),
-                static (in s, start, end) => Gemm.MultiplyTransposed(s.hs.AsSpan(s.ho), s.steps * s.hidden, s.ws.AsSpan(s.wo + start * 4 * s.hidden), s.hidden,
-                    s.z.AsSpan(start * 4), 4 * s.hidden, s.batch, (end - start) * 4, s.hidden));
-        else
-            System.Array.Clear(z, 0, batch * 4 * hidden);
-
-        for (int b = 0; b < batch; b++)
-        {
-            var row = z.AsSpan(b * 4 * hidden, 4 * hidden);
-            TensorPrimitives.Add(row, gs.AsSpan(go + (b * steps + t) * 4 * hidden, 4 * hidden), row);
-            var c = cs.AsSpan(co + b * hidden, hidden);
-            var h = hs.AsSpan(ho + (b * steps + t) * hidden, hidden);
-            for (int j = 0; j < hidden; j++)
-            {
-                float input = Sigmoid(row[j]), forget = Sigmoid(row[hidden + j]);
-                float candidate = MathF.Tanh(row[2 * hidden + j]), outputGate = Sigmoid(row[3 * hidden + j]);
-                c[j] = forget * (t > 0 ? c[j] : 0f) + input * candidate;
-                h[j] = outputGate * MathF.Tanh(c[j]);
-            }
-        }
-    }
-
-    private static float Sigmoid(float x) => 1f / (1f + MathF.Exp(-x));
 }

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 using MusicGen.Engine.Tensors;
 
@@ -5,100 +7,174 @@ namespace MusicGen.Engine.Backends.Cpu;
 
 public sealed partial class CpuBackend
 {
-    /// <summary>Output columns gathered per work item: sized so the gathered window stays in L2.</summary>
-    private static int ColumnChunk(int rowLength) => Math.Clamp(32_768 / Math.Max(1, rowLength), 8, 256);
-
+    /// <summary>
+    /// Conv1d as the product weight[Cout, Cin·K] · columns[Cin·K, Tout], one panel of output steps at a time; the
+    /// columns are read from the input in place or gathered into a packed panel (see <see cref="ConvolutionGemm"/>).
+    /// </summary>
     public void Conv1d(Tensor x, Tensor weight, Tensor? bias, Tensor y, int stride, int dilation)
     {
         int batch = x.Dim(0), cin = x.Dim(1), tin = x.Dim(2);
         int cout = weight.Dim(0), kernel = weight.Dim(2), tout = y.Dim(2);
         OperationContracts.Conv1d(x, weight, bias, y, stride, dilation);
-        int rowLength = cin * kernel, chunk = ColumnChunk(rowLength), chunks = (tout + chunk - 1) / chunk;
+        var tiling = PanelTiling.For(batch, tout, cout, cin * kernel);
         var job = new ConvolutionJob(Array(x, out int xo), xo, Array(weight, out int wo), wo, Array(y, out int yo), yo,
             bias is null ? null : Array(bias, out _), bias is null ? 0 : checked((int)bias.Offset),
-            cin, tin, cout, tout, kernel, stride, dilation, rowLength, chunk, chunks);
-        CpuParallel.For(batch * chunks, (long)chunk * rowLength * cout, job, static (in s, start, end) =>
+            cin, tin, cout, tout, kernel, stride, dilation, tiling);
+        CpuParallel.For(tiling.Items, tiling.CostPerItem, job, static (in s, start, end) =>
         {
-            var columns = Scratch.Get(s.Chunk * s.RowLength);
+            var tiling = s.Tiling;
+            var product = Scratch.Get(ConvolutionGemm.PaddedRows(tiling.RowGroup) * tiling.Width);
             for (int item = start; item < end; item++)
             {
-                int b = item / s.Chunks, t0 = item % s.Chunks * s.Chunk, count = Math.Min(s.Chunk, s.OutLength - t0);
-                int xb = s.XOffset + b * s.InChannels * s.InLength;
-                for (int t = 0; t < count; t++)
-                {
-                    int first = (t0 + t) * s.Stride;
-                    for (int ci = 0; ci < s.InChannels; ci++)
-                    {
-                        int source = xb + ci * s.InLength + first, target = t * s.RowLength + ci * s.Kernel;
-                        for (int k = 0; k < s.Kernel; k++) columns[target + k] = s.X[source + k * s.Dilation];
-                    }
-                }
+                var (b, t0, count, r0, rows) = tiling.Item(item, s.OutLength, s.OutChannels);
+                var source = new ConvolutionColumns(s.X, s.XOffset + b * s.InChannels * s.InLength, s.InLength, s.Kernel, s.Stride,
+                    s.Dilation, t0, count, tiling.Width);
+                ConvolutionGemm.Multiply(ref source, s.W.AsSpan(s.WOffset + r0 * tiling.Depth), tiling.Depth, rows, tiling.Depth, product);
                 int yb = s.YOffset + b * s.OutChannels * s.OutLength + t0;
-                Gemm.MultiplyTransposed(s.W.AsSpan(s.WOffset), s.RowLength, columns, s.RowLength, s.Y.AsSpan(yb), s.OutLength, s.OutChannels, count, s.RowLength);
-                if (s.Bias is not null)
-                    for (int c = 0; c < s.OutChannels; c++)
-                        TensorPrimitives.Add(s.Y.AsSpan(yb + c * s.OutLength, count), s.Bias[s.BiasOffset + c], s.Y.AsSpan(yb + c * s.OutLength, count));
+                for (int r = 0; r < rows; r++)
+                {
+                    var computed = product.AsSpan(r * tiling.Width, count);
+                    var target = s.Y.AsSpan(yb + (r0 + r) * s.OutLength, count);
+                    if (s.Bias is null) computed.CopyTo(target);
+                    else TensorPrimitives.Add(computed, s.Bias[s.BiasOffset + r0 + r], target);
+                }
             }
         });
     }
 
-    /// <summary>One convolution's arrays and sizes, handed to the worker threads.</summary>
-    private readonly record struct ConvolutionJob(
-        float[] X, int XOffset, float[] W, int WOffset, float[] Y, int YOffset, float[]? Bias, int BiasOffset,
-        int InChannels, int InLength, int OutChannels, int OutLength, int Kernel, int Stride, int Dilation,
-        int RowLength, int Chunk, int Chunks);
-
-    /// <summary>One transposed convolution's arrays and sizes: outputs [TrimLeft, TrimLeft + OutLength) of frames from FirstFrame on.</summary>
-    private readonly record struct ConvTransposeJob(
-        float[] X, int XOffset, float[] W, int WOffset, float[] Y, int YOffset, float[]? Bias, int BiasOffset,
-        int InChannels, int InLength, int OutChannels, int OutLength, int Taps, int Stride, int TrimLeft,
-        int FirstFrame, int EndFrame, int RowLength, int Chunk, int Chunks);
-
+    /// <summary>
+    /// The transposed convolution as the product polyphase[s·Cout, Cin·taps] · columns[Cin·taps, frames]: row
+    /// (p, co) of the product at frame q is output q·s + p of channel co, scattered into place with the bias.
+    /// </summary>
     public void ConvTranspose1d(Tensor x, Tensor polyphaseWeight, Tensor? bias, Tensor y, int stride, int kernelSize, int trimLeft)
     {
         int batch = x.Dim(0), cin = x.Dim(1), tin = x.Dim(2);
         int cout = y.Dim(1), tout = y.Dim(2);
         int taps = ConvTransposeWeights.Taps(kernelSize, stride);
         OperationContracts.ConvTranspose1d(x, polyphaseWeight, bias, y, stride, kernelSize, trimLeft);
-        int rowLength = cin * taps, phases = stride * cout;
-        int qFirst = trimLeft / stride, qEnd = (trimLeft + tout - 1) / stride + 1;
-        int chunk = ColumnChunk(rowLength), chunks = (qEnd - qFirst + chunk - 1) / chunk;
+        int firstFrame = trimLeft / stride, endFrame = (trimLeft + tout - 1) / stride + 1;
+        var tiling = PanelTiling.For(batch, endFrame - firstFrame, stride * cout, cin * taps);
         var job = new ConvTransposeJob(Array(x, out int xo), xo, Array(polyphaseWeight, out int wo), wo, Array(y, out int yo), yo,
             bias is null ? null : Array(bias, out _), bias is null ? 0 : checked((int)bias.Offset),
-            cin, tin, cout, tout, taps, stride, trimLeft, qFirst, qEnd, rowLength, chunk, chunks);
-        CpuParallel.For(batch * chunks, (long)chunk * rowLength * phases, job, static (in s, start, end) =>
+            cin, tin, cout, tout, taps, stride, trimLeft, firstFrame, endFrame, tiling);
+        CpuParallel.For(tiling.Items, tiling.CostPerItem, job, static (in s, start, end) =>
         {
-            int phases = s.Stride * s.OutChannels;
-            var scratch = Scratch.Get(s.Chunk * s.RowLength + phases * s.Chunk);
-            var columns = scratch.AsSpan(0, s.Chunk * s.RowLength);
-            var products = scratch.AsSpan(s.Chunk * s.RowLength, phases * s.Chunk);
+            var tiling = s.Tiling;
+            var product = Scratch.Get(ConvolutionGemm.PaddedRows(tiling.RowGroup) * tiling.Width);
             for (int item = start; item < end; item++)
             {
-                int b = item / s.Chunks, q0 = s.FirstFrame + item % s.Chunks * s.Chunk, count = Math.Min(s.Chunk, s.EndFrame - q0);
-                int xb = s.XOffset + b * s.InChannels * s.InLength;
-                for (int q = 0; q < count; q++)
-                    for (int ci = 0; ci < s.InChannels; ci++)
-                        for (int m = 0; m < s.Taps; m++)
-                        {
-                            int t = q0 + q - m;
-                            columns[q * s.RowLength + ci * s.Taps + m] = (uint)t < (uint)s.InLength ? s.X[xb + ci * s.InLength + t] : 0f;
-                        }
-                Gemm.MultiplyTransposed(s.W.AsSpan(s.WOffset), s.RowLength, columns, s.RowLength, products, count, phases, count, s.RowLength);
+                var (b, frame, count, r0, rows) = tiling.Item(item, s.EndFrame - s.FirstFrame, s.Stride * s.OutChannels);
+                int q0 = s.FirstFrame + frame;
+                var source = new TransposedColumns(s.X, s.XOffset + b * s.InChannels * s.InLength, s.InLength, s.Taps, q0, count, tiling.Width);
+                ConvolutionGemm.Multiply(ref source, s.W.AsSpan(s.WOffset + r0 * tiling.Depth), tiling.Depth, rows, tiling.Depth, product);
                 int yb = s.YOffset + b * s.OutChannels * s.OutLength;
-                for (int p = 0; p < s.Stride; p++)
-                    for (int co = 0; co < s.OutChannels; co++)
-                    {
-                        float channelBias = s.Bias is null ? 0f : s.Bias[s.BiasOffset + co];
-                        var row = products.Slice((p * s.OutChannels + co) * count, count);
-                        for (int q = 0; q < count; q++)
-                        {
-                            int j = (q0 + q) * s.Stride + p - s.TrimLeft;
-                            if ((uint)j < (uint)s.OutLength) s.Y[yb + co * s.OutLength + j] = row[q] + channelBias;
-                        }
-                    }
+                for (int r = 0; r < rows; r++)
+                {
+                    int p = (r0 + r) / s.OutChannels, co = (r0 + r) % s.OutChannels;
+                    float channelBias = s.Bias is null ? 0f : s.Bias[s.BiasOffset + co];
+                    // Frames whose output q·s + p − trimLeft falls inside [0, Tout).
+                    int first = Math.Max(0, CeilDiv(s.TrimLeft - p, s.Stride) - q0);
+                    int last = Math.Min(count, CeilDiv(s.TrimLeft + s.OutLength - p, s.Stride) - q0);
+                    var row = product.AsSpan(r * tiling.Width, tiling.Width);
+                    var target = s.Y.AsSpan(yb + co * s.OutLength);
+                    for (int t = first; t < last; t++) target[(q0 + t) * s.Stride + p - s.TrimLeft] = row[t] + channelBias;
+                }
             }
         });
     }
+
+    private static int CeilDiv(int a, int b) => a >= 0 ? (a + b - 1) / b : -(-a / b);
+
+    /// <summary>
+    /// How a convolution's product is cut into work items: batch rows × panels of output steps × groups of
+    /// output rows (see <see cref="ConvolutionGemm.RowGroup"/>).
+    /// </summary>
+    private readonly record struct PanelTiling(int Batch, int Width, int Panels, int RowGroup, int Groups, int Depth)
+    {
+        public static PanelTiling For(int batch, int columns, int rows, int depth)
+        {
+            int width = ConvolutionGemm.PanelWidth, panels = (columns + width - 1) / width;
+            int group = ConvolutionGemm.RowGroup(rows, batch * panels);
+            return new PanelTiling(batch, width, panels, group, (rows + group - 1) / group, depth);
+        }
+
+        public int Items => Batch * Panels * Groups;
+        public long CostPerItem => (long)Width * Depth * RowGroup;
+
+        /// <summary>Batch row, first column and column count, first row and row count of a work item.</summary>
+        public (int Batch, int Column, int Columns, int Row, int Rows) Item(int item, int columns, int rows)
+        {
+            int group = item % Groups, panel = item / Groups % Panels, b = item / (Groups * Panels);
+            int column = panel * Width, row = group * RowGroup;
+            return (b, column, Math.Min(Width, columns - column), row, Math.Min(RowGroup, rows - row));
+        }
+    }
+
+    /// <summary>
+    /// columns[(ci, k), t] = x[ci, t·stride + k·dilation] for one panel: read in place when the stride is 1 and the
+    /// panel is whole (each row is then a contiguous run of the input), else gathered into the packed panel.
+    /// </summary>
+    private readonly struct ConvolutionColumns(float[] x, int offset, int length, int kernel, int stride, int dilation,
+        int firstColumn, int columns, int width) : IPanelSource
+    {
+        public ref float Rows(Span<float> panel, Span<int> offsets, int firstRow, int rows)
+        {
+            bool inPlace = stride == 1 && columns == width;
+            for (int r = 0; r < rows; r++)
+            {
+                int d = firstRow + r, ci = d / kernel, k = d % kernel, start = ci * length + firstColumn * stride + k * dilation;
+                if (inPlace)
+                {
+                    offsets[r] = start;
+                    continue;
+                }
+                offsets[r] = r * width;
+                var target = panel.Slice(r * width, width);
+                if (stride == 1) x.AsSpan(offset + start, columns).CopyTo(target);
+                else Gather(x.AsSpan(offset + start, (columns - 1) * stride + 1), stride, target[..columns]);
+                target[columns..].Clear();
+            }
+            return ref inPlace ? ref x[offset] : ref panel[0];
+        }
+    }
+
+    /// <summary>target[t] = source[t · stride]; source is checked to hold the last one, the loop runs unchecked.</summary>
+    private static void Gather(ReadOnlySpan<float> source, int stride, Span<float> target)
+    {
+        ref float from = ref MemoryMarshal.GetReference(source);
+        ref float to = ref MemoryMarshal.GetReference(target);
+        for (int t = 0; t < target.Length; t++) Unsafe.Add(ref to, t) = Unsafe.Add(ref from, t * stride);
+    }
+
+    /// <summary>columns[(ci, m), q] = x[ci, q − m] (zero outside the input) for the frames of one panel, packed.</summary>
+    private readonly struct TransposedColumns(float[] x, int offset, int length, int taps, int firstFrame, int columns, int width) : IPanelSource
+    {
+        public ref float Rows(Span<float> panel, Span<int> offsets, int firstRow, int rows)
+        {
+            for (int r = 0; r < rows; r++)
+            {
+                int d = firstRow + r, ci = d / taps, m = d % taps;
+                offsets[r] = r * width;
+                var target = panel.Slice(r * width, width);
+                int first = Math.Clamp(m - firstFrame, 0, columns), end = Math.Clamp(length + m - firstFrame, first, columns);
+                target[..first].Clear();
+                if (end > first) x.AsSpan(offset + ci * length + firstFrame + first - m, end - first).CopyTo(target[first..]);
+                target[end..].Clear();
+            }
+            return ref panel[0];
+        }
+    }
+
+    /// <summary>One convolution's arrays and sizes, handed to the worker threads.</summary>
+    private readonly record struct ConvolutionJob(
+        float[] X, int XOffset, float[] W, int WOffset, float[] Y, int YOffset, float[]? Bias, int BiasOffset,
+        int InChannels, int InLength, int OutChannels, int OutLength, int Kernel, int Stride, int Dilation, PanelTiling Tiling);
+
+    /// <summary>One transposed convolution's arrays and sizes: outputs [TrimLeft, TrimLeft + OutLength) of frames from FirstFrame on.</summary>
+    private readonly record struct ConvTransposeJob(
+        float[] X, int XOffset, float[] W, int WOffset, float[] Y, int YOffset, float[]? Bias, int BiasOffset,
+        int InChannels, int InLength, int OutChannels, int OutLength, int Taps, int Stride, int TrimLeft,
+        int FirstFrame, int EndFrame, PanelTiling Tiling);
 
     public void Pad1d(Tensor x, Tensor y, int left, int right, PadMode mode)
     {
@@ -111,11 +187,16 @@ public sealed partial class CpuBackend
         {
             var source = xs.Slice(r * length, length);
             var target = ys.Slice(r * padded, padded);
-            for (int p = 0; p < padded; p++)
-            {
-                int index = PadIndex.Source(p, length, left, right, mode);
-                target[p] = index < 0 ? 0f : source[index];
-            }
+            // The input itself lands unchanged in the middle; only the edges need the padding rule.
+            source.CopyTo(target[left..]);
+            for (int p = 0; p < left; p++) target[p] = Padded(source, p, length, left, right, mode);
+            for (int p = left + length; p < padded; p++) target[p] = Padded(source, p, length, left, right, mode);
         }
+    }
+
+    private static float Padded(ReadOnlySpan<float> source, int p, int length, int left, int right, PadMode mode)
+    {
+        int index = PadIndex.Source(p, length, left, right, mode);
+        return index < 0 ? 0f : source[index];
     }
 }

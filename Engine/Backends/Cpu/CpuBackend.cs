@@ -1,6 +1,7 @@
 using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 using MusicGen.Engine.Tensors;
 using MusicGen.Loaders;
+using MusicGen.Loaders.Checkpoints;
 
 namespace MusicGen.Engine.Backends.Cpu;
 
@@ -12,8 +13,10 @@ public sealed partial class CpuBackend : IBackend
 {
     public string Name => $"cpu ({CpuParallel.Workers} threads, {System.Numerics.Vector<float>.Count * 32}-bit vectors)";
 
+    private readonly BufferPool _pool = new();
+
     public Tensor Allocate(params int[] shape) =>
-        new(this, new CpuBuffer(new float[ShapeText.ElementCount(shape)]), 0, shape, ownsBuffer: true);
+        new(this, new CpuBuffer(_pool.Rent(checked((int)ShapeText.ElementCount(shape))), _pool), 0, shape, ownsBuffer: true);
 
     public Tensor Upload(ReadOnlySpan<float> data, params int[] shape)
     {
@@ -57,14 +60,18 @@ public sealed partial class CpuBackend : IBackend
         int n = weight.Dim(0), k = weight.Dim(1);
         int m = checked((int)(x.Length / k));
         OperationContracts.Linear(x, weight, bias, y);
-        var xs = Array(x, out int xo);
-        var ws = Array(weight, out int wo);
-        var ys = Array(y, out int yo);
-        CpuParallel.For((n + 3) / 4, 4L * m * k, (xs, xo, ws, wo, ys, yo, m, n, k), static (in s, start, end) =>
+        if (weight.ElementType != WeightType.F32) PackedLinear(x, weight, y, m, n, k);
+        else
         {
-            int j0 = start * 4, j1 = Math.Min(s.n, end * 4);
-            Gemm.MultiplyTransposed(s.xs.AsSpan(s.xo), s.k, s.ws.AsSpan(s.wo + j0 * s.k), s.k, s.ys.AsSpan(s.yo + j0), s.n, s.m, j1 - j0, s.k);
-        });
+            var xs = Array(x, out int xo);
+            var ws = Array(weight, out int wo);
+            var ys = Array(y, out int yo);
+            CpuParallel.For((n + 3) / 4, 4L * m * k, (xs, xo, ws, wo, ys, yo, m, n, k), static (in s, start, end) =>
+            {
+                int j0 = start * 4, j1 = Math.Min(s.n, end * 4);
+                Gemm.MultiplyTransposed(s.xs.AsSpan(s.xo), s.k, s.ws.AsSpan(s.wo + j0 * s.k), s.k, s.ys.AsSpan(s.yo + j0), s.n, s.m, j1 - j0, s.k);
+            });
+        }
         if (bias is not null)
         {
             var b = Span(bias);
@@ -158,7 +165,7 @@ public sealed partial class CpuBackend : IBackend
                 TensorPrimitives.Max(input, 0f, output);
                 break;
             case ActivationKind.Elu:
-                CpuActivations.Map<EluActivation>(input, output);
+                CpuActivations.Elu(input, output);
                 break;
             case ActivationKind.Gelu:
                 CpuActivations.Map<GeluActivation>(input, output);
@@ -245,5 +252,5 @@ public sealed partial class CpuBackend : IBackend
         });
     }
 
-    public void Dispose() { }
+    public void Dispose() => _pool.Clear();
 }

@@ -49,6 +49,13 @@ public sealed class EncodecConv1d : IEncodecLayer
         return (total - right, right + extra);
     }
 
+    public (int Left, int Right) InputContext(int left, int right)
+    {
+        var (padLeft, _) = Padding(0);
+        int total = (KernelSize - 1) * Dilation + 1 - Stride;
+        return (left * Stride + padLeft, right * Stride + total - padLeft);
+    }
+
     public int OutputLength(int length) => (length + Stride - 1) / Stride;
 
     public Tensor Forward(Tensor hidden) // [B, Cin, T] -> [B, Cout, ⌈T / stride⌉]

@@ -39,6 +39,17 @@ public sealed class EncodecConvTranspose1d : IEncodecLayer
         _trimLeft = total - right;
     }
 
+    /// <summary>Input i reaches the untrimmed outputs [i · stride, i · stride + K); the first _trimLeft are cut.</summary>
+    public (int Left, int Right) InputContext(int left, int right)
+    {
+        // The span is input step 0 (outputs [0, stride)); find the first and last input step its context reaches.
+        int first = FloorDivide(-left + _trimLeft - KernelSize, Stride) + 1;
+        int last = FloorDivide(Stride + right - 1 + _trimLeft, Stride);
+        return (-first, last);
+    }
+
+    private static int FloorDivide(int a, int b) => (int)Math.Floor((double)a / b);
+
     public Tensor Forward(Tensor hidden) // [B, Cin, T] -> [B, Cout, T · stride]
     {
         var output = _backend.Allocate(hidden.Dim(0), OutChannels, hidden.Dim(2) * Stride);

@@ -6,14 +6,14 @@ namespace MusicGen.Engine.Models.Encodec;
 
 /// <summary>
 /// EnCodec's LSTM (modeling_encodec.EncodecLSTM): a stack of LSTM layers over time in channel-first layout, with a
-/// skip connection around the whole stack. The input projections of all steps are one matrix product; only the
-/// recurrent part runs step by step.
+/// skip connection around the whole stack. The input projections of all steps are one matrix product (a
+/// 1-wide convolution over the channel-first input); only the recurrent part runs step by step.
 /// </summary>
 public sealed class EncodecLSTM : IEncodecLayer
 {
     private readonly IBackend _backend;
     private readonly int _dimension;
-    private readonly (Tensor InputWeight, Tensor Bias, Tensor RecurrentWeight)[] _layers; // [4H, H], [4H], [4H, H]
+    private readonly (Tensor InputWeight, Tensor Bias, Tensor RecurrentWeight)[] _layers; // [4H, H, 1], [4H], [4H, H]
 
     public EncodecLSTM(IBackend backend, WeightReader weights, int dimension, int layers)
     {
@@ -27,33 +27,54 @@ public sealed class EncodecLSTM : IEncodecLayer
             var bias = new float[4 * dimension];
             for (int i = 0; i < bias.Length; i++) bias[i] = biasIh.Data[i] + biasHh.Data[i];
             _layers[l] = (
-                backend.Upload(weights.Float($"lstm.weight_ih_l{l}", 4 * dimension, dimension)),
+                backend.Adopt(weights.Float($"lstm.weight_ih_l{l}", 4 * dimension, dimension).Data, 4 * dimension, dimension, 1),
                 backend.Upload(bias, 4 * dimension),
                 backend.Upload(weights.Float($"lstm.weight_hh_l{l}", 4 * dimension, dimension)));
         }
     }
 
+    public int Dimension => _dimension;
+
+    /// <summary>A zero state (what every whole-sequence forward starts from) for a batch.</summary>
+    public EncodecLstmState StartState(int batch) =>
+        new(_layers.Select(_ => _backend.Allocate(batch, _dimension)).ToArray(), _layers.Select(_ => _backend.Allocate(batch, _dimension)).ToArray());
+
     public Tensor Forward(Tensor hidden) // [B, H, T] -> [B, H, T]
     {
-        int batch = hidden.Dim(0), steps = hidden.Dim(2);
-        using var sequence = _backend.Allocate(batch, steps, _dimension); // [B, T, H]
-        _backend.Transpose(hidden, sequence);
-        using var gates = _backend.Allocate(batch, steps, 4 * _dimension);
-        using var cell = _backend.Allocate(batch, _dimension);
-        var input = sequence;
-        var outputs = new[] { _backend.Allocate(batch, steps, _dimension), _backend.Allocate(batch, steps, _dimension) };
+        using var state = StartState(hidden.Dim(0));
+        return Forward(hidden, state);
+    }
+
+    /// <summary>
+    /// The stack over T more steps, continuing from state (each layer's last output and cell), which it advances:
+    /// chunks decoded one after another give the whole sequence's output.
+    /// </summary>
+    public Tensor Forward(Tensor hidden, EncodecLstmState state) // [B, H, T] -> [B, H, T]
+    {
+        int batch = hidden.Dim(0), steps = hidden.Dim(2), rows = steps + 1, width = _dimension;
+        // LstmStep reads the previous step's output from the row before its own, so the step sequences are
+        // [B, 1 + T, ·] with row 0 holding the carried output (its gates are never used).
+        using var projected = _backend.Allocate(batch, 4 * width, steps); // [B, 4H, T]
+        using var transposed = _backend.Allocate(batch, steps, 4 * width); // [B, T, 4H]
+        using var gates = _backend.Allocate(batch, rows, 4 * width);       // [B, 1 + T, 4H]
+        using var output = _backend.Allocate(batch, rows, width);          // [B, 1 + T, H]
+        using var layerOutput = _backend.Allocate(batch, steps, width);    // [B, T, H]
+        var result = _backend.Allocate(batch, width, steps);               // [B, H, T], each layer's output
+        var input = hidden;
         for (int l = 0; l < _layers.Length; l++)
         {
             var (inputWeight, bias, recurrentWeight) = _layers[l];
-            var output = outputs[l % 2];
-            _backend.Linear(input.Reshape(batch * steps, _dimension), inputWeight, bias, gates.Reshape(batch * steps, 4 * _dimension));
-            for (int t = 0; t < steps; t++) _backend.LstmStep(gates, recurrentWeight, cell, output, t);
-            input = output;
+            _backend.Conv1d(input, inputWeight, bias, projected, stride: 1, dilation: 1);
+            _backend.Transpose(projected, transposed);
+            _backend.CopyBlocks(transposed, 0, (long)steps * 4 * width, gates, 4 * width, (long)rows * 4 * width, steps * 4 * width, batch);
+            _backend.CopyBlocks(state.Outputs[l], 0, width, output, 0, (long)rows * width, width, batch);
+            for (int t = 1; t < rows; t++) _backend.LstmStep(gates, recurrentWeight, state.Cells[l], output, t);
+            _backend.CopyBlocks(output, (long)steps * width, (long)rows * width, state.Outputs[l], 0, width, width, batch);
+            _backend.CopyBlocks(output, width, (long)rows * width, layerOutput, 0, (long)steps * width, steps * width, batch);
+            _backend.Transpose(layerOutput, result);
+            input = result;
         }
-        _backend.Add(input, sequence, input);
-        var result = _backend.Allocate(batch, _dimension, steps);
-        _backend.Transpose(input, result);
-        foreach (var output in outputs) output.Dispose();
+        _backend.Add(result, hidden, result);
         return result;
     }
 
@@ -66,5 +87,17 @@ public sealed class EncodecLSTM : IEncodecLayer
             bias.Dispose();
             recurrentWeight.Dispose();
         }
+    }
+}
+
+/// <summary>What an LSTM stack carries from one chunk to the next: per layer the last output h and the cell c, [B, H] each.</summary>
+public sealed class EncodecLstmState(Tensor[] outputs, Tensor[] cells) : IDisposable
+{
+    public IReadOnlyList<Tensor> Outputs { get; } = outputs;
+    public IReadOnlyList<Tensor> Cells { get; } = cells;
+
+    public void Dispose()
+    {
+        foreach (var tensor in Outputs.Concat(Cells)) tensor.Dispose();
     }
 }

@@ -15,6 +15,7 @@ public sealed class EncodecModel : IDisposable
     private readonly IBackend _backend;
     private TensorInspector? _inspector;
 
+    public IBackend Backend => _backend;
     public EncodecConfig Config { get; }
     public EncodecEncoder Encoder { get; }
     public EncodecDecoder Decoder { get; }

@@ -25,6 +25,12 @@ public sealed class EncodecResnetBlock : IEncodecLayer
         if (config.UseConvShortcut) _shortcut = new EncodecConv1d(backend, config, weights.Scope("shortcut."), dim, dim, 1);
     }
 
+    public (int Left, int Right) InputContext(int left, int right)
+    {
+        var (secondLeft, secondRight) = _second.InputContext(left, right);
+        return _first.InputContext(secondLeft, secondRight);
+    }
+
     public Tensor Forward(Tensor hidden) // [B, dim, T] -> [B, dim, T]
     {
         using var activated = _backend.Allocate(hidden.ShapeArray());

@@ -9,6 +9,13 @@ namespace MusicGen.Engine.Models.Encodec;
 public interface IEncodecLayer : IDisposable
 {
     Tensor Forward(Tensor hidden); // [B, C, T] -> [B, C', T']
+
+    /// <summary>
+    /// The context a span of output needs in input steps: for a span of whole input steps whose outputs need left
+    /// and right more outputs around them, how many input steps before and after the span they read. A layer with
+    /// no context (elementwise) passes it through; streaming decode uses it to give each chunk enough context.
+    /// </summary>
+    (int Left, int Right) InputContext(int left, int right) => (left, right);
 }
 
 /// <summary>The ELU entries of the layer lists (alpha = 1).</summary>

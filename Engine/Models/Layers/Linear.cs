@@ -4,7 +4,10 @@ using MusicGen.Loaders.Checkpoints;
 
 namespace MusicGen.Engine.Models.Layers;
 
-/// <summary>A dense layer as torch's nn.Linear: y[R, out] = x[R, in] · Wᵀ + b, its weights uploaded once.</summary>
+/// <summary>
+/// A dense layer as torch's nn.Linear: y[R, out] = x[R, in] · Wᵀ + b, its weights uploaded once (the matrix in the
+/// reader's weight type, the bias in float32).
+/// </summary>
 public sealed class Linear : IDisposable
 {
     private readonly IBackend _backend;
@@ -14,13 +17,13 @@ public sealed class Linear : IDisposable
     public int InFeatures { get; }
     public int OutFeatures { get; }
 
-    /// <summary>Reads <c>{name}.weight</c> (and <c>{name}.bias</c> when it has one).</summary>
+    /// <summary>Reads <c>{name}.weight</c> (in the reader's matrix type) and <c>{name}.bias</c> when it has one.</summary>
     public Linear(IBackend backend, WeightReader weights, string name, int inFeatures, int outFeatures, bool bias)
     {
         _backend = backend;
         InFeatures = inFeatures;
         OutFeatures = outFeatures;
-        Weight = backend.Upload(weights.Float($"{name}.weight", outFeatures, inFeatures));
+        Weight = backend.UploadMatrix(weights, [$"{name}.weight"], outFeatures, inFeatures);
         if (bias) Bias = backend.Upload(weights.Float($"{name}.bias", outFeatures));
     }
 

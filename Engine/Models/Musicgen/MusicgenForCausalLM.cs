@@ -34,10 +34,8 @@ public sealed class MusicgenForCausalLM : IDisposable
         _backend = backend;
         Decoder = new MusicgenDecoder(backend, config, weights.Scope("model.decoder."), crossAttentionSourceWidth);
         int vocabulary = config.VocabSize, d = config.HiddenSize;
-        var heads = new float[config.NumCodebooks * vocabulary * d];
-        for (int k = 0; k < config.NumCodebooks; k++)
-            weights.Float($"lm_heads.{k}.weight", vocabulary, d).Data.CopyTo(heads, k * vocabulary * d);
-        _lmHeads = backend.Upload(heads, config.NumCodebooks * vocabulary, d);
+        var heads = Enumerable.Range(0, config.NumCodebooks).Select(k => $"lm_heads.{k}.weight").ToList();
+        _lmHeads = backend.UploadMatrix(weights, heads, vocabulary, d);
     }
 
     /// <summary>

@@ -40,13 +40,14 @@ public sealed class MusicgenForConditionalGeneration : IMusicgenModel
         }
     }
 
-    public MusicgenForConditionalGeneration(IBackend backend, CheckpointFolder checkpoint)
+    /// <summary>Loads the model; the matrices of its linear layers (text encoder and decoder) in <paramref name="weightType"/>.</summary>
+    public MusicgenForConditionalGeneration(IBackend backend, CheckpointFolder checkpoint, WeightType weightType = WeightType.F32)
     {
         _backend = backend;
         Config = checkpoint.RequireMusicgen();
         if (Config.Kind != MusicgenKind.Musicgen)
             throw new MusicGenException($"{checkpoint.Folder}: a {checkpoint.ModelType} checkpoint needs the melody model");
-        var weights = checkpoint.AllWeights;
+        var weights = checkpoint.AllWeights.WithMatrixType(weightType);
         TextEncoder = new T5Encoder(backend, Config.TextEncoder, weights.Scope("text_encoder."));
         int decoderWidth = Config.Decoder.HiddenSize, textWidth = Config.TextEncoder.DModel;
         if (Config.HasEncoderProjection) _encToDecProj = new Linear(backend, weights, "enc_to_dec_proj", textWidth, decoderWidth, bias: true);

@@ -42,13 +42,14 @@ public sealed class MusicgenMelodyForConditionalGeneration : IMusicgenModel
         }
     }
 
-    public MusicgenMelodyForConditionalGeneration(IBackend backend, CheckpointFolder checkpoint)
+    /// <summary>Loads the model; the matrices of its linear layers (text encoder and decoder) in <paramref name="weightType"/>.</summary>
+    public MusicgenMelodyForConditionalGeneration(IBackend backend, CheckpointFolder checkpoint, WeightType weightType = WeightType.F32)
     {
         _backend = backend;
         Config = checkpoint.RequireMusicgen();
         if (Config.Kind != MusicgenKind.MusicgenMelody)
             throw new MusicGenException($"{checkpoint.Folder}: a {checkpoint.ModelType} checkpoint is not a melody model");
-        var weights = checkpoint.AllWeights;
+        var weights = checkpoint.AllWeights.WithMatrixType(weightType);
         int width = Config.Decoder.HiddenSize, textWidth = Config.TextEncoder.DModel;
         TextEncoder = new T5Encoder(backend, Config.TextEncoder, weights.Scope("text_encoder."));
         if (textWidth != width) _encToDecProj = new Linear(backend, weights, "enc_to_dec_proj", textWidth, width, bias: true);

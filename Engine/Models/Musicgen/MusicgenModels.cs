@@ -6,9 +6,10 @@ namespace MusicGen.Engine.Models.Musicgen;
 /// <summary>Loads the MusicGen variant a checkpoint holds.</summary>
 public static class MusicgenModels
 {
-    public static IMusicgenModel Load(IBackend backend, CheckpointFolder checkpoint) => checkpoint.Kind switch
+    /// <summary>The model, the matrices of its linear layers in <paramref name="weightType"/> (the codec stays float32).</summary>
+    public static IMusicgenModel Load(IBackend backend, CheckpointFolder checkpoint, WeightType weightType = WeightType.F32) => checkpoint.Kind switch
     {
-        CheckpointKind.MusicgenMelody => new MusicgenMelodyForConditionalGeneration(backend, checkpoint),
-        _ => new MusicgenForConditionalGeneration(backend, checkpoint),
+        CheckpointKind.MusicgenMelody => new MusicgenMelodyForConditionalGeneration(backend, checkpoint, weightType),
+        _ => new MusicgenForConditionalGeneration(backend, checkpoint, weightType),
     };
 }

@@ -1,5 +1,6 @@
 using MusicGen.Engine.Backends;
 using MusicGen.Engine.Backends.Cpu;
+using MusicGen.Loaders.Checkpoints;
 using MusicGen.Tests.Support;
 
 namespace MusicGen.Tests.Backends;
@@ -59,6 +60,31 @@ public abstract class BackendConsistencyTests
             Tested.Linear(x.Tested, w.Tested, bias.Tested, y.Tested);
             BackendPair.AssertClose(y, 1e-4, $"Linear m={m}");
         }, cases: 8);
+    }
+
+    [SkippableTheory]
+    [InlineData(WeightType.F16)]
+    [InlineData(WeightType.BF16)]
+    [InlineData(WeightType.Q8)]
+    [InlineData(WeightType.Q4)]
+    public void Linear_with_packed_weights_agrees_with_the_cpu(WeightType type)
+    {
+        SkipUnlessAvailable();
+        Properties.ForAll(Properties.Ints((1, 80), (1, 150), (1, 10), (0, 1000)), s =>
+        {
+            var (m, n, seed) = (s[0], s[1], s[3]);
+            int k = type is WeightType.Q8 or WeightType.Q4 ? 32 * s[2] : 29 * s[2];
+            using var pair = Pair(seed);
+            var x = pair.Random(seed, 1f, m, k);
+            var packed = PackedMatrix.Pack(type, RandomData.Uniform(seed + 1, n * k), n, k);
+            using var wCpu = _cpu.UploadPacked(packed);
+            using var wTested = Tested.UploadPacked(packed);
+            var bias = seed % 3 == 0 ? default : pair.Random(seed + 2, 1f, n);
+            var y = pair.Output(m, n);
+            _cpu.Linear(x.Reference, wCpu, bias.Reference, y.Reference);
+            Tested.Linear(x.Tested, wTested, bias.Tested, y.Tested);
+            BackendPair.AssertClose(y, SumTolerance(k), $"Linear {type.Name()} m={m} n={n} k={k}");
+        }, cases: 24);
     }
 
     [SkippableFact]

@@ -1,6 +1,7 @@
 using MusicGen.Engine.Backends;
 using MusicGen.Engine.Backends.Cpu;
 using MusicGen.Engine.Tensors;
+using MusicGen.Loaders.Checkpoints;
 using MusicGen.Tests.Support;
 
 namespace MusicGen.Tests.Backends;
@@ -37,6 +38,58 @@ public abstract class BackendOpsTests
             Backend.Linear(xt, wt, bt, y);
             RandomData.AssertClose(NaiveOps.Linear(x, w, bias, m, n, k), y.ToArray(), Tolerance * k, "Linear");
         });
+    }
+
+    [SkippableTheory]
+    [InlineData(WeightType.F16)]
+    [InlineData(WeightType.BF16)]
+    [InlineData(WeightType.Q8)]
+    [InlineData(WeightType.Q4)]
+    public void Linear_with_packed_weights_matches_the_decoded_weights(WeightType type)
+    {
+        SkipUnlessAvailable();
+        // Up to 40 rows reach both the skinny kernels and the decoded panels; q8, q4 need whole blocks of 32.
+        Properties.ForAll(Properties.Ints((1, 40), (1, 13), (1, 100), (0, 1000)), s =>
+        {
+            var (m, n, seed) = (s[0], s[1], s[3]);
+            int k = type is WeightType.Q8 or WeightType.Q4 ? 32 * (1 + s[2] % 4) : s[2];
+            var x = RandomData.Uniform(seed, m * k);
+            var packed = PackedMatrix.Pack(type, RandomData.Uniform(seed + 1, n * k), n, k);
+            var decoded = new float[n * k];
+            for (int r = 0; r < n; r++) packed.DecodeRow(r, decoded.AsSpan(r * k, k));
+            var bias = seed % 2 == 0 ? null : RandomData.Uniform(seed + 2, n);
+            using var y = Backend.Allocate(m, n);
+            using var xt = Upload(x, m, k);
+            using var wt = Backend.UploadPacked(packed);
+            using var bt = bias is null ? null : Upload(bias, n);
+            Backend.Linear(xt, wt, bt, y);
+            Assert.Equal(type, wt.ElementType);
+            RandomData.AssertClose(NaiveOps.Linear(x, decoded, bias, m, n, k), y.ToArray(), Tolerance * k, $"Linear {type.Name()} m={m} n={n} k={k}");
+        }, cases: 40);
+    }
+
+    [SkippableFact]
+    public void Float16_weights_convert_exactly_including_subnormals_and_signed_zeros()
+    {
+        SkipUnlessAvailable();
+        // One-hot rows of x pick single weights, so y is each weight as the kernel converts it.
+        const int k = 40;
+        var weights = new float[k];
+        float[] special = [0f, -0f, 6e-8f, -6e-8f, 3e-6f, -4.5e-5f, 6.1e-5f, 6.2e-5f, 1f, -65504f, 0.1f, -2.5e-3f];
+        for (int i = 0; i < k; i++) weights[i] = special[i % special.Length] * (i < special.Length ? 1 : 0.5f);
+        var packed = PackedMatrix.Pack(WeightType.F16, weights, 1, k);
+        var expected = new float[k];
+        packed.DecodeRow(0, expected);
+        var x = new float[k * k];
+        for (int i = 0; i < k; i++) x[i * k + i] = 1;
+        foreach (int rows in new[] { 2, k })
+        {
+            using var xt = Upload(x.AsSpan(0, rows * k).ToArray(), rows, k);
+            using var wt = Backend.UploadPacked(packed);
+            using var y = Backend.Allocate(rows, 1);
+            Backend.Linear(xt, wt, null, y);
+            Assert.Equal(expected.AsSpan(0, rows).ToArray(), y.ToArray());
+        }
     }
 
     [SkippableFact]
@@ -98,6 +151,54 @@ public abstract class BackendOpsTests
                 Array.Copy(reference, row * full + trimLeft, expected, row * tout, tout);
             RandomData.AssertClose(expected, y.ToArray(), 1e-4, "ConvTranspose1d");
         }, cases: 60);
+    }
+
+    [SkippableFact]
+    public void Conv1d_matches_the_reference_for_many_channels()
+    {
+        // Depths past one packed block, output rows past one row tile and several panels of output steps.
+        SkipUnlessAvailable();
+        Properties.ForAll(Properties.Ints((1, 2), (1, 48), (1, 30), (1, 7), (1, 5), (1, 3), (0, 200), (0, 1000)), s =>
+        {
+            var (batch, cin, cout, kernel, stride, dilation, extra, seed) = (s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]);
+            int tin = (kernel - 1) * dilation + 1 + extra;
+            int tout = (tin - (kernel - 1) * dilation - 1) / stride + 1;
+            var x = RandomData.Uniform(seed, batch * cin * tin);
+            var w = RandomData.Uniform(seed + 1, cout * cin * kernel);
+            var bias = seed % 3 == 0 ? null : RandomData.Uniform(seed + 2, cout);
+            using var xt = Upload(x, batch, cin, tin);
+            using var wt = Upload(w, cout, cin, kernel);
+            using var bt = bias is null ? null : Upload(bias, cout);
+            using var y = Backend.Allocate(batch, cout, tout);
+            Backend.Conv1d(xt, wt, bt, y, stride, dilation);
+            RandomData.AssertClose(NaiveOps.Conv1d(x, w, bias, batch, cin, tin, cout, kernel, stride, dilation), y.ToArray(), Tolerance * cin * kernel, "Conv1d");
+        }, cases: 30);
+    }
+
+    [SkippableFact]
+    public void ConvTranspose1d_matches_the_reference_for_many_channels()
+    {
+        SkipUnlessAvailable();
+        Properties.ForAll(Properties.Ints((1, 2), (1, 70), (1, 12), (1, 5), (1, 8), (1, 150), (0, 1000)), s =>
+        {
+            var (batch, cin, cout, taps, stride, tin, seed) = (s[0], s[1], s[2], s[3], s[4], s[5], s[6]);
+            int kernel = taps * stride - seed % stride, full = (tin - 1) * stride + kernel;
+            int total = kernel - stride, trimLeft = total - total / 2, tout = tin * stride;
+            if (total < 0) (trimLeft, tout) = (0, full);
+            var x = RandomData.Uniform(seed, batch * cin * tin);
+            var w = RandomData.Uniform(seed + 1, cin * cout * kernel);
+            var bias = RandomData.Uniform(seed + 2, cout);
+            using var xt = Upload(x, batch, cin, tin);
+            using var wt = Upload(ConvTransposeWeights.ToPolyphase(w, cin, cout, kernel, stride), stride * cout, cin * ConvTransposeWeights.Taps(kernel, stride));
+            using var bt = Upload(bias, cout);
+            using var y = Backend.Allocate(batch, cout, tout);
+            Backend.ConvTranspose1d(xt, wt, bt, y, stride, kernel, trimLeft);
+            var reference = NaiveOps.ConvTranspose1d(x, w, bias, batch, cin, tin, cout, kernel, stride);
+            var expected = new float[batch * cout * tout];
+            for (int row = 0; row < batch * cout; row++)
+                Array.Copy(reference, row * full + trimLeft, expected, row * tout, tout);
+            RandomData.AssertClose(expected, y.ToArray(), Tolerance * cin * taps, "ConvTranspose1d");
+        }, cases: 30);
     }
 
     [SkippableFact]

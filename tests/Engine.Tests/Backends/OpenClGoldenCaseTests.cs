@@ -1,4 +1,5 @@
 using MusicGen.Engine.Verification;
+using MusicGen.Loaders.Checkpoints;
 using MusicGen.Tests.Golden;
 using Xunit.Abstractions;
 
@@ -22,5 +23,18 @@ public sealed class OpenClGoldenCaseTests(OpenClFixture fixture, ITestOutputHelp
         Assert.True(report.Rows.Count > 0, "no tensor was checked");
         Assert.Empty(report.NotImplemented);
         Assert.True(report.Failed == 0, $"{report.Failed} tensors failed: {string.Join(", ", report.Rows.Where(r => !r.Passed).Select(r => $"{r.Name} (err {r.MaxAbsError:E3}, tol {r.Tolerance:E3}{(r.Note is null ? "" : ", " + r.Note)})"))}");
+    }
+
+    public static TheoryData<string, WeightType> LowPrecisionCases() => GoldenCaseTests.LowPrecisionCases();
+
+    [SkippableTheory]
+    [MemberData(nameof(LowPrecisionCases))]
+    public void Every_case_is_within_the_tolerances_of_each_weight_type(string caseName, WeightType type)
+    {
+        var report = new Verifier(fixture.Backend, GoldenCaseTests.WeightDependentChecks, signalChecks: [], type).Run(TestPaths.Golden(caseName));
+        foreach (var row in report.Rows)
+            output.WriteLine($"{row.Name} {row.Shape} {row.Metric} err={row.MaxAbsError:E3} tol={row.Tolerance:E3} {(row.Passed ? "pass" : "FAIL " + row.Note)}");
+        Assert.Contains(report.Rows, r => r.Name == "generate.codes" && r.Metric == ErrorMetric.Disagreement);
+        Assert.True(report.Failed == 0, $"{report.Failed} tensors failed: {string.Join(", ", report.Rows.Where(r => !r.Passed).Select(r => $"{r.Name} ({r.MaxAbsError:E3} > {r.Tolerance:E3})"))}");
     }
 }

@@ -41,6 +41,30 @@ public class GenerateCommandTests
         Assert.Equal(2, WavFile.Read(folder.File("u-2.wav")).ChannelCount);
     }
 
+    [Fact]
+    public void Weights_of_every_type_generate_and_report_their_type()
+    {
+        using var folder = new TempFolder();
+        foreach (string type in new[] { "f32", "bf16", "q4" })
+        {
+            var run = CliRunner.Run("generate", "rock", "--model", MonoModel, "--tokens", "6", "--greedy", "--weights", type, "--out", folder.File($"{type}.wav"));
+            Assert.True(run.ExitCode == 0, run.Error);
+            Assert.Contains($"({type} weights)", run.Error);
+            Assert.Equal(3 * 640, WavFile.Read(folder.File($"{type}.wav")).Length);
+        }
+    }
+
+    [Fact]
+    public void Verify_with_low_precision_weights_reports_relative_errors_and_code_agreement()
+    {
+        var run = CliRunner.Run("verify", TestPaths.Golden("musicgen-short"), "--weights", "q8");
+        Assert.True(run.ExitCode == 0, run.Output + run.Error);
+        Assert.Contains("q8 weights", run.Output);
+        Assert.Contains("teacher.logits.last", run.Output);
+        Assert.Contains("(relative RMS)", run.Output);
+        Assert.Contains("share differing", run.Output);
+    }
+
     /// <summary>generate with these arguments fails with one line containing expected, and writes nothing.</summary>
     private static void AssertFails(string output, string expected, string[] args)
     {
@@ -57,9 +81,12 @@ public class GenerateCommandTests
         using var folder = new TempFolder();
         string output = folder.File("o.wav");
         void Fails(string expected, params string[] args) => AssertFails(output, expected, args);
-        Fails("--duration takes a number of seconds above 0 and at most 30; got '31'", "pop", "--model", MonoModel, "--duration", "31");
+        Fails("--duration takes a number of seconds above 0 and at most 3600 (an hour); got '3601'", "pop", "--model", MonoModel, "--duration", "3601");
         Fails("at most 30 s (1503 steps)", "pop", "--model", MonoModel, "--tokens", "2000");
+        Fails("--extend-stride 20 s must be more than 0 and less than the window (10 s)", "pop", "--model", MonoModel, "--duration", "60", "--window", "10", "--extend-stride", "20");
+        Fails("--window takes a number of seconds above 0 and at most 30; got '40'", "pop", "--model", MonoModel, "--duration", "60", "--window", "40");
         Fails("give a prompt", "--model", MonoModel, "--duration", "1");
+        Fails("unknown weight type 'q3'; expected one of f32, f16, bf16, q8, q4", "pop", "--model", MonoModel, "--weights", "q3");
         Fails("--unconditional takes no prompt", "pop", "--unconditional", "--model", MonoModel);
         Fails("not both", "pop", "--model", MonoModel, "--duration", "1", "--tokens", "9");
         Fails("--tokens takes a whole number of steps from 1 to 100000; got '0'", "pop", "--model", MonoModel, "--tokens", "0");

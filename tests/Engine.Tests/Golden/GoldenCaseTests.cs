@@ -1,5 +1,6 @@
 using MusicGen.Engine.Backends.Cpu;
 using MusicGen.Engine.Verification;
+using MusicGen.Loaders.Checkpoints;
 using Xunit.Abstractions;
 
 namespace MusicGen.Tests.Golden;
@@ -28,6 +29,31 @@ public class GoldenCaseTests
         Assert.True(report.Failed == 0, $"{report.Failed} tensors failed: {string.Join(", ", report.Rows.Where(r => !r.Passed).Select(r => r.Name))}");
         Assert.True(report.Rows.Count > 0, "nothing was checked");
         Assert.Empty(report.NotImplemented);
+    }
+
+    /// <summary>Every MusicGen case with every low-precision weight type.</summary>
+    public static TheoryData<string, WeightType> LowPrecisionCases()
+    {
+        var data = new TheoryData<string, WeightType>();
+        foreach (string folder in TestPaths.GoldenCases().Where(f => Path.GetFileName(f).StartsWith("musicgen-", StringComparison.Ordinal)))
+            foreach (var type in WeightTypes.All.Where(t => t != WeightType.F32))
+                data.Add(Path.GetFileName(folder), type);
+        return data;
+    }
+
+    /// <summary>The checks whose results depend on the weight type (the codec, always float32, is checked above).</summary>
+    public static IReadOnlyList<IComponentCheck> WeightDependentChecks { get; } = Verifier.DefaultChecks.Where(c => c.UsesLinearWeights).ToList();
+
+    [Theory]
+    [MemberData(nameof(LowPrecisionCases))]
+    public void Every_case_is_within_the_tolerances_of_each_weight_type(string caseName, WeightType type)
+    {
+        using var backend = new CpuBackend();
+        var report = new Verifier(backend, WeightDependentChecks, signalChecks: [], type).Run(TestPaths.Golden(caseName));
+        foreach (var row in report.Rows) _output.WriteLine($"{row.Name} {row.Shape} {row.Metric} err={row.MaxAbsError:E3} tol={row.Tolerance:E3} {(row.Passed ? "pass" : "FAIL " + row.Note)}");
+        Assert.Contains(report.Rows, r => r.Metric == ErrorMetric.RelativeRms);
+        Assert.Contains(report.Rows, r => r.Name == "generate.codes" && r.Metric == ErrorMetric.Disagreement);
+        Assert.True(report.Failed == 0, $"{report.Failed} tensors failed: {string.Join(", ", report.Rows.Where(r => !r.Passed).Select(r => $"{r.Name} ({r.MaxAbsError:E3} > {r.Tolerance:E3})"))}");
     }
 
     [Fact]

@@ -1,0 +1,87 @@
+using System.Diagnostics;
+using MusicGen.Engine.Models.Encodec;
+using MusicGen.Loaders.Configs;
+
+namespace MusicGen.Cli.Bench;
+
+/// <summary>
+/// EnCodec's speed: decode and encode of 10 s of audio (best of a few runs), the floating-point work that takes
+/// (counted from the codec's config) and the share of the machine's FMA peak measured in the same run.
+/// </summary>
+public static class CodecBench
+{
+    private const int Seconds = 10, Runs = 3;
+
+    public static void Report(EncodecModel codec)
+    {
+        var config = codec.Config;
+        double peak = FmaPeak.MeasureGigaflops();
+        Console.WriteLine($"float32 FMA peak          {peak:0} GFLOP/s ({Environment.ProcessorCount} threads)");
+        int frames = Seconds * config.FrameRate, quantizers = codec.Quantizer.NumQuantizers;
+        var random = new Random(2);
+        var codes = Enumerable.Range(0, quantizers * frames).Select(_ => random.Next(config.CodebookSize)).ToArray();
+        double decodeBest = double.MaxValue, encodeBest = double.MaxValue;
+        for (int run = 0; run <= Runs; run++) // the first run warms up
+        {
+            var stopwatch = Stopwatch.StartNew();
+            using var audio = codec.Decode(codes, 1, quantizers, frames);
+            double decode = stopwatch.Elapsed.TotalSeconds;
+            stopwatch.Restart();
+            codec.Encode(audio, quantizers);
+            double encode = stopwatch.Elapsed.TotalSeconds;
+            if (run == 0) continue;
+            decodeBest = Math.Min(decodeBest, decode);
+            encodeBest = Math.Min(encodeBest, encode);
+        }
+        Print("decode", decodeBest, DecoderFlops(config, frames), peak);
+        Print("encode", encodeBest, EncoderFlops(config, frames), peak);
+    }
+
+    private static void Print(string what, double seconds, double flops, double peak)
+    {
+        double gigaflops = flops / seconds / 1e9;
+        Console.WriteLine($"EnCodec {what}            {seconds:0.00} s for {Seconds} s of audio (best of {Runs}; real-time factor {seconds / Seconds:0.000}), " +
+            $"{flops / 1e9:0.0} GFLOP -> {gigaflops:0} GFLOP/s, {100 * gigaflops / peak:0}% of the FMA peak");
+    }
+
+    /// <summary>Floating-point operations (2 per multiply-add) of the decoder's convolutions and LSTM for the given frames.</summary>
+    public static double DecoderFlops(EncodecConfig config, int frames)
+    {
+        int channels = config.NumFilters << config.UpsamplingRatios.Length;
+        double flops = Convolution(config.HiddenSize, channels, config.KernelSize, frames) + Lstm(config, channels, frames);
+        long length = frames;
+        foreach (int ratio in config.UpsamplingRatios)
+        {
+            flops += Convolution(channels, channels / 2, 2 * ratio, length); // a transposed conv: K products per input step
+            length *= ratio;
+            channels /= 2;
+            flops += config.NumResidualLayers * ResidualBlock(config, channels, length);
+        }
+        return flops + Convolution(config.NumFilters, config.AudioChannels, config.LastKernelSize, length);
+    }
+
+    /// <summary>Floating-point operations of the encoder for audio of the given frames.</summary>
+    public static double EncoderFlops(EncodecConfig config, int frames)
+    {
+        long length = (long)frames * config.HopLength;
+        int channels = config.NumFilters;
+        double flops = Convolution(config.AudioChannels, channels, config.KernelSize, length);
+        foreach (int ratio in config.UpsamplingRatios.Reverse())
+        {
+            flops += config.NumResidualLayers * ResidualBlock(config, channels, length);
+            length /= ratio;
+            flops += Convolution(channels, 2 * channels, 2 * ratio, length);
+            channels *= 2;
+        }
+        return flops + Lstm(config, channels, frames) + Convolution(channels, config.HiddenSize, config.LastKernelSize, frames);
+    }
+
+    private static double Convolution(int inChannels, int outChannels, int kernel, long outputs) => 2.0 * inChannels * outChannels * kernel * outputs;
+
+    private static double ResidualBlock(EncodecConfig config, int dim, long length) =>
+        Convolution(dim, dim / config.Compress, config.ResidualKernelSize, length) + Convolution(dim / config.Compress, dim, 1, length)
+        + (config.UseConvShortcut ? Convolution(dim, dim, 1, length) : 0);
+
+    /// <summary>Each layer, each step: the input and the recurrent product, 4H × H each.</summary>
+    private static double Lstm(EncodecConfig config, int dimension, long steps) => config.NumLstmLayers * 2 * 2.0 * 4 * dimension * dimension * steps;
+}
