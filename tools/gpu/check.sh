@@ -40,8 +40,9 @@ verify_on() { # verify_on DEVICE: every bundled case, with the per-case pass cou
 
 bench_on() { # bench_on DEVICE: ms per decoding step (batch 2 with guidance) and the codec's speed
     local on=$1
-    step "bench on $on" 300 "$exe" bench --steps "$steps" --device "$on" --checkpoint "$work/bench-checkpoint"
-    while IFS= read -r line; do note "  $on" "$line"; done < <(grep -iE "per step|decod|encod|loaded|steps/s" "$work/last.log" | sed 's/^ *//' | head -9)
+    step "bench on $on" 300 "$exe" bench --weights f32,f16 --steps "$steps" --device "$on" --checkpoint "$work/bench-checkpoint"
+    # The figures: the table of weight types, prompts at once, the codec (everything after the bandwidth line).
+    while IFS= read -r line; do note "  $on" "$line"; done < <(sed -n '/parameters on/,$p' "$work/last.log" | head -20)
 }
 
 echo "GPU check: bundle $bundle, device $device, $(uname -srm), $(nproc) cores"
