@@ -1,22 +1,54 @@
+using System.Globalization;
 using MusicGen.Engine.Backends;
 using MusicGen.Engine.Backends.Cpu;
+using MusicGen.Kernels.Ilgpu;
 using MusicGen.Loaders;
 
 namespace MusicGen.Kernels;
 
-/// <summary>Opens the backend a <c>--device</c> value names: <c>cpu</c>, <c>opencl</c> (device 0) or <c>opencl:INDEX</c>.</summary>
+/// <summary>
+/// Opens the backend a <c>--device</c> value names: <c>cpu</c>; <c>opencl[:INDEX]</c> (the OpenCL C backend);
+/// <c>cuda[:INDEX]</c>, <c>ilgpu-cl[:INDEX]</c>, <c>ilgpu-cpu</c> (the ILGPU backend on its CUDA, OpenCL or CPU
+/// accelerator); <c>auto</c>, the first GPU found (ILGPU CUDA, then OpenCL), else the CPU.
+/// </summary>
 public static class BackendSelector
 {
-    public const string Help = "cpu, opencl (the first OpenCL device, GPUs first) or opencl:INDEX (see musicgen devices)";
+    public const string Help = "cpu, cuda[:INDEX] (NVIDIA GPUs through ILGPU), opencl[:INDEX] (OpenCL C kernels, GPUs first), "
+        + "ilgpu-cl[:INDEX], ilgpu-cpu (ILGPU's emulator, for tests) or auto (the first GPU, else cpu); see musicgen devices";
 
     public static IBackend Open(string device)
     {
         string value = device.Trim().ToLowerInvariant();
         if (value == "cpu") return new CpuBackend();
-        if (value == "opencl") return OpenClBackend.Create();
-        if (value.StartsWith("opencl:", StringComparison.Ordinal)
-            && int.TryParse(value["opencl:".Length..], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int index))
-            return OpenClBackend.Create(index);
+        if (value == "auto") return OpenAuto();
+        if (value == "ilgpu-cpu") return IlgpuBackend.Create(IlgpuDeviceKind.Cpu);
+        if (Indexed(value, "opencl") is { } openCl) return OpenClBackend.Create(openCl);
+        if (Indexed(value, "cuda") is { } cuda) return IlgpuBackend.Create(IlgpuDeviceKind.Cuda, cuda);
+        if (Indexed(value, "ilgpu-cl") is { } ilgpuCl) return IlgpuBackend.Create(IlgpuDeviceKind.OpenCl, ilgpuCl);
         throw new MusicGenException($"unknown device '{device}'; use {Help}");
+    }
+
+    /// <summary>The index of <c>NAME</c> (0) or <c>NAME:INDEX</c>, or null when the value names another device.</summary>
+    private static int? Indexed(string value, string name)
+    {
+        if (value == name) return 0;
+        return value.StartsWith(name + ":", StringComparison.Ordinal)
+            && int.TryParse(value[(name.Length + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out int index) ? index : null;
+    }
+
+    /// <summary>An NVIDIA GPU through ILGPU's CUDA accelerator, else an OpenCL GPU, else the CPU.</summary>
+    private static IBackend OpenAuto()
+    {
+        if (IlgpuDevices.List(IlgpuDeviceKind.Cuda).Count > 0) return IlgpuBackend.Create(IlgpuDeviceKind.Cuda);
+        try
+        {
+            var gpu = OpenClDevices.List().FirstOrDefault(d => d.IsGpu);
+            if (gpu is not null) return OpenClBackend.Create(gpu.Index);
+        }
+        catch (MusicGenException)
+        {
+            // No OpenCL installed: the CPU it is.
+        }
+        return new CpuBackend();
     }
 }

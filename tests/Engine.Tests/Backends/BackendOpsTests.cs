@@ -385,3 +385,9 @@ public sealed class OpenClBackendOpsTests(OpenClFixture fixture) : BackendOpsTes
 
     protected override void SkipUnlessAvailable() => OpenClAvailability.SkipUnlessAvailable();
 }
+
+[Collection(IlgpuCollection.Name)]
+public sealed class IlgpuBackendOpsTests(IlgpuFixture fixture) : BackendOpsTests
+{
+    protected override IBackend Backend => fixture.Backend;
+}

@@ -1,0 +1,73 @@
+using System.Buffers;
+using ILGPU;
+using MusicGen.Engine.Backends;
+using MusicGen.Engine.Tensors;
+
+namespace MusicGen.Kernels.Ilgpu;
+
+public sealed partial class IlgpuBackend
+{
+    public void CopyBlocks(Tensor source, long sourceOffset, long sourceStride, Tensor destination, long destinationOffset,
+        long destinationStride, int blockLength, int blockCount)
+    {
+        if (blockLength == 0 || blockCount == 0) return;
+        long sourceEnd = sourceOffset + (blockCount - 1) * sourceStride + blockLength;
+        long destinationEnd = destinationOffset + (blockCount - 1) * destinationStride + blockLength;
+        if (blockLength < 0 || blockCount < 0 || sourceOffset < 0 || destinationOffset < 0 || sourceStride < 0 || destinationStride < 0
+            || sourceEnd > source.Length || destinationEnd > destination.Length)
+            throw new ArgumentOutOfRangeException(nameof(blockCount),
+                $"CopyBlocks of {blockCount} × {blockLength} from {sourceOffset} (stride {sourceStride}) of {source} to {destinationOffset} (stride {destinationStride}) of {destination}");
+        var from = View(source).SubView(sourceOffset, sourceEnd - sourceOffset);
+        var to = View(destination).SubView(destinationOffset, destinationEnd - destinationOffset);
+        long fromStart = source.Offset + sourceOffset, toStart = destination.Offset + destinationOffset;
+        bool overlapping = source.Buffer == destination.Buffer
+            && fromStart < destination.Offset + destinationEnd && toStart < source.Offset + sourceEnd;
+        if (overlapping)
+        {
+            // Overlapping regions of one buffer: threads of one launch run in no particular order, so each block goes
+            // through scratch, block after block, as the CPU copies them (a block may read what an earlier one wrote).
+            var staged = _work.Reserve(blockLength);
+            for (int i = 0; i < blockCount; i++)
+            {
+                _kernels.CopyBlocks(new Index2D(blockLength, 1), from.SubView(i * sourceStride, blockLength), 0, staged, 0);
+                _kernels.CopyBlocks(new Index2D(blockLength, 1), staged, 0, to.SubView(i * destinationStride, blockLength), 0);
+            }
+        }
+        else
+        {
+            _kernels.CopyBlocks(new Index2D(blockLength, blockCount), from, sourceStride, to, destinationStride);
+        }
+    }
+
+    public void Transpose(Tensor x, Tensor y)
+    {
+        int m = x.Dim(-2), n = x.Dim(-1);
+        OperationContracts.Transpose(x, y);
+        if (x.Length == 0) return;
+        int batch = checked((int)(x.Length / ((long)m * n)));
+        int side = _sizes.TileThreads;
+        var config = new KernelConfig(new Index3D(DivideUp(n, side), DivideUp(m, side), batch), new Index3D(side, side, 1));
+        _kernels.Transpose(config, View(x), View(y), m, n);
+    }
+
+    public void Pad1d(Tensor x, Tensor y, int left, int right, PadMode mode)
+    {
+        int length = x.Dim(-1), padded = length + left + right;
+        int rows = length == 0 ? 0 : checked((int)(x.Length / length));
+        OperationContracts.Pad1d(x, y, left, right);
+        if (rows == 0 || padded == 0) return;
+        // The edge positions' sources come from the rule every backend shares; the interior is a plain copy.
+        int edgeCount = left + right;
+        int[] edges = ArrayPool<int>.Shared.Rent(Math.Max(1, edgeCount));
+        try
+        {
+            for (int p = 0; p < left; p++) edges[p] = PadIndex.Source(p, length, left, right, mode);
+            for (int p = 0; p < right; p++) edges[left + p] = PadIndex.Source(left + length + p, length, left, right, mode);
+            _kernels.Pad1d(new Index2D(padded, rows), View(x), View(y), length, left, padded, _indices.Write(new ReadOnlySpan<int>(edges, 0, Math.Max(1, edgeCount))));
+        }
+        finally
+        {
+            ArrayPool<int>.Shared.Return(edges);
+        }
+    }
+}

@@ -1,0 +1,41 @@
+using ILGPU;
+using ILGPU.Runtime;
+using MusicGen.Engine.Backends;
+using MusicGen.Engine.Tensors;
+
+namespace MusicGen.Kernels.Ilgpu;
+
+public sealed partial class IlgpuBackend
+{
+    public void Linear(Tensor x, Tensor weight, Tensor? bias, Tensor y)
+    {
+        int n = weight.Dim(0), k = weight.Dim(1);
+        OperationContracts.Linear(x, weight, bias, y);
+        int m = k == 0 ? 0 : checked((int)(x.Length / k));
+        Product(View(x), k, WeightView(weight), Optional(bias), View(y), m, n, k);
+    }
+
+    /// <summary>
+    /// y[M, N] = x[M, K] · wᵀ + bias with rows of x xStride apart: the skinny kernel when M is a decoding step's few
+    /// rows (bound by reading the weights once), the tiled one otherwise.
+    /// </summary>
+    private void Product(ArrayView<float> x, int xStride, ArrayView<float> weight, ArrayView<float> bias, ArrayView<float> y, int m, int n, int k)
+    {
+        if (m == 0 || n == 0) return;
+        if (m <= LaunchSizes.SkinnyMaxRows)
+        {
+            int rowsPerGroup = _sizes.Group / _sizes.WarpSize;
+            var config = new KernelConfig(new Index2D(DivideUp(n, rowsPerGroup), DivideUp(m, LaunchSizes.RowsPerPass)), new Index2D(_sizes.Group, 1));
+            _kernels.SkinnyProduct(config, x, weight, bias, y, new SkinnyShape { M = m, N = n, K = k, XStride = xStride });
+        }
+        else
+        {
+            var operands = new LinearOperands { X = x, Weight = weight, Bias = bias, Y = y, M = m, N = n, K = k, XStride = xStride };
+            _kernels.LinearTiled(Tiles(n, m, 1), operands);
+        }
+    }
+
+    /// <summary>A tiled product's launch: (column tiles, row tiles, z) groups of TileThreads² threads.</summary>
+    private KernelConfig Tiles(int columns, int rows, int z) =>
+        new(new Index3D(DivideUp(columns, _sizes.Tile), DivideUp(rows, _sizes.Tile), z), new Index3D(_sizes.TileThreads, _sizes.TileThreads, 1));
+}

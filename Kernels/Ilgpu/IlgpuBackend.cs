@@ -1,0 +1,131 @@
+using System.Runtime.InteropServices;
+using ILGPU;
+using ILGPU.Runtime;
+using MusicGen.Engine.Backends;
+using MusicGen.Engine.Tensors;
+using MusicGen.Loaders;
+
+namespace MusicGen.Kernels.Ilgpu;
+
+/// <summary>
+/// The ILGPU backend: the kernels are C# (<see cref="IlgpuKernels"/>) that ILGPU compiles for the chosen
+/// accelerator, PTX for NVIDIA GPUs through the CUDA driver alone, OpenCL for generic-address-space devices, or
+/// emulated on the CPU. Tensors stay in device memory between operations; every operation is one kernel launch
+/// on the accelerator's in-order stream (the LSTM step two), and only host arguments (ids, scales, pad edges),
+/// codes and the downloads the caller asks for cross the bus. One backend serves one thread at a time. The
+/// operations live in partial files by kind.
+/// </summary>
+public sealed partial class IlgpuBackend : IBackend
+{
+    private readonly Context _context;
+    private readonly Accelerator _accelerator;
+    private readonly IlgpuKernelSet _kernels;
+    private readonly LaunchSizes _sizes;
+    /// <summary>Host arguments copied to the device: ids and pad edges, and row scales.</summary>
+    private readonly DeviceScratch<int> _indices;
+    private readonly DeviceScratch<float> _scales;
+    /// <summary>Intermediates of one operation: codebook norms, LSTM recurrent products, staged copies.</summary>
+    private readonly DeviceScratch<float> _work;
+    /// <summary>Small results read back to the host: nearest codes.</summary>
+    private readonly DeviceScratch<int> _results;
+
+    public IlgpuDevice Device { get; }
+
+    public string Name => $"{Device.DeviceName} ({Device.Name}, ILGPU)";
+
+    /// <summary>A backend on device <paramref name="index"/> of that kind (see <see cref="IlgpuDevices.List"/>).</summary>
+    public static IlgpuBackend Create(IlgpuDeviceKind kind, int index = 0)
+    {
+        var (context, accelerator, device) = IlgpuDevices.Open(kind, index);
+        try
+        {
+            return new IlgpuBackend(context, accelerator, device);
+        }
+        catch
+        {
+            accelerator.Dispose();
+            context.Dispose();
+            throw;
+        }
+    }
+
+    private IlgpuBackend(Context context, Accelerator accelerator, IlgpuDevice device)
+    {
+        _context = context;
+        _accelerator = accelerator;
+        Device = device;
+        _sizes = LaunchSizes.For(accelerator);
+        _kernels = new IlgpuKernelSet(accelerator);
+        _indices = new DeviceScratch<int>(accelerator);
+        _scales = new DeviceScratch<float>(accelerator);
+        _work = new DeviceScratch<float>(accelerator);
+        _results = new DeviceScratch<int>(accelerator);
+    }
+
+    public Tensor Allocate(params int[] shape)
+    {
+        var buffer = NewBuffer(shape);
+        buffer.Memory.MemSetToZero();
+        return new Tensor(this, buffer, 0, shape, ownsBuffer: true);
+    }
+
+    public Tensor Upload(ReadOnlySpan<float> data, params int[] shape)
+    {
+        if (data.Length != ShapeText.ElementCount(shape))
+            throw new ArgumentException($"{data.Length} values for shape {ShapeText.Format(shape)}");
+        var tensor = new Tensor(this, NewBuffer(shape), 0, shape, ownsBuffer: true);
+        Upload(data, tensor);
+        return tensor;
+    }
+
+    public Tensor Adopt(float[] data, params int[] shape) => Upload(data, shape);
+
+    public void Upload(ReadOnlySpan<float> data, Tensor destination)
+    {
+        if (data.Length != destination.Length)
+            throw new ArgumentException($"{data.Length} values for {ShapeText.Format(destination.Shape)}");
+        if (!data.IsEmpty) View(destination).CopyFromCPU(ref MemoryMarshal.GetReference(data), data.Length);
+    }
+
+    public void Download(Tensor source, Span<float> destination)
+    {
+        if (destination.Length < source.Length)
+            throw new ArgumentException($"{destination.Length} values cannot hold {ShapeText.Format(source.Shape)}");
+        if (source.Length > 0) View(source).CopyToCPU(ref MemoryMarshal.GetReference(destination), source.Length);
+    }
+
+    /// <summary>Kernels index rows with 32-bit integers, which bounds one buffer at 2³¹ − 1 elements (8 GiB).</summary>
+    private IlgpuBuffer NewBuffer(int[] shape)
+    {
+        long length = ShapeText.ElementCount(shape);
+        if (length > int.MaxValue)
+            throw new ArgumentException($"a tensor of shape {ShapeText.Format(shape)} exceeds the {int.MaxValue} elements the ILGPU kernels index");
+        return new IlgpuBuffer(_accelerator, _accelerator.Allocate1D<float>(Math.Max(1, length)));
+    }
+
+    /// <summary>The tensor's elements on this accelerator, as a view starting at its first element.</summary>
+    private ArrayView<float> View(Tensor tensor)
+    {
+        if (tensor.Buffer is not IlgpuBuffer buffer || buffer.Accelerator != _accelerator)
+            throw new ArgumentException($"{tensor} does not live on this ILGPU backend");
+        return buffer.Memory.View.SubView(tensor.Offset, tensor.Length);
+    }
+
+    /// <summary>An optional tensor's view, or an empty view (kernels test its length) when absent.</summary>
+    private ArrayView<float> Optional(Tensor? tensor) => tensor is null ? ArrayView<float>.Empty : View(tensor);
+
+    /// <summary>A launch of <paramref name="groups"/> one-dimensional groups of <paramref name="threads"/> threads.</summary>
+    private static KernelConfig Groups(long groups, int threads) => new(new Index1D(checked((int)groups)), new Index1D(threads));
+
+    private static int DivideUp(long count, int size) => checked((int)((count + size - 1) / size));
+
+    public void Dispose()
+    {
+        _indices.Dispose();
+        _scales.Dispose();
+        _work.Dispose();
+        _results.Dispose();
+        _accelerator.Dispose();
+        _context.Dispose();
+    }
+}

@@ -1,0 +1,110 @@
+using ILGPU;
+using Half = ILGPU.Half;
+
+namespace MusicGen.Kernels.Ilgpu;
+
+/// <summary>
+/// The ILGPU kernels: plain static C# methods that ILGPU compiles to PTX (CUDA), OpenCL C or emulates on the CPU.
+/// Tensors arrive as views that start at the tensor's first element. Partial files by kind; this one holds the
+/// one-thread-per-element kernels (auto-grouped: ILGPU picks the group size, the index never exceeds the extent).
+/// Outputs may alias inputs: each thread reads its element before writing it.
+/// </summary>
+internal static partial class IlgpuKernels
+{
+    public static void Add(Index1D i, ArrayView<float> a, ArrayView<float> b, ArrayView<float> y) => y[i] = a[i] + b[i];
+
+    public static void Multiply(Index1D i, ArrayView<float> a, ArrayView<float> b, ArrayView<float> y) => y[i] = a[i] * b[i];
+
+    /// <summary>The formulas of the CPU backend's activations (CpuActivations), so both agree to float rounding.</summary>
+    public static void Activation(Index1D i, ArrayView<float> x, ArrayView<float> y, int kind)
+    {
+        float v = x[i];
+        float result;
+        if (kind == (int)Engine.Backends.ActivationKind.Relu) result = v > 0f ? v : 0f;
+        else if (kind == (int)Engine.Backends.ActivationKind.Elu) result = v > 0f ? v : MathF.Exp(v) - 1f;
+        else if (kind == (int)Engine.Backends.ActivationKind.Gelu) result = v * NormalCdf(v);
+        else result = 0.5f * v * (1f + TanhByExp(0.7978845608f * (v + 0.044715f * v * v * v)));
+        y[i] = result;
+    }
+
+    /// <summary>
+    /// Φ(x) through Abramowitz and Stegun 7.1.26 (|error of erf| ≤ 1.5e-7), as the CPU backend: the device has no
+    /// erf of its own, and q = 1 − erf(|x|/√2) keeps the far negative tail accurate instead of cancelling 1 − 1.
+    /// </summary>
+    private static float NormalCdf(float x)
+    {
+        float z = MathF.Abs(x) * 0.70710678f;
+        float t = 1f / (1f + 0.3275911f * z);
+        float poly = t * (0.254829592f + t * (-0.284496736f + t * (1.421413741f + t * (-1.453152027f + t * 1.061405429f))));
+        float q = poly * MathF.Exp(-(z * z));
+        return x >= 0f ? 1f - 0.5f * q : 0.5f * q;
+    }
+
+    /// <summary>tanh u = 1 − 2 / (e^2u + 1): saturates to ±1 instead of overflowing.</summary>
+    private static float TanhByExp(float u) => 1f - 2f / (MathF.Exp(u + u) + 1f);
+
+    private static float Sigmoid(float x) => 1f / (1f + MathF.Exp(-x));
+
+    /// <summary>y[i] = x[i] widened from float16.</summary>
+    public static void Widen(Index1D i, ArrayView<Half> x, ArrayView<float> y) => y[i] = (float)x[i];
+
+    public static void ScaleRows(Index1D i, ArrayView<float> x, ArrayView<float> scales, ArrayView<float> y, int d) =>
+        y[i] = x[i] * scales[i / d];
+
+    /// <summary>y[r, e] (+)= scale · table[ids[r], e]; X runs along the row, Y over rows.</summary>
+    public static void Gather(Index2D index, ArrayView<float> table, ArrayView<int> ids, ArrayView<float> y, int d, float scale, int accumulate)
+    {
+        int e = index.X, r = index.Y;
+        float value = scale * table[(long)ids[r] * d + e];
+        long target = (long)r * d + e;
+        y[target] = accumulate != 0 ? y[target] + value : value;
+    }
+
+    /// <summary>Block b's element i: destination[b · destinationStride + i] = source[b · sourceStride + i].</summary>
+    public static void CopyBlocks(Index2D index, ArrayView<float> source, long sourceStride, ArrayView<float> destination, long destinationStride) =>
+        destination[index.Y * destinationStride + index.X] = source[index.Y * sourceStride + index.X];
+
+    /// <summary>
+    /// y[r, p] for p in [0, left + length + right): the interior copies x; the edge positions read the source index
+    /// the host computed (PadIndex.Source), −1 meaning zero.
+    /// </summary>
+    public static void Pad1d(Index2D index, ArrayView<float> x, ArrayView<float> y, int length, int left, int padded, ArrayView<int> edges)
+    {
+        int p = index.X, r = index.Y;
+        int source = p < left ? edges[p] : p < left + length ? p - left : edges[p - length];
+        y[(long)r * padded + p] = source < 0 ? 0f : x[(long)r * length + source];
+    }
+
+    /// <summary>norms[c] = |codebook[c, :]|², once per search rather than once per row.</summary>
+    public static void CodebookNorms(Index1D index, ArrayView<float> codebook, ArrayView<float> norms, int d)
+    {
+        int c = index.X;
+        float sum = 0f;
+        for (int e = 0; e < d; e++)
+        {
+            float v = codebook[(long)c * d + e];
+            sum += v * v;
+        }
+        norms[c] = sum;
+    }
+
+    /// <summary>
+    /// One LSTM step t for every (unit j, batch row b), torch gate order i, f, g, o. z [B, 4H] holds W_hh · h[t − 1]
+    /// (ignored at t = 0, where h and c start at zero); gates [B, T, 4H] the input projection with both biases.
+    /// </summary>
+    public static void LstmCell(Index2D index, ArrayView<float> gates, ArrayView<float> z, ArrayView<float> cell, ArrayView<float> output,
+        int hidden, int steps, int t)
+    {
+        int j = index.X, b = index.Y;
+        long gate = ((long)b * steps + t) * 4 * hidden + j, recurrent = (long)b * 4 * hidden + j;
+        bool previous = t > 0;
+        float input = Sigmoid(gates[gate] + (previous ? z[recurrent] : 0f));
+        float forget = Sigmoid(gates[gate + hidden] + (previous ? z[recurrent + hidden] : 0f));
+        float candidate = MathF.Tanh(gates[gate + 2 * hidden] + (previous ? z[recurrent + 2 * hidden] : 0f));
+        float outputGate = Sigmoid(gates[gate + 3 * hidden] + (previous ? z[recurrent + 3 * hidden] : 0f));
+        long c = (long)b * hidden + j;
+        float value = forget * (previous ? cell[c] : 0f) + input * candidate;
+        cell[c] = value;
+        output[((long)b * steps + t) * hidden + j] = outputGate * MathF.Tanh(value);
+    }
+}

@@ -1,0 +1,205 @@
+using ILGPU;
+using ILGPU.Algorithms;
+using ILGPU.Algorithms.ScanReduceOperations;
+
+namespace MusicGen.Kernels.Ilgpu;
+
+/// <summary>
+/// A matrix product C[row, column] = Σ_r Left(row, r) · Right(r, column) as the tiled kernel sees it: linear layers,
+/// convolutions and transposed convolutions differ only in where their operands come from and where results go
+/// (implicit products, no im2col buffer). Z numbers independent products (batch rows, phases).
+/// </summary>
+internal interface IProductOperands
+{
+    int Rows { get; }
+    int Columns { get; }
+    int Depth { get; }
+    /// <summary>Whether Right is read along the reduction (rows of a weight) rather than along columns (frames).</summary>
+    bool RightAlongDepth { get; }
+    float Left(int row, int r, int z);
+    float Right(int r, int column, int z);
+    void Store(int row, int column, int z, float value);
+}
+
+/// <summary>y[M, N] = x[M, K] · w[N, K]ᵀ + bias, rows of x XStride apart (the LSTM passes strided rows of its output).</summary>
+internal struct LinearOperands : IProductOperands
+{
+    public ArrayView<float> X, Weight, Bias, Y;
+    public int M, N, K, XStride;
+
+    public readonly int Rows => M;
+    public readonly int Columns => N;
+    public readonly int Depth => K;
+    public readonly bool RightAlongDepth => true;
+    public readonly float Left(int row, int r, int z) => X[(long)row * XStride + r];
+    public readonly float Right(int r, int column, int z) => Weight[(long)column * K + r];
+    public readonly void Store(int row, int column, int z, float value) =>
+        Y[(long)row * N + column] = value + (Bias.Length > 0 ? Bias[column] : 0f);
+}
+
+/// <summary>y[b, co, t] = bias[co] + Σ_{ci,tap} w[co, ci, tap] · x[b, ci, t·stride + tap·dilation]; z is the batch row.</summary>
+internal struct Conv1dOperands : IProductOperands
+{
+    public ArrayView<float> X, Weight, Bias, Y;
+    public int InChannels, InLength, OutChannels, OutLength, KernelSize, Stride, Dilation;
+
+    public readonly int Rows => OutChannels;
+    public readonly int Columns => OutLength;
+    public readonly int Depth => InChannels * KernelSize;
+    public readonly bool RightAlongDepth => false;
+    public readonly float Left(int row, int r, int z) => Weight[(long)row * Depth + r];
+    public readonly float Right(int r, int column, int z) =>
+        X[((long)z * InChannels + r / KernelSize) * InLength + column * Stride + r % KernelSize * Dilation];
+    public readonly void Store(int row, int column, int z, float value) =>
+        Y[((long)z * OutChannels + row) * OutLength + column] = value + (Bias.Length > 0 ? Bias[row] : 0f);
+}
+
+/// <summary>
+/// Transposed convolution over the polyphase weight W[(p, co), (ci, m)] (ConvTransposeWeights): output frame
+/// q·stride + p is Σ_{ci,m} x[ci, q − m] · W[(p, co), (ci, m)], an ordinary product per phase p. z is
+/// (batch row, phase); columns are input frames q from FirstFrame; outputs outside [TrimLeft, TrimLeft + OutLength)
+/// are not written.
+/// </summary>
+internal struct ConvTranspose1dOperands : IProductOperands
+{
+    public ArrayView<float> X, Weight, Bias, Y;
+    public int InChannels, InLength, OutChannels, OutLength, Taps, Stride, TrimLeft, FirstFrame, EndFrame;
+
+    public readonly int Rows => OutChannels;
+    public readonly int Columns => EndFrame - FirstFrame;
+    public readonly int Depth => InChannels * Taps;
+    public readonly bool RightAlongDepth => false;
+    public readonly float Left(int row, int r, int z) => Weight[((long)(z % Stride) * OutChannels + row) * Depth + r];
+
+    public readonly float Right(int r, int column, int z)
+    {
+        int frame = FirstFrame + column - r % Taps;
+        return frame >= 0 && frame < InLength ? X[((long)(z / Stride) * InChannels + r / Taps) * InLength + frame] : 0f;
+    }
+
+    public readonly void Store(int row, int column, int z, float value)
+    {
+        int t = (FirstFrame + column) * Stride + z % Stride - TrimLeft;
+        if (t >= 0 && t < OutLength)
+            Y[((long)(z / Stride) * OutChannels + row) * OutLength + t] = value + (Bias.Length > 0 ? Bias[row] : 0f);
+    }
+}
+
+/// <summary>The sizes of a skinny product: y[M, N] = x[M, K] · w[N, K]ᵀ + bias with rows of x XStride apart.</summary>
+internal struct SkinnyShape
+{
+    public int M, N, K, XStride;
+}
+
+internal static partial class IlgpuKernels
+{
+    /// <summary>
+    /// The tiled product: a group of T × T threads computes a 2T × 2T block of outputs, TileDepth reduction steps
+    /// at a time. Both operand tiles sit in shared memory reduction-major (left[kk, row], right[kk, column]); each
+    /// thread owns 2 × 2 outputs strided by T, so in the inner loop threads of one row read the same left word (a
+    /// broadcast) and consecutive threads read consecutive right words. Rows are padded by one word so stores of
+    /// consecutive reduction steps do not fall into one bank. Grid: (column tiles, row tiles, Z).
+    /// </summary>
+    public static void TiledProduct<T>(T operands) where T : struct, IProductOperands
+    {
+        const int depthStep = LaunchSizes.TileDepth;
+        var left = SharedMemory.Allocate<float>(depthStep * (LaunchSizes.MaxTile + 1));
+        var right = SharedMemory.Allocate<float>(depthStep * (LaunchSizes.MaxTile + 1));
+        int side = Group.DimX, tile = 2 * side, pitch = tile + 1;
+        int tx = Group.IdxX, ty = Group.IdxY, item = ty * side + tx, items = side * side;
+        int column0 = Grid.IdxX * tile, row0 = Grid.IdxY * tile, z = Grid.IdxZ;
+        int rows = operands.Rows, columns = operands.Columns, depth = operands.Depth;
+        bool rightAlongDepth = operands.RightAlongDepth;
+        float a00 = 0f, a01 = 0f, a10 = 0f, a11 = 0f;
+        for (int k0 = 0; k0 < depth; k0 += depthStep)
+        {
+            for (int l = item; l < tile * depthStep; l += items)
+            {
+                // Consecutive threads load consecutive reduction steps of one row (rows of x and w are contiguous)...
+                int r = l / depthStep, kk = l % depthStep, row = row0 + r, kIndex = k0 + kk;
+                left[kk * pitch + r] = row < rows && kIndex < depth ? operands.Left(row, kIndex, z) : 0f;
+                // ...or, for convolution inputs, consecutive frames.
+                int c = rightAlongDepth ? r : l % tile, kb = rightAlongDepth ? kk : l / tile, column = column0 + c, kRight = k0 + kb;
+                right[kb * pitch + c] = column < columns && kRight < depth ? operands.Right(kRight, column, z) : 0f;
+            }
+            Group.Barrier();
+            for (int kk = 0; kk < depthStep; kk++)
+            {
+                float l0 = left[kk * pitch + ty], l1 = left[kk * pitch + ty + side];
+                float r0 = right[kk * pitch + tx], r1 = right[kk * pitch + tx + side];
+                a00 += l0 * r0;
+                a01 += l0 * r1;
+                a10 += l1 * r0;
+                a11 += l1 * r1;
+            }
+            Group.Barrier();
+        }
+        int rowA = row0 + ty, rowB = rowA + side, columnA = column0 + tx, columnB = columnA + side;
+        if (rowA < rows && columnA < columns) operands.Store(rowA, columnA, z, a00);
+        if (rowA < rows && columnB < columns) operands.Store(rowA, columnB, z, a01);
+        if (rowB < rows && columnA < columns) operands.Store(rowB, columnA, z, a10);
+        if (rowB < rows && columnB < columns) operands.Store(rowB, columnB, z, a11);
+    }
+
+    /// <summary>
+    /// The same product with one thread per output, for shapes a tile would leave mostly idle (convolutions with a
+    /// few output channels): index (column, row, z), the shared operands read from cache.
+    /// </summary>
+    public static void DirectProduct<T>(Index3D index, T operands) where T : struct, IProductOperands
+    {
+        float sum = 0f;
+        for (int r = 0; r < operands.Depth; r++) sum += operands.Left(index.Y, r, index.Z) * operands.Right(r, index.X, index.Z);
+        operands.Store(index.Y, index.X, index.Z, sum);
+    }
+
+    /// <summary>
+    /// The decoding-step product (M ≤ SkinnyMaxRows), bound by reading w: each warp streams one weight row once,
+    /// lanes on consecutive addresses (coalesced), four loads in flight per lane, against RowsPerPass rows of x
+    /// (a few KB read by every warp, so it stays in cache); the lanes' partial sums meet in a warp reduction.
+    /// Grid: (groups of weight rows, passes over the rows of x).
+    /// </summary>
+    public static void SkinnyProduct(ArrayView<float> x, ArrayView<float> weight, ArrayView<float> bias, ArrayView<float> y, SkinnyShape s)
+    {
+        int lanes = Warp.WarpSize, lane = Warp.LaneIdx;
+        int column = Grid.IdxX * (Group.DimX / lanes) + Warp.WarpIdx;
+        int m0 = Grid.IdxY * LaunchSizes.RowsPerPass, count = Math.Min(LaunchSizes.RowsPerPass, s.M - m0);
+        float a0 = 0f, a1 = 0f, a2 = 0f, a3 = 0f;
+        if (column < s.N)
+        {
+            long w = (long)column * s.K, x0 = (long)m0 * s.XStride;
+            long x1 = x0 + s.XStride, x2 = x1 + s.XStride, x3 = x2 + s.XStride;
+            int kk = lane;
+            for (; kk + 3 * lanes < s.K; kk += 4 * lanes)
+            {
+                float w0 = weight[w + kk], w1 = weight[w + kk + lanes], w2 = weight[w + kk + 2 * lanes], w3 = weight[w + kk + 3 * lanes];
+                a0 += Dot4(x, x0 + kk, lanes, w0, w1, w2, w3);
+                if (count > 1) a1 += Dot4(x, x1 + kk, lanes, w0, w1, w2, w3);
+                if (count > 2) a2 += Dot4(x, x2 + kk, lanes, w0, w1, w2, w3);
+                if (count > 3) a3 += Dot4(x, x3 + kk, lanes, w0, w1, w2, w3);
+            }
+            for (; kk < s.K; kk += lanes)
+            {
+                float value = weight[w + kk];
+                a0 += value * x[x0 + kk];
+                if (count > 1) a1 += value * x[x1 + kk];
+                if (count > 2) a2 += value * x[x2 + kk];
+                if (count > 3) a3 += value * x[x3 + kk];
+            }
+        }
+        a0 = WarpExtensions.Reduce<float, AddFloat>(a0);
+        a1 = WarpExtensions.Reduce<float, AddFloat>(a1);
+        a2 = WarpExtensions.Reduce<float, AddFloat>(a2);
+        a3 = WarpExtensions.Reduce<float, AddFloat>(a3);
+        if (lane != 0 || column >= s.N) return;
+        float b = bias.Length > 0 ? bias[column] : 0f;
+        long output = (long)m0 * s.N + column;
+        y[output] = a0 + b;
+        if (count > 1) y[output + s.N] = a1 + b;
+        if (count > 2) y[output + 2 * s.N] = a2 + b;
+        if (count > 3) y[output + 3 * s.N] = a3 + b;
+    }
+
+    /// <summary>x[at] · w0 + x[at + stride] · w1 + x[at + 2·stride] · w2 + x[at + 3·stride] · w3.</summary>
+    private static float Dot4(ArrayView<float> x, long at, int stride, float w0, float w1, float w2, float w3) =>
+        x[at] * w0 + x[at + stride] * w1 + x[at + 2 * stride] * w2 + x[at + 3 * stride] * w3;
+}
