@@ -7,10 +7,10 @@ namespace MusicGen.Engine.Backends.Cpu;
 
 /// <summary>
 /// y[M, N] = x[M, K] · W[N, K]ᵀ for a packed weight matrix W (layouts in <see cref="PackedMatrix"/>), on AVX2 with
-/// FMA. The skinny path (a decoding step's few rows) converts each group of 8 weights to float32 in registers and
-/// multiplies it against up to 4 rows of x at once, so W is streamed from memory once; q8 and q4 sum each block
-/// of 32 products before applying its scale. With AVX-512F the same runs on 16 weights per vector. Wide products instead decode a panel of weight rows to float32 and
-/// reuse the float32 GEMM, which amortizes the decoding over every row of x.
+/// FMA or AVX-512F. The skinny path (a decoding step's few rows) converts 8 (AVX-512: 16) weights at a time to
+/// float32 in registers, block scale applied, and multiplies them against up to 2 (4) rows of x, 4 weight rows at
+/// once, so W is streamed from memory once and the cores keep up with it. Wide products instead decode a panel of
+/// weight rows to float32 and reuse the float32 GEMM, which amortizes the decoding over every row of x.
 /// </summary>
 internal static unsafe class PackedGemm
 {
@@ -46,138 +46,176 @@ internal static unsafe class PackedGemm
         }
     }
 
+    /// <summary>
+    /// Groups of 4 weight rows against the rows of x, 4 (AVX2: 2) rows of x at a time: 16 (8) independent
+    /// accumulators, so neither an FMA's latency nor a horizontal sum per output bounds the loop, and every x
+    /// vector loaded serves 4 weight rows. A group short of 4 rows repeats its last row and stores only its own.
+    /// </summary>
     private static void Rows<TFormat>(float* x, int m, int k, byte* w, float* scales, float* y, int n, int j0, int j1)
         where TFormat : struct, IPackedFormat
     {
-        int blocks = k / PackedMatrix.BlockSize;
-        for (int j = j0; j < j1; j++)
+        for (int j = j0; j < j1; j += 4)
         {
-            byte* row = w + TFormat.RowBytes(j, k);
-            float* rowScales = scales + (long)j * blocks;
+            var group = new RowGroup<TFormat>(w, scales, k, j, Math.Min(4, j1 - j));
             int i = 0;
             if (Avx512F.IsSupported)
             {
-                for (; i + 4 <= m; i += 4) Dot512<TFormat, Four>(x + (long)i * k, k, row, rowScales, y + (long)i * n + j, n);
+                for (; i + 4 <= m; i += 4) Group512<TFormat, Four>(group, x + (long)i * k, k, y + (long)i * n, n);
                 switch (m - i)
                 {
-                    case 3: Dot512<TFormat, Three>(x + (long)i * k, k, row, rowScales, y + (long)i * n + j, n); break;
-                    case 2: Dot512<TFormat, Two>(x + (long)i * k, k, row, rowScales, y + (long)i * n + j, n); break;
-                    case 1: Dot512<TFormat, One>(x + (long)i * k, k, row, rowScales, y + (long)i * n + j, n); break;
+                    case 3: Group512<TFormat, Three>(group, x + (long)i * k, k, y + (long)i * n, n); break;
+                    case 2: Group512<TFormat, Two>(group, x + (long)i * k, k, y + (long)i * n, n); break;
+                    case 1: Group512<TFormat, One>(group, x + (long)i * k, k, y + (long)i * n, n); break;
                 }
                 continue;
             }
-            for (; i + 4 <= m; i += 4) Dot<TFormat, Four>(x + (long)i * k, k, row, rowScales, y + (long)i * n + j, n);
-            switch (m - i)
-            {
-                case 3: Dot<TFormat, Three>(x + (long)i * k, k, row, rowScales, y + (long)i * n + j, n); break;
-                case 2: Dot<TFormat, Two>(x + (long)i * k, k, row, rowScales, y + (long)i * n + j, n); break;
-                case 1: Dot<TFormat, One>(x + (long)i * k, k, row, rowScales, y + (long)i * n + j, n); break;
-            }
+            for (; i + 2 <= m; i += 2) Group256<TFormat, Two>(group, x + (long)i * k, k, y + (long)i * n, n);
+            if (i < m) Group256<TFormat, One>(group, x + (long)i * k, k, y + (long)i * n, n);
         }
     }
 
-    /// <summary>y[r·n] = x[r, :] · row for the TRows rows of x starting at x.</summary>
-    private static void Dot<TFormat, TRows>(float* x, int k, byte* row, float* scales, float* y, int n)
+    /// <summary>Where the (up to) 4 weight rows of a group start; a short group repeats its last row.</summary>
+    private readonly struct RowGroup<TFormat> where TFormat : struct, IPackedFormat
+    {
+        public readonly byte* Row0, Row1, Row2, Row3;
+        public readonly float* Scales0, Scales1, Scales2, Scales3;
+        public readonly int First, Count;
+
+        public RowGroup(byte* w, float* scales, int k, int first, int count)
+        {
+            First = first;
+            Count = count;
+            int blocks = k / PackedMatrix.BlockSize;
+            int last = first + count - 1;
+            Row0 = w + TFormat.RowBytes(first, k);
+            Row1 = w + TFormat.RowBytes(Math.Min(first + 1, last), k);
+            Row2 = w + TFormat.RowBytes(Math.Min(first + 2, last), k);
+            Row3 = w + TFormat.RowBytes(last, k);
+            Scales0 = scales + (long)first * blocks;
+            Scales1 = scales + (long)Math.Min(first + 1, last) * blocks;
+            Scales2 = scales + (long)Math.Min(first + 2, last) * blocks;
+            Scales3 = scales + (long)last * blocks;
+        }
+    }
+
+    /// <summary>y[r, group] = x[r, :] · W[group, :] for the TRows rows of x starting at x, with 512-bit vectors.</summary>
+    private static void Group512<TFormat, TRows>(in RowGroup<TFormat> g, float* x, int k, float* y, int n)
         where TFormat : struct, IPackedFormat where TRows : struct, IRowCount
     {
-        Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+        // a{weight row}{row of x}
+        Vector512<float> a00 = default, a01 = default, a02 = default, a03 = default;
+        Vector512<float> a10 = default, a11 = default, a12 = default, a13 = default;
+        Vector512<float> a20 = default, a21 = default, a22 = default, a23 = default;
+        Vector512<float> a30 = default, a31 = default, a32 = default, a33 = default;
+        byte* r0 = g.Row0, r1 = g.Row1, r2 = g.Row2, r3 = g.Row3;
+        float* s0 = g.Scales0, s1 = g.Scales1, s2 = g.Scales2, s3 = g.Scales3;
+        // The next group's weights follow this group's rows; fetching them into L2 while this group computes
+        // keeps more cache misses in flight than the hardware prefetcher does for 4 interleaved short rows.
+        byte* next = r0 + TFormat.RowBytes(4, k);
         int p = 0;
-        if (TFormat.Blocked)
+        for (; p + 16 <= k; p += 16)
         {
-            for (int b = 0; p < k; b++, p += PackedMatrix.BlockSize)
-            {
-                Vector256<float> s0 = default, s1 = default, s2 = default, s3 = default;
-                Step<TFormat, TRows>(x, k, row, p, 0, ref s0, ref s1, ref s2, ref s3);
-                Step<TFormat, TRows>(x, k, row, p, 1, ref s0, ref s1, ref s2, ref s3);
-                Step<TFormat, TRows>(x, k, row, p, 2, ref s0, ref s1, ref s2, ref s3);
-                Step<TFormat, TRows>(x, k, row, p, 3, ref s0, ref s1, ref s2, ref s3);
-                var d = Vector256.Create(scales[b]);
-                a0 = Fma.MultiplyAdd(s0, d, a0);
-                if (TRows.Count > 1) a1 = Fma.MultiplyAdd(s1, d, a1);
-                if (TRows.Count > 2) a2 = Fma.MultiplyAdd(s2, d, a2);
-                if (TRows.Count > 3) a3 = Fma.MultiplyAdd(s3, d, a3);
-            }
+            TFormat.Prefetch(next, p);
+            var x0 = Vector512.Load(x + p);
+            var x1 = TRows.Count > 1 ? Vector512.Load(x + k + p) : default;
+            var x2 = TRows.Count > 2 ? Vector512.Load(x + 2L * k + p) : default;
+            var x3 = TRows.Count > 3 ? Vector512.Load(x + 3L * k + p) : default;
+            var v = TFormat.Load16(r0, s0, p);
+            a00 = Avx512F.FusedMultiplyAdd(v, x0, a00);
+            if (TRows.Count > 1) a01 = Avx512F.FusedMultiplyAdd(v, x1, a01);
+            if (TRows.Count > 2) a02 = Avx512F.FusedMultiplyAdd(v, x2, a02);
+            if (TRows.Count > 3) a03 = Avx512F.FusedMultiplyAdd(v, x3, a03);
+            v = TFormat.Load16(r1, s1, p);
+            a10 = Avx512F.FusedMultiplyAdd(v, x0, a10);
+            if (TRows.Count > 1) a11 = Avx512F.FusedMultiplyAdd(v, x1, a11);
+            if (TRows.Count > 2) a12 = Avx512F.FusedMultiplyAdd(v, x2, a12);
+            if (TRows.Count > 3) a13 = Avx512F.FusedMultiplyAdd(v, x3, a13);
+            v = TFormat.Load16(r2, s2, p);
+            a20 = Avx512F.FusedMultiplyAdd(v, x0, a20);
+            if (TRows.Count > 1) a21 = Avx512F.FusedMultiplyAdd(v, x1, a21);
+            if (TRows.Count > 2) a22 = Avx512F.FusedMultiplyAdd(v, x2, a22);
+            if (TRows.Count > 3) a23 = Avx512F.FusedMultiplyAdd(v, x3, a23);
+            v = TFormat.Load16(r3, s3, p);
+            a30 = Avx512F.FusedMultiplyAdd(v, x0, a30);
+            if (TRows.Count > 1) a31 = Avx512F.FusedMultiplyAdd(v, x1, a31);
+            if (TRows.Count > 2) a32 = Avx512F.FusedMultiplyAdd(v, x2, a32);
+            if (TRows.Count > 3) a33 = Avx512F.FusedMultiplyAdd(v, x3, a33);
         }
-        else
-        {
-            for (; p + 8 <= k; p += 8) Step<TFormat, TRows>(x, k, row, p, 0, ref a0, ref a1, ref a2, ref a3);
-        }
-        Store(y, Vector256.Sum(a0), x, row, p, k);
-        if (TRows.Count > 1) Store(y + n, Vector256.Sum(a1), x + k, row, p, k);
-        if (TRows.Count > 2) Store(y + 2L * n, Vector256.Sum(a2), x + 2L * k, row, p, k);
-        if (TRows.Count > 3) Store(y + 3L * n, Vector256.Sum(a3), x + 3L * k, row, p, k);
+        // Every sum goes to memory before the first call: the JIT spills in the loop an accumulator that is
+        // live across a call, and would otherwise move the sums after the calls.
+        var sums = stackalloc Vector128<float>[TRows.Count];
+        sums[0] = Sum4(a00, a10, a20, a30);
+        if (TRows.Count > 1) sums[1] = Sum4(a01, a11, a21, a31);
+        if (TRows.Count > 2) sums[2] = Sum4(a02, a12, a22, a32);
+        if (TRows.Count > 3) sums[3] = Sum4(a03, a13, a23, a33);
+        for (int r = 0; r < TRows.Count; r++) Store(g, p, x + (long)r * k, k, y + (long)r * n, sums[r]);
+    }
 
-        static void Store(float* y, float sum, float* x, byte* row, int p, int k)
+    /// <summary><see cref="Group512{TFormat, TRows}"/> with 256-bit vectors and at most 2 rows of x (16 registers).</summary>
+    private static void Group256<TFormat, TRows>(in RowGroup<TFormat> g, float* x, int k, float* y, int n)
+        where TFormat : struct, IPackedFormat where TRows : struct, IRowCount
+    {
+        Vector256<float> a00 = default, a01 = default, a10 = default, a11 = default;
+        Vector256<float> a20 = default, a21 = default, a30 = default, a31 = default;
+        byte* r0 = g.Row0, r1 = g.Row1, r2 = g.Row2, r3 = g.Row3;
+        float* s0 = g.Scales0, s1 = g.Scales1, s2 = g.Scales2, s3 = g.Scales3;
+        byte* next = r0 + TFormat.RowBytes(4, k);
+        int p = 0;
+        for (; p + 8 <= k; p += 8)
         {
-            for (; p < k; p++) sum += x[p] * TFormat.Scalar(row, p);
-            *y = sum;
+            if ((p & 8) == 0) TFormat.Prefetch(next, p);
+            var x0 = Avx.LoadVector256(x + p);
+            var x1 = TRows.Count > 1 ? Avx.LoadVector256(x + k + p) : default;
+            var v = TFormat.Load8(r0, s0, p);
+            a00 = Fma.MultiplyAdd(v, x0, a00);
+            if (TRows.Count > 1) a01 = Fma.MultiplyAdd(v, x1, a01);
+            v = TFormat.Load8(r1, s1, p);
+            a10 = Fma.MultiplyAdd(v, x0, a10);
+            if (TRows.Count > 1) a11 = Fma.MultiplyAdd(v, x1, a11);
+            v = TFormat.Load8(r2, s2, p);
+            a20 = Fma.MultiplyAdd(v, x0, a20);
+            if (TRows.Count > 1) a21 = Fma.MultiplyAdd(v, x1, a21);
+            v = TFormat.Load8(r3, s3, p);
+            a30 = Fma.MultiplyAdd(v, x0, a30);
+            if (TRows.Count > 1) a31 = Fma.MultiplyAdd(v, x1, a31);
         }
+        var sums = stackalloc Vector128<float>[TRows.Count];
+        sums[0] = Sum4(a00, a10, a20, a30);
+        if (TRows.Count > 1) sums[1] = Sum4(a01, a11, a21, a31);
+        for (int r = 0; r < TRows.Count; r++) Store(g, p, x + (long)r * k, k, y + (long)r * n, sums[r]);
+    }
+
+    /// <summary>[Σa, Σb, Σc, Σd] with two horizontal adds instead of four full reductions.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<float> Sum4(Vector512<float> a, Vector512<float> b, Vector512<float> c, Vector512<float> d) =>
+        Sum4(a.GetLower() + a.GetUpper(), b.GetLower() + b.GetUpper(), c.GetLower() + c.GetUpper(), d.GetLower() + d.GetUpper());
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<float> Sum4(Vector256<float> a, Vector256<float> b, Vector256<float> c, Vector256<float> d)
+    {
+        var sums = Avx.HorizontalAdd(Avx.HorizontalAdd(a, b), Avx.HorizontalAdd(c, d));
+        return sums.GetLower() + sums.GetUpper();
     }
 
     /// <summary>
-    /// <see cref="Dot{TFormat, TRows}"/> with 512-bit vectors: 16 weights per conversion, half the instructions
-    /// per weight (what matters when the cores, not the memory, are the bound).
+    /// Writes the group's sums for one row of x at y[group], after adding the columns from p on that no full
+    /// vector covered (unblocked formats only: blocked rows are whole blocks).
     /// </summary>
-    private static void Dot512<TFormat, TRows>(float* x, int k, byte* row, float* scales, float* y, int n)
-        where TFormat : struct, IPackedFormat where TRows : struct, IRowCount
+    private static void Store<TFormat>(in RowGroup<TFormat> g, int p, float* x, int k, float* y, Vector128<float> sums)
+        where TFormat : struct, IPackedFormat
     {
-        Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
-        int p = 0;
-        if (TFormat.Blocked)
+        if (p == k && g.Count == 4)
         {
-            for (int b = 0; p < k; b++, p += PackedMatrix.BlockSize)
-            {
-                Vector512<float> s0 = default, s1 = default, s2 = default, s3 = default;
-                Step512<TFormat, TRows>(x, k, row, p, 0, ref s0, ref s1, ref s2, ref s3);
-                Step512<TFormat, TRows>(x, k, row, p, 1, ref s0, ref s1, ref s2, ref s3);
-                var d = Vector512.Create(scales[b]);
-                a0 = Avx512F.FusedMultiplyAdd(s0, d, a0);
-                if (TRows.Count > 1) a1 = Avx512F.FusedMultiplyAdd(s1, d, a1);
-                if (TRows.Count > 2) a2 = Avx512F.FusedMultiplyAdd(s2, d, a2);
-                if (TRows.Count > 3) a3 = Avx512F.FusedMultiplyAdd(s3, d, a3);
-            }
+            sums.Store(y + g.First);
+            return;
         }
-        else
+        for (int r = 0; r < g.Count; r++)
         {
-            for (; p + 16 <= k; p += 16) Step512<TFormat, TRows>(x, k, row, p, 0, ref a0, ref a1, ref a2, ref a3);
+            byte* row = r switch { 0 => g.Row0, 1 => g.Row1, 2 => g.Row2, _ => g.Row3 };
+            float sum = sums.GetElement(r);
+            for (int c = p; c < k; c++) sum += x[c] * TFormat.Scalar(row, c);
+            y[g.First + r] = sum;
         }
-        Store(y, Vector512.Sum(a0), x, row, p, k);
-        if (TRows.Count > 1) Store(y + n, Vector512.Sum(a1), x + k, row, p, k);
-        if (TRows.Count > 2) Store(y + 2L * n, Vector512.Sum(a2), x + 2L * k, row, p, k);
-        if (TRows.Count > 3) Store(y + 3L * n, Vector512.Sum(a3), x + 3L * k, row, p, k);
-
-        static void Store(float* y, float sum, float* x, byte* row, int p, int k)
-        {
-            for (; p < k; p++) sum += x[p] * TFormat.Scalar(row, p);
-            *y = sum;
-        }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Step512<TFormat, TRows>(float* x, int k, byte* row, int p, int half,
-        ref Vector512<float> s0, ref Vector512<float> s1, ref Vector512<float> s2, ref Vector512<float> s3)
-        where TFormat : struct, IPackedFormat where TRows : struct, IRowCount
-    {
-        int e = p + 16 * half;
-        var weights = TFormat.Load16(row, p, half);
-        s0 = Avx512F.FusedMultiplyAdd(weights, Vector512.Load(x + e), s0);
-        if (TRows.Count > 1) s1 = Avx512F.FusedMultiplyAdd(weights, Vector512.Load(x + k + e), s1);
-        if (TRows.Count > 2) s2 = Avx512F.FusedMultiplyAdd(weights, Vector512.Load(x + 2L * k + e), s2);
-        if (TRows.Count > 3) s3 = Avx512F.FusedMultiplyAdd(weights, Vector512.Load(x + 3L * k + e), s3);
-    }
-
-    /// <summary>Weights [p + 8·part, +8) against the same columns of each row of x.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Step<TFormat, TRows>(float* x, int k, byte* row, int p, int part,
-        ref Vector256<float> s0, ref Vector256<float> s1, ref Vector256<float> s2, ref Vector256<float> s3)
-        where TFormat : struct, IPackedFormat where TRows : struct, IRowCount
-    {
-        int e = p + 8 * part;
-        var weights = TFormat.Load(row, p, part);
-        s0 = Fma.MultiplyAdd(weights, Avx.LoadVector256(x + e), s0);
-        if (TRows.Count > 1) s1 = Fma.MultiplyAdd(weights, Avx.LoadVector256(x + k + e), s1);
-        if (TRows.Count > 2) s2 = Fma.MultiplyAdd(weights, Avx.LoadVector256(x + 2L * k + e), s2);
-        if (TRows.Count > 3) s3 = Fma.MultiplyAdd(weights, Avx.LoadVector256(x + 3L * k + e), s3);
     }
 
     private static void DecodeRows<TFormat>(int k, byte* w, float* scales, int j0, int j1, float* panel)
@@ -187,21 +225,11 @@ internal static unsafe class PackedGemm
         for (int j = j0; j < j1; j++)
         {
             byte* row = w + TFormat.RowBytes(j, k);
+            float* rowScales = scales + (long)j * blocks;
             float* output = panel + (long)(j - j0) * k;
             int p = 0;
-            if (TFormat.Blocked)
-            {
-                for (int b = 0; p < k; b++, p += PackedMatrix.BlockSize)
-                {
-                    var d = Vector256.Create(scales[(long)j * blocks + b]);
-                    for (int part = 0; part < 4; part++) Avx.Store(output + p + 8 * part, TFormat.Load(row, p, part) * d);
-                }
-            }
-            else
-            {
-                for (; p + 8 <= k; p += 8) Avx.Store(output + p, TFormat.Load(row, p, 0));
-                for (; p < k; p++) output[p] = TFormat.Scalar(row, p);
-            }
+            for (; p + 8 <= k; p += 8) Avx.Store(output + p, TFormat.Load8(row, rowScales, p));
+            for (; p < k; p++) output[p] = TFormat.Scalar(row, p);
         }
     }
 
@@ -211,35 +239,41 @@ internal static unsafe class PackedGemm
     private struct Three : IRowCount { public static int Count => 3; }
     private struct Four : IRowCount { public static int Count => 4; }
 
-    /// <summary>How one packed type reads: 8 weights at a time as float32 (before the block scale).</summary>
+    /// <summary>How one packed type reads: a vector of weights of a row as float32, its block scale applied.</summary>
     private interface IPackedFormat
     {
-        /// <summary>Whether weights come in scaled blocks of 32 (then k is a multiple of 32).</summary>
-        static abstract bool Blocked { get; }
         static abstract long RowBytes(int row, int k);
-        /// <summary>Weights [p + 8·part, +8) of a row; p is a block start for blocked formats, else part is 0.</summary>
-        static abstract Vector256<float> Load(byte* row, int p, int part);
-        /// <summary>Weights [p + 16·half, +16) with 512-bit vectors (AVX-512F), as <see cref="Load"/>.</summary>
-        static abstract Vector512<float> Load16(byte* row, int p, int half);
+        /// <summary>
+        /// Prefetches the part of a group's 4 rows that matches column p (a multiple of 16) of one row: the
+        /// bytes [p · 4 · bytes per weight, +64 · bytes per weight) of the group.
+        /// </summary>
+        static abstract void Prefetch(byte* group, int p);
+        /// <summary>Weights [p, p + 8) of a row (p a multiple of 8) with AVX2.</summary>
+        static abstract Vector256<float> Load8(byte* row, float* rowScales, int p);
+        /// <summary>Weights [p, p + 16) of a row (p a multiple of 16) with AVX-512F.</summary>
+        static abstract Vector512<float> Load16(byte* row, float* rowScales, int p);
         /// <summary>One weight, for the columns after the last full vector (unblocked formats only).</summary>
         static abstract float Scalar(byte* row, int index);
     }
 
     private struct Half16 : IPackedFormat
     {
-        public static bool Blocked => false;
         public static long RowBytes(int row, int k) => 2L * row * k;
 
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Prefetch(byte* group, int p) { Sse.Prefetch1(group + 8L * p); Sse.Prefetch1(group + 8L * p + 64); }
         /// <summary>
         /// float16 to float32 without F16C, exactly and without subnormal float arithmetic (which costs a
-        /// microcode assist per instruction on many CPUs): the sign-extended half shifted so its exponent and
-        /// mantissa sit in a float32's, the exponent rebiased by an integer add; a subnormal half (exponent 0)
-        /// gets the implicit one added and subtracted again as the float 2⁻¹⁴. The weights hold no infinities.
+        /// microcode assist per instruction on many CPUs, measured 35× slower here): the sign-extended half
+        /// shifted so its exponent and mantissa sit in a float32's, the exponent rebiased by an integer add; a
+        /// subnormal half (exponent 0) gets the implicit one added and subtracted again as the float 2⁻¹⁴. The
+        /// weights hold no infinities.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector256<float> Load(byte* row, int p, int part)
+        public static Vector256<float> Load8(byte* row, float* rowScales, int p)
         {
-            var shifted = Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32((short*)row + p + 8 * part), 13);
+            var shifted = Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32((short*)row + p), 13);
             var magnitude = shifted & Vector256.Create(0x0FFFE000);
             var subnormal = Avx2.CompareGreaterThan(Vector256.Create(0x00800000), magnitude);
             var rebiased = magnitude + Vector256.Create(112 << 23) + (subnormal & Vector256.Create(1 << 23));
@@ -248,9 +282,9 @@ internal static unsafe class PackedGemm
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector512<float> Load16(byte* row, int p, int half)
+        public static Vector512<float> Load16(byte* row, float* rowScales, int p)
         {
-            var shifted = Avx512F.ShiftLeftLogical(Avx512F.ConvertToVector512Int32(Vector256.Load((short*)row + p + 16 * half)), 13);
+            var shifted = Avx512F.ShiftLeftLogical(Avx512F.ConvertToVector512Int32(Vector256.Load((short*)row + p)), 13);
             var magnitude = shifted & Vector512.Create(0x0FFFE000);
             var subnormal = Vector512.GreaterThan(Vector512.Create(0x00800000), magnitude);
             var rebiased = magnitude + Vector512.Create(112 << 23) + (subnormal & Vector512.Create(1 << 23));
@@ -263,57 +297,70 @@ internal static unsafe class PackedGemm
 
     private struct Brain16 : IPackedFormat
     {
-        public static bool Blocked => false;
         public static long RowBytes(int row, int k) => 2L * row * k;
 
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector256<float> Load(byte* row, int p, int part) =>
-            Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32((ushort*)row + p + 8 * part), 16).AsSingle();
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector512<float> Load16(byte* row, int p, int half) =>
-            Avx512F.ShiftLeftLogical(Avx512F.ConvertToVector512Int32(Vector256.Load((ushort*)row + p + 16 * half)), 16).AsSingle();
+        public static void Prefetch(byte* group, int p) { Sse.Prefetch1(group + 8L * p); Sse.Prefetch1(group + 8L * p + 64); }
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<float> Load8(byte* row, float* rowScales, int p) =>
+            Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32((ushort*)row + p), 16).AsSingle();
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<float> Load16(byte* row, float* rowScales, int p) =>
+            Avx512F.ShiftLeftLogical(Avx512F.ConvertToVector512Int32(Vector256.Load((ushort*)row + p)), 16).AsSingle();
 
         public static float Scalar(byte* row, int index) => BitConverter.Int32BitsToSingle(((ushort*)row)[index] << 16);
     }
 
     private struct Int8Blocks : IPackedFormat
     {
-        public static bool Blocked => true;
         public static long RowBytes(int row, int k) => (long)row * k;
 
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector256<float> Load(byte* row, int p, int part) =>
-            Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32((sbyte*)row + p + 8 * part));
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector512<float> Load16(byte* row, int p, int half) =>
-            Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Vector128.Load((sbyte*)row + p + 16 * half)));
+        public static void Prefetch(byte* group, int p) => Sse.Prefetch1(group + 4L * p);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<float> Load8(byte* row, float* rowScales, int p) =>
+            Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32((sbyte*)row + p)) * Vector256.Create(rowScales[p >> 5]);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<float> Load16(byte* row, float* rowScales, int p) =>
+            Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Vector128.Load((sbyte*)row + p))) * Vector512.Create(rowScales[p >> 5]);
 
         public static float Scalar(byte* row, int index) => throw new NotSupportedException("q8 rows are whole blocks");
     }
 
     private struct Int4Blocks : IPackedFormat
     {
-        public static bool Blocked => true;
         public static long RowBytes(int row, int k) => (long)row * k / 2;
 
-        /// <summary>Parts 0, 1 are the low nibbles of the block's bytes 0–15; parts 2, 3 their high nibbles.</summary>
+
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector256<float> Load(byte* row, int p, int part)
+        public static void Prefetch(byte* group, int p) { if ((p & 16) == 0) Sse.Prefetch1(group + 2L * p); }
+        /// <summary>
+        /// Columns 0–15 of a block are the low nibbles of its 16 bytes, columns 16–31 their high nibbles; 8
+        /// columns come from bytes 0–7 or 8–15 of the block.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<float> Load8(byte* row, float* rowScales, int p)
         {
-            var bytes = Avx2.ConvertToVector256Int32(row + p / 2 + 8 * (part & 1));
-            var nibbles = part < 2 ? bytes & Vector256.Create(15) : Avx2.ShiftRightLogical(bytes, 4);
-            return Avx.ConvertToVector256Single(nibbles - Vector256.Create(8));
+            var bytes = Avx2.ConvertToVector256Int32(row + (p >> 1 & ~15) + (p & 8));
+            var nibbles = (p & 16) == 0 ? bytes & Vector256.Create(15) : Avx2.ShiftRightLogical(bytes, 4);
+            return Avx.ConvertToVector256Single(nibbles - Vector256.Create(8)) * Vector256.Create(rowScales[p >> 5]);
         }
 
-        /// <summary>Half 0 is the low nibbles of the block's 16 bytes, half 1 their high nibbles.</summary>
+        /// <summary>
+        /// The block's 16 scaled values q · d as a table that vpermps indexes by the low 4 bits of each lane, so
+        /// the low nibbles need no mask and no integer-to-float conversion.
+        /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector512<float> Load16(byte* row, int p, int half)
+        public static Vector512<float> Load16(byte* row, float* rowScales, int p)
         {
-            var bytes = Avx512F.ConvertToVector512Int32(Vector128.Load(row + p / 2));
-            var nibbles = half == 0 ? bytes & Vector512.Create(15) : Avx512F.ShiftRightLogical(bytes, 4);
-            return Avx512F.ConvertToVector512Single(nibbles - Vector512.Create(8));
+            var bytes = Avx512F.ConvertToVector512Int32(Vector128.Load(row + (p >> 1 & ~15)));
+            var nibbles = (p & 16) == 0 ? bytes : Avx512F.ShiftRightLogical(bytes, 4);
+            var table = Vector512.Create(-8f, -7f, -6f, -5f, -4f, -3f, -2f, -1f, 0f, 1f, 2f, 3f, 4f, 5f, 6f, 7f) * Vector512.Create(rowScales[p >> 5]);
+            return Avx512F.PermuteVar16x32(table, nibbles);
         }
 
         public static float Scalar(byte* row, int index) => throw new NotSupportedException("q4 rows are whole blocks");
