@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics.X86;
 using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 using MusicGen.Engine.Tensors;
 
@@ -123,6 +124,7 @@ public sealed partial class CpuBackend
             for (int r = 0; r < rows; r++)
             {
                 int d = firstRow + r, ci = d / kernel, k = d % kernel, start = ci * length + firstColumn * stride + k * dilation;
+                if (k == 0) PrefetchNextPanel(ref x[offset], start, columns * stride);
                 if (inPlace)
                 {
                     offsets[r] = start;
@@ -136,6 +138,17 @@ public sealed partial class CpuBackend
             }
             return ref inPlace ? ref x[offset] : ref panel[0];
         }
+    }
+
+    /// <summary>
+    /// Fetches the part of an input row the next panel reads, [start + span, start + 2 · span), while this panel
+    /// computes: a layer's rows are one stream per input channel, more than the hardware prefetcher follows.
+    /// Prefetching past the end of the array is harmless (it never faults).
+    /// </summary>
+    private static unsafe void PrefetchNextPanel(ref float row0, int start, int span)
+    {
+        byte* next = (byte*)Unsafe.AsPointer(ref Unsafe.Add(ref row0, start + span));
+        for (int line = 0; line < span * sizeof(float) + 64; line += 64) Sse.Prefetch0(next + line);
     }
 
     /// <summary>target[t] = source[t · stride]; source is checked to hold the last one, the loop runs unchecked.</summary>

@@ -29,13 +29,9 @@ public sealed partial class CpuBackend
                 (hs, ho: ho + (t - 1) * hidden, ws: Array(recurrentWeight, out int wo), wo, z, batch, steps, hidden),
                 static (in s, start, end) =>
                 {
-                    int r1 = Math.Min(4 * s.hidden, end * RecurrentRows);
-                    for (int r = start * RecurrentRows; r < r1; r++)
-                    {
-                        ref float row = ref s.ws[s.wo + r * s.hidden];
-                        for (int b = 0; b < s.batch; b++)
-                            s.z[b * 4 * s.hidden + r] = Dot(ref row, ref s.hs[s.ho + b * s.steps * s.hidden], s.hidden);
-                    }
+                    int r0 = start * RecurrentRows, r1 = Math.Min(4 * s.hidden, end * RecurrentRows);
+                    Gemm.MultiplyTransposed(s.hs.AsSpan(s.ho), s.steps * s.hidden, s.ws.AsSpan(s.wo + r0 * s.hidden), s.hidden,
+                        s.z.AsSpan(r0), 4 * s.hidden, s.batch, r1 - r0, s.hidden);
                 });
         else
             System.Array.Clear(z, 0, batch * 4 * hidden);
@@ -43,21 +39,6 @@ public sealed partial class CpuBackend
         for (int b = 0; b < batch; b++)
             LstmCell(z.AsSpan(b * 4 * hidden, 4 * hidden), gs.AsSpan(go + (b * steps + t) * 4 * hidden, 4 * hidden),
                 cs.AsSpan(co + b * hidden, hidden), hs.AsSpan(ho + (b * steps + t) * hidden, hidden), first: t == 0);
-    }
-
-    /// <summary>x · y over k values, 16 lanes at a time where AVX-512 is there.</summary>
-    private static float Dot(ref float x, ref float y, int k)
-    {
-        if (!Vector512.IsHardwareAccelerated || k < 2 * Vector512<float>.Count) return Gemm.Dot(ref x, ref y, k);
-        const int w = 16;
-        Vector512<float> a0 = default, a1 = default;
-        int p = 0;
-        for (; p <= k - 2 * w; p += 2 * w)
-        {
-            a0 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref x, (nuint)p), Vector512.LoadUnsafe(ref y, (nuint)p), a0);
-            a1 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref x, (nuint)(p + w)), Vector512.LoadUnsafe(ref y, (nuint)(p + w)), a1);
-        }
-        return Vector512.Sum(a0 + a1) + Gemm.Dot(ref Unsafe.Add(ref x, p), ref Unsafe.Add(ref y, p), k - p);
     }
 
     /// <summary>

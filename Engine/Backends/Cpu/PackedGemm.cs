@@ -21,14 +21,18 @@ internal static unsafe class PackedGemm
     public static bool IsAccelerated => Avx2.IsSupported && Fma.IsSupported;
 
     /// <summary>y[i, j] = x[i, :] · W[j, :] for every row i &lt; m of x and rows j in [j0, j1) of W.</summary>
-    public static void Skinny(WeightType type, float* x, int m, int k, byte* w, float* scales, float* y, int n, int j0, int j1)
+    public static void Skinny(WeightType type, float* x, int m, int k, byte* w, float* scales, float* y, int n, int j0, int j1) =>
+        Skinny(type, x, m, k, w, scales, y, n, j0, j1, Avx512F.IsSupported);
+
+    /// <summary><see cref="Skinny(WeightType, float*, int, int, byte*, float*, float*, int, int, int)"/> with the AVX-512 kernels or the AVX2 ones.</summary>
+    internal static void Skinny(WeightType type, float* x, int m, int k, byte* w, float* scales, float* y, int n, int j0, int j1, bool wide)
     {
         switch (type)
         {
-            case WeightType.F16: Rows<Half16>(x, m, k, w, scales, y, n, j0, j1); break;
-            case WeightType.BF16: Rows<Brain16>(x, m, k, w, scales, y, n, j0, j1); break;
-            case WeightType.Q8: Rows<Int8Blocks>(x, m, k, w, scales, y, n, j0, j1); break;
-            case WeightType.Q4: Rows<Int4Blocks>(x, m, k, w, scales, y, n, j0, j1); break;
+            case WeightType.F16: Rows<Half16>(x, m, k, w, scales, y, n, j0, j1, wide); break;
+            case WeightType.BF16: Rows<Brain16>(x, m, k, w, scales, y, n, j0, j1, wide); break;
+            case WeightType.Q8: Rows<Int8Blocks>(x, m, k, w, scales, y, n, j0, j1, wide); break;
+            case WeightType.Q4: Rows<Int4Blocks>(x, m, k, w, scales, y, n, j0, j1, wide); break;
             default: throw new ArgumentOutOfRangeException(nameof(type));
         }
     }
@@ -51,14 +55,14 @@ internal static unsafe class PackedGemm
     /// accumulators, so neither an FMA's latency nor a horizontal sum per output bounds the loop, and every x
     /// vector loaded serves 4 weight rows. A group short of 4 rows repeats its last row and stores only its own.
     /// </summary>
-    private static void Rows<TFormat>(float* x, int m, int k, byte* w, float* scales, float* y, int n, int j0, int j1)
+    private static void Rows<TFormat>(float* x, int m, int k, byte* w, float* scales, float* y, int n, int j0, int j1, bool wide)
         where TFormat : struct, IPackedFormat
     {
         for (int j = j0; j < j1; j += 4)
         {
             var group = new RowGroup<TFormat>(w, scales, k, j, Math.Min(4, j1 - j));
             int i = 0;
-            if (Avx512F.IsSupported)
+            if (wide)
             {
                 for (; i + 4 <= m; i += 4) Group512<TFormat, Four>(group, x + (long)i * k, k, y + (long)i * n, n);
                 switch (m - i)
@@ -99,6 +103,8 @@ internal static unsafe class PackedGemm
     }
 
     /// <summary>y[r, group] = x[r, :] · W[group, :] for the TRows rows of x starting at x, with 512-bit vectors.</summary>
+    // Fully optimized from the first call: a generation's first steps must not run unoptimized kernels.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Group512<TFormat, TRows>(in RowGroup<TFormat> g, float* x, int k, float* y, int n)
         where TFormat : struct, IPackedFormat where TRows : struct, IRowCount
     {
@@ -112,34 +118,41 @@ internal static unsafe class PackedGemm
         // The next group's weights follow this group's rows; fetching them into L2 while this group computes
         // keeps more cache misses in flight than the hardware prefetcher does for 4 interleaved short rows.
         byte* next = r0 + TFormat.RowBytes(4, k);
+        byte* nextScales = (byte*)(s0 + 4 * (k / PackedMatrix.BlockSize));
         int p = 0;
-        for (; p + 16 <= k; p += 16)
+        // 32 columns per pass: a block of q8 or q4 is decoded with one scale broadcast (q4: one table, one load).
+        for (; p + 32 <= k; p += 32)
         {
-            TFormat.Prefetch(next, p);
+            TFormat.Prefetch32(next, p);
+            if (TFormat.Blocked) Sse.Prefetch1(nextScales + p / 2);
             var x0 = Vector512.Load(x + p);
             var x1 = TRows.Count > 1 ? Vector512.Load(x + k + p) : default;
             var x2 = TRows.Count > 2 ? Vector512.Load(x + 2L * k + p) : default;
             var x3 = TRows.Count > 3 ? Vector512.Load(x + 3L * k + p) : default;
-            var v = TFormat.Load16(r0, s0, p);
-            a00 = Avx512F.FusedMultiplyAdd(v, x0, a00);
-            if (TRows.Count > 1) a01 = Avx512F.FusedMultiplyAdd(v, x1, a01);
-            if (TRows.Count > 2) a02 = Avx512F.FusedMultiplyAdd(v, x2, a02);
-            if (TRows.Count > 3) a03 = Avx512F.FusedMultiplyAdd(v, x3, a03);
-            v = TFormat.Load16(r1, s1, p);
-            a10 = Avx512F.FusedMultiplyAdd(v, x0, a10);
-            if (TRows.Count > 1) a11 = Avx512F.FusedMultiplyAdd(v, x1, a11);
-            if (TRows.Count > 2) a12 = Avx512F.FusedMultiplyAdd(v, x2, a12);
-            if (TRows.Count > 3) a13 = Avx512F.FusedMultiplyAdd(v, x3, a13);
-            v = TFormat.Load16(r2, s2, p);
-            a20 = Avx512F.FusedMultiplyAdd(v, x0, a20);
-            if (TRows.Count > 1) a21 = Avx512F.FusedMultiplyAdd(v, x1, a21);
-            if (TRows.Count > 2) a22 = Avx512F.FusedMultiplyAdd(v, x2, a22);
-            if (TRows.Count > 3) a23 = Avx512F.FusedMultiplyAdd(v, x3, a23);
-            v = TFormat.Load16(r3, s3, p);
-            a30 = Avx512F.FusedMultiplyAdd(v, x0, a30);
-            if (TRows.Count > 1) a31 = Avx512F.FusedMultiplyAdd(v, x1, a31);
-            if (TRows.Count > 2) a32 = Avx512F.FusedMultiplyAdd(v, x2, a32);
-            if (TRows.Count > 3) a33 = Avx512F.FusedMultiplyAdd(v, x3, a33);
+            var z0 = Vector512.Load(x + p + 16);
+            var z1 = TRows.Count > 1 ? Vector512.Load(x + k + p + 16) : default;
+            var z2 = TRows.Count > 2 ? Vector512.Load(x + 2L * k + p + 16) : default;
+            var z3 = TRows.Count > 3 ? Vector512.Load(x + 3L * k + p + 16) : default;
+            TFormat.Load32(r0, s0, p, out var lo, out var hi);
+            a00 = Avx512F.FusedMultiplyAdd(hi, z0, Avx512F.FusedMultiplyAdd(lo, x0, a00));
+            if (TRows.Count > 1) a01 = Avx512F.FusedMultiplyAdd(hi, z1, Avx512F.FusedMultiplyAdd(lo, x1, a01));
+            if (TRows.Count > 2) a02 = Avx512F.FusedMultiplyAdd(hi, z2, Avx512F.FusedMultiplyAdd(lo, x2, a02));
+            if (TRows.Count > 3) a03 = Avx512F.FusedMultiplyAdd(hi, z3, Avx512F.FusedMultiplyAdd(lo, x3, a03));
+            TFormat.Load32(r1, s1, p, out lo, out hi);
+            a10 = Avx512F.FusedMultiplyAdd(hi, z0, Avx512F.FusedMultiplyAdd(lo, x0, a10));
+            if (TRows.Count > 1) a11 = Avx512F.FusedMultiplyAdd(hi, z1, Avx512F.FusedMultiplyAdd(lo, x1, a11));
+            if (TRows.Count > 2) a12 = Avx512F.FusedMultiplyAdd(hi, z2, Avx512F.FusedMultiplyAdd(lo, x2, a12));
+            if (TRows.Count > 3) a13 = Avx512F.FusedMultiplyAdd(hi, z3, Avx512F.FusedMultiplyAdd(lo, x3, a13));
+            TFormat.Load32(r2, s2, p, out lo, out hi);
+            a20 = Avx512F.FusedMultiplyAdd(hi, z0, Avx512F.FusedMultiplyAdd(lo, x0, a20));
+            if (TRows.Count > 1) a21 = Avx512F.FusedMultiplyAdd(hi, z1, Avx512F.FusedMultiplyAdd(lo, x1, a21));
+            if (TRows.Count > 2) a22 = Avx512F.FusedMultiplyAdd(hi, z2, Avx512F.FusedMultiplyAdd(lo, x2, a22));
+            if (TRows.Count > 3) a23 = Avx512F.FusedMultiplyAdd(hi, z3, Avx512F.FusedMultiplyAdd(lo, x3, a23));
+            TFormat.Load32(r3, s3, p, out lo, out hi);
+            a30 = Avx512F.FusedMultiplyAdd(hi, z0, Avx512F.FusedMultiplyAdd(lo, x0, a30));
+            if (TRows.Count > 1) a31 = Avx512F.FusedMultiplyAdd(hi, z1, Avx512F.FusedMultiplyAdd(lo, x1, a31));
+            if (TRows.Count > 2) a32 = Avx512F.FusedMultiplyAdd(hi, z2, Avx512F.FusedMultiplyAdd(lo, x2, a32));
+            if (TRows.Count > 3) a33 = Avx512F.FusedMultiplyAdd(hi, z3, Avx512F.FusedMultiplyAdd(lo, x3, a33));
         }
         // Every sum goes to memory before the first call: the JIT spills in the loop an accumulator that is
         // live across a call, and would otherwise move the sums after the calls.
@@ -152,6 +165,8 @@ internal static unsafe class PackedGemm
     }
 
     /// <summary><see cref="Group512{TFormat, TRows}"/> with 256-bit vectors and at most 2 rows of x (16 registers).</summary>
+    // Fully optimized from the first call: a generation's first steps must not run unoptimized kernels.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Group256<TFormat, TRows>(in RowGroup<TFormat> g, float* x, int k, float* y, int n)
         where TFormat : struct, IPackedFormat where TRows : struct, IRowCount
     {
@@ -163,7 +178,7 @@ internal static unsafe class PackedGemm
         int p = 0;
         for (; p + 8 <= k; p += 8)
         {
-            if ((p & 8) == 0) TFormat.Prefetch(next, p);
+            if ((p & 31) == 0) TFormat.Prefetch32(next, p);
             var x0 = Avx.LoadVector256(x + p);
             var x1 = TRows.Count > 1 ? Avx.LoadVector256(x + k + p) : default;
             var v = TFormat.Load8(r0, s0, p);
@@ -243,53 +258,67 @@ internal static unsafe class PackedGemm
     private interface IPackedFormat
     {
         static abstract long RowBytes(int row, int k);
+        /// <summary>Whether rows come in blocks of 32 with a float32 scale each (stored after all rows).</summary>
+        static abstract bool Blocked { get; }
         /// <summary>
-        /// Prefetches the part of a group's 4 rows that matches column p (a multiple of 16) of one row: the
-        /// bytes [p · 4 · bytes per weight, +64 · bytes per weight) of the group.
+        /// Prefetches the part of a group's 4 rows that matches columns [p, p + 32) of one row (p a multiple of
+        /// 32): bytes [p · 4 · bytes per weight, +128 · bytes per weight) of the group.
         /// </summary>
-        static abstract void Prefetch(byte* group, int p);
+        static abstract void Prefetch32(byte* group, int p);
+        /// <summary>Weights [p, p + 16) and [p + 16, p + 32) of a row (p a multiple of 32) with AVX-512F.</summary>
+        static abstract void Load32(byte* row, float* rowScales, int p, out Vector512<float> low, out Vector512<float> high);
         /// <summary>Weights [p, p + 8) of a row (p a multiple of 8) with AVX2.</summary>
         static abstract Vector256<float> Load8(byte* row, float* rowScales, int p);
-        /// <summary>Weights [p, p + 16) of a row (p a multiple of 16) with AVX-512F.</summary>
-        static abstract Vector512<float> Load16(byte* row, float* rowScales, int p);
         /// <summary>One weight, for the columns after the last full vector (unblocked formats only).</summary>
         static abstract float Scalar(byte* row, int index);
     }
 
     private struct Half16 : IPackedFormat
     {
+        public static bool Blocked => false;
         public static long RowBytes(int row, int k) => 2L * row * k;
 
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void Prefetch(byte* group, int p) { Sse.Prefetch1(group + 8L * p); Sse.Prefetch1(group + 8L * p + 64); }
+        public static void Prefetch32(byte* group, int p)
+        {
+            Sse.Prefetch1(group + 8L * p); Sse.Prefetch1(group + 8L * p + 64); Sse.Prefetch1(group + 8L * p + 128); Sse.Prefetch1(group + 8L * p + 192);
+        }
         /// <summary>
-        /// float16 to float32 without F16C, exactly and without subnormal float arithmetic (which costs a
-        /// microcode assist per instruction on many CPUs, measured 35× slower here): the sign-extended half
-        /// shifted so its exponent and mantissa sit in a float32's, the exponent rebiased by an integer add; a
-        /// subnormal half (exponent 0) gets the implicit one added and subtracted again as the float 2⁻¹⁴. The
-        /// weights hold no infinities.
+        /// float16 to float32 without F16C (.NET exposes no conversion instruction), exactly and without subnormal
+        /// float arithmetic (which costs a microcode assist per instruction, measured 35× slower here): the
+        /// sign-extended half shifted so its exponent and mantissa sit in a float32's and the exponent rebiased by
+        /// an integer add; a subnormal half (exponent 0, zeros included) is instead its mantissa converted as an
+        /// integer and scaled. The weights hold no infinities.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector256<float> Load8(byte* row, float* rowScales, int p)
         {
             var shifted = Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32((short*)row + p), 13);
             var magnitude = shifted & Vector256.Create(0x0FFFE000);
-            var subnormal = Avx2.CompareGreaterThan(Vector256.Create(0x00800000), magnitude);
-            var rebiased = magnitude + Vector256.Create(112 << 23) + (subnormal & Vector256.Create(1 << 23));
-            var value = rebiased.AsSingle() - (subnormal & Vector256.Create(113 << 23)).AsSingle();
+            var normal = (magnitude + Vector256.Create(112 << 23)).AsSingle();
+            var subnormal = Avx.ConvertToVector256Single(magnitude) * Vector256.Create(1f / (1L << 37));
+            var value = Vector256.ConditionalSelect(Vector256.LessThan(magnitude, Vector256.Create(0x00800000)).AsSingle(), subnormal, normal);
             return value | (shifted & Vector256.Create(int.MinValue)).AsSingle();
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector512<float> Load16(byte* row, float* rowScales, int p)
+        private static Vector512<float> Load16(byte* row, int p)
         {
             var shifted = Avx512F.ShiftLeftLogical(Avx512F.ConvertToVector512Int32(Vector256.Load((short*)row + p)), 13);
             var magnitude = shifted & Vector512.Create(0x0FFFE000);
-            var subnormal = Vector512.GreaterThan(Vector512.Create(0x00800000), magnitude);
-            var rebiased = magnitude + Vector512.Create(112 << 23) + (subnormal & Vector512.Create(1 << 23));
-            var value = rebiased.AsSingle() - (subnormal & Vector512.Create(113 << 23)).AsSingle();
+            var normal = (magnitude + Vector512.Create(112 << 23)).AsSingle();
+            // A subnormal's mantissa m, shifted by 13, is an exact integer: m · 2⁻²⁴ = (m · 2¹³) · 2⁻³⁷.
+            var subnormal = Avx512F.ConvertToVector512Single(magnitude) * Vector512.Create(1f / (1L << 37));
+            var value = Vector512.ConditionalSelect(Vector512.LessThan(magnitude, Vector512.Create(0x00800000)).AsSingle(), subnormal, normal);
             return value | (shifted & Vector512.Create(int.MinValue)).AsSingle();
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Load32(byte* row, float* rowScales, int p, out Vector512<float> low, out Vector512<float> high)
+        {
+            low = Load16(row, p);
+            high = Load16(row, p + 16);
         }
 
         public static float Scalar(byte* row, int index) => (float)((Half*)row)[index];
@@ -297,47 +326,67 @@ internal static unsafe class PackedGemm
 
     private struct Brain16 : IPackedFormat
     {
+        public static bool Blocked => false;
         public static long RowBytes(int row, int k) => 2L * row * k;
 
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void Prefetch(byte* group, int p) { Sse.Prefetch1(group + 8L * p); Sse.Prefetch1(group + 8L * p + 64); }
+        public static void Prefetch32(byte* group, int p)
+        {
+            Sse.Prefetch1(group + 8L * p); Sse.Prefetch1(group + 8L * p + 64); Sse.Prefetch1(group + 8L * p + 128); Sse.Prefetch1(group + 8L * p + 192);
+        }
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector256<float> Load8(byte* row, float* rowScales, int p) =>
             Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32((ushort*)row + p), 16).AsSingle();
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector512<float> Load16(byte* row, float* rowScales, int p) =>
+        private static Vector512<float> Load16(byte* row, int p) =>
             Avx512F.ShiftLeftLogical(Avx512F.ConvertToVector512Int32(Vector256.Load((ushort*)row + p)), 16).AsSingle();
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Load32(byte* row, float* rowScales, int p, out Vector512<float> low, out Vector512<float> high)
+        {
+            low = Load16(row, p);
+            high = Load16(row, p + 16);
+        }
 
         public static float Scalar(byte* row, int index) => BitConverter.Int32BitsToSingle(((ushort*)row)[index] << 16);
     }
 
     private struct Int8Blocks : IPackedFormat
     {
+        public static bool Blocked => true;
         public static long RowBytes(int row, int k) => (long)row * k;
 
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void Prefetch(byte* group, int p) => Sse.Prefetch1(group + 4L * p);
+        public static void Prefetch32(byte* group, int p)
+        {
+            Sse.Prefetch1(group + 4L * p); Sse.Prefetch1(group + 4L * p + 64);
+        }
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector256<float> Load8(byte* row, float* rowScales, int p) =>
             Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32((sbyte*)row + p)) * Vector256.Create(rowScales[p >> 5]);
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector512<float> Load16(byte* row, float* rowScales, int p) =>
-            Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Vector128.Load((sbyte*)row + p))) * Vector512.Create(rowScales[p >> 5]);
+        public static void Load32(byte* row, float* rowScales, int p, out Vector512<float> low, out Vector512<float> high)
+        {
+            var scale = Vector512.Create(rowScales[p >> 5]);
+            low = Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Vector128.Load((sbyte*)row + p))) * scale;
+            high = Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Vector128.Load((sbyte*)row + p + 16))) * scale;
+        }
 
         public static float Scalar(byte* row, int index) => throw new NotSupportedException("q8 rows are whole blocks");
     }
 
     private struct Int4Blocks : IPackedFormat
     {
+        public static bool Blocked => true;
         public static long RowBytes(int row, int k) => (long)row * k / 2;
 
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void Prefetch(byte* group, int p) { if ((p & 16) == 0) Sse.Prefetch1(group + 2L * p); }
+        public static void Prefetch32(byte* group, int p) => Sse.Prefetch1(group + 2L * p);
         /// <summary>
         /// Columns 0–15 of a block are the low nibbles of its 16 bytes, columns 16–31 their high nibbles; 8
         /// columns come from bytes 0–7 or 8–15 of the block.
@@ -355,12 +404,12 @@ internal static unsafe class PackedGemm
         /// the low nibbles need no mask and no integer-to-float conversion.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector512<float> Load16(byte* row, float* rowScales, int p)
+        public static void Load32(byte* row, float* rowScales, int p, out Vector512<float> low, out Vector512<float> high)
         {
-            var bytes = Avx512F.ConvertToVector512Int32(Vector128.Load(row + (p >> 1 & ~15)));
-            var nibbles = (p & 16) == 0 ? bytes : Avx512F.ShiftRightLogical(bytes, 4);
+            var bytes = Avx512F.ConvertToVector512Int32(Vector128.Load(row + (p >> 1)));
             var table = Vector512.Create(-8f, -7f, -6f, -5f, -4f, -3f, -2f, -1f, 0f, 1f, 2f, 3f, 4f, 5f, 6f, 7f) * Vector512.Create(rowScales[p >> 5]);
-            return Avx512F.PermuteVar16x32(table, nibbles);
+            low = Avx512F.PermuteVar16x32(table, bytes);
+            high = Avx512F.PermuteVar16x32(table, Avx512F.ShiftRightLogical(bytes, 4));
         }
 
         public static float Scalar(byte* row, int index) => throw new NotSupportedException("q4 rows are whole blocks");
