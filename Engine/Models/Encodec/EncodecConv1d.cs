@@ -58,13 +58,26 @@ public sealed class EncodecConv1d : IEncodecLayer
 
     public int OutputLength(int length) => (length + Stride - 1) / Stride;
 
-    public Tensor Forward(Tensor hidden) // [B, Cin, T] -> [B, Cout, ⌈T / stride⌉]
+    public Tensor Forward(Tensor hidden) => Forward(hidden, activation: null); // [B, Cin, T] -> [B, Cout, ⌈T / stride⌉]
+
+    /// <summary>
+    /// The convolution of activation(hidden). The activation runs in place on the padded copy: an elementwise
+    /// function with f(0) = 0 commutes with reflect and zero padding, and the input needs no copy of its own. A
+    /// convolution that needs neither reads the input as it is.
+    /// </summary>
+    public Tensor Forward(Tensor hidden, ActivationKind? activation) // [B, Cin, T] -> [B, Cout, ⌈T / stride⌉]
     {
         int batch = hidden.Dim(0), length = hidden.Dim(2);
         var (left, right) = Padding(length);
+        var output = _backend.Allocate(batch, OutChannels, OutputLength(length));
+        if (left == 0 && right == 0 && activation is null)
+        {
+            _backend.Conv1d(hidden, _weight, _bias, output, Stride, Dilation);
+            return output;
+        }
         using var padded = _backend.Allocate(batch, InChannels, length + left + right);
         _backend.Pad1d(hidden, padded, left, right, _padMode);
-        var output = _backend.Allocate(batch, OutChannels, OutputLength(length));
+        if (activation is { } kind) _backend.Activation(padded, padded, kind);
         _backend.Conv1d(padded, _weight, _bias, output, Stride, Dilation);
         return output;
     }

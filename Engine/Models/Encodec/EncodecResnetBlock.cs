@@ -33,9 +33,7 @@ public sealed class EncodecResnetBlock : IEncodecLayer
 
     public Tensor Forward(Tensor hidden) // [B, dim, T] -> [B, dim, T]
     {
-        using var activated = _backend.Allocate(hidden.ShapeArray());
-        _backend.Activation(hidden, activated, ActivationKind.Elu);
-        using var narrow = _first.Forward(activated);
+        using var narrow = _first.Forward(hidden, ActivationKind.Elu);
         _backend.Activation(narrow, narrow, ActivationKind.Elu);
         var output = _second.Forward(narrow);
         if (_shortcut is null)
