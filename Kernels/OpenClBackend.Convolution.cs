@@ -21,6 +21,11 @@ public sealed partial class OpenClBackend
             launch.Run([Tiles(tout), Tiles(cout), batch], [KernelSizes.TileThreads, KernelSizes.TileThreads, 1]);
     }
 
+    /// <summary>As separate operations: each already keeps the device busy, and the intermediates stay in device memory.</summary>
+    public void ResidualUnit(Tensor x, Tensor narrowWeight, Tensor narrowBias, Tensor wideWeight, Tensor wideBias, Tensor y,
+        int dilation, int padLeft, int padRight, PadMode mode) =>
+        this.ResidualUnitInSteps(x, narrowWeight, narrowBias, wideWeight, wideBias, y, dilation, padLeft, padRight, mode);
+
     public void ConvTranspose1d(Tensor x, Tensor polyphaseWeight, Tensor? bias, Tensor y, int stride, int kernelSize, int trimLeft)
     {
         int batch = x.Dim(0), cin = x.Dim(1), tin = x.Dim(2);

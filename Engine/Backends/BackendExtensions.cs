@@ -37,6 +37,25 @@ public static class BackendExtensions
             backend.CopyBlocks(source, 0, 0, destination, 0, 0, checked((int)source.Length), 1);
     }
 
+    /// <summary>
+    /// <see cref="IBackend.ResidualUnit"/> as the separate operations it stands for, for a backend that gains
+    /// nothing from fusing them (and as the definition the fused ones are tested against).
+    /// </summary>
+    public static void ResidualUnitInSteps(this IBackend backend, Tensor x, Tensor narrowWeight, Tensor narrowBias, Tensor wideWeight,
+        Tensor wideBias, Tensor y, int dilation, int padLeft, int padRight, PadMode mode)
+    {
+        OperationContracts.ResidualUnit(x, narrowWeight, narrowBias, wideWeight, wideBias, y, dilation, padLeft, padRight);
+        int batch = x.Dim(0), channels = x.Dim(1), length = x.Dim(2);
+        using var padded = backend.Allocate(batch, channels, length + padLeft + padRight);
+        backend.Pad1d(x, padded, padLeft, padRight, mode);
+        backend.Activation(padded, padded, ActivationKind.Elu);
+        using var narrow = backend.Allocate(batch, narrowWeight.Dim(0), length);
+        backend.Conv1d(padded, narrowWeight, narrowBias, narrow, stride: 1, dilation);
+        backend.Activation(narrow, narrow, ActivationKind.Elu);
+        backend.Conv1d(narrow, wideWeight, wideBias, y, stride: 1, dilation: 1);
+        backend.Add(x, y, y);
+    }
+
     /// <summary>A new tensor with the same shape and contents.</summary>
     public static Tensor Clone(this IBackend backend, Tensor source)
     {

@@ -69,6 +69,15 @@ public interface IBackend : IDisposable
     /// <summary>y[R, T + left + right] = x[R, T] padded on its last dimension (reflection as EnCodec pads).</summary>
     void Pad1d(Tensor x, Tensor y, int left, int right, PadMode mode);
 
+    /// <summary>
+    /// SEANet's residual unit (without a shortcut convolution) in one operation, y[B, C, T] = x + Conv1d(ELU(
+    /// Conv1d(ELU(Pad1d(x, padLeft, padRight, mode)), narrowWeight[Ch, C, K], narrowBias, dilation)), wideWeight[C, Ch, 1],
+    /// wideBias), with padLeft + padRight = (K − 1)·dilation. Fusing it spares the intermediate tensors' trips
+    /// through memory; <see cref="BackendExtensions.ResidualUnitInSteps"/> is the same as separate operations.
+    /// </summary>
+    void ResidualUnit(Tensor x, Tensor narrowWeight, Tensor narrowBias, Tensor wideWeight, Tensor wideBias, Tensor y,
+        int dilation, int padLeft, int padRight, PadMode mode);
+
     /// <summary>Normalization over the last dimension: (x − mean) / √(var + eps) · weight + bias.</summary>
     void LayerNorm(Tensor x, Tensor weight, Tensor? bias, Tensor y, float eps);
 

@@ -31,6 +31,17 @@ public static class OperationContracts
             && trimLeft + tout <= (tin - 1) * stride + kernelSize && (bias is null || bias.Length == cout), "ConvTranspose1d", x, polyphaseWeight, y);
     }
 
+    public static void ResidualUnit(Tensor x, Tensor narrowWeight, Tensor narrowBias, Tensor wideWeight, Tensor wideBias, Tensor y,
+        int dilation, int padLeft, int padRight)
+    {
+        int channels = x.Dim(1), narrow = narrowWeight.Dim(0), kernel = narrowWeight.Dim(2);
+        Require(x.Rank == 3 && narrowWeight.Rank == 3 && wideWeight.Rank == 3 && narrowWeight.Dim(1) == channels
+            && narrowBias.Length == narrow && wideWeight.Dim(0) == channels && wideWeight.Dim(1) == narrow && wideWeight.Dim(2) == 1
+            && wideBias.Length == channels && y.Dim(0) == x.Dim(0) && y.Dim(1) == channels && y.Dim(2) == x.Dim(2)
+            && dilation > 0 && padLeft >= 0 && padRight >= 0 && padLeft + padRight == (kernel - 1) * dilation,
+            "ResidualUnit", x, narrowWeight, wideWeight, y);
+    }
+
     public static void Pad1d(Tensor x, Tensor y, int left, int right)
     {
         int length = x.Dim(-1), padded = length + left + right;

@@ -17,6 +17,10 @@ public sealed class EncodecConv1d : IEncodecLayer
     private readonly bool _causal;
     private readonly PadMode _padMode;
 
+    internal Tensor Weight => _weight;
+    internal Tensor Bias => _bias;
+    internal PadMode PadMode => _padMode;
+
     public int InChannels { get; }
     public int OutChannels { get; }
     public int KernelSize { get; }

@@ -33,19 +33,21 @@ public sealed class EncodecResnetBlock : IEncodecLayer
 
     public Tensor Forward(Tensor hidden) // [B, dim, T] -> [B, dim, T]
     {
-        using var narrow = _first.Forward(hidden, ActivationKind.Elu);
-        _backend.Activation(narrow, narrow, ActivationKind.Elu);
-        var output = _second.Forward(narrow);
         if (_shortcut is null)
         {
-            _backend.Add(hidden, output, output);
+            // ELU, dilated conv, ELU, 1-wide conv, plus the input: one operation, so no intermediate of the
+            // block's full length goes through memory.
+            var output = _backend.Allocate(hidden.ShapeArray());
+            var (left, right) = _first.Padding(hidden.Dim(2));
+            _backend.ResidualUnit(hidden, _first.Weight, _first.Bias, _second.Weight, _second.Bias, output, _first.Dilation, left, right, _first.PadMode);
+            return output;
         }
-        else
-        {
-            using var shortcut = _shortcut.Forward(hidden);
-            _backend.Add(shortcut, output, output);
-        }
-        return output;
+        using var narrow = _first.Forward(hidden, ActivationKind.Elu);
+        _backend.Activation(narrow, narrow, ActivationKind.Elu);
+        var result = _second.Forward(narrow);
+        using var shortcut = _shortcut.Forward(hidden);
+        _backend.Add(shortcut, result, result);
+        return result;
     }
 
     /// <summary>Frees the weights on the device.</summary>

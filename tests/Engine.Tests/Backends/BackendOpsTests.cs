@@ -154,6 +154,45 @@ public abstract class BackendOpsTests
     }
 
     [SkippableFact]
+    public void ResidualUnit_matches_the_reference()
+    {
+        SkipUnlessAvailable();
+        // Lengths up to 700 cross the CPU's 256-step tiles and 64-step panels; both padding modes, causal or split.
+        Properties.ForAll(Properties.Ints((1, 2), (1, 20), (1, 9), (1, 4), (1, 3), (1, 700), (0, 3), (0, 1000)), s =>
+        {
+            var (batch, channels, narrow, kernel, dilation, length, variant, seed) = (s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]);
+            int total = (kernel - 1) * dilation, left = variant % 2 == 0 ? total : total - total / 2;
+            var mode = variant < 2 ? PadMode.Reflect : PadMode.Zero;
+            var x = RandomData.Uniform(seed, batch * channels * length);
+            var narrowWeight = RandomData.Uniform(seed + 1, narrow * channels * kernel);
+            var narrowBias = RandomData.Uniform(seed + 2, narrow);
+            var wideWeight = RandomData.Uniform(seed + 3, channels * narrow);
+            var wideBias = RandomData.Uniform(seed + 4, channels);
+            using var xt = Upload(x, batch, channels, length);
+            using var nw = Upload(narrowWeight, narrow, channels, kernel);
+            using var nb = Upload(narrowBias, narrow);
+            using var ww = Upload(wideWeight, channels, narrow, 1);
+            using var wb = Upload(wideBias, channels);
+            using var y = Backend.Allocate(batch, channels, length);
+            Backend.ResidualUnit(xt, nw, nb, ww, wb, y, dilation, left, total - left, mode);
+
+            static float Elu(float v) => v > 0 ? v : (float)(Math.Exp(v) - 1);
+            int padded = length + total;
+            var activated = new float[batch * channels * padded];
+            for (int row = 0; row < batch * channels; row++)
+                for (int p = 0; p < padded; p++)
+                {
+                    int source = PadIndex.Source(p, length, left, total - left, mode);
+                    activated[row * padded + p] = source < 0 ? 0f : Elu(x[row * length + source]);
+                }
+            var hidden = NaiveOps.Conv1d(activated, narrowWeight, narrowBias, batch, channels, padded, narrow, kernel, 1, dilation).Select(Elu).ToArray();
+            var expected = NaiveOps.Conv1d(hidden, wideWeight, wideBias, batch, narrow, length, channels, 1, 1, 1);
+            for (int i = 0; i < expected.Length; i++) expected[i] += x[i];
+            RandomData.AssertClose(expected, y.ToArray(), Tolerance * channels * kernel * narrow, "ResidualUnit");
+        }, cases: 40);
+    }
+
+    [SkippableFact]
     public void Conv1d_matches_the_reference_for_many_channels()
     {
         // Depths past one packed block, output rows past one row tile and several panels of output steps.
@@ -376,6 +415,26 @@ public abstract class BackendOpsTests
 public sealed class CpuBackendOpsTests : BackendOpsTests
 {
     protected override IBackend Backend { get; } = new CpuBackend();
+
+    [Fact]
+    public void Fused_residual_unit_equals_the_separate_operations_exactly()
+    {
+        // Golden cases and streamed audio rely on the fused block giving the same floats as the layers it replaces.
+        Properties.ForAll(Properties.Ints((1, 2), (1, 70), (1, 40), (1, 600), (0, 1000)), s =>
+        {
+            var (batch, channels, narrow, length, seed) = (s[0], s[1], s[2], s[3], s[4]);
+            using var x = Backend.Upload(RandomData.Uniform(seed, batch * channels * length), batch, channels, length);
+            using var nw = Backend.Upload(RandomData.Uniform(seed + 1, narrow * channels * 3), narrow, channels, 3);
+            using var nb = Backend.Upload(RandomData.Uniform(seed + 2, narrow), narrow);
+            using var ww = Backend.Upload(RandomData.Uniform(seed + 3, channels * narrow), channels, narrow, 1);
+            using var wb = Backend.Upload(RandomData.Uniform(seed + 4, channels), channels);
+            using var fused = Backend.Allocate(batch, channels, length);
+            using var steps = Backend.Allocate(batch, channels, length);
+            Backend.ResidualUnit(x, nw, nb, ww, wb, fused, 1, 1, 1, PadMode.Reflect);
+            Backend.ResidualUnitInSteps(x, nw, nb, ww, wb, steps, 1, 1, 1, PadMode.Reflect);
+            Assert.Equal(steps.ToArray(), fused.ToArray());
+        }, cases: 25);
+    }
 }
 
 [Collection(OpenClCollection.Name)]
