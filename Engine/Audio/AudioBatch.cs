@@ -35,6 +35,20 @@ public sealed record AudioBatch
     /// <summary>The shape, [Batch, Channels, Samples].</summary>
     public int[] Shape => [Batch, Channels, Samples];
 
+    /// <summary>Audio of the same rate, batch and channels, one piece after another (starts all 0).</summary>
+    public static AudioBatch Concatenate(IReadOnlyList<AudioBatch> pieces)
+    {
+        var first = pieces[0];
+        int rows = first.Batch * first.Channels, samples = pieces.Sum(p => p.Samples), at = 0;
+        var all = new float[(long)rows * samples];
+        foreach (var piece in pieces)
+        {
+            for (int row = 0; row < rows; row++) piece.Values.AsSpan(row * piece.Samples, piece.Samples).CopyTo(all.AsSpan(row * samples + at));
+            at += piece.Samples;
+        }
+        return new AudioBatch(first.SampleRate, first.Batch, first.Channels, samples, all);
+    }
+
     /// <summary>Sample i of channel c of item b.</summary>
     public float this[int b, int c, int i] => Values[(b * Channels + c) * Samples + i];
 

@@ -34,6 +34,32 @@ public sealed record CodesBatch
     /// <summary>The codes of one item, [Channels, Codebooks, Frames].</summary>
     public ReadOnlySpan<int> ItemValues(int b) => Values.AsSpan(b * Channels * Codebooks * Frames, Channels * Codebooks * Frames);
 
+    /// <summary>Frames [start, start + count) of every codebook.</summary>
+    public CodesBatch FrameRange(int start, int count)
+    {
+        if (start < 0 || count < 0 || start + count > Frames)
+            throw new ArgumentOutOfRangeException(nameof(count), $"frames [{start}, {start + count}) of {Frames}");
+        if (start == 0 && count == Frames) return this;
+        int rows = Batch * Channels * Codebooks;
+        var kept = new int[rows * count];
+        for (int row = 0; row < rows; row++) Values.AsSpan(row * Frames + start, count).CopyTo(kept.AsSpan(row * count));
+        return new CodesBatch(Batch, Channels, Codebooks, count, kept);
+    }
+
+    /// <summary>Codes of the same batch, channels and codebooks, one after another along the frames.</summary>
+    public static CodesBatch Concatenate(IReadOnlyList<CodesBatch> pieces)
+    {
+        var first = pieces[0];
+        int rows = first.Batch * first.Channels * first.Codebooks, frames = pieces.Sum(p => p.Frames), at = 0;
+        var all = new int[rows * frames];
+        foreach (var piece in pieces)
+        {
+            for (int row = 0; row < rows; row++) piece.Values.AsSpan(row * piece.Frames, piece.Frames).CopyTo(all.AsSpan(row * frames + at));
+            at += piece.Frames;
+        }
+        return new CodesBatch(first.Batch, first.Channels, first.Codebooks, frames, all);
+    }
+
     /// <summary>One item as the codes file stores them, for a codec of these rates.</summary>
     public AudioCodes ToAudioCodes(int item, int sampleRate, int frameRate, int? samples = null) =>
         new(Channels, Codebooks, Frames, ItemValues(item).ToArray(), sampleRate, frameRate, samples);

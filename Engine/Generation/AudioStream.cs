@@ -49,20 +49,7 @@ public sealed class AudioStream : IDisposable
         }
         _pending.Clear();
         var audio = frames > 0 ? _decoder.Push(codes, frames) : [];
-        return Batch(final ? JoinRows(audio, _decoder.Finish(), _batch * _channels) : audio);
-    }
-
-    /// <summary>[rows, a + b] from [rows, a] and [rows, b].</summary>
-    private static float[] JoinRows(float[] first, float[] second, int rows)
-    {
-        int a = first.Length / rows, b = second.Length / rows;
-        var joined = new float[first.Length + second.Length];
-        for (int row = 0; row < rows; row++)
-        {
-            first.AsSpan(row * a, a).CopyTo(joined.AsSpan(row * (a + b)));
-            second.AsSpan(row * b, b).CopyTo(joined.AsSpan(row * (a + b) + a));
-        }
-        return joined;
+        return final ? AudioBatch.Concatenate([Batch(audio), Batch(_decoder.Finish())]) : Batch(audio);
     }
 
     private AudioBatch Batch(float[] audio) => new(_sampleRate, _batch, _channels, audio.Length / (_batch * _channels), audio);

@@ -90,7 +90,7 @@ public sealed class LongformGenerator(MusicgenGenerator generator, int frameRate
         CodesBatch? previous = null; // gen_tokens of the last window
         foreach (var window in windows)
         {
-            var prompt = previous is null ? request.PromptCodes : KeepFrames(previous, strideTokens, window.PromptFrames);
+            var prompt = previous is null ? request.PromptCodes : previous.FrameRange(strideTokens, window.PromptFrames);
             if (window.NewFrames == 0)
             {
                 previous = prompt; // every frame is the prompt's: the reference's generate returns the prompt unchanged
@@ -108,36 +108,13 @@ public sealed class LongformGenerator(MusicgenGenerator generator, int frameRate
             FramesHandler? report = onFrames is null ? null : (codes, first) =>
             {
                 int skip = Math.Max(0, keepFrom - first);
-                if (skip < codes.Frames) onFrames(KeepFrames(codes, skip, codes.Frames - skip), window.Offset + first + skip);
+                if (skip < codes.Frames) onFrames(codes.FrameRange(skip, codes.Frames - skip), window.Offset + first + skip);
             };
             last = generator.Generate(windowRequest, wholePiece.Window(StepsOf(window)), cancellation, onFrames: report);
-            pieces.Add(KeepFrames(last.Codes, keepFrom, last.Codes.Frames - keepFrom));
+            pieces.Add(last.Codes.FrameRange(keepFrom, last.Codes.Frames - keepFrom));
             previous = last.Codes;
         }
-        return new GenerationResult(Concatenate(pieces), initialPrompt, last!.SequenceLength, last.DelayedIds);
-    }
-
-    /// <summary>Frames [start, start + count) of codes.</summary>
-    private static CodesBatch KeepFrames(CodesBatch codes, int start, int count)
-    {
-        if (start == 0 && count == codes.Frames) return codes;
-        int rows = codes.Batch * codes.Channels * codes.Codebooks;
-        var kept = new int[rows * count];
-        for (int row = 0; row < rows; row++) codes.Values.AsSpan(row * codes.Frames + start, count).CopyTo(kept.AsSpan(row * count));
-        return new CodesBatch(codes.Batch, codes.Channels, codes.Codebooks, count, kept);
-    }
-
-    private static CodesBatch Concatenate(IReadOnlyList<CodesBatch> pieces)
-    {
-        var first = pieces[0];
-        int rows = first.Batch * first.Channels * first.Codebooks, frames = pieces.Sum(p => p.Frames), at = 0;
-        var all = new int[rows * frames];
-        foreach (var piece in pieces)
-        {
-            for (int row = 0; row < rows; row++) piece.Values.AsSpan(row * piece.Frames, piece.Frames).CopyTo(all.AsSpan(row * frames + at));
-            at += piece.Frames;
-        }
-        return new CodesBatch(first.Batch, first.Channels, first.Codebooks, frames, all);
+        return new GenerationResult(CodesBatch.Concatenate(pieces), initialPrompt, last!.SequenceLength, last.DelayedIds);
     }
 
     /// <summary>
