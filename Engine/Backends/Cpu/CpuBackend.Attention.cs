@@ -1,3 +1,5 @@
+using System.Numerics;
+using System.Runtime.InteropServices;
 using MusicGen.Engine.Tensors;
 using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 
@@ -22,33 +24,63 @@ public sealed partial class CpuBackend
             options.PositionBias is null ? null : Array(options.PositionBias, out _), options.PositionBias is null ? 0 : checked((int)options.PositionBias.Offset),
             options.KeyMask is null ? null : Array(options.KeyMask, out _), options.KeyMask is null ? 0 : checked((int)options.KeyMask.Offset),
             heads, queries, keys, keyRows, width, width / heads, options.Scale, options.Causal, options.QueryOffset);
-        CpuParallel.For(batch * heads * queries, 2L * keys * job.HeadDim, job, static (in s, start, end) =>
+        // Each work item takes as many heads as leaves every core an item: their slices of a key or value row
+        // are one contiguous run (all of it in a decoding step with guidance), so a long cache streams through
+        // memory row by row, measured a third faster at 1500 positions than a strided column per head.
+        int rows = batch * queries, groups = Math.Clamp((CpuParallel.Workers + rows - 1) / rows, 1, heads);
+        int group = (heads + groups - 1) / groups;
+        groups = (heads + group - 1) / group;
+        CpuParallel.For(rows * groups, 2L * group * keys * job.HeadDim, (job, groups, group), static (in s, start, end) =>
         {
-            var scores = Scratch.Get(s.Keys);
+            var scores = Scratch.Get(s.group * s.job.Keys);
             for (int item = start; item < end; item++)
-                AttendOne(s, item / (s.Heads * s.Queries), item / s.Queries % s.Heads, item % s.Queries, scores);
+            {
+                int b = item / (s.groups * s.job.Queries), h0 = item / s.job.Queries % s.groups * s.group;
+                AttendGroup(s.job, b, h0, Math.Min(s.group, s.job.Heads - h0), item % s.job.Queries, scores);
+            }
         });
     }
 
-    /// <summary>One query row of one head: scores, masking as the reference masks, softmax, weighted values.</summary>
-    private static void AttendOne(in AttentionJob s, int b, int h, int i, float[] scores)
+    /// <summary>
+    /// One query row of heads [h0, h0 + count): scores, masking as the reference masks, softmax, weighted values.
+    /// The values are summed key by key as v · w + sum, as a per-head loop would.
+    /// </summary>
+    private static void AttendGroup(in AttentionJob s, int b, int h0, int count, int i, float[] scores)
     {
         int dh = s.HeadDim;
         int visible = s.Causal ? Math.Min(s.Keys, s.QueryOffset + i + 1) : s.Keys;
-        ref float query = ref s.Q[s.QOffset + (b * s.Queries + i) * s.Width + h * dh];
+        int queryRow = s.QOffset + (b * s.Queries + i) * s.Width + h0 * dh;
         for (int j = 0; j < visible; j++)
         {
-            float score = s.Scale * Gemm.Dot(ref query, ref s.K[s.KOffset + (b * s.KeyRows + j) * s.Width + h * dh], dh);
-            if (s.Bias is not null) score += s.Bias[s.BiasOffset + (h * s.Queries + i) * s.Keys + j];
-            if (s.Mask is not null && s.Mask[s.MaskOffset + b * s.Keys + j] == 0f) score = float.MinValue;
-            scores[j] = score;
+            int keyRow = s.KOffset + (b * s.KeyRows + j) * s.Width + h0 * dh;
+            bool masked = s.Mask is not null && s.Mask[s.MaskOffset + b * s.Keys + j] == 0f;
+            for (int g = 0; g < count; g++)
+            {
+                float score = s.Scale * Gemm.Dot(ref s.Q[queryRow + g * dh], ref s.K[keyRow + g * dh], dh);
+                if (s.Bias is not null) score += s.Bias[s.BiasOffset + ((h0 + g) * s.Queries + i) * s.Keys + j];
+                scores[g * visible + j] = masked ? float.MinValue : score;
+            }
         }
-        var weights = scores.AsSpan(0, visible);
-        SoftmaxInPlace(weights, weights);
-        var result = s.Output.AsSpan(s.OutputOffset + (b * s.Queries + i) * s.Width + h * dh, dh);
+        for (int g = 0; g < count; g++) SoftmaxInPlace(scores.AsSpan(g * visible, visible), scores.AsSpan(g * visible, visible));
+        var result = s.Output.AsSpan(s.OutputOffset + (b * s.Queries + i) * s.Width + h0 * dh, count * dh);
         result.Clear();
         for (int j = 0; j < visible; j++)
-            TensorPrimitives.MultiplyAdd(s.V.AsSpan(s.VOffset + (b * s.KeyRows + j) * s.Width + h * dh, dh), weights[j], result, result);
+        {
+            var values = s.V.AsSpan(s.VOffset + (b * s.KeyRows + j) * s.Width + h0 * dh, count * dh);
+            for (int g = 0; g < count; g++) AddScaled(values.Slice(g * dh, dh), scores[g * visible + j], result.Slice(g * dh, dh));
+        }
+    }
+
+    /// <summary>sum = v · w + sum, rounded after the product as TensorPrimitives.MultiplyAdd rounds, without its call per row.</summary>
+    private static void AddScaled(ReadOnlySpan<float> v, float w, Span<float> sum)
+    {
+        int width = Vector<float>.Count, p = 0;
+        var weight = new Vector<float>(w);
+        ref float vr = ref MemoryMarshal.GetReference(v);
+        ref float sr = ref MemoryMarshal.GetReference(sum);
+        for (; p <= v.Length - width; p += width)
+            (Vector.LoadUnsafe(ref vr, (nuint)p) * weight + Vector.LoadUnsafe(ref sr, (nuint)p)).StoreUnsafe(ref sr, (nuint)p);
+        for (; p < v.Length; p++) sum[p] = v[p] * w + sum[p];
     }
 
     public void NearestCodes(Tensor x, Tensor codebook, Span<int> codes)
