@@ -212,23 +212,22 @@ public sealed class MusicgenGenerator
         return _model.StartDecoding(new MusicgenConditioning(batch, text, mask, chroma, chromaFrames, guidance), maxLength);
     }
 
-    /// <summary>Codes longer than this many frames (10 s at 50 frames/s) are decoded in pieces.</summary>
-    private const int WholeDecodeFrames = 500;
-
-    /// <summary>Frames per piece of a long decode: the codec's activations stay a few hundred megabytes.</summary>
+    /// <summary>
+    /// Codes longer than this many frames (5 s at 50 frames/s) are decoded in pieces of as many frames: the
+    /// codec's activations then stay about 250 MB, where a whole 30 s decode holds over a gigabyte.
+    /// </summary>
     private const int DecodePieceFrames = 250;
 
     /// <summary>
     /// Audio [B, C, F · hop] of codes [B, C, K', F]: each channel's codebooks through the mono codec. Longer
-    /// codes go through the streaming decoder a piece at a time, so memory stays that of one piece (a whole
-    /// 30 s decode holds over a gigabyte of activations) for audio within float rounding of the whole decode
-    /// (<see cref="AudioStream"/>), and no slower.
+    /// codes go through the streaming decoder a piece at a time, so memory stays that of one piece, for audio
+    /// within float rounding of the whole decode (<see cref="AudioStream"/>), and no slower.
     /// </summary>
     public AudioBatch DecodeAudio(CodesBatch codes)
     {
         if (codes.Channels != AudioChannels || codes.Codebooks != ChannelCodebooks)
             throw new MusicGenException($"codes of {codes.Channels} channel(s) × {codes.Codebooks} codebooks do not fit this model's {AudioChannels} × {ChannelCodebooks}");
-        if (codes.Frames > WholeDecodeFrames) return DecodeInPieces(codes);
+        if (codes.Frames > DecodePieceFrames) return DecodeInPieces(codes);
         int batch = codes.Batch, channels = codes.Channels, perChannel = codes.Codebooks, frames = codes.Frames, samples = 0;
         var audio = Array.Empty<float>();
         for (int c = 0; c < channels; c++)

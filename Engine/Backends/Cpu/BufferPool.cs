@@ -4,12 +4,14 @@ namespace MusicGen.Engine.Backends.Cpu;
 /// Large tensor arrays given back when their tensor is disposed and handed out again, cleared, to the next
 /// allocation of the same length. The codec allocates and drops tensors of tens of megabytes layer after layer;
 /// fresh ones cost a page fault per 4 KiB on first touch (about a fifth of a decode's time), reused ones only a
-/// memset. Small arrays are left to the garbage collector, and at most <see cref="RetainedLimit"/> floats are kept.
+/// memset. Small arrays are left to the garbage collector. At most <see cref="RetainedLimit"/> floats are kept,
+/// the most recently returned: sizes no longer asked for (a finished generation's key/value cache) give way to
+/// those in use.
 /// </summary>
 internal sealed class BufferPool
 {
-    /// <summary>Arrays shorter than this (4 MiB) are not pooled.</summary>
-    public const int MinimumLength = 1 << 20;
+    /// <summary>Arrays shorter than this (1 MiB) are not pooled.</summary>
+    public const int MinimumLength = 1 << 18;
 
     /// <summary>Floats per work item when a reused array is cleared.</summary>
     private const int ClearChunk = 1 << 18;
@@ -20,7 +22,7 @@ internal sealed class BufferPool
     /// </summary>
     private const long RetainedLimit = 1L << 26;
 
-    private readonly Dictionary<int, Stack<float[]>> _free = [];
+    private readonly List<float[]> _free = []; // oldest first
     private long _retained;
     private long _dropped; // floats of arrays left to the collector since it last ran
 
@@ -32,7 +34,13 @@ internal sealed class BufferPool
             float[]? reused = null;
             lock (_free)
             {
-                if (_free.TryGetValue(length, out var stack) && stack.TryPop(out reused)) _retained -= length;
+                int newest = _free.FindLastIndex(array => array.Length == length);
+                if (newest >= 0)
+                {
+                    reused = _free[newest];
+                    _free.RemoveAt(newest);
+                    _retained -= length;
+                }
             }
             if (reused is not null)
             {
@@ -49,23 +57,23 @@ internal sealed class BufferPool
     }
 
     /// <summary>
-    /// Takes an array back; the caller no longer touches it. One the pool cannot keep is left to the garbage
-    /// collector, which is made to run once such arrays add up to half the retained limit: on its own it lets
-    /// gigabytes of dropped codec activations pile up before it collects.
+    /// Takes an array back; the caller no longer touches it. The oldest arrays beyond the limit are left to the
+    /// garbage collector, which is made to run once such arrays add up to half the limit: on its own it lets
+    /// gigabytes of dropped activations and caches pile up before it collects.
     /// </summary>
     public void Return(float[] array)
     {
         if (array.Length < MinimumLength) return;
         lock (_free)
         {
-            if (_retained + array.Length <= RetainedLimit)
+            _free.Add(array);
+            _retained += array.Length;
+            while (_retained > RetainedLimit)
             {
-                if (!_free.TryGetValue(array.Length, out var stack)) _free[array.Length] = stack = new Stack<float[]>();
-                stack.Push(array);
-                _retained += array.Length;
-                return;
+                _retained -= _free[0].Length;
+                _dropped += _free[0].Length;
+                _free.RemoveAt(0);
             }
-            _dropped += array.Length;
             if (_dropped < RetainedLimit / 2) return;
             _dropped = 0;
         }

@@ -9,7 +9,7 @@ using MusicGen.Tests.Support;
 namespace MusicGen.Tests.Generation;
 
 /// <summary>
-/// Codes longer than 10 s decode in pieces (bounded memory): the audio must be the whole decode's, item by item
+/// Codes longer than 5 s decode in pieces (bounded memory): the audio must be the whole decode's, item by item
 /// and channel by channel, within float rounding, with every sample there.
 /// </summary>
 public class DecodeAudioTests
