@@ -35,6 +35,29 @@ public static class CodecBench
         }
         Print("decode", decodeBest, DecoderFlops(config, frames), peak);
         Print("encode", encodeBest, EncoderFlops(config, frames), peak);
+        // The LSTM's recurrent product streams W_hh (16 MiB at 1024 wide) once per step, bound by the cache's
+        // bandwidth, not arithmetic: the convolutions' share of the peak is the measure of the GEMM.
+        var lstm = codec.Decoder.Layers.OfType<EncodecLSTM>().Single();
+        double lstmBest = TimeLstm(codec, lstm, frames), lstmFlops = Lstm(config, lstm.Dimension, frames);
+        double convolutions = (DecoderFlops(config, frames) - lstmFlops) / (decodeBest - lstmBest) / 1e9;
+        Console.WriteLine($"  of which the LSTM       {lstmBest:0.00} s each way ({config.NumLstmLayers} layers × {frames} steps, each reading all of W_hh); " +
+            $"the decoder's convolutions {convolutions:0} GFLOP/s, {100 * convolutions / peak:0}% of the FMA peak");
+    }
+
+    /// <summary>The LSTM stack alone over the frames of 10 s (best of a few runs).</summary>
+    private static double TimeLstm(EncodecModel codec, EncodecLSTM lstm, int frames)
+    {
+        var random = new Random(3);
+        var input = Enumerable.Range(0, lstm.Dimension * frames).Select(_ => (float)random.NextDouble() - 0.5f).ToArray();
+        using var hidden = codec.Backend.Upload(input, 1, lstm.Dimension, frames);
+        double best = double.MaxValue;
+        for (int run = 0; run < Runs; run++)
+        {
+            var stopwatch = Stopwatch.StartNew();
+            using var output = lstm.Forward(hidden);
+            best = Math.Min(best, stopwatch.Elapsed.TotalSeconds);
+        }
+        return best;
     }
 
     private static void Print(string what, double seconds, double flops, double peak)

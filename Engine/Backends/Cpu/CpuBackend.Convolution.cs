@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics.X86;
@@ -17,6 +18,11 @@ public sealed partial class CpuBackend
         int batch = x.Dim(0), cin = x.Dim(1), tin = x.Dim(2);
         int cout = weight.Dim(0), kernel = weight.Dim(2), tout = y.Dim(2);
         OperationContracts.Conv1d(x, weight, bias, y, stride, dilation);
+        if (cout == 1 && stride == 1)
+        {
+            SingleOutputConv1d(x, weight, bias, y, dilation);
+            return;
+        }
         var tiling = PanelTiling.For(batch, tout, cout, cin * kernel);
         var job = new ConvolutionJob(Array(x, out int xo), xo, Array(weight, out int wo), wo, Array(y, out int yo), yo,
             bias is null ? null : Array(bias, out _), bias is null ? 0 : checked((int)bias.Offset),
@@ -82,6 +88,76 @@ public sealed partial class CpuBackend
                 }
             }
         });
+    }
+
+    /// <summary>Output steps of a single-output convolution per work item: 8 vectors of accumulators.</summary>
+    private static int SingleOutputSpan => 8 * Vector<float>.Count;
+
+    /// <summary>
+    /// A convolution to one output channel (the decoder's last, to mono audio), where the panel product would
+    /// fill one row of its 6-row tile: 8 vectors of consecutive outputs stay in registers while every input row
+    /// and tap passes, with the same fused multiply-adds in the same order as the panel product, then the bias.
+    /// </summary>
+    private static void SingleOutputConv1d(Tensor x, Tensor weight, Tensor? bias, Tensor y, int dilation)
+    {
+        int batch = x.Dim(0), cin = x.Dim(1), tin = x.Dim(2), kernel = weight.Dim(2), tout = y.Dim(2);
+        int spans = (tout + SingleOutputSpan - 1) / SingleOutputSpan;
+        var job = (xs: Array(x, out int xo), xo, ws: Array(weight, out int wo), wo, ys: Array(y, out int yo), yo,
+            bias: bias is null ? 0f : Span(bias)[0], cin, tin, kernel, tout, dilation, spans);
+        CpuParallel.For(batch * spans, (long)SingleOutputSpan * cin * kernel, job, static (in s, start, end) =>
+        {
+            Span<float> padded = stackalloc float[SingleOutputSpan];
+            for (int item = start; item < end; item++)
+            {
+                int b = item / s.spans, t0 = item % s.spans * SingleOutputSpan, count = Math.Min(SingleOutputSpan, s.tout - t0);
+                var input = s.xs.AsSpan(s.xo + b * s.cin * s.tin, s.cin * s.tin);
+                SingleOutputSpanOf(input, s.ws.AsSpan(s.wo, s.cin * s.kernel), s.cin, s.tin, s.kernel, s.dilation, t0, count, s.bias, padded);
+                padded[..count].CopyTo(s.ys.AsSpan(s.yo + b * s.tout + t0, count));
+            }
+        });
+    }
+
+    /// <summary>Outputs [t0, t0 + count) of one batch row into result (SingleOutputSpan long).</summary>
+    private static void SingleOutputSpanOf(ReadOnlySpan<float> x, ReadOnlySpan<float> w, int cin, int tin, int kernel, int dilation,
+        int t0, int count, float bias, Span<float> result)
+    {
+        int width = Vector<float>.Count;
+        Vector<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
+        Span<float> partial = stackalloc float[SingleOutputSpan];
+        for (int ci = 0; ci < cin; ci++)
+        {
+            ref float row = ref Unsafe.Add(ref MemoryMarshal.GetReference(x), ci * tin);
+            PrefetchNextPanel(ref row, t0, SingleOutputSpan);
+            for (int k = 0; k < kernel; k++)
+            {
+                var v = new Vector<float>(w[ci * kernel + k]);
+                scoped ref float source = ref Unsafe.Add(ref row, t0 + k * dilation);
+                if (count < SingleOutputSpan)
+                {
+                    // The last span of the row: only count inputs exist past its start.
+                    partial.Clear();
+                    MemoryMarshal.CreateReadOnlySpan(ref source, count).CopyTo(partial);
+                    source = ref MemoryMarshal.GetReference(partial);
+                }
+                a0 = Vector.FusedMultiplyAdd(v, Vector.LoadUnsafe(ref source, 0), a0);
+                a1 = Vector.FusedMultiplyAdd(v, Vector.LoadUnsafe(ref source, (nuint)width), a1);
+                a2 = Vector.FusedMultiplyAdd(v, Vector.LoadUnsafe(ref source, (nuint)(2 * width)), a2);
+                a3 = Vector.FusedMultiplyAdd(v, Vector.LoadUnsafe(ref source, (nuint)(3 * width)), a3);
+                a4 = Vector.FusedMultiplyAdd(v, Vector.LoadUnsafe(ref source, (nuint)(4 * width)), a4);
+                a5 = Vector.FusedMultiplyAdd(v, Vector.LoadUnsafe(ref source, (nuint)(5 * width)), a5);
+                a6 = Vector.FusedMultiplyAdd(v, Vector.LoadUnsafe(ref source, (nuint)(6 * width)), a6);
+                a7 = Vector.FusedMultiplyAdd(v, Vector.LoadUnsafe(ref source, (nuint)(7 * width)), a7);
+            }
+        }
+        var b = new Vector<float>(bias);
+        (a0 + b).CopyTo(result);
+        (a1 + b).CopyTo(result[width..]);
+        (a2 + b).CopyTo(result[(2 * width)..]);
+        (a3 + b).CopyTo(result[(3 * width)..]);
+        (a4 + b).CopyTo(result[(4 * width)..]);
+        (a5 + b).CopyTo(result[(5 * width)..]);
+        (a6 + b).CopyTo(result[(6 * width)..]);
+        (a7 + b).CopyTo(result[(7 * width)..]);
     }
 
     private static int CeilDiv(int a, int b) => a >= 0 ? (a + b - 1) / b : -(-a / b);
