@@ -5,7 +5,7 @@ namespace MusicGen.Tests.Support;
 
 /// <summary>
 /// Runs the built musicgen command line as a child process, for what only a process shows: signals, exit codes,
-/// the stderr line, peak memory, processes running in parallel or one killed mid-way.
+/// the stderr line, a bounded heap, processes running in parallel or one killed mid-way.
 /// </summary>
 public static class CliProcess
 {
@@ -39,9 +39,12 @@ public static class CliProcess
     }
 
     /// <summary>Runs to the end (killed after <paramref name="timeoutSeconds"/>, which fails the test).</summary>
-    public static Result Run(string[] args, int timeoutSeconds = 120)
+    public static Result Run(string[] args, int timeoutSeconds = 120) => Run(args, new Dictionary<string, string>(), timeoutSeconds);
+
+    /// <summary>Runs to the end with these environment variables set.</summary>
+    public static Result Run(string[] args, IReadOnlyDictionary<string, string> environment, int timeoutSeconds = 120)
     {
-        using var process = Start(args);
+        using var process = Start(environment, args);
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();
         if (!process.WaitForExit(TimeSpan.FromSeconds(timeoutSeconds)))
@@ -66,20 +69,7 @@ public static class CliProcess
     /// <summary>Sends a signal (SIGINT 2, SIGTERM 15) to a process.</summary>
     public static void Signal(Process process, int signal) => Assert.Equal(0, kill(process.Id, signal));
 
-    /// <summary>
-    /// The largest resident set of any child process this test process has waited for, in bytes (getrusage with
-    /// RUSAGE_CHILDREN: it only grows, so a test compares it with its bound after its own children have run).
-    /// </summary>
-    public static long PeakChildMemory()
-    {
-        Span<long> usage = stackalloc long[18];
-        Assert.Equal(0, getrusage(-1, ref MemoryMarshal.GetReference(usage)));
-        return usage[4] * 1024; // after two struct timevals of two longs each: ru_maxrss in KiB
-    }
-
     [DllImport("libc", SetLastError = true)]
     private static extern int kill(int pid, int signal);
 
-    [DllImport("libc", SetLastError = true)]
-    private static extern int getrusage(int who, ref long usage);
 }
