@@ -6,8 +6,8 @@ namespace MusicGen.Kernels.Ilgpu;
 
 /// <summary>
 /// A device buffer reused across calls for host arguments (ids, scales, pad edges), small intermediates and small
-/// results, grown when a call needs more. Reuse is safe on the accelerator's one in-order stream: a copy into it is
-/// ordered after the kernels that read the previous contents.
+/// results, grown when a call needs more. A host copy into it, or growing it, first waits for the kernels queued
+/// before: one of them may still read the previous contents (seen on ILGPU's CPU accelerator under load).
 /// </summary>
 internal sealed class DeviceScratch<T>(Accelerator accelerator) : IDisposable where T : unmanaged
 {
@@ -18,6 +18,7 @@ internal sealed class DeviceScratch<T>(Accelerator accelerator) : IDisposable wh
     {
         if (_buffer is null || count > _buffer.Length)
         {
+            accelerator.Synchronize();
             _buffer?.Dispose();
             _buffer = accelerator.Allocate1D<T>(Math.Max(count, Math.Max(256, 2 * (_buffer?.Length ?? 0))));
         }
@@ -28,7 +29,9 @@ internal sealed class DeviceScratch<T>(Accelerator accelerator) : IDisposable wh
     public ArrayView<T> Write(ReadOnlySpan<T> data)
     {
         var view = Reserve(data.Length);
-        if (!data.IsEmpty) view.CopyFromCPU(ref MemoryMarshal.GetReference(data), data.Length);
+        if (data.IsEmpty) return view;
+        accelerator.Synchronize();
+        view.CopyFromCPU(ref MemoryMarshal.GetReference(data), data.Length);
         return view;
     }
 

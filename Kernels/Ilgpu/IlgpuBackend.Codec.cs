@@ -17,6 +17,7 @@ public sealed partial class IlgpuBackend
         if (size > 0) _kernels.CodebookNorms(size, View(codebook), norms, d);
         var found = _results.Reserve(n);
         _kernels.NearestCodes(Groups(n, _sizes.Group), View(x), View(codebook), norms, found, size, d);
+        _accelerator.Synchronize();
         found.CopyToCPU(ref MemoryMarshal.GetReference(codes), n);
     }
 

@@ -56,5 +56,10 @@ public sealed class IlgpuHalfBuffer : IDeviceBuffer
         Memory = memory;
     }
 
-    public void Dispose() => Memory.Dispose();
+    /// <summary>Frees the memory once the kernels queued before have run.</summary>
+    public void Dispose()
+    {
+        Accelerator.Synchronize();
+        Memory.Dispose();
+    }
 }

@@ -84,14 +84,19 @@ public sealed partial class IlgpuBackend : IBackend
     {
         if (data.Length != destination.Length)
             throw new ArgumentException($"{data.Length} values for {ShapeText.Format(destination.Shape)}");
-        if (!data.IsEmpty) View(destination).CopyFromCPU(ref MemoryMarshal.GetReference(data), data.Length);
+        if (data.IsEmpty) return;
+        // Host copies wait for the kernels queued before them: a pending kernel may still read (or zero) the buffer.
+        _accelerator.Synchronize();
+        View(destination).CopyFromCPU(ref MemoryMarshal.GetReference(data), data.Length);
     }
 
     public void Download(Tensor source, Span<float> destination)
     {
         if (destination.Length < source.Length)
             throw new ArgumentException($"{destination.Length} values cannot hold {ShapeText.Format(source.Shape)}");
-        if (source.Length > 0) View(source).CopyToCPU(ref MemoryMarshal.GetReference(destination), source.Length);
+        if (source.Length == 0) return;
+        _accelerator.Synchronize();
+        View(source).CopyToCPU(ref MemoryMarshal.GetReference(destination), source.Length);
     }
 
     /// <summary>Kernels index rows with 32-bit integers, which bounds one buffer at 2³¹ − 1 elements (8 GiB).</summary>

@@ -18,5 +18,10 @@ public sealed class IlgpuBuffer : IDeviceBuffer
         Memory = memory;
     }
 
-    public void Dispose() => Memory.Dispose();
+    /// <summary>Frees the memory once the kernels queued before have run: one may still use it.</summary>
+    public void Dispose()
+    {
+        Accelerator.Synchronize();
+        Memory.Dispose();
+    }
 }
