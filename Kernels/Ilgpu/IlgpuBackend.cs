@@ -66,6 +66,9 @@ public sealed partial class IlgpuBackend : IBackend
     {
         var buffer = NewBuffer(shape);
         buffer.Memory.MemSetToZero();
+        // The zeroing must be done before a kernel writes the buffer: on ILGPU's CPU accelerator it was seen to
+        // land after one under load, erasing its output.
+        _accelerator.Synchronize();
         return new Tensor(this, buffer, 0, shape, ownsBuffer: true);
     }
 

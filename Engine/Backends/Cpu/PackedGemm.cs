@@ -7,10 +7,11 @@ namespace MusicGen.Engine.Backends.Cpu;
 
 /// <summary>
 /// y[M, N] = x[M, K] · W[N, K]ᵀ for a packed weight matrix W (layouts in <see cref="PackedMatrix"/>), on AVX2 with
-/// FMA or AVX-512F. The skinny path (a decoding step's few rows) converts 8 (AVX-512: 16) weights at a time to
-/// float32 in registers, block scale applied, and multiplies them against up to 2 (4) rows of x, 4 weight rows at
-/// once, so W is streamed from memory once and the cores keep up with it. Wide products instead decode a panel of
-/// weight rows to float32 and reuse the float32 GEMM, which amortizes the decoding over every row of x.
+/// FMA or AVX-512F. The skinny path (a decoding step's few rows) converts 8 (AVX-512: 32) columns of a weight row
+/// at a time to float32 in registers, block scale applied, and multiplies them against up to 2 (4) rows of x, 4
+/// weight rows at once, while the next 4 rows are prefetched: W is streamed from memory once and the cores keep up
+/// with it. Wide products instead decode a panel of weight rows to float32 and reuse the float32 GEMM, which
+/// amortizes the decoding over every row of x.
 /// </summary>
 internal static unsafe class PackedGemm
 {
