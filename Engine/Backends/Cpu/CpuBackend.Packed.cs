@@ -39,7 +39,7 @@ public sealed partial class CpuBackend
         }
         CpuParallel.For((n + 3) / 4, 4L * m * k, state, static (in s, start, end) =>
         {
-            var panel = Panel(4 * s.k);
+            var panel = Scratch.Get(4 * s.k, ScratchSlot.DecodedWeights);
             for (int j0 = start * 4; j0 < Math.Min(s.n, end * 4); j0 += 4)
             {
                 int rows = Math.Min(4, s.n - j0);
@@ -60,11 +60,6 @@ public sealed partial class CpuBackend
         fixed (float* output = panel)
             PackedGemm.Decode(type, k, weights, (float*)(weights + PackedMatrix.ScalesAt(type, n, k)), j0, j0 + rows, output);
     }
-
-    [ThreadStatic] private static float[]? _panel;
-
-    /// <summary>Each thread's panel for decoded weight rows, grown to the widest product it has run.</summary>
-    private static float[] Panel(int length) => _panel is { } panel && panel.Length >= length ? panel : _panel = new float[length];
 }
 
 /// <summary>The bytes of a packed weight matrix on the CPU backend.</summary>

@@ -34,9 +34,9 @@ public sealed partial class CpuBackend
     {
         int count = Math.Min(ResidualTile, s.Length - t0), reach = (s.Kernel - 1) * s.Dilation;
         int stride = ResidualTile + reach, width = ConvolutionGemm.PanelWidth;
-        var input = ResidualBuffers.Input(s.Channels * stride);  // [C, count + reach]: ELU(padded x)
-        var narrow = ResidualBuffers.Narrow(s.Narrow * ResidualTile); // [Ch, count]
-        var product = ResidualBuffers.Product(ConvolutionGemm.PaddedRows(Math.Max(s.Channels, s.Narrow)) * width);
+        var input = Scratch.Get(s.Channels * stride, ScratchSlot.TileInput); // [C, count + reach]: ELU(padded x)
+        var narrow = Scratch.Get(s.Narrow * ResidualTile, ScratchSlot.TileNarrow); // [Ch, count]
+        var product = Scratch.Get(ConvolutionGemm.PaddedRows(Math.Max(s.Channels, s.Narrow)) * width, ScratchSlot.TileProduct);
         int xb = s.XOffset + b * s.Channels * s.Length;
 
         for (int c = 0; c < s.Channels; c++)
@@ -83,16 +83,4 @@ public sealed partial class CpuBackend
         float[] X, int XOffset, float[] NarrowWeight, int NarrowWeightOffset, float[] NarrowBias, int NarrowBiasOffset,
         float[] WideWeight, int WideWeightOffset, float[] WideBias, int WideBiasOffset, float[] Y, int YOffset,
         int Channels, int Length, int Narrow, int Kernel, int Dilation, int PadLeft, int PadRight, PadMode Mode, int Tiles);
-
-    /// <summary>Each thread's three tile buffers, grown to the largest unit it has run.</summary>
-    private static class ResidualBuffers
-    {
-        [ThreadStatic] private static float[]? _input, _narrow, _product;
-
-        public static float[] Input(int length) => Grow(ref _input, length);
-        public static float[] Narrow(int length) => Grow(ref _narrow, length);
-        public static float[] Product(int length) => Grow(ref _product, length);
-
-        private static float[] Grow(ref float[]? buffer, int length) => buffer is { } b && b.Length >= length ? b : buffer = new float[length];
-    }
 }
