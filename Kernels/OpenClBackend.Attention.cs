@@ -1,6 +1,7 @@
 using MusicGen.Engine.Backends;
 using MusicGen.Engine.Tensors;
 using MusicGen.Kernels.OpenCl;
+using MusicGen.Loaders.Checkpoints;
 
 namespace MusicGen.Kernels;
 
@@ -15,7 +16,7 @@ public sealed partial class OpenClBackend
         const int maxHeadDim = KernelSizes.AttentionThreads * KernelSizes.AttentionSlots;
         if (headDim > maxHeadDim)
             throw new NotSupportedException($"Attention: head dimension {headDim} exceeds the {maxHeadDim} the OpenCL kernel accumulates");
-        _kernels.Attention.Start().Tensor(q).Tensor(k).Tensor(v).Tensor(output)
+        _kernels.Attention.Start().Tensor(q).Tensor(k).Tensor(v).Int(k.ElementType == WeightType.F16 ? 1 : 0).Tensor(output)
             .Optional(options.PositionBias, _placeholder).Optional(options.KeyMask, _placeholder)
             .Int(heads).Int(queries).Int(keys).Int(keyRows).Int(width).Int(headDim).Float(options.Scale)
             .Int(options.Causal ? 1 : 0).Int(options.QueryOffset).Local(Math.Max(1, headDim) * sizeof(float))

@@ -2,6 +2,7 @@ using System.Buffers;
 using MusicGen.Engine.Backends;
 using MusicGen.Engine.Tensors;
 using MusicGen.Kernels.OpenCl;
+using MusicGen.Loaders.Checkpoints;
 
 namespace MusicGen.Kernels;
 
@@ -10,16 +11,21 @@ public sealed partial class OpenClBackend
     public void CopyBlocks(Tensor source, long sourceOffset, long sourceStride, Tensor destination, long destinationOffset,
         long destinationStride, int blockLength, int blockCount)
     {
+        OperationContracts.CopyBlocks(source, sourceOffset, sourceStride, destination, destinationOffset, destinationStride, blockLength, blockCount);
         if (blockLength == 0 || blockCount == 0) return;
         long sourceStart = source.Offset + sourceOffset, sourceEnd = sourceStart + (blockCount - 1) * sourceStride + blockLength;
         long destinationStart = destination.Offset + destinationOffset, destinationEnd = destinationStart + (blockCount - 1) * destinationStride + blockLength;
-        if (blockLength < 0 || blockCount < 0 || sourceOffset < 0 || destinationOffset < 0 || sourceStride < 0 || destinationStride < 0
-            || sourceEnd - source.Offset > source.Length || destinationEnd - destination.Offset > destination.Length)
-            throw new ArgumentOutOfRangeException(nameof(blockCount),
-                $"CopyBlocks of {blockCount} × {blockLength} from {sourceOffset} (stride {sourceStride}) of {source} to {destinationOffset} (stride {destinationStride}) of {destination}");
         var from = KernelArguments.MemoryOf(_cl, source);
         var to = KernelArguments.MemoryOf(_cl, destination);
-        if (from == to && sourceStart < destinationEnd && destinationStart < sourceEnd)
+        if (destination.ElementType == WeightType.F16)
+        {
+            // A float16 cache is never a float32 tensor's buffer, so the regions cannot overlap.
+            _kernels.CopyBlocksToHalf.Start()
+                .Memory(from).Int(checked((int)sourceStart)).Int(checked((int)sourceStride))
+                .Memory(to).Int(checked((int)destinationStart)).Int(checked((int)destinationStride)).Int(blockLength)
+                .Run([KernelSizes.RoundUp(blockLength, KernelSizes.ElementThreads), blockCount], [KernelSizes.ElementThreads, 1]);
+        }
+        else if (from == to && sourceStart < destinationEnd && destinationStart < sourceEnd)
         {
             // Overlapping regions of one buffer: items of one launch run in no particular order, so each block goes
             // through scratch, block after block, as the CPU copies them (a block may read what an earlier one wrote).

@@ -1,6 +1,7 @@
 using MusicGen.Engine.Backends;
 using MusicGen.Engine.Tensors;
 using MusicGen.Kernels.OpenCl;
+using MusicGen.Loaders.Checkpoints;
 using MusicGen.Loaders;
 
 namespace MusicGen.Kernels;
@@ -64,6 +65,16 @@ public sealed partial class OpenClBackend : IBackend
         return Own(memory, length, shape);
     }
 
+    public Tensor AllocateHalf(params int[] shape)
+    {
+        // Rounded up to whole floats: the zeroing fills 4-byte patterns.
+        long length = CheckedLength(shape), bytes = (Math.Max(1, length) + 1) / 2 * sizeof(float);
+        var memory = _cl.CreateBuffer(bytes);
+        _cl.FillZero(memory, 0, bytes);
+        Interlocked.Add(ref _tensorBytes, bytes);
+        return new Tensor(this, new ClBuffer(_cl, memory, length, () => Interlocked.Add(ref _tensorBytes, -bytes)), 0, shape, ownsBuffer: true, WeightType.F16);
+    }
+
     public unsafe Tensor Upload(ReadOnlySpan<float> data, params int[] shape)
     {
         long length = CheckedLength(shape);
@@ -90,15 +101,15 @@ public sealed partial class OpenClBackend : IBackend
 
     public void Upload(ReadOnlySpan<float> data, Tensor destination)
     {
-        if (data.Length != destination.Length)
-            throw new ArgumentException($"{data.Length} values for {ShapeText.Format(destination.Shape)}");
+        if (data.Length != destination.Length || destination.ElementType != WeightType.F32)
+            throw new ArgumentException($"{data.Length} float32 values for {destination}");
         _cl.Write(KernelArguments.MemoryOf(_cl, destination), destination.Offset * sizeof(float), data);
     }
 
     public void Download(Tensor source, Span<float> destination)
     {
-        if (destination.Length < source.Length)
-            throw new ArgumentException($"{destination.Length} values cannot hold {ShapeText.Format(source.Shape)}");
+        if (destination.Length < source.Length || source.ElementType != WeightType.F32)
+            throw new ArgumentException($"{destination.Length} float32 values cannot hold {source}");
         _cl.Read(KernelArguments.MemoryOf(_cl, source), source.Offset * sizeof(float), destination[..checked((int)source.Length)]);
     }
 

@@ -9,7 +9,7 @@ public enum PadMode { Zero, Reflect }
 
 /// <summary>
 /// How one attention call masks and scales: q [B, Tq, H·Dh] against the first <see cref="KeyLength"/> rows of
-/// k, v [B, Tk≥KeyLength, H·Dh]. Causal masking lets query i see keys up to <see cref="QueryOffset"/> + i.
+/// k, v [B, Tk≥KeyLength, H·Dh] (float32, or both float16 from <see cref="IBackend.AllocateHalf"/>). Causal masking lets query i see keys up to <see cref="QueryOffset"/> + i.
 /// A masked score is replaced by float.MinValue before the softmax, as the reference adds finfo.min, so a row
 /// whose keys are all masked averages every value uniformly instead of giving NaN.
 /// </summary>
@@ -24,7 +24,7 @@ public readonly record struct AttentionOptions(
 
 /// <summary>
 /// The narrow set of operations every model is written against. Tensors are float32 (packed weight matrices
-/// aside, see <see cref="UploadPacked"/>) and live on the backend's
+/// and float16 key/value caches aside, see <see cref="UploadPacked"/> and <see cref="AllocateHalf"/>) and live on the backend's
 /// device; arguments are never resized, so callers allocate outputs once and reuse them. Outputs may alias
 /// inputs only where an operation says so.
 /// </summary>
@@ -34,6 +34,13 @@ public interface IBackend : IDisposable
 
     /// <summary>A zero-filled tensor.</summary>
     Tensor Allocate(params int[] shape);
+
+    /// <summary>
+    /// A zero-filled tensor of float16 elements (<see cref="Tensor.ElementType"/> F16): a key/value cache in half the
+    /// bytes. Only <see cref="CopyBlocks"/> writes one, rounding float32 to the nearest float16, and only
+    /// <see cref="Attention"/> reads one, as its keys and values.
+    /// </summary>
+    Tensor AllocateHalf(params int[] shape);
     Tensor Upload(ReadOnlySpan<float> data, params int[] shape);
 
     /// <summary>
@@ -114,7 +121,10 @@ public interface IBackend : IDisposable
     /// </summary>
     void LstmStep(Tensor gates, Tensor recurrentWeight, Tensor cell, Tensor output, int t);
 
-    /// <summary>Copies blockCount blocks of blockLength elements between strided positions.</summary>
+    /// <summary>
+    /// Copies blockCount blocks of blockLength elements between strided positions; a float16 destination
+    /// (<see cref="AllocateHalf"/>) takes each float32 element rounded to the nearest float16.
+    /// </summary>
     void CopyBlocks(Tensor source, long sourceOffset, long sourceStride, Tensor destination, long destinationOffset,
         long destinationStride, int blockLength, int blockCount);
 

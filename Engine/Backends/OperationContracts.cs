@@ -1,5 +1,6 @@
 using MusicGen.Engine.Tensors;
 using MusicGen.Loaders;
+using MusicGen.Loaders.Checkpoints;
 
 namespace MusicGen.Engine.Backends;
 
@@ -72,12 +73,29 @@ public static class OperationContracts
     public static void Attention(Tensor q, Tensor k, Tensor v, Tensor output, AttentionOptions options)
     {
         int batch = q.Dim(0), queries = q.Dim(1), width = q.Dim(2), keys = options.KeyLength, heads = options.Heads;
+        Require(q.ElementType == WeightType.F32 && output.ElementType == WeightType.F32 && k.ElementType == v.ElementType
+            && k.ElementType is (WeightType.F32 or WeightType.F16) && k.Rank == 3 && v.Rank == 3, "Attention (element types)", q, k, v, output);
         Require(heads > 0 && k.Dim(0) == batch && v.Dim(0) == batch && k.Dim(2) == width && v.Dim(2) == width && v.Dim(1) == k.Dim(1)
             && keys <= k.Dim(1) && output.Length == q.Length && width % heads == 0, "Attention", q, k, v, output);
         if (options.PositionBias is { } positionBias)
             Require(positionBias.Length == (long)heads * queries * keys, "Attention position bias", q, positionBias);
         if (options.KeyMask is { } keyMask)
             Require(keyMask.Length == (long)batch * keys, "Attention key mask", q, keyMask);
+    }
+
+    /// <summary>CopyBlocks: float32 into float32 or float16, every block within both tensors.</summary>
+    public static void CopyBlocks(Tensor source, long sourceOffset, long sourceStride, Tensor destination, long destinationOffset,
+        long destinationStride, int blockLength, int blockCount)
+    {
+        if (source.ElementType != WeightType.F32 || destination.ElementType is not (WeightType.F32 or WeightType.F16))
+            throw new ArgumentException($"CopyBlocks from {source} to {destination}: float32 copies into float32 or float16");
+        if (blockLength == 0 || blockCount == 0) return;
+        long sourceEnd = sourceOffset + (blockCount - 1) * sourceStride + blockLength;
+        long destinationEnd = destinationOffset + (blockCount - 1) * destinationStride + blockLength;
+        if (blockLength < 0 || blockCount < 0 || sourceOffset < 0 || destinationOffset < 0 || sourceStride < 0 || destinationStride < 0
+            || sourceEnd > source.Length || destinationEnd > destination.Length)
+            throw new ArgumentOutOfRangeException(nameof(blockCount),
+                $"CopyBlocks of {blockCount} × {blockLength} from {sourceOffset} (stride {sourceStride}) of {source} to {destinationOffset} (stride {destinationStride}) of {destination}");
     }
 
     public static void NearestCodes(Tensor x, Tensor codebook, int rows) =>

@@ -32,7 +32,7 @@ public sealed class TeacherForcingCheck : IComponentCheck
         model.Inspector = (name, tensor) => produced.Add(name, tensor);
         try
         {
-            using var cache = melody ? PrefixCache(golden, backend, config, batch, tokens) : StartCrossAttention(golden, (MusicgenForConditionalGeneration)model, backend, tokens);
+            using var cache = melody ? PrefixCache(golden, backend, model.Decoder.Decoder, batch, tokens) : StartCrossAttention(golden, (MusicgenForConditionalGeneration)model, backend, tokens);
             int positions = (cache.Prefix?.Dim(1) ?? 0) + tokens;
             using var logits = backend.Allocate(batch * positions, codebooks * vocabulary);
             model.Decoder.Forward(cache, ids, tokens, logits, lastOnly: false);
@@ -52,10 +52,10 @@ public sealed class TeacherForcingCheck : IComponentCheck
     }
 
     /// <summary>A cache whose prefix is the melody model's conditioning as the reference computed it.</summary>
-    private static DecoderCache PrefixCache(GoldenCase golden, IBackend backend, Loaders.Configs.MusicgenDecoderConfig config, int batch, int tokens)
+    private static DecoderCache PrefixCache(GoldenCase golden, IBackend backend, MusicgenDecoder decoder, int batch, int tokens)
     {
         var prefix = backend.Upload(golden.Float("teacher.conditioning"), golden.Shape("teacher.conditioning")); // [N, P, D], owned by the cache
-        return new DecoderCache(backend, config.NumHiddenLayers, batch, prefix.Dim(1) + tokens, config.HiddenSize, prefix: prefix);
+        return new DecoderCache(backend, decoder, batch, prefix.Dim(1) + tokens, prefix: prefix);
     }
 
     /// <summary>The logits of the token positions (after any prefix): guided for every position, raw for the last.</summary>

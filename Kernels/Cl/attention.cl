@@ -4,10 +4,22 @@
 // lengths are not limited by local memory. Item e then accumulates output dimensions e, e + ATTENTION_THREADS,
 // ... over the chunk's values, reading value rows along consecutive addresses.
 //
+// Keys and values are float32, or float16 (halfCache) read with vload_half, which every device has.
+//
 // Masked scores are replaced by -FLT_MAX (float.MinValue), as the reference adds finfo.min: a row whose keys
 // are all masked then weighs every key equally instead of producing NaN.
+inline float cache_at(__global const float* cache, int halfCache, int index)
+{
+    return halfCache ? vload_half(index, (__global const half*)cache) : cache[index];
+}
+
+inline float4 cache_at4(__global const float* cache, int halfCache, int index)
+{
+    return halfCache ? vload_half4(0, (__global const half*)cache + index) : vload4(0, cache + index);
+}
+
 __kernel __attribute__((reqd_work_group_size(ATTENTION_THREADS, 1, 1)))
-void attention(__global const float* q, int qo, __global const float* k, int ko, __global const float* v, int vo,
+void attention(__global const float* q, int qo, __global const float* k, int ko, __global const float* v, int vo, int halfCache,
                __global float* output, int oo,
                __global const float* bias, int biasOffset, int hasBias, __global const float* mask, int maskOffset, int hasMask,
                int heads, int queries, int keys, int keyRows, int width, int headDim, float scale, int causal, int queryOffset,
@@ -34,11 +46,11 @@ void attention(__global const float* q, int qo, __global const float* k, int ko,
         for (int jj = lid; jj < count; jj += ATTENTION_THREADS)
         {
             const int j = j0 + jj;
-            __global const float* key = k + ko + rowBase + j * width;
+            const int key = ko + rowBase + j * width;
             float4 dot4 = (float4)(0.0f);
-            for (int e = 0; e < vectorDim; e += 4) dot4 += vload4(0, query + e) * vload4(0, key + e);
+            for (int e = 0; e < vectorDim; e += 4) dot4 += vload4(0, query + e) * cache_at4(k, halfCache, key + e);
             float dot = (dot4.x + dot4.y) + (dot4.z + dot4.w);
-            for (int e = vectorDim; e < headDim; e++) dot += query[e] * key[e];
+            for (int e = vectorDim; e < headDim; e++) dot += query[e] * cache_at(k, halfCache, key + e);
             float score = scale * dot;
             if (hasBias) score += bias[biasOffset + (h * queries + i) * keys + j];
             if (hasMask && mask[maskOffset + b * keys + j] == 0.0f) score = -FLT_MAX;
@@ -57,9 +69,9 @@ void attention(__global const float* q, int qo, __global const float* k, int ko,
             const int e = lid + s * ATTENTION_THREADS;
             if (e < headDim)
             {
-                __global const float* value = v + vo + rowBase + j0 * width + e;
+                const int value = vo + rowBase + j0 * width + e;
                 float sum = acc[s] * correction;
-                for (int jj = 0; jj < count; jj++) sum += scores[jj] * value[jj * width];
+                for (int jj = 0; jj < count; jj++) sum += scores[jj] * cache_at(v, halfCache, value + jj * width);
                 acc[s] = sum;
             }
         }

@@ -10,6 +10,16 @@ void copy_blocks(__global const float* source, int sourceOffset, int sourceStrid
         destination[destinationOffset + block * destinationStride + i] = source[sourceOffset + block * sourceStride + i];
 }
 
+// copy_blocks into a float16 destination (a key/value cache), each element rounded to the nearest float16.
+__kernel __attribute__((reqd_work_group_size(ELEMENT_THREADS, 1, 1)))
+void copy_blocks_to_half(__global const float* source, int sourceOffset, int sourceStride,
+                         __global half* destination, int destinationOffset, int destinationStride, int blockLength)
+{
+    const int i = get_global_id(0), block = get_global_id(1);
+    if (i < blockLength)
+        vstore_half_rte(source[sourceOffset + block * sourceStride + i], destinationOffset + block * destinationStride + i, destination);
+}
+
 // y[b, j, i] = x[b, i, j] for x [B, M, N]: a square tile through local memory so reads and writes both run along
 // consecutive addresses; the extra column keeps the transposed reads off a single bank.
 __kernel __attribute__((reqd_work_group_size(TRANSPOSE_TILE, TRANSPOSE_TILE, 1)))

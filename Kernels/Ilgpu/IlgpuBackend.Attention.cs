@@ -1,5 +1,6 @@
 using MusicGen.Engine.Backends;
 using MusicGen.Engine.Tensors;
+using MusicGen.Loaders.Checkpoints;
 
 namespace MusicGen.Kernels.Ilgpu;
 
@@ -18,7 +19,12 @@ public sealed partial class IlgpuBackend
             Heads = heads, Queries = queries, Keys = options.KeyLength, KeyRows = k.Dim(1), Width = width, HeadDim = headDim,
             Causal = options.Causal ? 1 : 0, QueryOffset = options.QueryOffset, Scale = options.Scale,
         };
-        _kernels.Attention(Groups((long)batch * heads * queries, _sizes.Attention), View(q), View(k), View(v), View(output),
-            Optional(options.PositionBias), Optional(options.KeyMask), shape);
+        var groups = Groups((long)batch * heads * queries, _sizes.Attention);
+        if (k.ElementType == WeightType.F16)
+            _kernels.AttentionOverHalves(groups, View(q), new HalfCache(HalfView(k)), new HalfCache(HalfView(v)), View(output),
+                Optional(options.PositionBias), Optional(options.KeyMask), shape);
+        else
+            _kernels.Attention(groups, View(q), new FloatCache(View(k)), new FloatCache(View(v)), View(output),
+                Optional(options.PositionBias), Optional(options.KeyMask), shape);
     }
 }

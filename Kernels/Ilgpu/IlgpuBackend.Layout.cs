@@ -2,6 +2,7 @@ using System.Buffers;
 using ILGPU;
 using MusicGen.Engine.Backends;
 using MusicGen.Engine.Tensors;
+using MusicGen.Loaders.Checkpoints;
 
 namespace MusicGen.Kernels.Ilgpu;
 
@@ -10,14 +11,18 @@ public sealed partial class IlgpuBackend
     public void CopyBlocks(Tensor source, long sourceOffset, long sourceStride, Tensor destination, long destinationOffset,
         long destinationStride, int blockLength, int blockCount)
     {
+        OperationContracts.CopyBlocks(source, sourceOffset, sourceStride, destination, destinationOffset, destinationStride, blockLength, blockCount);
         if (blockLength == 0 || blockCount == 0) return;
         long sourceEnd = sourceOffset + (blockCount - 1) * sourceStride + blockLength;
         long destinationEnd = destinationOffset + (blockCount - 1) * destinationStride + blockLength;
-        if (blockLength < 0 || blockCount < 0 || sourceOffset < 0 || destinationOffset < 0 || sourceStride < 0 || destinationStride < 0
-            || sourceEnd > source.Length || destinationEnd > destination.Length)
-            throw new ArgumentOutOfRangeException(nameof(blockCount),
-                $"CopyBlocks of {blockCount} × {blockLength} from {sourceOffset} (stride {sourceStride}) of {source} to {destinationOffset} (stride {destinationStride}) of {destination}");
         var from = View(source).SubView(sourceOffset, sourceEnd - sourceOffset);
+        if (destination.ElementType == WeightType.F16)
+        {
+            // A float16 cache is never a float32 tensor's buffer, so the regions cannot overlap.
+            var halves = HalfView(destination).SubView(destinationOffset, destinationEnd - destinationOffset).Cast<ushort>();
+            _kernels.CopyBlocksToHalf(new Index2D(blockLength, blockCount), from, sourceStride, halves, destinationStride);
+            return;
+        }
         var to = View(destination).SubView(destinationOffset, destinationEnd - destinationOffset);
         long fromStart = source.Offset + sourceOffset, toStart = destination.Offset + destinationOffset;
         bool overlapping = source.Buffer == destination.Buffer

@@ -3,6 +3,7 @@ using ILGPU;
 using Half = ILGPU.Half;
 using ILGPU.Runtime;
 using MusicGen.Engine.Tensors;
+using MusicGen.Loaders;
 using MusicGen.Loaders.Checkpoints;
 
 namespace MusicGen.Kernels.Ilgpu;
@@ -35,15 +36,32 @@ public sealed partial class IlgpuBackend
     private ArrayView<float> WeightView(Tensor weight)
     {
         if (weight.ElementType != WeightType.F16) return View(weight);
-        if (weight.Buffer is not IlgpuHalfBuffer half || half.Accelerator != _accelerator)
-            throw new ArgumentException($"{weight} does not live on this ILGPU backend");
         var widened = _work.Reserve(Math.Max(1, weight.Length)).SubView(0, weight.Length);
-        if (weight.Length > 0) _kernels.Widen(checked((int)weight.Length), half.Memory.View, widened);
+        if (weight.Length > 0) _kernels.Widen(checked((int)weight.Length), HalfView(weight), widened);
         return widened;
+    }
+
+    /// <summary>The elements of a float16 tensor (a weight matrix or a key/value cache) on this accelerator.</summary>
+    private ArrayView<Half> HalfView(Tensor tensor)
+    {
+        if (tensor.Buffer is not IlgpuHalfBuffer half || half.Accelerator != _accelerator)
+            throw new ArgumentException($"{tensor} is not a float16 tensor of this ILGPU backend");
+        return half.Memory.View.SubView(tensor.Offset, tensor.Length);
+    }
+
+    public Tensor AllocateHalf(params int[] shape)
+    {
+        long length = ShapeText.ElementCount(shape);
+        if (length > int.MaxValue)
+            throw new ArgumentException($"a tensor of shape {ShapeText.Format(shape)} exceeds the {int.MaxValue} elements the ILGPU kernels index");
+        var memory = _accelerator.Allocate1D<Half>(Math.Max(1, length));
+        memory.MemSetToZero();
+        _accelerator.Synchronize(); // as Allocate: the zeroing lands before any kernel writes
+        return new Tensor(this, new IlgpuHalfBuffer(_accelerator, memory), 0, shape, ownsBuffer: true, WeightType.F16);
     }
 }
 
-/// <summary>A float16 weight matrix in an ILGPU accelerator's memory.</summary>
+/// <summary>A float16 weight matrix or key/value cache in an ILGPU accelerator's memory.</summary>
 public sealed class IlgpuHalfBuffer : IDeviceBuffer
 {
     internal MemoryBuffer1D<Half, Stride1D.Dense> Memory { get; }

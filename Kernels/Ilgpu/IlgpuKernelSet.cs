@@ -14,6 +14,7 @@ internal sealed class IlgpuKernelSet
     public Action<Index1D, ArrayView<Half>, ArrayView<float>> Widen { get; }
     public Action<Index2D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, float, int> Gather { get; }
     public Action<Index2D, ArrayView<float>, long, ArrayView<float>, long> CopyBlocks { get; }
+    public Action<Index2D, ArrayView<float>, long, ArrayView<ushort>, long> CopyBlocksToHalf { get; }
     public Action<Index2D, ArrayView<float>, ArrayView<float>, int, int, int, ArrayView<int>> Pad1d { get; }
     public Action<Index1D, ArrayView<float>, ArrayView<float>, int> CodebookNorms { get; }
     public Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int> LstmCell { get; }
@@ -22,7 +23,8 @@ internal sealed class IlgpuKernelSet
     public Action<KernelConfig, ArrayView<float>, ArrayView<float>, int> Softmax { get; }
     public Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int> NearestCodes { get; }
     public Action<KernelConfig, ArrayView<float>, ArrayView<float>, int, int> Transpose { get; }
-    public Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape> Attention { get; }
+    public Action<KernelConfig, ArrayView<float>, FloatCache, FloatCache, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape> Attention { get; }
+    public Action<KernelConfig, ArrayView<float>, HalfCache, HalfCache, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape> AttentionOverHalves { get; }
     public Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, SkinnyShape> SkinnyProduct { get; }
     public Action<KernelConfig, LinearOperands> LinearTiled { get; }
     public Action<KernelConfig, Conv1dOperands> Conv1dTiled { get; }
@@ -38,6 +40,7 @@ internal sealed class IlgpuKernelSet
         Widen = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<Half>, ArrayView<float>>(IlgpuKernels.Widen);
         Gather = a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, float, int>(IlgpuKernels.Gather);
         CopyBlocks = a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, long, ArrayView<float>, long>(IlgpuKernels.CopyBlocks);
+        CopyBlocksToHalf = a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, long, ArrayView<ushort>, long>(IlgpuKernels.CopyBlocksToHalf);
         Pad1d = a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, int, int, int, ArrayView<int>>(IlgpuKernels.Pad1d);
         CodebookNorms = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(IlgpuKernels.CodebookNorms);
         LstmCell = a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>(IlgpuKernels.LstmCell);
@@ -46,7 +49,8 @@ internal sealed class IlgpuKernelSet
         Softmax = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, int>(IlgpuKernels.Softmax);
         NearestCodes = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int>(IlgpuKernels.NearestCodes);
         Transpose = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, int, int>(IlgpuKernels.Transpose);
-        Attention = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape>(IlgpuKernels.Attention);
+        Attention = a.LoadStreamKernel<ArrayView<float>, FloatCache, FloatCache, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape>(IlgpuKernels.Attention);
+        AttentionOverHalves = a.LoadStreamKernel<ArrayView<float>, HalfCache, HalfCache, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape>(IlgpuKernels.Attention);
         SkinnyProduct = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, SkinnyShape>(IlgpuKernels.SkinnyProduct);
         LinearTiled = a.LoadStreamKernel<LinearOperands>(IlgpuKernels.TiledProduct);
         Conv1dTiled = a.LoadStreamKernel<Conv1dOperands>(IlgpuKernels.TiledProduct);

@@ -1,4 +1,5 @@
 using ILGPU;
+using Half = ILGPU.Half;
 using ILGPU.Algorithms;
 using ILGPU.Algorithms.ScanReduceOperations;
 
@@ -9,6 +10,25 @@ internal struct AttentionShape
 {
     public int Heads, Queries, Keys, KeyRows, Width, HeadDim, Causal, QueryOffset;
     public float Scale;
+}
+
+/// <summary>Keys or values of an attention call as float32, whatever the cache stores.</summary>
+internal interface ICacheView
+{
+    float this[long index] { get; }
+}
+
+internal readonly struct FloatCache(ArrayView<float> data) : ICacheView
+{
+    private readonly ArrayView<float> _data = data;
+    public float this[long index] => _data[index];
+}
+
+/// <summary>A float16 key/value cache (IBackend.AllocateHalf).</summary>
+internal readonly struct HalfCache(ArrayView<Half> data) : ICacheView
+{
+    private readonly ArrayView<Half> _data = data;
+    public float this[long index] => (float)_data[index];
 }
 
 internal static partial class IlgpuKernels
@@ -22,8 +42,8 @@ internal static partial class IlgpuKernels
     /// consecutive addresses. Masked scores are float.MinValue, as the reference adds finfo.min: a row whose keys
     /// are all masked weighs every key equally instead of producing NaN.
     /// </summary>
-    public static void Attention(ArrayView<float> q, ArrayView<float> k, ArrayView<float> v, ArrayView<float> output,
-        ArrayView<float> bias, ArrayView<float> mask, AttentionShape s)
+    public static void Attention<TCache>(ArrayView<float> q, TCache k, TCache v, ArrayView<float> output,
+        ArrayView<float> bias, ArrayView<float> mask, AttentionShape s) where TCache : struct, ICacheView
     {
         var query = SharedMemory.Allocate<float>(LaunchSizes.MaxHeadDim);
         var sums = SharedMemory.Allocate<float>(LaunchSizes.MaxHeadDim);

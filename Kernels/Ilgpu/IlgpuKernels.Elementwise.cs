@@ -64,6 +64,34 @@ internal static partial class IlgpuKernels
     public static void CopyBlocks(Index2D index, ArrayView<float> source, long sourceStride, ArrayView<float> destination, long destinationStride) =>
         destination[index.Y * destinationStride + index.X] = source[index.Y * sourceStride + index.X];
 
+    /// <summary>CopyBlocks into a float16 cache (seen as its bits), each element rounded to the nearest float16.</summary>
+    public static void CopyBlocksToHalf(Index2D index, ArrayView<float> source, long sourceStride, ArrayView<ushort> destination, long destinationStride) =>
+        destination[index.Y * destinationStride + index.X] = HalfBits(source[index.Y * sourceStride + index.X]);
+
+    /// <summary>
+    /// The bits of the float16 nearest to a float32, ties to even, as System.Half and OpenCL's vstore_half_rte
+    /// round: ILGPU's own conversion rounded otherwise on its CPU accelerator.
+    /// </summary>
+    private static ushort HalfBits(float value)
+    {
+        uint bits = Interop.FloatAsInt(value);
+        uint sign = (bits >> 16) & 0x8000u, magnitude = bits & 0x7FFFFFFFu;
+        if (magnitude > 0x7F800000u) return (ushort)(sign | 0x7E00u);   // NaN
+        if (magnitude >= 0x477FF000u) return (ushort)(sign | 0x7C00u);  // 65520 and above round to infinity
+        if (magnitude >= 0x38800000u)                                    // 2⁻¹⁴ and above: a normal float16
+        {
+            uint rounded = magnitude + 0xFFFu + ((magnitude >> 13) & 1u);
+            return (ushort)(sign | ((rounded - 0x38000000u) >> 13));
+        }
+        // A subnormal float16 counts units of 2⁻²⁴: the float's 24-bit significand shifted right, rounded.
+        int shift = 126 - (int)(magnitude >> 23);
+        if (shift > 24) return (ushort)sign;
+        uint significand = (magnitude & 0x7FFFFFu) | 0x800000u;
+        uint units = significand >> shift, rest = significand & ((1u << shift) - 1u), halfway = 1u << (shift - 1);
+        if (rest > halfway || (rest == halfway && (units & 1u) != 0)) units++;
+        return (ushort)(sign | units);
+    }
+
     /// <summary>
     /// y[r, p] for p in [0, left + length + right): the interior copies x; the edge positions read the source index
     /// the host computed (PadIndex.Source), −1 meaning zero.

@@ -21,6 +21,7 @@ internal sealed class KernelSet : IDisposable
     public ClKernel ScaleRows { get; }
     public ClKernel Gather { get; }
     public ClKernel CopyBlocks { get; }
+    public ClKernel CopyBlocksToHalf { get; }
     public ClKernel Transpose { get; }
     public ClKernel Pad1d { get; }
     public ClKernel Attention { get; }
@@ -55,6 +56,7 @@ internal sealed class KernelSet : IDisposable
             ScaleRows = Make("scale_rows", element);
             Gather = Make("gather", element);
             CopyBlocks = Make("copy_blocks", element);
+            CopyBlocksToHalf = Make("copy_blocks_to_half", element);
             Transpose = Make("transpose", KernelSizes.TransposeTile * KernelSizes.TransposeTile);
             Pad1d = Make("pad1d", element);
             Attention = Make("attention", KernelSizes.AttentionThreads);

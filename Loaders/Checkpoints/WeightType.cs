@@ -2,7 +2,8 @@ namespace MusicGen.Loaders.Checkpoints;
 
 /// <summary>
 /// How the weight matrices of the linear layers are held in memory (see <see cref="PackedMatrix"/> for the byte
-/// layouts). Everything else (activations, norms, biases, embeddings, caches, the codec) stays float32.
+/// layouts). Everything else (activations, norms, biases, embeddings, the codec) stays float32; the decoder's
+/// key/value cache is float16 beside any type but <see cref="F32"/>.
 /// </summary>
 public enum WeightType
 {

@@ -1,16 +1,18 @@
 using System.Numerics;
 using System.Runtime.InteropServices;
 using MusicGen.Engine.Tensors;
+using MusicGen.Loaders.Checkpoints;
 using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 
 namespace MusicGen.Engine.Backends.Cpu;
 
 public sealed partial class CpuBackend
 {
-    /// <summary>One attention call's arrays, offsets and sizes, handed to the worker threads.</summary>
+    /// <summary>One attention call's arrays, offsets and sizes, handed to the worker threads; K and V are the
+    /// float32 cache's arrays, or null beside a float16 cache's buffers.</summary>
     private readonly record struct AttentionJob(
-        float[] Q, int QOffset, float[] K, int KOffset, float[] V, int VOffset, float[] Output, int OutputOffset,
-        float[]? Bias, int BiasOffset, float[]? Mask, int MaskOffset,
+        float[] Q, int QOffset, float[]? K, int KOffset, float[]? V, int VOffset, float[] Output, int OutputOffset,
+        float[]? Bias, int BiasOffset, float[]? Mask, int MaskOffset, CpuHalfBuffer? HalfKeys, CpuHalfBuffer? HalfValues,
         int Heads, int Queries, int Keys, int KeyRows, int Width, int HeadDim, float Scale, bool Causal, int QueryOffset);
 
     public void Attention(Tensor q, Tensor k, Tensor v, Tensor output, AttentionOptions options)
@@ -19,11 +21,13 @@ public sealed partial class CpuBackend
         int keyRows = k.Dim(1), keys = options.KeyLength, heads = options.Heads;
         OperationContracts.Attention(q, k, v, output, options);
 
+        bool half = k.ElementType == WeightType.F16;
         var job = new AttentionJob(
-            Array(q, out int qo), qo, Array(k, out int ko), ko, Array(v, out int vo), vo, Array(output, out int oo), oo,
+            Array(q, out int qo), qo, half ? null : Array(k, out _), checked((int)k.Offset), half ? null : Array(v, out _), checked((int)v.Offset),
+            Array(output, out int oo), oo,
             options.PositionBias is null ? null : Array(options.PositionBias, out _), options.PositionBias is null ? 0 : checked((int)options.PositionBias.Offset),
             options.KeyMask is null ? null : Array(options.KeyMask, out _), options.KeyMask is null ? 0 : checked((int)options.KeyMask.Offset),
-            heads, queries, keys, keyRows, width, width / heads, options.Scale, options.Causal, options.QueryOffset);
+            half ? HalfBuffer(k) : null, half ? HalfBuffer(v) : null, heads, queries, keys, keyRows, width, width / heads, options.Scale, options.Causal, options.QueryOffset);
         // Each work item takes as many heads as leaves every core an item: their slices of a key or value row
         // are one contiguous run (all of it in a decoding step with guidance), so a long cache streams through
         // memory row by row, measured a third faster at 1500 positions than a strided column per head.
@@ -53,10 +57,13 @@ public sealed partial class CpuBackend
         for (int j = 0; j < visible; j++)
         {
             int keyRow = s.KOffset + (b * s.KeyRows + j) * s.Width + h0 * dh;
+            var halfKeys = s.HalfKeys is null ? default : s.HalfKeys.Slice(keyRow, count * dh);
             bool masked = s.Mask is not null && s.Mask[s.MaskOffset + b * s.Keys + j] == 0f;
             for (int g = 0; g < count; g++)
             {
-                float score = s.Scale * Gemm.Dot(ref s.Q[queryRow + g * dh], ref s.K[keyRow + g * dh], dh);
+                float score = s.Scale * (s.HalfKeys is null
+                    ? Gemm.Dot(ref s.Q[queryRow + g * dh], ref s.K![keyRow + g * dh], dh)
+                    : PackedGemm.DotHalf(s.Q.AsSpan(queryRow + g * dh, dh), halfKeys.Slice(g * dh, dh)));
                 if (s.Bias is not null) score += s.Bias[s.BiasOffset + ((h0 + g) * s.Queries + i) * s.Keys + j];
                 scores[g * visible + j] = masked ? float.MinValue : score;
             }
@@ -66,8 +73,15 @@ public sealed partial class CpuBackend
         result.Clear();
         for (int j = 0; j < visible; j++)
         {
-            var values = s.V.AsSpan(s.VOffset + (b * s.KeyRows + j) * s.Width + h0 * dh, count * dh);
-            for (int g = 0; g < count; g++) AddScaled(values.Slice(g * dh, dh), scores[g * visible + j], result.Slice(g * dh, dh));
+            int valueRow = s.VOffset + (b * s.KeyRows + j) * s.Width + h0 * dh;
+            if (s.HalfValues is null)
+            {
+                var values = s.V.AsSpan(valueRow, count * dh);
+                for (int g = 0; g < count; g++) AddScaled(values.Slice(g * dh, dh), scores[g * visible + j], result.Slice(g * dh, dh));
+                continue;
+            }
+            var halfValues = s.HalfValues.Slice(valueRow, count * dh);
+            for (int g = 0; g < count; g++) PackedGemm.AddScaledHalf(halfValues.Slice(g * dh, dh), scores[g * visible + j], result.Slice(g * dh, dh));
         }
     }
 

@@ -18,6 +18,9 @@ public sealed partial class CpuBackend : IBackend
     public Tensor Allocate(params int[] shape) =>
         new(this, new CpuBuffer(_pool.Rent(checked((int)ShapeText.ElementCount(shape))), _pool), 0, shape, ownsBuffer: true);
 
+    public Tensor AllocateHalf(params int[] shape) =>
+        new(this, new CpuHalfBuffer(ShapeText.ElementCount(shape)), 0, shape, ownsBuffer: true, WeightType.F16);
+
     public Tensor Upload(ReadOnlySpan<float> data, params int[] shape)
     {
         if (data.Length != ShapeText.ElementCount(shape))
@@ -44,10 +47,17 @@ public sealed partial class CpuBackend : IBackend
     /// <summary>The elements of a tensor of this backend.</summary>
     public static Span<float> Span(Tensor tensor)
     {
-        if (tensor.Buffer is not CpuBuffer buffer)
-            throw new ArgumentException($"{tensor} does not live on the CPU backend");
+        if (tensor.Buffer is not CpuBuffer buffer || tensor.ElementType != WeightType.F32)
+            throw new ArgumentException($"{tensor} is not a float32 tensor of the CPU backend");
         return buffer.Data.AsSpan(checked((int)tensor.Offset), checked((int)tensor.Length));
     }
+
+    /// <summary>The elements of a float16 tensor of this backend (<see cref="AllocateHalf"/>).</summary>
+    private static Span<Half> HalfSpan(Tensor tensor) =>
+        HalfBuffer(tensor).Slice(tensor.Offset, checked((int)tensor.Length));
+
+    private static CpuHalfBuffer HalfBuffer(Tensor tensor) =>
+        tensor.Buffer as CpuHalfBuffer ?? throw new ArgumentException($"{tensor} is not a float16 tensor of the CPU backend");
 
     private static float[] Array(Tensor tensor, out int offset)
     {
@@ -219,7 +229,16 @@ public sealed partial class CpuBackend : IBackend
     public void CopyBlocks(Tensor source, long sourceOffset, long sourceStride, Tensor destination, long destinationOffset,
         long destinationStride, int blockLength, int blockCount)
     {
+        OperationContracts.CopyBlocks(source, sourceOffset, sourceStride, destination, destinationOffset, destinationStride, blockLength, blockCount);
         var s = Span(source);
+        if (destination.ElementType == WeightType.F16)
+        {
+            var halves = HalfSpan(destination);
+            for (int i = 0; i < blockCount; i++)
+                TensorPrimitives.ConvertToHalf(s.Slice(checked((int)(sourceOffset + i * sourceStride)), blockLength),
+                    halves.Slice(checked((int)(destinationOffset + i * destinationStride)), blockLength));
+            return;
+        }
         var d = Span(destination);
         for (int i = 0; i < blockCount; i++)
             s.Slice(checked((int)(sourceOffset + i * sourceStride)), blockLength)

@@ -52,6 +52,64 @@ internal static unsafe class PackedGemm
     }
 
     /// <summary>
+    /// x · y for a float16 y (a row of a key cache), converted in registers as the float16 weights are (exactly;
+    /// finite values: an infinity reads as 2¹⁶): converting rows into a buffer first made attention over a float16
+    /// cache compute-bound, no faster than over a float32 one.
+    /// </summary>
+    public static float DotHalf(ReadOnlySpan<float> x, ReadOnlySpan<Half> y) => DotHalf(x, y, Avx512F.IsSupported);
+
+    /// <summary><see cref="DotHalf(ReadOnlySpan{float}, ReadOnlySpan{Half})"/> with AVX-512 or with AVX2.</summary>
+    internal static float DotHalf(ReadOnlySpan<float> x, ReadOnlySpan<Half> y, bool wide)
+    {
+        if (x.Length != y.Length) throw new ArgumentException("DotHalf: lengths differ");
+        fixed (float* a = x)
+        fixed (Half* b = y)
+        {
+            int p = 0;
+            float sum = 0;
+            if (wide && IsAccelerated)
+            {
+                var acc = Vector512<float>.Zero;
+                for (; p + 16 <= x.Length; p += 16) acc = Avx512F.FusedMultiplyAdd(Vector512.Load(a + p), Half16.Load16((byte*)b, p), acc);
+                sum = Vector512.Sum(acc);
+            }
+            else if (IsAccelerated)
+            {
+                var acc = Vector256<float>.Zero;
+                for (; p + 8 <= x.Length; p += 8) acc = Fma.MultiplyAdd(Vector256.Load(a + p), Half16.Load8((byte*)b, null, p), acc);
+                sum = Vector256.Sum(acc);
+            }
+            for (; p < x.Length; p++) sum += a[p] * (float)b[p];
+            return sum;
+        }
+    }
+
+    /// <summary>sum += v · w for a float16 v (a row of a value cache), converted in registers as in <see cref="DotHalf(ReadOnlySpan{float}, ReadOnlySpan{Half})"/>.</summary>
+    public static void AddScaledHalf(ReadOnlySpan<Half> v, float w, Span<float> sum) => AddScaledHalf(v, w, sum, Avx512F.IsSupported);
+
+    /// <summary><see cref="AddScaledHalf(ReadOnlySpan{Half}, float, Span{float})"/> with AVX-512 or with AVX2.</summary>
+    internal static void AddScaledHalf(ReadOnlySpan<Half> v, float w, Span<float> sum, bool wide)
+    {
+        if (v.Length != sum.Length) throw new ArgumentException("AddScaledHalf: lengths differ");
+        fixed (Half* a = v)
+        fixed (float* y = sum)
+        {
+            int p = 0;
+            if (wide && IsAccelerated)
+            {
+                var weight = Vector512.Create(w);
+                for (; p + 16 <= v.Length; p += 16) Vector512.Store(Avx512F.FusedMultiplyAdd(Half16.Load16((byte*)a, p), weight, Vector512.Load(y + p)), y + p);
+            }
+            else if (IsAccelerated)
+            {
+                var weight = Vector256.Create(w);
+                for (; p + 8 <= v.Length; p += 8) Avx.Store(y + p, Fma.MultiplyAdd(Half16.Load8((byte*)a, null, p), weight, Vector256.Load(y + p)));
+            }
+            for (; p < v.Length; p++) y[p] += (float)a[p] * w;
+        }
+    }
+
+    /// <summary>
     /// Groups of 4 weight rows against the rows of x, 4 (AVX2: 2) rows of x at a time: 16 (8) independent
     /// accumulators, so neither an FMA's latency nor a horizontal sum per output bounds the loop, and every x
     /// vector loaded serves 4 weight rows. A group short of 4 rows repeats its last row and stores only its own.
@@ -304,7 +362,7 @@ internal static unsafe class PackedGemm
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static Vector512<float> Load16(byte* row, int p)
+        public static Vector512<float> Load16(byte* row, int p)
         {
             var shifted = Avx512F.ShiftLeftLogical(Avx512F.ConvertToVector512Int32(Vector256.Load((short*)row + p)), 13);
             var magnitude = shifted & Vector512.Create(0x0FFFE000);
@@ -341,7 +399,7 @@ internal static unsafe class PackedGemm
             Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32((ushort*)row + p), 16).AsSingle();
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static Vector512<float> Load16(byte* row, int p) =>
+        public static Vector512<float> Load16(byte* row, int p) =>
             Avx512F.ShiftLeftLogical(Avx512F.ConvertToVector512Int32(Vector256.Load((ushort*)row + p)), 16).AsSingle();
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]

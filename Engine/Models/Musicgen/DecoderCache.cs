@@ -1,11 +1,12 @@
 using MusicGen.Engine.Backends;
 using MusicGen.Engine.Tensors;
+using MusicGen.Loaders.Checkpoints;
 
 namespace MusicGen.Engine.Models.Musicgen;
 
 /// <summary>
 /// What the decoder keeps between steps of one generation: every layer's self-attention keys and values for the
-/// positions seen so far ([N, capacity, D]), and the conditioning: the cross-attention keys and values with
+/// positions seen so far ([N, capacity, D], in the decoder's <see cref="MusicgenDecoder.CacheType"/>), and the conditioning: the cross-attention keys and values with
 /// their mask, computed once (MusicGen), or the prefix the first step puts before its tokens (MusicGen-Melody).
 /// </summary>
 public sealed class DecoderCache : IDisposable
@@ -26,15 +27,19 @@ public sealed class DecoderCache : IDisposable
     /// <summary>[N, P, D] conditioning that precedes the first tokens, or null.</summary>
     public Tensor? Prefix { get; }
 
-    public DecoderCache(IBackend backend, int layers, int batch, int capacity, int width,
+    public DecoderCache(IBackend backend, MusicgenDecoder decoder, int batch, int capacity,
         Tensor[]? crossKeys = null, Tensor[]? crossValues = null, Tensor? crossMask = null, Tensor? prefix = null)
     {
         Prefix = prefix;
         _backend = backend;
         Batch = batch;
         Capacity = capacity;
-        SelfKeys = Enumerable.Range(0, layers).Select(_ => backend.Allocate(batch, capacity, width)).ToArray();
-        SelfValues = Enumerable.Range(0, layers).Select(_ => backend.Allocate(batch, capacity, width)).ToArray();
+        int layers = decoder.Layers.Count, width = decoder.Config.HiddenSize;
+        Func<Tensor> allocate = decoder.CacheType == WeightType.F16
+            ? () => backend.AllocateHalf(batch, capacity, width)
+            : () => backend.Allocate(batch, capacity, width);
+        SelfKeys = Enumerable.Range(0, layers).Select(_ => allocate()).ToArray();
+        SelfValues = Enumerable.Range(0, layers).Select(_ => allocate()).ToArray();
         CrossKeys = crossKeys;
         CrossValues = crossValues;
         CrossMask = crossMask;

@@ -21,6 +21,13 @@ public sealed class MusicgenDecoder : IDisposable
     public MusicgenDecoderConfig Config { get; }
     public IReadOnlyList<MusicgenDecoderLayer> Layers { get; }
 
+    /// <summary>
+    /// How a generation's self-attention keys and values are held: float32 beside float32 weights, so that
+    /// verification stays exact; float16 beside any smaller type, halving the cache's memory and the bytes a long
+    /// piece's later steps read, at an error far below the weights' own.
+    /// </summary>
+    public WeightType CacheType { get; }
+
     /// <summary>Sees "embed_positions" (the [P + T, D] rows used), each "layers.i" and "layer_norm" as [N, P + T, D].</summary>
     public TensorInspector? Inspector { get; set; }
 
@@ -39,6 +46,7 @@ public sealed class MusicgenDecoder : IDisposable
             .Select(i => new MusicgenDecoderLayer(backend, config, weights.Scope($"layers.{i}."), crossAttentionSourceWidth))
             .ToArray();
         _layerNorm = new LayerNorm(backend, weights, "layer_norm", d);
+        CacheType = weights.MatrixType == WeightType.F32 ? WeightType.F32 : WeightType.F16;
     }
 
     /// <summary>

@@ -109,7 +109,7 @@ public sealed class MusicgenForConditionalGeneration : IMusicgenModel
         }
         conditioning.Dispose();
         var crossMask = _backend.Upload(mask, batch, length);
-        return new DecoderCache(_backend, layers.Count, batch, capacity, decoderWidth, keys, values, crossMask);
+        return new DecoderCache(_backend, Decoder.Decoder, batch, capacity, keys, values, crossMask);
     }
 
     /// <summary>Frees the weights on the device.</summary>

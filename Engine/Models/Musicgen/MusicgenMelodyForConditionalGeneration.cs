@@ -74,7 +74,7 @@ public sealed class MusicgenMelodyForConditionalGeneration : IMusicgenModel
         if (text is not null)
             _backend.CopyBlocks(text, 0, (long)textLength * width, prefix, (long)chromaLength * width, (long)prefixLength * width, textLength * width, rows);
         _inspector?.Invoke("encoder_hidden_states", prefix);
-        return new DecoderCache(_backend, Decoder.Decoder.Layers.Count, rows, prefixLength + positions, width, prefix: prefix);
+        return new DecoderCache(_backend, Decoder.Decoder, rows, prefixLength + positions, prefix: prefix);
     }
 
     /// <summary>Text states projected to the decoder width, a zero null half for guidance, times the mask.</summary>

@@ -370,6 +370,65 @@ public abstract class BackendOpsTests
     }
 
     [SkippableFact]
+    public void Attention_over_a_float16_cache_matches_the_reference_over_the_rounded_keys_and_values()
+    {
+        SkipUnlessAvailable();
+        Properties.ForAll(Properties.Ints((1, 3), (1, 5), (1, 12), (1, 3), (1, 20), (0, 5), (0, 1000), (0, 1)), s =>
+        {
+            var (batch, queries, keys, heads, headDim, spareRows, seed, causalFlag) = (s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]);
+            bool causal = causalFlag != 0;
+            int width = heads * headDim, keyRows = keys + spareRows, first = keys / 2;
+            int offset = causal ? Math.Max(0, keys - queries) : 0;
+            var q = RandomData.Uniform(seed, batch * queries * width, 2f);
+            var k = RandomData.Uniform(seed + 1, batch * keys * width, 2f);
+            var v = RandomData.Uniform(seed + 2, batch * keys * width);
+            using var qt = Upload(q, batch, queries, width);
+            using var kt = Upload(k, batch, keys, width);
+            using var vt = Upload(v, batch, keys, width);
+            using var keyCache = Backend.AllocateHalf(batch, keyRows, width);
+            using var valueCache = Backend.AllocateHalf(batch, keyRows, width);
+            // Filled as the decoder's cache is, positions [0, first) and then the rest, each after the cached ones.
+            foreach (var (cache, source) in new[] { (keyCache, kt), (valueCache, vt) })
+            {
+                Backend.CopyBlocks(source, 0, (long)keys * width, cache, 0, (long)keyRows * width, first * width, batch);
+                Backend.CopyBlocks(source, (long)first * width, (long)keys * width, cache, (long)first * width, (long)keyRows * width, (keys - first) * width, batch);
+            }
+            using var output = Backend.Allocate(batch, queries, width);
+            float scale = 1f / MathF.Sqrt(headDim);
+            Backend.Attention(qt, keyCache, valueCache, output, new AttentionOptions(heads, scale, keys, causal, offset));
+            var expected = NaiveOps.Attention(q, Padded(RoundedToHalf(k)), Padded(RoundedToHalf(v)), batch, queries, keyRows, keys, heads, headDim,
+                scale, causal, offset, null, null);
+            RandomData.AssertClose(expected, output.ToArray(), 1e-5, "Attention over float16");
+
+            float[] Padded(float[] rows) => Enumerable.Range(0, batch)
+                .SelectMany(b => rows.Skip(b * keys * width).Take(keys * width).Concat(new float[spareRows * width])).ToArray();
+        });
+    }
+
+    [SkippableFact]
+    public void A_float16_cache_holds_each_value_rounded_to_the_nearest_float16()
+    {
+        SkipUnlessAvailable();
+        // One key: the attention output is that key's value row itself. Values span float16's normal and
+        // subnormal range; the first 64 lie exactly halfway between two neighbouring float16s (ties go to even).
+        var values = RandomData.Uniform(7, 4096).Select((x, i) => x * MathF.Pow(10, i % 10 - 7)).ToArray();
+        for (int i = 0; i < 64; i++)
+        {
+            short bits = (short)(i * 331);
+            values[i] = ((float)BitConverter.Int16BitsToHalf(bits) + (float)BitConverter.Int16BitsToHalf((short)(bits + 1))) / 2;
+        }
+        using var source = Upload(values, 1, 1, values.Length);
+        using var cache = Backend.AllocateHalf(1, 1, values.Length);
+        Backend.CopyBlocks(source, 0, values.Length, cache, 0, values.Length, values.Length, 1);
+        using var query = Upload(new float[values.Length], 1, 1, values.Length);
+        using var output = Backend.Allocate(1, 1, values.Length);
+        Backend.Attention(query, cache, cache, output, new AttentionOptions(values.Length / 256, 1f, 1));
+        Assert.Equal(RoundedToHalf(values), output.ToArray());
+    }
+
+    private static float[] RoundedToHalf(float[] values) => values.Select(x => (float)(Half)x).ToArray();
+
+    [SkippableFact]
     public void Lstm_steps_match_a_whole_reference_layer()
     {
         SkipUnlessAvailable();

@@ -5,7 +5,7 @@ namespace MusicGen.Tests.Backends;
 /// <summary>The CPU backend's pool of large arrays: reuse by length, cleared, the most recently returned kept.</summary>
 public sealed class BufferPoolTests
 {
-    private const int Large = (1 << 24) - 8; // just under 64 MiB of floats: four fit in the pool's 256 MiB, five do not
+    private const int Large = (int)(BufferPool.RetainedLimit / 4) - 8; // four fit in the pool, five do not
 
     [Fact]
     public void A_returned_array_comes_back_cleared_for_the_same_length_only()

@@ -39,16 +39,25 @@ public sealed class IlgpuPtxTests
         Assert.Contains(".entry", compiled.PTXAssembly);
     }
 
-    /// <summary>The public kernels of IlgpuKernels, the generic products once per operand kind.</summary>
+    /// <summary>
+    /// The public kernels of IlgpuKernels, a generic one once per struct that meets its type parameter's constraints
+    /// (the products per operand kind, attention per cache element type).
+    /// </summary>
     private static IEnumerable<MethodInfo> KernelMethods()
     {
-        var operandKinds = typeof(IlgpuBackend).Assembly.GetTypes().Where(t => t.IsValueType && t.GetInterface("IProductOperands") is not null).ToArray();
+        var structs = typeof(IlgpuBackend).Assembly.GetTypes().Where(t => t.IsValueType && !t.IsEnum).ToArray();
         var kernels = typeof(IlgpuBackend).Assembly.GetType("MusicGen.Kernels.Ilgpu.IlgpuKernels")!
             .GetMethods(BindingFlags.Public | BindingFlags.Static | BindingFlags.DeclaredOnly);
         foreach (var method in kernels)
         {
-            if (!method.IsGenericMethodDefinition) yield return method;
-            else foreach (var operands in operandKinds) yield return method.MakeGenericMethod(operands);
+            if (!method.IsGenericMethodDefinition)
+            {
+                yield return method;
+                continue;
+            }
+            var constraints = method.GetGenericArguments()[0].GetGenericParameterConstraints().Where(c => c.IsInterface).ToArray();
+            foreach (var argument in structs.Where(t => constraints.All(c => c.IsAssignableFrom(t))))
+                yield return method.MakeGenericMethod(argument);
         }
     }
 

@@ -54,4 +54,27 @@ public sealed unsafe class PackedGemmTests
                 }
         }, cases: 40);
     }
+
+    [SkippableTheory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Float16_cache_rows_are_dotted_and_accumulated_as_their_float32_values(bool wide)
+    {
+        Skip.IfNot(Avx2.IsSupported && Fma.IsSupported, "no AVX2 on this machine");
+        Skip.If(wide && !Avx512F.IsSupported, "no AVX-512 on this machine");
+        Properties.ForAll(Properties.Ints((0, 70), (0, 1000)), s =>
+        {
+            var (length, seed) = (s[0], s[1]);
+            // Subnormal float16s among them: the conversion must be exact there too.
+            var halves = RandomData.Uniform(seed, length, 2f).Select((v, i) => (Half)(i % 5 == 0 ? v * 1e-5f : v)).ToArray();
+            var x = RandomData.Uniform(seed + 1, length);
+            var sum = RandomData.Uniform(seed + 2, length);
+            double expectedDot = 0;
+            for (int p = 0; p < length; p++) expectedDot += (double)x[p] * (float)halves[p];
+            Assert.True(Math.Abs(expectedDot - PackedGemm.DotHalf(x, halves, wide)) <= 1e-5 * (length + 1), $"DotHalf of {length}");
+            var expectedSum = sum.Select((v, p) => v + (float)halves[p] * 0.75f).ToArray();
+            PackedGemm.AddScaledHalf(halves, 0.75f, sum, wide);
+            RandomData.AssertClose(expectedSum, sum, 1e-6, $"AddScaledHalf of {length}");
+        }, cases: 60);
+    }
 }
