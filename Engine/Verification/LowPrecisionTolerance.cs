@@ -8,8 +8,8 @@ namespace MusicGen.Engine.Verification;
 /// How tensors of the text encoder and the decoder compare with the float32 reference when the linear layers run
 /// with low-precision weights: float tensors by relative RMS error, integer ones (token ids, greedy codes,
 /// delayed ids) by the share of elements that differ. Greedy decoding amplifies a small logit difference into a
-/// different code whenever two codes are nearly tied, and every later step then differs too, so the code
-/// tolerance is wider than the logits'. The generated audio follows the generated codes: it is compared by
+/// different code whenever two codes are nearly tied, and every later step then differs too (in a long-form
+/// piece, every later window), so the code tolerance is wider than the logits'. The generated audio follows the generated codes: it is compared by
 /// relative RMS too, but passes whenever the codes pass, since a different code makes a different sound.
 /// The table holds the worst figure over every golden case on the CPU with some margin (golden/README.md lists
 /// them): the golden models are tiny random ones whose rows are one to four quantization blocks long and whose
@@ -19,7 +19,7 @@ public sealed record LowPrecisionTolerance(double RelativeRms, double Disagreeme
 {
     public static LowPrecisionTolerance For(WeightType type) => type switch
     {
-        WeightType.F16 => new(0.01, 0.10),
+        WeightType.F16 => new(0.01, 0.20),
         WeightType.BF16 => new(0.02, 0.35),
         WeightType.Q8 => new(0.03, 0.40),
         WeightType.Q4 => new(0.35, 0.80),

@@ -74,12 +74,18 @@ public sealed class Verifier
         return new VerificationReport(golden.Name, rows, notImplemented);
     }
 
-    /// <summary>With low-precision weights the generated audio passes when the generated codes do (see <see cref="LowPrecisionTolerance"/>).</summary>
+    /// <summary>
+    /// With low-precision weights the audio of a generation (short or long-form) passes when its codes do (see
+    /// <see cref="LowPrecisionTolerance"/>).
+    /// </summary>
     private static void AudioFollowsCodes(List<VerificationRow> rows)
     {
-        int audio = rows.FindIndex(r => r.Name == "generate.audio"), codes = rows.FindIndex(r => r.Name == "generate.codes");
-        if (audio < 0 || codes < 0 || rows[audio].Passed || !rows[codes].Passed) return;
-        rows[audio] = rows[audio] with { Passed = true, Note = "follows the generated codes" };
+        foreach (string generation in new[] { "generate", "longform" })
+        {
+            int audio = rows.FindIndex(r => r.Name == generation + ".audio"), codes = rows.FindIndex(r => r.Name == generation + ".codes");
+            if (audio < 0 || codes < 0 || rows[audio].Passed || !rows[codes].Passed) continue;
+            rows[audio] = rows[audio] with { Passed = true, Note = "follows the generated codes" };
+        }
     }
 
     private static VerificationRow Compare(GoldenCase golden, ProducedTensors produced, string name, LowPrecisionTolerance? lowPrecision)

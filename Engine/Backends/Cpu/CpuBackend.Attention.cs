@@ -46,8 +46,15 @@ public sealed partial class CpuBackend
     }
 
     /// <summary>
+    /// How far ahead a float16 cache's rows are fetched into L2: converting them in registers leaves the loop too
+    /// busy for the hardware prefetcher alone to keep up (measured 25.4 against 23.2 ms per step at 1500 positions).
+    /// </summary>
+    private const int PrefetchRows = 8;
+
+    /// <summary>
     /// One query row of heads [h0, h0 + count): scores, masking as the reference masks, softmax, weighted values.
-    /// The values are summed key by key as v · w + sum, as a per-head loop would.
+    /// The values are summed key by key as v · w + sum, as a per-head loop would (over a float16
+    /// cache, fused: v · w + sum in one rounding).
     /// </summary>
     private static void AttendGroup(in AttentionJob s, int b, int h0, int count, int i, float[] scores)
     {
@@ -58,6 +65,7 @@ public sealed partial class CpuBackend
         {
             int keyRow = s.KOffset + (b * s.KeyRows + j) * s.Width + h0 * dh;
             var halfKeys = s.HalfKeys is null ? default : s.HalfKeys.Slice(keyRow, count * dh);
+            s.HalfKeys?.Prefetch(keyRow + PrefetchRows * s.Width, count * dh);
             bool masked = s.Mask is not null && s.Mask[s.MaskOffset + b * s.Keys + j] == 0f;
             for (int g = 0; g < count; g++)
             {
@@ -81,6 +89,7 @@ public sealed partial class CpuBackend
                 continue;
             }
             var halfValues = s.HalfValues.Slice(valueRow, count * dh);
+            s.HalfValues.Prefetch(valueRow + PrefetchRows * s.Width, count * dh);
             for (int g = 0; g < count; g++) PackedGemm.AddScaledHalf(halfValues.Slice(g * dh, dh), scores[g * visible + j], result.Slice(g * dh, dh));
         }
     }

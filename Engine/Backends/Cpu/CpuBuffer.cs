@@ -44,6 +44,14 @@ public sealed unsafe class CpuHalfBuffer : IDeviceBuffer
         return new Span<Half>((Half*)_address + start, length);
     }
 
+    /// <summary>Asks for elements [start, start + length) to be brought into L2 (they may lie past the end).</summary>
+    public void Prefetch(long start, int length)
+    {
+        if (!System.Runtime.Intrinsics.X86.Sse.IsSupported || start + length > Length) return;
+        byte* first = (byte*)((Half*)_address + start);
+        for (int offset = 0; offset < length * sizeof(Half); offset += 64) System.Runtime.Intrinsics.X86.Sse.Prefetch1(first + offset);
+    }
+
     public void Dispose()
     {
         nint address = Interlocked.Exchange(ref _address, 0);

@@ -1,3 +1,4 @@
+using MusicGen.Engine.Backends;
 using MusicGen.Engine.Backends.Cpu;
 using MusicGen.Engine.Verification;
 using MusicGen.Loaders.Checkpoints;
@@ -31,11 +32,12 @@ public class GoldenCaseTests
         Assert.Empty(report.NotImplemented);
     }
 
-    /// <summary>Every MusicGen case with every low-precision weight type.</summary>
+    /// <summary>Every MusicGen and long-form case with every low-precision weight type.</summary>
     public static TheoryData<string, WeightType> LowPrecisionCases()
     {
         var data = new TheoryData<string, WeightType>();
-        foreach (string folder in TestPaths.GoldenCases().Where(f => Path.GetFileName(f).StartsWith("musicgen-", StringComparison.Ordinal)))
+        foreach (string folder in TestPaths.GoldenCases().Where(f => Path.GetFileName(f) is var name
+            && (name.StartsWith("musicgen-", StringComparison.Ordinal) || name.StartsWith("longform-", StringComparison.Ordinal))))
             foreach (var type in WeightTypes.All.Where(t => t != WeightType.F32))
                 data.Add(Path.GetFileName(folder), type);
         return data;
@@ -49,10 +51,19 @@ public class GoldenCaseTests
     public void Every_case_is_within_the_tolerances_of_each_weight_type(string caseName, WeightType type)
     {
         using var backend = new CpuBackend();
+        AssertWithinLowPrecisionTolerances(backend, caseName, type, _output);
+    }
+
+    /// <summary>
+    /// Runs a case's weight-dependent checks with a weight type on a backend: its float tensors and its generated
+    /// codes are compared, and every one is within that type's tolerances.
+    /// </summary>
+    internal static void AssertWithinLowPrecisionTolerances(IBackend backend, string caseName, WeightType type, ITestOutputHelper output)
+    {
         var report = new Verifier(backend, WeightDependentChecks, signalChecks: [], type).Run(TestPaths.Golden(caseName));
-        foreach (var row in report.Rows) _output.WriteLine($"{row.Name} {row.Shape} {row.Metric} err={row.MaxAbsError:E3} tol={row.Tolerance:E3} {(row.Passed ? "pass" : "FAIL " + row.Note)}");
+        foreach (var row in report.Rows) output.WriteLine($"{row.Name} {row.Shape} {row.Metric} err={row.MaxAbsError:E3} tol={row.Tolerance:E3} {(row.Passed ? "pass" : "FAIL " + row.Note)}");
         Assert.Contains(report.Rows, r => r.Metric == ErrorMetric.RelativeRms);
-        Assert.Contains(report.Rows, r => r.Name == "generate.codes" && r.Metric == ErrorMetric.Disagreement);
+        Assert.Contains(report.Rows, r => r.Name is "generate.codes" or "longform.codes" && r.Metric == ErrorMetric.Disagreement);
         Assert.True(report.Failed == 0, $"{report.Failed} tensors failed: {string.Join(", ", report.Rows.Where(r => !r.Passed).Select(r => $"{r.Name} ({r.MaxAbsError:E3} > {r.Tolerance:E3})"))}");
     }
 
