@@ -44,7 +44,7 @@ public sealed unsafe class CpuHalfBuffer : IDeviceBuffer
         return new Span<Half>((Half*)_address + start, length);
     }
 
-    /// <summary>Asks for elements [start, start + length) to be brought into L2 (they may lie past the end).</summary>
+    /// <summary>Asks for elements [start, start + length) to be brought into L2; nothing where they run past the end.</summary>
     public void Prefetch(long start, int length)
     {
         if (!System.Runtime.Intrinsics.X86.Sse.IsSupported || start + length > Length) return;
@@ -53,6 +53,15 @@ public sealed unsafe class CpuHalfBuffer : IDeviceBuffer
     }
 
     public void Dispose()
+    {
+        Free();
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>A cache its owner failed to dispose (a generation ended by an exception) is freed all the same.</summary>
+    ~CpuHalfBuffer() => Free();
+
+    private void Free()
     {
         nint address = Interlocked.Exchange(ref _address, 0);
         if (address != 0) NativeMemory.Free((void*)address);

@@ -16,7 +16,9 @@ internal static class Scratch
     public static float[] Get(int length, ScratchSlot slot = ScratchSlot.Work)
     {
         ref var buffer = ref (_buffers ??= new float[Slots][])[(int)slot];
-        if (buffer is null || buffer.Length < length) buffer = new float[Math.Max(length, 1024)];
+        // Grown by half at least: attention's scores grow by a row per decoding step, and an array a few floats
+        // longer every step was 64 KiB of garbage per step, which the collector let pile up to hundreds of MB.
+        if (buffer is null || buffer.Length < length) buffer = new float[Math.Max(length, Math.Max(1024, (buffer?.Length ?? 0) * 3 / 2))];
         return buffer;
     }
 }
