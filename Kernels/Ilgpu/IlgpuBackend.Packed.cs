@@ -22,7 +22,7 @@ public sealed partial class IlgpuBackend
             var halves = MemoryMarshal.Cast<byte, Half>(matrix.Data);
             var memory = _accelerator.Allocate1D<Half>(Math.Max(1, halves.Length));
             if (!halves.IsEmpty) memory.View.CopyFromCPU(ref MemoryMarshal.GetReference(halves), halves.Length);
-            return new Tensor(this, new IlgpuHalfBuffer(_accelerator, memory), 0, shape, ownsBuffer: true, WeightType.F16);
+            return new Tensor(this, new IlgpuBuffer<Half>(_accelerator, memory), 0, shape, ownsBuffer: true, WeightType.F16);
         }
         var decoded = new float[(long)matrix.Rows * matrix.Columns];
         for (int row = 0; row < matrix.Rows; row++) matrix.DecodeRow(row, decoded.AsSpan(row * matrix.Columns, matrix.Columns));
@@ -44,7 +44,7 @@ public sealed partial class IlgpuBackend
     /// <summary>The elements of a float16 tensor (a weight matrix or a key/value cache) on this accelerator.</summary>
     private ArrayView<Half> HalfView(Tensor tensor)
     {
-        if (tensor.Buffer is not IlgpuHalfBuffer half || half.Accelerator != _accelerator)
+        if (tensor.Buffer is not IlgpuBuffer<Half> half || half.Accelerator != _accelerator)
             throw new ArgumentException($"{tensor} is not a float16 tensor of this ILGPU backend");
         return half.Memory.View.SubView(tensor.Offset, tensor.Length);
     }
@@ -57,27 +57,6 @@ public sealed partial class IlgpuBackend
         var memory = _accelerator.Allocate1D<Half>(Math.Max(1, length));
         memory.MemSetToZero();
         _accelerator.Synchronize(); // as Allocate: the zeroing lands before any kernel writes
-        return new Tensor(this, new IlgpuHalfBuffer(_accelerator, memory), 0, shape, ownsBuffer: true, WeightType.F16);
-    }
-}
-
-/// <summary>A float16 weight matrix or key/value cache in an ILGPU accelerator's memory.</summary>
-public sealed class IlgpuHalfBuffer : IDeviceBuffer
-{
-    internal MemoryBuffer1D<Half, Stride1D.Dense> Memory { get; }
-    internal Accelerator Accelerator { get; }
-    public long Length => Memory.Length;
-
-    internal IlgpuHalfBuffer(Accelerator accelerator, MemoryBuffer1D<Half, Stride1D.Dense> memory)
-    {
-        Accelerator = accelerator;
-        Memory = memory;
-    }
-
-    /// <summary>Frees the memory once the kernels queued before have run.</summary>
-    public void Dispose()
-    {
-        Accelerator.Synchronize();
-        Memory.Dispose();
+        return new Tensor(this, new IlgpuBuffer<Half>(_accelerator, memory), 0, shape, ownsBuffer: true, WeightType.F16);
     }
 }

@@ -103,18 +103,18 @@ public sealed partial class IlgpuBackend : IBackend
     }
 
     /// <summary>Kernels index rows with 32-bit integers, which bounds one buffer at 2³¹ − 1 elements (8 GiB).</summary>
-    private IlgpuBuffer NewBuffer(int[] shape)
+    private IlgpuBuffer<float> NewBuffer(int[] shape)
     {
         long length = ShapeText.ElementCount(shape);
         if (length > int.MaxValue)
             throw new ArgumentException($"a tensor of shape {ShapeText.Format(shape)} exceeds the {int.MaxValue} elements the ILGPU kernels index");
-        return new IlgpuBuffer(_accelerator, _accelerator.Allocate1D<float>(Math.Max(1, length)));
+        return new IlgpuBuffer<float>(_accelerator, _accelerator.Allocate1D<float>(Math.Max(1, length)));
     }
 
     /// <summary>The tensor's elements on this accelerator, as a view starting at its first element.</summary>
     private ArrayView<float> View(Tensor tensor)
     {
-        if (tensor.Buffer is not IlgpuBuffer buffer || buffer.Accelerator != _accelerator)
+        if (tensor.Buffer is not IlgpuBuffer<float> buffer || buffer.Accelerator != _accelerator)
             throw new ArgumentException($"{tensor} does not live on this ILGPU backend");
         return buffer.Memory.View.SubView(tensor.Offset, tensor.Length);
     }

@@ -4,15 +4,18 @@ using MusicGen.Engine.Tensors;
 
 namespace MusicGen.Kernels.Ilgpu;
 
-/// <summary>Tensor storage in an ILGPU accelerator's memory: one buffer of float32 elements, owned by the tensor that allocated it.</summary>
-public sealed class IlgpuBuffer : IDeviceBuffer
+/// <summary>
+/// Tensor storage in an ILGPU accelerator's memory, owned by the tensor that allocated it: float32 elements, or
+/// float16 ones (a float16 weight matrix or key/value cache).
+/// </summary>
+public sealed class IlgpuBuffer<T> : IDeviceBuffer where T : unmanaged
 {
-    internal MemoryBuffer1D<float, Stride1D.Dense> Memory { get; }
+    internal MemoryBuffer1D<T, Stride1D.Dense> Memory { get; }
     /// <summary>The accelerator the buffer lives on: kernels of another accelerator cannot use it.</summary>
     internal Accelerator Accelerator { get; }
     public long Length => Memory.Length;
 
-    internal IlgpuBuffer(Accelerator accelerator, MemoryBuffer1D<float, Stride1D.Dense> memory)
+    internal IlgpuBuffer(Accelerator accelerator, MemoryBuffer1D<T, Stride1D.Dense> memory)
     {
         Accelerator = accelerator;
         Memory = memory;
