@@ -11,9 +11,7 @@ public sealed partial class OpenClBackend
     {
         ClMemHandle memory;
         fixed (byte* p = matrix.Data) memory = _cl.CreateBuffer(Math.Max(1, matrix.Data.LongLength), matrix.Data.Length == 0 ? null : p);
-        long bytes = matrix.Data.LongLength;
-        Interlocked.Add(ref _tensorBytes, bytes);
-        return new Tensor(this, new ClBuffer(_cl, memory, bytes, () => Interlocked.Add(ref _tensorBytes, -bytes)), 0, [matrix.Rows, matrix.Columns], ownsBuffer: true, matrix.Type);
+        return Own(memory, matrix.Data.LongLength, matrix.Data.LongLength, [matrix.Rows, matrix.Columns], matrix.Type);
     }
 
     /// <summary>

@@ -62,7 +62,7 @@ public sealed partial class OpenClBackend : IBackend
         long length = CheckedLength(shape);
         var memory = _cl.CreateBuffer(length * sizeof(float));
         _cl.FillZero(memory, 0, length * sizeof(float));
-        return Own(memory, length, shape);
+        return Own(memory, length, length * sizeof(float), shape);
     }
 
     public Tensor AllocateHalf(params int[] shape)
@@ -71,8 +71,7 @@ public sealed partial class OpenClBackend : IBackend
         long length = CheckedLength(shape), bytes = (Math.Max(1, length) + 1) / 2 * sizeof(float);
         var memory = _cl.CreateBuffer(bytes);
         _cl.FillZero(memory, 0, bytes);
-        Interlocked.Add(ref _tensorBytes, bytes);
-        return new Tensor(this, new ClBuffer(_cl, memory, length, () => Interlocked.Add(ref _tensorBytes, -bytes)), 0, shape, ownsBuffer: true, WeightType.F16);
+        return Own(memory, length, bytes, shape, WeightType.F16);
     }
 
     public unsafe Tensor Upload(ReadOnlySpan<float> data, params int[] shape)
@@ -82,19 +81,21 @@ public sealed partial class OpenClBackend : IBackend
             throw new ArgumentException($"{data.Length} values for shape {ShapeText.Format(shape)}");
         ClMemHandle memory;
         fixed (float* p = data) memory = _cl.CreateBuffer(length * sizeof(float), length == 0 ? null : p);
-        return Own(memory, length, shape);
+        return Own(memory, length, length * sizeof(float), shape);
     }
 
     /// <summary>Bytes of device memory the tensors of this backend hold now: weights, caches and intermediates.</summary>
     public long TensorBytes => Interlocked.Read(ref _tensorBytes);
     private long _tensorBytes;
 
-    /// <summary>A tensor owning a new buffer, counted in <see cref="TensorBytes"/> until it is disposed.</summary>
-    private Tensor Own(ClMemHandle memory, long length, int[] shape)
+    /// <summary>
+    /// A tensor of <paramref name="length"/> elements owning a new buffer of <paramref name="bytes"/>, counted in
+    /// <see cref="TensorBytes"/> until it is disposed.
+    /// </summary>
+    private Tensor Own(ClMemHandle memory, long length, long bytes, int[] shape, WeightType type = WeightType.F32)
     {
-        long bytes = length * sizeof(float);
         Interlocked.Add(ref _tensorBytes, bytes);
-        return new Tensor(this, new ClBuffer(_cl, memory, length, () => Interlocked.Add(ref _tensorBytes, -bytes)), 0, shape, ownsBuffer: true);
+        return new Tensor(this, new ClBuffer(_cl, memory, length, () => Interlocked.Add(ref _tensorBytes, -bytes)), 0, shape, ownsBuffer: true, type);
     }
 
     public Tensor Adopt(float[] data, params int[] shape) => Upload(data, shape);

@@ -3,7 +3,6 @@ using ILGPU;
 using Half = ILGPU.Half;
 using ILGPU.Runtime;
 using MusicGen.Engine.Tensors;
-using MusicGen.Loaders;
 using MusicGen.Loaders.Checkpoints;
 
 namespace MusicGen.Kernels.Ilgpu;
@@ -26,7 +25,7 @@ public sealed partial class IlgpuBackend
         }
         var decoded = new float[(long)matrix.Rows * matrix.Columns];
         for (int row = 0; row < matrix.Rows; row++) matrix.DecodeRow(row, decoded.AsSpan(row * matrix.Columns, matrix.Columns));
-        var buffer = NewBuffer(shape);
+        var buffer = NewBuffer<float>(shape);
         var tensor = new Tensor(this, buffer, 0, shape, ownsBuffer: true, matrix.Type);
         if (decoded.Length > 0) buffer.Memory.View.CopyFromCPU(ref decoded[0], decoded.Length);
         return tensor;
@@ -49,14 +48,5 @@ public sealed partial class IlgpuBackend
         return half.Memory.View.SubView(tensor.Offset, tensor.Length);
     }
 
-    public Tensor AllocateHalf(params int[] shape)
-    {
-        long length = ShapeText.ElementCount(shape);
-        if (length > int.MaxValue)
-            throw new ArgumentException($"a tensor of shape {ShapeText.Format(shape)} exceeds the {int.MaxValue} elements the ILGPU kernels index");
-        var memory = _accelerator.Allocate1D<Half>(Math.Max(1, length));
-        memory.MemSetToZero();
-        _accelerator.Synchronize(); // as Allocate: the zeroing lands before any kernel writes
-        return new Tensor(this, new IlgpuBuffer<Half>(_accelerator, memory), 0, shape, ownsBuffer: true, WeightType.F16);
-    }
+    public Tensor AllocateHalf(params int[] shape) => Zeroed<Half>(shape, WeightType.F16);
 }

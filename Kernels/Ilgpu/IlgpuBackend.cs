@@ -4,6 +4,7 @@ using ILGPU.Runtime;
 using MusicGen.Engine.Backends;
 using MusicGen.Engine.Tensors;
 using MusicGen.Loaders;
+using MusicGen.Loaders.Checkpoints;
 
 namespace MusicGen.Kernels.Ilgpu;
 
@@ -62,21 +63,24 @@ public sealed partial class IlgpuBackend : IBackend
         _results = new DeviceScratch<int>(accelerator);
     }
 
-    public Tensor Allocate(params int[] shape)
+    public Tensor Allocate(params int[] shape) => Zeroed<float>(shape, WeightType.F32);
+
+    /// <summary>A zero-filled tensor of elements of type T (float32, or float16 for <see cref="AllocateHalf"/>).</summary>
+    private Tensor Zeroed<T>(int[] shape, WeightType type) where T : unmanaged
     {
-        var buffer = NewBuffer(shape);
+        var buffer = NewBuffer<T>(shape);
         buffer.Memory.MemSetToZero();
         // The zeroing must be done before a kernel writes the buffer: on ILGPU's CPU accelerator it was seen to
         // land after one under load, erasing its output.
         _accelerator.Synchronize();
-        return new Tensor(this, buffer, 0, shape, ownsBuffer: true);
+        return new Tensor(this, buffer, 0, shape, ownsBuffer: true, type);
     }
 
     public Tensor Upload(ReadOnlySpan<float> data, params int[] shape)
     {
         if (data.Length != ShapeText.ElementCount(shape))
             throw new ArgumentException($"{data.Length} values for shape {ShapeText.Format(shape)}");
-        var tensor = new Tensor(this, NewBuffer(shape), 0, shape, ownsBuffer: true);
+        var tensor = new Tensor(this, NewBuffer<float>(shape), 0, shape, ownsBuffer: true);
         Upload(data, tensor);
         return tensor;
     }
@@ -103,12 +107,12 @@ public sealed partial class IlgpuBackend : IBackend
     }
 
     /// <summary>Kernels index rows with 32-bit integers, which bounds one buffer at 2³¹ − 1 elements (8 GiB).</summary>
-    private IlgpuBuffer<float> NewBuffer(int[] shape)
+    private IlgpuBuffer<T> NewBuffer<T>(int[] shape) where T : unmanaged
     {
         long length = ShapeText.ElementCount(shape);
         if (length > int.MaxValue)
             throw new ArgumentException($"a tensor of shape {ShapeText.Format(shape)} exceeds the {int.MaxValue} elements the ILGPU kernels index");
-        return new IlgpuBuffer<float>(_accelerator, _accelerator.Allocate1D<float>(Math.Max(1, length)));
+        return new IlgpuBuffer<T>(_accelerator, _accelerator.Allocate1D<T>(Math.Max(1, length)));
     }
 
     /// <summary>The tensor's elements on this accelerator, as a view starting at its first element.</summary>
