@@ -15,20 +15,18 @@ public sealed partial class OpenClBackend
     }
 
     /// <summary>
-    /// y[M, N] = x[M, K] · Wᵀ + bias for a packed W: the skinny kernel converts weights as it streams them; wider
-    /// products unpack W into the scratch buffer as float32 for the tiled kernel.
+    /// y[M, N] = x[M, K] · Wᵀ + bias for a packed W, rows of x xStride apart: the skinny kernel converts weights as
+    /// it streams them; wider products unpack W into the scratch buffer as float32 for the tiled kernel.
     /// </summary>
-    private void PackedLinear(Tensor x, Tensor weight, Tensor? bias, Tensor y, int m, int n, int k)
+    private void PackedProduct(ClMemHandle x, int xOffset, int xStride, Tensor weight, Tensor? bias, ClMemHandle y, int yOffset, int m, int n, int k)
     {
         var w = KernelArguments.MemoryOf(_cl, weight);
         int type = PackedTypeCode(weight.ElementType), scalesAt = checked((int)PackedMatrix.ScalesAt(weight.ElementType, n, k));
-        var xMemory = KernelArguments.MemoryOf(_cl, x);
-        var yMemory = KernelArguments.MemoryOf(_cl, y);
         if (m <= KernelSizes.RowsMaxM)
         {
             const int groupSize = KernelSizes.RowsLanes * KernelSizes.RowsPerGroup;
-            _kernels.LinearPackedRows.Start().Memory(xMemory).Int(checked((int)x.Offset)).Memory(w).Int(type).Int(scalesAt)
-                .Optional(bias, _placeholder).Memory(yMemory).Int(checked((int)y.Offset)).Int(m).Int(n).Int(k)
+            _kernels.LinearPackedRows.Start().Memory(x).Int(xOffset).Int(xStride).Memory(w).Int(type).Int(scalesAt)
+                .Optional(bias, _placeholder).Memory(y).Int(yOffset).Int(m).Int(n).Int(k)
                 .Run([Groups((n + KernelSizes.RowsPerGroup - 1) / KernelSizes.RowsPerGroup, groupSize)], [groupSize]);
             return;
         }
@@ -36,8 +34,8 @@ public sealed partial class OpenClBackend
         long items = (long)n * ((k + 3) / 4);
         _kernels.UnpackWeights.Start().Memory(w).Int(type).Int(scalesAt).Memory(unpacked).Int(n).Int(k)
             .Run([KernelSizes.RoundUp(items, KernelSizes.ElementThreads)], [KernelSizes.ElementThreads]);
-        _kernels.LinearTiled.Start().Memory(xMemory).Int(checked((int)x.Offset)).Int(k).Memory(unpacked).Int(0)
-            .Optional(bias, _placeholder).Memory(yMemory).Int(checked((int)y.Offset)).Int(m).Int(n).Int(k)
+        _kernels.LinearTiled.Start().Memory(x).Int(xOffset).Int(xStride).Memory(unpacked).Int(0)
+            .Optional(bias, _placeholder).Memory(y).Int(yOffset).Int(m).Int(n).Int(k)
             .Run([Tiles(n), Tiles(m)], [KernelSizes.TileThreads, KernelSizes.TileThreads]);
     }
 

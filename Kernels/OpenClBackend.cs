@@ -20,8 +20,10 @@ public sealed partial class OpenClBackend : IBackend
     private readonly KernelSet _kernels;
     /// <summary>Host arguments copied to the device: ids, scales, pad edges.</summary>
     private readonly ScratchBuffer _arguments;
-    /// <summary>Intermediates of one operation: codebook norms, LSTM recurrent products, staged copies.</summary>
+    /// <summary>Intermediates of one operation: codebook norms, unpacked weights, staged copies.</summary>
     private readonly ScratchBuffer _work;
+    /// <summary>An LSTM step's recurrent product, apart from _work, where a packed W_hh may be unpacked.</summary>
+    private readonly ScratchBuffer _recurrent;
     /// <summary>Small results read back to the host: nearest codes.</summary>
     private readonly ScratchBuffer _results;
     /// <summary>Bound in place of an absent optional tensor; kernels never read it.</summary>
@@ -46,6 +48,7 @@ public sealed partial class OpenClBackend : IBackend
             _kernels = new KernelSet(_cl, _program);
             _arguments = new ScratchBuffer(_cl);
             _work = new ScratchBuffer(_cl);
+            _recurrent = new ScratchBuffer(_cl);
             _results = new ScratchBuffer(_cl);
             _placeholder = _cl.CreateBuffer(sizeof(float));
         }
@@ -134,6 +137,7 @@ public sealed partial class OpenClBackend : IBackend
         _program.Dispose();
         _arguments.Dispose();
         _work.Dispose();
+        _recurrent.Dispose();
         _results.Dispose();
         _placeholder.Dispose();
         _cl.Dispose();

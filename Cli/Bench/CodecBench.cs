@@ -1,22 +1,41 @@
 using System.Diagnostics;
+using MusicGen.Engine.Backends;
 using MusicGen.Engine.Models.Encodec;
+using MusicGen.Loaders.Checkpoints;
 using MusicGen.Loaders.Configs;
 
 namespace MusicGen.Cli.Bench;
 
 /// <summary>
 /// EnCodec's speed: decode and encode of 10 s of audio (best of a few runs), the floating-point work that takes
-/// (counted from the codec's config) and the share of the machine's FMA peak measured in the same run.
+/// (counted from the codec's config) and the share of the machine's FMA peak measured in the same run, for the
+/// float32 codec and for the one beside low-precision weights.
 /// </summary>
 public static class CodecBench
 {
     private const int Seconds = 10, Runs = 3;
 
-    public static void Report(EncodecModel codec)
+    /// <summary>
+    /// Times the codec as <c>encode</c>/<c>decode</c> and float32 weights run it, then as it runs beside
+    /// low-precision weights (bfloat16 LSTM matrices, <see cref="EncodecModel.RecurrentTypeFor"/>).
+    /// </summary>
+    public static void Report(IBackend backend, CheckpointFolder checkpoint)
     {
-        var config = codec.Config;
         double peak = FmaPeak.MeasureGigaflops();
         Console.WriteLine($"float32 FMA peak          {peak:0} GFLOP/s ({Environment.ProcessorCount} threads)");
+        foreach (var type in new[] { WeightType.F32, EncodecModel.RecurrentTypeFor(WeightType.Q8) })
+        {
+            Console.WriteLine(type == WeightType.F32
+                ? "codec in float32 (encode, decode, and beside --weights f32):"
+                : $"codec beside low-precision weights (--weights f16, bf16, q8, q4: the LSTM matrices in {type.Name()}):");
+            using var codec = new EncodecModel(backend, checkpoint.Codec, checkpoint.CodecWeights.WithMatrixType(type));
+            Report(codec, peak);
+        }
+    }
+
+    private static void Report(EncodecModel codec, double peak)
+    {
+        var config = codec.Config;
         int frames = Seconds * config.FrameRate, quantizers = codec.Quantizer.NumQuantizers;
         var random = new Random(2);
         var codes = Enumerable.Range(0, quantizers * frames).Select(_ => random.Next(config.CodebookSize)).ToArray();
@@ -35,8 +54,8 @@ public static class CodecBench
         }
         Print("decode", decodeBest, DecoderFlops(config, frames), peak);
         Print("encode", encodeBest, EncoderFlops(config, frames), peak);
-        // The LSTM's recurrent product streams W_hh (16 MiB at 1024 wide) once per step, bound by the cache's
-        // bandwidth, not arithmetic: the convolutions' share of the peak is the measure of the GEMM.
+        // The LSTM's recurrent product streams W_hh (16 MiB at 1024 wide in float32) once per step, bound by the
+        // cache's bandwidth, not arithmetic: the convolutions' share of the peak is the measure of the GEMM.
         var lstm = codec.Decoder.Layers.OfType<EncodecLSTM>().Single();
         double lstmBest = TimeLstm(codec, lstm, frames), lstmFlops = Lstm(config, lstm.Dimension, frames);
         double convolutions = (DecoderFlops(config, frames) - lstmFlops) / (decodeBest - lstmBest) / 1e9;

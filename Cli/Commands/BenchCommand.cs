@@ -74,7 +74,7 @@ public static class BenchCommand
             TimeWeightTypes(backend, checkpoint, types, steps, bandwidth);
             using var model = new MusicgenForConditionalGeneration(backend, checkpoint, types[^1]);
             TimePromptCounts(backend, model, types[^1], steps);
-            CodecBench.Report(model.AudioEncoder);
+            CodecBench.Report(backend, checkpoint);
             if (ProcessMemory.PeakBytes() is long peak)
                 Console.WriteLine($"peak resident memory      {peak / 1e9:0.00} GB (the whole run; bench --weights T for one type's peak)");
             return 0;

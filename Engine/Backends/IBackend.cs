@@ -117,7 +117,8 @@ public interface IBackend : IDisposable
 
     /// <summary>
     /// One LSTM time step t for every batch row. gates [B, T, 4H] hold x·W_ihᵀ + b_ih + b_hh (torch order
-    /// i, f, g, o); the previous output is output[:, t − 1] (zero at t = 0); cell [B, H] carries c.
+    /// i, f, g, o); the previous output is output[:, t − 1] (zero at t = 0); cell [B, H] carries c. recurrentWeight
+    /// [4H, H] is float32 or packed (<see cref="UploadPacked"/>).
     /// </summary>
     void LstmStep(Tensor gates, Tensor recurrentWeight, Tensor cell, Tensor output, int t);
 

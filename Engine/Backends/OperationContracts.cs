@@ -106,6 +106,8 @@ public static class OperationContracts
         int batch = gates.Dim(0), steps = gates.Dim(1), hidden = recurrentWeight.Dim(1);
         Require(gates.Dim(2) == 4 * hidden && recurrentWeight.Dim(0) == 4 * hidden && cell.Length == (long)batch * hidden
             && output.Length == (long)batch * steps * hidden && (uint)t < (uint)steps, "LstmStep", gates, recurrentWeight, cell, output);
+        Require(gates.ElementType == WeightType.F32 && cell.ElementType == WeightType.F32 && output.ElementType == WeightType.F32,
+            "LstmStep (element types)", gates, cell, output);
     }
 
     public static void Transpose(Tensor x, Tensor y) =>

@@ -32,9 +32,12 @@ public sealed class CaseContext : IDisposable
 
     public IMusicgenModel Musicgen => _musicgen ??= MusicgenModels.Load(Backend, Checkpoint, WeightType);
 
-    /// <summary>The codec: a MusicGen model's audio encoder, or the standalone codec of an EnCodec checkpoint.</summary>
+    /// <summary>
+    /// The codec: a MusicGen model's audio encoder, or the standalone codec of an EnCodec checkpoint, built as it
+    /// would be beside the model's weight type.
+    /// </summary>
     public EncodecModel Codec => _codec ??= Checkpoint.Musicgen is null
-        ? new EncodecModel(Backend, Checkpoint.Codec, Checkpoint.CodecWeights)
+        ? new EncodecModel(Backend, Checkpoint.Codec, Checkpoint.CodecWeights.WithMatrixType(EncodecModel.RecurrentTypeFor(WeightType)))
         : Musicgen.AudioEncoder;
 
     public T5Tokenizer Tokenizer => _tokenizer ??= T5Tokenizer.FromFolder(Checkpoint.Folder);

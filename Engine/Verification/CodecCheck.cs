@@ -1,3 +1,5 @@
+using MusicGen.Loaders.Checkpoints;
+
 namespace MusicGen.Engine.Verification;
 
 /// <summary>
@@ -11,8 +13,11 @@ public sealed class CodecCheck : IComponentCheck
 
     public bool Owns(GoldenCase golden, string tensorName) => golden.Kind == "encodec" || tensorName.StartsWith("audio_encoder.", StringComparison.Ordinal);
 
-    /// <summary>The codec stays float32 whatever the weight type.</summary>
-    public bool UsesLinearWeights => false;
+    /// <summary>
+    /// Beside low-precision weights the codec differs only in its LSTMs' bfloat16 recurrent matrices
+    /// (<see cref="Models.Encodec.EncodecModel.RecurrentTypeFor"/>), whatever the model's type.
+    /// </summary>
+    public LowPrecisionTolerance? ToleranceWith(WeightType weights) => weights == WeightType.F32 ? null : LowPrecisionTolerance.Codec;
 
     public void Run(CaseContext context, ProducedTensors produced)
     {

@@ -1,3 +1,5 @@
+using MusicGen.Loaders.Checkpoints;
+
 namespace MusicGen.Engine.Verification;
 
 /// <summary>The part of a golden case that one engine component reproduces.</summary>
@@ -9,10 +11,10 @@ public interface IComponentCheck
     bool Owns(GoldenCase golden, string tensorName);
 
     /// <summary>
-    /// Whether the component's results depend on the weight type of linear layers (then, with low-precision
-    /// weights, they are compared with <see cref="LowPrecisionTolerance"/>'s rules).
+    /// How the component's results compare with the reference when the model's linear layers use
+    /// <paramref name="weights"/>: exactly (null) with float32, else by that type's row of <see cref="LowPrecisionTolerance"/>.
     /// </summary>
-    bool UsesLinearWeights => true;
+    LowPrecisionTolerance? ToleranceWith(WeightType weights) => weights == WeightType.F32 ? null : LowPrecisionTolerance.For(weights);
 
     /// <summary>Runs the component on the case's inputs and records what it produces under reference names.</summary>
     void Run(CaseContext context, ProducedTensors produced);

@@ -64,8 +64,7 @@ public sealed class Verifier
                 notImplemented.Add(name);
                 continue;
             }
-            var tolerance = _weightType != WeightType.F32 && _checks.Any(c => c.UsesLinearWeights && c.Owns(golden, name))
-                ? LowPrecisionTolerance.For(_weightType) : null;
+            var tolerance = _checks.FirstOrDefault(c => c.Owns(golden, name))?.ToleranceWith(_weightType);
             rows.Add(Compare(golden, produced, name, tolerance));
         }
         if (_weightType != WeightType.F32) AudioFollowsCodes(rows);

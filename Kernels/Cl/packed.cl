@@ -28,9 +28,9 @@ inline float packed_load1(__global const uchar* w, int type, int row, int k, int
     return as_float((uint)((__global const ushort*)w)[at] << 16);
 }
 
-// Few rows (M <= ROWS_MAX_M): linear_rows with the weights converted as they are read.
+// Few rows (M <= ROWS_MAX_M, xStride apart): linear_rows with the weights converted as they are read.
 __kernel __attribute__((reqd_work_group_size(ROWS_LANES * ROWS_PER_GROUP, 1, 1)))
-void linear_packed_rows(__global const float* x, int xo,
+void linear_packed_rows(__global const float* x, int xo, int xStride,
                         __global const uchar* w, int type, int scalesAt,
                         __global const float* bias, int bo, int hasBias,
                         __global float* y, int yo, int m, int n, int k)
@@ -48,13 +48,13 @@ void linear_packed_rows(__global const float* x, int xo,
         {
             const float4 weight = packed_load4(w, type, scalesAt, col, k, kk);
             for (int i = 0; i < ROWS_MAX_M; i++)
-                if (i < m) acc[i] += dot(weight, vload4(0, rows + i * k + kk));
+                if (i < m) acc[i] += dot(weight, vload4(0, rows + i * xStride + kk));
         }
         for (int kk = vectorK + lane; kk < k; kk += ROWS_LANES)
         {
             const float weight = packed_load1(w, type, col, k, kk);
             for (int i = 0; i < ROWS_MAX_M; i++)
-                if (i < m) acc[i] += weight * rows[i * k + kk];
+                if (i < m) acc[i] += weight * rows[i * xStride + kk];
         }
     }
     for (int i = 0; i < ROWS_MAX_M; i++) partial[(slot * ROWS_MAX_M + i) * ROWS_LANES + lane] = acc[i];

@@ -11,7 +11,8 @@ public sealed partial class IlgpuBackend
 {
     /// <summary>
     /// float16 weights stay float16 on the device (half the memory of float32); bf16, q8 and q4 are decoded to
-    /// float32 at load (their results are exact, their memory that of float32). Both serve only as Linear's weight.
+    /// float32 at load (their results are exact, their memory that of float32). Both serve as Linear's weight and
+    /// LstmStep's recurrent weight.
     /// </summary>
     public Tensor UploadPacked(PackedMatrix matrix)
     {

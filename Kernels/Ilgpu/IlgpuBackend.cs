@@ -25,8 +25,10 @@ public sealed partial class IlgpuBackend : IBackend
     /// <summary>Host arguments copied to the device: ids and pad edges, and row scales.</summary>
     private readonly DeviceScratch<int> _indices;
     private readonly DeviceScratch<float> _scales;
-    /// <summary>Intermediates of one operation: codebook norms, LSTM recurrent products, staged copies.</summary>
+    /// <summary>Intermediates of one operation: codebook norms, widened float16 weights, staged copies.</summary>
     private readonly DeviceScratch<float> _work;
+    /// <summary>An LSTM step's recurrent product, apart from _work, where a float16 W_hh is widened.</summary>
+    private readonly DeviceScratch<float> _recurrent;
     /// <summary>Small results read back to the host: nearest codes.</summary>
     private readonly DeviceScratch<int> _results;
 
@@ -60,6 +62,7 @@ public sealed partial class IlgpuBackend : IBackend
         _indices = new DeviceScratch<int>(accelerator);
         _scales = new DeviceScratch<float>(accelerator);
         _work = new DeviceScratch<float>(accelerator);
+        _recurrent = new DeviceScratch<float>(accelerator);
         _results = new DeviceScratch<int>(accelerator);
     }
 
@@ -136,6 +139,7 @@ public sealed partial class IlgpuBackend : IBackend
         _indices.Dispose();
         _scales.Dispose();
         _work.Dispose();
+        _recurrent.Dispose();
         _results.Dispose();
         _accelerator.Dispose();
         _context.Dispose();

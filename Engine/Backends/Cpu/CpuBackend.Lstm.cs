@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using MusicGen.Engine.Tensors;
+using MusicGen.Loaders.Checkpoints;
 
 namespace MusicGen.Engine.Backends.Cpu;
 
@@ -12,43 +13,75 @@ public sealed partial class CpuBackend
     private const int RecurrentRows = 64;
 
     /// <summary>
-    /// One LSTM step. The recurrent product streams all of W_hh (16 MiB at H = 1024, more than the caches) once
-    /// per step for every batch row; the gate arithmetic is one fused vector pass. Each core takes one contiguous
-    /// share of W_hh and walks it in the opposite direction every other step, so the part it read last, still in
-    /// its own cache, is the part it reads first (measured 12% faster than walking it the same way every step).
+    /// One LSTM step. The recurrent product streams all of W_hh (16 MiB at H = 1024 in float32, more than the caches)
+    /// once per step for every batch row; the gate arithmetic is one fused vector pass. Each core takes one
+    /// contiguous share of W_hh and walks it in the opposite direction every other step, so the part it read last,
+    /// still in its own cache, is the part it reads first (measured 12% faster than walking it the same way every
+    /// step). A packed W_hh (bfloat16: half the bytes) is converted in registers by the skinny packed kernels.
     /// </summary>
     public void LstmStep(Tensor gates, Tensor recurrentWeight, Tensor cell, Tensor output, int t)
     {
         int batch = gates.Dim(0), steps = gates.Dim(1), hidden = recurrentWeight.Dim(1);
         OperationContracts.LstmStep(gates, recurrentWeight, cell, output, t);
+        if (recurrentWeight.ElementType != WeightType.F32 && recurrentWeight.Buffer is not CpuPackedBuffer)
+            throw new ArgumentException($"{recurrentWeight} is not a packed matrix of the CPU backend");
         var gs = Array(gates, out int go);
         var cs = Array(cell, out int co);
         var hs = Array(output, out int ho);
         // z[b, 4H] = W_hh · h[b, t − 1]; one pass over W_hh serves every batch row (rows of h are steps·H apart).
         var z = Scratch.Get(batch * 4 * hidden);
-        int blocks = (4 * hidden + RecurrentRows - 1) / RecurrentRows, shares = Math.Min(CpuParallel.Workers, blocks);
-        if (t > 0)
-            CpuParallel.For(shares, (long)blocks * RecurrentRows * batch * hidden / shares,
-                (hs, ho: ho + (t - 1) * hidden, ws: Array(recurrentWeight, out int wo), wo, z, batch, steps, hidden, blocks, shares, reverse: t % 2 == 0),
-                static (in s, start, end) =>
-                {
-                    for (int share = start; share < end; share++)
-                    {
-                        int first = s.blocks * share / s.shares, last = s.blocks * (share + 1) / s.shares;
-                        for (int i = first; i < last; i++)
-                        {
-                            int r0 = (s.reverse ? first + last - 1 - i : i) * RecurrentRows, rows = Math.Min(RecurrentRows, 4 * s.hidden - r0);
-                            Gemm.MultiplyTransposed(s.hs.AsSpan(s.ho), s.steps * s.hidden, s.ws.AsSpan(s.wo + r0 * s.hidden), s.hidden,
-                                s.z.AsSpan(r0), 4 * s.hidden, s.batch, rows, s.hidden);
-                        }
-                    }
-                });
+        if (t == 0) System.Array.Clear(z, 0, batch * 4 * hidden);
+        else if (recurrentWeight.ElementType == WeightType.F32) RecurrentProduct(hs, ho + (t - 1) * hidden, steps * hidden, recurrentWeight, z, batch, t);
         else
-            System.Array.Clear(z, 0, batch * 4 * hidden);
+        {
+            // The packed kernels read h as contiguous rows.
+            var previous = Scratch.Get(batch * hidden, ScratchSlot.DecodedWeights);
+            for (int b = 0; b < batch; b++) System.Array.Copy(hs, ho + (b * steps + t - 1) * hidden, previous, b * hidden, hidden);
+            RecurrentProduct(previous, 0, hidden, recurrentWeight, z, batch, t);
+        }
 
         for (int b = 0; b < batch; b++)
             LstmCell(z.AsSpan(b * 4 * hidden, 4 * hidden), gs.AsSpan(go + (b * steps + t) * 4 * hidden, 4 * hidden),
                 cs.AsSpan(co + b * hidden, hidden), hs.AsSpan(ho + (b * steps + t) * hidden, hidden), first: t == 0);
+    }
+
+    /// <summary>z[b, 4H] = W_hh · h[b] for h's rows at h[offset + b · stride], in blocks of <see cref="RecurrentRows"/> rows of W_hh per core, reversed on even steps.</summary>
+    private static void RecurrentProduct(float[] h, int offset, int stride, Tensor recurrentWeight, float[] z, int batch, int t)
+    {
+        int hidden = recurrentWeight.Dim(1), blocks = (4 * hidden + RecurrentRows - 1) / RecurrentRows, shares = Math.Min(CpuParallel.Workers, blocks);
+        var job = new RecurrentJob(h, offset, stride, recurrentWeight.ElementType, recurrentWeight.Buffer, checked((int)recurrentWeight.Offset),
+            z, batch, hidden, blocks, shares, Reverse: t % 2 == 0);
+        CpuParallel.For(shares, (long)blocks * RecurrentRows * batch * hidden / shares, job, static (in s, start, end) =>
+        {
+            for (int share = start; share < end; share++)
+            {
+                int first = s.Blocks * share / s.Shares, last = s.Blocks * (share + 1) / s.Shares;
+                for (int i = first; i < last; i++)
+                {
+                    int r0 = (s.Reverse ? first + last - 1 - i : i) * RecurrentRows, rows = Math.Min(RecurrentRows, 4 * s.Hidden - r0);
+                    s.Block(r0, rows);
+                }
+            }
+        });
+    }
+
+    /// <summary>One recurrent product's operands, handed to the worker threads.</summary>
+    private readonly record struct RecurrentJob(float[] H, int Offset, int Stride, WeightType Type, IDeviceBuffer Weight, int WeightOffset,
+        float[] Z, int Batch, int Hidden, int Blocks, int Shares, bool Reverse)
+    {
+        /// <summary>Rows [r0, r0 + rows) of z.</summary>
+        public unsafe void Block(int r0, int rows)
+        {
+            if (Type == WeightType.F32)
+            {
+                var w = ((CpuBuffer)Weight).Data;
+                Gemm.MultiplyTransposed(H.AsSpan(Offset), Stride, w.AsSpan(WeightOffset + r0 * Hidden), Hidden, Z.AsSpan(r0), 4 * Hidden, Batch, rows, Hidden);
+                return;
+            }
+            fixed (float* x = &H[Offset], y = Z)
+            fixed (byte* w = ((CpuPackedBuffer)Weight).Data)
+                PackedGemm.Skinny(Type, x, Batch, Hidden, w, (float*)(w + PackedMatrix.ScalesAt(Type, 4 * Hidden, Hidden)), y, 4 * Hidden, r0, r0 + rows);
+        }
     }
 
     /// <summary>

@@ -7,13 +7,15 @@ namespace MusicGen.Engine.Models.Encodec;
 /// <summary>
 /// EnCodec's LSTM (modeling_encodec.EncodecLSTM): a stack of LSTM layers over time in channel-first layout, with a
 /// skip connection around the whole stack. The input projections of all steps are one matrix product (a
-/// 1-wide convolution over the channel-first input); only the recurrent part runs step by step.
+/// 1-wide convolution over the channel-first input); only the recurrent part runs step by step. Its matrix W_hh is
+/// read whole at every step, so it takes the reader's matrix type (float32, or bfloat16 beside low-precision model
+/// weights, see <see cref="EncodecModel.RecurrentTypeFor"/>).
 /// </summary>
 public sealed class EncodecLSTM : IEncodecLayer
 {
     private readonly IBackend _backend;
     private readonly int _dimension;
-    private readonly (Tensor InputWeight, Tensor Bias, Tensor RecurrentWeight)[] _layers; // [4H, H, 1], [4H], [4H, H]
+    private readonly (Tensor InputWeight, Tensor Bias, Tensor RecurrentWeight)[] _layers; // [4H, H, 1], [4H], [4H, H] (packed or float32)
 
     public EncodecLSTM(IBackend backend, WeightReader weights, int dimension, int layers)
     {
@@ -29,7 +31,9 @@ public sealed class EncodecLSTM : IEncodecLayer
             _layers[l] = (
                 backend.Adopt(weights.Float($"lstm.weight_ih_l{l}", 4 * dimension, dimension).Data, 4 * dimension, dimension, 1),
                 backend.Upload(bias, 4 * dimension),
-                backend.Upload(weights.Float($"lstm.weight_hh_l{l}", 4 * dimension, dimension)));
+                weights.MatrixType == WeightType.F32
+                    ? backend.Upload(weights.Float($"lstm.weight_hh_l{l}", 4 * dimension, dimension))
+                    : backend.UploadPacked(weights.Matrix($"lstm.weight_hh_l{l}", 4 * dimension, dimension)));
         }
     }
 

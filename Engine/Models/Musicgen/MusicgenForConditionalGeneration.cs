@@ -40,7 +40,10 @@ public sealed class MusicgenForConditionalGeneration : IMusicgenModel
         }
     }
 
-    /// <summary>Loads the model; the matrices of its linear layers (text encoder and decoder) in <paramref name="weightType"/>.</summary>
+    /// <summary>
+    /// Loads the model; the matrices of its linear layers (text encoder and decoder) in <paramref name="weightType"/>,
+    /// the codec's LSTM matrices in <see cref="EncodecModel.RecurrentTypeFor"/> that type.
+    /// </summary>
     public MusicgenForConditionalGeneration(IBackend backend, CheckpointFolder checkpoint, WeightType weightType = WeightType.F32)
     {
         _backend = backend;
@@ -53,7 +56,7 @@ public sealed class MusicgenForConditionalGeneration : IMusicgenModel
         if (Config.HasEncoderProjection) _encToDecProj = new Linear(backend, weights, "enc_to_dec_proj", textWidth, decoderWidth, bias: true);
         int sourceWidth = Config.HasEncoderProjection ? decoderWidth : Config.Decoder.CrossAttentionHiddenSize ?? textWidth;
         Decoder = new MusicgenForCausalLM(backend, Config.Decoder, weights.Scope("decoder."), sourceWidth);
-        AudioEncoder = new EncodecModel(backend, Config.AudioEncoder, checkpoint.CodecWeights);
+        AudioEncoder = new EncodecModel(backend, Config.AudioEncoder, checkpoint.CodecWeights.WithMatrixType(EncodecModel.RecurrentTypeFor(weightType)));
     }
 
     public DecoderCache StartDecoding(MusicgenConditioning conditioning, int positions)

@@ -42,7 +42,10 @@ public sealed class MusicgenMelodyForConditionalGeneration : IMusicgenModel
         }
     }
 
-    /// <summary>Loads the model; the matrices of its linear layers (text encoder and decoder) in <paramref name="weightType"/>.</summary>
+    /// <summary>
+    /// Loads the model; the matrices of its linear layers (text encoder and decoder) in <paramref name="weightType"/>,
+    /// the codec's LSTM matrices in <see cref="EncodecModel.RecurrentTypeFor"/> that type.
+    /// </summary>
     public MusicgenMelodyForConditionalGeneration(IBackend backend, CheckpointFolder checkpoint, WeightType weightType = WeightType.F32)
     {
         _backend = backend;
@@ -55,7 +58,7 @@ public sealed class MusicgenMelodyForConditionalGeneration : IMusicgenModel
         if (textWidth != width) _encToDecProj = new Linear(backend, weights, "enc_to_dec_proj", textWidth, width, bias: true);
         if (Config.NumChroma != width) _audioEncToDecProj = new Linear(backend, weights, "audio_enc_to_dec_proj", Config.NumChroma, width, bias: true);
         Decoder = new MusicgenForCausalLM(backend, Config.Decoder, weights.Scope("decoder."), crossAttentionSourceWidth: null);
-        AudioEncoder = new EncodecModel(backend, Config.AudioEncoder, checkpoint.CodecWeights);
+        AudioEncoder = new EncodecModel(backend, Config.AudioEncoder, checkpoint.CodecWeights.WithMatrixType(EncodecModel.RecurrentTypeFor(weightType)));
     }
 
     /// <summary>

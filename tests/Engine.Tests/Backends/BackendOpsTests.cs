@@ -453,6 +453,37 @@ public abstract class BackendOpsTests
         }, cases: 50);
     }
 
+    [SkippableTheory]
+    [InlineData(WeightType.F16)]
+    [InlineData(WeightType.BF16)]
+    [InlineData(WeightType.Q8)]
+    [InlineData(WeightType.Q4)]
+    public void Lstm_steps_with_a_packed_recurrent_matrix_match_the_decoded_matrix(WeightType type)
+    {
+        SkipUnlessAvailable();
+        // Up to 20 batch rows reach the packed products' skinny and wide paths; q8, q4 need whole blocks of 32.
+        Properties.ForAll(Properties.Ints((1, 20), (1, 5), (1, 40), (0, 1000)), s =>
+        {
+            var (batch, steps, seed) = (s[0], s[1], s[3]);
+            int hidden = type is WeightType.Q8 or WeightType.Q4 ? 32 * (1 + s[2] % 2) : s[2];
+            var gateValues = RandomData.Uniform(seed, batch * steps * 4 * hidden);
+            var packed = PackedMatrix.Pack(type, RandomData.Uniform(seed + 1, 4 * hidden * hidden, 0.3f), 4 * hidden, hidden);
+            var decoded = new float[4 * hidden * hidden];
+            for (int r = 0; r < 4 * hidden; r++) packed.DecodeRow(r, decoded.AsSpan(r * hidden, hidden));
+            using var whh = Backend.UploadPacked(packed);
+            using var whhDecoded = Upload(decoded, 4 * hidden, hidden);
+            float[] Run(Tensor recurrentWeight)
+            {
+                using var gates = Upload(gateValues, batch, steps, 4 * hidden);
+                using var cell = Backend.Allocate(batch, hidden);
+                using var output = Backend.Allocate(batch, steps, hidden);
+                for (int t = 0; t < steps; t++) Backend.LstmStep(gates, recurrentWeight, cell, output, t);
+                return output.ToArray().Concat(cell.ToArray()).ToArray();
+            }
+            RandomData.AssertClose(Run(whhDecoded), Run(whh), 1e-5, $"LSTM {type.Name()} batch={batch} hidden={hidden}");
+        }, cases: 30);
+    }
+
     [SkippableFact]
     public void NearestCodes_picks_the_nearest_codebook_row()
     {
