@@ -31,4 +31,11 @@ public sealed class OpenClGoldenCaseTests(OpenClFixture fixture, ITestOutputHelp
     [MemberData(nameof(LowPrecisionCases))]
     public void Every_case_is_within_the_tolerances_of_each_weight_type(string caseName, WeightType type) =>
         GoldenCaseTests.AssertWithinLowPrecisionTolerances(fixture.Backend, caseName, type, output);
+
+    public static TheoryData<string> CodecCases() => GoldenCaseTests.CodecCases();
+
+    [SkippableTheory]
+    [MemberData(nameof(CodecCases))]
+    public void The_codec_beside_low_precision_weights_is_within_its_tolerance(string caseName) =>
+        GoldenCaseTests.AssertCodecWithinLowPrecisionTolerance(fixture.Backend, caseName, output);
 }
