@@ -62,10 +62,15 @@ public sealed partial class OpenClBackend : IBackend
 
     public Tensor Allocate(params int[] shape)
     {
+        var tensor = AllocateUninitialized(shape);
+        _cl.FillZero(KernelArguments.MemoryOf(_cl, tensor), 0, tensor.Length * sizeof(float));
+        return tensor;
+    }
+
+    public Tensor AllocateUninitialized(params int[] shape)
+    {
         long length = CheckedLength(shape);
-        var memory = _cl.CreateBuffer(length * sizeof(float));
-        _cl.FillZero(memory, 0, length * sizeof(float));
-        return Own(memory, length, length * sizeof(float), shape);
+        return Own(_cl.CreateBuffer(length * sizeof(float)), length, length * sizeof(float), shape);
     }
 
     public Tensor AllocateHalf(params int[] shape)

@@ -36,6 +36,13 @@ public interface IBackend : IDisposable
     Tensor Allocate(params int[] shape);
 
     /// <summary>
+    /// A float32 tensor whose contents are undefined until written: for the output of an operation that writes
+    /// all of it. The codec's activations are tens of megabytes a layer, and clearing them first was a pass
+    /// through memory per layer for nothing.
+    /// </summary>
+    Tensor AllocateUninitialized(params int[] shape);
+
+    /// <summary>
     /// A zero-filled tensor of float16 elements (<see cref="Tensor.ElementType"/> F16): a key/value cache in half the
     /// bytes. Only <see cref="CopyBlocks"/> writes one, rounding float32 to the nearest float16, and only
     /// <see cref="Attention"/> reads one, as its keys and values.

@@ -68,6 +68,8 @@ public sealed partial class IlgpuBackend : IBackend
 
     public Tensor Allocate(params int[] shape) => Zeroed<float>(shape, WeightType.F32);
 
+    public Tensor AllocateUninitialized(params int[] shape) => new(this, NewBuffer<float>(shape), 0, shape, ownsBuffer: true);
+
     /// <summary>A zero-filled tensor of elements of type T (float32, or float16 for <see cref="AllocateHalf"/>).</summary>
     private Tensor Zeroed<T>(int[] shape, WeightType type) where T : unmanaged
     {

@@ -26,8 +26,8 @@ internal sealed class BufferPool
     private long _retained;
     private long _dropped; // floats of arrays left to the collector since it last ran
 
-    /// <summary>A zero-filled array of exactly this length.</summary>
-    public float[] Rent(int length)
+    /// <summary>An array of exactly this length, zero-filled if <paramref name="clear"/> (else its contents are undefined).</summary>
+    public float[] Rent(int length, bool clear = true)
     {
         if (length >= MinimumLength)
         {
@@ -42,6 +42,7 @@ internal sealed class BufferPool
                     _retained -= length;
                 }
             }
+            if (reused is not null && !clear) return reused;
             if (reused is not null)
             {
                 // Tens of megabytes: clearing on every core takes about half the time of one.
@@ -53,7 +54,7 @@ internal sealed class BufferPool
                 return reused;
             }
         }
-        return new float[length];
+        return clear ? new float[length] : GC.AllocateUninitializedArray<float>(length);
     }
 
     /// <summary>

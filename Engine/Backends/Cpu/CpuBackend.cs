@@ -15,8 +15,12 @@ public sealed partial class CpuBackend : IBackend
 
     private readonly BufferPool _pool = new();
 
-    public Tensor Allocate(params int[] shape) =>
-        new(this, new CpuBuffer(_pool.Rent(checked((int)ShapeText.ElementCount(shape))), _pool), 0, shape, ownsBuffer: true);
+    public Tensor Allocate(params int[] shape) => Rented(shape, clear: true);
+
+    public Tensor AllocateUninitialized(params int[] shape) => Rented(shape, clear: false);
+
+    private Tensor Rented(int[] shape, bool clear) =>
+        new(this, new CpuBuffer(_pool.Rent(checked((int)ShapeText.ElementCount(shape)), clear), _pool), 0, shape, ownsBuffer: true);
 
     public Tensor AllocateHalf(params int[] shape) =>
         new(this, new CpuHalfBuffer(ShapeText.ElementCount(shape)), 0, shape, ownsBuffer: true, WeightType.F16);

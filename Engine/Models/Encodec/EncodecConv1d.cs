@@ -73,13 +73,13 @@ public sealed class EncodecConv1d : IEncodecLayer
     {
         int batch = hidden.Dim(0), length = hidden.Dim(2);
         var (left, right) = Padding(length);
-        var output = _backend.Allocate(batch, OutChannels, OutputLength(length));
+        var output = _backend.AllocateUninitialized(batch, OutChannels, OutputLength(length));
         if (left == 0 && right == 0 && activation is null)
         {
             _backend.Conv1d(hidden, _weight, _bias, output, Stride, Dilation);
             return output;
         }
-        using var padded = _backend.Allocate(batch, InChannels, length + left + right);
+        using var padded = _backend.AllocateUninitialized(batch, InChannels, length + left + right);
         _backend.Pad1d(hidden, padded, left, right, _padMode);
         if (activation is { } kind) _backend.Activation(padded, padded, kind);
         _backend.Conv1d(padded, _weight, _bias, output, Stride, Dilation);

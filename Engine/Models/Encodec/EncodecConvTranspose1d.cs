@@ -52,7 +52,7 @@ public sealed class EncodecConvTranspose1d : IEncodecLayer
 
     public Tensor Forward(Tensor hidden) // [B, Cin, T] -> [B, Cout, T · stride]
     {
-        var output = _backend.Allocate(hidden.Dim(0), OutChannels, hidden.Dim(2) * Stride);
+        var output = _backend.AllocateUninitialized(hidden.Dim(0), OutChannels, hidden.Dim(2) * Stride);
         _backend.ConvTranspose1d(hidden, _weight, _bias, output, Stride, KernelSize, _trimLeft);
         return output;
     }

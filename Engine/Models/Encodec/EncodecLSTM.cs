@@ -58,12 +58,12 @@ public sealed class EncodecLSTM : IEncodecLayer
         int batch = hidden.Dim(0), steps = hidden.Dim(2), rows = steps + 1, width = _dimension;
         // LstmStep reads the previous step's output from the row before its own, so the step sequences are
         // [B, 1 + T, ·] with row 0 holding the carried output (its gates are never used).
-        using var projected = _backend.Allocate(batch, 4 * width, steps); // [B, 4H, T]
-        using var transposed = _backend.Allocate(batch, steps, 4 * width); // [B, T, 4H]
+        using var projected = _backend.AllocateUninitialized(batch, 4 * width, steps); // [B, 4H, T]
+        using var transposed = _backend.AllocateUninitialized(batch, steps, 4 * width); // [B, T, 4H]
         using var gates = _backend.Allocate(batch, rows, 4 * width);       // [B, 1 + T, 4H]
-        using var output = _backend.Allocate(batch, rows, width);          // [B, 1 + T, H]
-        using var layerOutput = _backend.Allocate(batch, steps, width);    // [B, T, H]
-        var result = _backend.Allocate(batch, width, steps);               // [B, H, T], each layer's output
+        using var output = _backend.AllocateUninitialized(batch, rows, width); // [B, 1 + T, H]
+        using var layerOutput = _backend.AllocateUninitialized(batch, steps, width); // [B, T, H]
+        var result = _backend.AllocateUninitialized(batch, width, steps); // [B, H, T], each layer's output
         var input = hidden;
         for (int l = 0; l < _layers.Length; l++)
         {

@@ -37,7 +37,7 @@ public sealed class EncodecResnetBlock : IEncodecLayer
         {
             // ELU, dilated conv, ELU, 1-wide conv, plus the input: one operation, so no intermediate of the
             // block's full length goes through memory.
-            var output = _backend.Allocate(hidden.ShapeArray());
+            var output = _backend.AllocateUninitialized(hidden.ShapeArray());
             var (left, right) = _first.Padding(hidden.Dim(2));
             _backend.ResidualUnit(hidden, _first.Weight, _first.Bias, _second.Weight, _second.Bias, output, _first.Dilation, left, right, _first.PadMode);
             return output;

@@ -27,7 +27,7 @@ public sealed class EncodecElu : IEncodecLayer
 
     public Tensor Forward(Tensor hidden)
     {
-        var output = _backend.Allocate(hidden.ShapeArray());
+        var output = _backend.AllocateUninitialized(hidden.ShapeArray());
         _backend.Activation(hidden, output, Backends.ActivationKind.Elu);
         return output;
     }

@@ -453,6 +453,23 @@ public abstract class BackendOpsTests
         }, cases: 50);
     }
 
+    [SkippableFact]
+    public void An_uninitialized_tensor_in_place_of_a_freed_one_holds_exactly_what_an_operation_writes()
+    {
+        SkipUnlessAvailable();
+        // A megabyte and more: the CPU backend reuses such arrays without clearing them.
+        int[] shape = [2, 3, 1 << 16];
+        var values = RandomData.Uniform(5, 2 * 3 * (1 << 16));
+        using var input = Upload(values, shape);
+        using (var previous = Upload(RandomData.Uniform(6, values.Length), shape)) { }
+        using var output = Backend.AllocateUninitialized(shape);
+        Assert.Equal(shape, output.ShapeArray());
+        Backend.Activation(input, output, ActivationKind.Elu);
+        using var expected = Backend.Allocate(shape);
+        Backend.Activation(input, expected, ActivationKind.Elu);
+        Assert.Equal(expected.ToArray(), output.ToArray());
+    }
+
     [SkippableTheory]
     [InlineData(WeightType.F16)]
     [InlineData(WeightType.BF16)]

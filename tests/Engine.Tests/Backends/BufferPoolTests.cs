@@ -21,6 +21,20 @@ public sealed class BufferPoolTests
     }
 
     [Fact]
+    public void An_uninitialized_rent_takes_a_returned_array_back_as_it_is_and_a_later_rent_clears_it()
+    {
+        var pool = new BufferPool();
+        var array = pool.Rent(BufferPool.MinimumLength);
+        array[7] = 3f;
+        pool.Return(array);
+        var uninitialized = pool.Rent(BufferPool.MinimumLength, clear: false);
+        Assert.Same(array, uninitialized);
+        Assert.Equal(3f, uninitialized[7]);
+        pool.Return(uninitialized);
+        Assert.Equal(0f, pool.Rent(BufferPool.MinimumLength)[7]);
+    }
+
+    [Fact]
     public void Beyond_the_limit_the_oldest_arrays_give_way_to_the_newest()
     {
         var pool = new BufferPool();
