@@ -75,19 +75,57 @@ public sealed partial class CpuBackend
                 var source = new TransposedColumns(s.X, s.XOffset + b * s.InChannels * s.InLength, s.InLength, s.Taps, q0, count, tiling.Width);
                 ConvolutionGemm.Multiply(ref source, s.W.AsSpan(s.WOffset + r0 * tiling.Depth), tiling.Depth, rows, tiling.Depth, product);
                 int yb = s.YOffset + b * s.OutChannels * s.OutLength;
-                for (int r = 0; r < rows; r++)
-                {
-                    int p = (r0 + r) / s.OutChannels, co = (r0 + r) % s.OutChannels;
-                    float channelBias = s.Bias is null ? 0f : s.Bias[s.BiasOffset + co];
-                    // Frames whose output q·s + p − trimLeft falls inside [0, Tout).
-                    int first = Math.Max(0, CeilDiv(s.TrimLeft - p, s.Stride) - q0);
-                    int last = Math.Min(count, CeilDiv(s.TrimLeft + s.OutLength - p, s.Stride) - q0);
-                    var row = product.AsSpan(r * tiling.Width, tiling.Width);
-                    var target = s.Y.AsSpan(yb + co * s.OutLength);
-                    for (int t = first; t < last; t++) target[(q0 + t) * s.Stride + p - s.TrimLeft] = row[t] + channelBias;
-                }
+                Scatter(s, product, r0, rows, q0, count, tiling.Width, s.Y.AsSpan(yb, s.OutChannels * s.OutLength));
             }
         });
+    }
+
+    /// <summary>
+    /// Writes product rows [r0, r0 + rows) of frames [q0, q0 + count) into place with the bias: row (p, co) at frame
+    /// q is output q·s + p − trimLeft of channel co. A channel whose s phases are all among the rows writes its
+    /// outputs in order, the s phases of a frame one after another; the edges of a row group go phase by phase.
+    /// </summary>
+    private static void Scatter(in ConvTransposeJob s, float[] product, int r0, int rows, int q0, int count, int width, Span<float> y)
+    {
+        int stride = s.Stride, channels = s.OutChannels;
+        // Frames whose every phase lands inside [0, Tout).
+        int inner0 = Math.Min(count, Math.Max(0, CeilDiv(s.TrimLeft, stride) - q0));
+        int inner1 = Math.Max(inner0, Math.Min(count, (s.TrimLeft + s.OutLength) / stride - q0));
+        for (int r = 0; r < rows; r++)
+        {
+            int phase = (r0 + r) / channels, co = (r0 + r) % channels;
+            float bias = s.Bias is null ? 0f : s.Bias[s.BiasOffset + co];
+            bool whole = co >= r0 && co + (stride - 1) * channels < r0 + rows;
+            if (!whole)
+            {
+                ScatterPhase(s, product.AsSpan(r * width, count), phase, co, bias, q0, 0, count, y);
+                continue;
+            }
+            if (phase > 0) continue; // written with the channel's first phase
+            if (inner1 > inner0)
+            {
+                ref float source = ref product[r * width + inner0];
+                ref float target = ref y[co * s.OutLength + (q0 + inner0) * stride - s.TrimLeft];
+                for (int t = 0; t < inner1 - inner0; t++)
+                    for (int p = 0; p < stride; p++)
+                        Unsafe.Add(ref target, t * stride + p) = Unsafe.Add(ref source, p * channels * width + t) + bias;
+            }
+            for (int p = 0; p < stride; p++)
+            {
+                var row = product.AsSpan((r + p * channels) * width, count);
+                ScatterPhase(s, row, p, co, bias, q0, 0, inner0, y);
+                ScatterPhase(s, row, p, co, bias, q0, inner1, count, y);
+            }
+        }
+    }
+
+    /// <summary>Frames [from, to) of one phase row, those whose output falls inside [0, Tout).</summary>
+    private static void ScatterPhase(in ConvTransposeJob s, ReadOnlySpan<float> row, int phase, int co, float bias, int q0, int from, int to, Span<float> y)
+    {
+        int first = Math.Max(from, CeilDiv(s.TrimLeft - phase, s.Stride) - q0);
+        int last = Math.Min(to, CeilDiv(s.TrimLeft + s.OutLength - phase, s.Stride) - q0);
+        var target = y.Slice(co * s.OutLength);
+        for (int t = first; t < last; t++) target[(q0 + t) * s.Stride + phase - s.TrimLeft] = row[t] + bias;
     }
 
     /// <summary>Output steps of a single-output convolution per work item: 8 vectors of accumulators.</summary>
