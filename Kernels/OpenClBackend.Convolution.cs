@@ -21,6 +21,10 @@ public sealed partial class OpenClBackend
             launch.Run([Tiles(tout), Tiles(cout), batch], [KernelSizes.TileThreads, KernelSizes.TileThreads, 1]);
     }
 
+    /// <summary>In steps, as the residual unit: the padded copy stays in device memory, which the kernels read at its bandwidth.</summary>
+    public void PaddedConv1d(Tensor x, Tensor weight, Tensor? bias, Tensor y, int stride, int dilation, int padLeft, int padRight, PadMode mode) =>
+        this.PaddedConv1dInSteps(x, weight, bias, y, stride, dilation, padLeft, padRight, mode);
+
     /// <summary>As separate operations: each already keeps the device busy, and the intermediates stay in device memory.</summary>
     public void ResidualUnit(Tensor x, Tensor narrowWeight, Tensor narrowBias, Tensor wideWeight, Tensor wideBias, Tensor y,
         int dilation, int padLeft, int padRight, PadMode mode) =>

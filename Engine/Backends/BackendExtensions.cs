@@ -56,6 +56,16 @@ public static class BackendExtensions
         backend.Add(x, y, y);
     }
 
+    /// <summary><see cref="IBackend.PaddedConv1d"/> as Pad1d into a temporary, then Conv1d.</summary>
+    public static void PaddedConv1dInSteps(this IBackend backend, Tensor x, Tensor weight, Tensor? bias, Tensor y, int stride, int dilation,
+        int padLeft, int padRight, PadMode mode)
+    {
+        OperationContracts.Conv1d(x, weight, bias, y, stride, dilation, padLeft, padRight);
+        using var padded = backend.AllocateUninitialized(x.Dim(0), x.Dim(1), x.Dim(2) + padLeft + padRight);
+        backend.Pad1d(x, padded, padLeft, padRight, mode);
+        backend.Conv1d(padded, weight, bias, y, stride, dilation);
+    }
+
     /// <summary>A new tensor with the same shape and contents.</summary>
     public static Tensor Clone(this IBackend backend, Tensor source)
     {

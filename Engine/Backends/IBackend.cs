@@ -75,6 +75,12 @@ public interface IBackend : IDisposable
     void Conv1d(Tensor x, Tensor weight, Tensor? bias, Tensor y, int stride, int dilation);
 
     /// <summary>
+    /// <see cref="Conv1d"/> of x padded by padLeft and padRight steps as <see cref="Pad1d"/> pads, without a padded
+    /// copy (the codec's convolutions pad inputs of tens of megabytes): the same floats as Pad1d then Conv1d.
+    /// </summary>
+    void PaddedConv1d(Tensor x, Tensor weight, Tensor? bias, Tensor y, int stride, int dilation, int padLeft, int padRight, PadMode mode);
+
+    /// <summary>
     /// Transposed convolution of x[B, Cin, Tin] with output positions [trimLeft, trimLeft + Tout) written to
     /// y[B, Cout, Tout]. The weight is in the polyphase layout of <see cref="ConvTransposeWeights"/>.
     /// </summary>

@@ -17,9 +17,10 @@ public static class OperationContracts
         Require(x.Length == m * k && y.Length == m * n && (bias is null || bias.Length == n), "Linear", x, weight, y);
     }
 
-    public static void Conv1d(Tensor x, Tensor weight, Tensor? bias, Tensor y, int stride, int dilation)
+    public static void Conv1d(Tensor x, Tensor weight, Tensor? bias, Tensor y, int stride, int dilation, int padLeft = 0, int padRight = 0)
     {
-        int cin = x.Dim(1), tin = x.Dim(2), cout = weight.Dim(0), kernel = weight.Dim(2);
+        Require(padLeft >= 0 && padRight >= 0, "Conv1d (padding)", x, y);
+        int cin = x.Dim(1), tin = x.Dim(2) + padLeft + padRight, cout = weight.Dim(0), kernel = weight.Dim(2);
         Require(weight.Dim(1) == cin && y.Dim(0) == x.Dim(0) && y.Dim(1) == cout && stride > 0 && dilation > 0
             && y.Dim(2) == (tin - (kernel - 1) * dilation - 1) / stride + 1 && (bias is null || bias.Length == cout), "Conv1d", x, weight, y);
     }

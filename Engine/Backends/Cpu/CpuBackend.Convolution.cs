@@ -9,24 +9,29 @@ namespace MusicGen.Engine.Backends.Cpu;
 
 public sealed partial class CpuBackend
 {
+    public void Conv1d(Tensor x, Tensor weight, Tensor? bias, Tensor y, int stride, int dilation) =>
+        PaddedConv1d(x, weight, bias, y, stride, dilation, 0, 0, PadMode.Zero);
+
     /// <summary>
     /// Conv1d as the product weight[Cout, Cin·K] · columns[Cin·K, Tout], one panel of output steps at a time; the
-    /// columns are read from the input in place or gathered into a packed panel (see <see cref="ConvolutionGemm"/>).
+    /// columns are read from the input in place or gathered into a packed panel (see <see cref="ConvolutionGemm"/>),
+    /// through the padding rule where a panel reaches past the input's ends.
     /// </summary>
-    public void Conv1d(Tensor x, Tensor weight, Tensor? bias, Tensor y, int stride, int dilation)
+    public void PaddedConv1d(Tensor x, Tensor weight, Tensor? bias, Tensor y, int stride, int dilation, int padLeft, int padRight, PadMode mode)
     {
         int batch = x.Dim(0), cin = x.Dim(1), tin = x.Dim(2);
         int cout = weight.Dim(0), kernel = weight.Dim(2), tout = y.Dim(2);
-        OperationContracts.Conv1d(x, weight, bias, y, stride, dilation);
+        OperationContracts.Conv1d(x, weight, bias, y, stride, dilation, padLeft, padRight);
+        var padding = new InputPadding(tin, padLeft, padRight, mode);
         if (cout == 1 && stride == 1)
         {
-            SingleOutputConv1d(x, weight, bias, y, dilation);
+            SingleOutputConv1d(x, weight, bias, y, dilation, padding);
             return;
         }
         var tiling = PanelTiling.For(batch, tout, cout, cin * kernel);
         var job = new ConvolutionJob(Array(x, out int xo), xo, Array(weight, out int wo), wo, Array(y, out int yo), yo,
             bias is null ? null : Array(bias, out _), bias is null ? 0 : checked((int)bias.Offset),
-            cin, tin, cout, tout, kernel, stride, dilation, tiling);
+            cin, padding, cout, tout, kernel, stride, dilation, tiling);
         CpuParallel.For(tiling.Items, tiling.CostPerItem, job, static (in s, start, end) =>
         {
             var tiling = s.Tiling;
@@ -34,7 +39,7 @@ public sealed partial class CpuBackend
             for (int item = start; item < end; item++)
             {
                 var (b, t0, count, r0, rows) = tiling.Item(item, s.OutLength, s.OutChannels);
-                var source = new ConvolutionColumns(s.X, s.XOffset + b * s.InChannels * s.InLength, s.InLength, s.Kernel, s.Stride,
+                var source = new ConvolutionColumns(s.X, s.XOffset + b * s.InChannels * s.Padding.Length, s.Padding, s.Kernel, s.Stride,
                     s.Dilation, t0, count, tiling.Width);
                 ConvolutionGemm.Multiply(ref source, s.W.AsSpan(s.WOffset + r0 * tiling.Depth), tiling.Depth, rows, tiling.Depth, product);
                 int yb = s.YOffset + b * s.OutChannels * s.OutLength + t0;
@@ -136,47 +141,55 @@ public sealed partial class CpuBackend
     /// fill one row of its 6-row tile: 8 vectors of consecutive outputs stay in registers while every input row
     /// and tap passes, with the same fused multiply-adds in the same order as the panel product, then the bias.
     /// </summary>
-    private static void SingleOutputConv1d(Tensor x, Tensor weight, Tensor? bias, Tensor y, int dilation)
+    private static void SingleOutputConv1d(Tensor x, Tensor weight, Tensor? bias, Tensor y, int dilation, InputPadding padding)
     {
         int batch = x.Dim(0), cin = x.Dim(1), tin = x.Dim(2), kernel = weight.Dim(2), tout = y.Dim(2);
         int spans = (tout + SingleOutputSpan - 1) / SingleOutputSpan;
         var job = (xs: Array(x, out int xo), xo, ws: Array(weight, out int wo), wo, ys: Array(y, out int yo), yo,
-            bias: bias is null ? 0f : Span(bias)[0], cin, tin, kernel, tout, dilation, spans);
+            bias: bias is null ? 0f : Span(bias)[0], cin, tin, kernel, tout, dilation, spans, padding);
         CpuParallel.For(batch * spans, (long)SingleOutputSpan * cin * kernel, job, static (in s, start, end) =>
         {
-            Span<float> padded = stackalloc float[SingleOutputSpan];
+            Span<float> result = stackalloc float[SingleOutputSpan];
             for (int item = start; item < end; item++)
             {
                 int b = item / s.spans, t0 = item % s.spans * SingleOutputSpan, count = Math.Min(SingleOutputSpan, s.tout - t0);
                 var input = s.xs.AsSpan(s.xo + b * s.cin * s.tin, s.cin * s.tin);
-                SingleOutputSpanOf(input, s.ws.AsSpan(s.wo, s.cin * s.kernel), s.cin, s.tin, s.kernel, s.dilation, t0, count, s.bias, padded);
-                padded[..count].CopyTo(s.ys.AsSpan(s.yo + b * s.tout + t0, count));
+                SingleOutputSpanOf(input, s.ws.AsSpan(s.wo, s.cin * s.kernel), s.cin, s.kernel, s.dilation, s.padding, t0, count, s.bias, result);
+                result[..count].CopyTo(s.ys.AsSpan(s.yo + b * s.tout + t0, count));
             }
         });
     }
 
-    /// <summary>Outputs [t0, t0 + count) of one batch row into result (SingleOutputSpan long).</summary>
-    private static void SingleOutputSpanOf(ReadOnlySpan<float> x, ReadOnlySpan<float> w, int cin, int tin, int kernel, int dilation,
-        int t0, int count, float bias, Span<float> result)
+    /// <summary>
+    /// Outputs [t0, t0 + count) of one batch row into result (SingleOutputSpan long). Output t reads padded
+    /// positions [t, t + reach] of each input row: in place where they are all inside the input, else from a
+    /// window of the row filled through the padding rule (zeros past the last output's reach).
+    /// </summary>
+    private static void SingleOutputSpanOf(ReadOnlySpan<float> x, ReadOnlySpan<float> w, int cin, int kernel, int dilation,
+        InputPadding padding, int t0, int count, float bias, Span<float> result)
     {
-        int width = Vector<float>.Count;
+        int width = Vector<float>.Count, reach = (kernel - 1) * dilation, tin = padding.Length;
+        bool inside = count == SingleOutputSpan && padding.Inside(t0, t0 + SingleOutputSpan - 1 + reach);
+        var window = inside ? [] : Scratch.Get(SingleOutputSpan + reach, ScratchSlot.TileInput);
         Vector<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
-        Span<float> partial = stackalloc float[SingleOutputSpan];
         for (int ci = 0; ci < cin; ci++)
         {
-            ref float row = ref Unsafe.Add(ref MemoryMarshal.GetReference(x), ci * tin);
-            PrefetchNextPanel(ref row, t0, SingleOutputSpan);
+            var row = x.Slice(ci * tin, tin);
+            scoped ref float start = ref Unsafe.NullRef<float>();
+            if (inside)
+            {
+                start = ref Unsafe.Add(ref MemoryMarshal.GetReference(row), t0 - padding.Left);
+                PrefetchNextPanel(ref start, 0, SingleOutputSpan);
+            }
+            else
+            {
+                for (int i = 0; i < SingleOutputSpan + reach; i++) window[i] = i < count + reach ? padding.At(row, t0 + i) : 0f;
+                start = ref window[0];
+            }
             for (int k = 0; k < kernel; k++)
             {
                 var v = new Vector<float>(w[ci * kernel + k]);
-                scoped ref float source = ref Unsafe.Add(ref row, t0 + k * dilation);
-                if (count < SingleOutputSpan)
-                {
-                    // The last span of the row: only count inputs exist past its start.
-                    partial.Clear();
-                    MemoryMarshal.CreateReadOnlySpan(ref source, count).CopyTo(partial);
-                    source = ref MemoryMarshal.GetReference(partial);
-                }
+                ref float source = ref Unsafe.Add(ref start, k * dilation);
                 a0 = Vector.FusedMultiplyAdd(v, Vector.LoadUnsafe(ref source, 0), a0);
                 a1 = Vector.FusedMultiplyAdd(v, Vector.LoadUnsafe(ref source, (nuint)width), a1);
                 a2 = Vector.FusedMultiplyAdd(v, Vector.LoadUnsafe(ref source, (nuint)(2 * width)), a2);
@@ -196,6 +209,24 @@ public sealed partial class CpuBackend
         (a5 + b).CopyTo(result[(5 * width)..]);
         (a6 + b).CopyTo(result[(6 * width)..]);
         (a7 + b).CopyTo(result[(7 * width)..]);
+    }
+
+    /// <summary>
+    /// An input row of Length steps as a convolution sees it, padded by Left and Right under Mode: padded
+    /// position p reads the row at <see cref="PadIndex.Source"/> (or zero).
+    /// </summary>
+    private readonly record struct InputPadding(int Length, int Left, int Right, PadMode Mode)
+    {
+        public static InputPadding None(int length) => new(length, 0, 0, PadMode.Zero);
+
+        /// <summary>Whether padded positions [first, last] all lie in the row itself.</summary>
+        public bool Inside(int first, int last) => first >= Left && last < Left + Length;
+
+        public float At(ReadOnlySpan<float> row, int p)
+        {
+            int index = PadIndex.Source(p, Length, Left, Right, Mode);
+            return index < 0 ? 0f : row[index];
+        }
     }
 
     private static int CeilDiv(int a, int b) => a >= 0 ? (a + b - 1) / b : -(-a / b);
@@ -226,19 +257,24 @@ public sealed partial class CpuBackend
     }
 
     /// <summary>
-    /// columns[(ci, k), t] = x[ci, t·stride + k·dilation] for one panel: read in place when the stride is 1 and the
-    /// panel is whole (each row is then a contiguous run of the input), else gathered into the packed panel.
+    /// columns[(ci, k), t] = padded x[ci, t·stride + k·dilation] for one panel: read in place when the stride is 1,
+    /// the panel whole and inside the input (each row is then a contiguous run of it), else gathered into the packed
+    /// panel, through the padding rule for rows that reach past the input's ends.
     /// </summary>
-    private readonly struct ConvolutionColumns(float[] x, int offset, int length, int kernel, int stride, int dilation,
+    private readonly struct ConvolutionColumns(float[] x, int offset, InputPadding padding, int kernel, int stride, int dilation,
         int firstColumn, int columns, int width) : IPanelSource
     {
         public ref float Rows(Span<float> panel, Span<int> offsets, int firstRow, int rows)
         {
-            bool inPlace = stride == 1 && columns == width;
+            int length = padding.Length, span = (columns - 1) * stride + 1;
+            bool inPlace = stride == 1 && columns == width
+                && padding.Inside(firstColumn, firstColumn + columns - 1 + (kernel - 1) * dilation);
             for (int r = 0; r < rows; r++)
             {
-                int d = firstRow + r, ci = d / kernel, k = d % kernel, start = ci * length + firstColumn * stride + k * dilation;
-                if (k == 0) PrefetchNextPanel(ref x[offset], start, columns * stride);
+                int d = firstRow + r, ci = d / kernel, k = d % kernel, first = firstColumn * stride + k * dilation;
+                bool inside = padding.Inside(first, first + span - 1);
+                int start = ci * length + first - padding.Left;
+                if (k == 0 && inside) PrefetchNextPanel(ref x[offset], start, columns * stride);
                 if (inPlace)
                 {
                     offsets[r] = start;
@@ -246,8 +282,13 @@ public sealed partial class CpuBackend
                 }
                 offsets[r] = r * width;
                 var target = panel.Slice(r * width, width);
-                if (stride == 1) x.AsSpan(offset + start, columns).CopyTo(target);
-                else Gather(x.AsSpan(offset + start, (columns - 1) * stride + 1), stride, target[..columns]);
+                if (!inside)
+                {
+                    var row = x.AsSpan(offset + ci * length, length);
+                    for (int t = 0; t < columns; t++) target[t] = padding.At(row, first + t * stride);
+                }
+                else if (stride == 1) x.AsSpan(offset + start, columns).CopyTo(target);
+                else Gather(x.AsSpan(offset + start, span), stride, target[..columns]);
                 target[columns..].Clear();
             }
             return ref inPlace ? ref x[offset] : ref panel[0];
@@ -295,7 +336,7 @@ public sealed partial class CpuBackend
     /// <summary>One convolution's arrays and sizes, handed to the worker threads.</summary>
     private readonly record struct ConvolutionJob(
         float[] X, int XOffset, float[] W, int WOffset, float[] Y, int YOffset, float[]? Bias, int BiasOffset,
-        int InChannels, int InLength, int OutChannels, int OutLength, int Kernel, int Stride, int Dilation, PanelTiling Tiling);
+        int InChannels, InputPadding Padding, int OutChannels, int OutLength, int Kernel, int Stride, int Dilation, PanelTiling Tiling);
 
     /// <summary>One transposed convolution's arrays and sizes: outputs [TrimLeft, TrimLeft + OutLength) of frames from FirstFrame on.</summary>
     private readonly record struct ConvTransposeJob(

@@ -56,7 +56,7 @@ public sealed partial class CpuBackend
         for (int p0 = 0; p0 < count; p0 += width)
         {
             int columns = Math.Min(width, count - p0);
-            var source = new ConvolutionColumns(input, 0, stride, s.Kernel, 1, s.Dilation, p0, columns, width);
+            var source = new ConvolutionColumns(input, 0, InputPadding.None(stride), s.Kernel, 1, s.Dilation, p0, columns, width);
             ConvolutionGemm.Multiply(ref source, s.NarrowWeight.AsSpan(s.NarrowWeightOffset), s.Channels * s.Kernel, s.Narrow, s.Channels * s.Kernel, product);
             for (int r = 0; r < s.Narrow; r++)
                 TensorPrimitives.Add(product.AsSpan(r * width, columns), s.NarrowBias[s.NarrowBiasOffset + r], narrow.AsSpan(r * ResidualTile + p0, columns));
@@ -67,7 +67,7 @@ public sealed partial class CpuBackend
         for (int p0 = 0; p0 < count; p0 += width)
         {
             int columns = Math.Min(width, count - p0);
-            var source = new ConvolutionColumns(narrow, 0, ResidualTile, 1, 1, 1, p0, columns, width);
+            var source = new ConvolutionColumns(narrow, 0, InputPadding.None(ResidualTile), 1, 1, 1, p0, columns, width);
             ConvolutionGemm.Multiply(ref source, s.WideWeight.AsSpan(s.WideWeightOffset), s.Narrow, s.Channels, s.Narrow, product);
             for (int c = 0; c < s.Channels; c++)
             {

@@ -65,18 +65,18 @@ public sealed class EncodecConv1d : IEncodecLayer
     public Tensor Forward(Tensor hidden) => Forward(hidden, activation: null); // [B, Cin, T] -> [B, Cout, ⌈T / stride⌉]
 
     /// <summary>
-    /// The convolution of activation(hidden). The activation runs in place on the padded copy: an elementwise
+    /// The convolution of activation(hidden). The activation runs in place on a padded copy: an elementwise
     /// function with f(0) = 0 commutes with reflect and zero padding, and the input needs no copy of its own. A
-    /// convolution that needs neither reads the input as it is.
+    /// convolution without one reads the input as it is, padded as it reads.
     /// </summary>
     public Tensor Forward(Tensor hidden, ActivationKind? activation) // [B, Cin, T] -> [B, Cout, ⌈T / stride⌉]
     {
         int batch = hidden.Dim(0), length = hidden.Dim(2);
         var (left, right) = Padding(length);
         var output = _backend.AllocateUninitialized(batch, OutChannels, OutputLength(length));
-        if (left == 0 && right == 0 && activation is null)
+        if (activation is null)
         {
-            _backend.Conv1d(hidden, _weight, _bias, output, Stride, Dilation);
+            _backend.PaddedConv1d(hidden, _weight, _bias, output, Stride, Dilation, left, right, _padMode);
             return output;
         }
         using var padded = _backend.AllocateUninitialized(batch, InChannels, length + left + right);

@@ -241,6 +241,32 @@ public abstract class BackendOpsTests
     }
 
     [SkippableFact]
+    public void A_padded_convolution_gives_exactly_the_floats_of_padding_then_convolving()
+    {
+        SkipUnlessAvailable();
+        // Long inputs reach whole panels inside the input as well as the edges; one output channel with stride 1
+        // is the CPU's single-output path.
+        Properties.ForAll(Properties.Ints((1, 2), (1, 5), (0, 6), (1, 7), (1, 4), (1, 3), (0, 300), (0, 8), (0, 8), (0, 1), (0, 1000)), s =>
+        {
+            var (batch, cin, kernel, stride, dilation, left, right, seed) = (s[0], s[1], s[3], s[4], s[5], s[7], s[8], s[10]);
+            int cout = s[2] == 0 ? 1 : s[2], reach = (kernel - 1) * dilation;
+            int tin = Math.Max(1, reach + 1 - left - right) + s[6];
+            var mode = s[9] == 0 ? PadMode.Zero : PadMode.Reflect;
+            int tout = (tin + left + right - reach - 1) / stride + 1;
+            using var xt = Upload(RandomData.Uniform(seed, batch * cin * tin), batch, cin, tin);
+            using var wt = Upload(RandomData.Uniform(seed + 1, cout * cin * kernel), cout, cin, kernel);
+            using var bt = Upload(RandomData.Uniform(seed + 2, cout), cout);
+            using var padded = Backend.Allocate(batch, cin, tin + left + right);
+            using var expected = Backend.Allocate(batch, cout, tout);
+            using var y = Backend.AllocateUninitialized(batch, cout, tout);
+            Backend.Pad1d(xt, padded, left, right, mode);
+            Backend.Conv1d(padded, wt, bt, expected, stride, dilation);
+            Backend.PaddedConv1d(xt, wt, bt, y, stride, dilation, left, right, mode);
+            Assert.Equal(expected.ToArray(), y.ToArray());
+        }, cases: 80);
+    }
+
+    [SkippableFact]
     public void Pad1d_reflects_like_encodec_even_for_short_input()
     {
         SkipUnlessAvailable();
