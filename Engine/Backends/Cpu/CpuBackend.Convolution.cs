@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 using MusicGen.Engine.Tensors;
@@ -306,12 +307,24 @@ public sealed partial class CpuBackend
         for (int line = 0; line < span * sizeof(float) + 64; line += 64) Sse.Prefetch0(next + line);
     }
 
-    /// <summary>target[t] = source[t · stride]; source is checked to hold the last one, the loop runs unchecked.</summary>
-    private static void Gather(ReadOnlySpan<float> source, int stride, Span<float> target)
+    /// <summary>
+    /// target[t] = source[t · stride]; source is checked to hold the last one, the loop runs unchecked. With AVX2,
+    /// 8 at a time by the gather instruction: the strided convolutions gather every row of every panel.
+    /// </summary>
+    private static unsafe void Gather(ReadOnlySpan<float> source, int stride, Span<float> target)
     {
-        ref float from = ref MemoryMarshal.GetReference(source);
-        ref float to = ref MemoryMarshal.GetReference(target);
-        for (int t = 0; t < target.Length; t++) Unsafe.Add(ref to, t) = Unsafe.Add(ref from, t * stride);
+        if (source.Length < (target.Length - 1L) * stride + 1) throw new ArgumentException("source too short for the gather");
+        int t = 0;
+        fixed (float* from = source)
+        fixed (float* to = target)
+        {
+            if (Avx2.IsSupported)
+            {
+                var indices = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7) * stride;
+                for (; t + 8 <= target.Length; t += 8) Avx.Store(to + t, Avx2.GatherVector256(from + (long)t * stride, indices, 4));
+            }
+            for (; t < target.Length; t++) to[t] = from[(long)t * stride];
+        }
     }
 
     /// <summary>columns[(ci, m), q] = x[ci, q − m] (zero outside the input) for the frames of one panel, packed.</summary>

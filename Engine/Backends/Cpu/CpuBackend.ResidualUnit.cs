@@ -50,8 +50,10 @@ public sealed partial class CpuBackend
                     int source = PadIndex.Source(t0 + p, s.Length, s.PadLeft, s.PadRight, s.Mode);
                     row[p] = source < 0 ? 0f : s.X[xb + c * s.Length + source];
                 }
-            CpuActivations.Elu(row, row);
         }
+        // One pass over all rows (the steps between a short last tile's rows are never read): rows of count +
+        // reach steps would each end in a partial vector.
+        CpuActivations.Elu(input.AsSpan(0, s.Channels * stride), input.AsSpan(0, s.Channels * stride));
 
         for (int p0 = 0; p0 < count; p0 += width)
         {
@@ -61,7 +63,7 @@ public sealed partial class CpuBackend
             for (int r = 0; r < s.Narrow; r++)
                 TensorPrimitives.Add(product.AsSpan(r * width, columns), s.NarrowBias[s.NarrowBiasOffset + r], narrow.AsSpan(r * ResidualTile + p0, columns));
         }
-        for (int r = 0; r < s.Narrow; r++) CpuActivations.Elu(narrow.AsSpan(r * ResidualTile, count), narrow.AsSpan(r * ResidualTile, count));
+        CpuActivations.Elu(narrow.AsSpan(0, s.Narrow * ResidualTile), narrow.AsSpan(0, s.Narrow * ResidualTile));
 
         int yb = s.YOffset + b * s.Channels * s.Length + t0;
         for (int p0 = 0; p0 < count; p0 += width)
