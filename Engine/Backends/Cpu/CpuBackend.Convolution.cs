@@ -363,6 +363,7 @@ public sealed partial class CpuBackend
             for (int r = 0; r < rows; r++)
             {
                 int d = firstRow + r, ci = d / taps, m = d % taps;
+                if (m == 0 && firstFrame + 2 * columns <= length) PrefetchNextPanel(ref x[offset], ci * length + firstFrame, columns);
                 offsets[r] = r * width;
                 var target = panel.Slice(r * width, width);
                 int first = Math.Clamp(m - firstFrame, 0, columns), end = Math.Clamp(length + m - firstFrame, first, columns);
