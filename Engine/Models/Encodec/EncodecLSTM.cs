@@ -57,10 +57,10 @@ public sealed class EncodecLSTM : IEncodecLayer
     {
         int batch = hidden.Dim(0), steps = hidden.Dim(2), rows = steps + 1, width = _dimension;
         // LstmStep reads the previous step's output from the row before its own, so the step sequences are
-        // [B, 1 + T, ·] with row 0 holding the carried output (its gates are never used).
-        using var projected = _backend.AllocateUninitialized(batch, 4 * width, steps); // [B, 4H, T]
-        using var transposed = _backend.AllocateUninitialized(batch, steps, 4 * width); // [B, T, 4H]
-        using var gates = _backend.Allocate(batch, rows, 4 * width);       // [B, 1 + T, 4H]
+        // [B, 1 + T, ·] with row 0 holding the carried output. The input projection runs over the input with
+        // one zero step in front, so that it transposes straight into the gates (row 0's are never used).
+        using var projected = _backend.AllocateUninitialized(batch, 4 * width, rows); // [B, 4H, 1 + T]
+        using var gates = _backend.AllocateUninitialized(batch, rows, 4 * width); // [B, 1 + T, 4H]
         using var output = _backend.AllocateUninitialized(batch, rows, width); // [B, 1 + T, H]
         using var layerOutput = _backend.AllocateUninitialized(batch, steps, width); // [B, T, H]
         var result = _backend.AllocateUninitialized(batch, width, steps); // [B, H, T], each layer's output
@@ -68,9 +68,8 @@ public sealed class EncodecLSTM : IEncodecLayer
         for (int l = 0; l < _layers.Length; l++)
         {
             var (inputWeight, bias, recurrentWeight) = _layers[l];
-            _backend.Conv1d(input, inputWeight, bias, projected, stride: 1, dilation: 1);
-            _backend.Transpose(projected, transposed);
-            _backend.CopyBlocks(transposed, 0, (long)steps * 4 * width, gates, 4 * width, (long)rows * 4 * width, steps * 4 * width, batch);
+            _backend.PaddedConv1d(input, inputWeight, bias, projected, stride: 1, dilation: 1, padLeft: 1, padRight: 0, PadMode.Zero);
+            _backend.Transpose(projected, gates);
             _backend.CopyBlocks(state.Outputs[l], 0, width, output, 0, (long)rows * width, width, batch);
             for (int t = 1; t < rows; t++) _backend.LstmStep(gates, recurrentWeight, state.Cells[l], output, t);
             _backend.CopyBlocks(output, (long)steps * width, (long)rows * width, state.Outputs[l], 0, width, width, batch);
