@@ -44,7 +44,7 @@ public sealed class MusicgenMelodyForConditionalGeneration : IMusicgenModel
 
     /// <summary>
     /// Loads the model; the matrices of its linear layers (text encoder and decoder) in <paramref name="weightType"/>,
-    /// the codec's LSTM matrices in <see cref="EncodecModel.RecurrentTypeFor"/> that type.
+    /// the codec's recurrent LSTM matrices in the type <see cref="EncodecModel.RecurrentTypeFor"/> gives beside it.
     /// </summary>
     public MusicgenMelodyForConditionalGeneration(IBackend backend, CheckpointFolder checkpoint, WeightType weightType = WeightType.F32)
     {
