@@ -27,6 +27,8 @@ public static class VerifyCommand
         {
             var tolerance = LowPrecisionTolerance.For(weightType);
             Console.WriteLine($"text encoder and decoder tensors: relative RMS error ≤ {tolerance.RelativeRms:0.###}, integer tensors: share differing ≤ {tolerance.Disagreement:0.###}");
+            var codec = LowPrecisionTolerance.Codec;
+            Console.WriteLine($"codec tensors (its LSTMs' matrices in bf16): relative RMS error ≤ {codec.RelativeRms:0.###}, codes: share differing ≤ {codec.Disagreement:0.###}");
         }
         var verifier = new Verifier(backend, weightType: weightType);
         int passed = 0, failed = 0;
