@@ -24,8 +24,7 @@ public sealed partial class IlgpuBackend
             if (!halves.IsEmpty) memory.View.CopyFromCPU(ref MemoryMarshal.GetReference(halves), halves.Length);
             return new Tensor(this, new IlgpuBuffer<Half>(_accelerator, memory), 0, shape, ownsBuffer: true, WeightType.F16);
         }
-        var decoded = new float[(long)matrix.Rows * matrix.Columns];
-        for (int row = 0; row < matrix.Rows; row++) matrix.DecodeRow(row, decoded.AsSpan(row * matrix.Columns, matrix.Columns));
+        var decoded = matrix.Decode();
         var buffer = NewBuffer<float>(shape);
         var tensor = new Tensor(this, buffer, 0, shape, ownsBuffer: true, matrix.Type);
         if (decoded.Length > 0) buffer.Memory.View.CopyFromCPU(ref decoded[0], decoded.Length);

@@ -150,6 +150,14 @@ public sealed class PackedMatrix
     /// <summary>Row <paramref name="row"/> back in float32: the reference every backend's kernels agree with.</summary>
     public void DecodeRow(int row, Span<float> destination) => DecodeRow(Type, Data, Rows, Columns, row, destination);
 
+    /// <summary>The whole matrix back in float32, [rows, columns] row-major.</summary>
+    public float[] Decode()
+    {
+        var decoded = new float[(long)Rows * Columns];
+        for (int row = 0; row < Rows; row++) DecodeRow(row, decoded.AsSpan(row * Columns, Columns));
+        return decoded;
+    }
+
     /// <summary>Row <paramref name="row"/> of packed bytes <paramref name="data"/> of a [rows, columns] matrix.</summary>
     public static void DecodeRow(WeightType type, ReadOnlySpan<byte> data, int rows, int columns, int row, Span<float> destination)
     {

@@ -55,8 +55,7 @@ public abstract class BackendOpsTests
             int k = type is WeightType.Q8 or WeightType.Q4 ? 32 * (1 + s[2] % 4) : s[2];
             var x = RandomData.Uniform(seed, m * k);
             var packed = PackedMatrix.Pack(type, RandomData.Uniform(seed + 1, n * k), n, k);
-            var decoded = new float[n * k];
-            for (int r = 0; r < n; r++) packed.DecodeRow(r, decoded.AsSpan(r * k, k));
+            var decoded = packed.Decode();
             var bias = seed % 2 == 0 ? null : RandomData.Uniform(seed + 2, n);
             using var y = Backend.Allocate(m, n);
             using var xt = Upload(x, m, k);
@@ -511,8 +510,7 @@ public abstract class BackendOpsTests
             int hidden = type is WeightType.Q8 or WeightType.Q4 ? 32 * (1 + s[2] % 2) : s[2];
             var gateValues = RandomData.Uniform(seed, batch * steps * 4 * hidden);
             var packed = PackedMatrix.Pack(type, RandomData.Uniform(seed + 1, 4 * hidden * hidden, 0.3f), 4 * hidden, hidden);
-            var decoded = new float[4 * hidden * hidden];
-            for (int r = 0; r < 4 * hidden; r++) packed.DecodeRow(r, decoded.AsSpan(r * hidden, hidden));
+            var decoded = packed.Decode();
             using var whh = Backend.UploadPacked(packed);
             using var whhDecoded = Upload(decoded, 4 * hidden, hidden);
             float[] Run(Tensor recurrentWeight)
