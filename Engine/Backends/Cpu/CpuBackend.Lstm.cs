@@ -35,7 +35,7 @@ public sealed partial class CpuBackend
         else
         {
             // The packed kernels read h as contiguous rows.
-            var previous = Scratch.Get(batch * hidden, ScratchSlot.DecodedWeights);
+            var previous = Scratch.Get(batch * hidden, ScratchSlot.RecurrentInput);
             for (int b = 0; b < batch; b++) System.Array.Copy(hs, ho + (b * steps + t - 1) * hidden, previous, b * hidden, hidden);
             RecurrentProduct(previous, 0, hidden, recurrentWeight, z, batch, t);
         }
