@@ -68,7 +68,16 @@ public sealed partial class IlgpuBackend : IBackend
 
     public Tensor Allocate(params int[] shape) => Zeroed<float>(shape, WeightType.F32);
 
-    public Tensor AllocateUninitialized(params int[] shape) => new(this, NewBuffer<float>(shape), 0, shape, ownsBuffer: true);
+    /// <summary>
+    /// Waits for the kernels queued before, as <see cref="Allocate"/> does: with the codec's activations allocated
+    /// this way, a long-form golden case on the CPU accelerator under load once decoded wrong audio from exact codes.
+    /// </summary>
+    public Tensor AllocateUninitialized(params int[] shape)
+    {
+        var buffer = NewBuffer<float>(shape);
+        _accelerator.Synchronize();
+        return new Tensor(this, buffer, 0, shape, ownsBuffer: true);
+    }
 
     /// <summary>A zero-filled tensor of elements of type T (float32, or float16 for <see cref="AllocateHalf"/>).</summary>
     private Tensor Zeroed<T>(int[] shape, WeightType type) where T : unmanaged
