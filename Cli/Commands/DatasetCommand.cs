@@ -140,12 +140,15 @@ public static class DatasetCommand
         var folder = new Argument<string>("folder") { Description = "A finalized dataset folder (data/*.parquet)" };
         var id = new Option<string>("--id") { Description = "The clip's ytid", Required = true };
         var model = CommonOptions.Model();
-        var output = CommonOptions.Output("WAV file to write");
-        var format = CommonOptions.WavFormat();
+        var output = CommonOptions.AudioOutput($"Audio file to write, its format by the extension ({AudioFormat.KnownExtensions})");
+        var format = CommonOptions.SampleFormat();
+        var normalize = CommonOptions.Normalize("default None: the codec's output level");
         var device = CommonOptions.Device();
-        var command = new Command("decode", "Decode one row's audio_codes back to audio, to listen to what was encoded") { folder, id, model, output, format, device };
+        var command = new Command("decode", "Decode one row's audio_codes back to audio, to listen to what was encoded") { folder, id, model, output, format, normalize, device };
         command.SetAction(parse => CommandRunner.Run(() =>
         {
+            var audio = AudioOutput.Resolve(parse.GetValue(output)!, parse.GetValue(format));
+            OutputPath.Check(parse.GetValue(output)!, "--out");
             var layout = new DatasetLayout(parse.GetValue(folder)!);
             string clipId = parse.GetValue(id)!;
             if (!Directory.Exists(layout.Data)) throw new MusicGenException($"{layout.Data}: not found; run musicgen dataset finalize first");
@@ -161,7 +164,7 @@ public static class DatasetCommand
             var config = codec.Model.Config;
             var codes = new AudioCodes(codec.Channels, rows / codec.Channels, frames, values.Select(v => (int)v).ToArray(), config.SamplingRate, config.FrameRate, null);
             var clip = codec.Decode(codes);
-            WavFile.Write(parse.GetValue(output)!, clip, parse.GetValue(format));
+            AudioFile.Write(parse.GetValue(output)!, clip, audio.SampleFormat, parse.GetValue(normalize) ?? Normalization.None);
             Console.WriteLine($"{parse.GetValue(output)}: {clip.Seconds:0.00} s of {clipId}");
             return 0;
         }));

@@ -8,7 +8,7 @@ namespace MusicGen.Engine.Datasets;
 /// </summary>
 public sealed class AudioFolder
 {
-    /// <summary>Extensions taken as audio: WAV natively, the rest through ffmpeg.</summary>
+    /// <summary>Extensions taken as audio: WAV, FLAC, MP3 and Ogg read natively, the rest through ffmpeg.</summary>
     public static readonly IReadOnlySet<string> Extensions = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
     {
         ".wav", ".mp3", ".flac", ".ogg", ".oga", ".opus", ".m4a", ".aac", ".wma", ".aif", ".aiff", ".webm",
