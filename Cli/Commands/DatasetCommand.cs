@@ -5,7 +5,6 @@ using MusicGen.Engine.Codec;
 using MusicGen.Engine.Datasets;
 using MusicGen.Kernels;
 using MusicGen.Loaders;
-using Spectre.Console;
 
 namespace MusicGen.Cli.Commands;
 
@@ -97,22 +96,9 @@ public static class DatasetCommand
         return (manifest, new AudioFolder(request.Audio));
     }
 
-    private static ShardResult RunWithProgress(DatasetBuilder builder, Shard shard)
-    {
-        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
-        ShardResult? result = null;
-        console.Progress()
-            .AutoClear(false)
-            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ClipsPerSecondColumn(), new RemainingTimeColumn())
-            .Start(context =>
-            {
-                var task = context.AddTask("encoding", maxValue: Math.Max(1, builder.RemainingClips(shard)));
-                result = builder.Run(shard, done => task.Value = done, failure => console.MarkupLineInterpolated($"skipped {failure.Id}: {failure.Reason}"));
-                task.Value = task.MaxValue;
-                task.StopTask();
-            });
-        return result!;
-    }
+    private static ShardResult RunWithProgress(DatasetBuilder builder, Shard shard) =>
+        ProgressDisplay.Run("encoding", "clips", builder.RemainingClips(shard), report =>
+            builder.Run(shard, done => report.Report(done), failure => report.Line($"skipped {failure.Id}: {failure.Reason}")));
 
     private static void Report(DatasetSummary summary, DatasetLayout layout)
     {
@@ -169,11 +155,5 @@ public static class DatasetCommand
             return 0;
         }));
         return command;
-    }
-
-    private sealed class ClipsPerSecondColumn : ProgressColumn
-    {
-        public override Spectre.Console.Rendering.IRenderable Render(Spectre.Console.Rendering.RenderOptions options, ProgressTask task, TimeSpan deltaTime) =>
-            new Text(task.Speed is double speed ? $"{speed:0.00} clips/s" : "– clips/s");
     }
 }

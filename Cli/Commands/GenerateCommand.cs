@@ -8,7 +8,6 @@ using MusicGen.Engine.Generation;
 using MusicGen.Kernels;
 using MusicGen.Loaders;
 using MusicGen.Loaders.Checkpoints;
-using Spectre.Console;
 
 namespace MusicGen.Cli.Commands;
 
@@ -229,36 +228,14 @@ public sealed class GenerateCommand
         return Enumerable.Range(1, count).Select(i => $"{stem}-{i}{extension}").ToArray();
     }
 
-    /// <summary>Runs a generation with a progress bar over all its steps (every window of a long piece) on standard error.</summary>
-    private static T RunWithProgress<T>(GenerationPlan plan, Func<IProgress<GenerationProgress>, CancellationToken, T> generate, CancellationToken cancellation)
-    {
-        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
-        T? result = default;
-        console.Progress()
-            .AutoClear(false)
-            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new StepsPerSecondColumn(), new RemainingTimeColumn())
-            .Start(context =>
-            {
-                var task = context.AddTask("generating", maxValue: plan.Steps);
-                result = generate(new SynchronousProgress(step =>
-                {
-                    task.MaxValue = step.Total;
-                    task.Value = step.Step;
-                }), cancellation);
-                task.StopTask();
-            });
-        return result!;
-    }
+    /// <summary>Runs a generation with a progress display over all its steps (every window of a long piece) on standard error.</summary>
+    private static T RunWithProgress<T>(GenerationPlan plan, Func<IProgress<GenerationProgress>, CancellationToken, T> generate, CancellationToken cancellation) =>
+        ProgressDisplay.Run("generating", "steps", plan.Steps, report =>
+            generate(new SynchronousProgress(step => report.Report(step.Step, step.Total)), cancellation));
 
     /// <summary>Progress reported on the generating thread (Progress&lt;T&gt; would post to a thread-pool thread).</summary>
     private sealed class SynchronousProgress(Action<GenerationProgress> report) : IProgress<GenerationProgress>
     {
         public void Report(GenerationProgress value) => report(value);
-    }
-
-    private sealed class StepsPerSecondColumn : ProgressColumn
-    {
-        public override Spectre.Console.Rendering.IRenderable Render(Spectre.Console.Rendering.RenderOptions options, ProgressTask task, TimeSpan deltaTime) =>
-            new Text(task.Speed is double speed ? $"{speed:0.0} steps/s" : "– steps/s");
     }
 }
