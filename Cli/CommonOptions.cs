@@ -43,6 +43,6 @@ public static class CommonOptions
     };
 
     /// <summary>--out for audio: a file whose extension names a format audio is written in.</summary>
-    public static Option<string> AudioOutput(string description) => Output(description)
+    public static Option<string> AudioFileOutput(string description) => Output(description)
         .Accepts($"an audio file name ({Engine.Audio.AudioFormat.KnownExtensions})", path => Engine.Audio.AudioFormat.FromExtension(path) is not null);
 }

@@ -126,7 +126,7 @@ public static class DatasetCommand
         var folder = new Argument<string>("folder") { Description = "A finalized dataset folder (data/*.parquet)" };
         var id = new Option<string>("--id") { Description = "The clip's ytid", Required = true };
         var model = CommonOptions.Model();
-        var output = CommonOptions.AudioOutput($"Audio file to write, its format by the extension ({AudioFormat.KnownExtensions})");
+        var output = CommonOptions.AudioFileOutput($"Audio file to write, its format by the extension ({AudioFormat.KnownExtensions})");
         var format = CommonOptions.SampleFormat();
         var normalize = CommonOptions.Normalize("default None: the codec's output level");
         var device = CommonOptions.Device();

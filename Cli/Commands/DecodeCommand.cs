@@ -13,7 +13,7 @@ public static class DecodeCommand
     {
         var input = new Argument<string>("codes") { Description = "Codes file written by encode or generate (.safetensors or .json)" };
         var model = CommonOptions.Model();
-        var output = CommonOptions.AudioOutput($"Audio file to write, its format by the extension ({AudioFormat.KnownExtensions})");
+        var output = CommonOptions.AudioFileOutput($"Audio file to write, its format by the extension ({AudioFormat.KnownExtensions})");
         var format = CommonOptions.SampleFormat();
         var normalize = CommonOptions.Normalize("default None: the codec's output level");
         var device = CommonOptions.Device();
