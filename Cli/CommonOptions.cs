@@ -30,9 +30,19 @@ public static class CommonOptions
         DefaultValueFactory = _ => defaultType,
     };
 
-    public static Option<WavSampleFormat> WavFormat() => new("--format")
+    /// <summary>--format: the sample format, where the output's format has a choice (checked by <see cref="AudioOutput.Resolve"/>).</summary>
+    public static Option<SampleFormat?> SampleFormat() => new("--format")
     {
-        Description = "Sample format of the written WAV: Float32 (exact) or Pcm16",
-        DefaultValueFactory = _ => WavSampleFormat.Float32,
+        Description = "Sample format where the output format has a choice: WAV Float32 (exact; default), Pcm16 or Pcm24; FLAC Pcm24 (default) or Pcm16; Opus, MP3 and AAC have none",
     };
+
+    /// <summary>--normalize: audiocraft's audio_write strategies; unset, the command's default.</summary>
+    public static Option<Normalization?> Normalize(string defaultText) => new("--normalize")
+    {
+        Description = $"Scale the audio before writing it, as audiocraft's audio_write does: None, Peak (highest sample at -1 dBFS) or Loudness (-14 LUFS integrated, never a sample above -1 dBFS) ({defaultText})",
+    };
+
+    /// <summary>--out for audio: a file whose extension names a format audio is written in.</summary>
+    public static Option<string> AudioFileOutput(string description) => Output(description)
+        .Accepts($"an audio file name ({Engine.Audio.AudioFormat.KnownExtensions})", path => Engine.Audio.AudioFormat.FromExtension(path) is not null);
 }

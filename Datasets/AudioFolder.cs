@@ -1,3 +1,4 @@
+using MusicGen.Engine.Audio;
 using MusicGen.Loaders;
 
 namespace MusicGen.Datasets;
@@ -8,12 +9,6 @@ namespace MusicGen.Datasets;
 /// </summary>
 public sealed class AudioFolder
 {
-    /// <summary>Extensions taken as audio: WAV natively, the rest through ffmpeg.</summary>
-    public static readonly IReadOnlySet<string> Extensions = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
-    {
-        ".wav", ".mp3", ".flac", ".ogg", ".oga", ".opus", ".m4a", ".aac", ".wma", ".aif", ".aiff", ".webm",
-    };
-
     private readonly Dictionary<string, List<string>> _byStem = new(StringComparer.Ordinal);
     private readonly HashSet<string> _relative;
 
@@ -26,7 +21,7 @@ public sealed class AudioFolder
         if (!Directory.Exists(root)) throw new MusicGenException($"{root}: folder not found");
         Root = root;
         RelativePaths = Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories)
-            .Where(f => Extensions.Contains(Path.GetExtension(f)))
+            .Where(f => AudioFile.Extensions.Contains(Path.GetExtension(f)))
             .Select(f => Path.GetRelativePath(root, f).Replace(Path.DirectorySeparatorChar, '/'))
             .Order(StringComparer.Ordinal)
             .ToArray();

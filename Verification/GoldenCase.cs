@@ -48,6 +48,7 @@ public sealed class GoldenCase : IDisposable
     public static GoldenCase Open(string folder)
     {
         string casePath = Path.Combine(folder, "case.json");
+        if (!Directory.Exists(folder)) throw new MusicGenException($"{folder}: folder not found");
         if (!File.Exists(casePath)) throw new MusicGenException($"{folder}: no case.json; not a golden case folder");
         var document = Loaders.Configs.ConfigReader.ParseFile(casePath);
         try

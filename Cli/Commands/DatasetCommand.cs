@@ -5,7 +5,6 @@ using MusicGen.Engine.Codec;
 using MusicGen.Datasets;
 using MusicGen.Kernels;
 using MusicGen.Loaders;
-using Spectre.Console;
 
 namespace MusicGen.Cli.Commands;
 
@@ -97,22 +96,9 @@ public static class DatasetCommand
         return (manifest, new AudioFolder(request.Audio));
     }
 
-    private static ShardResult RunWithProgress(DatasetBuilder builder, Shard shard)
-    {
-        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
-        ShardResult? result = null;
-        console.Progress()
-            .AutoClear(false)
-            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ClipsPerSecondColumn(), new RemainingTimeColumn())
-            .Start(context =>
-            {
-                var task = context.AddTask("encoding", maxValue: Math.Max(1, builder.RemainingClips(shard)));
-                result = builder.Run(shard, done => task.Value = done, failure => console.MarkupLineInterpolated($"skipped {failure.Id}: {failure.Reason}"));
-                task.Value = task.MaxValue;
-                task.StopTask();
-            });
-        return result!;
-    }
+    private static ShardResult RunWithProgress(DatasetBuilder builder, Shard shard) =>
+        ProgressDisplay.Run("encoding", "clips", builder.RemainingClips(shard), report =>
+            builder.Run(shard, done => report.Report(done), failure => report.Line($"skipped {failure.Id}: {failure.Reason}")));
 
     private static void Report(DatasetSummary summary, DatasetLayout layout)
     {
@@ -140,12 +126,15 @@ public static class DatasetCommand
         var folder = new Argument<string>("folder") { Description = "A finalized dataset folder (data/*.parquet)" };
         var id = new Option<string>("--id") { Description = "The clip's ytid", Required = true };
         var model = CommonOptions.Model();
-        var output = CommonOptions.Output("WAV file to write");
-        var format = CommonOptions.WavFormat();
+        var output = CommonOptions.AudioFileOutput($"Audio file to write, its format by the extension ({AudioFormat.KnownExtensions})");
+        var format = CommonOptions.SampleFormat();
+        var normalize = CommonOptions.Normalize("default None: the codec's output level");
         var device = CommonOptions.Device();
-        var command = new Command("decode", "Decode one row's audio_codes back to audio, to listen to what was encoded") { folder, id, model, output, format, device };
+        var command = new Command("decode", "Decode one row's audio_codes back to audio, to listen to what was encoded") { folder, id, model, output, format, normalize, device };
         command.SetAction(parse => CommandRunner.Run(() =>
         {
+            var audio = AudioOutput.Resolve(parse.GetValue(output)!, parse.GetValue(format));
+            OutputPath.Check(parse.GetValue(output)!, "--out");
             var layout = new DatasetLayout(parse.GetValue(folder)!);
             string clipId = parse.GetValue(id)!;
             if (!Directory.Exists(layout.Data)) throw new MusicGenException($"{layout.Data}: not found; run musicgen dataset finalize first");
@@ -161,16 +150,10 @@ public static class DatasetCommand
             var config = codec.Model.Config;
             var codes = new AudioCodes(codec.Channels, rows / codec.Channels, frames, values.Select(v => (int)v).ToArray(), config.SamplingRate, config.FrameRate, null);
             var clip = codec.Decode(codes);
-            WavFile.Write(parse.GetValue(output)!, clip, parse.GetValue(format));
+            AudioFile.Write(parse.GetValue(output)!, clip, audio.SampleFormat, parse.GetValue(normalize) ?? Normalization.None);
             Console.WriteLine($"{parse.GetValue(output)}: {clip.Seconds:0.00} s of {clipId}");
             return 0;
         }));
         return command;
-    }
-
-    private sealed class ClipsPerSecondColumn : ProgressColumn
-    {
-        public override Spectre.Console.Rendering.IRenderable Render(Spectre.Console.Rendering.RenderOptions options, ProgressTask task, TimeSpan deltaTime) =>
-            new Text(task.Speed is double speed ? $"{speed:0.00} clips/s" : "– clips/s");
     }
 }

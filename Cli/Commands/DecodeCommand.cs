@@ -13,20 +13,21 @@ public static class DecodeCommand
     {
         var input = new Argument<string>("codes") { Description = "Codes file written by encode or generate (.safetensors or .json)" };
         var model = CommonOptions.Model();
-        var output = CommonOptions.Output("WAV file to write");
-        var format = CommonOptions.WavFormat();
+        var output = CommonOptions.AudioFileOutput($"Audio file to write, its format by the extension ({AudioFormat.KnownExtensions})");
+        var format = CommonOptions.SampleFormat();
+        var normalize = CommonOptions.Normalize("default None: the codec's output level");
         var device = CommonOptions.Device();
-        output.Accepts("a .wav file name", path => CommandLineRules.HasExtension(path, ".wav"));
-        var command = new Command("decode", "Decode EnCodec codes to a WAV file") { input, model, output, format, device };
+        var command = new Command("decode", "Decode EnCodec codes to an audio file") { input, model, output, format, normalize, device };
         command.SetAction(parse => CommandRunner.Run(() =>
         {
+            var audio = AudioOutput.Resolve(parse.GetValue(output)!, parse.GetValue(format));
             OutputPath.Check(parse.GetValue(output)!, "--out");
             var codes = CodesFile.Load(parse.GetValue(input)!);
             using var checkpoint = ModelArgument.Open(parse.GetValue(model)!);
             using var backend = BackendSelector.Open(parse.GetValue(device)!);
             using var codec = new AudioCodec(backend, checkpoint);
             var clip = codec.Decode(codes);
-            WavFile.Write(parse.GetValue(output)!, clip, parse.GetValue(format));
+            AudioFile.Write(parse.GetValue(output)!, clip, audio.SampleFormat, parse.GetValue(normalize) ?? Normalization.None);
             Console.WriteLine($"{parse.GetValue(output)}: {clip.ChannelCount} channel(s), {clip.Length} samples ({clip.Seconds:0.00} s at {clip.SampleRate} Hz)");
             return 0;
         }));

@@ -12,17 +12,11 @@ namespace MusicGen.Cli.Commands;
 /// </summary>
 public static class EncodeCommand
 {
-    /// <summary>Extensions taken from a folder: WAV natively, the rest through ffmpeg.</summary>
-    private static readonly HashSet<string> AudioExtensions = new(StringComparer.OrdinalIgnoreCase)
-    {
-        ".wav", ".mp3", ".flac", ".ogg", ".oga", ".opus", ".m4a", ".aac", ".wma", ".aif", ".aiff",
-    };
-
     public static Command Create()
     {
         var inputs = new Argument<string[]>("input")
         {
-            Description = "Audio file(s) or folder(s) of audio files: WAV, or any format ffmpeg reads; resampled to the codec's rate",
+            Description = "Audio file(s) or folder(s) of audio files: WAV, FLAC, MP3, Ogg Opus or Vorbis, or any other format ffmpeg reads; resampled to the codec's rate",
             Arity = ArgumentArity.OneOrMore,
         };
         var model = CommonOptions.Model();
@@ -115,7 +109,7 @@ public static class EncodeCommand
     /// </summary>
     private static IEnumerable<string> AudioFilesUnder(string folder)
     {
-        foreach (string file in Directory.EnumerateFiles(folder).Where(f => AudioExtensions.Contains(Path.GetExtension(f))))
+        foreach (string file in Directory.EnumerateFiles(folder).Where(f => AudioFile.Extensions.Contains(Path.GetExtension(f))))
         {
             if (InputFile.IsRegular(file)) yield return file;
             else Console.Error.WriteLine($"skipped {CommandRunner.Printable(file)}: not a regular file");

@@ -8,7 +8,6 @@ using MusicGen.Engine.Generation;
 using MusicGen.Kernels;
 using MusicGen.Loaders;
 using MusicGen.Loaders.Checkpoints;
-using Spectre.Console;
 
 namespace MusicGen.Cli.Commands;
 
@@ -40,16 +39,20 @@ public sealed class GenerateCommand
     private readonly Option<int?> Samples = new("--samples") { Description = "Pieces to generate with --unconditional (default 1, or one per audio prompt)" };
     private readonly Option<string[]> Continue = new("--continue")
     {
-        Description = "Audio to continue (WAV, or any format ffmpeg reads): one file for every prompt, or one per prompt; the output starts with it",
+        Description = "Audio to continue (WAV, FLAC, MP3, Ogg, or any format ffmpeg reads): one file for every prompt, or one per prompt; the output starts with it",
         AllowMultipleArgumentsPerToken = false,
     };
     private readonly Option<string?> SaveCodes = new("--save-codes")
     {
         Description = "Also write the generated EnCodec codes ([channels, codebooks, frames], .safetensors or .json; numbered like --out), for musicgen decode",
     };
+    private readonly Option<string?> OutFormat = new("--out-format")
+    {
+        Description = "With --out -: the format streamed to standard output: wav (default), flac, opus, mp3 or aac (mp3 and aac through ffmpeg)",
+    };
     private readonly Option<string[]> Melody = new("--melody")
     {
-        Description = "Tune whose chroma a melody checkpoint follows (WAV, or any format ffmpeg reads): one for every prompt, or one per prompt",
+        Description = "Tune whose chroma a melody checkpoint follows (WAV, FLAC, MP3, Ogg, or any format ffmpeg reads): one for every prompt, or one per prompt",
         AllowMultipleArgumentsPerToken = false,
     };
 
@@ -63,12 +66,14 @@ public sealed class GenerateCommand
     private Command Build()
     {
         var model = CommonOptions.Model();
-        var output = CommonOptions.Output("WAV file to write; with several prompts or samples, OUT-1.wav, OUT-2.wav, …; - streams one piece to standard output while it is generated");
-        var format = CommonOptions.WavFormat();
+        var output = CommonOptions.Output($"Audio file to write, its format by the extension ({AudioFormat.KnownExtensions}); with several prompts or samples, OUT-1.wav, OUT-2.wav, …; - streams one piece to standard output while it is generated");
+        var format = CommonOptions.SampleFormat();
+        var normalize = CommonOptions.Normalize("default Loudness for a file, None for standard output");
         var device = CommonOptions.Device();
         var weights = CommonOptions.Weights(DefaultWeights.Name());
         Prompts.NotBlank();
-        output.Accepts("a .wav file name, or - for standard output", path => path == StandardOutput || CommandLineRules.HasExtension(path, ".wav"));
+        output.Accepts($"an audio file name ({AudioFormat.KnownExtensions}), or - for standard output", path => path == AudioOutput.StandardOutput || AudioFormat.FromExtension(path) is not null);
+        OutFormat.Accepts("wav, flac, opus, mp3 or aac", name => AudioFormat.FromName(name!) is { CanStream: true });
         SaveCodes.Accepts("a .safetensors or .json file name", path => CommandLineRules.HasExtension(path!, ".safetensors", ".json"));
         Duration.Accepts($"a number of seconds above 0 and at most {LongformOptions.MaxDuration} (an hour)", seconds => seconds is > 0 and <= LongformOptions.MaxDuration);
         Window.Accepts($"a number of seconds above 0 and at most {MusicgenGenerator.MaxSeconds}", seconds => seconds is > 0 and <= MusicgenGenerator.MaxSeconds);
@@ -79,22 +84,27 @@ public sealed class GenerateCommand
         Melody.EachAccepts("an audio file name", path => !string.IsNullOrWhiteSpace(path));
         var command = new Command("generate", "Generate music from text descriptions, optionally continuing audio or following a melody")
         {
-            Prompts, model, output, Duration, Window, ExtendStride, Tokens, Seed, TopK, TopP, Temperature, Guidance, Greedy, Unconditional, Samples, Continue, Melody, SaveCodes, format, device, weights,
+            Prompts, model, output, OutFormat, Duration, Window, ExtendStride, Tokens, Seed, TopK, TopP, Temperature, Guidance, Greedy, Unconditional, Samples, Continue, Melody, SaveCodes, format, normalize, device, weights,
         };
         command.Validators.Add(result =>
         {
             if (result.GetResult(Samples) is not null && !result.GetValue(Unconditional)) result.AddError("--samples goes with --unconditional; with prompts, give one prompt per piece");
         });
-        command.SetAction(parse => CommandRunner.Run(() => Run(parse, parse.GetValue(model)!, parse.GetValue(output)!, parse.GetValue(format), parse.GetValue(device)!,
-            WeightTypes.Parse(parse.GetValue(weights)!))));
+        command.SetAction(parse => CommandRunner.Run(() => Run(parse, parse.GetValue(model)!, parse.GetValue(output)!, parse.GetValue(format), parse.GetValue(normalize),
+            parse.GetValue(device)!, WeightTypes.Parse(parse.GetValue(weights)!))));
         return command;
     }
 
     /// <summary>The weight type generate uses unless told otherwise (README, Speed: why).</summary>
     public const WeightType DefaultWeights = WeightType.Q8;
 
-    private int Run(ParseResult parse, string modelName, string output, WavSampleFormat format, string device, WeightType weightType)
+    private int Run(ParseResult parse, string modelName, string output, SampleFormat? sampleFormat, Normalization? normalization, string device, WeightType weightType)
     {
+        bool toStandardOutput = output == AudioOutput.StandardOutput;
+        var audio = AudioOutput.Resolve(output, sampleFormat, parse.GetValue(OutFormat));
+        var normalize = normalization ?? (toStandardOutput ? Normalization.None : Normalization.Loudness);
+        if (toStandardOutput && normalize != Normalization.None)
+            throw new MusicGenException($"--normalize {normalize} needs the whole piece; --out - writes the audio as it is generated (leave --normalize out)");
         var texts = parse.GetValue(Prompts) ?? [];
         bool withoutText = parse.GetValue(Unconditional);
         if (withoutText && texts.Length > 0) throw new MusicGenException("--unconditional takes no prompt");
@@ -131,7 +141,6 @@ public sealed class GenerateCommand
             AudioPrompts = audioPrompts,
             Melodies = melodies,
         });
-        bool toStandardOutput = output == StandardOutput;
         if (toStandardOutput && plan.Batch != 1) throw new MusicGenException($"--out - streams one piece; this request makes {plan.Batch}");
         var sampling = plan.Sampling;
         Console.Error.WriteLine($"loaded {pipeline.Folder} ({weightType.Name()} weights) on {backend.Name} in {stopwatch.Elapsed.TotalSeconds:0.0} s; {plan.Batch} piece(s), {plan.Steps} steps, seed {sampling.Seed}, "
@@ -147,8 +156,9 @@ public sealed class GenerateCommand
         if (toStandardOutput)
         {
             using var stdout = Console.OpenStandardOutput();
-            var writer = new WavStreamWriter(stdout, pipeline.SampleRate, pipeline.Channels, format);
+            using var writer = audio.Format.OpenWriter(stdout, pipeline.SampleRate, pipeline.Channels, audio.SampleFormat, displayName: "standard output");
             result = RunWithProgress(plan, (progress, token) => pipeline.Generate(plan, chunk => writer.Write(chunk.Clip(0).Channels), progress, token), cancellation.Token);
+            writer.Finish();
             written = (double)writer.Frames / pipeline.SampleRate;
         }
         else
@@ -159,7 +169,7 @@ public sealed class GenerateCommand
             for (int b = 0; b < plan.Batch; b++)
             {
                 var clip = music.Audio.Clip(b);
-                WavFile.Write(files[b], clip, format);
+                AudioFile.Write(files[b], clip, audio.SampleFormat, normalize);
                 written += clip.Seconds;
             }
         }
@@ -218,39 +228,14 @@ public sealed class GenerateCommand
         return Enumerable.Range(1, count).Select(i => $"{stem}-{i}{extension}").ToArray();
     }
 
-    /// <summary>The output name that streams to standard output.</summary>
-    private const string StandardOutput = "-";
-
-    /// <summary>Runs a generation with a progress bar over all its steps (every window of a long piece) on standard error.</summary>
-    private static T RunWithProgress<T>(GenerationPlan plan, Func<IProgress<GenerationProgress>, CancellationToken, T> generate, CancellationToken cancellation)
-    {
-        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
-        T? result = default;
-        console.Progress()
-            .AutoClear(false)
-            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new StepsPerSecondColumn(), new RemainingTimeColumn())
-            .Start(context =>
-            {
-                var task = context.AddTask("generating", maxValue: plan.Steps);
-                result = generate(new SynchronousProgress(step =>
-                {
-                    task.MaxValue = step.Total;
-                    task.Value = step.Step;
-                }), cancellation);
-                task.StopTask();
-            });
-        return result!;
-    }
+    /// <summary>Runs a generation with a progress display over all its steps (every window of a long piece) on standard error.</summary>
+    private static T RunWithProgress<T>(GenerationPlan plan, Func<IProgress<GenerationProgress>, CancellationToken, T> generate, CancellationToken cancellation) =>
+        ProgressDisplay.Run("generating", "steps", plan.Steps, report =>
+            generate(new SynchronousProgress(step => report.Report(step.Step, step.Total)), cancellation));
 
     /// <summary>Progress reported on the generating thread (Progress&lt;T&gt; would post to a thread-pool thread).</summary>
     private sealed class SynchronousProgress(Action<GenerationProgress> report) : IProgress<GenerationProgress>
     {
         public void Report(GenerationProgress value) => report(value);
-    }
-
-    private sealed class StepsPerSecondColumn : ProgressColumn
-    {
-        public override Spectre.Console.Rendering.IRenderable Render(Spectre.Console.Rendering.RenderOptions options, ProgressTask task, TimeSpan deltaTime) =>
-            new Text(task.Speed is double speed ? $"{speed:0.0} steps/s" : "– steps/s");
     }
 }

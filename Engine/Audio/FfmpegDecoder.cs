@@ -70,7 +70,7 @@ public sealed partial class FfmpegDecoder
         return extension.Length == 0 ? "non-WAV" : extension.ToUpperInvariant();
     }
 
-    private static string? Find(string searchPath)
+    internal static string? Find(string searchPath)
     {
         string name = OperatingSystem.IsWindows() ? "ffmpeg.exe" : "ffmpeg";
         return searchPath.Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
@@ -79,12 +79,12 @@ public sealed partial class FfmpegDecoder
     }
 
     /// <summary>ffmpeg's first error line, without the "@ 0x55f6…" address it puts in a component's name.</summary>
-    private static string FirstLine(string errors, int exitCode)
+    internal static string FirstLine(string errors, int exitCode)
     {
         string? line = errors.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).FirstOrDefault();
         return line is null ? $"it exited with code {exitCode} and no message" : ComponentAddress().Replace(line, "[$1]");
     }
 
-    [GeneratedRegex(@"\[(\w+) @ 0x[0-9a-fA-F]+\]")]
+    [GeneratedRegex(@"\[([^\]@]+?) @ 0x[0-9a-fA-F]+\]")]
     private static partial Regex ComponentAddress();
 }

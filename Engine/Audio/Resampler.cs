@@ -55,22 +55,24 @@ public static class Resampler
     /// <summary>Output samples [<paramref name="start"/>, start + output.Length) of <paramref name="input"/> through <paramref name="kernel"/>.</summary>
     private static void Convolve(float[] input, ResamplingKernel kernel, Span<float> output, int start)
     {
-        int taps = kernel.TapCount;
         for (int i = 0; i < output.Length; i++)
         {
             int o = start + i, block = o / kernel.Phases, phase = o - block * kernel.Phases;
             long first = (long)block * kernel.InputStride + kernel.FirstTap(phase) - kernel.Padding;
-            ReadOnlySpan<float> weights = kernel.Taps(phase);
-            output[i] = first >= 0 && first + taps <= input.Length
-                ? TensorPrimitives.Dot(weights, input.AsSpan((int)first, taps))
-                : DotAtEdge(weights, input, first);
+            output[i] = Sample(kernel.Taps(phase), input, 0, input.Length, first);
         }
     }
 
-    /// <summary>A dot product that reads zeros outside the input, for the outputs whose taps reach past an end.</summary>
-    private static float DotAtEdge(ReadOnlySpan<float> weights, float[] input, long first)
+    /// <summary>
+    /// One output sample: the dot product of <paramref name="weights"/> with the signal from <paramref name="first"/>
+    /// on, reading zeros outside [0, <paramref name="signalLength"/>). <paramref name="buffer"/> holds the signal from
+    /// <paramref name="bufferStart"/> on (all of it, or what a <see cref="StreamingResampler"/> still keeps).
+    /// </summary>
+    internal static float Sample(ReadOnlySpan<float> weights, ReadOnlySpan<float> buffer, long bufferStart, long signalLength, long first)
     {
-        int from = (int)Math.Max(0, -first), to = (int)Math.Min(weights.Length, input.Length - first);
-        return from < to ? TensorPrimitives.Dot(weights[from..to], input.AsSpan((int)(first + from), to - from)) : 0f;
+        int taps = weights.Length;
+        if (first >= 0 && first + taps <= signalLength) return TensorPrimitives.Dot(weights, buffer.Slice((int)(first - bufferStart), taps));
+        int from = (int)Math.Max(0, -first), to = (int)Math.Min(taps, signalLength - first);
+        return from < to ? TensorPrimitives.Dot(weights[from..to], buffer.Slice((int)(first + from - bufferStart), to - from)) : 0f;
     }
 }

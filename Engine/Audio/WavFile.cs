@@ -34,7 +34,7 @@ public static class WavFile
     }
 
     /// <summary>Writes <paramref name="clip"/> to <paramref name="path"/> through a temporary file, so a failure never leaves half a file.</summary>
-    public static void Write(string path, AudioClip clip, WavSampleFormat format)
+    public static void Write(string path, AudioClip clip, SampleFormat format)
     {
         try
         {
@@ -46,6 +46,6 @@ public static class WavFile
         }
     }
 
-    public static void Write(Stream stream, AudioClip clip, WavSampleFormat format) =>
+    public static void Write(Stream stream, AudioClip clip, SampleFormat format) =>
         WavWriter.Write(stream, clip, format, "WAV output");
 }

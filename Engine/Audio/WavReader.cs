@@ -8,9 +8,6 @@ public static class WavReader
 {
     private const int BlockBytes = 1 << 20;
 
-    /// <summary>The most samples (all channels together) read from one file: 1 GiB of float32.</summary>
-    private const long MaxSamples = 1L << 28;
-
     /// <summary>
     /// Reads a whole WAV file from the seekable <paramref name="stream"/>, starting at its current position; a file
     /// longer than <paramref name="maxSeconds"/> or with more samples than can be held is refused from its header.
@@ -21,9 +18,9 @@ public static class WavReader
         WavFormat format = layout.Format;
         double seconds = (double)layout.FrameCount / format.SampleRate;
         if (seconds > maxSeconds) throw AudioFile.TooLong(displayName, seconds, maxSeconds);
-        if (layout.FrameCount * format.ChannelCount > MaxSamples)
+        if (layout.FrameCount * format.ChannelCount > AudioFile.MaxSamples)
             throw new MusicGenException(
-                $"{displayName}: {layout.FrameCount} samples × {format.ChannelCount} channels are more than an audio clip can hold ({MaxSamples} samples)");
+                $"{displayName}: {layout.FrameCount} samples × {format.ChannelCount} channels are more than an audio clip can hold ({AudioFile.MaxSamples} samples)");
         int frameCount = (int)layout.FrameCount;
 
         var channels = new float[format.ChannelCount][];

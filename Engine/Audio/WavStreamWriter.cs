@@ -1,39 +1,45 @@
 namespace MusicGen.Engine.Audio;
 
 /// <summary>
-/// A WAV stream of unknown length, written as the audio arrives (to a pipe such as standard output): the header
-/// ffmpeg writes to a pipe (sizes 0xFFFFFFFF), then the samples of each chunk, flushed. ffplay, aplay, sox and
-/// ffmpeg read it up to the end of the stream.
+/// A WAV stream written as the audio arrives. When the length is given beforehand the header states it; otherwise
+/// it is the header ffmpeg writes to a pipe (sizes 0xFFFFFFFF), which ffplay, aplay, sox and ffmpeg read up to the
+/// end of the stream, and on a stream that can seek <see cref="AudioWriter.Finish"/> goes back to fill in the sizes.
 /// </summary>
-public sealed class WavStreamWriter
+public sealed class WavStreamWriter : AudioWriter
 {
     private readonly Stream _stream;
-    private readonly WavSampleFormat _format;
-
-    public int SampleRate { get; }
-    public int Channels { get; }
-    /// <summary>Frames written so far.</summary>
-    public long Frames { get; private set; }
+    private readonly SampleFormat _format;
+    private readonly long? _declaredFrames;
+    private readonly long _start;
 
     /// <summary>Writes the header at once, so a player can open the stream before the first audio.</summary>
-    public WavStreamWriter(Stream stream, int sampleRate, int channels, WavSampleFormat format)
+    public WavStreamWriter(Stream stream, int sampleRate, int channels, SampleFormat format, long? frames = null) : base(sampleRate, channels)
     {
         _stream = stream;
         _format = format;
-        SampleRate = sampleRate;
-        Channels = channels;
-        WavWriter.WriteHeader(stream, channels, sampleRate, format, frames: null, "WAV stream");
+        _declaredFrames = frames;
+        _start = stream.CanSeek ? stream.Position : -1;
+        WavWriter.WriteHeader(stream, channels, sampleRate, format, frames, "WAV stream");
         stream.Flush();
     }
 
-    /// <summary>Appends planar samples (one array per channel, all the same length) and flushes them.</summary>
-    public void Write(float[][] channels)
+    protected override void WriteChunk(AudioClip chunk)
     {
-        if (channels.Length != Channels)
-            throw new ArgumentException($"{channels.Length} channels for a stream of {Channels}", nameof(channels));
-        var chunk = new AudioClip(SampleRate, channels);
         WavWriter.WriteSamples(_stream, chunk, _format);
         _stream.Flush();
-        Frames += chunk.Length;
+    }
+
+    protected override void FinishStream()
+    {
+        if (_declaredFrames is { } declared && declared != Frames)
+            throw new InvalidOperationException($"the WAV stream declared {declared} frames but {Frames} were written");
+        if (_declaredFrames is null && _start >= 0)
+        {
+            long end = _stream.Position;
+            _stream.Position = _start;
+            WavWriter.WriteHeader(_stream, Channels, SampleRate, _format, Frames, "WAV stream", withFactChunk: false);
+            _stream.Position = end;
+        }
+        _stream.Flush();
     }
 }

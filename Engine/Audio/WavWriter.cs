@@ -16,7 +16,7 @@ public static class WavWriter
     /// <summary>RIFF and data sizes of a stream whose length is unknown, as ffmpeg writes them to a pipe.</summary>
     private const uint UnknownSize = uint.MaxValue;
 
-    public static void Write(Stream stream, AudioClip clip, WavSampleFormat format, string displayName)
+    public static void Write(Stream stream, AudioClip clip, SampleFormat format, string displayName)
     {
         WriteHeader(stream, clip.ChannelCount, clip.SampleRate, format, clip.Length, displayName);
         WriteSamples(stream, clip, format);
@@ -25,18 +25,19 @@ public static class WavWriter
     /// <summary>
     /// The header of a file of <paramref name="frames"/> frames, or, when null, of a stream of unknown length as
     /// ffmpeg writes one to a pipe: RIFF and data sizes 0xFFFFFFFF and no fact chunk (readers take the samples up to
-    /// the end of the stream).
+    /// the end of the stream). <paramref name="withFactChunk"/> false leaves the fact chunk out of a float header of
+    /// known length, so that it fits the place of a streamed header it replaces.
     /// </summary>
-    public static void WriteHeader(Stream stream, int channels, int sampleRate, WavSampleFormat format, long? frames, string displayName)
+    public static void WriteHeader(Stream stream, int channels, int sampleRate, SampleFormat format, long? frames, string displayName, bool withFactChunk = true)
     {
-        bool isFloat = format == WavSampleFormat.Float32;
-        int bytesPerSample = isFloat ? 4 : 2;
+        bool isFloat = format == SampleFormat.Float32;
+        int bytesPerSample = format.Bits() / 8;
         int blockAlign = channels * bytesPerSample;
         if (blockAlign > ushort.MaxValue)
             throw new MusicGenException($"{displayName}: {channels} channels are more than a WAV file can hold");
         long dataBytes = (frames ?? 0) * blockAlign;
         int fmtBytes = isFloat ? 18 : 16;
-        int factChunkBytes = isFloat && frames is not null ? 12 : 0;
+        int factChunkBytes = isFloat && frames is not null && withFactChunk ? 12 : 0;
         long riffSize = 4 + (8 + fmtBytes) + factChunkBytes + 8 + dataBytes;
         if (riffSize > uint.MaxValue)
             throw new MusicGenException(
@@ -67,10 +68,9 @@ public static class WavWriter
     }
 
     /// <summary>The clip's samples, interleaved, in the format.</summary>
-    public static void WriteSamples(Stream stream, AudioClip clip, WavSampleFormat format)
+    public static void WriteSamples(Stream stream, AudioClip clip, SampleFormat format)
     {
-        bool isFloat = format == WavSampleFormat.Float32;
-        int blockAlign = clip.ChannelCount * (isFloat ? 4 : 2);
+        int bytesPerSample = format.Bits() / 8, blockAlign = clip.ChannelCount * bytesPerSample;
         byte[] buffer = ArrayPool<byte>.Shared.Rent(BlockFrames * blockAlign);
         try
         {
@@ -81,8 +81,13 @@ public static class WavWriter
                 for (int c = 0; c < clip.ChannelCount; c++)
                 {
                     ReadOnlySpan<float> source = clip.Channels[c].AsSpan(done, frames);
-                    if (isFloat) EncodeFloat32(source, block[(c * 4)..], blockAlign);
-                    else EncodePcm16(source, block[(c * 2)..], blockAlign);
+                    Span<byte> first = block[(c * bytesPerSample)..];
+                    switch (format)
+                    {
+                        case SampleFormat.Float32: EncodeFloat32(source, first, blockAlign); break;
+                        case SampleFormat.Pcm16: EncodePcm16(source, first, blockAlign); break;
+                        default: EncodePcm24(source, first, blockAlign); break;
+                    }
                 }
                 stream.Write(block);
             }
@@ -102,9 +107,15 @@ public static class WavWriter
     private static void EncodePcm16(ReadOnlySpan<float> source, Span<byte> first, int stride)
     {
         for (int f = 0; f < source.Length; f++)
-            BinaryPrimitives.WriteInt16LittleEndian(first[(f * stride)..], ToPcm16(source[f]));
+            BinaryPrimitives.WriteInt16LittleEndian(first[(f * stride)..], (short)SampleFormats.Quantize(source[f], 16));
     }
 
-    /// <summary>Clamps to [-1, 1] and scales by 32767, rounding to nearest. NaN becomes 0: .NET's float-to-integer conversion saturates.</summary>
-    private static short ToPcm16(float sample) => (short)MathF.Round(Math.Clamp(sample, -1f, 1f) * 32767f);
+    private static void EncodePcm24(ReadOnlySpan<float> source, Span<byte> first, int stride)
+    {
+        for (int f = 0; f < source.Length; f++)
+        {
+            int value = SampleFormats.Quantize(source[f], 24), at = f * stride;
+            (first[at], first[at + 1], first[at + 2]) = ((byte)value, (byte)(value >> 8), (byte)(value >> 16));
+        }
+    }
 }

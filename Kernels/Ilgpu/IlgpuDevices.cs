@@ -57,8 +57,8 @@ public static class IlgpuDevices
         var (devices, failure) = Probe(kind);
         if (devices.Count == 0) throw new MusicGenException(NoDeviceReason(kind) + (failure is null ? "" : $" ({failure})"));
         if ((uint)index >= (uint)devices.Count)
-            throw new MusicGenException($"{devices[0].DeviceName.Split(':')[0]} device {index} does not exist; there {(devices.Count == 1 ? "is 1 device" : $"are {devices.Count} devices")}:"
-                + string.Concat(devices.Select(d => Environment.NewLine + "  " + d)));
+            throw new MusicGenException($"{devices[0].DeviceName.Split(':')[0]} device {index} does not exist; there {(devices.Count == 1 ? "is 1 device" : $"are {devices.Count} devices")}: "
+                + string.Join("; ", devices) + " (musicgen devices lists them)");
         var context = CreateContext(kind);
         try
         {

@@ -30,8 +30,8 @@ public static unsafe class OpenClDevices
             throw new MusicGenException("No OpenCL device found: the OpenCL loader is installed but no driver registered a device. "
                 + "Install your GPU vendor's OpenCL runtime, or PoCL to run on the CPU (Debian/Ubuntu: sudo apt install pocl-opencl-icd).");
         if ((uint)index >= (uint)devices.Count)
-            throw new MusicGenException($"OpenCL device {index} does not exist; there {(devices.Count == 1 ? "is 1 device" : $"are {devices.Count} devices")}:"
-                + string.Concat(devices.Select(d => Environment.NewLine + "  " + d)));
+            throw new MusicGenException($"OpenCL device {index} does not exist; there {(devices.Count == 1 ? "is 1 device" : $"are {devices.Count} devices")}: "
+                + string.Join("; ", devices) + " (musicgen devices lists them)");
         return devices[index];
     }
 

@@ -81,7 +81,7 @@ public static class GenerationEndpoints
         if (!WantsAudio(http.Request)) return Results.Accepted(GenerationUrls.For(job.Id).Self, new GenerationAccepted(job.Id, job.Status, GenerationUrls.For(job.Id)));
 
         // The client waits for the audio itself: when it goes away, nobody else knows the id, so the work stops.
-        await StreamAudioAsync(http, job, 0, WavSampleFormat.Pcm16);
+        await StreamAudioAsync(http, job, 0, SampleFormat.Pcm16);
         if (!job.IsFinished) scheduler.Cancel(job);
         return Results.Empty;
     }
@@ -94,7 +94,7 @@ public static class GenerationEndpoints
     {
         if (store.Find(id) is not { } job) return NotFound(id);
         if (PieceIndex(job, piece) is not int index) return new RequestProblem(400, "piece", $"must be 1…{job.Audio.Length}").ToResult();
-        WavSampleFormat? sampleFormat = (format ?? "pcm16").ToLowerInvariant() switch { "pcm16" => WavSampleFormat.Pcm16, "float32" => WavSampleFormat.Float32, _ => null };
+        SampleFormat? sampleFormat = (format ?? "pcm16").ToLowerInvariant() switch { "pcm16" => SampleFormat.Pcm16, "float32" => SampleFormat.Float32, _ => null };
         if (sampleFormat is not { } wav) return new RequestProblem(400, "format", "must be pcm16 or float32").ToResult();
         if (job.Status is JobStatus.Failed or JobStatus.Cancelled) return NotAvailable(job);
         if (job.Results is { } results)
@@ -113,13 +113,13 @@ public static class GenerationEndpoints
     /// generator hands them over. A generation that fails midway ends the connection, so a client never takes a
     /// short file for a whole one.
     /// </summary>
-    private static async Task StreamAudioAsync(HttpContext http, GenerationJob job, int index, WavSampleFormat format)
+    private static async Task StreamAudioAsync(HttpContext http, GenerationJob job, int index, SampleFormat format)
     {
         var audio = job.Audio[index];
         var header = new MemoryStream();
         // The length is known, so the header is exact: players show the duration before the last sample exists.
         WavWriter.WriteHeader(header, audio.Channels, audio.SampleRate, format, audio.Frames, "the generated audio");
-        int bytesPerSample = format == WavSampleFormat.Float32 ? 4 : 2;
+        int bytesPerSample = format == SampleFormat.Float32 ? 4 : 2;
         var response = http.Response;
         response.ContentType = WavType;
         response.ContentLength = header.Length + (long)audio.Frames * audio.Channels * bytesPerSample;

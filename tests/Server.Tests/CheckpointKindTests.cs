@@ -53,7 +53,7 @@ public sealed class CheckpointKindTests
     {
         var tune = Enumerable.Range(0, 32000).Select(i => 0.5f * MathF.Sin(2 * MathF.PI * (i < 16000 ? 440 : 523.25f) * i / 32000)).ToArray();
         var wav = new MemoryStream();
-        WavFile.Write(wav, new AudioClip(32000, [tune]), WavSampleFormat.Float32);
+        WavFile.Write(wav, new AudioClip(32000, [tune]), SampleFormat.Float32);
         var file = new ByteArrayContent(wav.ToArray());
         file.Headers.ContentType = new MediaTypeHeaderValue("audio/wav");
         return new MultipartFormDataContent

@@ -96,7 +96,7 @@ public sealed class GenerationApiTests
         await using var server = await TestApp.StartAsync();
         var wav = new MemoryStream();
         var tone = Enumerable.Range(0, 8000).Select(i => 0.3f * MathF.Sin(i * 0.05f)).ToArray();
-        WavFile.Write(wav, new AudioClip(16000, [tone]), WavSampleFormat.Pcm16); // 0.5 s at another rate
+        WavFile.Write(wav, new AudioClip(16000, [tone]), SampleFormat.Pcm16); // 0.5 s at another rate
         using var form = new MultipartFormDataContent
         {
             { new StringContent("jazz"), "prompt" },

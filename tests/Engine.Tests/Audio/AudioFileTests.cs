@@ -6,9 +6,9 @@ using MusicGen.Tests.Support;
 namespace MusicGen.Tests.Audio;
 
 /// <summary>
-/// Reading audio of any format: WAV natively, the rest through ffmpeg. The decoding tests need ffmpeg and are
-/// skipped without it; the others run anywhere, with a decoder whose search path is empty standing for a machine
-/// without ffmpeg.
+/// Reading audio of any format: WAV, FLAC, MP3 and Ogg natively, the rest through ffmpeg. A decoder whose search
+/// path is empty stands for a machine without ffmpeg; the tests that need ffmpeg (to make a file, or to decode
+/// one) are skipped without it.
 /// </summary>
 public class AudioFileTests
 {
@@ -26,7 +26,7 @@ public class AudioFileTests
         using var folder = new TempFolder();
         string path = folder.File("tones.WAV");
         AudioClip clip = Tones(22050, 2);
-        WavFile.Write(path, clip, WavSampleFormat.Float32);
+        WavFile.Write(path, clip, SampleFormat.Float32);
 
         AudioClip read = AudioFile.Read(path, Missing);
 
@@ -35,16 +35,16 @@ public class AudioFileTests
     }
 
     [Fact]
-    public void Without_ffmpeg_a_compressed_file_asks_to_install_it_or_convert_to_WAV()
+    public void Without_ffmpeg_a_format_not_read_here_asks_to_install_it_or_convert_to_WAV()
     {
         using var folder = new TempFolder();
-        string path = folder.File("song.mp3");
-        File.WriteAllBytes(path, [0xFF, 0xFB, 0x90, 0x00]);
+        string path = folder.File("song.m4a");
+        File.WriteAllBytes(path, [0x00, 0x00, 0x00, 0x20, .. "ftypM4A "u8]);
 
         var error = Assert.Throws<InputFileException>(() => AudioFile.Read(path, Missing));
 
         Assert.StartsWith(path + ": ", error.Message);
-        Assert.Contains("MP3 files need ffmpeg", error.Message);
+        Assert.Contains("M4A files need ffmpeg", error.Message);
         Assert.Contains("apt-get install ffmpeg", error.Message);
         Assert.Contains("https://ffmpeg.org", error.Message);
         Assert.Contains("convert the file to WAV", error.Message);
@@ -79,7 +79,7 @@ public class AudioFileTests
         using var folder = new TempFolder();
         string path = folder.File("stereo.wav");
         AudioClip clip = Tones(44100, 2);
-        WavFile.Write(path, clip, WavSampleFormat.Float32);
+        WavFile.Write(path, clip, SampleFormat.Float32);
 
         AudioClip mono = AudioFile.ReadAt(path, 32000, 1);
 
@@ -93,7 +93,7 @@ public class AudioFileTests
         using var folder = new TempFolder();
         string path = folder.File("mono.wav");
         AudioClip clip = Tones(16000, 1);
-        WavFile.Write(path, clip, WavSampleFormat.Float32);
+        WavFile.Write(path, clip, SampleFormat.Float32);
 
         AudioClip stereo = AudioFile.ReadAt(path, 32000, 2);
 
@@ -103,13 +103,13 @@ public class AudioFileTests
     }
 
     [SkippableFact]
-    public void Decodes_FLAC_losslessly_keeping_rate_and_channels()
+    public void Decodes_FLAC_from_ffmpeg_losslessly_without_ffmpeg()
     {
         Skip.If(Installed.Executable is null, "ffmpeg is not installed");
         using var folder = new TempFolder();
         (string flac, AudioClip source) = Encode(folder, Tones(22050, 2), "tones.flac");
 
-        AudioClip read = AudioFile.Read(flac);
+        AudioClip read = AudioFile.Read(flac, Missing);
 
         Assert.Equal(22050, read.SampleRate);
         Assert.Equal(source.Channels, read.Channels);
@@ -117,16 +117,17 @@ public class AudioFileTests
 
     /// <summary>
     /// MP3 is lossy, and ffmpeg's encoder also scales the level (by 0.95 here), so the decoded tones are compared
-    /// by correlation (measured 0.99999) after checking that rate, channels and length, encoder delay removed, are kept.
+    /// by correlation (measured 0.99999) after checking that rate, channels and length, encoder delay and padding
+    /// removed as the LAME tag states them, are kept.
     /// </summary>
     [SkippableFact]
-    public void Decodes_MP3_keeping_rate_channels_and_length()
+    public void Decodes_MP3_without_ffmpeg_keeping_rate_channels_and_length()
     {
         Skip.If(Installed.Executable is null, "ffmpeg is not installed");
         using var folder = new TempFolder();
         (string mp3, AudioClip source) = Encode(folder, Tones(44100, 2), "tones.mp3");
 
-        AudioClip read = AudioFile.Read(mp3);
+        AudioClip read = AudioFile.Read(mp3, Missing);
 
         Assert.Equal(44100, read.SampleRate);
         Assert.Equal(2, read.ChannelCount);
@@ -135,6 +136,28 @@ public class AudioFileTests
         {
             double correlation = Correlation(source.Channels[c], read.Channels[c]);
             Assert.True(correlation > 0.999, $"channel {c}: correlation {correlation}");
+        }
+    }
+
+    /// <summary>Ogg Vorbis and Ogg Opus as ffmpeg's libvorbis and libopus write them (Opus at its own 48 kHz), read natively.</summary>
+    [SkippableTheory]
+    [InlineData("tones.ogg", 44100)]
+    [InlineData("tones.opus", 48000)]
+    public void Decodes_Ogg_Vorbis_and_Opus_without_ffmpeg_keeping_rate_channels_and_length(string name, int rate)
+    {
+        Skip.If(Installed.Executable is null, "ffmpeg is not installed");
+        using var folder = new TempFolder();
+        (string path, AudioClip source) = Encode(folder, Tones(rate, 2), name);
+
+        AudioClip read = AudioFile.Read(path, Missing);
+
+        Assert.Equal(rate, read.SampleRate);
+        Assert.Equal(2, read.ChannelCount);
+        Assert.Equal(source.Length, read.Length);
+        for (int c = 0; c < 2; c++)
+        {
+            double correlation = Correlation(source.Channels[c], read.Channels[c]);
+            Assert.True(correlation > 0.99, $"channel {c}: correlation {correlation}");
         }
     }
 
@@ -147,7 +170,7 @@ public class AudioFileTests
         string truncated = folder.File("truncated.mp3");
         File.WriteAllBytes(truncated, File.ReadAllBytes(mp3)[..3000]);
 
-        AudioClip read = AudioFile.Read(truncated);
+        AudioClip read = AudioFile.Read(truncated, Missing);
 
         Assert.Equal(2, read.ChannelCount);
         Assert.InRange(read.Length, 1, source.Length / 2);
@@ -158,12 +181,12 @@ public class AudioFileTests
     {
         Skip.If(Installed.Executable is null, "ffmpeg is not installed");
         using var folder = new TempFolder();
-        string path = folder.File("noise.mp3");
+        string path = folder.File("noise.m4a");
         File.WriteAllBytes(path, RandomData.Uniform(5, 5000).Select(v => (byte)(v * 127 + 128)).ToArray());
 
         var error = Assert.Throws<InputFileException>(() => AudioFile.Read(path));
 
-        Assert.StartsWith($"{path}: ffmpeg could not decode this MP3 file: ", error.Message);
+        Assert.StartsWith($"{path}: ffmpeg could not decode this M4A file: ", error.Message);
         string firstLine = RunFfmpeg("-nostdin", "-v", "error", "-i", path, "-f", "wav", "-").Errors.Split('\n')[0].Trim();
         Assert.Contains(firstLine[firstLine.IndexOf(']')..], error.Message);
         Assert.DoesNotContain("@ 0x", error.Message);
@@ -176,7 +199,7 @@ public class AudioFileTests
     private static (string Path, AudioClip Source) Encode(TempFolder folder, AudioClip clip, string name)
     {
         string wav = folder.File("source.wav"), encoded = folder.File(name);
-        WavFile.Write(wav, clip, WavSampleFormat.Pcm16);
+        WavFile.Write(wav, clip, SampleFormat.Pcm16);
         var (exitCode, errors) = RunFfmpeg("-nostdin", "-v", "error", "-i", wav, encoded);
         Assert.True(exitCode == 0, $"ffmpeg could not make {name}: {errors}");
         return (encoded, WavFile.Read(wav));

@@ -178,4 +178,32 @@ public class ResamplerTests
 
     private static double MaxError(float[] expected, float[] actual) =>
         expected.Zip(actual, (e, a) => Math.Abs((double)e - a)).DefaultIfEmpty(0).Max();
+
+    /// <summary>Any chunking of the input gives, chunk by chunk, exactly the samples of resampling it whole.</summary>
+    [Fact]
+    public void Streaming_in_chunks_gives_exactly_the_whole_resampling()
+    {
+        var cases = from pair in FsCheck.Fluent.Gen.Elements((32000, 48000), (44100, 48000), (16000, 48000), (48000, 32000), (8000, 22050))
+                    from length in FsCheck.Fluent.Gen.Choose(0, 5000)
+                    from cuts in FsCheck.Fluent.Gen.ArrayOf(FsCheck.Fluent.Gen.Choose(0, 5000), 6)
+                    select (pair.Item1, pair.Item2, length, cuts);
+        Properties.ForAll(cases, c =>
+        {
+            var (from, to, length, cuts) = c;
+            float[] left = RandomData.Uniform(length, length), right = RandomData.Uniform(length + 1, length);
+            var streaming = new StreamingResampler(from, to, 2);
+            var pieces = new List<float[][]>();
+            int at = 0;
+            foreach (int cut in cuts.Select(x => Math.Min(x, length)).Order().Append(length))
+            {
+                pieces.Add(streaming.Push([left[at..cut], right[at..cut]]));
+                at = cut;
+            }
+            pieces.Add(streaming.Finish());
+
+            var whole = Resampler.Resample(new AudioClip(from, [left, right]), to);
+            Assert.Equal(whole.Channels[0], pieces.SelectMany(p => p[0]).ToArray());
+            Assert.Equal(whole.Channels[1], pieces.SelectMany(p => p[1]).ToArray());
+        }, cases: 60);
+    }
 }

@@ -46,9 +46,9 @@ public class SoxCrossCheckTests
     }
 
     [SkippableTheory]
-    [InlineData(WavSampleFormat.Float32)]
-    [InlineData(WavSampleFormat.Pcm16)]
-    public void Sox_reads_the_files_we_write_as_we_do(WavSampleFormat format)
+    [InlineData(SampleFormat.Float32)]
+    [InlineData(SampleFormat.Pcm16)]
+    public void Sox_reads_the_files_we_write_as_we_do(SampleFormat format)
     {
         Skip.If(Sox is null, "sox is not installed");
         using var folder = new TempFolder();
@@ -58,7 +58,7 @@ public class SoxCrossCheckTests
             [.. Enumerable.Range(0, 2).Select(_ => Enumerable.Range(0, Frames).Select(_ => random.NextSingle() * 1.8f - 0.9f).ToArray())];
         WavFile.Write(path, new AudioClip(SampleRate, samples), format);
 
-        AssertSame(SoxDecode(path, 2), WavFile.Read(path), tolerance: format == WavSampleFormat.Float32 ? SoxFloatStep : 0f);
+        AssertSame(SoxDecode(path, 2), WavFile.Read(path), tolerance: format == SampleFormat.Float32 ? SoxFloatStep : 0f);
     }
 
     [SkippableFact]

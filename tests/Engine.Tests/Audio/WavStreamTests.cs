@@ -25,18 +25,18 @@ public class WavStreamTests
         [.. Enumerable.Range(0, 2).Select(c => chunks.SelectMany(chunk => chunk[c]).ToArray())];
 
     [SkippableTheory]
-    [InlineData("sox", WavSampleFormat.Float32)]
-    [InlineData("sox", WavSampleFormat.Pcm16)]
-    [InlineData("ffmpeg", WavSampleFormat.Float32)]
-    [InlineData("ffmpeg", WavSampleFormat.Pcm16)]
-    public void A_reader_that_did_not_write_it_reads_every_sample_from_a_pipe(string tool, WavSampleFormat format)
+    [InlineData("sox", SampleFormat.Float32)]
+    [InlineData("sox", SampleFormat.Pcm16)]
+    [InlineData("ffmpeg", SampleFormat.Float32)]
+    [InlineData("ffmpeg", SampleFormat.Pcm16)]
+    public void A_reader_that_did_not_write_it_reads_every_sample_from_a_pipe(string tool, SampleFormat format)
     {
         string? path = Find(tool);
         Skip.If(path is null, $"{tool} is not installed");
         string[] arguments = tool == "sox"
             ? ["--no-dither", "-t", "wav", "-", "-t", "f32", "-"]
             : ["-hide_banner", "-loglevel", "error", "-f", "wav", "-i", "pipe:0", "-f", "f32le", "-c:a", "pcm_f32le", "pipe:1"];
-        var chunks = Chunks(format == WavSampleFormat.Float32 ? 1 : 2);
+        var chunks = Chunks(format == SampleFormat.Float32 ? 1 : 2);
 
         float[] decoded = Pipe(path!, arguments, stdin =>
         {
@@ -47,7 +47,7 @@ public class WavStreamTests
         var expected = Joined(chunks);
         Assert.Equal(expected[0].Length * 2, decoded.Length);
         // PCM16 is written as round(x · 32767) and read back as n / 32768.
-        float tolerance = format == WavSampleFormat.Float32 ? 1f / (1 << 23) : 2f / 32768;
+        float tolerance = format == SampleFormat.Float32 ? 1f / (1 << 23) : 2f / 32768;
         for (int i = 0; i < expected[0].Length; i++)
             for (int c = 0; c < 2; c++)
                 Assert.True(Math.Abs(expected[c][i] - decoded[i * 2 + c]) <= tolerance,
@@ -59,7 +59,7 @@ public class WavStreamTests
     {
         var chunks = Chunks(3);
         var stream = new MemoryStream();
-        var writer = new WavStreamWriter(stream, SampleRate, 2, WavSampleFormat.Float32);
+        var writer = new WavStreamWriter(stream, SampleRate, 2, SampleFormat.Float32);
         foreach (var chunk in chunks) writer.Write(chunk);
 
         Assert.Equal(uint.MaxValue, BinaryPrimitives.ReadUInt32LittleEndian(stream.ToArray().AsSpan(4)));

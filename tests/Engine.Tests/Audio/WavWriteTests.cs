@@ -24,7 +24,7 @@ public class WavWriteTests
     {
         Check.One(Checks, Prop.ForAll(Clips(ArbMap.Default.GeneratorFor<float>()).ToArbitrary(), clip =>
         {
-            AudioClip read = RoundTrip(clip, WavSampleFormat.Float32);
+            AudioClip read = RoundTrip(clip, SampleFormat.Float32);
 
             Assert.Equal(clip.SampleRate, read.SampleRate);
             Assert.Equal(clip.ChannelCount, read.ChannelCount);
@@ -39,7 +39,7 @@ public class WavWriteTests
         Gen<float> samples = Gen.Choose(-1_500_000, 1_500_000).Select(n => n / 1_000_000f);
         Check.One(Checks, Prop.ForAll(Clips(samples).ToArbitrary(), clip =>
         {
-            AudioClip read = RoundTrip(clip, WavSampleFormat.Pcm16);
+            AudioClip read = RoundTrip(clip, SampleFormat.Pcm16);
 
             Assert.Equal(clip.SampleRate, read.SampleRate);
             Assert.Equal(clip.ChannelCount, read.ChannelCount);
@@ -59,7 +59,7 @@ public class WavWriteTests
         float[] samples = [1.5f, -1.5f, 1f, -1f, 0f, 0.4f / 32767, 0.6f / 32767, -0.6f / 32767, 0.5f, float.NaN];
         short[] expected = [32767, -32767, 32767, -32767, 0, 0, 1, -1, 16384, 0];
 
-        byte[] wav = Write(new AudioClip(32000, [samples]), WavSampleFormat.Pcm16);
+        byte[] wav = Write(new AudioClip(32000, [samples]), SampleFormat.Pcm16);
 
         Assert.Equal(44 + 2 * samples.Length, wav.Length);
         short[] codes = [.. Enumerable.Range(0, samples.Length).Select(i => BinaryPrimitives.ReadInt16LittleEndian(wav.AsSpan(44 + 2 * i)))];
@@ -69,7 +69,7 @@ public class WavWriteTests
     [Fact]
     public void Pcm16_header_is_canonical()
     {
-        byte[] wav = Write(new AudioClip(32000, [new float[5], new float[5]]), WavSampleFormat.Pcm16);
+        byte[] wav = Write(new AudioClip(32000, [new float[5], new float[5]]), SampleFormat.Pcm16);
 
         Assert.Equal("RIFF", Ascii(wav, 0));
         Assert.Equal((uint)(wav.Length - 8), UInt32(wav, 4));
@@ -90,7 +90,7 @@ public class WavWriteTests
     [Fact]
     public void Float32_header_has_format_tag_3_and_a_fact_chunk()
     {
-        byte[] wav = Write(new AudioClip(48000, [new float[7]]), WavSampleFormat.Float32);
+        byte[] wav = Write(new AudioClip(48000, [new float[7]]), SampleFormat.Float32);
 
         Assert.Equal((uint)(wav.Length - 8), UInt32(wav, 4));
         Assert.Equal(18u, UInt32(wav, 16));
@@ -117,7 +117,7 @@ public class WavWriteTests
         File.WriteAllText(path, "old content");
         var clip = new AudioClip(32000, [[0.25f, -0.5f]]);
 
-        WavFile.Write(path, clip, WavSampleFormat.Float32);
+        WavFile.Write(path, clip, SampleFormat.Float32);
 
         Assert.Equal([0.25f, -0.5f], WavFile.Read(path).Channels[0]);
         Assert.Equal([path], Directory.GetFiles(folder.Path));
@@ -130,7 +130,7 @@ public class WavWriteTests
         string missing = Path.Combine(folder.Path, "no-such-folder");
 
         var error = Assert.Throws<MusicGenException>(() =>
-            WavFile.Write(Path.Combine(missing, "out.wav"), new AudioClip(32000, [[0f]]), WavSampleFormat.Pcm16));
+            WavFile.Write(Path.Combine(missing, "out.wav"), new AudioClip(32000, [[0f]]), SampleFormat.Pcm16));
 
         Assert.Contains("does not exist", error.Message);
         Assert.False(Directory.Exists(missing));
@@ -146,7 +146,7 @@ public class WavWriteTests
         float[] shared = new float[1 << 20];
         var clip = new AudioClip(32000, [.. Enumerable.Repeat(shared, 1100)]);
 
-        var error = Assert.Throws<MusicGenException>(() => WavFile.Write(path, clip, WavSampleFormat.Float32));
+        var error = Assert.Throws<MusicGenException>(() => WavFile.Write(path, clip, SampleFormat.Float32));
 
         Assert.StartsWith($"{path}: ", error.Message);
         Assert.Contains("4 GiB", error.Message);
@@ -161,7 +161,7 @@ public class WavWriteTests
         string path = folder.File("taken.wav");
         Directory.CreateDirectory(path);
 
-        var error = Assert.Throws<MusicGenException>(() => WavFile.Write(path, new AudioClip(32000, [[0.1f]]), WavSampleFormat.Pcm16));
+        var error = Assert.Throws<MusicGenException>(() => WavFile.Write(path, new AudioClip(32000, [[0.1f]]), SampleFormat.Pcm16));
 
         Assert.StartsWith($"{path}: is a folder", error.Message);
         Assert.Empty(Directory.GetFiles(folder.Path));
@@ -172,19 +172,19 @@ public class WavWriteTests
     {
         var clip = new AudioClip(32000, [.. Enumerable.Repeat(new float[1], 20000)]);
 
-        var error = Assert.Throws<MusicGenException>(() => WavFile.Write(new MemoryStream(), clip, WavSampleFormat.Float32));
+        var error = Assert.Throws<MusicGenException>(() => WavFile.Write(new MemoryStream(), clip, SampleFormat.Float32));
 
         Assert.Contains("20000 channels", error.Message);
     }
 
-    private static byte[] Write(AudioClip clip, WavSampleFormat format)
+    private static byte[] Write(AudioClip clip, SampleFormat format)
     {
         var stream = new MemoryStream();
         WavFile.Write(stream, clip, format);
         return stream.ToArray();
     }
 
-    private static AudioClip RoundTrip(AudioClip clip, WavSampleFormat format) =>
+    private static AudioClip RoundTrip(AudioClip clip, SampleFormat format) =>
         WavFile.Read(new MemoryStream(Write(clip, format)), "round-trip.wav");
 
     private static string Ascii(byte[] bytes, int offset) => System.Text.Encoding.ASCII.GetString(bytes, offset, 4);

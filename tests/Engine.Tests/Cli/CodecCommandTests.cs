@@ -25,7 +25,7 @@ public class CodecCommandTests
         for (int n = 0; n < shape[0]; n++)
         {
             string wav = folder.File($"in{n}.wav"), codes = folder.File($"codes{n}{extension}"), output = folder.File($"out{n}.wav");
-            WavFile.Write(wav, new AudioClip(32000, [input.AsSpan(n * shape[2], shape[2]).ToArray()]), WavSampleFormat.Float32);
+            WavFile.Write(wav, new AudioClip(32000, [input.AsSpan(n * shape[2], shape[2]).ToArray()]), SampleFormat.Float32);
 
             var encode = CliRunner.Run("encode", wav, "--model", CodecModel, "--out", codes);
             Assert.True(encode.ExitCode == 0, encode.Error);
@@ -46,7 +46,7 @@ public class CodecCommandTests
     {
         using var folder = new TempFolder();
         string wav = folder.File("in.wav"), codes = folder.File("codes.safetensors"), output = folder.File("out.wav");
-        WavFile.Write(wav, new AudioClip(44100, [RandomData.Uniform(5, 44100, 0.5f)]), WavSampleFormat.Pcm16);
+        WavFile.Write(wav, new AudioClip(44100, [RandomData.Uniform(5, 44100, 0.5f)]), SampleFormat.Pcm16);
         Assert.Equal(0, CliRunner.Run("encode", wav, "--model", CodecModel, "--out", codes).ExitCode);
         Assert.Equal(50, CodesFile.Load(codes).Frames);
         Assert.Equal(0, CliRunner.Run("decode", codes, "--model", CodecModel, "--out", output).ExitCode);
@@ -60,7 +60,7 @@ public class CodecCommandTests
         string wav = folder.File("in.wav"), codes = folder.File("codes.safetensors"), output = folder.File("out.wav");
         var left = RandomData.Uniform(1, 3000, 0.5f);
         var right = RandomData.Uniform(2, 3000, 0.5f);
-        WavFile.Write(wav, new AudioClip(32000, [left, right]), WavSampleFormat.Float32);
+        WavFile.Write(wav, new AudioClip(32000, [left, right]), SampleFormat.Float32);
         string model = Path.Combine(TestPaths.Golden("musicgen-stereo"), "model");
         Assert.Equal(0, CliRunner.Run("encode", wav, "--model", model, "--out", codes).ExitCode);
         var written = CodesFile.Load(codes);
@@ -75,7 +75,7 @@ public class CodecCommandTests
     {
         using var folder = new TempFolder();
         string wav = folder.File("in.wav"), output = folder.File("out.safetensors");
-        WavFile.Write(wav, new AudioClip(44100, [Array.Empty<float>()]), WavSampleFormat.Pcm16);
+        WavFile.Write(wav, new AudioClip(44100, [Array.Empty<float>()]), SampleFormat.Pcm16);
 
         var empty = CliRunner.Run("encode", wav, "--model", CodecModel, "--out", output);
         Assert.Equal(1, empty.ExitCode);
@@ -128,8 +128,8 @@ public class CodecCommandTests
         using var folder = new TempFolder();
         string music = Path.Combine(folder.Path, "music"), dataset = Path.Combine(folder.Path, "dataset");
         Directory.CreateDirectory(Path.Combine(music, "album"));
-        WavFile.Write(Path.Combine(music, "one.wav"), new AudioClip(32000, [RandomData.Uniform(1, 6400, 0.3f)]), WavSampleFormat.Float32);
-        WavFile.Write(Path.Combine(music, "album", "two.wav"), new AudioClip(16000, [RandomData.Uniform(2, 3200, 0.3f)]), WavSampleFormat.Pcm16);
+        WavFile.Write(Path.Combine(music, "one.wav"), new AudioClip(32000, [RandomData.Uniform(1, 6400, 0.3f)]), SampleFormat.Float32);
+        WavFile.Write(Path.Combine(music, "album", "two.wav"), new AudioClip(16000, [RandomData.Uniform(2, 3200, 0.3f)]), SampleFormat.Pcm16);
         File.WriteAllBytes(Path.Combine(music, "album", "broken.wav"), [1, 2, 3]);
         File.WriteAllText(Path.Combine(music, "notes.txt"), "not audio");
 

@@ -80,5 +80,8 @@ public class DeviceOptionTests
         var missing = CliRunner.Run("verify", TestPaths.Golden("encodec-32khz"), "--device", "opencl:99");
         Assert.Equal(1, missing.ExitCode);
         Assert.StartsWith("error: ", missing.Error);
+        // One line, whatever the devices: no newline inside it (printed as a literal \x0a).
+        Assert.DoesNotContain("\\x0a", missing.Error);
+        Assert.Single(missing.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
     }
 }

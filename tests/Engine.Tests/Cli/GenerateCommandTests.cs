@@ -99,7 +99,7 @@ public class GenerateCommandTests
     {
         var samples = Enumerable.Range(0, (int)(seconds * rate)).Select(i => amplitude * MathF.Sin(2 * MathF.PI * 330 * i / rate)).ToArray();
         string path = folder.File(name);
-        WavFile.Write(path, new AudioClip(rate, Enumerable.Range(0, channels).Select(_ => samples.ToArray()).ToArray()), WavSampleFormat.Float32);
+        WavFile.Write(path, new AudioClip(rate, Enumerable.Range(0, channels).Select(_ => samples.ToArray()).ToArray()), SampleFormat.Float32);
         return path;
     }
 

@@ -15,7 +15,7 @@ public class ClipSourceTests
         foreach (var (id, seconds) in files)
         {
             var ramp = Enumerable.Range(0, (int)(16000 * seconds)).Select(i => i / 16000f / 100).ToArray();
-            WavFile.Write(folder.File(id + ".wav"), new AudioClip(16000, [ramp]), WavSampleFormat.Float32);
+            WavFile.Write(folder.File(id + ".wav"), new AudioClip(16000, [ramp]), SampleFormat.Float32);
         }
         return new AudioFolder(folder.Path);
     }

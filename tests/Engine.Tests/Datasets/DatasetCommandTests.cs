@@ -33,7 +33,7 @@ public sealed class DatasetFixture : IDisposable
         Directory.CreateDirectory(Path.Combine(Audio, "sub"));
         Write("tone-cut.wav", 44100, 3.0, [440, 660]);
         Write("tone-clip.wav", 32000, 1.0, [330]);
-        WavFile.Write(Path.Combine(Audio, "noise.wav"), new AudioClip(16000, [RandomData.Uniform(7, 19200, 0.3f)]), WavSampleFormat.Pcm16);
+        WavFile.Write(Path.Combine(Audio, "noise.wav"), new AudioClip(16000, [RandomData.Uniform(7, 19200, 0.3f)]), SampleFormat.Pcm16);
         for (int i = 4; i <= 8; i++) Write(i == 6 ? "sub/tone-6.wav" : $"tone-{i}.wav", 32000, 1.0, [110 * i]);
         Write("bad-range.wav", 32000, 1.0, [200]);
         Write("short.wav", 32000, 1.0, [250]);
@@ -58,7 +58,7 @@ public sealed class DatasetFixture : IDisposable
     {
         int length = (int)(rate * seconds);
         var channels = frequencies.Select(f => Enumerable.Range(0, length).Select(i => (float)(0.5 * Math.Sin(2 * Math.PI * f * i / rate))).ToArray()).ToArray();
-        WavFile.Write(Path.Combine(Audio, name), new AudioClip(rate, channels), WavSampleFormat.Float32);
+        WavFile.Write(Path.Combine(Audio, name), new AudioClip(rate, channels), SampleFormat.Float32);
     }
 
     public string[] Run(string output, params string[] extra) =>
@@ -131,7 +131,7 @@ public class DatasetCommandTests(DatasetFixture fixture) : IClassFixture<Dataset
         using var folder = new TempFolder();
         var file = WavFile.Read(Directory.EnumerateFiles(fixture.Audio, id + ".wav").Single());
         string clip = folder.File("clip.wav"), codes = folder.File("codes.safetensors");
-        WavFile.Write(clip, last == 0 ? file : new AudioClip(file.SampleRate, file.Channels.Select(c => c[first..last]).ToArray()), WavSampleFormat.Float32);
+        WavFile.Write(clip, last == 0 ? file : new AudioClip(file.SampleRate, file.Channels.Select(c => c[first..last]).ToArray()), SampleFormat.Float32);
         var encode = CliRunner.Run("encode", clip, "--model", DatasetFixture.Model, "--out", codes);
         Assert.True(encode.ExitCode == 0, encode.Error);
         var expected = CodesFile.Load(codes); // [1, K, F]

@@ -125,6 +125,46 @@ public sealed class ParserFuzzTests : IDisposable
         });
     }
 
+    /// <summary>A quarter second of stereo tones, the original the compressed-audio mutants start from.</summary>
+    private static AudioClip Tones(int rate) =>
+        new(rate, [.. Enumerable.Range(0, 2).Select(c => Enumerable.Range(0, rate / 4).Select(i => 0.5f * MathF.Sin(i * (0.05f + 0.02f * c))).ToArray())]);
+
+    /// <summary>FLAC (16- and 24-bit) and Opus in Ogg as written here, decoded without ffmpeg.</summary>
+    [Theory]
+    [InlineData(".flac", SampleFormat.Pcm16)]
+    [InlineData(".flac", SampleFormat.Pcm24)]
+    [InlineData(".opus", null)]
+    public void Flac_and_ogg_opus_read_natively(string extension, SampleFormat? format)
+    {
+        string original = _temp.File("original" + extension), path = _temp.File("mutant" + extension);
+        AudioFile.Write(original, Tones(32000), format);
+        FuzzAudio(extension, File.ReadAllBytes(original), path);
+    }
+
+    /// <summary>MP3 and Ogg Vorbis as ffmpeg's LAME and libvorbis write them, decoded by NLayer and NVorbis.</summary>
+    [SkippableTheory]
+    [InlineData(".mp3")]
+    [InlineData(".ogg")]
+    public void Mp3_and_ogg_vorbis_read_natively(string extension)
+    {
+        Skip.If(FfmpegDecoder.FromEnvironment().Executable is null, "ffmpeg makes the originals and is not installed");
+        string wav = _temp.File("original.wav"), original = _temp.File("original" + extension), path = _temp.File("mutant" + extension);
+        WavFile.Write(wav, Tones(44100), SampleFormat.Pcm16);
+        Support.ReferenceTool.Succeed("ffmpeg", "-nostdin", "-v", "error", "-i", wav, original);
+        FuzzAudio(extension, File.ReadAllBytes(original), path);
+    }
+
+    /// <summary>Each mutant decodes or is refused; with no ffmpeg to fall back on, a mutant whose header is gone is refused too.</summary>
+    private static void FuzzAudio(string extension, byte[] original, string path)
+    {
+        var withoutFfmpeg = new FfmpegDecoder(searchPath: "");
+        Mutations.Fuzz(extension, original, 300, text: false, bytes =>
+        {
+            File.WriteAllBytes(path, bytes);
+            AudioFile.Read(path, withoutFfmpeg, maxSeconds: 10).Convert(32000, 1);
+        });
+    }
+
     [Fact]
     public void Codes_json_and_safetensors()
     {
