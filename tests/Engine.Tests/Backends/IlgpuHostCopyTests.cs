@@ -1,7 +1,13 @@
 using System.Runtime.CompilerServices;
 using ILGPU.Runtime;
+using MusicGen.Engine.Audio;
+using MusicGen.Engine.Codec;
+using MusicGen.Engine.Generation;
+using MusicGen.Engine.Models.Encodec;
 using MusicGen.Engine.Tensors;
+using MusicGen.Engine.Verification;
 using MusicGen.Kernels.Ilgpu;
+using MusicGen.Loaders.Checkpoints;
 
 namespace MusicGen.Tests.Backends;
 
@@ -32,7 +38,7 @@ public sealed class IlgpuHostCopyTests(IlgpuFixture fixture)
     {
         var backend = fixture.Backend;
         using var tensor = backend.Allocate(Length);
-        backend.Upload(new float[Length], tensor);
+        backend.Upload(new float[Length], tensor); // the copy path compiled before the pause
         CopyPause.HoldWhileCompacting(tensor, () => Ramp(Length), s => backend.Upload(s, tensor));
         Assert.Equal(Ramp(Length), tensor.ToArray());
     }
@@ -41,7 +47,7 @@ public sealed class IlgpuHostCopyTests(IlgpuFixture fixture)
     [Fact]
     public void Host_arguments_are_read_from_their_array_when_a_collection_runs_during_the_copy()
     {
-        using var tensor = fixture.Backend.Allocate(1);
+        using var tensor = fixture.Backend.Allocate(1); // for the backend's accelerator
         using var scratch = new DeviceScratch<int>(((IlgpuBuffer<float>)tensor.Buffer).Accelerator);
         scratch.Write(new int[Length]); // grown before the pause
         var written = default(ILGPU.ArrayView<int>);
@@ -50,6 +56,41 @@ public sealed class IlgpuHostCopyTests(IlgpuFixture fixture)
         written.CopyToCPU(read.AsSpan());
         Assert.Equal(ids, read);
     }
+
+    /// <summary>
+    /// The old fault as it was seen, opt-in (<see cref="StressVariable"/>=N decodes, minutes each on the emulator): the
+    /// long-form case's exact codes decoded again and again through the streaming decoder frame by frame, as its
+    /// golden check streams them, while another thread keeps collecting the young generation with the accelerator's
+    /// lock held, so that host copies coming meanwhile wait inside ILGPU with their array's address taken.
+    /// </summary>
+    [SkippableFact]
+    public void The_long_form_codes_decode_to_the_reference_audio_while_collections_run_during_copies()
+    {
+        Skip.IfNot(int.TryParse(Environment.GetEnvironmentVariable(StressVariable), out int decodes) && decodes > 0,
+            $"set {StressVariable}=N to decode the long-form case N times under collections during copies");
+        var backend = fixture.Backend;
+        using var golden = GoldenCase.Open(TestPaths.Golden("longform-mono"));
+        using var checkpoint = CheckpointFolder.Open(golden.ModelFolder);
+        using var codec = new EncodecModel(backend, checkpoint.Codec, checkpoint.CodecWeights);
+        int[] shape = golden.Shape("longform.codes"); // [1, K, F], a mono model's codebooks as the codec takes them
+        var codes = new CodesBatch(shape[0], 1, shape[1], shape[2], golden.Int("longform.codes").Select(c => (int)c).ToArray());
+        using var tensor = backend.Allocate(1); // for the backend's accelerator
+        using var collections = new CollectionsDuringCopies(((IlgpuBuffer<float>)tensor.Buffer).Accelerator);
+        for (int round = 1; round <= decodes; round++)
+        {
+            using var stream = new AudioStream(codec, codes.Batch, 1, codes.Codebooks);
+            var chunks = new List<AudioBatch>();
+            for (int frame = 0; frame < codes.Frames; frame++) chunks.Add(stream.Push(codes.FrameRange(frame, 1)));
+            chunks.Add(stream.Finish());
+            var audio = AudioBatch.Concatenate(chunks);
+            var row = TensorComparison.CompareFloat("longform.audio", golden.Shape("longform.audio"), golden.Float("longform.audio"),
+                [audio.Batch, audio.Channels, audio.Samples], audio.Values);
+            Assert.True(row.Passed, $"decode {round} of {decodes}: error {row.MaxAbsError:E3}, tolerance {row.Tolerance:E3}");
+        }
+        Assert.True(collections.Count > 0, "no collection ran");
+    }
+
+    public const string StressVariable = "MUSICGEN_ILGPU_STRESS";
 
     private static float[] Ramp(int length) => Enumerable.Range(1, length).Select(i => (float)i).ToArray();
 }
@@ -154,6 +195,54 @@ internal static class CopyPause
         {
             held.Set();
             release.Wait();
+        }
+    }
+}
+
+/// <summary>
+/// Until disposed, a thread taking the accelerator's lock again and again (as <see cref="CopyPause"/> does) for a
+/// millisecond and a young-generation collection: a host copy that comes meanwhile has taken its array's address
+/// and waits inside ILGPU while the collection runs.
+/// </summary>
+internal sealed class CollectionsDuringCopies : IDisposable
+{
+    private readonly Accelerator _accelerator;
+    private readonly Thread _thread;
+    private volatile bool _stopped;
+
+    public CollectionsDuringCopies(Accelerator accelerator)
+    {
+        _accelerator = accelerator;
+        _thread = new Thread(Run) { IsBackground = true };
+        _thread.Start();
+    }
+
+    /// <summary>Collections run so far.</summary>
+    public int Count { get; private set; }
+
+    private void Run()
+    {
+        while (!_stopped)
+        {
+            new CollectionUnderLock(_accelerator).Dispose();
+            Count++;
+            Thread.Sleep(1);
+        }
+    }
+
+    public void Dispose()
+    {
+        _stopped = true;
+        _thread.Join();
+    }
+
+    /// <summary>An accelerator object whose disposal, which ILGPU runs under the accelerator's lock, waits and collects.</summary>
+    private sealed class CollectionUnderLock(Accelerator accelerator) : AcceleratorObject(accelerator)
+    {
+        protected override void DisposeAcceleratorObject(bool disposing)
+        {
+            Thread.Sleep(1);
+            GC.Collect(0, GCCollectionMode.Forced, blocking: true, compacting: true);
         }
     }
 }
