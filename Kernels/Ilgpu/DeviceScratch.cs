@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using ILGPU;
 using ILGPU.Runtime;
 
@@ -6,8 +5,8 @@ namespace MusicGen.Kernels.Ilgpu;
 
 /// <summary>
 /// A device buffer reused across calls for host arguments (ids, scales, pad edges), small intermediates and small
-/// results, grown when a call needs more. A host copy into it, or growing it, first waits for the kernels queued
-/// before: one of them may still read the previous contents (seen on ILGPU's CPU accelerator under load).
+/// results, grown when a call needs more. Reuse needs no waiting: a copy or kernel that writes it is queued on the
+/// default stream behind the kernels that read the previous contents.
 /// </summary>
 internal sealed class DeviceScratch<T>(Accelerator accelerator) : IDisposable where T : unmanaged
 {
@@ -18,6 +17,7 @@ internal sealed class DeviceScratch<T>(Accelerator accelerator) : IDisposable wh
     {
         if (_buffer is null || count > _buffer.Length)
         {
+            // Freeing is not a stream operation: a queued kernel may still read the old buffer.
             accelerator.Synchronize();
             _buffer?.Dispose();
             _buffer = accelerator.Allocate1D<T>(Math.Max(count, Math.Max(256, 2 * (_buffer?.Length ?? 0))));
@@ -25,13 +25,11 @@ internal sealed class DeviceScratch<T>(Accelerator accelerator) : IDisposable wh
         return _buffer.View.SubView(0, count);
     }
 
-    /// <summary>A view holding a copy of the data.</summary>
+    /// <summary>A view holding a copy of the data (copied pinned, see <see cref="IlgpuBackend"/>).</summary>
     public ArrayView<T> Write(ReadOnlySpan<T> data)
     {
         var view = Reserve(data.Length);
-        if (data.IsEmpty) return view;
-        accelerator.Synchronize();
-        view.CopyFromCPU(ref MemoryMarshal.GetReference(data), data.Length);
+        view.CopyFromCPU(data);
         return view;
     }
 

@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using ILGPU;
 using ILGPU.Runtime;
 using MusicGen.Engine.Backends;
@@ -17,8 +16,7 @@ public sealed partial class IlgpuBackend
         if (size > 0) _kernels.CodebookNorms(size, View(codebook), norms, d);
         var found = _results.Reserve(n);
         _kernels.NearestCodes(Groups(n, _sizes.Group), View(x), View(codebook), norms, found, size, d);
-        _accelerator.Synchronize();
-        found.CopyToCPU(ref MemoryMarshal.GetReference(codes), n);
+        found.CopyToCPU(codes);
     }
 
     public void LstmStep(Tensor gates, Tensor recurrentWeight, Tensor cell, Tensor output, int t)

@@ -19,15 +19,15 @@ public sealed partial class IlgpuBackend
         int[] shape = [matrix.Rows, matrix.Columns];
         if (matrix.Type == WeightType.F16)
         {
-            var halves = MemoryMarshal.Cast<byte, Half>(matrix.Data);
+            var halves = MemoryMarshal.Cast<byte, Half>((ReadOnlySpan<byte>)matrix.Data);
             var memory = _accelerator.Allocate1D<Half>(Math.Max(1, halves.Length));
-            if (!halves.IsEmpty) memory.View.CopyFromCPU(ref MemoryMarshal.GetReference(halves), halves.Length);
+            memory.View.BaseView.CopyFromCPU(halves);
             return new Tensor(this, new IlgpuBuffer<Half>(_accelerator, memory), 0, shape, ownsBuffer: true, WeightType.F16);
         }
         var decoded = matrix.Decode();
         var buffer = NewBuffer<float>(shape);
         var tensor = new Tensor(this, buffer, 0, shape, ownsBuffer: true, matrix.Type);
-        if (decoded.Length > 0) buffer.Memory.View.CopyFromCPU(ref decoded[0], decoded.Length);
+        buffer.Memory.View.BaseView.CopyFromCPU((ReadOnlySpan<float>)decoded);
         return tensor;
     }
 

@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using ILGPU;
 using ILGPU.Runtime;
 using MusicGen.Engine.Backends;
@@ -16,6 +15,18 @@ namespace MusicGen.Kernels.Ilgpu;
 /// codes and the downloads the caller asks for cross the bus. One backend serves one thread at a time. The
 /// operations live in partial files by kind.
 /// </summary>
+/// <remarks>
+/// Ordering: launches, zeroing and host copies all go on the accelerator's default stream, which runs them in issue
+/// order (CUDA's NULL stream, an in-order OpenCL queue; the CPU accelerator finishes each before its call returns),
+/// so none waits explicitly for those before it. Host copies use ILGPU's span overloads: they pin the host memory,
+/// queue the copy and wait for the stream, so the copy has run after every kernel queued before it and the host
+/// memory may change once the call returns. The <c>ref T</c> overloads take the host address as a raw pointer
+/// without pinning: a garbage collection before the copy runs (any thread's allocation may start one, ILGPU's own on
+/// that path included) moves a young array, and the copy reads or writes its old place, which once decoded wrong
+/// audio on the CPU accelerator under load. Only freeing device memory waits for the stream
+/// (<see cref="IlgpuBuffer{T}.Dispose"/>, <see cref="DeviceScratch{T}"/> growing): a free is not ordered on the
+/// stream, and a queued kernel may still use the memory.
+/// </remarks>
 public sealed partial class IlgpuBackend : IBackend
 {
     private readonly Context _context;
@@ -68,25 +79,16 @@ public sealed partial class IlgpuBackend : IBackend
 
     public Tensor Allocate(params int[] shape) => Zeroed<float>(shape, WeightType.F32);
 
-    /// <summary>
-    /// Waits for the kernels queued before, as <see cref="Allocate"/> does: with the codec's activations allocated
-    /// this way, a long-form golden case on the CPU accelerator under load once decoded wrong audio from exact codes.
-    /// </summary>
-    public Tensor AllocateUninitialized(params int[] shape)
-    {
-        var buffer = NewBuffer<float>(shape);
-        _accelerator.Synchronize();
-        return new Tensor(this, buffer, 0, shape, ownsBuffer: true);
-    }
+    public Tensor AllocateUninitialized(params int[] shape) => new(this, NewBuffer<float>(shape), 0, shape, ownsBuffer: true);
 
-    /// <summary>A zero-filled tensor of elements of type T (float32, or float16 for <see cref="AllocateHalf"/>).</summary>
+    /// <summary>
+    /// A zero-filled tensor of elements of type T (float32, or float16 for <see cref="AllocateHalf"/>): the zeroing
+    /// is queued on the default stream, ahead of every later kernel and copy.
+    /// </summary>
     private Tensor Zeroed<T>(int[] shape, WeightType type) where T : unmanaged
     {
         var buffer = NewBuffer<T>(shape);
         buffer.Memory.MemSetToZero();
-        // The zeroing must be done before a kernel writes the buffer: on ILGPU's CPU accelerator it was seen to
-        // land after one under load, erasing its output.
-        _accelerator.Synchronize();
         return new Tensor(this, buffer, 0, shape, ownsBuffer: true, type);
     }
 
@@ -105,19 +107,14 @@ public sealed partial class IlgpuBackend : IBackend
     {
         if (data.Length != destination.Length)
             throw new ArgumentException($"{data.Length} values for {ShapeText.Format(destination.Shape)}");
-        if (data.IsEmpty) return;
-        // Host copies wait for the kernels queued before them: a pending kernel may still read (or zero) the buffer.
-        _accelerator.Synchronize();
-        View(destination).CopyFromCPU(ref MemoryMarshal.GetReference(data), data.Length);
+        View(destination).CopyFromCPU(data);
     }
 
     public void Download(Tensor source, Span<float> destination)
     {
         if (destination.Length < source.Length)
             throw new ArgumentException($"{destination.Length} values cannot hold {ShapeText.Format(source.Shape)}");
-        if (source.Length == 0) return;
-        _accelerator.Synchronize();
-        View(source).CopyToCPU(ref MemoryMarshal.GetReference(destination), source.Length);
+        View(source).CopyToCPU(destination[..checked((int)source.Length)]);
     }
 
     /// <summary>Kernels index rows with 32-bit integers, which bounds one buffer at 2³¹ − 1 elements (8 GiB).</summary>
