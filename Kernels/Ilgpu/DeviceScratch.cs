@@ -1,15 +1,17 @@
 using System.Runtime.InteropServices;
 using ILGPU;
 using ILGPU.Runtime;
+using MusicGen.Engine.Backends;
 
 namespace MusicGen.Kernels.Ilgpu;
 
 /// <summary>
 /// A device buffer reused across calls for host arguments (ids, scales, pad edges), small intermediates and small
 /// results, grown when a call needs more. A host copy into it, or growing it, first waits for the kernels queued
-/// before: one of them may still read the previous contents (seen on ILGPU's CPU accelerator under load).
+/// before: one of them may still read the previous contents (seen on ILGPU's CPU accelerator under load). Its
+/// bytes are counted as the backend's scratch.
 /// </summary>
-internal sealed class DeviceScratch<T>(Accelerator accelerator) : IDisposable where T : unmanaged
+internal sealed class DeviceScratch<T>(Accelerator accelerator, MemoryLedger ledger) : IDisposable where T : unmanaged
 {
     private MemoryBuffer1D<T, Stride1D.Dense>? _buffer;
 
@@ -18,9 +20,11 @@ internal sealed class DeviceScratch<T>(Accelerator accelerator) : IDisposable wh
     {
         if (_buffer is null || count > _buffer.Length)
         {
+            long previous = _buffer?.Length ?? 0;
             accelerator.Synchronize();
-            _buffer?.Dispose();
-            _buffer = accelerator.Allocate1D<T>(Math.Max(count, Math.Max(256, 2 * (_buffer?.Length ?? 0))));
+            Dispose();
+            _buffer = accelerator.Allocate1D<T>(Math.Max(count, Math.Max(256, 2 * previous)));
+            ledger.Add(MemoryUse.Scratch, _buffer.LengthInBytes);
         }
         return _buffer.View.SubView(0, count);
     }
@@ -35,5 +39,10 @@ internal sealed class DeviceScratch<T>(Accelerator accelerator) : IDisposable wh
         return view;
     }
 
-    public void Dispose() => _buffer?.Dispose();
+    public void Dispose()
+    {
+        if (_buffer is null || _buffer.IsDisposed) return;
+        _buffer.Dispose();
+        ledger.Add(MemoryUse.Scratch, -_buffer.LengthInBytes);
+    }
 }
