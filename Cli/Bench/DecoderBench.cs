@@ -7,8 +7,8 @@ using MusicGen.Loaders.Configs;
 
 namespace MusicGen.Cli.Bench;
 
-/// <summary>What one timed run of decoding steps measured.</summary>
-public sealed record StepTiming(double MedianMs, double MeanMs, double P90Ms, long AllocatedBytesPerStep);
+/// <summary>What one timed run of decoding steps measured, and what the backend held at its last step.</summary>
+public sealed record StepTiming(double MedianMs, double MeanMs, double P90Ms, long AllocatedBytesPerStep, DeviceMemory Memory);
 
 /// <summary>
 /// Times decoding steps of a loaded model as generation runs them: guidance doubles the prompts into the decoder
@@ -66,7 +66,7 @@ public static class DecoderBench
         for (int step = 0; step < steps; step++) times.Add(Step(cache));
         long allocatedPerStep = (GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore) / steps;
         times.Sort();
-        return new StepTiming(times[times.Count / 2], times.Average(), times[(int)(times.Count * 0.9)], allocatedPerStep);
+        return new StepTiming(times[times.Count / 2], times.Average(), times[(int)(times.Count * 0.9)], allocatedPerStep, backend.Memory);
     }
 
     /// <summary>

@@ -90,26 +90,29 @@ public static class BenchCommand
     {
         // The host bandwidth is the bar for the CPU backend; a GPU reads its own memory, which is not measured here.
         bool host = backend is CpuBackend;
-        Console.WriteLine($"{"weights",-8}{"load s",8}{"heap GB",9}{"GB/step",9}{"ms/step",9}{"p90 ms",8}{"GB/s",7}{(host ? "  of bw" : "")}{"steps/s",9}{"RTF",7}{"alloc KiB",11}");
-        foreach (var type in types) TimeWeightType(backend, checkpoint, type, steps, bandwidth, host);
-        Console.WriteLine("  (heap: the managed memory the loaded model holds, weights on the CPU; RTF: compute time per second of audio)");
+        Console.WriteLine($"{"weights",-8}{"load s",8}{"heap GB",9}{"dev GB",8}{"GB/step",9}{"ms/step",9}{"p90 ms",8}{"GB/s",7}{(host ? "  of bw" : "")}{"steps/s",9}{"RTF",7}{"alloc KiB",11}");
+        var memory = types.Select(type => (type, TimeWeightType(backend, checkpoint, type, steps, bandwidth, host))).ToList();
+        Console.WriteLine("  (heap: the managed memory the loaded model holds, weights on the CPU; dev: what the backend holds at the last step,"
+            + " cache and work buffers included; RTF: compute time per second of audio)");
+        foreach (var (type, held) in memory) Console.WriteLine($"{type.Name(),-8}device memory: {held}");
     }
 
-    /// <summary>One row; the model is dropped on return, before the next is loaded.</summary>
+    /// <summary>One row; the model is disposed on return, before the next is loaded. Returns what the backend held at the row's last step.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void TimeWeightType(IBackend backend, CheckpointFolder checkpoint, WeightType type, int steps, double bandwidth, bool host)
+    private static DeviceMemory TimeWeightType(IBackend backend, CheckpointFolder checkpoint, WeightType type, int steps, double bandwidth, bool host)
     {
         long heapBefore = GC.GetTotalMemory(forceFullCollection: true);
         var stopwatch = Stopwatch.StartNew();
-        var model = new MusicgenForConditionalGeneration(backend, checkpoint, type);
+        using var model = new MusicgenForConditionalGeneration(backend, checkpoint, type);
         double load = stopwatch.Elapsed.TotalSeconds;
         long heap = GC.GetTotalMemory(forceFullCollection: true) - heapBefore;
         var timing = DecoderBench.TimeSteps(backend, model, prompts: 1, steps);
         double bytes = DecoderBench.WeightBytesPerStep(model.Config.Decoder, type);
         double rate = bytes / (timing.MedianMs / 1000) / 1e9;
         double realTime = timing.MedianMs / 1000 * model.Config.AudioEncoder.FrameRate;
-        Console.WriteLine($"{type.Name(),-8}{load,8:0.0}{heap / 1e9,9:0.00}{bytes / 1e9,9:0.000}{timing.MedianMs,9:0.0}{timing.P90Ms,8:0.0}{rate,7:0.0}"
+        Console.WriteLine($"{type.Name(),-8}{load,8:0.0}{heap / 1e9,9:0.00}{timing.Memory.Total / 1e9,8:0.00}{bytes / 1e9,9:0.000}{timing.MedianMs,9:0.0}{timing.P90Ms,8:0.0}{rate,7:0.0}"
             + $"{(host ? $"{100 * rate / bandwidth,7:0}%" : "")}{1000 / timing.MedianMs,9:0.0}{realTime,7:0.00}{timing.AllocatedBytesPerStep / 1024.0,11:0.0}");
+        return timing.Memory;
     }
 
     private static void TimePromptCounts(IBackend backend, MusicgenForConditionalGeneration model, WeightType type, int steps)

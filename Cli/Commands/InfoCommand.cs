@@ -1,24 +1,48 @@
 using System.CommandLine;
+using System.Diagnostics;
+using MusicGen.Engine.Codec;
+using MusicGen.Engine.Models.Musicgen;
+using MusicGen.Kernels;
 using MusicGen.Loaders;
 using MusicGen.Loaders.Checkpoints;
 using MusicGen.Loaders.Configs;
 
 namespace MusicGen.Cli.Commands;
 
-/// <summary><c>musicgen info --model MODEL</c>: what a checkpoint is.</summary>
+/// <summary>
+/// <c>musicgen info --model MODEL [--device D] [--weights T]</c>: what a checkpoint is; with a device or weight type,
+/// also what the loaded model holds in that device's memory.
+/// </summary>
 public static class InfoCommand
 {
     public static Command Create()
     {
         var model = CommonOptions.Model();
-        var command = new Command("info", "Describe a checkpoint: kind, sizes, parameter counts, storage types and files") { model };
+        var device = CommonOptions.Device();
+        var weights = CommonOptions.Weights(GenerateCommand.DefaultWeights.Name());
+        var command = new Command("info", "Describe a checkpoint: kind, sizes, parameter counts, storage types and files; "
+            + "with --device or --weights, load it there and print the device memory it holds") { model, device, weights };
         command.SetAction(parse => CommandRunner.Run(() =>
         {
+            var type = WeightTypes.Parse(parse.GetValue(weights)!);
             using var checkpoint = ModelArgument.Open(parse.GetValue(model)!);
             Print(checkpoint);
+            if (Given(parse, device) || Given(parse, weights)) PrintDeviceMemory(checkpoint, parse.GetValue(device)!, type);
             return 0;
         }));
         return command;
+    }
+
+    private static bool Given(ParseResult parse, Option option) => parse.GetResult(option) is { IdentifierTokenCount: > 0 };
+
+    /// <summary>Loads the model (a standalone codec: the codec) and prints what the backend counts for it.</summary>
+    private static void PrintDeviceMemory(CheckpointFolder checkpoint, string device, WeightType type)
+    {
+        using var backend = BackendSelector.Open(device);
+        var stopwatch = Stopwatch.StartNew();
+        using IDisposable loaded = checkpoint.Musicgen is null ? new AudioCodec(backend, checkpoint) : MusicgenModels.Load(backend, checkpoint, type);
+        Console.WriteLine($"loaded      {(checkpoint.Musicgen is null ? "the codec" : $"{type.Name()} weights")} on {backend.Name} in {stopwatch.Elapsed.TotalSeconds:0.0} s");
+        Console.WriteLine($"device memory: {backend.Memory}");
     }
 
     private static void Print(CheckpointFolder checkpoint)

@@ -32,6 +32,9 @@ public interface IBackend : IDisposable
 {
     string Name { get; }
 
+    /// <summary>What the backend holds now, weights, other tensors and scratch, as its own allocations count it.</summary>
+    DeviceMemory Memory { get; }
+
     /// <summary>A zero-filled tensor.</summary>
     Tensor Allocate(params int[] shape);
 
@@ -51,8 +54,8 @@ public interface IBackend : IDisposable
     Tensor Upload(ReadOnlySpan<float> data, params int[] shape);
 
     /// <summary>
-    /// A tensor from a host array the caller hands over and no longer touches (weights at load): a backend that
-    /// keeps tensors in host memory uses the array itself instead of a copy.
+    /// A tensor from a host array the caller hands over and no longer touches (weights at load, counted as
+    /// <see cref="DeviceMemory.Weights"/>): a backend that keeps tensors in host memory uses the array itself instead of a copy.
     /// </summary>
     Tensor Adopt(float[] data, params int[] shape);
     void Upload(ReadOnlySpan<float> data, Tensor destination);

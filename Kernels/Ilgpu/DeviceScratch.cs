@@ -1,14 +1,15 @@
 using ILGPU;
 using ILGPU.Runtime;
+using MusicGen.Engine.Backends;
 
 namespace MusicGen.Kernels.Ilgpu;
 
 /// <summary>
 /// A device buffer reused across calls for host arguments (ids, scales, pad edges), small intermediates and small
 /// results, grown when a call needs more. Reuse needs no waiting: a copy or kernel that writes it is queued on the
-/// default stream behind the kernels that read the previous contents.
+/// default stream behind the kernels that read the previous contents. Its bytes are counted as the backend's scratch.
 /// </summary>
-internal sealed class DeviceScratch<T>(Accelerator accelerator) : IDisposable where T : unmanaged
+internal sealed class DeviceScratch<T>(Accelerator accelerator, MemoryLedger ledger) : IDisposable where T : unmanaged
 {
     private MemoryBuffer1D<T, Stride1D.Dense>? _buffer;
 
@@ -18,9 +19,11 @@ internal sealed class DeviceScratch<T>(Accelerator accelerator) : IDisposable wh
         if (_buffer is null || count > _buffer.Length)
         {
             // Freeing is not a stream operation: a queued kernel may still read the old buffer.
+            long previous = _buffer?.Length ?? 0;
             accelerator.Synchronize();
-            _buffer?.Dispose();
-            _buffer = accelerator.Allocate1D<T>(Math.Max(count, Math.Max(256, 2 * (_buffer?.Length ?? 0))));
+            Dispose();
+            _buffer = accelerator.Allocate1D<T>(Math.Max(count, Math.Max(256, 2 * previous)));
+            ledger.Add(MemoryUse.Scratch, _buffer.LengthInBytes);
         }
         return _buffer.View.SubView(0, count);
     }
@@ -33,5 +36,10 @@ internal sealed class DeviceScratch<T>(Accelerator accelerator) : IDisposable wh
         return view;
     }
 
-    public void Dispose() => _buffer?.Dispose();
+    public void Dispose()
+    {
+        if (_buffer is null || _buffer.IsDisposed) return;
+        _buffer.Dispose();
+        ledger.Add(MemoryUse.Scratch, -_buffer.LengthInBytes);
+    }
 }

@@ -25,11 +25,11 @@ public sealed partial class IlgpuBackend
         OperationContracts.LstmStep(gates, recurrentWeight, cell, output, t);
         if (batch == 0 || hidden == 0) return;
         // z[b, 4H] = W_hh · h[b, t − 1]: the rows of h are output rows steps·H apart, read in place.
-        var z = _recurrent.Reserve((long)batch * 4 * hidden);
+        var z = _work.Reserve((long)batch * 4 * hidden);
         var outputs = View(output);
         if (t > 0)
             Product(outputs.SubView((long)(t - 1) * hidden, outputs.Length - (long)(t - 1) * hidden), steps * hidden,
-                WeightView(recurrentWeight), ArrayView<float>.Empty, z, batch, 4 * hidden, hidden);
+                recurrentWeight, ArrayView<float>.Empty, z, batch, 4 * hidden, hidden);
         _kernels.LstmCell(new Index2D(hidden, batch), View(gates), z, View(cell), outputs, hidden, steps, t);
     }
 }

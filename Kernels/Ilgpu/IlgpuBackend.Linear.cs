@@ -12,26 +12,27 @@ public sealed partial class IlgpuBackend
         int n = weight.Dim(0), k = weight.Dim(1);
         OperationContracts.Linear(x, weight, bias, y);
         int m = k == 0 ? 0 : checked((int)(x.Length / k));
-        Product(View(x), k, WeightView(weight), Optional(bias), View(y), m, n, k);
+        Product(View(x), k, weight, Optional(bias), View(y), m, n, k);
     }
 
     /// <summary>
     /// y[M, N] = x[M, K] · wᵀ + bias with rows of x xStride apart: the skinny kernel when M is a decoding step's few
     /// rows (bound by reading the weights once), the tiled one otherwise.
     /// </summary>
-    private void Product(ArrayView<float> x, int xStride, ArrayView<float> weight, ArrayView<float> bias, ArrayView<float> y, int m, int n, int k)
+    private void Product<TWeights>(LinearKernels<TWeights> kernels, ArrayView<float> x, int xStride, TWeights weight, ArrayView<float> bias,
+        ArrayView<float> y, int m, int n, int k) where TWeights : struct, IWeightMatrix
     {
         if (m == 0 || n == 0) return;
         if (m <= LaunchSizes.SkinnyMaxRows)
         {
             int rowsPerGroup = _sizes.Group / _sizes.WarpSize;
             var config = new KernelConfig(new Index2D(DivideUp(n, rowsPerGroup), DivideUp(m, LaunchSizes.RowsPerPass)), new Index2D(_sizes.Group, 1));
-            _kernels.SkinnyProduct(config, x, weight, bias, y, new SkinnyShape { M = m, N = n, K = k, XStride = xStride });
+            kernels.Skinny(config, x, weight, bias, y, new SkinnyShape { M = m, N = n, K = k, XStride = xStride });
         }
         else
         {
-            var operands = new LinearOperands { X = x, Weight = weight, Bias = bias, Y = y, M = m, N = n, K = k, XStride = xStride };
-            _kernels.LinearTiled(Tiles(n, m, 1), operands);
+            var operands = new LinearOperands<TWeights> { X = x, Weight = weight, Bias = bias, Y = y, M = m, N = n, K = k, XStride = xStride };
+            kernels.Tiled(Tiles(n, m, 1), operands);
         }
     }
 

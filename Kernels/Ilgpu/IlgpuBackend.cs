@@ -36,16 +36,18 @@ public sealed partial class IlgpuBackend : IBackend
     /// <summary>Host arguments copied to the device: ids and pad edges, and row scales.</summary>
     private readonly DeviceScratch<int> _indices;
     private readonly DeviceScratch<float> _scales;
-    /// <summary>Intermediates of one operation: codebook norms, widened float16 weights, staged copies.</summary>
+    /// <summary>Intermediates of one operation: codebook norms, an LSTM step's recurrent product, staged copies.</summary>
     private readonly DeviceScratch<float> _work;
-    /// <summary>An LSTM step's recurrent product, apart from _work, where a float16 W_hh is widened.</summary>
-    private readonly DeviceScratch<float> _recurrent;
     /// <summary>Small results read back to the host: nearest codes.</summary>
     private readonly DeviceScratch<int> _results;
 
     public IlgpuDevice Device { get; }
 
     public string Name => $"{Device.DeviceName} ({Device.Name}, ILGPU)";
+
+    private readonly MemoryLedger _ledger = new();
+
+    public DeviceMemory Memory => _ledger.Current;
 
     /// <summary>A backend on device <paramref name="index"/> of that kind (see <see cref="IlgpuDevices.List"/>).</summary>
     public static IlgpuBackend Create(IlgpuDeviceKind kind, int index = 0)
@@ -70,11 +72,10 @@ public sealed partial class IlgpuBackend : IBackend
         Device = device;
         _sizes = LaunchSizes.For(accelerator);
         _kernels = new IlgpuKernelSet(accelerator);
-        _indices = new DeviceScratch<int>(accelerator);
-        _scales = new DeviceScratch<float>(accelerator);
-        _work = new DeviceScratch<float>(accelerator);
-        _recurrent = new DeviceScratch<float>(accelerator);
-        _results = new DeviceScratch<int>(accelerator);
+        _indices = new DeviceScratch<int>(accelerator, _ledger);
+        _scales = new DeviceScratch<float>(accelerator, _ledger);
+        _work = new DeviceScratch<float>(accelerator, _ledger);
+        _results = new DeviceScratch<int>(accelerator, _ledger);
     }
 
     public Tensor Allocate(params int[] shape) => Zeroed<float>(shape, WeightType.F32);
@@ -92,16 +93,18 @@ public sealed partial class IlgpuBackend : IBackend
         return new Tensor(this, buffer, 0, shape, ownsBuffer: true, type);
     }
 
-    public Tensor Upload(ReadOnlySpan<float> data, params int[] shape)
+    public Tensor Upload(ReadOnlySpan<float> data, params int[] shape) => Uploaded(data, shape, MemoryUse.Tensors);
+
+    public Tensor Adopt(float[] data, params int[] shape) => Uploaded(data, shape, MemoryUse.Weights);
+
+    private Tensor Uploaded(ReadOnlySpan<float> data, int[] shape, MemoryUse use)
     {
         if (data.Length != ShapeText.ElementCount(shape))
             throw new ArgumentException($"{data.Length} values for shape {ShapeText.Format(shape)}");
-        var tensor = new Tensor(this, NewBuffer<float>(shape), 0, shape, ownsBuffer: true);
+        var tensor = new Tensor(this, NewBuffer<float>(shape, use), 0, shape, ownsBuffer: true);
         Upload(data, tensor);
         return tensor;
     }
-
-    public Tensor Adopt(float[] data, params int[] shape) => Upload(data, shape);
 
     public void Upload(ReadOnlySpan<float> data, Tensor destination)
     {
@@ -118,12 +121,12 @@ public sealed partial class IlgpuBackend : IBackend
     }
 
     /// <summary>Kernels index rows with 32-bit integers, which bounds one buffer at 2³¹ − 1 elements (8 GiB).</summary>
-    private IlgpuBuffer<T> NewBuffer<T>(int[] shape) where T : unmanaged
+    private IlgpuBuffer<T> NewBuffer<T>(int[] shape, MemoryUse use = MemoryUse.Tensors) where T : unmanaged
     {
         long length = ShapeText.ElementCount(shape);
         if (length > int.MaxValue)
             throw new ArgumentException($"a tensor of shape {ShapeText.Format(shape)} exceeds the {int.MaxValue} elements the ILGPU kernels index");
-        return new IlgpuBuffer<T>(_accelerator, _accelerator.Allocate1D<T>(Math.Max(1, length)));
+        return new IlgpuBuffer<T>(_accelerator, _accelerator.Allocate1D<T>(Math.Max(1, length)), _ledger, use);
     }
 
     /// <summary>The tensor's elements on this accelerator, as a view starting at its first element.</summary>
@@ -147,7 +150,6 @@ public sealed partial class IlgpuBackend : IBackend
         _indices.Dispose();
         _scales.Dispose();
         _work.Dispose();
-        _recurrent.Dispose();
         _results.Dispose();
         _accelerator.Dispose();
         _context.Dispose();

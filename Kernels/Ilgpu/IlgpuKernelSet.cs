@@ -1,17 +1,18 @@
 using ILGPU;
-using Half = ILGPU.Half;
 using ILGPU.Runtime;
 
 namespace MusicGen.Kernels.Ilgpu;
 
-/// <summary>Every kernel of <see cref="IlgpuKernels"/> compiled for one accelerator, once, when the backend opens.</summary>
+/// <summary>
+/// Every kernel of <see cref="IlgpuKernels"/> compiled for one accelerator, once, when the backend opens; the linear
+/// products once per stored weight type, on first use (a float32 model never compiles the packed ones).
+/// </summary>
 internal sealed class IlgpuKernelSet
 {
     public Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>> Add { get; }
     public Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>> Multiply { get; }
     public Action<Index1D, ArrayView<float>, ArrayView<float>, int> Activation { get; }
     public Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> ScaleRows { get; }
-    public Action<Index1D, ArrayView<Half>, ArrayView<float>> Widen { get; }
     public Action<Index2D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, float, int> Gather { get; }
     public Action<Index2D, ArrayView<float>, long, ArrayView<float>, long> CopyBlocks { get; }
     public Action<Index2D, ArrayView<float>, long, ArrayView<ushort>, long> CopyBlocksToHalf { get; }
@@ -25,8 +26,16 @@ internal sealed class IlgpuKernelSet
     public Action<KernelConfig, ArrayView<float>, ArrayView<float>, int, int> Transpose { get; }
     public Action<KernelConfig, ArrayView<float>, FloatCache, FloatCache, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape> Attention { get; }
     public Action<KernelConfig, ArrayView<float>, HalfCache, HalfCache, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape> AttentionOverHalves { get; }
-    public Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, SkinnyShape> SkinnyProduct { get; }
-    public Action<KernelConfig, LinearOperands> LinearTiled { get; }
+    private readonly Lazy<LinearKernels<Float32Weights>> _float32;
+    private readonly Lazy<LinearKernels<Float16Weights>> _float16;
+    private readonly Lazy<LinearKernels<BFloat16Weights>> _bfloat16;
+    private readonly Lazy<LinearKernels<Q8Weights>> _q8;
+    private readonly Lazy<LinearKernels<Q4Weights>> _q4;
+    public LinearKernels<Float32Weights> Float32 => _float32.Value;
+    public LinearKernels<Float16Weights> Float16 => _float16.Value;
+    public LinearKernels<BFloat16Weights> BFloat16 => _bfloat16.Value;
+    public LinearKernels<Q8Weights> Q8 => _q8.Value;
+    public LinearKernels<Q4Weights> Q4 => _q4.Value;
     public Action<KernelConfig, Conv1dOperands> Conv1dTiled { get; }
     public Action<Index3D, Conv1dOperands> Conv1dDirect { get; }
     public Action<KernelConfig, ConvTranspose1dOperands> ConvTranspose1dTiled { get; }
@@ -37,7 +46,6 @@ internal sealed class IlgpuKernelSet
         Multiply = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(IlgpuKernels.Multiply);
         Activation = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(IlgpuKernels.Activation);
         ScaleRows = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(IlgpuKernels.ScaleRows);
-        Widen = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<Half>, ArrayView<float>>(IlgpuKernels.Widen);
         Gather = a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, float, int>(IlgpuKernels.Gather);
         CopyBlocks = a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, long, ArrayView<float>, long>(IlgpuKernels.CopyBlocks);
         CopyBlocksToHalf = a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, long, ArrayView<ushort>, long>(IlgpuKernels.CopyBlocksToHalf);
@@ -51,10 +59,22 @@ internal sealed class IlgpuKernelSet
         Transpose = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, int, int>(IlgpuKernels.Transpose);
         Attention = a.LoadStreamKernel<ArrayView<float>, FloatCache, FloatCache, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape>(IlgpuKernels.Attention);
         AttentionOverHalves = a.LoadStreamKernel<ArrayView<float>, HalfCache, HalfCache, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape>(IlgpuKernels.Attention);
-        SkinnyProduct = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, SkinnyShape>(IlgpuKernels.SkinnyProduct);
-        LinearTiled = a.LoadStreamKernel<LinearOperands>(IlgpuKernels.TiledProduct);
+        _float32 = new(() => new LinearKernels<Float32Weights>(a));
+        _float16 = new(() => new LinearKernels<Float16Weights>(a));
+        _bfloat16 = new(() => new LinearKernels<BFloat16Weights>(a));
+        _q8 = new(() => new LinearKernels<Q8Weights>(a));
+        _q4 = new(() => new LinearKernels<Q4Weights>(a));
         Conv1dTiled = a.LoadStreamKernel<Conv1dOperands>(IlgpuKernels.TiledProduct);
         Conv1dDirect = a.LoadAutoGroupedStreamKernel<Index3D, Conv1dOperands>(IlgpuKernels.DirectProduct);
         ConvTranspose1dTiled = a.LoadStreamKernel<ConvTranspose1dOperands>(IlgpuKernels.TiledProduct);
     }
+}
+
+/// <summary>The two linear products (a decoding step's skinny one, the tiled one) over weights stored as TWeights reads them.</summary>
+internal sealed class LinearKernels<TWeights>(Accelerator a) where TWeights : struct, IWeightMatrix
+{
+    public Action<KernelConfig, ArrayView<float>, TWeights, ArrayView<float>, ArrayView<float>, SkinnyShape> Skinny { get; } =
+        a.LoadStreamKernel<ArrayView<float>, TWeights, ArrayView<float>, ArrayView<float>, SkinnyShape>(IlgpuKernels.SkinnyProduct);
+
+    public Action<KernelConfig, LinearOperands<TWeights>> Tiled { get; } = a.LoadStreamKernel<LinearOperands<TWeights>>(IlgpuKernels.TiledProduct);
 }

@@ -1,5 +1,4 @@
 using ILGPU;
-using Half = ILGPU.Half;
 
 namespace MusicGen.Kernels.Ilgpu;
 
@@ -44,9 +43,6 @@ internal static partial class IlgpuKernels
     private static float TanhByExp(float u) => 1f - 2f / (MathF.Exp(u + u) + 1f);
 
     private static float Sigmoid(float x) => 1f / (1f + MathF.Exp(-x));
-
-    /// <summary>y[i] = x[i] widened from float16.</summary>
-    public static void Widen(Index1D i, ArrayView<Half> x, ArrayView<float> y) => y[i] = (float)x[i];
 
     public static void ScaleRows(Index1D i, ArrayView<float> x, ArrayView<float> scales, ArrayView<float> y, int d) =>
         y[i] = x[i] * scales[i / d];

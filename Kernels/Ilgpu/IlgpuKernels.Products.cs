@@ -21,10 +21,14 @@ internal interface IProductOperands
     void Store(int row, int column, int z, float value);
 }
 
-/// <summary>y[M, N] = x[M, K] · w[N, K]ᵀ + bias, rows of x XStride apart (the LSTM passes strided rows of its output).</summary>
-internal struct LinearOperands : IProductOperands
+/// <summary>
+/// y[M, N] = x[M, K] · w[N, K]ᵀ + bias, rows of x XStride apart (the LSTM passes strided rows of its output); w is
+/// read in its stored type.
+/// </summary>
+internal struct LinearOperands<TWeights> : IProductOperands where TWeights : struct, IWeightMatrix
 {
-    public ArrayView<float> X, Weight, Bias, Y;
+    public ArrayView<float> X, Bias, Y;
+    public TWeights Weight;
     public int M, N, K, XStride;
 
     public readonly int Rows => M;
@@ -32,7 +36,7 @@ internal struct LinearOperands : IProductOperands
     public readonly int Depth => K;
     public readonly bool RightAlongDepth => true;
     public readonly float Left(int row, int r, int z) => X[(long)row * XStride + r];
-    public readonly float Right(int r, int column, int z) => Weight[(long)column * K + r];
+    public readonly float Right(int r, int column, int z) => Weight.Load(column, r);
     public readonly void Store(int row, int column, int z, float value) =>
         Y[(long)row * N + column] = value + (Bias.Length > 0 ? Bias[column] : 0f);
 }
@@ -153,12 +157,14 @@ internal static partial class IlgpuKernels
     }
 
     /// <summary>
-    /// The decoding-step product (M ≤ SkinnyMaxRows), bound by reading w: each warp streams one weight row once,
-    /// lanes on consecutive addresses (coalesced), four loads in flight per lane, against RowsPerPass rows of x
-    /// (a few KB read by every warp, so it stays in cache); the lanes' partial sums meet in a warp reduction.
+    /// The decoding-step product (M ≤ SkinnyMaxRows), bound by reading w: each warp streams one weight row once, in
+    /// its stored type, each lane four consecutive weights at a time (one 32-bit word of q8 or q4, lanes on
+    /// consecutive addresses), decoded in registers and multiplied against RowsPerPass rows of x (a few KB read by
+    /// every warp, so it stays in cache); the lanes' partial sums meet in a warp reduction.
     /// Grid: (groups of weight rows, passes over the rows of x).
     /// </summary>
-    public static void SkinnyProduct(ArrayView<float> x, ArrayView<float> weight, ArrayView<float> bias, ArrayView<float> y, SkinnyShape s)
+    public static void SkinnyProduct<TWeights>(ArrayView<float> x, TWeights weight, ArrayView<float> bias, ArrayView<float> y, SkinnyShape s)
+        where TWeights : struct, IWeightMatrix
     {
         int lanes = Warp.WarpSize, lane = Warp.LaneIdx;
         int column = Grid.IdxX * (Group.DimX / lanes) + Warp.WarpIdx;
@@ -166,20 +172,19 @@ internal static partial class IlgpuKernels
         float a0 = 0f, a1 = 0f, a2 = 0f, a3 = 0f;
         if (column < s.N)
         {
-            long w = (long)column * s.K, x0 = (long)m0 * s.XStride;
-            long x1 = x0 + s.XStride, x2 = x1 + s.XStride, x3 = x2 + s.XStride;
-            int kk = lane;
-            for (; kk + 3 * lanes < s.K; kk += 4 * lanes)
+            long x0 = (long)m0 * s.XStride, x1 = x0 + s.XStride, x2 = x1 + s.XStride, x3 = x2 + s.XStride;
+            int whole = s.K & ~3;
+            for (int kk = 4 * lane; kk < whole; kk += 4 * lanes)
             {
-                float w0 = weight[w + kk], w1 = weight[w + kk + lanes], w2 = weight[w + kk + 2 * lanes], w3 = weight[w + kk + 3 * lanes];
-                a0 += Dot4(x, x0 + kk, lanes, w0, w1, w2, w3);
-                if (count > 1) a1 += Dot4(x, x1 + kk, lanes, w0, w1, w2, w3);
-                if (count > 2) a2 += Dot4(x, x2 + kk, lanes, w0, w1, w2, w3);
-                if (count > 3) a3 += Dot4(x, x3 + kk, lanes, w0, w1, w2, w3);
+                var w = weight.Load4(column, kk);
+                a0 += Dot4(x, x0 + kk, w);
+                if (count > 1) a1 += Dot4(x, x1 + kk, w);
+                if (count > 2) a2 += Dot4(x, x2 + kk, w);
+                if (count > 3) a3 += Dot4(x, x3 + kk, w);
             }
-            for (; kk < s.K; kk += lanes)
+            for (int kk = whole + lane; kk < s.K; kk += lanes)
             {
-                float value = weight[w + kk];
+                float value = weight.Load(column, kk);
                 a0 += value * x[x0 + kk];
                 if (count > 1) a1 += value * x[x1 + kk];
                 if (count > 2) a2 += value * x[x2 + kk];
@@ -199,7 +204,7 @@ internal static partial class IlgpuKernels
         if (count > 3) y[output + 3 * s.N] = a3 + b;
     }
 
-    /// <summary>x[at] · w0 + x[at + stride] · w1 + x[at + 2·stride] · w2 + x[at + 3·stride] · w3.</summary>
-    private static float Dot4(ArrayView<float> x, long at, int stride, float w0, float w1, float w2, float w3) =>
-        x[at] * w0 + x[at + stride] * w1 + x[at + 2 * stride] * w2 + x[at + 3 * stride] * w3;
+    /// <summary>x[at … at + 3] · w.</summary>
+    private static float Dot4(ArrayView<float> x, long at, FourWeights w) =>
+        x[at] * w.W0 + x[at + 1] * w.W1 + x[at + 2] * w.W2 + x[at + 3] * w.W3;
 }

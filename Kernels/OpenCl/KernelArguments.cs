@@ -1,4 +1,5 @@
 using MusicGen.Engine.Tensors;
+using MusicGen.Loaders.Checkpoints;
 
 namespace MusicGen.Kernels.OpenCl;
 
@@ -7,6 +8,14 @@ internal static class KernelArguments
 {
     public static ClKernel Tensor(this ClKernel kernel, Tensor tensor) =>
         kernel.Memory(MemoryOf(kernel.Context, tensor)).Int(checked((int)tensor.Offset));
+
+    /// <summary>
+    /// A linear layer's weight matrix [n, k] in its stored type, as packed.cl reads it: (buffer, element offset, type
+    /// code, byte where the scales of q8 and q4 start).
+    /// </summary>
+    public static ClKernel Weight(this ClKernel kernel, Tensor weight) =>
+        kernel.Tensor(weight).Int(OpenClBackend.WeightTypeCode(weight.ElementType))
+            .Int(weight.ElementType == WeightType.F32 ? 0 : checked((int)PackedMatrix.ScalesAt(weight.ElementType, weight.Dim(0), weight.Dim(1))));
 
     /// <summary>An optional tensor: (buffer, offset, 1), or (placeholder, 0, 0) when absent.</summary>
     public static ClKernel Optional(this ClKernel kernel, Tensor? tensor, ClMemHandle placeholder) =>

@@ -7,8 +7,6 @@ internal sealed class KernelSet : IDisposable
 
     public ClKernel LinearTiled { get; }
     public ClKernel LinearRows { get; }
-    public ClKernel LinearPackedRows { get; }
-    public ClKernel UnpackWeights { get; }
     public ClKernel Conv1dTiled { get; }
     public ClKernel Conv1dDirect { get; }
     public ClKernel ConvTranspose1dTiled { get; }
@@ -42,8 +40,6 @@ internal sealed class KernelSet : IDisposable
             }
             LinearTiled = Make("linear_tiled", tiled);
             LinearRows = Make("linear_rows", KernelSizes.RowsLanes * KernelSizes.RowsPerGroup);
-            LinearPackedRows = Make("linear_packed_rows", KernelSizes.RowsLanes * KernelSizes.RowsPerGroup);
-            UnpackWeights = Make("unpack_weights", element);
             Conv1dTiled = Make("conv1d_tiled", tiled);
             Conv1dDirect = Make("conv1d_direct", element);
             ConvTranspose1dTiled = Make("conv_transpose1d_tiled", tiled);

@@ -24,7 +24,7 @@ public sealed partial class OpenClBackend
         int batch = gates.Dim(0), steps = gates.Dim(1), hidden = recurrentWeight.Dim(1);
         OperationContracts.LstmStep(gates, recurrentWeight, cell, output, t);
         // z[b, 4H] = W_hh · h[b, t − 1]: the rows of h are output rows steps·H apart, read in place.
-        var z = _recurrent.Reserve((long)batch * 4 * hidden * sizeof(float));
+        var z = _work.Reserve((long)batch * 4 * hidden * sizeof(float));
         var outputs = KernelArguments.MemoryOf(_cl, output);
         if (t > 0)
             Product(outputs, checked((int)output.Offset + (t - 1) * hidden), steps * hidden, recurrentWeight, null, z, 0, batch, 4 * hidden, hidden);

@@ -19,10 +19,8 @@ public sealed partial class OpenClBackend : IBackend
     private readonly KernelSet _kernels;
     /// <summary>Host arguments copied to the device: ids, scales, pad edges.</summary>
     private readonly ScratchBuffer _arguments;
-    /// <summary>Intermediates of one operation: codebook norms, unpacked weights, staged copies.</summary>
+    /// <summary>Intermediates of one operation: codebook norms, an LSTM step's recurrent product, staged copies.</summary>
     private readonly ScratchBuffer _work;
-    /// <summary>An LSTM step's recurrent product, apart from _work, where a packed W_hh may be unpacked.</summary>
-    private readonly ScratchBuffer _recurrent;
     /// <summary>Small results read back to the host: nearest codes.</summary>
     private readonly ScratchBuffer _results;
     /// <summary>Bound in place of an absent optional tensor; kernels never read it.</summary>
@@ -45,10 +43,9 @@ public sealed partial class OpenClBackend : IBackend
         {
             (_program, ProgramOrigin) = ProgramLoader.Load(_cl, KernelSource.Text, KernelSource.Options, cache);
             _kernels = new KernelSet(_cl, _program);
-            _arguments = new ScratchBuffer(_cl);
-            _work = new ScratchBuffer(_cl);
-            _recurrent = new ScratchBuffer(_cl);
-            _results = new ScratchBuffer(_cl);
+            _arguments = new ScratchBuffer(_cl, _ledger);
+            _work = new ScratchBuffer(_cl, _ledger);
+            _results = new ScratchBuffer(_cl, _ledger);
             _placeholder = _cl.CreateBuffer(sizeof(float));
         }
         catch
@@ -81,31 +78,33 @@ public sealed partial class OpenClBackend : IBackend
         return Own(memory, length, bytes, shape, WeightType.F16);
     }
 
-    public unsafe Tensor Upload(ReadOnlySpan<float> data, params int[] shape)
+    public Tensor Upload(ReadOnlySpan<float> data, params int[] shape) => Uploaded(data, shape, MemoryUse.Tensors);
+
+    public Tensor Adopt(float[] data, params int[] shape) => Uploaded(data, shape, MemoryUse.Weights);
+
+    private unsafe Tensor Uploaded(ReadOnlySpan<float> data, int[] shape, MemoryUse use)
     {
         long length = CheckedLength(shape);
         if (data.Length != length)
             throw new ArgumentException($"{data.Length} values for shape {ShapeText.Format(shape)}");
         ClMemHandle memory;
         fixed (float* p = data) memory = _cl.CreateBuffer(length * sizeof(float), length == 0 ? null : p);
-        return Own(memory, length, length * sizeof(float), shape);
+        return Own(memory, length, length * sizeof(float), shape, use: use);
     }
 
-    /// <summary>Bytes of device memory the tensors of this backend hold now: weights, caches and intermediates.</summary>
-    public long TensorBytes => Interlocked.Read(ref _tensorBytes);
-    private long _tensorBytes;
+    private readonly MemoryLedger _ledger = new();
+
+    public DeviceMemory Memory => _ledger.Current;
 
     /// <summary>
     /// A tensor of <paramref name="length"/> elements owning a new buffer of <paramref name="bytes"/>, counted in
-    /// <see cref="TensorBytes"/> until it is disposed.
+    /// <see cref="Memory"/> until it is disposed.
     /// </summary>
-    private Tensor Own(ClMemHandle memory, long length, long bytes, int[] shape, WeightType type = WeightType.F32)
+    private Tensor Own(ClMemHandle memory, long length, long bytes, int[] shape, WeightType type = WeightType.F32, MemoryUse use = MemoryUse.Tensors)
     {
-        Interlocked.Add(ref _tensorBytes, bytes);
-        return new Tensor(this, new ClBuffer(_cl, memory, length, () => Interlocked.Add(ref _tensorBytes, -bytes)), 0, shape, ownsBuffer: true, type);
+        _ledger.Add(use, bytes);
+        return new Tensor(this, new ClBuffer(_cl, memory, length, () => _ledger.Add(use, -bytes)), 0, shape, ownsBuffer: true, type);
     }
-
-    public Tensor Adopt(float[] data, params int[] shape) => Upload(data, shape);
 
     public void Upload(ReadOnlySpan<float> data, Tensor destination)
     {
@@ -141,7 +140,6 @@ public sealed partial class OpenClBackend : IBackend
         _program.Dispose();
         _arguments.Dispose();
         _work.Dispose();
-        _recurrent.Dispose();
         _results.Dispose();
         _placeholder.Dispose();
         _cl.Dispose();

@@ -81,6 +81,15 @@ internal sealed class BufferPool
         GC.Collect();
     }
 
+    /// <summary>Bytes of the arrays held for reuse.</summary>
+    public long RetainedBytes
+    {
+        get
+        {
+            lock (_free) return _retained * sizeof(float);
+        }
+    }
+
     public void Clear()
     {
         lock (_free)

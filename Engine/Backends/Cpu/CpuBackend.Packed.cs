@@ -7,7 +7,7 @@ public sealed partial class CpuBackend
 {
     /// <summary>The packed bytes are kept as they are: the kernels read every type's layout directly.</summary>
     public Tensor UploadPacked(PackedMatrix matrix) =>
-        new(this, new CpuPackedBuffer(matrix.Data), 0, [matrix.Rows, matrix.Columns], ownsBuffer: true, matrix.Type);
+        new(this, new CpuPackedBuffer(matrix.Data, _ledger), 0, [matrix.Rows, matrix.Columns], ownsBuffer: true, matrix.Type);
 
     /// <summary>
     /// y[M, N] = x[M, K] · W[N, K]ᵀ for a packed W, split over the cores by groups of 4 weight rows: skinny
@@ -62,13 +62,20 @@ public sealed partial class CpuBackend
     }
 }
 
-/// <summary>The bytes of a packed weight matrix on the CPU backend.</summary>
+/// <summary>The bytes of a packed weight matrix on the CPU backend, counted as weights until disposed.</summary>
 public sealed class CpuPackedBuffer : IDeviceBuffer
 {
+    private MemoryLedger? _ledger;
+
     public byte[] Data { get; }
     public long Length => Data.Length;
 
-    public CpuPackedBuffer(byte[] data) => Data = data;
+    internal CpuPackedBuffer(byte[] data, MemoryLedger ledger)
+    {
+        Data = data;
+        _ledger = ledger;
+        ledger.Add(MemoryUse.Weights, data.LongLength);
+    }
 
-    public void Dispose() { }
+    public void Dispose() => Interlocked.Exchange(ref _ledger, null)?.Add(MemoryUse.Weights, -Data.LongLength);
 }

@@ -17,29 +17,33 @@ public sealed partial class CpuBackend : IBackend
     public string Name => $"cpu ({CpuParallel.Workers} threads, {System.Numerics.Vector<float>.Count * 32}-bit vectors)";
 
     private readonly BufferPool _pool = new();
+    private readonly MemoryLedger _ledger = new();
+
+    /// <summary>The managed and native memory the backend's tensors hold; the pool's idle arrays are its scratch.</summary>
+    public DeviceMemory Memory => _ledger.Current with { Scratch = _pool.RetainedBytes };
 
     public Tensor Allocate(params int[] shape) => Rented(shape, clear: true);
 
     public Tensor AllocateUninitialized(params int[] shape) => Rented(shape, clear: false);
 
     private Tensor Rented(int[] shape, bool clear) =>
-        new(this, new CpuBuffer(_pool.Rent(checked((int)ShapeText.ElementCount(shape)), clear), _pool), 0, shape, ownsBuffer: true);
+        new(this, new CpuBuffer(_pool.Rent(checked((int)ShapeText.ElementCount(shape)), clear), _ledger, MemoryUse.Tensors, _pool), 0, shape, ownsBuffer: true);
 
     public Tensor AllocateHalf(params int[] shape) =>
-        new(this, new CpuHalfBuffer(ShapeText.ElementCount(shape)), 0, shape, ownsBuffer: true, WeightType.F16);
+        new(this, new CpuHalfBuffer(ShapeText.ElementCount(shape), _ledger), 0, shape, ownsBuffer: true, WeightType.F16);
 
     public Tensor Upload(ReadOnlySpan<float> data, params int[] shape)
     {
         if (data.Length != ShapeText.ElementCount(shape))
             throw new ArgumentException($"{data.Length} values for shape {ShapeText.Format(shape)}");
-        return new Tensor(this, new CpuBuffer(data.ToArray()), 0, shape, ownsBuffer: true);
+        return new Tensor(this, new CpuBuffer(data.ToArray(), _ledger, MemoryUse.Tensors), 0, shape, ownsBuffer: true);
     }
 
     public Tensor Adopt(float[] data, params int[] shape)
     {
         if (data.Length != ShapeText.ElementCount(shape))
             throw new ArgumentException($"{data.Length} values for shape {ShapeText.Format(shape)}");
-        return new Tensor(this, new CpuBuffer(data), 0, shape, ownsBuffer: true);
+        return new Tensor(this, new CpuBuffer(data, _ledger, MemoryUse.Weights), 0, shape, ownsBuffer: true);
     }
 
     public void Upload(ReadOnlySpan<float> data, Tensor destination)

@@ -3,19 +3,34 @@ using MusicGen.Engine.Tensors;
 
 namespace MusicGen.Engine.Backends.Cpu;
 
-/// <summary>Tensor storage in managed memory; an array from the backend's pool goes back to it once, on Dispose.</summary>
+/// <summary>
+/// Tensor storage in managed memory, counted in the backend's ledger until disposed; an array from the backend's
+/// pool goes back to it once, on Dispose.
+/// </summary>
 public sealed class CpuBuffer : IDeviceBuffer
 {
-    private BufferPool? _pool;
+    private readonly BufferPool? _pool;
+    private readonly MemoryUse _use;
+    private MemoryLedger? _ledger;
 
     public float[] Data { get; }
     public long Length => Data.Length;
 
-    public CpuBuffer(float[] data) => Data = data;
+    internal CpuBuffer(float[] data, MemoryLedger ledger, MemoryUse use, BufferPool? pool = null)
+    {
+        Data = data;
+        _pool = pool;
+        _use = use;
+        _ledger = ledger;
+        ledger.Add(use, Data.LongLength * sizeof(float));
+    }
 
-    internal CpuBuffer(float[] data, BufferPool pool) : this(data) => _pool = pool;
-
-    public void Dispose() => Interlocked.Exchange(ref _pool, null)?.Return(Data);
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _ledger, null) is not { } ledger) return;
+        ledger.Add(_use, -Data.LongLength * sizeof(float));
+        _pool?.Return(Data);
+    }
 }
 
 /// <summary>
@@ -29,10 +44,14 @@ public sealed unsafe class CpuHalfBuffer : IDeviceBuffer
 
     public long Length { get; }
 
-    public CpuHalfBuffer(long length)
+    private readonly MemoryLedger _ledger;
+
+    internal CpuHalfBuffer(long length, MemoryLedger ledger)
     {
         Length = length;
         _address = (nint)NativeMemory.AllocZeroed((nuint)Math.Max(1, length), (nuint)sizeof(Half));
+        _ledger = ledger;
+        ledger.Add(MemoryUse.Tensors, length * sizeof(Half));
     }
 
     /// <summary>Elements [start, start + length).</summary>
@@ -64,6 +83,8 @@ public sealed unsafe class CpuHalfBuffer : IDeviceBuffer
     private void Free()
     {
         nint address = Interlocked.Exchange(ref _address, 0);
-        if (address != 0) NativeMemory.Free((void*)address);
+        if (address == 0) return;
+        NativeMemory.Free((void*)address);
+        _ledger.Add(MemoryUse.Tensors, -Length * sizeof(Half));
     }
 }

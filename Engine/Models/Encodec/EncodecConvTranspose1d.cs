@@ -31,7 +31,7 @@ public sealed class EncodecConvTranspose1d : IEncodecLayer
         KernelSize = kernelSize;
         Stride = stride;
         var weight = weights.Float("conv.weight", inChannels, outChannels, kernelSize);
-        _weight = backend.Upload(ConvTransposeWeights.ToPolyphase(weight.Data, inChannels, outChannels, kernelSize, stride),
+        _weight = backend.Adopt(ConvTransposeWeights.ToPolyphase(weight.Data, inChannels, outChannels, kernelSize, stride),
             stride * outChannels, inChannels * ConvTransposeWeights.Taps(kernelSize, stride));
         _bias = backend.Upload(weights.Float("conv.bias", outChannels));
         int total = kernelSize - stride;

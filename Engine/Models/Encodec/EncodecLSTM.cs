@@ -30,7 +30,7 @@ public sealed class EncodecLSTM : IEncodecLayer
             for (int i = 0; i < bias.Length; i++) bias[i] = biasIh.Data[i] + biasHh.Data[i];
             _layers[l] = (
                 backend.Adopt(weights.Float($"lstm.weight_ih_l{l}", 4 * dimension, dimension).Data, 4 * dimension, dimension, 1),
-                backend.Upload(bias, 4 * dimension),
+                backend.Adopt(bias, 4 * dimension),
                 weights.MatrixType == WeightType.F32
                     ? backend.Upload(weights.Float($"lstm.weight_hh_l{l}", 4 * dimension, dimension))
                     : backend.UploadPacked(weights.Matrix($"lstm.weight_hh_l{l}", 4 * dimension, dimension)));

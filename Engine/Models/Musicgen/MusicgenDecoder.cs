@@ -41,7 +41,7 @@ public sealed class MusicgenDecoder : IDisposable
             .ToArray();
         _embedPositions = weights.Contains("embed_positions.weights")
             ? backend.Upload(weights.Float("embed_positions.weights", config.MaxPositionEmbeddings, d))
-            : backend.Upload(MusicgenSinusoidalPositionalEmbedding.Table(config.MaxPositionEmbeddings, d), config.MaxPositionEmbeddings, d);
+            : backend.Adopt(MusicgenSinusoidalPositionalEmbedding.Table(config.MaxPositionEmbeddings, d), config.MaxPositionEmbeddings, d);
         Layers = Enumerable.Range(0, config.NumHiddenLayers)
             .Select(i => new MusicgenDecoderLayer(backend, config, weights.Scope($"layers.{i}."), crossAttentionSourceWidth))
             .ToArray();

@@ -1,11 +1,12 @@
 // y[M, N] = x[M, K] . w[N, K]^T + bias[N]; rows of x are xStride apart (K for a plain matrix; the LSTM passes
-// strided rows of its output sequence). Offsets are in elements.
+// strided rows of its output sequence). Offsets are in elements. w is read in its stored type (packed.cl): float32
+// or packed, converted as it is read, never unpacked into a float32 copy.
 
 // Many rows: register and local-memory tiling (see tiles.cl). Rows of the tile are rows of x, columns are rows
 // of w; both are loaded along K, TILE_K consecutive floats per row.
 __kernel __attribute__((reqd_work_group_size(TILE_THREADS, TILE_THREADS, 1)))
 void linear_tiled(__global const float* x, int xo, int xStride,
-                  __global const float* w, int wo,
+                  __global const uchar* w, int wo, int type, int scalesAt,
                   __global const float* bias, int bo, int hasBias,
                   __global float* y, int yo, int m, int n, int k)
 {
@@ -22,7 +23,7 @@ void linear_tiled(__global const float* x, int xo, int xStride,
             const int r = l / TILE_K, kk = l % TILE_K, kIndex = k0 + kk;
             const int row = row0 + r, col = col0 + r;
             as[kk * TILE_ROW + r] = row < m && kIndex < k ? x[xo + row * xStride + kIndex] : 0.0f;
-            bs[kk * TILE_ROW + r] = col < n && kIndex < k ? w[wo + col * k + kIndex] : 0.0f;
+            bs[kk * TILE_ROW + r] = col < n && kIndex < k ? weight_load1(w, wo, type, scalesAt, col, k, kIndex) : 0.0f;
         }
         barrier(CLK_LOCAL_MEM_FENCE);
         tile_accumulate(as, bs, acc, tx, ty);
@@ -40,14 +41,14 @@ void linear_tiled(__global const float* x, int xo, int xStride,
 }
 
 // Few rows (M <= ROWS_MAX_M, one decoding step): the product is bound by reading w, so each weight row is
-// streamed once, by ROWS_LANES consecutive items reading four floats each (coalesced), and multiplied against
+// streamed once, by ROWS_LANES consecutive items reading four weights each (coalesced), and multiplied against
 // all M rows of x. x is a few KB read by every group, so it stays in cache; reading it directly keeps barriers
 // out of the loop (a barrier per step costs more than it saves, and on CPU devices forces the accumulators out
 // of registers). A work group serves ROWS_PER_GROUP weight rows; the lanes' partial sums meet in local memory
 // at the end.
 __kernel __attribute__((reqd_work_group_size(ROWS_LANES * ROWS_PER_GROUP, 1, 1)))
 void linear_rows(__global const float* x, int xo, int xStride,
-                 __global const float* w, int wo,
+                 __global const uchar* w, int wo, int type, int scalesAt,
                  __global const float* bias, int bo, int hasBias,
                  __global float* y, int yo, int m, int n, int k)
 {
@@ -58,18 +59,17 @@ void linear_rows(__global const float* x, int xo, int xStride,
     for (int i = 0; i < ROWS_MAX_M; i++) acc[i] = 0.0f;
     if (col < n)
     {
-        __global const float* weights = w + wo + col * k;
         __global const float* rows = x + xo;
         const int vectorK = k & ~3;
         for (int kk = 4 * lane; kk < vectorK; kk += 4 * ROWS_LANES)
         {
-            const float4 weight = vload4(0, weights + kk);
+            const float4 weight = weight_load4(w, wo, type, scalesAt, col, k, kk);
             for (int i = 0; i < ROWS_MAX_M; i++)
                 if (i < m) acc[i] += dot(weight, vload4(0, rows + i * xStride + kk));
         }
         for (int kk = vectorK + lane; kk < k; kk += ROWS_LANES)
         {
-            const float weight = weights[kk];
+            const float weight = weight_load1(w, wo, type, scalesAt, col, k, kk);
             for (int i = 0; i < ROWS_MAX_M; i++)
                 if (i < m) acc[i] += weight * rows[i * xStride + kk];
         }

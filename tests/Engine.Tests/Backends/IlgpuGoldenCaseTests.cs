@@ -1,4 +1,5 @@
 using MusicGen.Verification;
+using MusicGen.Loaders.Checkpoints;
 using MusicGen.Tests.Golden;
 using Xunit.Abstractions;
 
@@ -25,4 +26,29 @@ public sealed class IlgpuGoldenCaseTests(IlgpuFixture fixture, ITestOutputHelper
         Assert.Empty(report.NotImplemented);
         Assert.True(report.Failed == 0, $"{report.Failed} tensors failed: {string.Join(", ", report.Rows.Where(r => !r.Passed).Select(r => $"{r.Name} (err {r.MaxAbsError:E3}, tol {r.Tolerance:E3}{(r.Note is null ? "" : ", " + r.Note)})"))}");
     }
+
+    /// <summary>
+    /// A representative few cases with low-precision weights, as the emulator takes minutes per case: the stereo
+    /// case (the quickest) with every type, the mono case with generate's default q8, the melody case with q4. OpenCL
+    /// runs every case with every type.
+    /// </summary>
+    public static TheoryData<string, WeightType> LowPrecisionCases() => new()
+    {
+        { "musicgen-stereo", WeightType.F16 },
+        { "musicgen-stereo", WeightType.BF16 },
+        { "musicgen-stereo", WeightType.Q8 },
+        { "musicgen-stereo", WeightType.Q4 },
+        { "musicgen-mono", WeightType.Q8 },
+        { "musicgen-melody", WeightType.Q4 },
+    };
+
+    [Theory]
+    [MemberData(nameof(LowPrecisionCases))]
+    public void The_representative_cases_are_within_the_tolerances_of_their_weight_types(string caseName, WeightType type) =>
+        GoldenCaseTests.AssertWithinLowPrecisionTolerances(fixture.Backend, caseName, type, output);
+
+    /// <summary>The codec of the plain EnCodec case beside low-precision weights (bfloat16 LSTM matrices).</summary>
+    [Fact]
+    public void The_codec_beside_low_precision_weights_is_within_its_tolerance() =>
+        GoldenCaseTests.AssertCodecWithinLowPrecisionTolerance(fixture.Backend, "encodec-32khz", output);
 }

@@ -41,11 +41,11 @@ public sealed class IlgpuPtxTests
 
     /// <summary>
     /// The public kernels of IlgpuKernels, a generic one once per struct that meets its type parameter's constraints
-    /// (the products per operand kind, attention per cache element type).
+    /// (the products per operand kind and weight type, attention per cache element type).
     /// </summary>
     private static IEnumerable<MethodInfo> KernelMethods()
     {
-        var structs = typeof(IlgpuBackend).Assembly.GetTypes().Where(t => t.IsValueType && !t.IsEnum).ToArray();
+        var structs = Structs().ToArray();
         var kernels = typeof(IlgpuBackend).Assembly.GetType("MusicGen.Kernels.Ilgpu.IlgpuKernels")!
             .GetMethods(BindingFlags.Public | BindingFlags.Static | BindingFlags.DeclaredOnly);
         foreach (var method in kernels)
@@ -55,12 +55,31 @@ public sealed class IlgpuPtxTests
                 yield return method;
                 continue;
             }
-            var constraints = method.GetGenericArguments()[0].GetGenericParameterConstraints().Where(c => c.IsInterface).ToArray();
-            foreach (var argument in structs.Where(t => constraints.All(c => c.IsAssignableFrom(t))))
+            foreach (var argument in structs.Where(t => Satisfies(t, method.GetGenericArguments()[0])))
                 yield return method.MakeGenericMethod(argument);
         }
     }
 
+    /// <summary>
+    /// The backend's structs, a generic one (the linear operands over a weight matrix) once per struct that meets its
+    /// type parameter's constraints.
+    /// </summary>
+    private static IEnumerable<Type> Structs()
+    {
+        var all = typeof(IlgpuBackend).Assembly.GetTypes().Where(t => t.IsValueType && !t.IsEnum).ToArray();
+        var closed = all.Where(t => !t.IsGenericTypeDefinition).ToArray();
+        foreach (var type in closed) yield return type;
+        foreach (var generic in all.Where(t => t.IsGenericTypeDefinition && t.GetGenericArguments().Length == 1))
+            foreach (var argument in closed.Where(t => Satisfies(t, generic.GetGenericArguments()[0])))
+                yield return generic.MakeGenericType(argument);
+    }
+
+    private static bool Satisfies(Type argument, Type parameter) =>
+        parameter.GetGenericParameterConstraints().Where(c => c.IsInterface).All(c => c.IsAssignableFrom(argument));
+
     private static string Describe(MethodInfo method) =>
-        method.Name + (method.IsGenericMethod ? $"<{method.GetGenericArguments()[0].Name}>" : "");
+        method.Name + (method.IsGenericMethod ? $"<{Describe(method.GetGenericArguments()[0])}>" : "");
+
+    private static string Describe(Type type) =>
+        type.IsGenericType ? $"{type.Name[..type.Name.IndexOf('`')]}<{string.Join(", ", type.GetGenericArguments().Select(Describe))}>" : type.Name;
 }

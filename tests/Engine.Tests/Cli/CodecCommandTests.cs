@@ -110,6 +110,16 @@ public class CodecCommandTests
         Assert.Contains("4 codebooks × 2048", info.Output);
         Assert.Contains("F32 ×180", info.Output);
         Assert.Contains("model.safetensors", info.Output);
+        Assert.DoesNotContain("device memory", info.Output);
+    }
+
+    [Fact]
+    public void Info_with_a_device_loads_the_model_and_prints_the_device_memory_it_holds()
+    {
+        var info = CliRunner.Run("info", "--model", Path.Combine(TestPaths.Golden("musicgen-mono"), "model"), "--device", "cpu", "--weights", "q4");
+        Assert.Equal(0, info.ExitCode);
+        Assert.Contains("loaded      q4 weights on cpu", info.Output);
+        Assert.Matches(@"device memory: \d+\.\d{3} GB \(weights \d+\.\d{3} GB, tensors \d+\.\d{3} GB, scratch \d+\.\d{3} GB\)", info.Output);
     }
 
     [Fact]
