@@ -280,6 +280,7 @@ public sealed class GenerateCommand
                 {
                     task.MaxValue = step.Total;
                     task.Value = step.Step;
+                    PausePoint.Reach("generate-step", cancellation);
                 }), cancellation);
                 task.StopTask();
             });
