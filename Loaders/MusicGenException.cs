@@ -13,6 +13,19 @@ public class MusicGenException : Exception
     public MusicGenException(string message, Exception inner) : base(message, inner) { }
 
     /// <summary>
+    /// The text with every control character written as an escape (<c>\x00</c>), so that input echoed in a message
+    /// can neither break its line nor drive a terminal.
+    /// </summary>
+    public static string Printable(string text)
+    {
+        if (!text.Any(char.IsControl)) return text;
+        var printable = new System.Text.StringBuilder(text.Length + 16);
+        foreach (char c in text)
+            printable.Append(char.IsControl(c) ? $"\\x{(int)c:x2}" : c.ToString());
+        return printable.ToString();
+    }
+
+    /// <summary>
     /// Runs <paramref name="body"/>; an error of the plain base type from it becomes the more specific error
     /// <paramref name="refine"/> makes of it (keeping it as the inner exception), so that a component can say
     /// what kind of input failed without every check below it knowing.
