@@ -41,17 +41,7 @@ public static class CommandRunner
     }
 
     /// <summary>Prints <c>error: MESSAGE</c> on one line, control characters of echoed input escaped.</summary>
-    public static void PrintError(string message) => Console.Error.WriteLine($"error: {Printable(message)}");
-
-    /// <summary>The text with every control character written as an escape, so that input echoed in a message cannot break the line or drive the terminal.</summary>
-    public static string Printable(string text)
-    {
-        if (!text.Any(char.IsControl)) return text;
-        var printable = new System.Text.StringBuilder(text.Length + 16);
-        foreach (char c in text)
-            printable.Append(char.IsControl(c) ? $"\\x{(int)c:x2}" : c.ToString());
-        return printable.ToString();
-    }
+    public static void PrintError(string message) => Console.Error.WriteLine($"error: {MusicGenException.Printable(message)}");
 
     private static void Report(Exception e, string message)
     {

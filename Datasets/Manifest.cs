@@ -68,10 +68,10 @@ public sealed class Manifest
         {
             string title = header[i].Trim();
             if (title.Length == 0) throw new MusicGenException($"{name}:1: column {i + 1} has no name");
-            if (!column.TryAdd(title, i)) throw new MusicGenException($"{name}:1: column {title} appears twice");
+            if (!column.TryAdd(title, i)) throw new MusicGenException($"{name}:1: column {MusicGenException.Printable(title)} appears twice");
             if (ComputedColumns.Contains(title)) throw new MusicGenException($"{name}:1: column {title} is one the dataset computes; rename it");
         }
-        if (!column.ContainsKey("ytid")) throw new MusicGenException($"{name}:1: no ytid column (columns: {string.Join(", ", column.Keys)})");
+        if (!column.ContainsKey("ytid")) throw new MusicGenException($"{name}:1: no ytid column (columns: {MusicGenException.Printable(string.Join(", ", column.Keys))})");
         var extras = header.Select(h => h.Trim()).Where(h => !KnownColumns.Contains(h)).ToArray();
         var extraIndexes = extras.Select(e => column[e]).ToArray();
 
@@ -85,7 +85,7 @@ public sealed class Manifest
             if (entries.Count == MaxEntries) throw new MusicGenException($"{name}: more than {MaxEntries} clips");
             var row = new Row(record, column, name, line);
             string id = row.Text("ytid") ?? throw new MusicGenException($"{name}:{line}: empty ytid");
-            if (!ids.Add(id)) throw new MusicGenException($"{name}:{line}: ytid {id} appears twice");
+            if (!ids.Add(id)) throw new MusicGenException($"{name}:{line}: ytid {MusicGenException.Printable(id)} appears twice");
             entries.Add(new ManifestEntry(
                 id, row.Number("start_s"), row.Number("end_s"), row.Text("caption"), row.List("aspect_list"),
                 row.Text("audioset_positive_labels"), row.Integer("author_id"), row.Boolean("is_balanced_subset"),
@@ -133,6 +133,6 @@ public sealed class Manifest
         }
 
         private MusicGenException Error(string column, string text, string expected) =>
-            new($"{Name}:{Line}: {column} is {(text.Length > 40 ? text[..37] + "..." : text)}, expected {expected}");
+            new($"{Name}:{Line}: {column} is {MusicGenException.Printable(text.Length > 40 ? text[..37] + "..." : text)}, expected {expected}");
     }
 }

@@ -53,7 +53,7 @@ public static class PythonListLiteral
                 't' => '\t',
                 'r' => '\r',
                 '\\' or '\'' or '"' => text[i],
-                _ => throw Error(text, i, $"unsupported escape '\\{text[i]}'"),
+                _ => throw Error(text, i, $"unsupported escape '\\{MusicGenException.Printable(text[i].ToString())}'"),
             });
         }
         throw Error(text, i, "unterminated string");
@@ -68,5 +68,5 @@ public static class PythonListLiteral
     private static MusicGenException Error(string text, int position, string message) =>
         new($"not a Python list of strings ({message} at character {position + 1}): {Excerpt(text)}");
 
-    private static string Excerpt(string text) => text.Length <= 60 ? text : text[..57] + "...";
+    private static string Excerpt(string text) => MusicGenException.Printable(text.Length <= 60 ? text : text[..57] + "...");
 }

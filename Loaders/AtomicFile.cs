@@ -39,6 +39,7 @@ public static class AtomicFile
             {
                 await write(stream);
             }
+            PausePoint.Reach("output-written"); // written in full, not yet in place
             if (CurrentGroup.Value is { } group) group.Add(temporary, fullPath);
             else Publish(temporary, fullPath);
         }

@@ -1,5 +1,5 @@
 using System.Net;
-using MusicGen.Engine.Generation;
+using MusicGen.Engine;
 using MusicGen.Loaders;
 using MusicGen.Server.Generation;
 
@@ -37,15 +37,15 @@ public sealed record ServerOptions
 
     /// <summary>
     /// The longest piece a request may ask, in seconds; beyond <see cref="Window"/> it is generated window by window
-    /// (at most <see cref="LongformOptions.MaxDuration"/>).
+    /// (at most <see cref="MusicRequest.MaxDuration"/>).
     /// </summary>
     public double MaxDuration { get; init; } = 300;
 
     /// <summary>Seconds of each window of a long piece (the model's 30 s; smaller ones are for tests and experiments).</summary>
-    public double Window { get; init; } = MusicgenGenerator.MaxSeconds;
+    public double Window { get; init; } = MusicRequest.MaxWindow;
 
     /// <summary>Seconds between the starts of the windows of a long piece when a request gives no <c>extend_stride</c>.</summary>
-    public double ExtendStride { get; init; } = LongformOptions.DefaultExtendStride;
+    public double ExtendStride { get; init; } = MusicRequest.DefaultExtendStride;
 
     /// <summary>The length of a piece when a request gives none: the checkpoint's, at most <see cref="MaxDuration"/>.</summary>
     public double DefaultDuration(ModelInfo model) => Math.Min(model.DefaultSeconds, MaxDuration);
@@ -65,9 +65,21 @@ public sealed record ServerOptions
         if (QueueLength < 1) throw new MusicGenException($"--queue {QueueLength} must be at least 1");
         if (MaxBatch < 1) throw new MusicGenException($"--max-batch {MaxBatch} must be at least 1");
         if (KeepFinished < 1) throw new MusicGenException($"--keep {KeepFinished} must be at least 1");
-        if (!(MaxDuration > 0) || MaxDuration > LongformOptions.MaxDuration)
-            throw new MusicGenException($"--max-duration {MaxDuration} s must be more than 0 and at most {LongformOptions.MaxDuration:0} s");
-        new LongformOptions(MaxDuration, Window, ExtendStride).Validate(MusicgenGenerator.MaxSeconds);
+        try
+        {
+            // The longest piece, its windows and stride obey the engine's rules for a request.
+            new MusicRequest { Duration = MaxDuration, Window = Window, ExtendStride = ExtendStride }.Validate();
+        }
+        catch (InvalidRequestException e)
+        {
+            throw new MusicGenException(e.Render(field => field switch
+            {
+                nameof(MusicRequest.Duration) => "--max-duration",
+                nameof(MusicRequest.Window) => "--window",
+                nameof(MusicRequest.ExtendStride) => "--extend-stride",
+                _ => field,
+            }));
+        }
         if (MaxUploadBytes < 1024) throw new MusicGenException($"the upload limit {MaxUploadBytes} bytes is too small");
     }
 }

@@ -1,3 +1,5 @@
+using MusicGen.Engine;
+using MusicGen.Engine.Audio;
 using MusicGen.Engine.Generation;
 
 namespace MusicGen.Verification;
@@ -19,17 +21,19 @@ public sealed class GenerationCheck : IComponentCheck
         var (golden, backend, checkpoint) = (context.Golden, context.Backend, context.Checkpoint);
         if (!Owns(golden, "generate.codes") || !golden.Has("generate.codes")) return;
         var generator = new MusicgenGenerator(backend, context.Musicgen, context.Tokenizer, checkpoint.Generation.DecoderStartTokenId);
-        var sampling = new SamplingOptions(Greedy: true, golden.Number("guidance_scale", 1.0), TopK: 0, TopP: 1.0, Temperature: 1.0, Seed: 0);
-        var request = new GenerationRequest(golden.StringList("prompts"), (int)golden.Number("max_new_tokens", 0), sampling,
-            UnconditionalBatch: golden.Shape("generate.codes")[0], AudioPrompt: ReferenceAudioPrompt(golden), Melody: ReferenceChroma(golden));
+        var codec = context.Musicgen.Config.AudioEncoder;
+        var plan = new GenerationPlan(golden.StringList("prompts"), golden.Shape("generate.codes")[0], GreedySampling(golden), generator.Layout,
+            codec.FrameRate, codec.HopLength, steps: (int)golden.Number("max_new_tokens", 0), audioPrompt: ReferenceAudioPrompt(golden, codec.SamplingRate),
+            chroma: ReferenceChroma(golden));
         context.Musicgen.Inspector = (name, tensor) =>
         {
             if (GoldenName(golden, name) is string goldenName) produced.Add(goldenName, tensor);
         };
+        var audio = new KeptAudio(chunkFrames: null);
         GenerationResult result;
         try
         {
-            result = generator.Generate(request);
+            result = generator.Generate(plan, audio);
         }
         finally
         {
@@ -40,8 +44,7 @@ public sealed class GenerationCheck : IComponentCheck
         var layout = generator.Layout;
         produced.Add("generate.delayed_ids", [codes.Batch * layout.Codebooks, result.SequenceLength], result.DelayedIds);
         produced.Add("generate.codes", [codes.Batch, layout.Codebooks, codes.Frames], layout.ToDecoder(codes.Values, codes.Batch, codes.Frames));
-        var audio = generator.DecodeAudio(codes);
-        produced.Add("generate.audio", audio.Shape, audio.Values);
+        produced.Add("generate.audio", audio.Whole.Shape, audio.Whole.Values);
     }
 
     /// <summary>
@@ -57,13 +60,18 @@ public sealed class GenerationCheck : IComponentCheck
         _ => null,
     };
 
-    /// <summary>The case's processed audio prompt (input_values, padding_mask), if it has one.</summary>
-    internal static AudioPrompt? ReferenceAudioPrompt(GoldenCase golden)
+    /// <summary>The reference's greedy generate, with the case's guidance scale.</summary>
+    internal static SamplingOptions GreedySampling(GoldenCase golden) =>
+        new(Greedy: true, golden.Number("guidance_scale", 1.0), TopK: 0, TopP: 1.0, Temperature: 1.0, Seed: 0);
+
+    /// <summary>The case's processed audio prompt (input_values [B, C, S], its left padding where padding_mask is 0), if it has one.</summary>
+    internal static AudioBatch? ReferenceAudioPrompt(GoldenCase golden, int sampleRate)
     {
         if (!golden.Has("input_values")) return null;
-        int[] shape = golden.Shape("input_values"); // [B, C, S]
-        var mask = golden.Int("padding_mask").Select(v => (float)v).ToArray();
-        return new AudioPrompt(shape[0], shape[1], shape[2], golden.Float("input_values"), mask);
+        int[] shape = golden.Shape("input_values");
+        var mask = golden.Int("padding_mask"); // [B, S]
+        var starts = Enumerable.Range(0, shape[0]).Select(b => mask.Skip(b * shape[2]).Take(shape[2]).TakeWhile(m => m == 0).Count()).ToArray();
+        return new AudioBatch(sampleRate, shape[0], shape[1], shape[2], golden.Float("input_values"), starts);
     }
 
     /// <summary>The reference's chroma (input_features), so that generation is checked apart from feature extraction.</summary>
@@ -73,4 +81,17 @@ public sealed class GenerationCheck : IComponentCheck
         int[] shape = golden.Shape("input_features"); // [B, frames, bins]
         return new MelodyChroma(shape[0], shape[1], shape[2], golden.Float("input_features").Select(v => (int)v).ToArray());
     }
+}
+
+/// <summary>A generation's audio, kept: decoded whole (no chunk frames), or streamed in chunks of that many frames and joined.</summary>
+internal sealed class KeptAudio(int? chunkFrames) : GenerationSink
+{
+    private readonly List<AudioBatch> _chunks = [];
+
+    public override int? ChunkFrames => chunkFrames;
+
+    public override void OnAudio(AudioBatch chunk) => _chunks.Add(chunk);
+
+    /// <summary>The chunks one after another.</summary>
+    public AudioBatch Whole => AudioBatch.Concatenate(_chunks);
 }

@@ -28,9 +28,9 @@ public sealed record LowPrecisionTolerance(double RelativeRms, double Disagreeme
 
     /// <summary>
     /// The codec beside low-precision weights, whose only change is its LSTMs' bfloat16 recurrent matrices: its
-    /// tensors' worst relative RMS error on the golden cases is 0.023% (an encoder's output; decoded audio at most
-    /// 0.014%) and no code differs. The golden cases encode 3 to 26 frames, so one code in 20 that flips on a
-    /// near tie is 5%: the code tolerance leaves room for one.
+    /// tensors' worst relative RMS error on the golden cases is a small fraction of this tolerance and no code
+    /// differs (golden/README.md has the figures). The golden cases encode 3 to 26 frames, so one code in 20 that
+    /// flips on a near tie is 5%: the code tolerance leaves room for one.
     /// </summary>
     public static LowPrecisionTolerance Codec { get; } = new(0.001, 0.10);
 

@@ -56,7 +56,7 @@ public static class CodecBench
         Print("encode", encodeBest, EncoderFlops(config, frames), peak);
         // The LSTM's recurrent product streams W_hh (16 MiB at 1024 wide in float32) once per step, bound by the
         // cache's bandwidth, not arithmetic: the convolutions' share of the peak is the measure of the GEMM.
-        var lstm = codec.Decoder.Layers.OfType<EncodecLSTM>().Single();
+        var lstm = codec.Decoder.Lstm;
         double lstmBest = TimeLstm(codec, lstm, frames), lstmFlops = Lstm(config, lstm.Dimension, frames);
         double convolutions = (DecoderFlops(config, frames) - lstmFlops) / (decodeBest - lstmBest) / 1e9;
         Console.WriteLine($"  of which the LSTM       {lstmBest:0.00} s each way ({config.NumLstmLayers} layers × {frames} steps, each reading all of W_hh); " +

@@ -112,13 +112,13 @@ public static class EncodeCommand
         foreach (string file in Directory.EnumerateFiles(folder).Where(f => AudioFile.Extensions.Contains(Path.GetExtension(f))))
         {
             if (InputFile.IsRegular(file)) yield return file;
-            else Console.Error.WriteLine($"skipped {CommandRunner.Printable(file)}: not a regular file");
+            else Console.Error.WriteLine($"skipped {MusicGenException.Printable(file)}: not a regular file");
         }
         foreach (string subfolder in Directory.EnumerateDirectories(folder))
         {
             if (new DirectoryInfo(subfolder).LinkTarget is not null)
             {
-                Console.Error.WriteLine($"skipped {CommandRunner.Printable(subfolder)}: a link to a folder is not followed");
+                Console.Error.WriteLine($"skipped {MusicGenException.Printable(subfolder)}: a link to a folder is not followed");
                 continue;
             }
             foreach (string file in AudioFilesUnder(subfolder)) yield return file;

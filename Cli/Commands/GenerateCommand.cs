@@ -4,7 +4,6 @@ using System.Runtime.InteropServices;
 using MusicGen.Engine;
 using MusicGen.Engine.Audio;
 using MusicGen.Engine.Codec;
-using MusicGen.Engine.Generation;
 using MusicGen.Kernels;
 using MusicGen.Loaders;
 using MusicGen.Loaders.Checkpoints;
@@ -26,7 +25,7 @@ public sealed class GenerateCommand
     private readonly Option<double?> Window = new("--window") { Description = "Seconds of each window of a long piece (default: the model's 30)" };
     private readonly Option<double?> ExtendStride = new("--extend-stride")
     {
-        Description = $"Seconds between the starts of the windows of a long piece; each window continues the last (window − stride) seconds of the one before (default {LongformOptions.DefaultExtendStride})",
+        Description = $"Seconds between the starts of the windows of a long piece; each window continues the last (window − stride) seconds of the one before (default {MusicRequest.DefaultExtendStride})",
     };
     private readonly Option<int?> Tokens = new("--tokens") { Description = "New decoder steps to run instead of --duration (frames + codebooks − 1)" };
     private readonly Option<ulong?> Seed = new("--seed") { Description = "Seed of the sampler; the same seed gives the same audio (default: random, printed)" };
@@ -75,9 +74,9 @@ public sealed class GenerateCommand
         output.Accepts($"an audio file name ({AudioFormat.KnownExtensions}), or - for standard output", path => path == AudioOutput.StandardOutput || AudioFormat.FromExtension(path) is not null);
         OutFormat.Accepts("wav, flac, opus, mp3 or aac", name => AudioFormat.FromName(name!) is { CanStream: true });
         SaveCodes.Accepts("a .safetensors or .json file name", path => CommandLineRules.HasExtension(path!, ".safetensors", ".json"));
-        Duration.Accepts($"a number of seconds above 0 and at most {LongformOptions.MaxDuration} (an hour)", seconds => seconds is > 0 and <= LongformOptions.MaxDuration);
-        Window.Accepts($"a number of seconds above 0 and at most {MusicgenGenerator.MaxSeconds}", seconds => seconds is > 0 and <= MusicgenGenerator.MaxSeconds);
-        ExtendStride.Accepts($"a number of seconds above 0 and below the window", seconds => seconds is > 0 and < MusicgenGenerator.MaxSeconds);
+        Duration.Accepts($"a number of seconds above 0 and at most {MusicRequest.MaxDuration} (an hour)", seconds => seconds is > 0 and <= MusicRequest.MaxDuration);
+        Window.Accepts($"a number of seconds above 0 and at most {MusicRequest.MaxWindow}", seconds => seconds is > 0 and <= MusicRequest.MaxWindow);
+        ExtendStride.Accepts($"a number of seconds above 0 and below the window", seconds => seconds is > 0 and < MusicRequest.MaxWindow);
         Tokens.Accepts("a whole number of steps from 1 to 100000", tokens => tokens is >= 1 and <= 100_000);
         Samples.Accepts($"a whole number from 1 to {MaxSamples}", samples => samples is >= 1 and <= MaxSamples);
         Continue.EachAccepts("an audio file name", path => !string.IsNullOrWhiteSpace(path));
@@ -98,6 +97,9 @@ public sealed class GenerateCommand
     /// <summary>The weight type generate uses unless told otherwise (README, Speed: why).</summary>
     public const WeightType DefaultWeights = WeightType.Q8;
 
+    /// <summary>The engine's limits on a request, and <see cref="MaxSamples"/>.</summary>
+    private static readonly RequestLimits Limits = new(MaxItems: MaxSamples);
+
     private int Run(ParseResult parse, string modelName, string output, SampleFormat? sampleFormat, Normalization? normalization, string device, WeightType weightType)
     {
         bool toStandardOutput = output == AudioOutput.StandardOutput;
@@ -109,22 +111,7 @@ public sealed class GenerateCommand
         bool withoutText = parse.GetValue(Unconditional);
         if (withoutText && texts.Length > 0) throw new MusicGenException("--unconditional takes no prompt");
         if (!withoutText && texts.Length == 0) throw new MusicGenException("give a prompt, or --unconditional");
-        if (parse.GetValue(Duration) is not null && parse.GetValue(Tokens) is not null) throw new MusicGenException("give --duration or --tokens, not both");
-        var continueFiles = parse.GetValue(Continue) ?? [];
-        var melodyFiles = parse.GetValue(Melody) ?? [];
-        int batch = texts.Length > 0 ? texts.Length : parse.GetValue(Samples) ?? Math.Max(1, Math.Max(continueFiles.Length, melodyFiles.Length));
-        if (batch > MaxSamples) throw new MusicGenException($"{batch} pieces asked; one run generates at most {MaxSamples}");
-        foreach (string file in OutputNames(output, batch)) OutputPath.Check(file, "--out");
-        if (parse.GetValue(SaveCodes) is string codes)
-            foreach (string file in OutputNames(codes, batch)) OutputPath.Check(file, "--save-codes");
-        var audioPrompts = ReadAll(continueFiles, warnIfSilent: true, MusicgenGenerator.MaxSeconds);
-        // A long piece may follow a tune as long as itself (each window takes its part).
-        var melodies = ReadAll(melodyFiles, warnIfSilent: false, Math.Max(MusicgenGenerator.MaxSeconds, parse.GetValue(Duration) ?? 0));
-
-        var stopwatch = Stopwatch.StartNew();
-        using var backend = BackendSelector.Open(device);
-        using var pipeline = MusicgenPipeline.Open(modelName, backend, line => Console.Error.WriteLine(line), weightType);
-        var plan = pipeline.Prepare(new MusicRequest
+        var request = new MusicRequest
         {
             Prompts = texts,
             Samples = withoutText ? parse.GetValue(Samples) : null,
@@ -138,10 +125,21 @@ public sealed class GenerateCommand
             TopP = parse.GetValue(TopP),
             Temperature = parse.GetValue(Temperature),
             Guidance = parse.GetValue(Guidance),
-            AudioPrompts = audioPrompts,
-            Melodies = melodies,
-        });
-        if (toStandardOutput && plan.Batch != 1) throw new MusicGenException($"--out - streams one piece; this request makes {plan.Batch}");
+            AudioPrompts = ReadAll(parse.GetValue(Continue) ?? [], Continue.Name, warnIfSilent: true, MusicRequest.MaxWindow),
+            // A long piece may follow a tune as long as itself (each window takes its part).
+            Melodies = ReadAll(parse.GetValue(Melody) ?? [], Melody.Name, warnIfSilent: false, Math.Max(MusicRequest.MaxWindow, parse.GetValue(Duration) ?? 0)),
+        };
+        // What needs no model is refused before the model loads.
+        InOptions(() => request.Validate(Limits));
+        if (toStandardOutput && request.Items != 1) throw new MusicGenException($"--out - streams one piece; this request makes {request.Items}");
+        foreach (string file in OutputNames(output, request.Items)) OutputPath.Check(file, "--out");
+        if (parse.GetValue(SaveCodes) is string codes)
+            foreach (string file in OutputNames(codes, request.Items)) OutputPath.Check(file, "--save-codes");
+
+        var stopwatch = Stopwatch.StartNew();
+        using var backend = BackendSelector.Open(device);
+        using var pipeline = MusicgenPipeline.Open(modelName, backend, line => Console.Error.WriteLine(line), weightType);
+        var plan = InOptions(() => pipeline.Prepare(request, Limits));
         var sampling = plan.Sampling;
         Console.Error.WriteLine($"loaded {pipeline.Folder} ({weightType.Name()} weights) on {backend.Name} in {stopwatch.Elapsed.TotalSeconds:0.0} s; {plan.Batch} piece(s), {plan.Steps} steps, seed {sampling.Seed}, "
             + $"{(sampling.Greedy ? "greedy" : $"top-k {sampling.TopK}, top-p {sampling.TopP}, temperature {sampling.Temperature}")}, guidance {sampling.GuidanceScale}");
@@ -185,10 +183,56 @@ public sealed class GenerateCommand
         return 0;
     }
 
-    /// <summary>The audio files, each read once; a silent audio prompt is worth a warning (it continues silence).</summary>
-    private static AudioClip[] ReadAll(string[] files, bool warnIfSilent, double maxSeconds)
+    /// <summary>Runs <paramref name="check"/>; a refusal of the request names the options that set its fields.</summary>
+    private void InOptions(Action check) => InOptions(() =>
     {
-        var clips = files.Select(file => AudioFile.Read(file, maxSeconds)).ToArray();
+        check();
+        return 0;
+    });
+
+    /// <summary>Runs <paramref name="body"/>; a refusal of the request names the options that set its fields.</summary>
+    private T InOptions<T>(Func<T> body)
+    {
+        try
+        {
+            return body();
+        }
+        catch (InvalidRequestException e) when (e.Template is not null)
+        {
+            var options = new Dictionary<string, string>
+            {
+                [nameof(MusicRequest.Prompts)] = "prompt",
+                [nameof(MusicRequest.Samples)] = Samples.Name,
+                [nameof(MusicRequest.Duration)] = Duration.Name,
+                [nameof(MusicRequest.Window)] = Window.Name,
+                [nameof(MusicRequest.ExtendStride)] = ExtendStride.Name,
+                [nameof(MusicRequest.Steps)] = Tokens.Name,
+                [nameof(MusicRequest.Seed)] = Seed.Name,
+                [nameof(MusicRequest.TopK)] = TopK.Name,
+                [nameof(MusicRequest.TopP)] = TopP.Name,
+                [nameof(MusicRequest.Temperature)] = Temperature.Name,
+                [nameof(MusicRequest.Guidance)] = Guidance.Name,
+                [nameof(MusicRequest.AudioPrompts)] = Continue.Name,
+                [nameof(MusicRequest.Melodies)] = Melody.Name,
+            };
+            throw new InvalidRequestException(e.Render(field => options.GetValueOrDefault(field, field)), e);
+        }
+    }
+
+    /// <summary>The audio files of an option, each read once; a silent audio prompt is worth a warning (it continues silence).</summary>
+    private static AudioClip[] ReadAll(string[] files, string option, bool warnIfSilent, double maxSeconds)
+    {
+        var clips = files.Select(file =>
+        {
+            try
+            {
+                return AudioFile.Read(file, maxSeconds);
+            }
+            catch (MusicGenException e)
+            {
+                throw new InputFileException($"{option} {e.Message}", e);
+            }
+        }).ToArray();
         for (int i = 0; i < clips.Length && warnIfSilent; i++)
             if (clips[i].Channels.All(c => c.All(v => v == 0f))) Console.Error.WriteLine($"warning: the audio prompt {files[i]} is silent");
         return clips;
@@ -231,7 +275,11 @@ public sealed class GenerateCommand
     /// <summary>Runs a generation with a progress display over all its steps (every window of a long piece) on standard error.</summary>
     private static T RunWithProgress<T>(GenerationPlan plan, Func<IProgress<GenerationProgress>, CancellationToken, T> generate, CancellationToken cancellation) =>
         ProgressDisplay.Run("generating", "steps", plan.Steps, report =>
-            generate(new SynchronousProgress(step => report.Report(step.Step, step.Total)), cancellation));
+            generate(new SynchronousProgress(step =>
+            {
+                report.Report(step.Step, step.Total);
+                PausePoint.Reach("generate-step", cancellation);
+            }), cancellation));
 
     /// <summary>Progress reported on the generating thread (Progress&lt;T&gt; would post to a thread-pool thread).</summary>
     private sealed class SynchronousProgress(Action<GenerationProgress> report) : IProgress<GenerationProgress>

@@ -74,7 +74,7 @@ public static class InfoCommand
             Console.WriteLine($"generation  guidance {g.GuidanceScale?.ToString() ?? "-"}, top-k {g.TopK?.ToString() ?? "-"}, top-p {g.TopP?.ToString() ?? "-"}, temperature {g.Temperature?.ToString() ?? "-"}, sampling {(g.DoSample == false ? "off" : "on")}");
         Console.WriteLine("files");
         foreach (string file in Directory.GetFiles(checkpoint.Folder).Order(StringComparer.Ordinal))
-            Console.WriteLine($"            {CommandRunner.Printable(Path.GetFileName(file)),-40} {(InputFile.IsRegular(file) ? ByteSize.Format(LengthOf(file)) : "not a regular file")}");
+            Console.WriteLine($"            {MusicGenException.Printable(Path.GetFileName(file)),-40} {(InputFile.IsRegular(file) ? ByteSize.Format(LengthOf(file)) : "not a regular file")}");
     }
 
     /// <summary>The length of the file's contents; in a Hugging Face cache the file is a symlink to a blob.</summary>

@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
 using MusicGen.Engine;
-using MusicGen.Engine.Generation;
 using MusicGen.Kernels;
 using MusicGen.Loaders.Checkpoints;
 using MusicGen.Server;
@@ -24,13 +23,13 @@ public sealed class ServeCommand
     private readonly Option<int> MaxUpload = new("--max-upload-mb") { Description = "Largest request (uploaded audio included), in MiB", DefaultValueFactory = _ => (int)(Defaults.MaxUploadBytes >> 20) };
     private readonly Option<double> MaxDuration = new("--max-duration")
     {
-        Description = $"Longest piece a request may ask, in seconds (at most {LongformOptions.MaxDuration:0}); beyond --window it is generated window by window",
+        Description = $"Longest piece a request may ask, in seconds (at most {MusicRequest.MaxDuration:0}); beyond --window it is generated window by window",
         DefaultValueFactory = _ => Defaults.MaxDuration,
     };
     private readonly Option<double> Window = new("--window") { Description = "Seconds of each window of a long piece (default: the model's 30)", DefaultValueFactory = _ => Defaults.Window };
     private readonly Option<double> ExtendStride = new("--extend-stride")
     {
-        Description = $"Seconds between the starts of the windows of a long piece when a request gives no extend_stride (default {LongformOptions.DefaultExtendStride})",
+        Description = $"Seconds between the starts of the windows of a long piece when a request gives no extend_stride (default {MusicRequest.DefaultExtendStride})",
         DefaultValueFactory = _ => Defaults.ExtendStride,
     };
 
@@ -49,9 +48,9 @@ public sealed class ServeCommand
         MaxBatch.Accepts("a whole number from 1 to 64", n => n is >= 1 and <= 64);
         Keep.Accepts("a whole number from 1 to 100000", n => n is >= 1 and <= 100_000);
         MaxUpload.Accepts("a whole number of MiB from 1 to 2047", n => n is >= 1 and <= 2047);
-        MaxDuration.Accepts($"a number of seconds above 0 and at most {LongformOptions.MaxDuration:0}", seconds => seconds is > 0 and <= LongformOptions.MaxDuration);
-        Window.Accepts($"a number of seconds above 0 and at most {MusicgenGenerator.MaxSeconds}", seconds => seconds is > 0 and <= MusicgenGenerator.MaxSeconds);
-        ExtendStride.Accepts("a number of seconds above 0 and below the window", seconds => seconds is > 0 and < MusicgenGenerator.MaxSeconds);
+        MaxDuration.Accepts($"a number of seconds above 0 and at most {MusicRequest.MaxDuration:0}", seconds => seconds is > 0 and <= MusicRequest.MaxDuration);
+        Window.Accepts($"a number of seconds above 0 and at most {MusicRequest.MaxWindow}", seconds => seconds is > 0 and <= MusicRequest.MaxWindow);
+        ExtendStride.Accepts("a number of seconds above 0 and below the window", seconds => seconds is > 0 and < MusicRequest.MaxWindow);
         var command = new Command("serve", "Serve an HTTP API and a web page that generate music with one model (loaded once)")
         {
             model, device, weights, Host, Port, ApiKey, NoAuth, Queue, MaxBatch, Keep, MaxUpload, MaxDuration, Window, ExtendStride,

@@ -49,6 +49,23 @@ public sealed record AudioBatch
         return new AudioBatch(first.SampleRate, first.Batch, first.Channels, samples, all);
     }
 
+    /// <summary>
+    /// Clips of one rate and channel count as one batch, each left-padded with zeros to the longest, as
+    /// MusicgenProcessor pads audio prompts; <see cref="Starts"/> mark the padding.
+    /// </summary>
+    public static AudioBatch LeftPadded(IReadOnlyList<AudioClip> clips)
+    {
+        int channels = clips[0].ChannelCount, length = clips.Max(c => c.Length);
+        var values = new float[(long)clips.Count * channels * length];
+        var starts = new int[clips.Count];
+        for (int b = 0; b < clips.Count; b++)
+        {
+            starts[b] = length - clips[b].Length;
+            for (int c = 0; c < channels; c++) clips[b].Channels[c].CopyTo(values, (b * channels + c) * length + starts[b]);
+        }
+        return new AudioBatch(clips[0].SampleRate, clips.Count, channels, length, values, starts);
+    }
+
     /// <summary>Sample i of channel c of item b.</summary>
     public float this[int b, int c, int i] => Values[(b * Channels + c) * Samples + i];
 

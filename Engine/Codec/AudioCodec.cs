@@ -8,22 +8,33 @@ using MusicGen.Loaders.Checkpoints;
 namespace MusicGen.Engine.Codec;
 
 /// <summary>
-/// Audio clips to codes and back through a checkpoint's codec. A stereo MusicGen checkpoint codes each channel
-/// separately with its mono codec; otherwise the clip is mixed to the codec's channels (mean for mono).
+/// Audio to codes and back through a checkpoint's codec, a batch at a time. The codec's batch is every item's
+/// channels one after another, each a mono item: audio [B, C, S] row-major is [B · C, 1, S] as it stands, and the
+/// codes [B · C, K, F] the codec makes of it are [B, C, K, F] (a stereo MusicGen checkpoint codes each channel
+/// with its mono codec). This is the one place that maps batches onto the codec.
 /// </summary>
 public sealed class AudioCodec : IDisposable
 {
     private readonly IBackend _backend;
+    private readonly bool _ownsModel;
 
     public EncodecModel Model { get; }
-    /// <summary>Channels the codes carry: the MusicGen decoder's audio channels, or the codec's own.</summary>
+    /// <summary>Channels the audio and codes carry: the MusicGen decoder's audio channels, or the codec's own.</summary>
     public int Channels { get; }
 
+    /// <summary>The codec of a checkpoint (a MusicGen checkpoint's, or a standalone EnCodec one), loaded onto <paramref name="backend"/>.</summary>
     public AudioCodec(IBackend backend, CheckpointFolder checkpoint)
+        : this(new EncodecModel(backend, checkpoint.Codec, checkpoint.CodecWeights), checkpoint.Musicgen?.Decoder.AudioChannels ?? checkpoint.Codec.AudioChannels, ownsModel: true) { }
+
+    /// <summary>A loaded codec (a MusicGen model's), which it borrows, for audio of <paramref name="channels"/> channels.</summary>
+    public AudioCodec(EncodecModel model, int channels) : this(model, channels, ownsModel: false) { }
+
+    private AudioCodec(EncodecModel model, int channels, bool ownsModel)
     {
-        _backend = backend;
-        Model = new EncodecModel(backend, checkpoint.Codec, checkpoint.CodecWeights);
-        Channels = checkpoint.Musicgen?.Decoder.AudioChannels ?? checkpoint.Codec.AudioChannels;
+        _backend = model.Backend;
+        Model = model;
+        Channels = channels;
+        _ownsModel = ownsModel;
     }
 
     private int SampleRate => Model.Config.SamplingRate;
@@ -69,14 +80,20 @@ public sealed class AudioCodec : IDisposable
         if (resampled.Any(c => c.Length != length)) throw new ArgumentException("clips of one batch must have the same length", nameof(clips));
         RequireMemoryFor((long)length * clips.Count, "encoding");
         int quantizers = Model.QuantizersFor(bandwidth ?? Model.Config.TargetBandwidths.Max());
-        var layouts = resampled.Select(Layout).ToArray();
-        int batch = layouts[0].Batch, codecChannels = layouts[0].CodecChannels;
-        using var input = _backend.Upload(layouts.SelectMany(l => l.Samples).ToArray(), batch * clips.Count, codecChannels, length);
-        int[] codes = Model.Encode(input, quantizers); // [clips · batch, Q, F]
-        int perClip = codes.Length / clips.Count, frames = perClip / (Channels * quantizers);
-        return Enumerable.Range(0, clips.Count)
-            .Select(i => new AudioCodes(Channels, quantizers, frames, codes.AsSpan(i * perClip, perClip).ToArray(), SampleRate, Model.Config.FrameRate, length))
-            .ToArray();
+        var audio = new AudioBatch(SampleRate, clips.Count, Channels, length,
+            resampled.SelectMany(clip => clip.WithChannels(Channels).Channels.SelectMany(c => c)).ToArray());
+        var codes = Encode(audio, quantizers);
+        return Enumerable.Range(0, clips.Count).Select(i => codes.ToAudioCodes(i, SampleRate, Model.Config.FrameRate, length)).ToArray();
+    }
+
+    /// <summary>Codes [B, C, K, F] of <paramref name="codebooks"/> codebooks of audio [B, C, S] at the codec's rate; F = ⌈S / hop⌉.</summary>
+    public CodesBatch Encode(AudioBatch audio, int codebooks)
+    {
+        if (audio.Channels != Channels) throw new ArgumentException($"audio of {audio.Channels} channel(s) for a codec of {Channels}", nameof(audio));
+        int items = audio.Batch * Channels;
+        using var input = _backend.Upload(audio.Values, items, 1, audio.Samples);
+        int[] codes = Model.Encode(input, codebooks); // [B · C, K, F]
+        return new CodesBatch(audio.Batch, Channels, codebooks, codes.Length / (items * codebooks), codes);
     }
 
     /// <summary>The clip coded by codes, cut to the original length when the codes record it.</summary>
@@ -92,22 +109,35 @@ public sealed class AudioCodec : IDisposable
             throw new MusicGenException($"the codes are {codes.Frames} frames ({codes.Frames / (double)Model.Config.FrameRate:0.0} s); one decode takes at most {MaxSeconds} s ({MaxSeconds * Model.Config.FrameRate} frames)");
         codes.RequireWithin(Model.Config.CodebookSize);
         RequireMemoryFor((long)codes.Frames * Model.Config.HopLength, "decoding");
-        using var audio = Model.Decode(codes.Values, codes.Channels, codes.Codebooks, codes.Frames); // [C, 1, F · hop]
-        var samples = audio.ToArray();
-        FiniteCheck.Require(samples, "the audio decoded by the codec (the checkpoint's weights may hold NaN or infinity)");
-        int decoded = audio.Dim(2), length = Math.Min(decoded, codes.Samples ?? decoded);
-        var channels = Enumerable.Range(0, Channels).Select(c => samples.AsSpan(c * decoded, length).ToArray()).ToArray();
-        return new AudioClip(SampleRate, channels);
+        var audio = Decode(new CodesBatch(1, codes.Channels, codes.Codebooks, codes.Frames, codes.Values)); // [1, C, F · hop]
+        int length = Math.Min(audio.Samples, codes.Samples ?? audio.Samples);
+        return new AudioClip(SampleRate, Enumerable.Range(0, Channels).Select(c => audio.Values.AsSpan(c * audio.Samples, length).ToArray()).ToArray());
     }
 
-    /// <summary>The clip as a codec batch: one mono item per channel for a stereo model, else one item.</summary>
-    private (int Batch, int CodecChannels, float[] Samples) Layout(AudioClip clip)
+    /// <summary>Audio [B, C, F · hop] of codes [B, C, K, F], decoded whole.</summary>
+    public AudioBatch Decode(CodesBatch codes)
     {
-        int codecChannels = Model.Config.AudioChannels;
-        var matched = clip.WithChannels(Channels == 2 ? 2 : codecChannels);
-        return (Channels == 2 ? 2 : 1, Channels == 2 ? 1 : codecChannels, matched.Channels.SelectMany(c => c).ToArray());
+        if (codes.Channels != Channels || codes.Codebooks > Model.Quantizer.NumQuantizers)
+            throw new MusicGenException($"codes of {codes.Channels} channel(s) × {codes.Codebooks} codebooks do not fit this codec's {Channels} × {Model.Quantizer.NumQuantizers}");
+        using var decoded = Model.Decode(codes.Values, codes.Batch * Channels, codes.Codebooks, codes.Frames); // [B · C, 1, F · hop]
+        var samples = decoded.ToArray();
+        FiniteCheck.Require(samples, "the audio decoded by the codec (the checkpoint's weights may hold NaN or infinity)");
+        return AudioOf(samples, codes.Batch);
     }
 
-    /// <summary>Frees the codec's weights on the device.</summary>
-    public void Dispose() => Model.Dispose();
+    /// <summary>A streaming decode of codes of <paramref name="batch"/> items, decoding whenever <paramref name="chunkFrames"/> frames have come.</summary>
+    public AudioStream Stream(int batch, int codebooks, int chunkFrames = 1) => new(this, batch, codebooks, chunkFrames);
+
+    /// <summary>The codec's items for <paramref name="batch"/> items of audio or codes: every channel its own.</summary>
+    internal int CodecItems(int batch) => batch * Channels;
+
+    /// <summary>The codec's output [B · C, 1, S] as audio [B, C, S].</summary>
+    internal AudioBatch AudioOf(float[] codecAudio, int batch) =>
+        new(SampleRate, batch, Channels, codecAudio.Length / Math.Max(1, CodecItems(batch)), codecAudio);
+
+    /// <summary>Frees the codec's weights on the device, when it loaded them.</summary>
+    public void Dispose()
+    {
+        if (_ownsModel) Model.Dispose();
+    }
 }

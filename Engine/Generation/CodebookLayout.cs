@@ -1,9 +1,10 @@
 namespace MusicGen.Engine.Generation;
 
 /// <summary>
-/// Where each channel's codebooks sit among the decoder's codebook rows. A stereo MusicGen decoder predicts
-/// K = C · K' codebooks interleaved by channel (L0 R0 L1 R1 …): codebook k of channel c is decoder codebook
-/// k · C + c. This is the one place that knows it.
+/// Where each channel's codebooks sit among the decoder's codebook rows, and how far each is delayed. A stereo
+/// MusicGen decoder predicts K = C · K' codebooks interleaved by channel (L0 R0 L1 R1 …): codebook k of channel c
+/// is decoder codebook k · C + c, and runs k steps behind the first (the left and right codebooks of a depth share
+/// a delay). This is the one place that knows it.
 /// </summary>
 /// <param name="Channels">Audio channels C (1 or 2).</param>
 /// <param name="CodebooksPerChannel">Codebooks K' of each channel's codec.</param>
@@ -14,6 +15,15 @@ public readonly record struct CodebookLayout(int Channels, int CodebooksPerChann
 
     /// <summary>The decoder codebook of codebook <paramref name="codebook"/> of channel <paramref name="channel"/>.</summary>
     public int DecoderCodebook(int channel, int codebook) => codebook * Channels + channel;
+
+    /// <summary>The steps decoder codebook <paramref name="decoderCodebook"/> runs behind the first: its depth within its channel.</summary>
+    public int DelayOf(int decoderCodebook) => decoderCodebook / Channels;
+
+    /// <summary>The delay of the most delayed codebooks, the last depth: the steps after a frame's first code until it is complete.</summary>
+    public int MaxDelay => CodebooksPerChannel - 1;
+
+    /// <summary>Decoding steps that make <paramref name="frames"/> new frames in the delay pattern: one per frame plus the last codebook's delay.</summary>
+    public int StepsFor(int frames) => frames + MaxDelay;
 
     /// <summary>Decoder-ordered codes [B, K, F] to codes by channel [B, C, K', F].</summary>
     public int[] ToChannels(ReadOnlySpan<int> decoderCodes, int batch, int frames)

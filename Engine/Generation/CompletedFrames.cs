@@ -3,7 +3,7 @@ using MusicGen.Engine.Codec;
 namespace MusicGen.Engine.Generation;
 
 /// <summary>Hears the codes [batch, channels, codebooks, n] of frames [first, first + n) of a generation.</summary>
-public delegate void FramesHandler(CodesBatch codes, int first);
+internal delegate void FramesHandler(CodesBatch codes, int first);
 
 /// <summary>
 /// Hands the frames of a generation in progress to a handler as soon as every codebook has them: in the delay

@@ -20,17 +20,17 @@ public sealed class DelayPattern
     /// <summary>Positions already known before generation starts (the start token, or a prompt).</summary>
     public int StartLength { get; }
 
-    private readonly int _audioChannels;
+    private readonly CodebookLayout _layout;
 
     /// <summary>Whether the codebooks are delayed (false when the sequence is too short for the pattern).</summary>
     public bool Delayed { get; }
 
-    private DelayPattern(int rows, int codebooks, int audioChannels, bool delayed, int maxLength, int padTokenId, int[] mask, int startLength)
+    private DelayPattern(int rows, CodebookLayout layout, bool delayed, int maxLength, int padTokenId, int[] mask, int startLength)
     {
-        _audioChannels = audioChannels;
+        _layout = layout;
         Delayed = delayed;
         Rows = rows;
-        Codebooks = codebooks;
+        Codebooks = layout.Codebooks;
         MaxLength = maxLength;
         PadTokenId = padTokenId;
         _mask = mask;
@@ -44,22 +44,23 @@ public sealed class DelayPattern
     public static DelayPattern Build(ReadOnlySpan<int> promptIds, int rows, int codebooks, int audioChannels, int maxLength, int padTokenId)
     {
         int promptLength = promptIds.Length / rows;
-        int channelCodebooks = audioChannels == 2 ? codebooks / 2 : codebooks;
+        var layout = new CodebookLayout(audioChannels, codebooks / audioChannels);
+        int channelCodebooks = layout.CodebooksPerChannel;
         var mask = new int[rows * maxLength];
         Array.Fill(mask, -1);
-        if (maxLength < 2 * channelCodebooks - 1)
+        if (!Delays(maxLength, layout))
         {
             // Too short for the pattern: the reference leaves the prompt as it is and delays nothing.
             for (int row = 0; row < rows; row++)
                 for (int j = 0; j < promptLength; j++) mask[row * maxLength + j] = promptIds[row * promptLength + j];
-            return new DelayPattern(rows, codebooks, audioChannels, delayed: false, maxLength, padTokenId, mask, promptLength);
+            return new DelayPattern(rows, layout, delayed: false, maxLength, padTokenId, mask, promptLength);
         }
         if (promptLength + channelCodebooks - 1 > maxLength)
             throw new MusicGenException($"a prompt of {promptLength} positions does not fit in {maxLength} with the delay pattern");
 
         for (int row = 0; row < rows; row++)
         {
-            int delay = DelayOf(row % codebooks, audioChannels);
+            int delay = layout.DelayOf(row % codebooks);
             for (int j = 0; j < promptLength; j++) mask[row * maxLength + delay + j] = promptIds[row * promptLength + j];
             for (int j = 0; j < maxLength; j++)
                 // Lower triangle (positions ≤ delay) and upper triangle (the last channelCodebooks − 1 − delay) are pad.
@@ -74,18 +75,25 @@ public sealed class DelayPattern
                     start = Math.Min(start, j);
                     break;
                 }
-        return new DelayPattern(rows, codebooks, audioChannels, delayed: true, maxLength, padTokenId, mask, start);
+        return new DelayPattern(rows, layout, delayed: true, maxLength, padTokenId, mask, start);
     }
 
-    /// <summary>The delay of codebook k: its depth within its channel.</summary>
-    private static int DelayOf(int codebook, int audioChannels) => audioChannels == 2 ? codebook / 2 : codebook;
+    /// <summary>Whether a sequence of maxLength positions (the start token included) is long enough to be delayed; the reference delays nothing in a shorter one.</summary>
+    private static bool Delays(int maxLength, CodebookLayout layout) => maxLength >= 2 * layout.CodebooksPerChannel - 1;
+
+    /// <summary>
+    /// Frames of codes that <paramref name="promptFrames"/> of prompt and <paramref name="steps"/> decoding steps
+    /// revert to: in a delayed sequence the last codebook's delay is spent completing frames; in one too short for
+    /// the pattern every step is a frame.
+    /// </summary>
+    public static int FramesOf(int promptFrames, int steps, CodebookLayout layout) =>
+        Delays(1 + promptFrames + steps, layout) ? promptFrames + steps - layout.MaxDelay : promptFrames + steps;
 
     /// <summary>Where frame f of a row is in a delayed sequence: after the start token, its codebook's delay later.</summary>
-    public int PositionOf(int row, int frame) => DelayOf(row % Codebooks, _audioChannels) + 1 + frame;
+    public int PositionOf(int row, int frame) => _layout.DelayOf(row % Codebooks) + 1 + frame;
 
     /// <summary>Frames that every row has once positions [0, position] are filled (delayed sequences only).</summary>
-    public int FramesComplete(int position) =>
-        Math.Clamp(position - DelayOf(Codebooks - 1, _audioChannels), 0, MaxLength - DelayOf(Codebooks - 1, _audioChannels) - 1);
+    public int FramesComplete(int position) => Math.Clamp(position - _layout.MaxDelay, 0, MaxLength - _layout.MaxDelay - 1);
 
     /// <summary>The value forced at a position, or −1 where the model's prediction stands.</summary>
     public int Forced(int row, int position) => _mask[row * MaxLength + position];

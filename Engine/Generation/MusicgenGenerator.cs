@@ -1,71 +1,110 @@
+using System.Diagnostics;
 using MusicGen.Engine.Audio;
 using MusicGen.Engine.Backends;
 using MusicGen.Engine.Codec;
 using MusicGen.Engine.Models.Musicgen;
 using MusicGen.Engine.Tensors;
 using MusicGen.Engine.Text;
-using MusicGen.Loaders;
 
 namespace MusicGen.Engine.Generation;
 
 /// <summary>
-/// Generation as MusicgenForConditionalGeneration.generate (and its melody twin) does it: encode the prompts,
-/// condition the decoder (with the null half of classifier-free guidance), start from the decoder start token
-/// or the codes of an audio prompt, decode step by step in the delay pattern with the KV cache, then undo the
-/// pattern and decode the codes to audio.
+/// Runs a <see cref="GenerationPlan"/> window by window, each window as MusicgenForConditionalGeneration.generate
+/// (and its melody twin) does it: encode the prompts, condition the decoder (with the null half of
+/// classifier-free guidance), start from the decoder start token and the codes of the window's prompt, decode
+/// step by step in the delay pattern with the KV cache, and undo the pattern. A piece longer than one window goes
+/// as audiocraft extends it (audiocraft/models/genmodel.py, BaseGenModel._generate_tokens): each window continues
+/// the end of the one before with the same conditioning, and only its new frames are appended. The codes go to
+/// the sink as they are complete, and the audio decoded from them.
 /// </summary>
 public sealed class MusicgenGenerator
 {
-    /// <summary>The length MusicGen was trained on; longer requests need long-form generation.</summary>
-    public const double MaxSeconds = 30;
-
-    /// <summary>The most tokens a prompt may have: the T5 tokenizer's model_max_length in MusicGen checkpoints.</summary>
-    public const int MaxPromptTokens = 512;
-
     private readonly IBackend _backend;
     private readonly IMusicgenModel _model;
     private readonly T5Tokenizer _tokenizer;
+    private readonly Lazy<ChromaFeatureExtractor>? _chroma;
     private readonly int _startTokenId;
 
-    public MusicgenGenerator(IBackend backend, IMusicgenModel model, T5Tokenizer tokenizer, int? decoderStartTokenId)
+    /// <summary>
+    /// A generator over a loaded model; <paramref name="chroma"/> is the melody feature extractor a melody model's
+    /// long pieces take each window's chroma from.
+    /// </summary>
+    public MusicgenGenerator(IBackend backend, IMusicgenModel model, T5Tokenizer tokenizer, int? decoderStartTokenId, Lazy<ChromaFeatureExtractor>? chroma = null)
     {
         _backend = backend;
         _model = model;
         _tokenizer = tokenizer;
+        _chroma = chroma;
         _startTokenId = decoderStartTokenId ?? model.Config.Decoder.BosTokenId;
+        var decoder = model.Config.Decoder;
+        Layout = new CodebookLayout(decoder.AudioChannels, decoder.NumCodebooks / decoder.AudioChannels);
+        Codec = new AudioCodec(model.AudioEncoder, Layout.Channels);
     }
 
-    private int Codebooks => _model.Config.Decoder.NumCodebooks;
-    private int AudioChannels => _model.Config.Decoder.AudioChannels;
-    private int ChannelCodebooks => Codebooks / AudioChannels;
+    /// <summary>How the decoder's codebooks belong to the audio channels, and their delays.</summary>
+    public CodebookLayout Layout { get; }
 
-    /// <summary>Decoder steps for a duration: one per frame, plus the delay of the last codebook.</summary>
-    public int StepsFor(double seconds) => (int)Math.Round(seconds * _model.Config.AudioEncoder.FrameRate) + ChannelCodebooks - 1;
-
-    /// <summary>The most positions a generation may span (prompt included): 30 s of frames, within the position table.</summary>
-    public int MaxSteps => Math.Min(StepsFor(MaxSeconds), _model.Config.Decoder.MaxPositionEmbeddings - _model.ConditioningPositions);
-
-    /// <summary>How the decoder's codebooks belong to the audio channels.</summary>
-    public CodebookLayout Layout => new(AudioChannels, ChannelCodebooks);
+    /// <summary>The model's codec, for audio of its channels.</summary>
+    public AudioCodec Codec { get; }
 
     /// <summary>
-    /// Generates, reporting each decoding step to progress; cancellation stops at the next step (throwing
-    /// <see cref="OperationCanceledException"/>) and releases the cache. onFrames hears the codes of frames [first,
-    /// first + n) as soon as every codebook has them (the prompt's frames included), so that they can be decoded
-    /// while generation goes on.
+    /// Generates the piece the plan describes, reporting every decoding step of every window to progress;
+    /// cancellation stops at the next step (throwing <see cref="OperationCanceledException"/>) and releases the
+    /// cache. The sink hears each frame's codes as soon as every codebook has them (the prompt's included), and
+    /// the audio as it asks for it.
     /// </summary>
-    public GenerationResult Generate(GenerationRequest request, IProgress<GenerationProgress>? progress = null, CancellationToken cancellation = default,
-        FramesHandler? onFrames = null)
+    public GenerationResult Generate(GenerationPlan plan, GenerationSink sink, IProgress<GenerationProgress>? progress = null, CancellationToken cancellation = default)
     {
-        var config = _model.Config.Decoder;
-        var sampling = request.Unconditional ? request.Sampling with { GuidanceScale = 1.0 } : request.Sampling;
-        int batch = request.Batch, codebooks = Codebooks, rows = batch * codebooks;
-        if (batch < 1) throw new MusicGenException("nothing to generate: no prompts and no unconditional samples");
-        Validate(request, PromptFrames(request));
         cancellation.ThrowIfCancellationRequested();
-        var promptIds = PromptIds(request, out int promptFrames);
+        using var audio = new SinkAudio(sink, plan, Codec, DecodeAudio);
+        var steps = new PieceProgress(progress, plan.Steps);
+        var pieces = new List<CodesBatch>();
+        WindowCodes? last = null;
+        // The codes the next window continues, and where in the piece they start.
+        var (previous, previousOffset) = (plan.PromptCodes ?? (plan.AudioPrompt is { } prompt ? Codec.Encode(prompt, Layout.CodebooksPerChannel) : null), 0);
+        for (int w = 0; w < plan.Windows.Count; w++)
+        {
+            var window = plan.Windows[w];
+            var windowPrompt = w == 0 ? previous : previous!.FrameRange(window.Offset - previousOffset, window.PromptFrames); // gen_tokens[:, :, stride_tokens:]
+            if (window.Steps == 0)
+            {
+                (previous, previousOffset) = (windowPrompt, window.Offset); // every frame is the prompt's: the reference returns it unchanged
+                continue;
+            }
+            // The first window gives all its frames (the piece starts with the prompt, re-decoded); later ones their new frames.
+            int keepFrom = w == 0 ? 0 : window.PromptFrames;
+            FramesHandler onFrames = (codes, first) =>
+            {
+                int skip = Math.Max(0, keepFrom - first);
+                if (skip >= codes.Frames) return;
+                var kept = codes.FrameRange(skip, codes.Frames - skip);
+                sink.OnCodes(kept, window.Offset + first + skip);
+                audio.Push(kept);
+            };
+            last = GenerateWindow(plan, windowPrompt, window.Steps, ChromaOf(plan, window), steps, cancellation, onFrames);
+            pieces.Add(last.Codes.FrameRange(keepFrom, last.Codes.Frames - keepFrom));
+            (previous, previousOffset) = (last.Codes, window.Offset);
+        }
+        var result = new GenerationResult(CodesBatch.Concatenate(pieces), plan.PromptFrames, last!.SequenceLength, last.DelayedIds);
+        audio.Finish(result.Codes, cancellation);
+        return result;
+    }
 
-        int maxLength = promptIds.Length / rows + request.MaxNewTokens;
+    /// <summary>The codes [B, C, K', F] of one window, and its whole delayed sequence [B · K, SequenceLength].</summary>
+    private sealed record WindowCodes(CodesBatch Codes, int SequenceLength, int[] DelayedIds);
+
+    /// <summary>One window: <paramref name="steps"/> decoding steps after the codes of <paramref name="prompt"/>, if any.</summary>
+    private WindowCodes GenerateWindow(GenerationPlan plan, CodesBatch? prompt, int steps, MelodyChroma? chroma, PieceProgress progress,
+        CancellationToken cancellation, FramesHandler onFrames)
+    {
+        cancellation.ThrowIfCancellationRequested();
+        var config = _model.Config.Decoder;
+        // Without text there is nothing to guide towards.
+        var sampling = plan.Prompts.Count == 0 ? plan.Sampling with { GuidanceScale = 1.0 } : plan.Sampling;
+        int batch = plan.Batch, codebooks = Layout.Codebooks, rows = batch * codebooks;
+        var promptIds = PromptIds(prompt, batch);
+
+        int maxLength = promptIds.Length / rows + steps;
         var pattern = DelayPattern.Build(promptIds, rows, codebooks, config.AudioChannels, maxLength, _startTokenId);
         var sequence = new int[rows * maxLength];
         var initial = pattern.StartIds();
@@ -73,7 +112,7 @@ public sealed class MusicgenGenerator
             initial.AsSpan(r * pattern.StartLength, pattern.StartLength).CopyTo(sequence.AsSpan(r * maxLength));
 
         int decoderBatch = sampling.UsesGuidance ? 2 * batch : batch;
-        using var cache = StartDecoding(request, sampling.UsesGuidance, maxLength);
+        using var cache = StartDecoding(plan, chroma, sampling.UsesGuidance, maxLength);
         var sampler = new TokenSampler(sampling, config.VocabSize);
         int vocabularyWidth = codebooks * config.VocabSize;
         using var logits = _backend.Allocate(decoderBatch, vocabularyWidth);
@@ -81,9 +120,8 @@ public sealed class MusicgenGenerator
         var next = new int[rows];
         var feed = new int[decoderBatch * codebooks * pattern.StartLength];
         FillFeed(sequence, maxLength, rows, 0, pattern.StartLength, feed);
-        var completed = onFrames is null ? null : new CompletedFrames(pattern, sequence, Layout, onFrames);
-        int total = maxLength - pattern.StartLength;
-        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var completed = new CompletedFrames(pattern, sequence, Layout, onFrames);
+        progress.StartSteps();
 
         for (int position = pattern.StartLength; position < maxLength; position++)
         {
@@ -98,56 +136,25 @@ public sealed class MusicgenGenerator
                 int forced = pattern.Forced(r, position);
                 sequence[r * maxLength + position] = forced == -1 ? next[r] : forced;
             }
-            completed?.After(position);
-            int done = position + 1 - pattern.StartLength;
-            progress?.Report(new GenerationProgress(done, total, done / Math.Max(clock.Elapsed.TotalSeconds, 1e-9)));
+            completed.After(position);
+            progress.Step();
             if (tokens != 1) feed = new int[decoderBatch * codebooks];
             FillFeed(sequence, maxLength, rows, position, 1, feed);
         }
 
         int[] codes = pattern.Revert(sequence, out int frames); // [B, K, F]
-        var byChannel = new CodesBatch(batch, AudioChannels, ChannelCodebooks, frames, Layout.ToChannels(codes, batch, frames));
-        completed?.Finish(byChannel);
-        return new GenerationResult(byChannel, promptFrames, maxLength, sequence);
+        var byChannel = new CodesBatch(batch, Layout.Channels, Layout.CodebooksPerChannel, frames, Layout.ToChannels(codes, batch, frames));
+        completed.Finish(byChannel);
+        return new WindowCodes(byChannel, maxLength, sequence);
     }
 
-    /// <summary>Frames the prompt codes (or the audio prompt once encoded) take.</summary>
-    private int PromptFrames(GenerationRequest request)
+    /// <summary>Decoder input before generation, [B·K, 1 + P]: the start token, then the prompt's codes if any, in the decoder's codebook order.</summary>
+    private int[] PromptIds(CodesBatch? prompt, int batch)
     {
-        int hop = _model.Config.AudioEncoder.HopLength;
-        return request.PromptCodes?.Frames ?? (request.AudioPrompt is { } audio ? (audio.Length + hop - 1) / hop : 0);
-    }
-
-    private void Validate(GenerationRequest request, int promptFrames)
-    {
-        if (request.MaxNewTokens < 1) throw new MusicGenException("at least one decoding step is needed");
-        if (promptFrames + request.MaxNewTokens > MaxSteps)
-            throw new MusicGenException(promptFrames > 0
-                ? $"the audio prompt ({promptFrames / (double)_model.Config.AudioEncoder.FrameRate:0.00} s) and {request.MaxNewTokens} new steps make {promptFrames + request.MaxNewTokens} steps, but this model generates at most {MaxSeconds:0.#} s ({MaxSteps} steps), prompt included"
-                : $"{request.MaxNewTokens} decoding steps asked, but this model generates at most {MaxSeconds:0.#} s ({MaxSteps} steps) at a time; longer pieces are generated window by window from a duration");
-        if (request.Melody is { } melody && (melody.Batch != request.Batch || melody.Bins != _model.Config.NumChroma))
-            throw new MusicGenException($"the melody chroma is [{melody.Batch}, {melody.Frames}, {melody.Bins}] for {request.Batch} item(s) and {_model.Config.NumChroma} chroma bins");
-    }
-
-    /// <summary>
-    /// Decoder input before generation, [B·K, 1 + P]: the start token, then the codes of the prompt if any (given,
-    /// or encoded from the audio prompt), in the decoder's codebook order.
-    /// </summary>
-    private int[] PromptIds(GenerationRequest request, out int promptFrames)
-    {
-        int batch = request.Batch, rows = batch * Codebooks;
-        promptFrames = 0;
-        if (request.AudioPrompt is null && request.PromptCodes is null) return Enumerable.Repeat(_startTokenId, rows).ToArray();
-        // Prompt codes are how a long-form window continues the last one, for melody models too (as in audiocraft).
-        if (!_model.AcceptsAudioPrompts && request.AudioPrompt is not null)
-            throw new MusicGenException("audio-prompt continuation is not available for melody checkpoints (as in the reference); use a text-to-music checkpoint");
-        if (request.AudioPrompt is not null && request.PromptCodes is not null) throw new MusicGenException("give an audio prompt or prompt codes, not both");
-        if (request.AudioPrompt is { } audio && audio.Batch != batch) throw new MusicGenException($"{audio.Batch} audio prompts for {batch} item(s)");
-        var codes = request.PromptCodes ?? EncodePrompt(request.AudioPrompt!);
-        if (codes.Batch != batch || codes.Channels != AudioChannels || codes.Codebooks != ChannelCodebooks)
-            throw new MusicGenException($"prompt codes [{string.Join(", ", codes.Shape)}] do not fit {batch} item(s) of {AudioChannels} channel(s) × {ChannelCodebooks} codebooks");
-        promptFrames = codes.Frames;
-        var decoderOrder = Layout.ToDecoder(codes.Values, batch, promptFrames); // [B, K, P]
+        int rows = batch * Layout.Codebooks;
+        if (prompt is null) return Enumerable.Repeat(_startTokenId, rows).ToArray();
+        int promptFrames = prompt.Frames;
+        var decoderOrder = Layout.ToDecoder(prompt.Values, batch, promptFrames); // [B, K, P]
         var ids = new int[rows * (1 + promptFrames)];
         for (int row = 0; row < rows; row++)
         {
@@ -155,32 +162,6 @@ public sealed class MusicgenGenerator
             decoderOrder.AsSpan(row * promptFrames, promptFrames).CopyTo(ids.AsSpan(row * (1 + promptFrames) + 1));
         }
         return ids;
-    }
-
-    /// <summary>
-    /// The codes [B, C, K', F] of an audio prompt: a stereo model codes each channel with its mono codec.
-    /// </summary>
-    public CodesBatch EncodePrompt(AudioPrompt prompt)
-    {
-        if (prompt.Channels != AudioChannels)
-            throw new MusicGenException($"the audio prompt has {prompt.Channels} channel(s), the model generates {AudioChannels}");
-        if (prompt.Length < _model.Config.AudioEncoder.HopLength)
-            throw new MusicGenException($"the audio prompt is {prompt.Length} samples, shorter than one codec frame ({_model.Config.AudioEncoder.HopLength} samples)");
-        int perChannel = ChannelCodebooks, frames = 0;
-        int[]? byChannel = null;
-        for (int c = 0; c < AudioChannels; c++)
-        {
-            var channel = new float[prompt.Batch * prompt.Length];
-            for (int b = 0; b < prompt.Batch; b++)
-                prompt.Samples.AsSpan((b * AudioChannels + c) * prompt.Length, prompt.Length).CopyTo(channel.AsSpan(b * prompt.Length));
-            using var audio = _backend.Upload(channel, prompt.Batch, 1, prompt.Length);
-            int[] codes = _model.AudioEncoder.Encode(audio, perChannel); // [B, K', F]
-            frames = codes.Length / (prompt.Batch * perChannel);
-            byChannel ??= new int[prompt.Batch * AudioChannels * perChannel * frames];
-            for (int b = 0; b < prompt.Batch; b++)
-                codes.AsSpan(b * perChannel * frames, perChannel * frames).CopyTo(byChannel.AsSpan((b * AudioChannels + c) * perChannel * frames));
-        }
-        return new CodesBatch(prompt.Batch, AudioChannels, perChannel, frames, byChannel!);
     }
 
     /// <summary>Decoder input [N, K, T] for positions [from, from + count): the sequence, repeated for the null half.</summary>
@@ -192,20 +173,14 @@ public sealed class MusicgenGenerator
     }
 
     /// <summary>The conditioning: the encoded prompts (none when unconditional) and the melody's chroma, if any.</summary>
-    private DecoderCache StartDecoding(GenerationRequest request, bool guidance, int maxLength)
+    private DecoderCache StartDecoding(GenerationPlan plan, MelodyChroma? melody, bool guidance, int maxLength)
     {
-        int batch = request.Batch;
-        int[]? chroma = request.Melody?.OneHot;
-        int chromaFrames = request.Melody?.Frames ?? 0;
-        if (request.Unconditional)
+        int batch = plan.Batch;
+        int[]? chroma = melody?.OneHot;
+        int chromaFrames = melody?.Frames ?? 0;
+        if (plan.Prompts.Count == 0)
             return _model.StartDecoding(new MusicgenConditioning(batch, null, [], chroma, chromaFrames, guidance), maxLength);
-        var tokens = _tokenizer.EncodeBatch(request.Prompts);
-        for (int b = 0; b < tokens.BatchSize; b++)
-        {
-            long count = tokens.AttentionMask.AsSpan(b * tokens.Length, tokens.Length).ToArray().Sum();
-            if (count > MaxPromptTokens)
-                throw new MusicGenException($"prompt {b + 1} is {count} tokens long; the text encoder takes at most {MaxPromptTokens}");
-        }
+        var tokens = _tokenizer.EncodeBatch(plan.Prompts);
         var ids = tokens.InputIds.Select(id => (int)id).ToArray();
         var mask = tokens.AttentionMask.Select(m => (float)m).ToArray();
         using var text = _model.TextEncoder.Forward(ids, mask, tokens.BatchSize, tokens.Length);
@@ -213,42 +188,43 @@ public sealed class MusicgenGenerator
     }
 
     /// <summary>
-    /// Codes longer than this many frames (5 s at 50 frames/s) are decoded in pieces of as many frames: the
-    /// codec's activations then stay about 250 MB, where a whole 30 s decode holds over a gigabyte.
+    /// The chroma a window follows: the plan's, for a piece of one window; for a long piece, that of the window's
+    /// part of each tune, as audiocraft's MusicGen._generate_tokens takes it (from the window's offset, the window's
+    /// length, <see cref="MelodyWindow"/>).
     /// </summary>
+    private MelodyChroma? ChromaOf(GenerationPlan plan, GenerationWindow window)
+    {
+        if (plan.Tunes is not { } tunes) return plan.Chroma;
+        var extractor = _chroma?.Value ?? throw new InvalidOperationException("a long piece that follows a melody needs the chroma extractor");
+        int start = (int)((double)window.Offset / plan.FrameRate * Codec.Model.Config.SamplingRate);
+        var parts = tunes.Select(tune => MelodyWindow(tune, start, (int)(plan.Window!.Value * extractor.SampleRate))).ToList();
+        var oneHot = extractor.Extract(parts, out int frames);
+        return new MelodyChroma(parts.Count, frames, extractor.NumChroma, oneHot);
+    }
+
+    /// <summary>
+    /// The melody a window follows, as audiocraft's MusicGen._generate_tokens wraps it: the samples
+    /// [start, start + length) of the tune, indices taken modulo its length (so a short tune repeats).
+    /// </summary>
+    public static float[] MelodyWindow(float[] tune, int start, int length)
+    {
+        var window = new float[length];
+        for (int i = 0; i < length; i++) window[i] = tune[(int)(((long)start + i) % tune.Length)];
+        return window;
+    }
+
+    /// <summary>Codes longer than this many frames are decoded in pieces of as many frames, so that the codec's activations stay those of one piece.</summary>
     private const int DecodePieceFrames = 250;
 
     /// <summary>
-    /// Audio [B, C, F · hop] of codes [B, C, K', F]: each channel's codebooks through the mono codec. Longer
-    /// codes go through the streaming decoder a piece at a time, so memory stays that of one piece, for audio
-    /// within float rounding of the whole decode (<see cref="AudioStream"/>), and no slower.
+    /// Audio [B, C, F · hop] of codes [B, C, K', F], decoded whole. Longer codes go through the streaming decoder
+    /// a piece at a time, so memory stays that of one piece, for audio within float rounding of the whole decode
+    /// (<see cref="AudioStream"/>), and no slower.
     /// </summary>
     public AudioBatch DecodeAudio(CodesBatch codes)
     {
-        if (codes.Channels != AudioChannels || codes.Codebooks != ChannelCodebooks)
-            throw new MusicGenException($"codes of {codes.Channels} channel(s) × {codes.Codebooks} codebooks do not fit this model's {AudioChannels} × {ChannelCodebooks}");
-        if (codes.Frames > DecodePieceFrames) return DecodeInPieces(codes);
-        int batch = codes.Batch, channels = codes.Channels, perChannel = codes.Codebooks, frames = codes.Frames, samples = 0;
-        var audio = Array.Empty<float>();
-        for (int c = 0; c < channels; c++)
-        {
-            var channel = new int[batch * perChannel * frames];
-            for (int b = 0; b < batch; b++)
-                codes.Values.AsSpan((b * channels + c) * perChannel * frames, perChannel * frames).CopyTo(channel.AsSpan(b * perChannel * frames));
-            using var decoded = _model.AudioEncoder.Decode(channel, batch, perChannel, frames); // [B, 1, S]
-            samples = decoded.Dim(2);
-            if (audio.Length == 0) audio = new float[batch * channels * samples];
-            var host = decoded.ToArray();
-            FiniteCheck.Require(host, "the audio decoded by the codec (the checkpoint's weights may hold NaN or infinity)");
-            for (int b = 0; b < batch; b++)
-                host.AsSpan(b * samples, samples).CopyTo(audio.AsSpan((b * channels + c) * samples));
-        }
-        return new AudioBatch(_model.Config.AudioEncoder.SamplingRate, batch, channels, samples, audio);
-    }
-
-    private AudioBatch DecodeInPieces(CodesBatch codes)
-    {
-        using var stream = new AudioStream(_model.AudioEncoder, codes.Batch, codes.Channels, codes.Codebooks, DecodePieceFrames);
+        if (codes.Frames <= DecodePieceFrames) return Codec.Decode(codes);
+        using var stream = Codec.Stream(codes.Batch, codes.Codebooks, DecodePieceFrames);
         var pieces = new List<AudioBatch>();
         for (int start = 0; start < codes.Frames; start += DecodePieceFrames)
             pieces.Add(stream.Push(codes.FrameRange(start, Math.Min(DecodePieceFrames, codes.Frames - start))));
@@ -256,5 +232,21 @@ public sealed class MusicgenGenerator
         var audio = AudioBatch.Concatenate(pieces);
         FiniteCheck.Require(audio.Values, "the audio decoded by the codec (the checkpoint's weights may hold NaN or infinity)");
         return audio;
+    }
+
+    /// <summary>The steps of every window reported as steps of the whole piece, at the speed of the piece so far.</summary>
+    private sealed class PieceProgress(IProgress<GenerationProgress>? target, int total)
+    {
+        private Stopwatch? _clock;
+        private int _done;
+
+        /// <summary>A window starts its decoding steps; the speed counts from the first window's.</summary>
+        public void StartSteps() => _clock ??= Stopwatch.StartNew();
+
+        public void Step()
+        {
+            _done++;
+            target?.Report(new GenerationProgress(_done, total, _done / Math.Max(_clock!.Elapsed.TotalSeconds, 1e-9)));
+        }
     }
 }

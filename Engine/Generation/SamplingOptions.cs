@@ -19,12 +19,16 @@ public sealed record SamplingOptions(bool Greedy, double GuidanceScale, int TopK
         Temperature: config.Temperature ?? 1.0,
         Seed: seed);
 
+    /// <summary>Refuses settings out of range, naming the request's field (<see cref="MusicRequest"/>) of each.</summary>
+    /// <exception cref="InvalidRequestException">A setting is out of range.</exception>
     public void Validate()
     {
-        if (GuidanceScale < 0 || double.IsNaN(GuidanceScale)) throw new MusicGenException($"guidance scale {GuidanceScale} must be ≥ 0");
-        if (TopK < 0) throw new MusicGenException($"top-k {TopK} must be ≥ 0 (0 turns it off)");
-        if (!(TopP > 0 && TopP <= 1)) throw new MusicGenException($"top-p {TopP} must be in (0, 1]");
-        if (!(Temperature > 0) || double.IsInfinity(Temperature)) throw new MusicGenException($"temperature {Temperature} must be > 0");
+        if (GuidanceScale < 0 || double.IsNaN(GuidanceScale))
+            throw new InvalidRequestException(nameof(MusicRequest.Guidance), $"{{Guidance}} {GuidanceScale} must be ≥ 0");
+        if (TopK < 0) throw new InvalidRequestException(nameof(MusicRequest.TopK), $"{{TopK}} {TopK} must be ≥ 0 (0 turns it off)");
+        if (!(TopP > 0 && TopP <= 1)) throw new InvalidRequestException(nameof(MusicRequest.TopP), $"{{TopP}} {TopP} must be in (0, 1]");
+        if (!(Temperature > 0) || double.IsInfinity(Temperature))
+            throw new InvalidRequestException(nameof(MusicRequest.Temperature), $"{{Temperature}} {Temperature} must be > 0");
     }
 
     public bool UsesGuidance => GuidanceScale > 1;

@@ -6,10 +6,24 @@ namespace MusicGen.Engine;
 /// <summary>
 /// What to generate. Every setting left null takes the checkpoint's <c>generation_config.json</c> value. Audio
 /// prompts and melodies are given as one clip for every item or one per item, at any sample rate and channel
-/// count (they are resampled and mixed as the reference's processor does).
+/// count (they are resampled and mixed as the reference's processor does). <see cref="MusicgenPipeline.Prepare"/>
+/// checks it and turns it into a <see cref="GenerationPlan"/>; a refusal is an <see cref="InvalidRequestException"/>
+/// naming the property at fault.
 /// </summary>
 public sealed record MusicRequest
 {
+    /// <summary>The longest window MusicGen generates at once, the length it was trained on; longer pieces go window by window.</summary>
+    public const double MaxWindow = 30;
+
+    /// <summary>The longest piece a request may ask for.</summary>
+    public const double MaxDuration = 3600;
+
+    /// <summary>Seconds between the starts of the windows of a long piece unless a request says otherwise: audiocraft's extend_stride.</summary>
+    public const double DefaultExtendStride = 18;
+
+    /// <summary>The most tokens a prompt may have: the T5 tokenizer's model_max_length in MusicGen checkpoints.</summary>
+    public const int MaxPromptTokens = 512;
+
     /// <summary>Text descriptions, one item each. None: unconditional generation of <see cref="Samples"/> items.</summary>
     public IReadOnlyList<string> Prompts { get; init; } = [];
 
@@ -60,4 +74,69 @@ public sealed record MusicRequest
 
     /// <summary>A request for one item per text description, with the checkpoint's defaults.</summary>
     public static MusicRequest FromText(params string[] prompts) => new() { Prompts = prompts };
+
+    /// <summary>Pieces the request makes: one per prompt, else the samples asked, else one per audio prompt, melody or item of the prompt codes.</summary>
+    public int Items => Prompts.Count > 0 ? Prompts.Count
+        : Samples ?? Math.Max(PromptCodes?.Batch ?? 1, Math.Max(AudioPrompts.Count, Melodies.Count));
+
+    /// <summary>
+    /// Checks what needs no model: the counts, the prompts' text, the length and the windows, within
+    /// <paramref name="limits"/> (default: the engine's own). <see cref="MusicgenPipeline.Prepare"/> runs it first;
+    /// a caller may run it before loading a model, to refuse a request sooner.
+    /// </summary>
+    /// <exception cref="InvalidRequestException">A field is out of range, naming it.</exception>
+    public void Validate(RequestLimits? limits = null)
+    {
+        limits ??= RequestLimits.Engine;
+        if (Prompts.Count > 0 && Samples is not null)
+            throw new InvalidRequestException(nameof(Samples), "{Samples} are for unconditional generation; with {Prompts}, each prompt is one piece");
+        if (Items < 1) throw new InvalidRequestException(nameof(Samples), $"{{Samples}} {Items}: at least one piece is needed");
+        string itemsField = Prompts.Count > 0 ? nameof(Prompts) : nameof(Samples);
+        if (Items > limits.MaxItems)
+            throw new InvalidRequestException(itemsField, $"{Items} pieces asked ({{{itemsField}}}); at most {limits.MaxItems} are generated together");
+        for (int i = 0; i < Prompts.Count; i++)
+        {
+            string which = Prompts.Count == 1 ? "" : $" number {i + 1}";
+            if (string.IsNullOrWhiteSpace(Prompts[i])) throw new InvalidRequestException(nameof(Prompts), $"{{Prompts}}{which} is empty: describe the music");
+            if (Prompts[i].Length > limits.MaxPromptChars)
+                throw new InvalidRequestException(nameof(Prompts), $"{{Prompts}}{which} is {Prompts[i].Length} characters long; at most {limits.MaxPromptChars}");
+        }
+        CheckPerItem(AudioPrompts, nameof(AudioPrompts));
+        CheckPerItem(Melodies, nameof(Melodies));
+        if (AudioPrompts.Count > 0 && PromptCodes is not null)
+            throw new InvalidRequestException(nameof(AudioPrompts), "give {AudioPrompts} or {PromptCodes}, not both");
+        if (Steps is int steps)
+        {
+            if (Duration is not null) throw new InvalidRequestException(nameof(Steps), "give {Duration} or {Steps}, not both");
+            if (steps < 1) throw new InvalidRequestException(nameof(Steps), $"{{Steps}} {steps}: at least one decoding step is needed");
+        }
+        // Window and stride are checked whenever either is given, so that a setting never goes unnoticed on a short piece.
+        if (Duration is double duration && !(duration > 0 && duration <= limits.MaxDuration))
+            throw new InvalidRequestException(nameof(Duration), $"{{Duration}} {duration} s must be more than 0 and at most {limits.MaxDuration:0.##} s{(limits.MaxDuration == MaxDuration ? " (an hour)" : "")}");
+        double window = Window ?? MaxWindow;
+        if (!(window > 0 && window <= MaxWindow))
+            throw new InvalidRequestException(nameof(Window), $"{{Window}} {window} s must be more than 0 and at most the model's {MaxWindow:0.#} s");
+        double stride = ExtendStride ?? DefaultExtendStride;
+        if ((ExtendStride is not null || Window is not null) && !(stride > 0 && stride < window))
+            throw new InvalidRequestException(nameof(ExtendStride), $"{{ExtendStride}} {stride} s must be more than 0 and less than the window ({window:0.##} s)");
+    }
+
+    private void CheckPerItem(IReadOnlyList<AudioClip> clips, string field)
+    {
+        if (clips.Count > 1 && clips.Count != Items)
+            throw new InvalidRequestException(field, $"give one {{{field}}} for every piece or one per piece; got {clips.Count} for {Items}");
+    }
+}
+
+/// <summary>
+/// Limits a caller sets on requests beyond the engine's own (a server's, for example): <see cref="MusicRequest.Validate"/>
+/// and <see cref="MusicgenPipeline.Prepare"/> refuse a request past them, naming its field.
+/// </summary>
+/// <param name="MaxDuration">The longest piece, in seconds (at most <see cref="MusicRequest.MaxDuration"/>).</param>
+/// <param name="MaxItems">The most pieces generated together.</param>
+/// <param name="MaxPromptChars">The longest prompt in characters (the text encoder's token limit applies as well).</param>
+public sealed record RequestLimits(double MaxDuration = MusicRequest.MaxDuration, int MaxItems = int.MaxValue, int MaxPromptChars = int.MaxValue)
+{
+    /// <summary>The engine's own limits and nothing more.</summary>
+    public static RequestLimits Engine { get; } = new();
 }

@@ -1,3 +1,4 @@
+using MusicGen.Engine;
 using MusicGen.Server.Jobs;
 
 namespace MusicGen.Server.Api;
@@ -99,16 +100,16 @@ public sealed record GenerationStatusView(
     /// <summary>The view of a job now.</summary>
     public static GenerationStatusView Of(GenerationJob job)
     {
-        var p = job.Parameters;
-        var s = p.Sampling;
+        var (request, plan) = (job.Parameters.Request, job.Parameters.Plan);
+        var s = plan.Sampling;
         bool started = job.Status != JobStatus.Queued && job.Started is not null;
         return new GenerationStatusView(
             job.Id, job.Status, job.Created, job.Started, job.Finished,
             new ProgressView(job.Step, job.Steps, job.StepsPerSecond is double r ? Math.Round(r, 2) : null, job.SecondsLeft is double left ? Math.Round(left, 1) : null),
-            new GenerationParametersView(p.Pieces.Select(x => x.Prompt).ToArray(), p.Seconds, started || p.SeedGiven ? job.Seed : null,
-                s.TopK, s.TopP, s.Temperature, s.GuidanceScale, s.Greedy, p.ExtendStride,
-                p.Pieces.Any(x => x.Melody is not null), p.Pieces.Any(x => x.Continuation is not null)),
-            p.Pieces.Count, started ? job.BatchSize : null, job.Error, GenerationUrls.For(job.Id));
+            new GenerationParametersView(plan.Prompts, request.Duration ?? (double)plan.Frames / plan.FrameRate, started || job.Parameters.SeedGiven ? job.Seed : null,
+                s.TopK, s.TopP, s.Temperature, s.GuidanceScale, s.Greedy, request.ExtendStride ?? MusicRequest.DefaultExtendStride,
+                request.Melodies.Count > 0, request.AudioPrompts.Count > 0),
+            plan.Batch, started ? job.BatchSize : null, job.Error, GenerationUrls.For(job.Id));
     }
 }
 

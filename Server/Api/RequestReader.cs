@@ -3,8 +3,8 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Net.Http.Headers;
+using MusicGen.Engine;
 using MusicGen.Engine.Audio;
-using MusicGen.Engine.Generation;
 using MusicGen.Loaders;
 using MusicGen.Server.Generation;
 using MusicGen.Server.Jobs;
@@ -12,9 +12,10 @@ using MusicGen.Server.Jobs;
 namespace MusicGen.Server.Api;
 
 /// <summary>
-/// Turns a <c>POST /v1/generations</c> body (JSON, or a multipart form with audio files) into validated
-/// <see cref="GenerationParameters"/>, or a <see cref="RequestProblem"/> naming the field. Sizes and formats are
-/// checked from the headers before the body is read; uploads go to files the server names, never the client.
+/// Turns a <c>POST /v1/generations</c> body (JSON, or a multipart form with audio files) into a request that the
+/// engine checks and plans (<see cref="GenerationParameters"/>), or a <see cref="RequestProblem"/> naming the field.
+/// It parses; the rules on the values are the engine's. Sizes and formats are checked from the headers before the
+/// body is read; uploads go to files the server names, never the client.
 /// </summary>
 public sealed class RequestReader(IMusicGenerator generator, ServerOptions options)
 {
@@ -60,7 +61,7 @@ public sealed class RequestReader(IMusicGenerator generator, ServerOptions optio
         try
         {
             var body = json ? await ReadJsonAsync(request, cancellation) : await ReadFormAsync(request, type!, uploads, cancellation);
-            return Validate(body, uploads);
+            return Prepare(body, uploads);
         }
         catch (Exception e) when (e is BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge })
         {
@@ -151,6 +152,11 @@ public sealed class RequestReader(IMusicGenerator generator, ServerOptions optio
     private async Task SaveUploadAsync(string name, MultipartSection section, Dictionary<string, string> uploads, CancellationToken cancellation)
     {
         if (!FileFields.Contains(name)) throw new RequestProblem(StatusCodes.Status400BadRequest, name, $"is not a file field of this request (use {string.Join(" or ", FileFields)})");
+        // Which of them the form has depends on the model, as /healthz says.
+        var model = generator.Model;
+        if (name == "melody" && !model.FollowsMelody) throw Invalid(name, $"this model ({model.Name}) does not follow melodies; use a melody checkpoint");
+        if (name == "continue" && !model.ContinuesAudio)
+            throw Invalid(name, $"this model ({model.Name}) does not continue audio (melody models do not, as in the reference); use a text-to-music checkpoint");
         if (uploads.ContainsKey(name)) throw new RequestProblem(StatusCodes.Status400BadRequest, name, "is given twice");
         string contentType = MediaTypeHeaderValue.TryParse(section.ContentType, out var type) ? type.MediaType.Value ?? "" : "";
         if (!AudioTypes.TryGetValue(contentType, out string? extension))
@@ -200,77 +206,61 @@ public sealed class RequestReader(IMusicGenerator generator, ServerOptions optio
 
     private static RequestProblem Invalid(string field, string message) => new(StatusCodes.Status400BadRequest, field, message);
 
-    /// <summary>Every rule on the fields, in the order a reader checks them.</summary>
-    private GenerationParameters Validate(GenerationRequestBody body, Dictionary<string, string> uploads)
+    /// <summary>The request fields the engine names, by the body field that sets each (the prompts' is the one the body used).</summary>
+    private static readonly Dictionary<string, string> BodyFields = new(StringComparer.Ordinal)
     {
-        var model = generator.Model;
+        [nameof(MusicRequest.Duration)] = "duration",
+        [nameof(MusicRequest.ExtendStride)] = "extend_stride",
+        [nameof(MusicRequest.Seed)] = "seed",
+        [nameof(MusicRequest.TopK)] = "top_k",
+        [nameof(MusicRequest.TopP)] = "top_p",
+        [nameof(MusicRequest.Temperature)] = "temperature",
+        [nameof(MusicRequest.Guidance)] = "guidance",
+        [nameof(MusicRequest.Greedy)] = "greedy",
+        [nameof(MusicRequest.AudioPrompts)] = "continue",
+        [nameof(MusicRequest.Melodies)] = "melody",
+    };
+
+    /// <summary>
+    /// The request the body asks for, its unset length and windows the server's, checked and planned by the engine
+    /// within the server's limits; a refusal names the body's field.
+    /// </summary>
+    private GenerationParameters Prepare(GenerationRequestBody body, Dictionary<string, string> uploads)
+    {
         if (body.Prompt is not null && body.Prompts is not null) throw Invalid("prompts", "give prompt or prompts, not both");
-        string field = body.Prompts is null ? "prompt" : "prompts";
+        string promptField = body.Prompts is null ? "prompt" : "prompts";
         string[] prompts = body.Prompts ?? (body.Prompt is null ? [] : [body.Prompt]);
-        if (prompts.Length == 0) throw Invalid(field, "is required: describe the music");
-        if (prompts.Length > options.MaxBatch) throw Invalid("prompts", $"has {prompts.Length} prompts; this server takes at most {options.MaxBatch} per request");
-        foreach (string prompt in prompts)
+        if (prompts.Length == 0) throw Invalid(promptField, "is required: describe the music");
+        var request = new MusicRequest
         {
-            if (string.IsNullOrWhiteSpace(prompt)) throw Invalid(field, "is empty: describe the music");
-            if (prompt.Length > options.MaxPromptChars) throw Invalid(field, $"is {prompt.Length} characters long; at most {options.MaxPromptChars}");
-            int tokens = generator.PromptTokens(prompt);
-            if (tokens > MusicgenGenerator.MaxPromptTokens) throw Invalid(field, $"is {tokens} tokens long; the text encoder takes at most {MusicgenGenerator.MaxPromptTokens}");
-        }
-
-        double seconds = body.Duration ?? options.DefaultDuration(model);
-        if (!double.IsFinite(seconds) || seconds <= 0) throw Invalid("duration", $"{seconds} must be a positive number of seconds");
-        if (seconds > options.MaxDuration) throw Invalid("duration", $"{seconds} s is longer than this server generates (at most {options.MaxDuration:0.##} s)");
-        if (model.SamplesFor(seconds, options.Window) == 0) throw Invalid("duration", $"{seconds} s is shorter than one codec frame (1/{model.FrameRate} s)");
-        double stride = body.ExtendStride ?? options.ExtendStride;
-        if (!(stride > 0 && stride < options.Window))
-            throw Invalid("extend_stride", $"{stride} s must be more than 0 and less than the window ({options.Window:0.##} s)");
-        bool longform = seconds > options.Window; // generated window by window
-
-        var sampling = model.DefaultSampling with { Seed = body.Seed ?? 0 };
-        sampling = Sampling(sampling, "greedy", s => s with { Greedy = body.Greedy ?? s.Greedy });
-        sampling = Sampling(sampling, "top_k", s => s with { TopK = body.TopK ?? s.TopK });
-        sampling = Sampling(sampling, "top_p", s => s with { TopP = body.TopP ?? s.TopP });
-        sampling = Sampling(sampling, "temperature", s => s with { Temperature = body.Temperature ?? s.Temperature });
-        sampling = Sampling(sampling, "guidance", s => s with { GuidanceScale = body.Guidance ?? s.GuidanceScale });
-
-        AudioClip? melody = null, continuation = null;
-        if (uploads.TryGetValue("melody", out string? melodyFile))
-        {
-            if (!model.FollowsMelody) throw Invalid("melody", $"this model ({model.Name}) does not follow melodies; use a melody checkpoint");
-            melody = ReadUpload("melody", melodyFile, path => AudioFile.Read(path));
-            // A long piece follows each window's part of the tune, so the tune may be as long as the piece.
-            double tuneLimit = longform ? options.MaxDuration : model.MaxSeconds;
-            if (melody.Seconds > tuneLimit) throw Invalid("melody", $"the tune is {melody.Seconds:0.0} s; this server follows at most {tuneLimit:0.##} s");
-        }
-        if (uploads.TryGetValue("continue", out string? continueFile))
-        {
-            if (!model.ContinuesAudio) throw Invalid("continue", $"this model ({model.Name}) does not continue audio (melody models do not, as in the reference); use a text-to-music checkpoint");
-            continuation = ReadUpload("continue", continueFile, path => AudioFile.ReadAt(path, model.SampleRate, model.Channels));
-            if (continuation.Length < model.HopLength) throw Invalid("continue", $"the audio is {continuation.Length} samples, shorter than one codec frame ({model.HopLength})");
-            int promptFrames = (continuation.Length + model.HopLength - 1) / model.HopLength;
-            if (longform && promptFrames >= options.Window * model.FrameRate)
-                throw Invalid("continue", $"the audio is {continuation.Seconds:0.00} s; a piece longer than one window continues less than the window ({options.Window:0.##} s)");
-            if (!longform && model.StepsFor(seconds) - promptFrames < 1)
-                throw Invalid("duration", $"{seconds} s leaves nothing to generate after the {continuation.Seconds:0.00} s of audio to continue");
-        }
-        var pieces = prompts.Select(p => new PieceRequest(p, continuation, melody)).ToArray();
-        return new GenerationParameters(pieces, seconds, sampling, body.Seed is not null, options.Window, stride);
-    }
-
-    /// <summary>Applies one setting and checks it with the engine's own rules, naming the field on failure.</summary>
-    private static SamplingOptions Sampling(SamplingOptions current, string field, Func<SamplingOptions, SamplingOptions> apply)
-    {
-        var next = apply(current);
+            Prompts = prompts,
+            Duration = body.Duration ?? options.DefaultDuration(generator.Model),
+            Window = options.Window,
+            ExtendStride = body.ExtendStride ?? options.ExtendStride,
+            Seed = body.Seed,
+            Greedy = body.Greedy ?? false,
+            TopK = body.TopK,
+            TopP = body.TopP,
+            Temperature = body.Temperature,
+            Guidance = body.Guidance,
+            AudioPrompts = ReadUploads(uploads, "continue"),
+            Melodies = ReadUploads(uploads, "melody"),
+        };
+        string BodyField(string field) => field == nameof(MusicRequest.Prompts) ? promptField : BodyFields.GetValueOrDefault(field, "body");
         try
         {
-            next.Validate();
+            var plan = generator.Prepare(request, new RequestLimits(options.MaxDuration, options.MaxBatch, options.MaxPromptChars));
+            return new GenerationParameters(request, plan, SeedGiven: body.Seed is not null);
         }
-        catch (MusicGenException e)
+        catch (InvalidRequestException e)
         {
-            throw Invalid(field, e.Message);
+            throw Invalid(e.Field is { } field ? BodyField(field) : "body", e.Render(BodyField));
         }
-        return next;
     }
+
+    /// <summary>The upload of a file field, decoded, or none.</summary>
+    private static AudioClip[] ReadUploads(Dictionary<string, string> uploads, string field) =>
+        uploads.TryGetValue(field, out string? path) ? [ReadUpload(field, path, file => AudioFile.Read(file))] : [];
 
     /// <summary>Decodes an upload; the message names the field, never the server's file.</summary>
     private static AudioClip ReadUpload(string field, string path, Func<string, AudioClip> read)

@@ -1,5 +1,4 @@
 using MusicGen.Engine;
-using MusicGen.Engine.Generation;
 using MusicGen.Server.Generation;
 
 namespace MusicGen.Server.Jobs;
@@ -20,32 +19,23 @@ public enum JobStatus
 }
 
 /// <summary>
-/// A validated request: its pieces (one per prompt), their length and the sampling settings. Requests with the
-/// same <see cref="BatchKey"/> may be generated together as one batch.
+/// A checked request: what was asked, and the plan the engine made of it. Requests with the same
+/// <see cref="BatchKey"/> may be generated together as one batch.
 /// </summary>
-/// <param name="Pieces">One per prompt.</param>
-/// <param name="Seconds">Length of each piece, an audio prompt included.</param>
-/// <param name="Sampling">Sampling settings; the seed is the request's, or 0 when <paramref name="SeedGiven"/> is false.</param>
-/// <param name="SeedGiven">Whether the request named a seed.</param>
-/// <param name="Window">Seconds of each window of a piece longer than one (the server's window).</param>
-/// <param name="ExtendStride">Seconds between the starts of the windows of a piece longer than one (the request's, or the server's default).</param>
-public sealed record GenerationParameters(IReadOnlyList<PieceRequest> Pieces, double Seconds, SamplingOptions Sampling, bool SeedGiven, double Window, double ExtendStride)
+/// <param name="Request">The request as the server read it (its unset settings filled with the server's defaults).</param>
+/// <param name="Plan">The engine's plan of it: its pieces, their length, steps and sampling settings.</param>
+/// <param name="SeedGiven">Whether the request named a seed (else the plan's seed is the server's pick).</param>
+public sealed record GenerationParameters(MusicRequest Request, GenerationPlan Plan, bool SeedGiven)
 {
-    /// <summary>Audio frames of each piece.</summary>
-    public int SamplesOf(ModelInfo model) => model.SamplesFor(Seconds, Window);
-
-    /// <summary>Decoding steps of the batch, every window of a long piece included.</summary>
-    public int StepsOf(ModelInfo model) => model.StepsFor(Seconds, Window, ExtendStride);
-
     /// <summary>
     /// Requests with equal keys share a batch. Uploads, and a sampled request with its own seed (which must give
     /// the same audio as the same request alone), run alone: null. The sampler draws for the batch from one seed,
     /// so greedy requests and sampled requests without a seed are the ones that can be batched.
     /// </summary>
     public object? BatchKey =>
-        Pieces.Any(p => p.Continuation is not null || p.Melody is not null) || (SeedGiven && !Sampling.Greedy)
+        Request.AudioPrompts.Count > 0 || Request.Melodies.Count > 0 || (SeedGiven && !Plan.Sampling.Greedy)
             ? null
-            : (Seconds, Window, ExtendStride, Sampling with { Seed = 0 });
+            : (Request.Duration, Request.Window, Request.ExtendStride, Plan.Sampling with { Seed = 0 });
 }
 
 /// <summary>One request's generation: its state, progress, audio as it is made, and results.</summary>
@@ -58,9 +48,10 @@ public sealed class GenerationJob
     {
         Id = id;
         Parameters = parameters;
-        Seed = parameters.Sampling.Seed;
-        Steps = parameters.StepsOf(model);
-        Audio = parameters.Pieces.Select(_ => new PieceAudio(model.SampleRate, model.Channels, parameters.SamplesOf(model))).ToArray();
+        var plan = parameters.Plan;
+        Seed = plan.Sampling.Seed;
+        Steps = plan.Steps;
+        Audio = Enumerable.Range(0, plan.Batch).Select(item => new PieceAudio(model.SampleRate, model.Channels, plan.SamplesOf(item))).ToArray();
     }
 
     /// <summary>The id clients name it by (random, not guessable).</summary>

@@ -142,11 +142,11 @@ public sealed class GenerationScheduler(
             {
                 var next = node.Next;
                 var job = node.Value;
-                bool joins = batch.Count == 0 || (key is not null && key.Equals(job.Parameters.BatchKey) && pieces + job.Parameters.Pieces.Count <= options.MaxBatch);
+                bool joins = batch.Count == 0 || (key is not null && key.Equals(job.Parameters.BatchKey) && pieces + job.Parameters.Plan.Batch <= options.MaxBatch);
                 if (joins)
                 {
                     batch.Add(job);
-                    pieces += job.Parameters.Pieces.Count;
+                    pieces += job.Parameters.Plan.Batch;
                     _queue.Remove(node);
                 }
                 node = next;
@@ -161,12 +161,13 @@ public sealed class GenerationScheduler(
     private async Task RunBatchAsync(List<GenerationJob> batch)
     {
         var first = batch[0].Parameters;
-        ulong seed = first.SeedGiven ? first.Sampling.Seed : (ulong)Random.Shared.NextInt64(0, int.MaxValue);
-        var pieces = batch.SelectMany(j => j.Parameters.Pieces).ToArray();
+        // The seed is the first request's, or the one its plan drew for it.
+        ulong seed = first.Plan.Sampling.Seed;
+        int pieces = batch.Sum(j => j.Parameters.Plan.Batch);
         var offsets = new int[batch.Count];
-        for (int i = 1; i < batch.Count; i++) offsets[i] = offsets[i - 1] + batch[i - 1].Parameters.Pieces.Count;
-        foreach (var job in batch) job.Start(seed, pieces.Length);
-        metrics.RunningBatchSize = pieces.Length;
+        for (int i = 1; i < batch.Count; i++) offsets[i] = offsets[i - 1] + batch[i - 1].Parameters.Plan.Batch;
+        foreach (var job in batch) job.Start(seed, pieces);
+        metrics.RunningBatchSize = pieces;
 
         // The batch stops when every job in it is cancelled (or the server gives up waiting for it).
         using var cancellation = new CancellationTokenSource();
@@ -181,19 +182,21 @@ public sealed class GenerationScheduler(
         });
         try
         {
-            var request = new BatchRequest(pieces, first.Seconds, first.Sampling with { Seed = seed }, first.Window, first.ExtendStride);
-            var results = await generator.GenerateAsync(request, progress, (index, clip) =>
+            // Requests that share a batch differ only in their prompts: together they are the first with all of them.
+            var plan = batch.Count == 1 ? first.Plan
+                : generator.Prepare(first.Request with { Prompts = batch.SelectMany(j => j.Parameters.Plan.Prompts).ToArray(), Seed = seed }, RequestLimits.Engine);
+            var results = await generator.GenerateAsync(plan, progress, (index, clip) =>
             {
                 int owner = Array.FindLastIndex(offsets, o => o <= index);
                 batch[owner].Audio[index - offsets[owner]].Append(clip);
             }, cancellation.Token);
             for (int i = 0; i < batch.Count; i++)
-                if (batch[i].Complete(results.Skip(offsets[i]).Take(batch[i].Parameters.Pieces.Count).ToArray())) Finished(batch[i]);
-            metrics.BatchDone(pieces.Length, pieces.Length * first.Seconds);
+                if (batch[i].Complete(results.Skip(offsets[i]).Take(batch[i].Parameters.Plan.Batch).ToArray())) Finished(batch[i]);
+            metrics.BatchDone(pieces, pieces * (double)plan.Frames / plan.FrameRate);
         }
         catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
         {
-            log.LogInformation("batch of {Pieces} piece(s) cancelled", pieces.Length);
+            log.LogInformation("batch of {Pieces} piece(s) cancelled", pieces);
         }
         catch (Exception e)
         {

@@ -24,7 +24,7 @@ public sealed class CheckpointKindTests
         await server.WaitForAsync(id, "done");
         var clip = WavFile.Read(new MemoryStream(streamed), "audio");
         Assert.Equal(2, clip.ChannelCount);
-        Assert.Equal(server.Generator.Model.SamplesFor(0.3), clip.Length);
+        Assert.Equal(server.Plan(0.3).SamplesOf(0), clip.Length);
         Assert.Equal(streamed, await server.Client.GetByteArrayAsync($"/v1/generations/{id}/audio"));
     }
 

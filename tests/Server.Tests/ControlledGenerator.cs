@@ -1,3 +1,4 @@
+using MusicGen.Engine;
 using MusicGen.Engine.Audio;
 using MusicGen.Server.Generation;
 
@@ -11,7 +12,7 @@ public sealed class ControlledGenerator(IMusicGenerator inner, bool holdStarts, 
 {
     private const int Open = int.MaxValue / 2;
 
-    private readonly List<BatchRequest> _batches = [];
+    private readonly List<GenerationPlan> _batches = [];
 
     /// <summary>Released once per batch to let it start (always open unless held).</summary>
     public SemaphoreSlim Start { get; } = new(holdStarts ? 0 : Open);
@@ -28,7 +29,7 @@ public sealed class ControlledGenerator(IMusicGenerator inner, bool holdStarts, 
     /// <summary>Batches whose cancellation token fired.</summary>
     public int Cancelled;
 
-    public IReadOnlyList<BatchRequest> Batches
+    public IReadOnlyList<GenerationPlan> Batches
     {
         get { lock (_batches) return [.. _batches]; }
     }
@@ -55,9 +56,9 @@ public sealed class ControlledGenerator(IMusicGenerator inner, bool holdStarts, 
         }
     }
 
-    public int PromptTokens(string prompt) => inner.PromptTokens(prompt);
+    public GenerationPlan Prepare(MusicRequest request, RequestLimits limits) => inner.Prepare(request, limits);
 
-    public async Task<IReadOnlyList<GeneratedPiece>> GenerateAsync(BatchRequest batch, IProgress<MusicGen.Engine.GenerationProgress> progress, Action<int, AudioClip> audio, CancellationToken cancellation)
+    public async Task<IReadOnlyList<GeneratedPiece>> GenerateAsync(GenerationPlan batch, IProgress<MusicGen.Engine.GenerationProgress> progress, Action<int, AudioClip> audio, CancellationToken cancellation)
     {
         lock (_batches) _batches.Add(batch);
         using var registration = cancellation.Register(() => Interlocked.Increment(ref Cancelled));

@@ -32,11 +32,11 @@ public sealed class GenerationApiTests
         Assert.Equal(0.3, parameters.GetProperty("duration").GetDouble());
         var progress = status.GetProperty("progress");
         Assert.Equal(progress.GetProperty("steps").GetInt32(), progress.GetProperty("step").GetInt32());
-        Assert.Equal(server.Generator.Model.StepsFor(0.3), progress.GetProperty("steps").GetInt32());
+        Assert.Equal(server.Plan(0.3).Steps, progress.GetProperty("steps").GetInt32());
 
         var wav = await server.Client.GetByteArrayAsync($"/v1/generations/{id}/audio");
         var clip = WavFile.Read(new MemoryStream(wav), "audio");
-        Assert.Equal(server.Generator.Model.SamplesFor(0.3), clip.Length);
+        Assert.Equal(server.Plan(0.3).SamplesOf(0), clip.Length);
         Assert.Equal(32000, clip.SampleRate);
         var exact = WavFile.Read(new MemoryStream(await server.Client.GetByteArrayAsync($"/v1/generations/{id}/audio?format=float32")), "audio");
         Assert.Equal(clip.Length, exact.Length);
@@ -113,7 +113,7 @@ public sealed class GenerationApiTests
         var status = await server.WaitForAsync(id, "done");
         Assert.True(status.GetProperty("parameters").GetProperty("continue").GetBoolean());
         var clip = WavFile.Read(new MemoryStream(await server.Client.GetByteArrayAsync($"/v1/generations/{id}/audio")), "audio");
-        Assert.Equal(server.Generator.Model.SamplesFor(0.8), clip.Length);
+        Assert.Equal(server.Plan(0.8).SamplesOf(0), clip.Length);
     }
 
     [Fact]

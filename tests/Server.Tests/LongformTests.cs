@@ -73,7 +73,7 @@ public sealed class LongformTests
         var status = await server.WaitForAsync(id, "done");
         // Windows 45 frames apart (the last 35 frames long): 50, 45 and 30 new frames, each with 3 steps of delay.
         Assert.Equal(125 + 3 * 3, status.GetProperty("progress").GetProperty("steps").GetInt32());
-        Assert.Equal(server.Generator.Model.StepsFor(2.5, 1, 0.9), status.GetProperty("progress").GetProperty("steps").GetInt32());
+        Assert.Equal(server.Plan(2.5, 1, 0.9).Steps, status.GetProperty("progress").GetProperty("steps").GetInt32());
         var clip = WavFile.Read(new MemoryStream(await server.Client.GetByteArrayAsync($"/v1/generations/{id}/audio")), "audio");
         Assert.Equal(80000, clip.Length);
     }

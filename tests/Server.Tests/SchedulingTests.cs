@@ -46,7 +46,7 @@ public sealed class SchedulingTests
 
         generator.Start.Release(5);
         foreach (string id in new[] { first, a, other, b, alone }) await server.WaitForAsync(id, "done");
-        var prompts = generator.Batches.Select(batch => string.Join(",", batch.Pieces.Select(p => p.Prompt))).ToArray();
+        var prompts = generator.Batches.Select(batch => string.Join(",", batch.Prompts)).ToArray();
         Assert.Equal(["first", "second,third", "other length", "sampled with a seed"], prompts);
         Assert.Equal(2, (await server.StatusAsync(a)).GetProperty("batch_size").GetInt32());
         Assert.Equal(2, (await server.StatusAsync(b)).GetProperty("batch_size").GetInt32());
@@ -86,7 +86,7 @@ public sealed class SchedulingTests
         string id = await server.SubmitAsync(TestApp.Greedy(duration: 0.5));
         var response = await server.Client.GetAsync($"/v1/generations/{id}/audio", HttpCompletionOption.ResponseHeadersRead);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        long expected = 44 + 2L * server.Generator.Model.SamplesFor(0.5);
+        long expected = 44 + 2L * server.Plan(0.5).SamplesOf(0);
         Assert.Equal(expected, response.Content.Headers.ContentLength);
         await using var body = await response.Content.ReadAsStreamAsync();
         var bytes = new byte[expected];

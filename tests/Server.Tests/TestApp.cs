@@ -4,6 +4,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.Logging;
+using MusicGen.Engine;
 using MusicGen.Server.Generation;
 
 namespace MusicGen.Server.Tests;
@@ -33,6 +34,10 @@ public sealed class TestApp : IAsyncDisposable
         await app.StartAsync();
         return new TestApp(app, generator);
     }
+
+    /// <summary>The engine's plan of a request of one prompt of this length in the server's windows: the steps and samples the server announces.</summary>
+    public GenerationPlan Plan(double seconds, double window = MusicRequest.MaxWindow, double extendStride = MusicRequest.DefaultExtendStride) =>
+        Generator.Prepare(MusicRequest.FromText("x") with { Duration = seconds, Window = window, ExtendStride = extendStride }, RequestLimits.Engine);
 
     /// <summary>A short greedy request (fast with the golden model); more fields may be added.</summary>
     public static Dictionary<string, object> Greedy(string prompt = "80s pop with synth", double duration = 0.2) =>

@@ -13,11 +13,11 @@ public sealed partial class CpuBackend
     private const int RecurrentRows = 64;
 
     /// <summary>
-    /// One LSTM step. The recurrent product streams all of W_hh (16 MiB at H = 1024 in float32, more than the caches)
-    /// once per step for every batch row; the gate arithmetic is one fused vector pass. Each core takes one
-    /// contiguous share of W_hh and walks it in the opposite direction every other step, so the part it read last,
-    /// still in its own cache, is the part it reads first (measured 12% faster than walking it the same way every
-    /// step). A packed W_hh (bfloat16: half the bytes) is converted in registers by the skinny packed kernels.
+    /// One LSTM step. The recurrent product streams all of W_hh (at musicgen's width, more than the caches) once per
+    /// step for every batch row; the gate arithmetic is one fused vector pass. Each core takes one contiguous share
+    /// of W_hh and walks it in the opposite direction every other step, so the part it read last, still in its own
+    /// cache, is the part it reads first (faster than walking it the same way every step). A packed W_hh (bfloat16:
+    /// half the bytes) is converted in registers by the skinny packed kernels.
     /// </summary>
     public void LstmStep(Tensor gates, Tensor recurrentWeight, Tensor cell, Tensor output, int t)
     {

@@ -258,7 +258,7 @@ public sealed partial class CpuBackend : IBackend
 
     /// <summary>
     /// y[B, N, M] = x[B, M, N]ᵀ in tiles of 32 × 32, each as 8 × 8 blocks transposed in AVX registers (the LSTM
-    /// transposes its 8 MB input projections: 8 ms a layer element by element, a fraction of that this way).
+    /// transposes its input projections, which element by element took several times as long).
     /// </summary>
     public void Transpose(Tensor x, Tensor y)
     {

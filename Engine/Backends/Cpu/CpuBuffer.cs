@@ -35,8 +35,8 @@ public sealed class CpuBuffer : IDeviceBuffer
 
 /// <summary>
 /// A float16 tensor (a key/value cache, made once per generation) in native memory, which Dispose hands straight
-/// back to the operating system. As managed arrays, a finished cache's tens of 6 MB arrays left holes that the
-/// codec's larger arrays could not use, and a 30 s generation's peak memory grew by the cache's size.
+/// back to the operating system. As managed arrays, a finished cache's arrays left holes that the codec's larger
+/// arrays could not use, and a long generation's peak memory grew by the cache's size.
 /// </summary>
 public sealed unsafe class CpuHalfBuffer : IDeviceBuffer
 {

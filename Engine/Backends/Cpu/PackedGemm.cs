@@ -345,7 +345,7 @@ internal static unsafe class PackedGemm
         }
         /// <summary>
         /// float16 to float32 without F16C (.NET exposes no conversion instruction), exactly and without subnormal
-        /// float arithmetic (which costs a microcode assist per instruction, measured 35× slower here): the
+        /// float arithmetic (which costs a microcode assist per instruction): the
         /// sign-extended half shifted so its exponent and mantissa sit in a float32's and the exponent rebiased by
         /// an integer add; a subnormal half (exponent 0, zeros included) is instead its mantissa converted as an
         /// integer and scaled. The weights hold no infinities.

@@ -11,7 +11,17 @@ namespace MusicGen.Engine.Models.Encodec;
 /// </summary>
 public sealed class EncodecDecoder : IDisposable
 {
+    /// <summary>Every layer in the reference's order (layers.i).</summary>
     public IReadOnlyList<IEncodecLayer> Layers { get; }
+
+    /// <summary>The first convolution, from hidden_size to the LSTM's width (layers.0).</summary>
+    public EncodecConv1d Input { get; }
+
+    /// <summary>The LSTM (layers.1).</summary>
+    public EncodecLSTM Lstm { get; }
+
+    /// <summary>What follows the LSTM: the upsampling stages and the last convolution.</summary>
+    public IReadOnlyList<IEncodecLayer> Upsampling { get; }
 
     /// <summary>Sees each layer's output ("layers.i") before it is freed.</summary>
     public TensorInspector? Inspector { get; set; }
@@ -21,8 +31,10 @@ public sealed class EncodecDecoder : IDisposable
         var layers = new List<IEncodecLayer>();
         WeightReader Next() => weights.Scope($"layers.{layers.Count}.");
         int scaling = 1 << config.UpsamplingRatios.Length;
-        layers.Add(new EncodecConv1d(backend, config, Next(), config.HiddenSize, scaling * config.NumFilters, config.KernelSize));
-        layers.Add(new EncodecLSTM(backend, Next(), scaling * config.NumFilters, config.NumLstmLayers));
+        Input = new EncodecConv1d(backend, config, Next(), config.HiddenSize, scaling * config.NumFilters, config.KernelSize);
+        layers.Add(Input);
+        Lstm = new EncodecLSTM(backend, Next(), scaling * config.NumFilters, config.NumLstmLayers);
+        layers.Add(Lstm);
         foreach (int ratio in config.UpsamplingRatios)
         {
             int channels = scaling * config.NumFilters;
@@ -35,6 +47,7 @@ public sealed class EncodecDecoder : IDisposable
         layers.Add(new EncodecElu(backend));
         layers.Add(new EncodecConv1d(backend, config, Next(), config.NumFilters, config.AudioChannels, config.LastKernelSize));
         Layers = layers;
+        Upsampling = layers.Skip(2).ToArray();
     }
 
     /// <summary>[B, hidden_size, F] -> [B, channels, F · hop].</summary>

@@ -18,7 +18,7 @@ public sealed class EncodecStreamingDecoder : IDisposable
     private readonly EncodecModel _model;
     private readonly IEncodecLayer _inputConv;
     private readonly EncodecLSTM _lstm;
-    private readonly IEncodecLayer[] _tail;
+    private readonly IReadOnlyList<IEncodecLayer> _tail;
     private readonly EncodecLstmState _state;
     private readonly int _batch, _quantizers, _hop, _width;
     private readonly (int Left, int Right) _inputContext, _tailContext; // in frames
@@ -38,10 +38,9 @@ public sealed class EncodecStreamingDecoder : IDisposable
         _batch = batch;
         _quantizers = quantizers;
         _hop = model.Config.HopLength;
-        var layers = model.Decoder.Layers;
-        _inputConv = layers[0];
-        _lstm = (EncodecLSTM)layers[1];
-        _tail = layers.Skip(2).ToArray();
+        _inputConv = model.Decoder.Input;
+        _lstm = model.Decoder.Lstm;
+        _tail = model.Decoder.Upsampling;
         _width = _lstm.Dimension;
         _state = _lstm.StartState(batch);
         _inputContext = _inputConv.InputContext(0, 0);

@@ -1,11 +1,12 @@
 using System.Runtime.CompilerServices;
+using MusicGen.Engine.Backends;
 using ILGPU.Runtime;
 using MusicGen.Engine.Audio;
 using MusicGen.Engine.Codec;
 using MusicGen.Engine.Generation;
 using MusicGen.Engine.Models.Encodec;
 using MusicGen.Engine.Tensors;
-using MusicGen.Engine.Verification;
+using MusicGen.Verification;
 using MusicGen.Kernels.Ilgpu;
 using MusicGen.Loaders.Checkpoints;
 
@@ -48,7 +49,7 @@ public sealed class IlgpuHostCopyTests(IlgpuFixture fixture)
     public void Host_arguments_are_read_from_their_array_when_a_collection_runs_during_the_copy()
     {
         using var tensor = fixture.Backend.Allocate(1); // for the backend's accelerator
-        using var scratch = new DeviceScratch<int>(((IlgpuBuffer<float>)tensor.Buffer).Accelerator);
+        using var scratch = new DeviceScratch<int>(((IlgpuBuffer<float>)tensor.Buffer).Accelerator, new MemoryLedger());
         scratch.Write(new int[Length]); // grown before the pause
         var written = default(ILGPU.ArrayView<int>);
         var ids = CopyPause.HoldWhileCompacting(tensor, () => Enumerable.Range(1, Length).ToArray(), i => written = scratch.Write(i));
@@ -71,14 +72,14 @@ public sealed class IlgpuHostCopyTests(IlgpuFixture fixture)
         var backend = fixture.Backend;
         using var golden = GoldenCase.Open(TestPaths.Golden("longform-mono"));
         using var checkpoint = CheckpointFolder.Open(golden.ModelFolder);
-        using var codec = new EncodecModel(backend, checkpoint.Codec, checkpoint.CodecWeights);
+        using var codec = new AudioCodec(backend, checkpoint);
         int[] shape = golden.Shape("longform.codes"); // [1, K, F], a mono model's codebooks as the codec takes them
         var codes = new CodesBatch(shape[0], 1, shape[1], shape[2], golden.Int("longform.codes").Select(c => (int)c).ToArray());
         using var tensor = backend.Allocate(1); // for the backend's accelerator
         using var collections = new CollectionsDuringCopies(((IlgpuBuffer<float>)tensor.Buffer).Accelerator);
         for (int round = 1; round <= decodes; round++)
         {
-            using var stream = new AudioStream(codec, codes.Batch, 1, codes.Codebooks);
+            using var stream = new AudioStream(codec, codes.Batch, codes.Codebooks, chunkFrames: 1);
             var chunks = new List<AudioBatch>();
             for (int frame = 0; frame < codes.Frames; frame++) chunks.Add(stream.Push(codes.FrameRange(frame, 1)));
             chunks.Add(stream.Finish());

@@ -1,4 +1,4 @@
-using System.Diagnostics;
+using MusicGen.Tests.Support;
 
 namespace MusicGen.Tests.Cli;
 
@@ -7,29 +7,17 @@ public class SignalTests
     [SkippableFact]
     public void Sigterm_stops_generation_at_the_next_step_with_one_line_and_no_file()
     {
-        Skip.IfNot(OperatingSystem.IsLinux() || OperatingSystem.IsMacOS(), "POSIX signals");
+        Skip.IfNot(OperatingSystem.IsLinux(), "signals are sent with kill(2)");
         using var folder = new TempFolder();
-        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        foreach (string argument in new[] { typeof(MusicGen.Cli.Program).Assembly.Location, "generate", "pop", "--model",
-                     Path.Combine(TestPaths.Golden("musicgen-mono"), "model"), "--duration", "30", "--out", folder.File("song.wav") })
-            start.ArgumentList.Add(argument);
-        using var process = Process.Start(start)!;
+        // The run waits after its first step until it is cancelled: the signal lands mid-generation, every time.
+        using var process = CliProcess.Start(new Dictionary<string, string> { ["MUSICGEN_PAUSE_AT"] = "generate-step" },
+            "generate", "pop", "--model", Path.Combine(TestPaths.Golden("musicgen-mono"), "model"), "--duration", "1", "--out", folder.File("song.wav"));
         var output = process.StandardOutput.ReadToEndAsync();
+        var error = CliProcess.ReadErrorUntil(process, "paused at generate-step");
 
-        // Once the progress bar shows, the generation is under way: 30 s take many steps more.
-        var error = new List<string>();
-        while (process.StandardError.ReadLine() is string line)
-        {
-            error.Add(line);
-            if (line.Contains("generating", StringComparison.Ordinal)) break;
-        }
-        Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!.WaitForExit();
+        CliProcess.Signal(process, 15);
         error.AddRange(process.StandardError.ReadToEnd().Split('\n'));
-        process.WaitForExit();
+        Assert.True(process.WaitForExit(60_000), "the process did not stop");
 
         Assert.True(process.ExitCode == 1, string.Join('\n', error));
         Assert.Contains("error: cancelled", error);

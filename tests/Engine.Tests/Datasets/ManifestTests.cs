@@ -1,7 +1,9 @@
+using System.Text;
 using FsCheck;
 using FsCheck.Fluent;
 using MusicGen.Datasets;
 using MusicGen.Loaders;
+using MusicGen.Tests.Hardening;
 using MusicGen.Tests.Support;
 
 namespace MusicGen.Tests.Datasets;
@@ -88,25 +90,13 @@ public class ManifestTests
     {
         string valid = Header + ",genre\n-0Gj8-vB1q4,30,40,\"/m/0140xf,/m/02cjck\",\"['low quality', \"\"it's\"\"]\",\"A song, \"\"quoted\"\"\",4,False,True,pop\n"
             + "abc,1.5,2.5,,\"[\"\"x\"\"]\",caption,,,,\n";
-        var mutation = Properties.Ints((0, valid.Length - 1), (0, 3), (0, 11));
-        Properties.ForAll(mutation, m =>
+        using var folder = new TempFolder();
+        string path = folder.File("manifest.csv");
+        Mutations.Fuzz("manifest.csv", Encoding.UTF8.GetBytes(valid), 300, text: true, bytes =>
         {
-            char[] inserted = ['"', ',', '\n', '\'', '[', ']', '\\', '\r', 'x', '1', ' ', '.'];
-            string text = m[1] switch
-            {
-                0 => valid.Remove(m[0], 1),
-                1 => valid.Insert(m[0], inserted[m[2]].ToString()),
-                2 => valid.Remove(m[0], 1).Insert(m[0], inserted[m[2]].ToString()),
-                _ => valid[..m[0]],
-            };
-            try
-            {
-                Parse(text);
-            }
-            catch (MusicGenException)
-            {
-            }
-        }, cases: 300);
+            File.WriteAllBytes(path, bytes);
+            Manifest.Read(path);
+        });
     }
 }
 

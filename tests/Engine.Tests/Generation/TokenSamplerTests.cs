@@ -104,9 +104,9 @@ public class TokenSamplerTests
             cold.Next(logits, 1, code);
             Assert.Equal(1, code[0]);
         }
-        Assert.Throws<MusicGenException>(() => new TokenSampler(Sampling(temperature: 0), 3));
-        Assert.Throws<MusicGenException>(() => new TokenSampler(Sampling(topP: 0), 3));
-        Assert.Throws<MusicGenException>(() => new TokenSampler(Sampling(topK: -1), 3));
-        Assert.Throws<MusicGenException>(() => new TokenSampler(Sampling(guidance: -1), 3));
+        Assert.Throws<InvalidRequestException>(() => new TokenSampler(Sampling(temperature: 0), 3));
+        Assert.Throws<InvalidRequestException>(() => new TokenSampler(Sampling(topP: 0), 3));
+        Assert.Throws<InvalidRequestException>(() => new TokenSampler(Sampling(topK: -1), 3));
+        Assert.Throws<InvalidRequestException>(() => new TokenSampler(Sampling(guidance: -1), 3));
     }
 }

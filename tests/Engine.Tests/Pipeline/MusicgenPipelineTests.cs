@@ -182,15 +182,16 @@ public class MusicgenPipelineTests(PipelineFixture models) : IClassFixture<Pipel
         Fails("not both", Greedy with { Steps = 5, Duration = 1 });
         Fails("unconditional", Greedy with { Samples = 2 });
         Fails("at least one", new MusicRequest { Samples = 0 });
-        Fails("--duration -1 s must be more than 0", Greedy with { Duration = -1 });
+        Fails("Duration -1 s must be more than 0", Greedy with { Duration = -1 });
         Fails("at most 3600 s", Greedy with { Duration = 3601 });
-        Fails("--extend-stride 2 s must be more than 0 and less than the window (2 s)", Greedy with { Duration = 5, Window = 2, ExtendStride = 2 });
-        Fails("--window 31 s", Greedy with { Duration = 60, Window = 31 });
+        Fails("ExtendStride 2 s must be more than 0 and less than the window (2 s)", Greedy with { Duration = 5, Window = 2, ExtendStride = 2 });
+        Fails("Window 31 s", Greedy with { Duration = 60, Window = 31 });
+        Fails("ExtendStride 18 s must be more than 0 and less than the window (10 s)", Greedy with { Duration = 60, Window = 10 });
         Fails("shorter than the window", Greedy with { Duration = 5, Window = 1, ExtendStride = 0.5, AudioPrompts = [Tone(1)] });
         Fails("leaves nothing to generate", Greedy with { Duration = 0.5, AudioPrompts = [Tone(1)] });
         Fails("one per piece", MusicRequest.FromText("a", "b", "c") with { AudioPrompts = [Tone(1), Tone(1)] });
         Fails("needs a melody checkpoint", Greedy with { Melodies = [Tone(1)] });
-        Fails("top-p", Greedy with { TopP = 2 });
+        Fails("TopP 2 must be in (0, 1]", Greedy with { TopP = 2 });
         Assert.Contains("at most 30 s", Assert.Throws<InvalidRequestException>(() => models.Mono.Generate(Greedy with { Steps = 1504 })).Message);
     }
 

@@ -66,6 +66,22 @@ public static class CliProcess
         return output.Result;
     }
 
+    /// <summary>
+    /// The lines of standard error up to and including the first that holds <paramref name="line"/>, such as the
+    /// <c>paused at NAME</c> of a run held at a pause point (MUSICGEN_PAUSE_AT); fails if the process ends first.
+    /// </summary>
+    public static List<string> ReadErrorUntil(Process process, string line)
+    {
+        var lines = new List<string>();
+        while (process.StandardError.ReadLine() is string next)
+        {
+            lines.Add(next);
+            if (next.Contains(line, StringComparison.Ordinal)) return lines;
+        }
+        Assert.Fail($"the process ended without printing '{line}': {string.Join('\n', lines)}");
+        return lines;
+    }
+
     /// <summary>Sends a signal (SIGINT 2, SIGTERM 15) to a process.</summary>
     public static void Signal(Process process, int signal) => Assert.Equal(0, kill(process.Id, signal));
 
