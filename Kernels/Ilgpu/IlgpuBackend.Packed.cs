@@ -18,7 +18,7 @@ public sealed partial class IlgpuBackend
     {
         var memory = _accelerator.Allocate1D<byte>(Math.Max(1, matrix.Data.LongLength));
         var buffer = new IlgpuBuffer<byte>(_accelerator, memory, _ledger, MemoryUse.Weights);
-        if (matrix.Data.Length > 0) memory.View.CopyFromCPU((ReadOnlySpan<byte>)matrix.Data);
+        if (matrix.Data.Length > 0) memory.View.BaseView.CopyFromCPU((ReadOnlySpan<byte>)matrix.Data);
         return new Tensor(this, buffer, 0, [matrix.Rows, matrix.Columns], ownsBuffer: true, matrix.Type);
     }
 
