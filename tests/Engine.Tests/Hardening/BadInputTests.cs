@@ -126,6 +126,25 @@ public sealed class BadInputTests : IDisposable
     }
 
     [Fact]
+    public void Verify_on_expected_outputs_with_bytes_inserted_between_tensors_names_the_file()
+    {
+        // The fuzz finding: the shifted bytes read as token ids beyond int32 and ended in an OverflowException.
+        string source = TestPaths.Golden("musicgen-short"), copy = _temp.File("case");
+        Directory.CreateDirectory(Path.Combine(copy, "model"));
+        foreach (string file in Directory.GetFiles(source, "*", SearchOption.AllDirectories))
+            File.Copy(file, Path.Combine(copy, Path.GetRelativePath(source, file)));
+        string expected = Path.Combine(copy, "expected.safetensors");
+        var bytes = File.ReadAllBytes(expected);
+        int dataStart = 8 + (int)BitConverter.ToUInt64(bytes);
+        File.WriteAllBytes(expected, [.. bytes[..(dataStart + 50)], 0xFF, 0x13, 0x77, .. bytes[(dataStart + 50)..]]);
+
+        var run = CliRunner.Run("verify", copy);
+
+        Assert.Equal(1, run.ExitCode);
+        Assert.Equal($"error: {expected}: the data section holds 3 byte(s) after the last tensor; the file is corrupt", run.Error.Trim());
+    }
+
+    [Fact]
     public void A_checkpoint_with_a_NaN_weight_is_an_error_naming_the_stage_not_a_file_of_NaNs()
     {
         string folder = _temp.File("poisoned");

@@ -44,6 +44,30 @@ public sealed class ProcessTests
         Assert.Equal(["fast.wav", "long.json", "slow.wav"], Directory.GetFiles(folder.Path).Select(Path.GetFileName).Order());
     }
 
+    [Fact]
+    public void A_header_listing_900000_tensors_is_refused_before_memory_grows()
+    {
+        using var folder = new TempFolder();
+        foreach (string file in Directory.GetFiles(MonoModel).Where(f => !f.EndsWith(".safetensors", StringComparison.Ordinal)))
+            File.Copy(file, folder.File(Path.GetFileName(file)));
+        const int tensors = 900_000;
+        var header = new System.Text.StringBuilder("{");
+        for (int i = 0; i < tensors; i++) header.Append(i == 0 ? "" : ",").Append($$"""
+            "extra.t{{i}}":{"dtype":"U8","shape":[1],"data_offsets":[{{i}},{{i + 1}}]}
+            """);
+        byte[] headerBytes = System.Text.Encoding.UTF8.GetBytes(header.Append('}').ToString());
+        using (var stream = File.Create(folder.File("model.safetensors")))
+        {
+            stream.Write(BitConverter.GetBytes((ulong)headerBytes.Length));
+            stream.Write(headerBytes);
+            stream.Write(new byte[tensors]);
+        }
+
+        // Read whole into one document, the 62 MB header took 1 GB; entry by entry, the count stops it early.
+        var bounded = new Dictionary<string, string> { ["DOTNET_GCHeapHardLimit"] = "0x10000000" };
+        AssertOneErrorLine(CliProcess.Run(["info", "--model", folder.Path], bounded), "the header lists more than 65536 tensors");
+    }
+
     [SkippableTheory]
     [InlineData(15)] // SIGTERM
     [InlineData(2)]  // SIGINT, as Ctrl-C sends it
