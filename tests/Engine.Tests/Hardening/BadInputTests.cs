@@ -144,6 +144,34 @@ public sealed class BadInputTests : IDisposable
         Assert.Equal($"error: {expected}: the data section holds 3 byte(s) after the last tensor; the file is corrupt", run.Error.Trim());
     }
 
+    [SkippableFact]
+    public void An_output_named_by_a_symbolic_link_is_written_through_the_link()
+    {
+        Directory.CreateDirectory(_temp.File("links"));
+        Directory.CreateDirectory(_temp.File("files"));
+        File.WriteAllText(_temp.File("files/old.safetensors"), "replaced by the write");
+        SymbolicLinks.Create(_temp.File("links/codes.safetensors"), "../files/old.safetensors");
+        SymbolicLinks.Create(_temp.File("links/dangling.safetensors"), "../files/new.safetensors");
+        File.WriteAllBytes(_temp.File("in.wav"), new Audio.WavBuilder().Fmt(1, 1, 32000, 16).Data(new byte[6400]).ToArray());
+
+        foreach (string link in new[] { "links/codes.safetensors", "links/dangling.safetensors" })
+        {
+            var run = CliRunner.Run("encode", _temp.File("in.wav"), "--model", MonoModel, "--out", _temp.File(link));
+            Assert.True(run.ExitCode == 0, run.Error);
+        }
+
+        // The links stay links, as after a shell's or ffmpeg's write; their targets hold the codes; nothing else is left.
+        Assert.Equal("../files/old.safetensors", new FileInfo(_temp.File("links/codes.safetensors")).LinkTarget);
+        Assert.Equal("../files/new.safetensors", new FileInfo(_temp.File("links/dangling.safetensors")).LinkTarget);
+        foreach (string target in new[] { "files/old.safetensors", "files/new.safetensors" })
+        {
+            using var codes = SafetensorsFile.Open(_temp.File(target));
+            Assert.NotEmpty(codes.Tensors);
+        }
+        Assert.Equal(["codes.safetensors", "dangling.safetensors"], Directory.GetFileSystemEntries(_temp.File("links")).Select(Path.GetFileName).Order());
+        Assert.Equal(["new.safetensors", "old.safetensors"], Directory.GetFileSystemEntries(_temp.File("files")).Select(Path.GetFileName).Order());
+    }
+
     [Fact]
     public void A_checkpoint_with_a_NaN_weight_is_an_error_naming_the_stage_not_a_file_of_NaNs()
     {
