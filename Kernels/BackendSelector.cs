@@ -1,7 +1,8 @@
 using System.Globalization;
-using MusicGen.Engine.Backends;
 using MusicGen.Engine.Backends.Cpu;
+using MusicGen.Engine.Backends;
 using MusicGen.Kernels.Ilgpu;
+using MusicGen.Kernels.OpenCl;
 using MusicGen.Loaders;
 
 namespace MusicGen.Kernels;

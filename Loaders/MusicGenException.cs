@@ -1,4 +1,4 @@
-namespace MusicGen.Loaders;
+namespace MusicGen;
 
 /// <summary>
 /// An error caused by the user's input (a file, an option, a checkpoint) rather than by a bug; its message is one

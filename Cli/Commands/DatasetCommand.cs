@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using MusicGen.Engine.Audio;
 using MusicGen.Engine.Codec;
-using MusicGen.Engine.Datasets;
+using MusicGen.Datasets;
 using MusicGen.Kernels;
 using MusicGen.Loaders;
 using Spectre.Console;

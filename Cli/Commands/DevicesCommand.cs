@@ -1,7 +1,8 @@
 using System.CommandLine;
 using MusicGen.Engine.Backends.Cpu;
-using MusicGen.Kernels;
 using MusicGen.Kernels.Ilgpu;
+using MusicGen.Kernels.OpenCl;
+using MusicGen.Kernels;
 using MusicGen.Loaders;
 
 namespace MusicGen.Cli.Commands;

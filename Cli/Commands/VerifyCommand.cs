@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using MusicGen.Kernels;
-using MusicGen.Engine.Verification;
+using MusicGen.Verification;
 using MusicGen.Loaders.Checkpoints;
 
 namespace MusicGen.Cli.Commands;

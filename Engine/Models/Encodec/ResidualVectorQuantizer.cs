@@ -56,7 +56,7 @@ public sealed class ResidualVectorQuantizer : IDisposable
             throw new ArgumentException($"{codes.Length} codes do not form [{batch}, {quantizers}, {frames}] for {NumQuantizers} quantizers");
         foreach (int code in codes)
             if ((uint)code >= (uint)CodebookSize)
-                throw new Loaders.MusicGenException($"code {code} is outside the codebook (0 to {CodebookSize - 1})");
+                throw new MusicGenException($"code {code} is outside the codebook (0 to {CodebookSize - 1})");
         using var sum = _backend.Allocate(batch, frames, CodebookDim); // [B, F, D]
         var stage = new int[frames];
         for (int q = 0; q < quantizers; q++)

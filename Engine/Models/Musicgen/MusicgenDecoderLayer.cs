@@ -40,7 +40,7 @@ public sealed class MusicgenDecoderLayer : IDisposable
             "gelu" => ActivationKind.Gelu,
             "gelu_new" or "gelu_pytorch_tanh" => ActivationKind.GeluTanh,
             "relu" => ActivationKind.Relu,
-            _ => throw new Loaders.MusicGenException($"decoder activation '{config.ActivationFunction}' is not supported"),
+            _ => throw new MusicGenException($"decoder activation '{config.ActivationFunction}' is not supported"),
         };
     }
 

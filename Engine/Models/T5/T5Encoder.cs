@@ -39,7 +39,7 @@ public sealed class T5Encoder : IDisposable
     {
         foreach (int id in ids)
             if ((uint)id >= (uint)Config.VocabSize)
-                throw new Loaders.MusicGenException($"token id {id} is outside the text encoder's vocabulary of {Config.VocabSize}");
+                throw new MusicGenException($"token id {id} is outside the text encoder's vocabulary of {Config.VocabSize}");
         var hidden = _backend.Allocate(batch, length, Config.DModel);
         _backend.Gather(_shared, ids, hidden.Reshape(batch * length, Config.DModel));
         Inspector?.Invoke("shared", hidden);

@@ -28,7 +28,7 @@ public sealed class T5FeedForward : IDisposable
             "relu" => ActivationKind.Relu,
             "gelu" => ActivationKind.Gelu,
             "gelu_new" => ActivationKind.GeluTanh,
-            _ => throw new Loaders.MusicGenException($"T5 activation '{config.DenseActFn}' is not supported"),
+            _ => throw new MusicGenException($"T5 activation '{config.DenseActFn}' is not supported"),
         };
         _wi = new Linear(backend, weights, config.IsGatedAct ? "wi_0" : "wi", config.DModel, config.DFf, bias: false);
         if (config.IsGatedAct) _wiLinear = new Linear(backend, weights, "wi_1", config.DModel, config.DFf, bias: false);

@@ -1,7 +1,7 @@
 using FsCheck.Fluent;
 using MusicGen.Engine.Audio;
 using MusicGen.Engine.Backends.Cpu;
-using MusicGen.Engine.Verification;
+using MusicGen.Verification;
 using MusicGen.Loaders;
 using MusicGen.Tests.Support;
 using Xunit.Abstractions;

@@ -1,6 +1,6 @@
 using FsCheck.Fluent;
 using MusicGen.Engine.Audio;
-using MusicGen.Engine.Verification;
+using MusicGen.Verification;
 using MusicGen.Tests.Support;
 using Xunit.Abstractions;
 

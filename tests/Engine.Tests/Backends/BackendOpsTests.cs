@@ -1,6 +1,7 @@
-using MusicGen.Engine.Backends;
 using MusicGen.Engine.Backends.Cpu;
+using MusicGen.Engine.Backends;
 using MusicGen.Engine.Tensors;
+using MusicGen.Kernels.OpenCl;
 using MusicGen.Loaders.Checkpoints;
 using MusicGen.Tests.Support;
 

@@ -1,3 +1,4 @@
+using MusicGen.Kernels.OpenCl;
 using MusicGen.Kernels;
 using MusicGen.Loaders;
 

@@ -1,4 +1,4 @@
-using MusicGen.Engine.Verification;
+using MusicGen.Verification;
 using MusicGen.Loaders.Checkpoints;
 using MusicGen.Tests.Golden;
 using Xunit.Abstractions;

@@ -1,6 +1,6 @@
 using MusicGen.Engine.Audio;
 using MusicGen.Engine.Codec;
-using MusicGen.Engine.Verification;
+using MusicGen.Verification;
 using MusicGen.Tests.Support;
 
 namespace MusicGen.Tests.Cli;

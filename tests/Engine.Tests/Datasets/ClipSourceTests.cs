@@ -1,5 +1,5 @@
 using MusicGen.Engine.Audio;
-using MusicGen.Engine.Datasets;
+using MusicGen.Datasets;
 using MusicGen.Loaders;
 using MusicGen.Tests.Support;
 

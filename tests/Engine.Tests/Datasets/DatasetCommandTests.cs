@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using MusicGen.Engine.Audio;
 using MusicGen.Engine.Codec;
-using MusicGen.Engine.Datasets;
+using MusicGen.Datasets;
 using MusicGen.Tests.Support;
 using ParquetSharp;
 

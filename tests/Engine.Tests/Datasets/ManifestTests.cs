@@ -1,6 +1,6 @@
 using FsCheck;
 using FsCheck.Fluent;
-using MusicGen.Engine.Datasets;
+using MusicGen.Datasets;
 using MusicGen.Loaders;
 using MusicGen.Tests.Support;
 

@@ -1,5 +1,5 @@
 using MusicGen.Engine.Generation;
-using MusicGen.Engine.Verification;
+using MusicGen.Verification;
 using MusicGen.Tests.Support;
 
 namespace MusicGen.Tests.Generation;

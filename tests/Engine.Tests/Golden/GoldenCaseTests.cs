@@ -1,6 +1,6 @@
 using MusicGen.Engine.Backends;
 using MusicGen.Engine.Backends.Cpu;
-using MusicGen.Engine.Verification;
+using MusicGen.Verification;
 using MusicGen.Loaders.Checkpoints;
 using Xunit.Abstractions;
 

@@ -1,6 +1,6 @@
 using System.Text;
 using MusicGen.Engine.Audio;
-using MusicGen.Engine.Verification;
+using MusicGen.Verification;
 using MusicGen.Loaders;
 using MusicGen.Loaders.Checkpoints;
 using MusicGen.Loaders.Safetensors;

@@ -76,7 +76,7 @@ public static partial class Mutations
             {
                 parse(mutant);
             }
-            catch (MusicGen.Loaders.MusicGenException e)
+            catch (MusicGenException e)
             {
                 Assert.False(e.Message.Contains('\0'), $"{what}, case {i}: the message holds a NUL");
                 refused++;

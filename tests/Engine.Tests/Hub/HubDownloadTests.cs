@@ -108,7 +108,7 @@ public class HubDownloadTests
         string lost = "model-00002-of-00002.safetensors";
         File.Delete(Path.Combine(folder, lost));
 
-        var offline = Assert.Throws<MusicGen.Loaders.MusicGenException>(() => ModelLocator.Resolve(RepoId, Options(hub, cache, offline: true)));
+        var offline = Assert.Throws<MusicGenException>(() => ModelLocator.Resolve(RepoId, Options(hub, cache, offline: true)));
         Assert.Contains(lost, offline.Message);
         Assert.Contains("HF_HUB_OFFLINE", offline.Message);
 

@@ -1,5 +1,5 @@
 using MusicGen.Engine.Backends.Cpu;
-using MusicGen.Engine.Verification;
+using MusicGen.Verification;
 using MusicGen.Loaders;
 using MusicGen.Loaders.Checkpoints;
 using MusicGen.Tests.Support;

@@ -1,0 +1,24 @@
+using MusicGen.Engine.Backends;
+using MusicGen.Engine.Tensors;
+using MusicGen.Loaders.Checkpoints;
+
+namespace MusicGen.Kernels.OpenCl;
+
+public sealed partial class OpenClBackend
+{
+    public void Attention(Tensor q, Tensor k, Tensor v, Tensor output, AttentionOptions options)
+    {
+        int batch = q.Dim(0), queries = q.Dim(1), width = q.Dim(2);
+        int keyRows = k.Dim(1), keys = options.KeyLength, heads = options.Heads;
+        OperationContracts.Attention(q, k, v, output, options);
+        int headDim = width / heads;
+        const int maxHeadDim = KernelSizes.AttentionThreads * KernelSizes.AttentionSlots;
+        if (headDim > maxHeadDim)
+            throw new NotSupportedException($"Attention: head dimension {headDim} exceeds the {maxHeadDim} the OpenCL kernel accumulates");
+        _kernels.Attention.Start().Tensor(q).Tensor(k).Tensor(v).Int(k.ElementType == WeightType.F16 ? 1 : 0).Tensor(output)
+            .Optional(options.PositionBias, _placeholder).Optional(options.KeyMask, _placeholder)
+            .Int(heads).Int(queries).Int(keys).Int(keyRows).Int(width).Int(headDim).Float(options.Scale)
+            .Int(options.Causal ? 1 : 0).Int(options.QueryOffset).Local(Math.Max(1, headDim) * sizeof(float))
+            .Run([Groups((long)batch * heads * queries, KernelSizes.AttentionThreads)], [KernelSizes.AttentionThreads]);
+    }
+}

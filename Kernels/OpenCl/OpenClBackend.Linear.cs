@@ -1,0 +1,43 @@
+using MusicGen.Engine.Backends;
+using MusicGen.Engine.Tensors;
+using MusicGen.Loaders.Checkpoints;
+
+namespace MusicGen.Kernels.OpenCl;
+
+public sealed partial class OpenClBackend
+{
+    public void Linear(Tensor x, Tensor weight, Tensor? bias, Tensor y)
+    {
+        int n = weight.Dim(0), k = weight.Dim(1);
+        int m = checked((int)(x.Length / k));
+        OperationContracts.Linear(x, weight, bias, y);
+        Product(KernelArguments.MemoryOf(_cl, x), checked((int)x.Offset), k, weight, bias,
+            KernelArguments.MemoryOf(_cl, y), checked((int)y.Offset), m, n, k);
+    }
+
+    /// <summary>
+    /// y[M, N] = x[M, K] · wᵀ + bias with rows of x xStride apart: the skinny kernel when M is a decoding step's
+    /// few rows (bound by reading the weights once), the tiled one otherwise; a packed w goes to <see cref="PackedProduct"/>.
+    /// </summary>
+    private void Product(ClMemHandle x, int xOffset, int xStride, Tensor weight, Tensor? bias, ClMemHandle y, int yOffset, int m, int n, int k)
+    {
+        if (weight.ElementType != WeightType.F32)
+        {
+            PackedProduct(x, xOffset, xStride, weight, bias, y, yOffset, m, n, k);
+            return;
+        }
+        if (m <= KernelSizes.RowsMaxM)
+        {
+            const int groupSize = KernelSizes.RowsLanes * KernelSizes.RowsPerGroup;
+            _kernels.LinearRows.Start().Memory(x).Int(xOffset).Int(xStride).Tensor(weight).Optional(bias, _placeholder)
+                .Memory(y).Int(yOffset).Int(m).Int(n).Int(k)
+                .Run([Groups((n + KernelSizes.RowsPerGroup - 1) / KernelSizes.RowsPerGroup, groupSize)], [groupSize]);
+        }
+        else
+        {
+            _kernels.LinearTiled.Start().Memory(x).Int(xOffset).Int(xStride).Tensor(weight).Optional(bias, _placeholder)
+                .Memory(y).Int(yOffset).Int(m).Int(n).Int(k)
+                .Run([Tiles(n), Tiles(m)], [KernelSizes.TileThreads, KernelSizes.TileThreads]);
+        }
+    }
+}

@@ -1,0 +1,149 @@
+using MusicGen.Engine.Backends;
+using MusicGen.Engine.Tensors;
+using MusicGen.Loaders.Checkpoints;
+using MusicGen.Loaders;
+
+namespace MusicGen.Kernels.OpenCl;
+
+/// <summary>
+/// The GPU backend: OpenCL C kernels built by the driver for the chosen device (NVIDIA, AMD, Intel, or PoCL on the
+/// CPU). Tensors stay in device memory between operations; operations are enqueued on one in-order queue without
+/// waiting, and only host arguments (ids, scales, codes) and downloads cross the bus. Kernels hold their
+/// arguments between setting and launching, so one backend is used by one thread at a time. The operations live in
+/// partial files by kind.
+/// </summary>
+public sealed partial class OpenClBackend : IBackend
+{
+    private readonly ClContext _cl;
+    private readonly ClProgramHandle _program;
+    private readonly KernelSet _kernels;
+    /// <summary>Host arguments copied to the device: ids, scales, pad edges.</summary>
+    private readonly ScratchBuffer _arguments;
+    /// <summary>Intermediates of one operation: codebook norms, unpacked weights, staged copies.</summary>
+    private readonly ScratchBuffer _work;
+    /// <summary>An LSTM step's recurrent product, apart from _work, where a packed W_hh may be unpacked.</summary>
+    private readonly ScratchBuffer _recurrent;
+    /// <summary>Small results read back to the host: nearest codes.</summary>
+    private readonly ScratchBuffer _results;
+    /// <summary>Bound in place of an absent optional tensor; kernels never read it.</summary>
+    private readonly ClMemHandle _placeholder;
+
+    public OpenClDevice Device { get; }
+    /// <summary>Whether the program was compiled by this instance or loaded from the binary cache.</summary>
+    internal ProgramOrigin ProgramOrigin { get; }
+
+    public string Name => $"opencl ({Device.Name}, {Device.Platform})";
+
+    /// <summary>A backend on device <paramref name="deviceIndex"/> of <see cref="OpenClDevices.List"/> (GPUs first).</summary>
+    public static OpenClBackend Create(int deviceIndex = 0) => new(OpenClDevices.Get(deviceIndex), ProgramBinaryCache.Default());
+
+    internal OpenClBackend(OpenClDevice device, ProgramBinaryCache? cache)
+    {
+        Device = device;
+        _cl = new ClContext(device);
+        try
+        {
+            (_program, ProgramOrigin) = ProgramLoader.Load(_cl, KernelSource.Text, KernelSource.Options, cache);
+            _kernels = new KernelSet(_cl, _program);
+            _arguments = new ScratchBuffer(_cl);
+            _work = new ScratchBuffer(_cl);
+            _recurrent = new ScratchBuffer(_cl);
+            _results = new ScratchBuffer(_cl);
+            _placeholder = _cl.CreateBuffer(sizeof(float));
+        }
+        catch
+        {
+            _program?.Dispose();
+            _cl.Dispose();
+            throw;
+        }
+    }
+
+    public Tensor Allocate(params int[] shape)
+    {
+        var tensor = AllocateUninitialized(shape);
+        _cl.FillZero(KernelArguments.MemoryOf(_cl, tensor), 0, tensor.Length * sizeof(float));
+        return tensor;
+    }
+
+    public Tensor AllocateUninitialized(params int[] shape)
+    {
+        long length = CheckedLength(shape);
+        return Own(_cl.CreateBuffer(length * sizeof(float)), length, length * sizeof(float), shape);
+    }
+
+    public Tensor AllocateHalf(params int[] shape)
+    {
+        // Rounded up to whole floats: the zeroing fills 4-byte patterns.
+        long length = CheckedLength(shape), bytes = (Math.Max(1, length) + 1) / 2 * sizeof(float);
+        var memory = _cl.CreateBuffer(bytes);
+        _cl.FillZero(memory, 0, bytes);
+        return Own(memory, length, bytes, shape, WeightType.F16);
+    }
+
+    public unsafe Tensor Upload(ReadOnlySpan<float> data, params int[] shape)
+    {
+        long length = CheckedLength(shape);
+        if (data.Length != length)
+            throw new ArgumentException($"{data.Length} values for shape {ShapeText.Format(shape)}");
+        ClMemHandle memory;
+        fixed (float* p = data) memory = _cl.CreateBuffer(length * sizeof(float), length == 0 ? null : p);
+        return Own(memory, length, length * sizeof(float), shape);
+    }
+
+    /// <summary>Bytes of device memory the tensors of this backend hold now: weights, caches and intermediates.</summary>
+    public long TensorBytes => Interlocked.Read(ref _tensorBytes);
+    private long _tensorBytes;
+
+    /// <summary>
+    /// A tensor of <paramref name="length"/> elements owning a new buffer of <paramref name="bytes"/>, counted in
+    /// <see cref="TensorBytes"/> until it is disposed.
+    /// </summary>
+    private Tensor Own(ClMemHandle memory, long length, long bytes, int[] shape, WeightType type = WeightType.F32)
+    {
+        Interlocked.Add(ref _tensorBytes, bytes);
+        return new Tensor(this, new ClBuffer(_cl, memory, length, () => Interlocked.Add(ref _tensorBytes, -bytes)), 0, shape, ownsBuffer: true, type);
+    }
+
+    public Tensor Adopt(float[] data, params int[] shape) => Upload(data, shape);
+
+    public void Upload(ReadOnlySpan<float> data, Tensor destination)
+    {
+        if (data.Length != destination.Length || destination.ElementType != WeightType.F32)
+            throw new ArgumentException($"{data.Length} float32 values for {destination}");
+        _cl.Write(KernelArguments.MemoryOf(_cl, destination), destination.Offset * sizeof(float), data);
+    }
+
+    public void Download(Tensor source, Span<float> destination)
+    {
+        if (destination.Length < source.Length || source.ElementType != WeightType.F32)
+            throw new ArgumentException($"{destination.Length} float32 values cannot hold {source}");
+        _cl.Read(KernelArguments.MemoryOf(_cl, source), source.Offset * sizeof(float), destination[..checked((int)source.Length)]);
+    }
+
+    /// <summary>Kernels index elements with 32-bit integers, which bounds one buffer at 2³¹ − 1 elements (8 GiB).</summary>
+    private static long CheckedLength(int[] shape)
+    {
+        long length = ShapeText.ElementCount(shape);
+        if (length > int.MaxValue)
+            throw new ArgumentException($"a tensor of shape {ShapeText.Format(shape)} exceeds the {int.MaxValue} elements the OpenCL kernels index");
+        return length;
+    }
+
+    /// <summary>One work-group per item of a 1-dimensional range: the global size for that many groups.</summary>
+    private static long Groups(long count, int groupSize) => count * groupSize;
+
+    private static long Tiles(long count) => (count + KernelSizes.Tile - 1) / KernelSizes.Tile * KernelSizes.TileThreads;
+
+    public void Dispose()
+    {
+        _kernels.Dispose();
+        _program.Dispose();
+        _arguments.Dispose();
+        _work.Dispose();
+        _recurrent.Dispose();
+        _results.Dispose();
+        _placeholder.Dispose();
+        _cl.Dispose();
+    }
+}

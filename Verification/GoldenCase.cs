@@ -1,0 +1,87 @@
+using System.Text.Json;
+using MusicGen.Loaders;
+using MusicGen.Loaders.Safetensors;
+
+namespace MusicGen.Verification;
+
+/// <summary>
+/// A golden reference case (golden/FORMAT.md): case.json with the settings and the list of tensors, the
+/// reference outputs in expected.safetensors, and the checkpoint in model/.
+/// </summary>
+public sealed class GoldenCase : IDisposable
+{
+    private readonly JsonDocument _document;
+
+    public string Folder { get; }
+    public string Name => Path.GetFileName(Path.TrimEndingDirectorySeparator(Folder));
+    /// <summary>model/, or the checkpoint of another case that case.json names in "model" (a path relative to the case).</summary>
+    public string ModelFolder =>
+        Settings.TryGetProperty("model", out var model) && model.ValueKind == JsonValueKind.String
+            ? Path.GetFullPath(Path.Combine(Folder, model.GetString()!))
+            : Path.Combine(Folder, "model");
+    public string Kind { get; }
+    public SafetensorsFile Expected { get; }
+    public IReadOnlyList<string> Inputs { get; }
+    public IReadOnlyList<string> Outputs { get; }
+    public JsonElement Settings => _document.RootElement;
+
+    /// <summary>
+    /// Whether model/ holds a checkpoint. The signal-processing kinds (resample, chroma) have none: their model/
+    /// holds at most a feature extractor's preprocessor_config.json.
+    /// </summary>
+    public bool HasCheckpoint => Kind is not ("resample" or "chroma");
+
+    /// <summary>Prefix of the codec's tensors: none in a standalone codec case, audio_encoder. in a MusicGen case.</summary>
+    public string CodecPrefix => Kind == "encodec" ? "" : "audio_encoder.";
+
+    private GoldenCase(string folder, JsonDocument document, SafetensorsFile expected)
+    {
+        Folder = folder;
+        _document = document;
+        Expected = expected;
+        var root = document.RootElement;
+        Kind = root.TryGetProperty("kind", out var kind) ? kind.GetString() ?? "" : "";
+        Inputs = Strings(root, "inputs");
+        Outputs = Strings(root, "outputs");
+    }
+
+    public static GoldenCase Open(string folder)
+    {
+        string casePath = Path.Combine(folder, "case.json");
+        if (!File.Exists(casePath)) throw new MusicGenException($"{folder}: no case.json; not a golden case folder");
+        var document = Loaders.Configs.ConfigReader.ParseFile(casePath);
+        try
+        {
+            string expectedPath = Path.Combine(folder, "expected.safetensors");
+            return new GoldenCase(folder, document, SafetensorsFile.Open(expectedPath));
+        }
+        catch
+        {
+            document.Dispose();
+            throw;
+        }
+    }
+
+    private static string[] Strings(JsonElement root, string name) =>
+        root.TryGetProperty(name, out var list) && list.ValueKind == JsonValueKind.Array
+            ? list.EnumerateArray().Select(e => e.GetString() ?? "").ToArray()
+            : Array.Empty<string>();
+
+    public bool Has(string name) => Expected.Contains(name);
+    public int[] Shape(string name) => Expected.Entry(name).Shape;
+    public float[] Float(string name) => Expected.ReadFloat32(name);
+    public long[] Int(string name) => Expected.ReadInt64(name);
+
+    public double Number(string name, double fallback) =>
+        Settings.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetDouble() : fallback;
+
+    public bool Flag(string name) => Settings.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.True;
+
+    public string[] StringList(string name) => Strings(Settings, name);
+
+    public void Dispose()
+    {
+        Expected.Dispose();
+        _document.Dispose();
+    }
+}

@@ -1,0 +1,21 @@
+using MusicGen.Loaders.Checkpoints;
+
+namespace MusicGen.Verification;
+
+/// <summary>The part of a golden case that one engine component reproduces.</summary>
+public interface IComponentCheck
+{
+    string Component { get; }
+
+    /// <summary>Whether a reference tensor of the case belongs to this component.</summary>
+    bool Owns(GoldenCase golden, string tensorName);
+
+    /// <summary>
+    /// How the component's results compare with the reference when the model's linear layers use
+    /// <paramref name="weights"/>: exactly (null) with float32, else by that type's row of <see cref="LowPrecisionTolerance"/>.
+    /// </summary>
+    LowPrecisionTolerance? ToleranceWith(WeightType weights) => weights == WeightType.F32 ? null : LowPrecisionTolerance.For(weights);
+
+    /// <summary>Runs the component on the case's inputs and records what it produces under reference names.</summary>
+    void Run(CaseContext context, ProducedTensors produced);
+}
