@@ -129,10 +129,7 @@ public sealed class BadInputTests : IDisposable
     public void Verify_on_expected_outputs_with_bytes_inserted_between_tensors_names_the_file()
     {
         // The fuzz finding: the shifted bytes read as token ids beyond int32 and ended in an OverflowException.
-        string source = TestPaths.Golden("musicgen-short"), copy = _temp.File("case");
-        Directory.CreateDirectory(Path.Combine(copy, "model"));
-        foreach (string file in Directory.GetFiles(source, "*", SearchOption.AllDirectories))
-            File.Copy(file, Path.Combine(copy, Path.GetRelativePath(source, file)));
+        string copy = CopyOfCase("musicgen-short");
         string expected = Path.Combine(copy, "expected.safetensors");
         var bytes = File.ReadAllBytes(expected);
         int dataStart = 8 + (int)BitConverter.ToUInt64(bytes);
@@ -142,6 +139,34 @@ public sealed class BadInputTests : IDisposable
 
         Assert.Equal(1, run.ExitCode);
         Assert.Equal($"error: {expected}: the data section holds 3 byte(s) after the last tensor; the file is corrupt", run.Error.Trim());
+    }
+
+    [Fact]
+    public void Verify_on_expected_outputs_with_a_token_id_beyond_int32_names_the_tensor()
+    {
+        string copy = CopyOfCase("musicgen-short");
+        string expected = Path.Combine(copy, "expected.safetensors");
+        long offset;
+        using (var file = SafetensorsFile.Open(expected))
+            offset = new FileInfo(expected).Length - file.Tensors.Values.Sum(t => t.ByteCount) + file.Entry("input_ids").Begin;
+        var bytes = File.ReadAllBytes(expected);
+        bytes[offset + 5] = 0x7F; // the first id's high bytes: 2^46 and more
+        File.WriteAllBytes(expected, bytes);
+
+        var run = CliRunner.Run("verify", copy);
+
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains($"error: {expected}: tensor 'input_ids' holds ", run.Error);
+        Assert.Contains("at element 0, outside [-2147483648, 2147483647]; the file is corrupt", run.Error);
+    }
+
+    private string CopyOfCase(string name)
+    {
+        string source = TestPaths.Golden(name), copy = _temp.File(name);
+        Directory.CreateDirectory(Path.Combine(copy, "model"));
+        foreach (string file in Directory.GetFiles(source, "*", SearchOption.AllDirectories))
+            File.Copy(file, Path.Combine(copy, Path.GetRelativePath(source, file)));
+        return copy;
     }
 
     [SkippableFact]
