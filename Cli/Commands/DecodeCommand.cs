@@ -21,13 +21,20 @@ public static class DecodeCommand
         command.SetAction(parse => CommandRunner.Run(() =>
         {
             OutputPath.Check(parse.GetValue(output)!, "--out");
+            string path = parse.GetValue(output)!;
+            var wav = parse.GetValue(format);
             var codes = CodesFile.Load(parse.GetValue(input)!);
             using var checkpoint = ModelArgument.Open(parse.GetValue(model)!);
             using var backend = BackendSelector.Open(parse.GetValue(device)!);
             using var codec = new AudioCodec(backend, checkpoint);
-            var clip = codec.Decode(codes);
-            WavFile.Write(parse.GetValue(output)!, clip, parse.GetValue(format));
-            Console.WriteLine($"{parse.GetValue(output)}: {clip.ChannelCount} channel(s), {clip.Length} samples ({clip.Seconds:0.00} s at {clip.SampleRate} Hz)");
+            long samples = codec.DecodedLength(codes);
+            // Written as it is decoded, a piece at a time: the length is known, so the header is exact from the start.
+            WavFile.Write(path, stream =>
+            {
+                WavWriter.WriteHeader(stream, codec.Channels, codec.Model.Config.SamplingRate, wav, samples, path);
+                codec.Decode(codes, piece => WavWriter.WriteSamples(stream, piece, wav));
+            });
+            Console.WriteLine($"{path}: {codec.Channels} channel(s), {samples} samples ({samples / (double)codec.Model.Config.SamplingRate:0.00} s at {codec.Model.Config.SamplingRate} Hz)");
             return 0;
         }));
         return command;

@@ -40,6 +40,17 @@ public static class AudioFile
         return clip;
     }, e => new InputFileException(e.Message, e));
 
+    /// <summary>
+    /// The file as a source read a range at a time: a WAV file's samples are read as they are asked for (any length;
+    /// its header is checked now, its samples as they are read); another format is decoded whole by ffmpeg first, at
+    /// most <see cref="DefaultMaxSeconds"/>. Any problem is an <see cref="InputFileException"/>.
+    /// </summary>
+    public static IAudioSource Open(string path) => Open(path, FfmpegDecoder.FromEnvironment());
+
+    /// <summary>The same, decoding non-WAV formats with <paramref name="decoder"/>.</summary>
+    public static IAudioSource Open(string path, FfmpegDecoder decoder) =>
+        Path.GetExtension(path).Equals(".wav", StringComparison.OrdinalIgnoreCase) ? WavSource.Open(path) : Read(path, decoder);
+
     internal static MusicGenException TooLong(string path, double seconds, double maxSeconds) =>
         new($"{path}: the audio is {(seconds > maxSeconds + 1 ? $"{seconds:0.0} s" : "longer than that")}; at most {maxSeconds:0.#} s is read here");
 

@@ -34,11 +34,18 @@ public static class WavFile
     }
 
     /// <summary>Writes <paramref name="clip"/> to <paramref name="path"/> through a temporary file, so a failure never leaves half a file.</summary>
-    public static void Write(string path, AudioClip clip, WavSampleFormat format)
+    public static void Write(string path, AudioClip clip, WavSampleFormat format) =>
+        Write(path, stream => WavWriter.Write(stream, clip, format, path));
+
+    /// <summary>
+    /// Writes a WAV file with <paramref name="write"/>, which puts the header and samples on the stream as they come
+    /// (see <see cref="WavWriter"/>), through a temporary file as above.
+    /// </summary>
+    public static void Write(string path, Action<Stream> write)
     {
         try
         {
-            AtomicFile.Write(path, stream => WavWriter.Write(stream, clip, format, path));
+            AtomicFile.Write(path, write);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
