@@ -13,10 +13,17 @@ public sealed record ShardResult(int Encoded, int Failed, int PartsWritten, int 
 /// Encodes one shard of a manifest into Parquet parts. Each part (<see cref="DatasetSettings.PartSize"/> clips)
 /// is written under a temporary name and renamed, then marked done by its record; a part already marked is
 /// skipped, so a shard killed mid-way and run again carries on where it stopped. Clips are read and resampled on
-/// a background task while the codec encodes earlier ones, in batches of clips of equal length.
+/// a background task while the codec encodes earlier ones, in batches of clips of equal length; a clip longer than
+/// <see cref="WholeSeconds"/> is read and coded a piece at a time, alone.
 /// </summary>
 public sealed class DatasetBuilder(Manifest manifest, DatasetSettings settings, DatasetLayout layout, ClipSource source, AudioCodec codec, int batchSize)
 {
+    /// <summary>
+    /// The longest clip read whole and batched: MusicGen's 30 s window, three times MusicCaps' clips. A longer one
+    /// (a whole recording) goes through the codec's streaming encoder, so that memory stays bounded at any length.
+    /// </summary>
+    public const double WholeSeconds = 30;
+
     /// <summary>Checks that earlier runs into the same folder used the same settings, and records them otherwise.</summary>
     public static void Claim(DatasetLayout layout, DatasetSettings settings)
     {
@@ -60,6 +67,7 @@ public sealed class DatasetBuilder(Manifest manifest, DatasetSettings settings, 
         {
             cancel.Cancel();
             try { reader.Wait(); } catch (AggregateException) { }
+            while (loaded.Reader.TryRead(out var unused)) unused.Long?.Dispose();
         }
         var records = Enumerable.Range(0, settings.PartsOf(shard)).Select(p => JsonFile.Read<PartRecord>(layout.PartRecord(shard, p))).ToArray();
         return new ShardResult(records.Sum(r => r.Train.Clips + r.Test.Clips), records.Sum(r => r.Failures.Length), pending.Length, records.Length - pending.Length);
@@ -70,8 +78,11 @@ public sealed class DatasetBuilder(Manifest manifest, DatasetSettings settings, 
 
     private static int Size((int Start, int End) range) => range.End - range.Start;
 
-    /// <summary>A manifest entry's audio ready for the codec, or why it cannot be used.</summary>
-    private sealed record LoadedClip(ManifestEntry Entry, AudioClip? Clip, long BytesRead, string? Failure);
+    /// <summary>A manifest entry's audio ready for the codec (whole, or a long one to read as it is coded), or why it cannot be used.</summary>
+    private sealed record LoadedClip(ManifestEntry Entry, AudioClip? Clip, IAudioSource? Long, long BytesRead, string? Failure)
+    {
+        public double Seconds => Clip?.Seconds ?? (double)Long!.Length / Long.SampleRate;
+    }
 
     private async Task ReadClips((int Start, int End)[] ranges, ChannelWriter<LoadedClip> writer, CancellationToken cancel)
     {
@@ -97,12 +108,13 @@ public sealed class DatasetBuilder(Manifest manifest, DatasetSettings settings, 
     {
         try
         {
-            var (clip, bytes) = source.Load(entry);
-            return new LoadedClip(entry, clip, bytes, null);
+            var (audio, bytes) = source.Open(entry);
+            if (audio.Length > WholeSeconds * audio.SampleRate) return new LoadedClip(entry, null, audio, bytes, null);
+            using (audio) return new LoadedClip(entry, new AudioClip(audio.SampleRate, audio.Read(0, (int)audio.Length)), null, bytes, null);
         }
         catch (Exception e) when (e is MusicGenException or IOException or UnauthorizedAccessException)
         {
-            return new LoadedClip(entry, null, 0, e.Message);
+            return new LoadedClip(entry, null, null, 0, e.Message);
         }
     }
 
@@ -117,14 +129,14 @@ public sealed class DatasetBuilder(Manifest manifest, DatasetSettings settings, 
             var clip = clips.ReadAsync().AsTask().GetAwaiter().GetResult();
             bytesRead += clip.BytesRead;
             if (clip.Failure is not null) Fail(new ClipFailure(clip.Entry.Id, clip.Failure));
-            else batch.Add(clip);
-            if (batch.Count == batchSize || i == count - 1)
+            else if (clip.Clip is not null) batch.Add(clip);
+            else
             {
-                int encoded = rows.Count;
-                rows.AddRange(Encode(batch, Fail));
-                for (int n = rows.Count - encoded; n > 0; n--) clipDone();
-                batch.Clear();
+                // Rows stay in manifest order: the batch before it is coded first.
+                EncodeBatch();
+                using (clip.Long) EncodeLong(clip);
             }
+            if (batch.Count == batchSize || i == count - 1) EncodeBatch();
         }
         // Batches come in manifest order and keep it, so the rows are in manifest order.
         var train = rows.Where(r => DatasetSplit.Of(r.Entry.Id, settings.TestFraction) == DatasetSplit.Train).ToArray();
@@ -132,6 +144,27 @@ public sealed class DatasetBuilder(Manifest manifest, DatasetSettings settings, 
         WriteParquet(layout.PartFile(shard, part, DatasetSplit.Train), train);
         WriteParquet(layout.PartFile(shard, part, DatasetSplit.Test), test);
         return new PartRecord(SplitStatistics.Of(train), SplitStatistics.Of(test), failures.ToArray(), bytesRead);
+
+        void EncodeBatch()
+        {
+            int encoded = rows.Count;
+            rows.AddRange(Encode(batch, Fail));
+            for (int n = rows.Count - encoded; n > 0; n--) clipDone();
+            batch.Clear();
+        }
+
+        void EncodeLong(LoadedClip clip)
+        {
+            try
+            {
+                rows.Add(ToRow(clip, codec.Encode(clip.Long!, settings.Bandwidth)));
+                clipDone();
+            }
+            catch (MusicGenException e)
+            {
+                Fail(new ClipFailure(clip.Entry.Id, e.Message));
+            }
+        }
 
         void Fail(ClipFailure failure)
         {
@@ -172,6 +205,6 @@ public sealed class DatasetBuilder(Manifest manifest, DatasetSettings settings, 
     {
         var values = new short[codes.Values.Length];
         for (int i = 0; i < values.Length; i++) values[i] = checked((short)codes.Values[i]);
-        return new DatasetRow(clip.Entry, codes.Channels * codes.Codebooks, codes.Frames, values, clip.Clip!.Seconds);
+        return new DatasetRow(clip.Entry, codes.Channels * codes.Codebooks, codes.Frames, values, clip.Seconds);
     }
 }

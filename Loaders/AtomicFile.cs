@@ -9,7 +9,8 @@ namespace MusicGen.Loaders;
 /// leaves half a file. The temporary name, <c>.NAME.musicgen-tmp-PID</c>, says whose it is: temporary files are
 /// removed when the process is stopped by Ctrl-C or SIGTERM, and those of a process that no longer runs (killed
 /// outright) are removed by the next write of the same file. Inside a <see cref="Group"/>, the renames wait for
-/// <see cref="Group.Commit"/>, so that the outputs of one command appear all together or not at all.
+/// <see cref="Group.Commit"/>, so that the outputs of one command appear all together or not at all. A symbolic
+/// link is written through: the temporary file goes beside its final target, which the rename replaces.
 /// </summary>
 public static class AtomicFile
 {
@@ -29,7 +30,7 @@ public static class AtomicFile
     public static async Task WriteAsync(string path, Func<Stream, Task> write)
     {
         OutputPath.Check(path);
-        string fullPath = Path.GetFullPath(path);
+        string fullPath = OutputPath.Target(path);
         RemoveStaleTemporaries(fullPath);
         string temporary = TemporaryPathOf(fullPath);
         Pending[temporary] = 0;

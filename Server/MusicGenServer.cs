@@ -36,7 +36,7 @@ public static class MusicGenServer
         // One line per request would drown what matters (start, stop, failures) in a busy server's log.
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         // SIGTERM lets the running batch finish for this long, then cancels it.
-        builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(30));
+        builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = options.ShutdownTimeout);
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(generator);
         builder.Services.AddSingleton(new JobStore(options.KeepFinished));
@@ -46,6 +46,13 @@ public static class MusicGenServer
         builder.Services.AddHostedService(services => services.GetRequiredService<GenerationScheduler>());
         builder.Services.AddProblemDetails(problems => problems.CustomizeProblemDetails = context =>
         {
+            // ASP.NET Core types the statuses it knows; the two it does not (413, 429) are typed here, so every problem has one.
+            context.ProblemDetails.Type ??= context.ProblemDetails.Status switch
+            {
+                StatusCodes.Status413PayloadTooLarge => "https://tools.ietf.org/html/rfc9110#section-15.5.14",
+                StatusCodes.Status429TooManyRequests => "https://tools.ietf.org/html/rfc6585#section-4",
+                _ => null,
+            };
             // Routing refuses a body that is neither JSON nor a form before the endpoint runs; name the header, as every refusal names its field.
             if (context.ProblemDetails is { Status: StatusCodes.Status415UnsupportedMediaType } and not HttpValidationProblemDetails)
             {

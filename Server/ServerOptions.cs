@@ -47,6 +47,9 @@ public sealed record ServerOptions
     /// <summary>Seconds between the starts of the windows of a long piece when a request gives no <c>extend_stride</c>.</summary>
     public double ExtendStride { get; init; } = MusicRequest.DefaultExtendStride;
 
+    /// <summary>How long a stopping server lets the running batch finish before it cancels it (health checks answer 503 meanwhile).</summary>
+    public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
     /// <summary>The length of a piece when a request gives none: the checkpoint's, at most <see cref="MaxDuration"/>.</summary>
     public double DefaultDuration(ModelInfo model) => Math.Min(model.DefaultSeconds, MaxDuration);
 
@@ -80,6 +83,7 @@ public sealed record ServerOptions
                 _ => field,
             }));
         }
+        if (ShutdownTimeout < TimeSpan.Zero) throw new MusicGenException($"--shutdown-timeout {ShutdownTimeout.TotalSeconds} s must not be negative");
         if (MaxUploadBytes < 1024) throw new MusicGenException($"the upload limit {MaxUploadBytes} bytes is too small");
     }
 }

@@ -54,11 +54,11 @@ public sealed class ChromaCheck : ISignalCheck
     {
         int[] shape = golden.Shape(waveformsName);
         float[] samples = golden.Float(waveformsName);
-        long[] lengths = golden.Int(lengthsName);
         int channels = shape.Length == 3 ? shape[1] : 1, stride = shape[^1];
+        int[] lengths = golden.Int32(lengthsName, 0, stride);
         for (int b = 0; b < shape[0]; b++)
         {
-            int row = b, length = checked((int)lengths[b]);
+            int row = b, length = lengths[b];
             yield return new AudioClip(sampleRate,
                 [.. Enumerable.Range(0, channels).Select(c => samples.AsSpan((row * channels + c) * stride, length).ToArray())]);
         }

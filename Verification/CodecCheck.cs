@@ -54,7 +54,7 @@ public sealed class CodecCheck : IComponentCheck
         string codesName = prefix + "encode.codes";
         if (!golden.Has(codesName)) return;
         int[] codeShape = golden.Shape(codesName);
-        int[] referenceCodes = golden.Int(codesName).Select(c => checked((int)c)).ToArray();
+        int[] referenceCodes = golden.Int32(codesName, 0, model.Config.CodebookSize - 1);
         using var decoded = model.Decode(referenceCodes, codeShape[0], codeShape[1], codeShape[2]);
         produced.Add(prefix + "decode.audio", decoded);
     }

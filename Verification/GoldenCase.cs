@@ -73,6 +73,19 @@ public sealed class GoldenCase : IDisposable
     public float[] Float(string name) => Expected.ReadFloat32(name);
     public long[] Int(string name) => Expected.ReadInt64(name);
 
+    /// <summary>
+    /// An integer tensor whose values must lie in [<paramref name="min"/>, <paramref name="max"/>]: ids, codes and
+    /// lengths; a value outside (a corrupt file's) is an error naming the tensor, never an overflow or a bad index.
+    /// </summary>
+    public int[] Int32(string name, int min = int.MinValue, int max = int.MaxValue)
+    {
+        long[] values = Int(name);
+        int bad = Array.FindIndex(values, v => v < min || v > max);
+        if (bad >= 0)
+            throw new MusicGenException($"{Expected.Path}: tensor '{name}' holds {values[bad]} at element {bad}, outside [{min}, {max}]; the file is corrupt");
+        return Array.ConvertAll(values, v => (int)v);
+    }
+
     public double Number(string name, double fallback) =>
         Settings.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetDouble() : fallback;
 

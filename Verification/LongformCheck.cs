@@ -43,6 +43,6 @@ public sealed class LongformCheck : IComponentCheck
         if (!golden.Has("longform.melody.waveforms")) return null;
         int length = golden.Shape("longform.melody.waveforms")[1];
         var samples = golden.Float("longform.melody.waveforms");
-        return golden.Int("longform.melody.lengths").Select((n, b) => samples.AsSpan(b * length, (int)n).ToArray()).ToArray();
+        return golden.Int32("longform.melody.lengths", 0, length).Select((n, b) => samples.AsSpan(b * length, n).ToArray()).ToArray();
     }
 }

@@ -25,7 +25,7 @@ public sealed class TeacherForcingCheck : IComponentCheck
         var config = model.Config.Decoder;
         int[] idShape = golden.Shape("teacher.decoder_input_ids"); // [N·K, T]
         int codebooks = config.NumCodebooks, vocabulary = config.VocabSize, tokens = idShape[1], batch = idShape[0] / codebooks;
-        var ids = golden.Int("teacher.decoder_input_ids").Select(v => checked((int)v)).ToArray();
+        var ids = golden.Int32("teacher.decoder_input_ids");
 
         // The conditioning is the reference's own, so that the decoder is measured apart from the text side:
         // encoder states for cross-attention, or the melody model's prefix.

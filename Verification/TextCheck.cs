@@ -41,7 +41,7 @@ public sealed class TextCheck : IComponentCheck
 
         if (!golden.Has("input_ids") || !golden.Has("text_encoder.last_hidden_state")) return;
         int[] shape = golden.Shape("input_ids");
-        var ids = golden.Int("input_ids").Select(v => checked((int)v)).ToArray();
+        var ids = golden.Int32("input_ids");
         var mask = golden.Int("attention_mask").Select(v => (float)v).ToArray();
         var model = context.Musicgen;
         model.Inspector = (name, tensor) => produced.Add(name, tensor);

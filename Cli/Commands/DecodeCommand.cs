@@ -22,13 +22,25 @@ public static class DecodeCommand
         {
             var audio = AudioOutput.Resolve(parse.GetValue(output)!, parse.GetValue(format));
             OutputPath.Check(parse.GetValue(output)!, "--out");
+            string path = parse.GetValue(output)!;
             var codes = CodesFile.Load(parse.GetValue(input)!);
             using var checkpoint = ModelArgument.Open(parse.GetValue(model)!);
             using var backend = BackendSelector.Open(parse.GetValue(device)!);
             using var codec = new AudioCodec(backend, checkpoint);
-            var clip = codec.Decode(codes);
-            AudioFile.Write(parse.GetValue(output)!, clip, audio.SampleFormat, parse.GetValue(normalize) ?? Normalization.None);
-            Console.WriteLine($"{parse.GetValue(output)}: {clip.ChannelCount} channel(s), {clip.Length} samples ({clip.Seconds:0.00} s at {clip.SampleRate} Hz)");
+            var normalization = parse.GetValue(normalize) ?? Normalization.None;
+            if (normalization != Normalization.None)
+            {
+                // Normalizing measures the whole piece first.
+                var clip = codec.Decode(codes);
+                AudioFile.Write(path, clip, audio.SampleFormat, normalization);
+                Console.WriteLine($"{path}: {clip.ChannelCount} channel(s), {clip.Length} samples ({clip.Seconds:0.00} s at {clip.SampleRate} Hz)");
+                return 0;
+            }
+            long samples = codec.DecodedLength(codes);
+            int rate = codec.Model.Config.SamplingRate;
+            // Written as it is decoded, a piece at a time: the length is known, so the header is exact from the start.
+            AudioFile.Write(path, rate, codec.Channels, samples, audio.SampleFormat, writer => codec.Decode(codes, piece => writer.Write(piece.Channels)));
+            Console.WriteLine($"{path}: {codec.Channels} channel(s), {samples} samples ({samples / (double)rate:0.00} s at {rate} Hz)");
             return 0;
         }));
         return command;

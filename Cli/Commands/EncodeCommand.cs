@@ -50,10 +50,10 @@ public static class EncodeCommand
 
     private static void Encode(AudioCodec codec, string input, string output, double? bandwidth)
     {
-        var clip = AudioFile.Read(input, AudioCodec.MaxSeconds);
-        var codes = codec.Encode(clip, bandwidth);
+        using var audio = AudioFile.Open(input);
+        var codes = codec.Encode(audio, bandwidth);
         CodesFile.Save(output, codes);
-        Console.WriteLine($"{output}: {codes.Channels} channel(s) × {codes.Codebooks} codebooks × {codes.Frames} frames ({clip.Seconds:0.00} s at {codes.FrameRate} frames/s)");
+        Console.WriteLine($"{output}: {codes.Channels} channel(s) × {codes.Codebooks} codebooks × {codes.Frames} frames ({(double)audio.Length / audio.SampleRate:0.00} s at {codes.FrameRate} frames/s)");
     }
 
     /// <summary>Every input file into the output folder; a file that fails is reported and the rest go on.</summary>

@@ -33,6 +33,12 @@ public sealed class ServeCommand
         DefaultValueFactory = _ => Defaults.ExtendStride,
     };
 
+    private readonly Option<double> ShutdownTimeout = new("--shutdown-timeout")
+    {
+        Description = "Seconds a stopping server (SIGTERM, Ctrl-C) lets the running batch finish before cancelling it; /healthz answers 503 meanwhile",
+        DefaultValueFactory = _ => Defaults.ShutdownTimeout.TotalSeconds,
+    };
+
     private ServeCommand() { }
 
     public static Command Create() => new ServeCommand().Build();
@@ -51,9 +57,10 @@ public sealed class ServeCommand
         MaxDuration.Accepts($"a number of seconds above 0 and at most {MusicRequest.MaxDuration:0}", seconds => seconds is > 0 and <= MusicRequest.MaxDuration);
         Window.Accepts($"a number of seconds above 0 and at most {MusicRequest.MaxWindow}", seconds => seconds is > 0 and <= MusicRequest.MaxWindow);
         ExtendStride.Accepts("a number of seconds above 0 and below the window", seconds => seconds is > 0 and < MusicRequest.MaxWindow);
+        ShutdownTimeout.Accepts("a number of seconds from 0 to 3600", seconds => seconds is >= 0 and <= 3600);
         var command = new Command("serve", "Serve an HTTP API and a web page that generate music with one model (loaded once)")
         {
-            model, device, weights, Host, Port, ApiKey, NoAuth, Queue, MaxBatch, Keep, MaxUpload, MaxDuration, Window, ExtendStride,
+            model, device, weights, Host, Port, ApiKey, NoAuth, Queue, MaxBatch, Keep, MaxUpload, MaxDuration, Window, ExtendStride, ShutdownTimeout,
         };
         command.SetAction(parse => CommandRunner.Run(() => Run(parse, parse.GetValue(model)!, parse.GetValue(device)!, WeightTypes.Parse(parse.GetValue(weights)!))));
         return command;
@@ -74,6 +81,7 @@ public sealed class ServeCommand
             MaxDuration = parse.GetValue(MaxDuration),
             Window = parse.GetValue(Window),
             ExtendStride = parse.GetValue(ExtendStride),
+            ShutdownTimeout = TimeSpan.FromSeconds(parse.GetValue(ShutdownTimeout)),
         };
         options.Validate(); // before the model is loaded: a refused setting costs nothing
 

@@ -3,7 +3,7 @@ using MusicGen.Loaders;
 namespace MusicGen.Engine.Audio;
 
 /// <summary>Planar float audio, nominally in [-1, 1]: <c>Channels[c][i]</c> is sample i of channel c.</summary>
-public sealed record AudioClip(int SampleRate, float[][] Channels)
+public sealed record AudioClip(int SampleRate, float[][] Channels) : IAudioSource
 {
     public int SampleRate { get; } = SampleRate > 0
         ? SampleRate
@@ -17,6 +17,19 @@ public sealed record AudioClip(int SampleRate, float[][] Channels)
     public int Length => Channels[0].Length;
 
     public double Seconds => (double)Length / SampleRate;
+
+    long IAudioSource.Length => Length;
+
+    /// <summary>A clip holds nothing to close.</summary>
+    void IDisposable.Dispose() { }
+
+    /// <summary>Samples [start, start + count) of every channel, copied.</summary>
+    public float[][] Read(long start, int count)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(start);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(start + count, Length);
+        return Channels.Select(channel => channel.AsSpan((int)start, count).ToArray()).ToArray();
+    }
 
     /// <summary>The mean of the channels, summed in float then divided, as torch's <c>mean(dim=-2)</c> does for a mono codec.</summary>
     public AudioClip ToMono()

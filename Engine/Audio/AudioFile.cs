@@ -66,6 +66,17 @@ public static class AudioFile
         return clip;
     }, e => new InputFileException(e.Message, e));
 
+    /// <summary>
+    /// The file as a source read a range at a time: a WAV file's samples are read as they are asked for (any length;
+    /// its header is checked now, its samples as they are read); another format is decoded whole by ffmpeg first, at
+    /// most <see cref="DefaultMaxSeconds"/>. Any problem is an <see cref="InputFileException"/>.
+    /// </summary>
+    public static IAudioSource Open(string path) => Open(path, FfmpegDecoder.FromEnvironment());
+
+    /// <summary>The same, decoding non-WAV formats with <paramref name="decoder"/>.</summary>
+    public static IAudioSource Open(string path, FfmpegDecoder decoder) =>
+        Path.GetExtension(path).Equals(".wav", StringComparison.OrdinalIgnoreCase) ? WavSource.Open(path) : Read(path, decoder);
+
     internal static MusicGenException TooLong(string path, double seconds, double maxSeconds) =>
         new($"{path}: the audio is {(seconds > maxSeconds + 1 ? $"{seconds:0.0} s" : "longer than that")}; at most {maxSeconds:0.#} s is read here");
 
@@ -159,6 +170,29 @@ public static class AudioFile
         try
         {
             AtomicFile.Write(path, stream => format.Write(stream, normalized, sampleFormat, path));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new MusicGenException($"{path}: cannot write: {e.Message}", e);
+        }
+    }
+
+    /// <summary>
+    /// Writes audio of a known length that <paramref name="write"/> hands an <see cref="AudioWriter"/> piece by
+    /// piece, in the format of the extension, through a temporary file as above: long audio never has to be held whole.
+    /// </summary>
+    public static void Write(string path, int sampleRate, int channels, long frames, SampleFormat? sampleFormat, Action<AudioWriter> write)
+    {
+        var format = AudioFormat.FromPath(path);
+        format.ResolveSampleFormat(sampleFormat);
+        try
+        {
+            AtomicFile.Write(path, stream =>
+            {
+                using var writer = format.OpenWriter(stream, sampleRate, channels, sampleFormat, frames, path);
+                write(writer);
+                writer.Finish();
+            });
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -34,32 +34,54 @@ public static class Resampler
     public static float[] Resample(float[] input, ResamplingKernel kernel) => Resample([input], kernel)[0];
 
     /// <summary>Signals of any lengths through one kernel, in parallel over blocks of output of every signal.</summary>
-    public static float[][] Resample(IReadOnlyList<float[]> inputs, ResamplingKernel kernel)
+    public static float[][] Resample(IReadOnlyList<float[]> inputs, ResamplingKernel kernel) =>
+        ResampleRange(inputs, 0, kernel, 0, inputs.Select(input => kernel.OutputLength(input.Length)).ToArray());
+
+    /// <summary>
+    /// Output samples [<paramref name="outputStart"/>, outputStart + counts[s]) of signals of which
+    /// <paramref name="inputs"/> hold the samples from <paramref name="inputStart"/> on: every sample those outputs
+    /// read inside the signals (<see cref="InputRange"/>), the signals being zero outside. In parallel over blocks of
+    /// output of every signal.
+    /// </summary>
+    public static float[][] ResampleRange(IReadOnlyList<float[]> inputs, long inputStart, ResamplingKernel kernel, long outputStart, IReadOnlyList<int> counts)
     {
         var outputs = new float[inputs.Count][];
         var work = new List<(int Signal, int Start)>();
         for (int s = 0; s < inputs.Count; s++)
         {
-            outputs[s] = new float[kernel.OutputLength(inputs[s].Length)];
-            for (int start = 0; start < outputs[s].Length; start += BlockOutputs) work.Add((s, start));
+            outputs[s] = new float[counts[s]];
+            for (int start = 0; start < counts[s]; start += BlockOutputs) work.Add((s, start));
         }
         Parallel.For(0, work.Count, i =>
         {
             var (signal, start) = work[i];
             float[] output = outputs[signal];
-            Convolve(inputs[signal], kernel, output.AsSpan(start, Math.Min(BlockOutputs, output.Length - start)), start);
+            Convolve(inputs[signal], inputStart, kernel, output.AsSpan(start, Math.Min(BlockOutputs, output.Length - start)), outputStart + start);
         });
         return outputs;
     }
 
-    /// <summary>Output samples [<paramref name="start"/>, start + output.Length) of <paramref name="input"/> through <paramref name="kernel"/>.</summary>
-    private static void Convolve(float[] input, ResamplingKernel kernel, Span<float> output, int start)
+    /// <summary>The input samples [first, end) that output samples [start, start + count) read (before clipping to the signal).</summary>
+    public static (long First, long End) InputRange(ResamplingKernel kernel, long start, int count) =>
+        (FirstInput(kernel, start), FirstInput(kernel, start + Math.Max(count, 1) - 1) + kernel.TapCount);
+
+    /// <summary>The first input sample output <paramref name="output"/> reads; it grows with the output.</summary>
+    private static long FirstInput(ResamplingKernel kernel, long output)
+    {
+        long block = output / kernel.Phases;
+        return block * kernel.InputStride + kernel.FirstTap((int)(output - block * kernel.Phases)) - kernel.Padding;
+    }
+
+    /// <summary>
+    /// Output samples [<paramref name="start"/>, start + output.Length) through <paramref name="kernel"/>, of a signal
+    /// whose samples from <paramref name="inputStart"/> on are <paramref name="input"/>.
+    /// </summary>
+    private static void Convolve(float[] input, long inputStart, ResamplingKernel kernel, Span<float> output, long start)
     {
         for (int i = 0; i < output.Length; i++)
         {
-            int o = start + i, block = o / kernel.Phases, phase = o - block * kernel.Phases;
-            long first = (long)block * kernel.InputStride + kernel.FirstTap(phase) - kernel.Padding;
-            output[i] = Sample(kernel.Taps(phase), input, 0, input.Length, first);
+            long o = start + i;
+            output[i] = Sample(kernel.Taps((int)(o % kernel.Phases)), input, inputStart, inputStart + input.Length, FirstInput(kernel, o));
         }
     }
 

@@ -98,9 +98,12 @@ public sealed class ResamplingKernel
     public int FirstTap(int phase) => _firstTap[phase];
 
     /// <summary>torchaudio's output length for <paramref name="inputLength"/> samples: ceil(length · Phases / InputStride).</summary>
+    public long OutputLength(long inputLength) => (inputLength * Phases + InputStride - 1) / InputStride;
+
+    /// <summary>The same for a signal held whole, which must fit in one array.</summary>
     public int OutputLength(int inputLength)
     {
-        long length = ((long)inputLength * Phases + InputStride - 1) / InputStride;
+        long length = OutputLength((long)inputLength);
         return length <= Array.MaxLength
             ? (int)length
             : throw new MusicGenException($"{inputLength} samples resampled by {Phases}/{InputStride} would be {length} samples, more than one signal can hold");

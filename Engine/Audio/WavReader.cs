@@ -25,15 +25,27 @@ public static class WavReader
 
         var channels = new float[format.ChannelCount][];
         for (int c = 0; c < channels.Length; c++) channels[c] = new float[frameCount];
+        ReadRange(stream, layout, 0, channels, frameCount);
+        return new AudioClip(format.SampleRate, channels);
+    }
 
+    /// <summary>
+    /// Frames [<paramref name="firstFrame"/>, firstFrame + count) of the data chunk <paramref name="layout"/> locates
+    /// into the start of <paramref name="channels"/>, a block at a time.
+    /// </summary>
+    public static void ReadRange(Stream stream, WavLayout layout, long firstFrame, float[][] channels, int count)
+    {
+        WavFormat format = layout.Format;
+        if (firstFrame < 0 || firstFrame + count > layout.FrameCount)
+            throw new ArgumentOutOfRangeException(nameof(firstFrame), $"frames [{firstFrame}, {firstFrame + count}) of {layout.FrameCount}");
         int framesPerBlock = Math.Max(1, BlockBytes / format.BlockAlign);
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(framesPerBlock * format.BlockAlign);
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(Math.Min(framesPerBlock, Math.Max(1, count)) * format.BlockAlign);
         try
         {
-            stream.Position = layout.DataOffset;
-            for (int done = 0; done < frameCount; done += framesPerBlock)
+            stream.Position = layout.DataOffset + firstFrame * format.BlockAlign;
+            for (int done = 0; done < count; done += framesPerBlock)
             {
-                Span<byte> block = buffer.AsSpan(0, Math.Min(framesPerBlock, frameCount - done) * format.BlockAlign);
+                Span<byte> block = buffer.AsSpan(0, Math.Min(framesPerBlock, count - done) * format.BlockAlign);
                 stream.ReadExactly(block);
                 WavSampleDecoder.Decode(block, format, channels, done);
             }
@@ -42,6 +54,5 @@ public static class WavReader
         {
             ArrayPool<byte>.Shared.Return(buffer);
         }
-        return new AudioClip(format.SampleRate, channels);
     }
 }

@@ -40,10 +40,12 @@ public sealed class AudioCodec : IDisposable
     private int SampleRate => Model.Config.SamplingRate;
 
     /// <summary>
-    /// The longest audio coded in one piece. The codec's activations grow with the length, so longer audio is
-    /// refused, naming this limit, rather than exhausting memory (see also <see cref="RequireMemoryFor"/>).
+    /// Samples (at the codec's rate) coded in one piece: longer audio is read and coded a piece at a time by
+    /// <see cref="EncodecStreamingEncoder"/>, and longer codes decoded a piece at a time by
+    /// <see cref="EncodecStreamingDecoder"/>, so that memory stays bounded at any length. About 4 s at 32 kHz; the
+    /// context each piece recomputes is a few frames.
     /// </summary>
-    public const int MaxSeconds = 600;
+    public const int PieceSamples = 1 << 17;
 
     /// <summary>
     /// Bytes of activations per sample and codec filter, measured at the peak of a decode (the full-rate residual
@@ -65,15 +67,46 @@ public sealed class AudioCodec : IDisposable
     public AudioCodes Encode(AudioClip clip, double? bandwidth = null) => EncodeBatch([clip], bandwidth)[0];
 
     /// <summary>
+    /// Codes of audio of any length and sampling rate, read, resampled and coded <see cref="PieceSamples"/> at a time
+    /// (audio up to one piece is coded whole). The codes are the whole encode's: the streaming encoder carries the
+    /// LSTM's state and the convolutions' context from piece to piece.
+    /// </summary>
+    public AudioCodes Encode(IAudioSource audio, double? bandwidth = null)
+    {
+        var source = audio.SampleRate == SampleRate ? audio : new ResampledAudio(audio, SampleRate); // disposed with audio, by its owner
+        if (source.Length == 0) throw new MusicGenException("the audio has no samples");
+        if (source.Length <= PieceSamples) return Encode(new AudioClip(SampleRate, source.Read(0, (int)source.Length)), bandwidth);
+        RequireMemoryFor(PieceSamples, "encoding");
+        int quantizers = Model.QuantizersFor(bandwidth ?? Model.Config.TargetBandwidths.Max());
+        int batch = CodecItems(1);
+        using var encoder = new EncodecStreamingEncoder(Model, batch, quantizers);
+        var pieces = new List<int[]>(); // each [B, Q, n]
+        for (long start = 0; start < source.Length; start += PieceSamples)
+        {
+            int count = (int)Math.Min(PieceSamples, source.Length - start);
+            pieces.Add(encoder.Push(new AudioClip(SampleRate, source.Read(start, count)).WithChannels(Channels).Channels.SelectMany(c => c).ToArray(), count)); // [C, 1, n]
+        }
+        pieces.Add(encoder.Finish());
+        int frames = encoder.CodedFrames, rows = batch * quantizers;
+        var codes = new int[checked(rows * frames)]; // [B, Q, F]
+        int done = 0;
+        foreach (int[] piece in pieces)
+        {
+            int n = piece.Length / rows;
+            for (int r = 0; r < rows; r++) piece.AsSpan(r * n, n).CopyTo(codes.AsSpan(r * frames + done));
+            done += n;
+        }
+        return new AudioCodes(Channels, quantizers, frames, codes, SampleRate, Model.Config.FrameRate, checked((int)source.Length));
+    }
+
+    /// <summary>
     /// Codes of clips of equal length, in one pass through the codec (faster than one by one; the same codes, as no
-    /// clip is padded).
+    /// clip is padded). The codec's activations for all of it are held at once: longer audio goes through
+    /// <see cref="Encode(IAudioSource, double?)"/>.
     /// </summary>
     public AudioCodes[] EncodeBatch(IReadOnlyList<AudioClip> clips, double? bandwidth = null)
     {
         if (clips.Count == 0) return [];
-        foreach (var clip in clips)
-            if (clip.Seconds > MaxSeconds)
-                throw new MusicGenException($"the audio is {clip.Seconds:0.0} s; one encode takes at most {MaxSeconds} s");
         var resampled = clips.Select(c => c.SampleRate == SampleRate ? c : Resampler.Resample(c, SampleRate)).ToArray();
         int length = resampled[0].Length;
         if (length == 0) throw new MusicGenException("the audio has no samples");
@@ -99,19 +132,59 @@ public sealed class AudioCodec : IDisposable
     /// <summary>The clip coded by codes, cut to the original length when the codes record it.</summary>
     public AudioClip Decode(AudioCodes codes)
     {
+        var pieces = new List<AudioClip>();
+        Decode(codes, pieces.Add);
+        return pieces.Count == 1 ? pieces[0]
+            : new AudioClip(SampleRate, Enumerable.Range(0, Channels).Select(c => pieces.SelectMany(p => p.Channels[c]).ToArray()).ToArray());
+    }
+
+    /// <summary>Samples per channel that <see cref="Decode(AudioCodes, Action{AudioClip})"/> hands out for these codes.</summary>
+    public long DecodedLength(AudioCodes codes)
+    {
+        long decoded = (long)codes.Frames * Model.Config.HopLength;
+        return Math.Min(decoded, codes.Samples ?? decoded);
+    }
+
+    /// <summary>
+    /// The audio coded by codes, cut to the original length when the codes record it, handed to
+    /// <paramref name="write"/> in order: whole for codes of up to one piece, else a piece at a time as the streaming
+    /// decoder makes it, so that memory stays bounded at any length.
+    /// </summary>
+    public void Decode(AudioCodes codes, Action<AudioClip> write)
+    {
         if (codes.SampleRate != SampleRate || codes.FrameRate != Model.Config.FrameRate)
             throw new MusicGenException($"the codes are for {codes.SampleRate} Hz at {codes.FrameRate} frames/s, this codec is {SampleRate} Hz at {Model.Config.FrameRate} frames/s");
         if (codes.Channels != Channels)
             throw new MusicGenException($"the codes have {codes.Channels} channel(s), this model has {Channels}");
         if (codes.Codebooks > Model.Quantizer.NumQuantizers)
             throw new MusicGenException($"the codes have {codes.Codebooks} codebooks, this codec has {Model.Quantizer.NumQuantizers}");
-        if (codes.Frames > MaxSeconds * Model.Config.FrameRate)
-            throw new MusicGenException($"the codes are {codes.Frames} frames ({codes.Frames / (double)Model.Config.FrameRate:0.0} s); one decode takes at most {MaxSeconds} s ({MaxSeconds * Model.Config.FrameRate} frames)");
         codes.RequireWithin(Model.Config.CodebookSize);
-        RequireMemoryFor((long)codes.Frames * Model.Config.HopLength, "decoding");
-        var audio = Decode(new CodesBatch(1, codes.Channels, codes.Codebooks, codes.Frames, codes.Values)); // [1, C, F · hop]
-        int length = Math.Min(audio.Samples, codes.Samples ?? audio.Samples);
-        return new AudioClip(SampleRate, Enumerable.Range(0, Channels).Select(c => audio.Values.AsSpan(c * audio.Samples, length).ToArray()).ToArray());
+        int hop = Model.Config.HopLength, pieceFrames = PieceSamples / hop;
+        long remaining = DecodedLength(codes);
+        void Hand(float[] samples) // [C, 1, n]
+        {
+            FiniteCheck.Require(samples, "the audio decoded by the codec (the checkpoint's weights may hold NaN or infinity)");
+            int decoded = samples.Length / Channels, length = (int)Math.Min(decoded, remaining);
+            if (length == 0) return;
+            write(new AudioClip(SampleRate, Enumerable.Range(0, Channels).Select(c => samples.AsSpan(c * decoded, length).ToArray()).ToArray()));
+            remaining -= length;
+        }
+        if (codes.Frames <= pieceFrames)
+        {
+            RequireMemoryFor((long)codes.Frames * hop, "decoding");
+            using var audio = Model.Decode(codes.Values, codes.Channels, codes.Codebooks, codes.Frames); // [C, 1, F · hop]
+            Hand(audio.ToArray());
+            return;
+        }
+        RequireMemoryFor(PieceSamples, "decoding");
+        using var stream = new EncodecStreamingDecoder(Model, codes.Channels, codes.Codebooks);
+        int rows = codes.Channels * codes.Codebooks;
+        for (int start = 0; start < codes.Frames; start += pieceFrames)
+        {
+            int frames = Math.Min(pieceFrames, codes.Frames - start);
+            Hand(stream.Push(FrameColumns.Slice(codes.Values, rows, codes.Frames, start, frames), frames));
+        }
+        Hand(stream.Finish());
     }
 
     /// <summary>Audio [B, C, F · hop] of codes [B, C, K, F], decoded whole.</summary>

@@ -15,6 +15,11 @@ namespace MusicGen.Loaders.Safetensors;
 public sealed class SafetensorsFile : IDisposable
 {
     private const long MaxHeaderBytes = 100L * 1024 * 1024;
+    /// <summary>
+    /// The most tensors one file may list: musicgen-large has about 1,500 in all. Each entry costs memory while the
+    /// header is read, so a hostile header of a million tiny entries is refused once it passes this count.
+    /// </summary>
+    private const int MaxTensors = 1 << 16;
     /// <summary>Elements converted per read when a tensor is stored in another type than the one asked for.</summary>
     private const int ConversionChunk = 1 << 16;
 
@@ -72,30 +77,65 @@ public sealed class SafetensorsFile : IDisposable
         return (dataStart, tensors, metadata);
     }
 
+    /// <summary>
+    /// The header's entries, read one at a time (a document per entry, never one for the whole header), and checked
+    /// as the reference checks them: the tensors tile the data section, each starting where the one before ends.
+    /// </summary>
     private static (Dictionary<string, TensorEntry>, Dictionary<string, string>) ParseHeader(
         string path, byte[] headerBytes, long dataLength)
     {
-        using (var document = Configs.ConfigReader.Parse(headerBytes, $"{path}: the header"))
+        if (!System.Text.Unicode.Utf8.IsValid(headerBytes)) throw new MusicGenException($"{path}: the header: not valid JSON (the text is not valid UTF-8)");
+        var tensors = new Dictionary<string, TensorEntry>(StringComparer.Ordinal);
+        var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
+        var reader = new Utf8JsonReader(headerBytes, new JsonReaderOptions { AllowTrailingCommas = true });
+        try
         {
-            if (document.RootElement.ValueKind != JsonValueKind.Object)
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
                 throw new MusicGenException($"{path}: the header is not a JSON object");
-            var tensors = new Dictionary<string, TensorEntry>(StringComparer.Ordinal);
-            var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
-            foreach (var property in document.RootElement.EnumerateObject())
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
-                if (property.Name == "__metadata__")
+                string name = reader.GetString()!;
+                reader.Read();
+                using var value = JsonDocument.ParseValue(ref reader);
+                if (name == "__metadata__")
                 {
-                    if (property.Value.ValueKind == JsonValueKind.Object)
-                        foreach (var item in property.Value.EnumerateObject())
+                    if (value.RootElement.ValueKind == JsonValueKind.Object)
+                        foreach (var item in value.RootElement.EnumerateObject())
                             metadata[item.Name] = item.Value.ValueKind == JsonValueKind.String ? item.Value.GetString()! : item.Value.GetRawText();
                     continue;
                 }
-                if (tensors.ContainsKey(property.Name))
-                    throw new MusicGenException($"{path}: tensor '{property.Name}' appears twice in the header");
-                tensors[property.Name] = ParseEntry(path, property.Name, property.Value, dataLength);
+                if (tensors.ContainsKey(name))
+                    throw new MusicGenException($"{path}: tensor '{name}' appears twice in the header");
+                if (tensors.Count == MaxTensors)
+                    throw new MusicGenException($"{path}: the header lists more than {MaxTensors} tensors, more than any checkpoint file holds; the file is corrupt");
+                tensors[name] = ParseEntry(path, name, value.RootElement, dataLength);
             }
-            return (tensors, metadata);
+            while (reader.Read()) { } // the rest must be the object's end and whitespace, or the reader throws
         }
+        catch (JsonException e)
+        {
+            throw new MusicGenException($"{path}: the header: not valid JSON ({e.Message})");
+        }
+        RequireTiled(path, tensors.Values, dataLength);
+        return (tensors, metadata);
+    }
+
+    /// <summary>
+    /// The tensors must cover the data section without gaps, overlaps or bytes left over, as the reference's
+    /// validation demands: a file that does not is corrupt, and reading it would hand out shifted bytes.
+    /// </summary>
+    private static void RequireTiled(string path, IEnumerable<TensorEntry> tensors, long dataLength)
+    {
+        long end = 0;
+        foreach (var entry in tensors.OrderBy(e => e.Begin).ThenBy(e => e.End))
+        {
+            if (entry.Begin != end)
+                throw new MusicGenException($"{path}: tensor '{entry.Name}' starts at byte {entry.Begin} of the data section, but the tensors before it end at byte {end} "
+                    + $"({(entry.Begin > end ? "a gap" : "an overlap")}); the file is corrupt");
+            end = entry.End;
+        }
+        if (end != dataLength)
+            throw new MusicGenException($"{path}: the data section holds {dataLength - end} byte(s) after the last tensor; the file is corrupt");
     }
 
     private static TensorEntry ParseEntry(string path, string name, JsonElement value, long dataLength)

@@ -80,9 +80,10 @@ public static class GenerationEndpoints
         }
         if (!WantsAudio(http.Request)) return Results.Accepted(GenerationUrls.For(job.Id).Self, new GenerationAccepted(job.Id, job.Status, GenerationUrls.For(job.Id)));
 
-        // The client waits for the audio itself: when it goes away, nobody else knows the id, so the work stops.
-        await StreamAudioAsync(http, job, 0, SampleFormat.Pcm16);
-        if (!job.IsFinished) scheduler.Cancel(job);
+        // The client waits for the audio itself: when it goes away early, nobody else knows the id, so the work stops.
+        // Once every sample is out the job is left to finish: its last chunk precedes the codes and the job's
+        // completion, and the client may hang up in between.
+        if (!await StreamAudioAsync(http, job, 0, SampleFormat.Pcm16)) scheduler.Cancel(job);
         return Results.Empty;
     }
 
@@ -111,9 +112,9 @@ public static class GenerationEndpoints
     /// <summary>
     /// The WAV of a piece while it is made: the header at once (the length is known), then the samples as the
     /// generator hands them over. A generation that fails midway ends the connection, so a client never takes a
-    /// short file for a whole one.
+    /// short file for a whole one. True when every sample was written.
     /// </summary>
-    private static async Task StreamAudioAsync(HttpContext http, GenerationJob job, int index, SampleFormat format)
+    private static async Task<bool> StreamAudioAsync(HttpContext http, GenerationJob job, int index, SampleFormat format)
     {
         var audio = job.Audio[index];
         var header = new MemoryStream();
@@ -126,6 +127,7 @@ public static class GenerationEndpoints
         response.Headers.ContentDisposition = $"inline; filename=\"{FileName(job, index, ".wav")}\"";
         response.Headers.CacheControl = "no-store";
         var cancellation = http.RequestAborted;
+        int written = 0;
         try
         {
             await response.Body.WriteAsync(header.ToArray(), cancellation);
@@ -136,6 +138,7 @@ public static class GenerationEndpoints
                 samples.SetLength(0);
                 WavWriter.WriteSamples(samples, chunk, format);
                 await response.Body.WriteAsync(samples.GetBuffer().AsMemory(0, (int)samples.Length), cancellation);
+                written += chunk.Length;
                 await response.Body.FlushAsync(cancellation);
             }
         }
@@ -147,6 +150,7 @@ public static class GenerationEndpoints
         {
             // The client went away.
         }
+        return written == audio.Frames;
     }
 
     private static IResult Codes(HttpContext http, string id, JobStore store, int? piece)

@@ -21,11 +21,13 @@ public enum Admission
 /// The one generator's schedule: submitted jobs wait in a bounded queue; whenever the generator is free, the
 /// oldest job starts together with the queued jobs that can share its batch (same <see cref="GenerationParameters.BatchKey"/>),
 /// up to the batch limit. Stopping refuses new work, cancels what waits, and lets the running batch finish
-/// until the host's shutdown timeout, then cancels it.
+/// until the host's shutdown timeout, then cancels it. It drains before the web server stops listening (the
+/// host's stopping phase comes before any service stops), so that meanwhile <c>/healthz</c> answers 503 and the
+/// running batch's clients are served.
 /// </summary>
 public sealed class GenerationScheduler(
     IMusicGenerator generator, JobStore store, ServerMetrics metrics, ServerOptions options, IHostApplicationLifetime lifetime, ILogger<GenerationScheduler> log)
-    : IHostedService, IDisposable
+    : IHostedLifecycleService, IDisposable
 {
     private readonly LinkedList<GenerationJob> _queue = new();
     private readonly SemaphoreSlim _wake = new(0);
@@ -102,13 +104,20 @@ public sealed class GenerationScheduler(
         log.LogInformation("stopping: {Waiting} queued request(s) cancelled, {Running} running", waiting.Length, _running.Count);
     }
 
+    /// <summary>Drains before the web server stops: see the class summary.</summary>
+    public Task StoppingAsync(CancellationToken cancellationToken) => DrainAsync(cancellationToken);
+
     /// <inheritdoc />
-    public async Task StopAsync(CancellationToken cancellationToken)
+    public Task StopAsync(CancellationToken cancellationToken) => DrainAsync(cancellationToken);
+
+    /// <summary>Stops taking work and waits for the running batch, cancelling it when <paramref name="timeout"/> fires.</summary>
+    private async Task DrainAsync(CancellationToken timeout)
     {
         BeginStopping();
+        if (_loop.IsCompleted) return;
         try
         {
-            await _loop.WaitAsync(cancellationToken);
+            await _loop.WaitAsync(timeout);
         }
         catch (OperationCanceledException)
         {
@@ -117,6 +126,15 @@ public sealed class GenerationScheduler(
             await _loop;
         }
     }
+
+    /// <inheritdoc />
+    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <inheritdoc />
+    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <inheritdoc />
+    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     private async Task RunAsync()
     {

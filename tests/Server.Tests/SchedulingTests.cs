@@ -22,6 +22,8 @@ public sealed class SchedulingTests
         Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
         Assert.True(refused.Headers.RetryAfter?.Delta > TimeSpan.Zero, "no Retry-After");
         Assert.Equal("application/problem+json", refused.Content.Headers.ContentType!.MediaType);
+        var problem = System.Text.Json.JsonDocument.Parse(await refused.Content.ReadAsStringAsync()).RootElement;
+        Assert.Equal("https://tools.ietf.org/html/rfc6585#section-4", problem.GetProperty("type").GetString());
         Assert.Contains("musicgen_generations_rejected_total 1\n", await server.Client.GetStringAsync("/metrics"));
         Assert.Contains("musicgen_queue_length 1\n", await server.Client.GetStringAsync("/metrics"));
 
@@ -143,6 +145,34 @@ public sealed class SchedulingTests
             Assert.True(DateTime.UtcNow < deadline, "the abandoned generation was not cancelled");
             await Task.Delay(20);
         }
+    }
+
+    [Fact]
+    public async Task A_one_shot_request_whose_wav_was_delivered_is_done_though_the_client_left_before_the_job_ended()
+    {
+        // The generator hands over the last audio before it returns the codes: held between the two, the client has
+        // the whole WAV and hangs up while the job is still running. Counted cancelled, one request in seven was.
+        var generator = ControlledGenerator.Golden(holdFinishes: true);
+        await using var server = await TestApp.StartAsync(generator);
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/generations") { Content = JsonContent.Create(TestApp.Greedy()) };
+        request.Headers.Accept.ParseAdd("audio/wav");
+        using (var response = await server.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead))
+        {
+            var wav = await response.Content.ReadAsByteArrayAsync().WaitAsync(Patience);
+            Assert.Equal(response.Content.Headers.ContentLength, wav.Length);
+        }
+        await generator.AudioOut.WaitAsync(Patience);
+
+        generator.Finish.Release();
+        var deadline = DateTime.UtcNow + Patience;
+        string metrics;
+        while (!(metrics = await server.Client.GetStringAsync("/metrics")).Contains("musicgen_generations_total{status=\"done\"} 1\n"))
+        {
+            Assert.True(DateTime.UtcNow < deadline, metrics);
+            await Task.Delay(20);
+        }
+        Assert.Contains("musicgen_generations_total{status=\"cancelled\"} 0\n", metrics);
+        Assert.Equal(0, Volatile.Read(ref generator.Cancelled));
     }
 
     [Fact]

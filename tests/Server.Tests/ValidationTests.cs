@@ -113,6 +113,7 @@ public sealed class ValidationTests
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType!.MediaType);
         var problem = JsonDocument.Parse(text).RootElement;
         Assert.Equal((int)status, problem.GetProperty("status").GetInt32());
+        Assert.StartsWith("https://tools.ietf.org/html/rfc", problem.GetProperty("type").GetString());
         Assert.True(problem.TryGetProperty("errors", out var errors), $"no errors: {text}");
         Assert.True(errors.TryGetProperty(field, out var messages), $"errors do not name {field}: {text}");
         Assert.StartsWith($"{field}: ", problem.GetProperty("detail").GetString());

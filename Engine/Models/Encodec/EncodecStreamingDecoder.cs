@@ -64,7 +64,7 @@ public sealed class EncodecStreamingDecoder : IDisposable
         if (_finished) throw new InvalidOperationException("the stream is finished");
         if (codes.Length != _batch * _quantizers * frames)
             throw new ArgumentException($"{codes.Length} codes do not form [{_batch}, {_quantizers}, {frames}]");
-        _codes = AppendFrames(_codes, _batch * _quantizers, _codesCount, codes, frames);
+        _codes = FrameColumns.Append(_codes, _batch * _quantizers, _codesCount, codes, frames);
         _codesCount += frames;
         Frames += frames;
         return Advance(final: false);
@@ -103,17 +103,17 @@ public sealed class EncodecStreamingDecoder : IDisposable
         int done = _lstmStart + _lstmCount;
         if (target <= done) return;
         int from = Math.Max(0, done - _inputContext.Left), to = Math.Min(Frames, target + _inputContext.Right);
-        var window = SliceFrames(_codes, _batch * _quantizers, _codesCount, from - _codesStart, to - from);
+        var window = FrameColumns.Slice(_codes, _batch * _quantizers, _codesCount, from - _codesStart, to - from);
         using var embeddings = _model.Quantizer.Decode(window, _batch, _quantizers, to - from); // [B, D, n]
         using var convolved = _inputConv.Forward(embeddings);                                    // [B, H, n]
         using var fresh = _backend.Allocate(_batch, _width, target - done);                      // [B, H, m]
         _backend.CopyBlocks(convolved, done - from, to - from, fresh, 0, target - done, target - done, _batch * _width);
         using var lstm = _lstm.Forward(fresh, _state);                                           // [B, H, m]
-        _lstmOut = AppendFrames(_lstmOut, _batch * _width, _lstmCount, lstm.ToArray(), target - done);
+        _lstmOut = FrameColumns.Append(_lstmOut, _batch * _width, _lstmCount, lstm.ToArray(), target - done);
         _lstmCount += target - done;
 
         int keep = Math.Max(_codesStart, target - _inputContext.Left);
-        _codes = SliceFrames(_codes, _batch * _quantizers, _codesCount, keep - _codesStart, _codesStart + _codesCount - keep);
+        _codes = FrameColumns.Slice(_codes, _batch * _quantizers, _codesCount, keep - _codesStart, _codesStart + _codesCount - keep);
         _codesCount -= keep - _codesStart;
         _codesStart = keep;
     }
@@ -123,7 +123,7 @@ public sealed class EncodecStreamingDecoder : IDisposable
     {
         if (target <= _audioFrames) return [];
         int from = Math.Max(0, _audioFrames - _tailContext.Left), to = final ? end : Math.Min(end, target + _tailContext.Right);
-        var window = SliceFrames(_lstmOut, _batch * _width, _lstmCount, from - _lstmStart, to - from);
+        var window = FrameColumns.Slice(_lstmOut, _batch * _width, _lstmCount, from - _lstmStart, to - from);
         using var input = _backend.Upload(window, _batch, _width, to - from);
         using var audio = EncodecLayerStack.Run(_tail, input, null); // [B, C, n · hop]
         int channels = audio.Dim(1), length = (target - _audioFrames) * _hop;
@@ -132,30 +132,10 @@ public sealed class EncodecStreamingDecoder : IDisposable
         _audioFrames = target;
 
         int keep = Math.Max(_lstmStart, target - _tailContext.Left);
-        _lstmOut = SliceFrames(_lstmOut, _batch * _width, _lstmCount, keep - _lstmStart, _lstmStart + _lstmCount - keep);
+        _lstmOut = FrameColumns.Slice(_lstmOut, _batch * _width, _lstmCount, keep - _lstmStart, _lstmStart + _lstmCount - keep);
         _lstmCount -= keep - _lstmStart;
         _lstmStart = keep;
         return fresh.ToArray();
-    }
-
-    /// <summary>[rows, count + added] from [rows, count] and [rows, added].</summary>
-    private static T[] AppendFrames<T>(T[] existing, int rows, int count, ReadOnlySpan<T> added, int addedCount)
-    {
-        var result = new T[rows * (count + addedCount)];
-        for (int r = 0; r < rows; r++)
-        {
-            existing.AsSpan(r * count, count).CopyTo(result.AsSpan(r * (count + addedCount)));
-            added.Slice(r * addedCount, addedCount).CopyTo(result.AsSpan(r * (count + addedCount) + count));
-        }
-        return result;
-    }
-
-    /// <summary>Columns [start, start + length) of [rows, count].</summary>
-    private static T[] SliceFrames<T>(T[] values, int rows, int count, int start, int length)
-    {
-        var result = new T[rows * length];
-        for (int r = 0; r < rows; r++) values.AsSpan(r * count + start, length).CopyTo(result.AsSpan(r * length));
-        return result;
     }
 
     public void Dispose() => _state.Dispose();

@@ -13,7 +13,20 @@ namespace MusicGen.Tests.Backends;
 [Collection(IlgpuCollection.Name)]
 public sealed class IlgpuGoldenCaseTests(IlgpuFixture fixture, ITestOutputHelper output)
 {
-    public static TheoryData<string> Cases() => GoldenCaseTests.Cases();
+    /// <summary>
+    /// Every case but three of the four long-form ones, which run the same kernels window after window and took six of
+    /// the emulator's twelve minutes: longform-mono stays, the case whose streamed audio showed the unpinned copies.
+    /// </summary>
+    public static TheoryData<string> Cases()
+    {
+        var data = new TheoryData<string>();
+        foreach (string folder in TestPaths.GoldenCases())
+        {
+            string name = Path.GetFileName(folder);
+            if (!name.StartsWith("longform-", StringComparison.Ordinal) || name == "longform-mono") data.Add(name);
+        }
+        return data;
+    }
 
     [Theory]
     [MemberData(nameof(Cases))]
@@ -29,7 +42,7 @@ public sealed class IlgpuGoldenCaseTests(IlgpuFixture fixture, ITestOutputHelper
 
     /// <summary>
     /// A representative few cases with low-precision weights, as the emulator takes minutes per case: the stereo
-    /// case (the quickest) with every type, the mono case with generate's default q8, the melody case with q4. OpenCL
+    /// case (the quickest) with every type, the mono case with generate's default q8, the stereo melody case with q4. OpenCL
     /// runs every case with every type.
     /// </summary>
     public static TheoryData<string, WeightType> LowPrecisionCases() => new()
@@ -39,7 +52,7 @@ public sealed class IlgpuGoldenCaseTests(IlgpuFixture fixture, ITestOutputHelper
         { "musicgen-stereo", WeightType.Q8 },
         { "musicgen-stereo", WeightType.Q4 },
         { "musicgen-mono", WeightType.Q8 },
-        { "musicgen-melody", WeightType.Q4 },
+        { "musicgen-stereo-melody", WeightType.Q4 },
     };
 
     [Theory]

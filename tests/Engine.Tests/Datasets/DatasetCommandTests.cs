@@ -261,6 +261,28 @@ public class DatasetCommandTests(DatasetFixture fixture) : IClassFixture<Dataset
     }
 
     [Fact]
+    public void A_recording_longer_than_a_whole_clip_is_coded_in_pieces_with_the_codes_of_a_whole_encode()
+    {
+        using var folder = new TempFolder();
+        Directory.CreateDirectory(folder.File("audio"));
+        var recording = new AudioClip(22050, [RandomData.Uniform(8, 22050 * 40, 0.3f), RandomData.Uniform(9, 22050 * 40, 0.3f)]);
+        Assert.True(recording.Seconds > DatasetBuilder.WholeSeconds);
+        WavFile.Write(folder.File("audio/long.wav"), recording, SampleFormat.Float32);
+
+        var run = CliRunner.Run("dataset", folder.File("audio"), "--model", DatasetFixture.Model, "--out", folder.File("out"), "--test-fraction", "0");
+
+        Assert.True(run.ExitCode == 0, run.Error);
+        // The clip source mixes to mono before it resamples, as for every clip; coded whole, the same audio gives:
+        using var backend = new MusicGen.Engine.Backends.Cpu.CpuBackend();
+        using var checkpoint = MusicGen.Loaders.Checkpoints.CheckpointFolder.Open(DatasetFixture.Model);
+        using var codec = new AudioCodec(backend, checkpoint);
+        var expected = codec.EncodeBatch([Resampler.Resample(recording.WithChannels(1), 32000)])[0];
+        var row = Assert.Single(ParquetRow.ReadSplit(folder.File("out"), DatasetSplit.Train));
+        Assert.Equal((expected.Codebooks, expected.Frames), (row.Codebooks, row.Length));
+        Assert.Equal(expected.Values, row.Codes.SelectMany(c => c).Select(v => (int)v));
+    }
+
+    [Fact]
     public void Nothing_encoded_is_a_failure()
     {
         using var folder = new TempFolder();

@@ -126,6 +126,78 @@ public sealed class BadInputTests : IDisposable
     }
 
     [Fact]
+    public void Verify_on_expected_outputs_with_bytes_inserted_between_tensors_names_the_file()
+    {
+        // The fuzz finding: the shifted bytes read as token ids beyond int32 and ended in an OverflowException.
+        string copy = CopyOfCase("musicgen-short");
+        string expected = Path.Combine(copy, "expected.safetensors");
+        var bytes = File.ReadAllBytes(expected);
+        int dataStart = 8 + (int)BitConverter.ToUInt64(bytes);
+        File.WriteAllBytes(expected, [.. bytes[..(dataStart + 50)], 0xFF, 0x13, 0x77, .. bytes[(dataStart + 50)..]]);
+
+        var run = CliRunner.Run("verify", copy);
+
+        Assert.Equal(1, run.ExitCode);
+        Assert.Equal($"error: {expected}: the data section holds 3 byte(s) after the last tensor; the file is corrupt", run.Error.Trim());
+    }
+
+    [Fact]
+    public void Verify_on_expected_outputs_with_a_token_id_beyond_int32_names_the_tensor()
+    {
+        string copy = CopyOfCase("musicgen-short");
+        string expected = Path.Combine(copy, "expected.safetensors");
+        long offset;
+        using (var file = SafetensorsFile.Open(expected))
+            offset = new FileInfo(expected).Length - file.Tensors.Values.Sum(t => t.ByteCount) + file.Entry("input_ids").Begin;
+        var bytes = File.ReadAllBytes(expected);
+        bytes[offset + 5] = 0x7F; // the first id's high bytes: 2^46 and more
+        File.WriteAllBytes(expected, bytes);
+
+        var run = CliRunner.Run("verify", copy);
+
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains($"error: {expected}: tensor 'input_ids' holds ", run.Error);
+        Assert.Contains("at element 0, outside [-2147483648, 2147483647]; the file is corrupt", run.Error);
+    }
+
+    private string CopyOfCase(string name)
+    {
+        string source = TestPaths.Golden(name), copy = _temp.File(name);
+        Directory.CreateDirectory(Path.Combine(copy, "model"));
+        foreach (string file in Directory.GetFiles(source, "*", SearchOption.AllDirectories))
+            File.Copy(file, Path.Combine(copy, Path.GetRelativePath(source, file)));
+        return copy;
+    }
+
+    [SkippableFact]
+    public void An_output_named_by_a_symbolic_link_is_written_through_the_link()
+    {
+        Directory.CreateDirectory(_temp.File("links"));
+        Directory.CreateDirectory(_temp.File("files"));
+        File.WriteAllText(_temp.File("files/old.safetensors"), "replaced by the write");
+        SymbolicLinks.Create(_temp.File("links/codes.safetensors"), "../files/old.safetensors");
+        SymbolicLinks.Create(_temp.File("links/dangling.safetensors"), "../files/new.safetensors");
+        File.WriteAllBytes(_temp.File("in.wav"), new Audio.WavBuilder().Fmt(1, 1, 32000, 16).Data(new byte[6400]).ToArray());
+
+        foreach (string link in new[] { "links/codes.safetensors", "links/dangling.safetensors" })
+        {
+            var run = CliRunner.Run("encode", _temp.File("in.wav"), "--model", MonoModel, "--out", _temp.File(link));
+            Assert.True(run.ExitCode == 0, run.Error);
+        }
+
+        // The links stay links, as after a shell's or ffmpeg's write; their targets hold the codes; nothing else is left.
+        Assert.Equal("../files/old.safetensors", new FileInfo(_temp.File("links/codes.safetensors")).LinkTarget);
+        Assert.Equal("../files/new.safetensors", new FileInfo(_temp.File("links/dangling.safetensors")).LinkTarget);
+        foreach (string target in new[] { "files/old.safetensors", "files/new.safetensors" })
+        {
+            using var codes = SafetensorsFile.Open(_temp.File(target));
+            Assert.NotEmpty(codes.Tensors);
+        }
+        Assert.Equal(["codes.safetensors", "dangling.safetensors"], Directory.GetFileSystemEntries(_temp.File("links")).Select(Path.GetFileName).Order());
+        Assert.Equal(["new.safetensors", "old.safetensors"], Directory.GetFileSystemEntries(_temp.File("files")).Select(Path.GetFileName).Order());
+    }
+
+    [Fact]
     public void A_checkpoint_with_a_NaN_weight_is_an_error_naming_the_stage_not_a_file_of_NaNs()
     {
         string folder = _temp.File("poisoned");

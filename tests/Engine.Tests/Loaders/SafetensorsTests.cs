@@ -140,6 +140,36 @@ public class SafetensorsTests
         Assert.Contains("not found", OpenFails(folder.File("absent.safetensors")).Message);
     }
 
+    [Theory]
+    [InlineData("[0, 4]", "[8, 12]", 12, "tensor 'b' starts at byte 8 of the data section, but the tensors before it end at byte 4 (a gap)")]
+    [InlineData("[0, 4]", "[2, 6]", 6, "tensor 'b' starts at byte 2 of the data section, but the tensors before it end at byte 4 (an overlap)")]
+    [InlineData("[0, 4]", "[4, 8]", 11, "the data section holds 3 byte(s) after the last tensor")]
+    public void Tensors_must_tile_the_data_section_as_the_reference_demands(string aOffsets, string bOffsets, int dataBytes, string expected)
+    {
+        // Bytes inserted into a file shift every later tensor: reading it anyway hands out garbage, such as token
+        // ids beyond int32 that once surfaced in verify as an OverflowException.
+        using var folder = new TempFolder();
+        string header = $$$"""
+            {"a": {"dtype": "F32", "shape": [1], "data_offsets": {{{aOffsets}}}}, "b": {"dtype": "F32", "shape": [1], "data_offsets": {{{bOffsets}}}}}
+            """;
+        var error = OpenFails(WriteRaw(folder, header, dataBytes));
+        Assert.Contains(expected, error.Message);
+        Assert.Contains("bad.safetensors", error.Message);
+    }
+
+    [Fact]
+    public void A_header_listing_more_tensors_than_any_checkpoint_is_refused()
+    {
+        using var folder = new TempFolder();
+        const int count = (1 << 16) + 1;
+        var header = new StringBuilder("{");
+        for (int i = 0; i < count; i++) header.Append(i == 0 ? "" : ",").Append($$"""
+            "t{{i}}":{"dtype":"U8","shape":[1],"data_offsets":[{{i}},{{i + 1}}]}
+            """);
+        var error = OpenFails(WriteRaw(folder, header.Append('}').ToString(), count));
+        Assert.Contains("the header lists more than 65536 tensors", error.Message);
+    }
+
     [Fact]
     public void A_truncated_copy_of_a_real_checkpoint_names_a_tensor()
     {
