@@ -40,6 +40,12 @@ public abstract class BackendOpsTests
         });
     }
 
+    /// <summary>
+    /// Whether this backend multiplies <paramref name="type"/> weights against activations rounded to 8 bits per
+    /// block of 32 (<see cref="NaiveOps.RoundedToInt8Blocks"/>), as integer dot products do.
+    /// </summary>
+    protected virtual bool RoundsActivations(WeightType type) => false;
+
     [SkippableTheory]
     [InlineData(WeightType.F16)]
     [InlineData(WeightType.BF16)]
@@ -48,6 +54,11 @@ public abstract class BackendOpsTests
     public void Linear_with_packed_weights_matches_the_decoded_weights(WeightType type)
     {
         SkipUnlessAvailable();
+        AssertPackedLinearMatchesTheDecodedWeights(Backend, type, RoundsActivations(type));
+    }
+
+    protected static void AssertPackedLinearMatchesTheDecodedWeights(IBackend backend, WeightType type, bool roundsActivations)
+    {
         // Up to 40 rows reach both the skinny kernels and the decoded panels; q8, q4 need whole blocks of 32.
         Properties.ForAll(Properties.Ints((1, 40), (1, 13), (1, 100), (0, 1000)), s =>
         {
@@ -57,13 +68,14 @@ public abstract class BackendOpsTests
             var packed = PackedMatrix.Pack(type, RandomData.Uniform(seed + 1, n * k), n, k);
             var decoded = packed.Decode();
             var bias = seed % 2 == 0 ? null : RandomData.Uniform(seed + 2, n);
-            using var y = Backend.Allocate(m, n);
-            using var xt = Upload(x, m, k);
-            using var wt = Backend.UploadPacked(packed);
-            using var bt = bias is null ? null : Upload(bias, n);
-            Backend.Linear(xt, wt, bt, y);
+            using var y = backend.Allocate(m, n);
+            using var xt = backend.Upload(x, m, k);
+            using var wt = backend.UploadPacked(packed);
+            using var bt = bias is null ? null : backend.Upload(bias, n);
+            backend.Linear(xt, wt, bt, y);
             Assert.Equal(type, wt.ElementType);
-            RandomData.AssertClose(NaiveOps.Linear(x, decoded, bias, m, n, k), y.ToArray(), Tolerance * k, $"Linear {type.Name()} m={m} n={n} k={k}");
+            var expected = NaiveOps.Linear(roundsActivations ? NaiveOps.RoundedToInt8Blocks(x) : x, decoded, bias, m, n, k);
+            RandomData.AssertClose(expected, y.ToArray(), Tolerance * k, $"Linear {type.Name()} m={m} n={n} k={k}");
         }, cases: 40);
     }
 
@@ -546,6 +558,20 @@ public abstract class BackendOpsTests
 public sealed class CpuBackendOpsTests : BackendOpsTests
 {
     protected override IBackend Backend { get; } = new CpuBackend();
+
+    protected override bool RoundsActivations(WeightType type) =>
+        ((CpuBackend)Backend).IntegerProducts && type is WeightType.Q8 or WeightType.Q4;
+
+    /// <summary>The float32 products that CPUs without integer dot products run, on every machine.</summary>
+    [Theory]
+    [InlineData(WeightType.Q8)]
+    [InlineData(WeightType.Q4)]
+    public void Linear_with_packed_weights_and_float_products_matches_the_decoded_weights(WeightType type)
+    {
+        using var backend = new CpuBackend(integerProducts: false);
+        Assert.False(backend.IntegerProducts);
+        AssertPackedLinearMatchesTheDecodedWeights(backend, type, roundsActivations: false);
+    }
 
     [Fact]
     public void Fused_residual_unit_equals_the_separate_operations_exactly()
