@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -51,40 +52,88 @@ internal static unsafe class IntegerGemm
     public static long ByteCount(WeightType type, int rows, int columns) =>
         (long)(rows + GroupRows - 1) / GroupRows * (columns / Block) * UnitBytes(type);
 
-    /// <summary>A q8 or q4 matrix in row groups, each core converting its share of the groups.</summary>
+    /// <summary>
+    /// A q8 or q4 matrix in row groups. The matrix is handed over: when its rows fill whole groups (every real
+    /// checkpoint's do) its own array is rearranged in place, since a new array of that size costs a page fault
+    /// per 4 KiB on first touch, which loading a model pays once already; otherwise a new array holds the padded groups.
+    /// </summary>
     public static byte[] Interleave(PackedMatrix matrix)
     {
-        int blocks = matrix.Columns / Block, groups = (matrix.Rows + GroupRows - 1) / GroupRows;
-        var result = GC.AllocateUninitializedArray<byte>(checked((int)ByteCount(matrix.Type, matrix.Rows, matrix.Columns)));
-        CpuParallel.For(groups, (long)GroupRows * matrix.Columns, (matrix, result, blocks), static (in s, start, end) =>
+        if (matrix.Rows % GroupRows != 0)
         {
-            fixed (byte* source = s.matrix.Data, target = s.result)
-            {
-                var scales = (float*)(source + s.matrix.ScaleOffset);
-                for (int g = start; g < end; g++)
-                    if (s.matrix.Type == WeightType.Q8) InterleaveGroup<Int8Units>(source, scales, s.matrix.Rows, s.matrix.Columns, g, target);
-                    else InterleaveGroup<Int4Units>(source, scales, s.matrix.Rows, s.matrix.Columns, g, target);
-            }
-        });
-        return result;
+            var padded = GC.AllocateUninitializedArray<byte>(checked((int)ByteCount(matrix.Type, matrix.Rows, matrix.Columns)));
+            InterleaveInto(matrix, padded);
+            return padded;
+        }
+        InterleaveInto(matrix, matrix.Data);
+        return matrix.Data;
     }
 
-    private static void InterleaveGroup<TFormat>(byte* source, float* scales, int rows, int columns, int g, byte* target)
+    /// <summary>
+    /// Group after group from the last: group g's units start at or after its own rows' bytes and end before the
+    /// rows of any earlier group, so writing them overwrites only bytes already read, once each group's rows (and
+    /// beforehand all the scales, which the last groups' units cover) are copied aside.
+    /// </summary>
+    private static void InterleaveInto(PackedMatrix matrix, byte[] target)
+    {
+        int rows = matrix.Rows, columns = matrix.Columns, blocks = columns / Block, groups = (rows + GroupRows - 1) / GroupRows;
+        int rowBytes = (int)(matrix.ScaleOffset / rows), unitBytes = UnitBytes(matrix.Type);
+        var scales = ArrayPool<byte>.Shared.Rent(checked((int)(matrix.Data.LongLength - matrix.ScaleOffset)));
+        var group = ArrayPool<byte>.Shared.Rent(GroupRows * rowBytes);
+        try
+        {
+            matrix.Data.AsSpan(checked((int)matrix.ScaleOffset)).CopyTo(scales);
+            fixed (byte* source = matrix.Data, output = target, groupCopy = group, scaleCopy = scales)
+                for (int g = groups - 1; g >= 0; g--)
+                {
+                    int real = Math.Min(GroupRows, rows - g * GroupRows);
+                    new ReadOnlySpan<byte>(source + (long)g * GroupRows * rowBytes, real * rowBytes).CopyTo(group);
+                    var groupScales = (float*)scaleCopy + (long)g * GroupRows * blocks;
+                    byte* units = output + (long)g * blocks * unitBytes;
+                    if (matrix.Type == WeightType.Q8) InterleaveGroup<Int8Units>(groupCopy, groupScales, real, columns, units);
+                    else InterleaveGroup<Int4Units>(groupCopy, groupScales, real, columns, units);
+                }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(group);
+            ArrayPool<byte>.Shared.Return(scales);
+        }
+    }
+
+    /// <summary>
+    /// One group, block by block: each 16 bytes of the 8 rows' blocks become 4 vectors by a 4 × 4 transpose of
+    /// 4-byte words within each 128-bit half (rows 0–3 in the low half, 4–7 in the high one). The group's rows
+    /// follow one another from values, their scales from scales; rows from real on are padding, read as 16 bytes of q = 0.
+    /// </summary>
+    // Fully optimized from the first call: each matrix of a model calls it once per group.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void InterleaveGroup<TFormat>(byte* values, float* scales, int real, int columns, byte* unit)
         where TFormat : struct, IUnitFormat
     {
         int blocks = columns / Block, blockBytes = TFormat.SourceBlockBytes;
-        byte* unit = target + (long)g * blocks * TFormat.UnitBytes;
+        long rowBytes = (long)blocks * blockBytes;
+        var zeros = stackalloc uint[4] { TFormat.ZeroWord, TFormat.ZeroWord, TFormat.ZeroWord, TFormat.ZeroWord };
+        var flip = Vector256.Create(TFormat.StoredFlip).AsSingle();
         for (int b = 0; b < blocks; b++, unit += TFormat.UnitBytes)
-            for (int r = 0; r < GroupRows; r++)
+        {
+            for (int half = 0; half < blockBytes / 16; half++)
             {
-                int row = g * GroupRows + r;
-                bool real = row < rows;
-                // Each 4 bytes of the row's block go to lane r of the next vector; a padding row is all zeros (q = 0).
-                uint* values = (uint*)(source + ((long)row * columns + (long)b * Block) * blockBytes / Block);
-                for (int t = 0; t < blockBytes / 4; t++)
-                    ((uint*)(unit + 32 * t))[r] = (real ? values[t] : TFormat.ZeroWord) ^ TFormat.StoredFlip;
-                ((float*)(unit + TFormat.ValueBytes))[r] = real ? scales[(long)row * blocks + b] : 0f;
+                Vector128<float> Part(int r) => Vector128.Load(r < real ? (float*)(values + r * rowBytes + (long)b * blockBytes + 16 * half) : (float*)zeros);
+                Vector256<float> Rows(int r) => Vector256.Create(Part(r), Part(r + 4));
+                var t0 = Avx.UnpackLow(Rows(0), Rows(1));
+                var t1 = Avx.UnpackHigh(Rows(0), Rows(1));
+                var t2 = Avx.UnpackLow(Rows(2), Rows(3));
+                var t3 = Avx.UnpackHigh(Rows(2), Rows(3));
+                float* output = (float*)(unit + 128 * half);
+                (Avx.Shuffle(t0, t2, 0x44) ^ flip).Store(output);
+                (Avx.Shuffle(t0, t2, 0xEE) ^ flip).Store(output + 8);
+                (Avx.Shuffle(t1, t3, 0x44) ^ flip).Store(output + 16);
+                (Avx.Shuffle(t1, t3, 0xEE) ^ flip).Store(output + 24);
             }
+            for (int r = 0; r < GroupRows; r++)
+                ((float*)(unit + TFormat.ValueBytes))[r] = r < real ? scales[(long)r * blocks + b] : 0f;
+        }
     }
 
     /// <summary>Rows [j0, j1) of a matrix in row groups, in float32, into panel [j1 − j0, columns]: the exact weights, for products that need them.</summary>
@@ -287,7 +336,7 @@ internal static unsafe class IntegerGemm
 
     /// <summary>
     /// <see cref="BlockDot"/> for two rows of x at once (the second's block 32 bytes after the first's), their
-    /// instructions interleaved: four chains in flight (measured 10–20% faster than one row after the other).
+    /// instructions interleaved: four chains in flight, which one row after the other did not keep.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void BlockDots(int start0, int start1, int* xq, Vector256<byte> w0, Vector256<byte> w1, Vector256<byte> w2, Vector256<byte> w3,
