@@ -168,6 +168,8 @@ internal static unsafe class IntegerGemm
     /// to nearest even. A NaN or infinity in a block makes its scale non-finite, so the outputs it reaches are not
     /// finite either.
     /// </summary>
+    // Fully optimized from the first call: every product of a generation's first steps calls it.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Quantize(WeightType type, float* x, int m, int k, int i0, int i1, float* memory)
     {
         var input = new QuantizedInput(memory, m, k);
