@@ -19,7 +19,7 @@ public sealed class CodecCheck : IComponentCheck
     /// Beside low-precision weights the codec differs only in its LSTMs' bfloat16 recurrent matrices
     /// (<see cref="EncodecModel.RecurrentTypeFor"/>), whatever the model's type.
     /// </summary>
-    public LowPrecisionTolerance? ToleranceWith(WeightType weights) => weights == WeightType.F32 ? null : LowPrecisionTolerance.Codec;
+    public LowPrecisionTolerance? ToleranceWith(WeightType weights, IBackend backend) => weights == WeightType.F32 ? null : LowPrecisionTolerance.Codec;
 
     public void Run(CaseContext context, ProducedTensors produced)
     {

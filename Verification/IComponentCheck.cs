@@ -1,3 +1,4 @@
+using MusicGen.Engine.Backends;
 using MusicGen.Loaders.Checkpoints;
 
 namespace MusicGen.Verification;
@@ -12,9 +13,10 @@ public interface IComponentCheck
 
     /// <summary>
     /// How the component's results compare with the reference when the model's linear layers use
-    /// <paramref name="weights"/>: exactly (null) with float32, else by that type's row of <see cref="LowPrecisionTolerance"/>.
+    /// <paramref name="weights"/> on <paramref name="backend"/>: exactly (null) with float32, else by that type's row
+    /// of <see cref="LowPrecisionTolerance"/> (with the backend's kind of products).
     /// </summary>
-    LowPrecisionTolerance? ToleranceWith(WeightType weights) => weights == WeightType.F32 ? null : LowPrecisionTolerance.For(weights);
+    LowPrecisionTolerance? ToleranceWith(WeightType weights, IBackend backend) => weights == WeightType.F32 ? null : LowPrecisionTolerance.For(weights, backend);
 
     /// <summary>Runs the component on the case's inputs and records what it produces under reference names.</summary>
     void Run(CaseContext context, ProducedTensors produced);

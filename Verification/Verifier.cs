@@ -64,7 +64,7 @@ public sealed class Verifier
                 notImplemented.Add(name);
                 continue;
             }
-            var tolerance = _checks.FirstOrDefault(c => c.Owns(golden, name))?.ToleranceWith(_weightType);
+            var tolerance = _checks.FirstOrDefault(c => c.Owns(golden, name))?.ToleranceWith(_weightType, _backend);
             rows.Add(Compare(golden, produced, name, tolerance));
         }
         if (_weightType != WeightType.F32) AudioFollowsCodes(rows);

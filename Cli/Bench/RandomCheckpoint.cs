@@ -23,7 +23,8 @@ public sealed record ModelSize(string Name, int Width, int Layers, int Heads, in
 /// Writes a random-weight checkpoint with the exact sizes of facebook/musicgen-small, -medium or -large (T5-base
 /// text encoder, the decoder of that size with 4 × 2048 codebooks, EnCodec 32 kHz with 64 filters), in the Hub
 /// layout, for benchmarks: float32 in one file for small, float16 in shards of about 2 GB (as the Hub stores the
-/// larger ones) for medium and large, so the writer never holds more than a shard. Only the sizes matter.
+/// larger ones) for medium and large, so the writer never holds more than a shard. Only the sizes matter; a
+/// tokenizer of single letters lets <c>generate</c> run on it.
 /// </summary>
 public static class RandomCheckpoint
 {
@@ -39,6 +40,7 @@ public static class RandomCheckpoint
         File.WriteAllText(Path.Combine(folder, "config.json"), Config(size).ToJsonString());
         File.WriteAllText(Path.Combine(folder, "generation_config.json"),
             "{\"decoder_start_token_id\": 2048, \"pad_token_id\": 2048, \"do_sample\": true, \"guidance_scale\": 3.0, \"top_k\": 250, \"max_length\": 1500}");
+        File.WriteAllText(Path.Combine(folder, TokenizerFile), Tokenizer().ToJsonString());
         var random = new Random(1234);
         var shards = new List<(string File, List<string> Names)>();
         var names = new List<string>();
@@ -208,5 +210,20 @@ public static class RandomCheckpoint
     };
 
     public static bool IsPresent(string folder) =>
-        File.Exists(Path.Combine(folder, "config.json")) && WeightStore.IsPresentIn(folder);
+        File.Exists(Path.Combine(folder, "config.json")) && File.Exists(Path.Combine(folder, TokenizerFile)) && WeightStore.IsPresentIn(folder);
+
+    private const string TokenizerFile = "tokenizer.json";
+
+    /// <summary>A T5 Unigram tokenizer.json whose pieces are T5's three reserved ones, then each letter and digit, alone and after a space.</summary>
+    private static JsonObject Tokenizer()
+    {
+        var vocabulary = new JsonArray(new JsonArray("<pad>", 0.0), new JsonArray("</s>", 0.0), new JsonArray("<unk>", 0.0), new JsonArray("\u2581", -2.0));
+        foreach (char c in "abcdefghijklmnopqrstuvwxyz0123456789")
+        {
+            vocabulary.Add(new JsonArray($"\u2581{c}", -2.5));
+            vocabulary.Add(new JsonArray($"{c}", -3.0));
+        }
+        var reserved = new JsonArray(Enumerable.Range(0, 3).Select(id => (JsonNode)new JsonObject { ["id"] = id, ["special"] = true }).ToArray());
+        return new JsonObject { ["added_tokens"] = reserved, ["model"] = new JsonObject { ["type"] = "Unigram", ["unk_id"] = 2, ["vocab"] = vocabulary } };
+    }
 }

@@ -2,8 +2,10 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using MusicGen.Cli.Bench;
+using MusicGen.Engine;
 using MusicGen.Engine.Backends;
 using MusicGen.Engine.Backends.Cpu;
+using MusicGen.Engine.Generation;
 using MusicGen.Kernels;
 using MusicGen.Engine.Models.Musicgen;
 using MusicGen.Loaders;
@@ -14,7 +16,9 @@ namespace MusicGen.Cli.Commands;
 /// <summary>
 /// <c>musicgen bench</c>: on a random checkpoint of musicgen-small's (or -medium's, -large's) sizes, one row per
 /// weight type (load time, peak resident memory, decoding step time with guidance and the share of the memory
-/// bandwidth measured in the same run), the throughput of several prompts at once, and the codec's speed.
+/// bandwidth measured in the same run), the throughput of several prompts at once, the codec's speed, and a whole
+/// piece at q8 and q4. Where the CPU multiplies q8 and q4 with integer dot products, their rows are also timed
+/// with float products, for comparison.
 /// </summary>
 public static class BenchCommand
 {
@@ -37,13 +41,18 @@ public static class BenchCommand
             Description = "Weight types to time, comma-separated (f32, f16, bf16, q8, q4; default all); the prompt throughput uses the last",
             DefaultValueFactory = _ => "f32,f16,bf16,q8,q4",
         };
-        var device = CommonOptions.Device();
-        var command = new Command("bench", "Time decoding steps per weight type on a random checkpoint of a MusicGen size, next to the memory bandwidth, and the codec")
+        var piece = new Option<double>("--piece")
         {
-            steps, checkpointFolder, size, weights, device,
+            Description = "Seconds of the whole piece generated at q8 and q4 (those of --weights), in this process and as a child process; 0 skips it",
+            DefaultValueFactory = _ => 30,
+        };
+        var device = CommonOptions.Device();
+        var command = new Command("bench", "Time decoding steps per weight type on a random checkpoint of a MusicGen size, next to the memory bandwidth, the codec, and a whole piece")
+        {
+            steps, checkpointFolder, size, weights, piece, device,
         };
         command.SetAction(parse => CommandRunner.Run(() => Run(parse.GetValue(steps), parse.GetValue(checkpointFolder), ModelSize.Parse(parse.GetValue(size)!),
-            ParseTypes(parse.GetValue(weights)!), parse.GetValue(device)!)));
+            ParseTypes(parse.GetValue(weights)!), parse.GetValue(piece), parse.GetValue(device)!)));
         return command;
     }
 
@@ -53,9 +62,10 @@ public static class BenchCommand
         return types.Count > 0 ? types : throw new MusicGenException("--weights names no weight type");
     }
 
-    private static int Run(int steps, string? keep, ModelSize size, IReadOnlyList<WeightType> types, string device)
+    private static int Run(int steps, string? keep, ModelSize size, IReadOnlyList<WeightType> types, double piece, string device)
     {
         if (steps < 1) throw new MusicGenException("--steps must be at least 1");
+        if (piece is < 0 or > MusicRequest.MaxWindow) throw new MusicGenException($"--piece must be between 0 and {MusicRequest.MaxWindow} seconds");
         string folder = keep ?? Path.Combine(Path.GetTempPath(), $"musicgen-bench-{Guid.NewGuid():N}");
         try
         {
@@ -72,9 +82,10 @@ public static class BenchCommand
             using var backend = BackendSelector.Open(device);
             Console.WriteLine($"{checkpoint.Weights.ParameterCount / 1e6:0} M parameters on {backend.Name}; decoding steps with guidance (batch 2), median of {steps}");
             TimeWeightTypes(backend, checkpoint, types, steps, bandwidth);
-            using var model = new MusicgenForConditionalGeneration(backend, checkpoint, types[^1]);
-            TimePromptCounts(backend, model, types[^1], steps);
+            TimePromptCounts(backend, checkpoint, types[^1], steps);
             CodecBench.Report(backend, checkpoint);
+            if (piece > 0 && types.Where(t => t is WeightType.Q8 or WeightType.Q4).ToList() is { Count: > 0 } quantized)
+                PieceBench.Report(backend, device, checkpoint, quantized, piece);
             if (ProcessMemory.PeakBytes() is long peak)
                 Console.WriteLine($"peak resident memory      {peak / 1e9:0.00} GB (the whole run; bench --weights T for one type's peak)");
             return 0;
@@ -91,15 +102,24 @@ public static class BenchCommand
         // The host bandwidth is the bar for the CPU backend; a GPU reads its own memory, which is not measured here.
         bool host = backend is CpuBackend;
         Console.WriteLine($"{"weights",-8}{"load s",8}{"heap GB",9}{"dev GB",8}{"GB/step",9}{"ms/step",9}{"p90 ms",8}{"GB/s",7}{(host ? "  of bw" : "")}{"steps/s",9}{"RTF",7}{"alloc KiB",11}");
-        var memory = types.Select(type => (type, TimeWeightType(backend, checkpoint, type, steps, bandwidth, host))).ToList();
+        using var floats = FloatProductsBeside(backend);
+        var memory = new List<(string Label, DeviceMemory Held)>();
+        foreach (var type in types)
+        {
+            memory.Add((type.Name(), TimeWeightType(backend, checkpoint, type, type.Name(), steps, bandwidth, host)));
+            if (floats is not null && type is WeightType.Q8 or WeightType.Q4)
+                memory.Add(($"{type.Name()} fma", TimeWeightType(floats, checkpoint, type, $"{type.Name()} fma", steps, bandwidth, host)));
+        }
         Console.WriteLine("  (heap: the managed memory the loaded model holds, weights on the CPU; dev: what the backend holds at the last step,"
             + " cache and work buffers included; RTF: compute time per second of audio)");
-        foreach (var (type, held) in memory) Console.WriteLine($"{type.Name(),-8}device memory: {held}");
+        if (floats is not null)
+            Console.WriteLine("  (q8, q4: 8-bit integer dot products; q8 fma, q4 fma: the same weights multiplied in float32, as CPUs without AVX-VNNI do)");
+        foreach (var (label, held) in memory) Console.WriteLine($"{label,-8}device memory: {held}");
     }
 
     /// <summary>One row; the model is disposed on return, before the next is loaded. Returns what the backend held at the row's last step.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static DeviceMemory TimeWeightType(IBackend backend, CheckpointFolder checkpoint, WeightType type, int steps, double bandwidth, bool host)
+    private static DeviceMemory TimeWeightType(IBackend backend, CheckpointFolder checkpoint, WeightType type, string label, int steps, double bandwidth, bool host)
     {
         long heapBefore = GC.GetTotalMemory(forceFullCollection: true);
         var stopwatch = Stopwatch.StartNew();
@@ -110,19 +130,36 @@ public static class BenchCommand
         double bytes = DecoderBench.WeightBytesPerStep(model.Config.Decoder, type);
         double rate = bytes / (timing.MedianMs / 1000) / 1e9;
         double realTime = timing.MedianMs / 1000 * model.Config.AudioEncoder.FrameRate;
-        Console.WriteLine($"{type.Name(),-8}{load,8:0.0}{heap / 1e9,9:0.00}{timing.Memory.Total / 1e9,8:0.00}{bytes / 1e9,9:0.000}{timing.MedianMs,9:0.0}{timing.P90Ms,8:0.0}{rate,7:0.0}"
+        Console.WriteLine($"{label,-8}{load,8:0.0}{heap / 1e9,9:0.00}{timing.Memory.Total / 1e9,8:0.00}{bytes / 1e9,9:0.000}{timing.MedianMs,9:0.0}{timing.P90Ms,8:0.0}{rate,7:0.0}"
             + $"{(host ? $"{100 * rate / bandwidth,7:0}%" : "")}{1000 / timing.MedianMs,9:0.0}{realTime,7:0.00}{timing.AllocatedBytesPerStep / 1024.0,11:0.0}");
         return timing.Memory;
     }
 
-    private static void TimePromptCounts(IBackend backend, MusicgenForConditionalGeneration model, WeightType type, int steps)
+    /// <summary>
+    /// Decoding steps of 1, 2, 4 and 8 prompts at once; where the CPU multiplies with integer dot products, also
+    /// with float products beside them.
+    /// </summary>
+    private static void TimePromptCounts(IBackend backend, CheckpointFolder checkpoint, WeightType type, int steps)
     {
-        Console.WriteLine($"prompts at once ({type.Name()} weights, guidance doubles the decoder batch):");
-        foreach (int prompts in PromptCounts)
+        using var floats = type is WeightType.Q8 or WeightType.Q4 ? FloatProductsBeside(backend) : null;
+        var integer = PromptCountTimes(backend, checkpoint, type, steps);
+        var fma = floats is null ? null : PromptCountTimes(floats, checkpoint, type, steps);
+        Console.WriteLine($"prompts at once ({type.Name()} weights, guidance doubles the decoder batch){(fma is null ? "" : ": 8-bit integer dot products, then float products")}:");
+        for (int i = 0; i < PromptCounts.Length; i++)
         {
-            var timing = DecoderBench.TimeSteps(backend, model, prompts, steps);
-            double stepsPerSecond = 1000 / timing.MedianMs;
-            Console.WriteLine($"  {prompts} prompt(s)   {timing.MedianMs,7:0.0} ms/step  {stepsPerSecond,6:0.0} steps/s  {prompts * stepsPerSecond / model.Config.AudioEncoder.FrameRate,6:0.00} s of audio per second");
+            string Row(double ms) => $"{ms,7:0.0} ms/step  {1000 / ms,6:0.0} steps/s  {PromptCounts[i] * 1000 / ms / checkpoint.RequireMusicgen().AudioEncoder.FrameRate,6:0.00} s of audio per second";
+            Console.WriteLine($"  {PromptCounts[i]} prompt(s)   {Row(integer[i])}{(fma is null ? "" : $"   | fma {Row(fma[i])}")}");
         }
     }
+
+    /// <summary>Median step times for each of <see cref="PromptCounts"/>; the model is dropped on return.</summary>
+    private static double[] PromptCountTimes(IBackend backend, CheckpointFolder checkpoint, WeightType type, int steps)
+    {
+        using var model = new MusicgenForConditionalGeneration(backend, checkpoint, type);
+        return PromptCounts.Select(prompts => DecoderBench.TimeSteps(backend, model, prompts, steps).MedianMs).ToArray();
+    }
+
+    /// <summary>A CPU backend with float products beside one that multiplies q8 and q4 with integer dot products; null otherwise.</summary>
+    private static CpuBackend? FloatProductsBeside(IBackend backend) =>
+        backend is CpuBackend { IntegerProducts: true } ? new CpuBackend(integerProducts: false) : null;
 }

@@ -25,8 +25,9 @@ public static class VerifyCommand
         Console.WriteLine($"device {backend.Name}, {weightType.Name()} weights");
         if (weightType != WeightType.F32)
         {
-            var tolerance = LowPrecisionTolerance.For(weightType);
-            Console.WriteLine($"text encoder and decoder tensors: relative RMS error ≤ {tolerance.RelativeRms:0.###}, integer tensors: share differing ≤ {tolerance.Disagreement:0.###}");
+            var tolerance = LowPrecisionTolerance.For(weightType, backend);
+            string products = LowPrecisionTolerance.MultipliesWithIntegers(weightType, backend) ? " (8-bit integer dot products)" : "";
+            Console.WriteLine($"text encoder and decoder tensors{products}: relative RMS error ≤ {tolerance.RelativeRms:0.###}, integer tensors: share differing ≤ {tolerance.Disagreement:0.###}");
             var codec = LowPrecisionTolerance.Codec;
             Console.WriteLine($"codec tensors (its LSTMs' matrices in bf16): relative RMS error ≤ {codec.RelativeRms:0.###}, codes: share differing ≤ {codec.Disagreement:0.###}");
         }

@@ -63,7 +63,8 @@ public interface IBackend : IDisposable
     /// <summary>
     /// A linear layer's weight matrix [rows, columns] in a packed low-precision type (the byte layouts of
     /// <see cref="PackedMatrix"/>); the tensor's <see cref="Tensor.ElementType"/> is that type. Such a tensor
-    /// serves only as the weight of <see cref="Linear"/> and <see cref="LstmStep"/>; a backend may rearrange the bytes internally.
+    /// serves only as the weight of <see cref="Linear"/> and <see cref="LstmStep"/>. The matrix is handed over: a backend
+    /// may keep its array and rearrange the bytes in place.
     /// </summary>
     Tensor UploadPacked(PackedMatrix matrix);
     void Download(Tensor source, Span<float> destination);

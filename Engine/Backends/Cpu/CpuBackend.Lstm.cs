@@ -78,8 +78,19 @@ public sealed partial class CpuBackend
                 Gemm.MultiplyTransposed(H.AsSpan(Offset), Stride, w.AsSpan(WeightOffset + r0 * Hidden), Hidden, Z.AsSpan(r0), 4 * Hidden, Batch, rows, Hidden);
                 return;
             }
+            var packed = (CpuPackedBuffer)Weight;
+            if (packed.RowGroups)
+            {
+                // The recurrent product stays in float32: its rows are decoded, not multiplied with rounded activations.
+                var panel = Scratch.Get(rows * Hidden, ScratchSlot.DecodedWeights);
+                fixed (byte* w = packed.Data)
+                fixed (float* output = panel)
+                    IntegerGemm.Decode(Type, w, Hidden, r0, r0 + rows, output);
+                Gemm.MultiplyTransposed(H.AsSpan(Offset), Stride, panel, Hidden, Z.AsSpan(r0), 4 * Hidden, Batch, rows, Hidden);
+                return;
+            }
             fixed (float* x = &H[Offset], y = Z)
-            fixed (byte* w = ((CpuPackedBuffer)Weight).Data)
+            fixed (byte* w = packed.Data)
                 PackedGemm.Skinny(Type, x, Batch, Hidden, w, (float*)(w + PackedMatrix.ScalesAt(Type, 4 * Hidden, Hidden)), y, 4 * Hidden, r0, r0 + rows);
         }
     }

@@ -5,19 +5,33 @@ namespace MusicGen.Engine.Backends.Cpu;
 
 public sealed partial class CpuBackend
 {
-    /// <summary>The packed bytes are kept as they are: the kernels read every type's layout directly.</summary>
-    public Tensor UploadPacked(PackedMatrix matrix) =>
-        new(this, new CpuPackedBuffer(matrix.Data, _ledger), 0, [matrix.Rows, matrix.Columns], ownsBuffer: true, matrix.Type);
+    /// <summary>
+    /// The packed bytes are kept as they are, the kernels reading every type's layout directly, except q8 and q4
+    /// beside integer dot products (<see cref="IntegerProducts"/>), which are laid out in <see cref="IntegerGemm"/>'s row groups.
+    /// </summary>
+    public Tensor UploadPacked(PackedMatrix matrix)
+    {
+        var buffer = IntegerProducts && matrix.Type is WeightType.Q8 or WeightType.Q4
+            ? new CpuPackedBuffer(IntegerGemm.Interleave(matrix), _ledger, rowGroups: true)
+            : new CpuPackedBuffer(matrix.Data, _ledger);
+        return new(this, buffer, 0, [matrix.Rows, matrix.Columns], ownsBuffer: true, matrix.Type);
+    }
 
     /// <summary>
-    /// y[M, N] = x[M, K] · W[N, K]ᵀ for a packed W, split over the cores by groups of 4 weight rows: skinny
-    /// products decode the weights in registers (<see cref="PackedGemm"/>), wide ones (or a CPU without AVX2)
-    /// decode 4 rows at a time into a float32 panel for <see cref="Gemm"/>.
+    /// y[M, N] = x[M, K] · W[N, K]ᵀ for a packed W, split over the cores by groups of weight rows: row groups with
+    /// integer dot products (<see cref="IntegerLinear"/>); otherwise skinny products decode the weights in registers
+    /// (<see cref="PackedGemm"/>), wide ones (or a CPU without AVX2) decode 4 rows at a time into a float32 panel
+    /// for <see cref="Gemm"/>.
     /// </summary>
     private static void PackedLinear(Tensor x, Tensor weight, Tensor y, int m, int n, int k)
     {
         if (weight.Buffer is not CpuPackedBuffer packed)
             throw new ArgumentException($"{weight} does not live on the CPU backend");
+        if (packed.RowGroups)
+        {
+            IntegerLinear(x, packed.Data, weight.ElementType, y, m, n, k);
+            return;
+        }
         var xs = Array(x, out int xo);
         var ys = Array(y, out int yo);
         var state = (xs, xo, ys, yo, w: packed.Data, type: weight.ElementType, m, n, k);
@@ -49,6 +63,35 @@ public sealed partial class CpuBackend
         });
     }
 
+    /// <summary>
+    /// <see cref="PackedLinear"/> with integer dot products: x is quantized once (rows split over the cores), then
+    /// every core multiplies its share of the row groups with it.
+    /// </summary>
+    private static void IntegerLinear(Tensor x, byte[] groups, WeightType type, Tensor y, int m, int n, int k)
+    {
+        var xs = Array(x, out int xo);
+        var ys = Array(y, out int yo);
+        var quantized = Scratch.Get(IntegerGemm.QuantizedFloats(m, k), ScratchSlot.QuantizedInput);
+        var state = (xs, xo, ys, yo, quantized, groups, type, m, n, k);
+        CpuParallel.For(m, k, state, static (in s, start, end) =>
+        {
+            unsafe
+            {
+                fixed (float* x = &s.xs[s.xo], memory = s.quantized)
+                    IntegerGemm.Quantize(s.type, x, s.m, s.k, start, end, memory);
+            }
+        });
+        CpuParallel.For((n + IntegerGemm.GroupRows - 1) / IntegerGemm.GroupRows, (long)IntegerGemm.GroupRows * m * k, state, static (in s, start, end) =>
+        {
+            unsafe
+            {
+                fixed (float* memory = s.quantized, y = &s.ys[s.yo])
+                fixed (byte* w = s.groups)
+                    IntegerGemm.Multiply(s.type, w, s.k, memory, s.m, y, s.n, start, end);
+            }
+        });
+    }
+
     private static unsafe void DecodePanel(WeightType type, byte[] w, int n, int k, int j0, int rows, float[] panel)
     {
         if (!PackedGemm.IsAccelerated)
@@ -62,17 +105,23 @@ public sealed partial class CpuBackend
     }
 }
 
-/// <summary>The bytes of a packed weight matrix on the CPU backend, counted as weights until disposed.</summary>
+/// <summary>
+/// The bytes of a packed weight matrix on the CPU backend: in <see cref="PackedMatrix"/>'s layout, or (q8 and q4
+/// beside integer dot products) in <see cref="IntegerGemm"/>'s row groups; counted as weights until disposed.
+/// </summary>
 public sealed class CpuPackedBuffer : IDeviceBuffer
 {
     private MemoryLedger? _ledger;
 
     public byte[] Data { get; }
     public long Length => Data.Length;
+    /// <summary>Whether <see cref="Data"/> holds row groups instead of <see cref="PackedMatrix"/>'s layout.</summary>
+    public bool RowGroups { get; }
 
-    internal CpuPackedBuffer(byte[] data, MemoryLedger ledger)
+    internal CpuPackedBuffer(byte[] data, MemoryLedger ledger, bool rowGroups = false)
     {
         Data = data;
+        RowGroups = rowGroups;
         _ledger = ledger;
         ledger.Add(MemoryUse.Weights, data.LongLength);
     }

@@ -14,7 +14,19 @@ namespace MusicGen.Engine.Backends.Cpu;
 /// </summary>
 public sealed partial class CpuBackend : IBackend
 {
-    public string Name => $"cpu ({CpuParallel.Workers} threads, {System.Numerics.Vector<float>.Count * 32}-bit vectors)";
+    /// <summary>
+    /// A CPU backend; <paramref name="integerProducts"/>: multiply q8 and q4 weights with 8-bit integer dot products
+    /// where the CPU has them (<see cref="IntegerProducts"/>), else with float32 fused multiply-adds.
+    /// </summary>
+    public CpuBackend(bool integerProducts = true) => IntegerProducts = integerProducts && IntegerGemm.IsSupported;
+
+    /// <summary>
+    /// Whether q8 and q4 weights are multiplied with 8-bit integer dot products (AVX-VNNI), against activations
+    /// rounded to 8 bits per block of 32 (<see cref="IntegerGemm"/>), instead of float32 ones.
+    /// </summary>
+    public bool IntegerProducts { get; }
+
+    public string Name => $"cpu ({CpuParallel.Workers} threads, {System.Numerics.Vector<float>.Count * 32}-bit vectors{(IntegerProducts ? ", 8-bit dot products" : "")})";
 
     private readonly BufferPool _pool = new();
     private readonly MemoryLedger _ledger = new();

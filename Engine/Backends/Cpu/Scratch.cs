@@ -1,7 +1,7 @@
 namespace MusicGen.Engine.Backends.Cpu;
 
 /// <summary>What a thread's reusable work array is for: one operation may need several at once.</summary>
-internal enum ScratchSlot { Work, DecodedWeights, TileInput, TileNarrow, TileProduct, RecurrentInput }
+internal enum ScratchSlot { Work, DecodedWeights, TileInput, TileNarrow, TileProduct, RecurrentInput, QuantizedInput }
 
 /// <summary>
 /// Reusable work arrays per thread, one per <see cref="ScratchSlot"/>, grown on demand, so that operations in the
@@ -9,7 +9,7 @@ internal enum ScratchSlot { Work, DecodedWeights, TileInput, TileNarrow, TilePro
 /// </summary>
 internal static class Scratch
 {
-    private const int Slots = (int)ScratchSlot.RecurrentInput + 1;
+    private const int Slots = (int)ScratchSlot.QuantizedInput + 1;
 
     [ThreadStatic] private static float[]?[]? _buffers;
 

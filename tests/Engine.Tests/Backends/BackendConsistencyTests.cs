@@ -12,7 +12,8 @@ namespace MusicGen.Tests.Backends;
 /// </summary>
 public abstract class BackendConsistencyTests
 {
-    private readonly CpuBackend _cpu = new();
+    /// <summary>The device backends multiply in float32, so their reference does too (not with integer dot products).</summary>
+    private readonly CpuBackend _cpu = new(integerProducts: false);
 
     /// <summary>The backend checked against the CPU.</summary>
     protected abstract IBackend Tested { get; }

@@ -47,7 +47,7 @@ public abstract class BackendOpsTests
     /// </summary>
     public enum ProductPath { Skinny, Tiled }
 
-    private static (int Low, int High) RowsFor(ProductPath path) => path == ProductPath.Skinny ? (1, 8) : (17, 40);
+    protected static (int Low, int High) RowsFor(ProductPath path) => path == ProductPath.Skinny ? (1, 8) : (17, 40);
 
     public static TheoryData<WeightType, ProductPath> PackedProducts()
     {
@@ -58,13 +58,24 @@ public abstract class BackendOpsTests
         return data;
     }
 
+    /// <summary>
+    /// Whether this backend multiplies <paramref name="type"/> weights against activations rounded to 8 bits per
+    /// block of 32 (<see cref="NaiveOps.RoundedToInt8Blocks"/>), as integer dot products do.
+    /// </summary>
+    protected virtual bool RoundsActivations(WeightType type) => false;
+
     [SkippableTheory]
     [MemberData(nameof(PackedProducts))]
     public void Linear_with_packed_weights_matches_the_decoded_weights(WeightType type, ProductPath path)
     {
         SkipUnlessAvailable();
+        AssertPackedLinearMatchesTheDecodedWeights(Backend, type, RoundsActivations(type), RowsFor(path));
+    }
+
+    protected static void AssertPackedLinearMatchesTheDecodedWeights(IBackend backend, WeightType type, bool roundsActivations, (int Low, int High) rows)
+    {
         // q8, q4 need whole blocks of 32; other widths have a tail after the last group of four.
-        Properties.ForAll(Properties.Ints(RowsFor(path), (1, 13), (1, 100), (0, 1000)), s =>
+        Properties.ForAll(Properties.Ints(rows, (1, 13), (1, 100), (0, 1000)), s =>
         {
             var (m, n, seed) = (s[0], s[1], s[3]);
             int k = type is WeightType.Q8 or WeightType.Q4 ? 32 * (1 + s[2] % 4) : s[2];
@@ -72,13 +83,14 @@ public abstract class BackendOpsTests
             var packed = PackedMatrix.Pack(type, RandomData.Uniform(seed + 1, n * k), n, k);
             var decoded = packed.Decode();
             var bias = seed % 2 == 0 ? null : RandomData.Uniform(seed + 2, n);
-            using var y = Backend.Allocate(m, n);
-            using var xt = Upload(x, m, k);
-            using var wt = Backend.UploadPacked(packed);
-            using var bt = bias is null ? null : Upload(bias, n);
-            Backend.Linear(xt, wt, bt, y);
+            using var y = backend.Allocate(m, n);
+            using var xt = backend.Upload(x, m, k);
+            using var wt = backend.UploadPacked(packed);
+            using var bt = bias is null ? null : backend.Upload(bias, n);
+            backend.Linear(xt, wt, bt, y);
             Assert.Equal(type, wt.ElementType);
-            RandomData.AssertClose(NaiveOps.Linear(x, decoded, bias, m, n, k), y.ToArray(), Tolerance * k, $"Linear {type.Name()} m={m} n={n} k={k}");
+            var expected = NaiveOps.Linear(roundsActivations ? NaiveOps.RoundedToInt8Blocks(x) : x, decoded, bias, m, n, k);
+            RandomData.AssertClose(expected, y.ToArray(), Tolerance * k, $"Linear {type.Name()} m={m} n={n} k={k}");
         }, cases: 25);
     }
 
@@ -579,6 +591,22 @@ public abstract class BackendOpsTests
 public sealed class CpuBackendOpsTests : BackendOpsTests
 {
     protected override IBackend Backend { get; } = new CpuBackend();
+
+    protected override bool RoundsActivations(WeightType type) =>
+        ((CpuBackend)Backend).IntegerProducts && type is WeightType.Q8 or WeightType.Q4;
+
+    /// <summary>The float32 products that CPUs without integer dot products run, on every machine.</summary>
+    [Theory]
+    [InlineData(WeightType.Q8, ProductPath.Skinny)]
+    [InlineData(WeightType.Q8, ProductPath.Tiled)]
+    [InlineData(WeightType.Q4, ProductPath.Skinny)]
+    [InlineData(WeightType.Q4, ProductPath.Tiled)]
+    public void Linear_with_packed_weights_and_float_products_matches_the_decoded_weights(WeightType type, ProductPath path)
+    {
+        using var backend = new CpuBackend(integerProducts: false);
+        Assert.False(backend.IntegerProducts);
+        AssertPackedLinearMatchesTheDecodedWeights(backend, type, roundsActivations: false, RowsFor(path));
+    }
 
     [Fact]
     public void Fused_residual_unit_equals_the_separate_operations_exactly()

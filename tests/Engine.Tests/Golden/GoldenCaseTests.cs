@@ -57,6 +57,25 @@ public class GoldenCaseTests
         AssertWithinLowPrecisionTolerances(backend, caseName, type, _output);
     }
 
+    /// <summary>The cases with q8 and q4 weights, whose products the CPU runs with integer dot products where it can.</summary>
+    public static TheoryData<string, WeightType> QuantizedCases()
+    {
+        var data = new TheoryData<string, WeightType>();
+        foreach (var (caseName, type) in LowPrecisionCases().Select(row => ((string)row[0], (WeightType)row[1])))
+            if (type is WeightType.Q8 or WeightType.Q4) data.Add(caseName, type);
+        return data;
+    }
+
+    /// <summary>The float32 products of q8 and q4 that CPUs without integer dot products run, on every machine.</summary>
+    [SkippableTheory]
+    [MemberData(nameof(QuantizedCases))]
+    public void Every_case_is_within_the_tolerances_of_q8_and_q4_with_float_products(string caseName, WeightType type)
+    {
+        Skip.IfNot(IntegerGemm.IsSupported, "this CPU has no integer dot products: the test above ran the float products");
+        using var backend = new CpuBackend(integerProducts: false);
+        AssertWithinLowPrecisionTolerances(backend, caseName, type, _output);
+    }
+
     /// <summary>
     /// Runs a case's weight-dependent checks with a weight type on a backend: its float tensors and its generated
     /// codes are compared, and every one is within that type's tolerances.

@@ -19,6 +19,24 @@ public static class NaiveOps
         return y;
     }
 
+    /// <summary>
+    /// x with every block of 32 values rounded to 8 bits as integer dot products round it: to d · round(x / d) with
+    /// d = max|x| / 127, the quotient taken as x · (127 / max|x|) and rounded to nearest even.
+    /// </summary>
+    public static float[] RoundedToInt8Blocks(float[] x)
+    {
+        var rounded = new float[x.Length];
+        for (int start = 0; start < x.Length; start += 32)
+        {
+            var block = x.AsSpan(start, Math.Min(32, x.Length - start));
+            float max = 0;
+            foreach (float v in block) max = Math.Max(max, Math.Abs(v));
+            float inverse = max == 0 ? 0 : 127f / max, step = max / 127f;
+            for (int i = 0; i < block.Length; i++) rounded[start + i] = step * MathF.Round(block[i] * inverse);
+        }
+        return rounded;
+    }
+
     public static float[] Conv1d(float[] x, float[] w, float[]? bias, int batch, int cin, int tin, int cout, int kernel, int stride, int dilation)
     {
         int tout = (tin - (kernel - 1) * dilation - 1) / stride + 1;
