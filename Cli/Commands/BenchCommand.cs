@@ -7,7 +7,9 @@ using MusicGen.Engine.Backends.Cpu;
 using MusicGen.Kernels;
 using MusicGen.Engine.Models.Musicgen;
 using MusicGen.Loaders;
+using MusicGen.Loaders.Adapters;
 using MusicGen.Loaders.Checkpoints;
+using MusicGen.Loaders.Hub;
 
 namespace MusicGen.Cli.Commands;
 
@@ -38,12 +40,14 @@ public static class BenchCommand
             DefaultValueFactory = _ => "f32,f16,bf16,q8,q4",
         };
         var device = CommonOptions.Device();
+        var adapters = CommonOptions.Adapters();
+        adapters.Description += "; it must fit the random checkpoint's sizes (an adapter of facebook/musicgen-small for --size small)";
         var command = new Command("bench", "Time decoding steps per weight type on a random checkpoint of a MusicGen size, next to the memory bandwidth, and the codec")
         {
-            steps, checkpointFolder, size, weights, device,
+            steps, checkpointFolder, size, weights, device, adapters,
         };
         command.SetAction(parse => CommandRunner.Run(() => Run(parse.GetValue(steps), parse.GetValue(checkpointFolder), ModelSize.Parse(parse.GetValue(size)!),
-            ParseTypes(parse.GetValue(weights)!), parse.GetValue(device)!)));
+            ParseTypes(parse.GetValue(weights)!), parse.GetValue(device)!, CommonOptions.AdapterList(parse.GetValue(adapters)))));
         return command;
     }
 
@@ -53,7 +57,7 @@ public static class BenchCommand
         return types.Count > 0 ? types : throw new MusicGenException("--weights names no weight type");
     }
 
-    private static int Run(int steps, string? keep, ModelSize size, IReadOnlyList<WeightType> types, string device)
+    private static int Run(int steps, string? keep, ModelSize size, IReadOnlyList<WeightType> types, string device, IReadOnlyList<AdapterReference> adapters)
     {
         if (steps < 1) throw new MusicGenException("--steps must be at least 1");
         string folder = keep ?? Path.Combine(Path.GetTempPath(), $"musicgen-bench-{Guid.NewGuid():N}");
@@ -68,11 +72,11 @@ public static class BenchCommand
             }
             double bandwidth = MemoryBandwidth.MeasureGigabytesPerSecond();
             Console.WriteLine($"host memory read bandwidth {bandwidth:0.0} GB/s ({Environment.ProcessorCount} threads)");
-            using var checkpoint = CheckpointFolder.Open(folder);
+            using var checkpoint = ModelLocator.OpenCheckpoint(folder, adapters, HubOptions.FromEnvironment(line => Console.Error.WriteLine(line)));
             using var backend = BackendSelector.Open(device);
             Console.WriteLine($"{checkpoint.Weights.ParameterCount / 1e6:0} M parameters on {backend.Name}; decoding steps with guidance (batch 2), median of {steps}");
             TimeWeightTypes(backend, checkpoint, types, steps, bandwidth);
-            using var model = new MusicgenForConditionalGeneration(backend, checkpoint, types[^1]);
+            using var model = Load(backend, checkpoint, types[^1]);
             TimePromptCounts(backend, model, types[^1], steps);
             CodecBench.Report(backend, checkpoint);
             if (ProcessMemory.PeakBytes() is long peak)
@@ -101,7 +105,7 @@ public static class BenchCommand
     {
         long heapBefore = GC.GetTotalMemory(forceFullCollection: true);
         var stopwatch = Stopwatch.StartNew();
-        var model = new MusicgenForConditionalGeneration(backend, checkpoint, type);
+        var model = Load(backend, checkpoint, type);
         double load = stopwatch.Elapsed.TotalSeconds;
         long heap = GC.GetTotalMemory(forceFullCollection: true) - heapBefore;
         var timing = DecoderBench.TimeSteps(backend, model, prompts: 1, steps);
@@ -111,6 +115,10 @@ public static class BenchCommand
         Console.WriteLine($"{type.Name(),-8}{load,8:0.0}{heap / 1e9,9:0.00}{bytes / 1e9,9:0.000}{timing.MedianMs,9:0.0}{timing.P90Ms,8:0.0}{rate,7:0.0}"
             + $"{(host ? $"{100 * rate / bandwidth,7:0}%" : "")}{1000 / timing.MedianMs,9:0.0}{realTime,7:0.00}{timing.AllocatedBytesPerStep / 1024.0,11:0.0}");
     }
+
+    /// <summary>The random checkpoint's model (a plain MusicGen one), its adapters checked as for generation.</summary>
+    private static MusicgenForConditionalGeneration Load(IBackend backend, CheckpointFolder checkpoint, WeightType type) =>
+        (MusicgenForConditionalGeneration)MusicgenModels.Load(backend, checkpoint, type);
 
     private static void TimePromptCounts(IBackend backend, MusicgenForConditionalGeneration model, WeightType type, int steps)
     {

@@ -7,6 +7,7 @@ using MusicGen.Engine.Codec;
 using MusicGen.Engine.Generation;
 using MusicGen.Kernels;
 using MusicGen.Loaders;
+using MusicGen.Loaders.Adapters;
 using MusicGen.Loaders.Checkpoints;
 using Spectre.Console;
 
@@ -67,6 +68,7 @@ public sealed class GenerateCommand
         var format = CommonOptions.WavFormat();
         var device = CommonOptions.Device();
         var weights = CommonOptions.Weights(DefaultWeights.Name());
+        var adapters = CommonOptions.Adapters();
         Prompts.NotBlank();
         output.Accepts("a .wav file name, or - for standard output", path => path == StandardOutput || CommandLineRules.HasExtension(path, ".wav"));
         SaveCodes.Accepts("a .safetensors or .json file name", path => CommandLineRules.HasExtension(path!, ".safetensors", ".json"));
@@ -79,21 +81,22 @@ public sealed class GenerateCommand
         Melody.EachAccepts("an audio file name", path => !string.IsNullOrWhiteSpace(path));
         var command = new Command("generate", "Generate music from text descriptions, optionally continuing audio or following a melody")
         {
-            Prompts, model, output, Duration, Window, ExtendStride, Tokens, Seed, TopK, TopP, Temperature, Guidance, Greedy, Unconditional, Samples, Continue, Melody, SaveCodes, format, device, weights,
+            Prompts, model, output, Duration, Window, ExtendStride, Tokens, Seed, TopK, TopP, Temperature, Guidance, Greedy, Unconditional, Samples, Continue, Melody, SaveCodes, format, device, weights, adapters,
         };
         command.Validators.Add(result =>
         {
             if (result.GetResult(Samples) is not null && !result.GetValue(Unconditional)) result.AddError("--samples goes with --unconditional; with prompts, give one prompt per piece");
         });
         command.SetAction(parse => CommandRunner.Run(() => Run(parse, parse.GetValue(model)!, parse.GetValue(output)!, parse.GetValue(format), parse.GetValue(device)!,
-            WeightTypes.Parse(parse.GetValue(weights)!))));
+            WeightTypes.Parse(parse.GetValue(weights)!), CommonOptions.AdapterList(parse.GetValue(adapters)))));
         return command;
     }
 
     /// <summary>The weight type generate uses unless told otherwise (README, Speed: why).</summary>
     public const WeightType DefaultWeights = WeightType.Q8;
 
-    private int Run(ParseResult parse, string modelName, string output, WavSampleFormat format, string device, WeightType weightType)
+    private int Run(ParseResult parse, string modelName, string output, WavSampleFormat format, string device, WeightType weightType,
+        IReadOnlyList<AdapterReference> adapters)
     {
         var texts = parse.GetValue(Prompts) ?? [];
         bool withoutText = parse.GetValue(Unconditional);
@@ -113,7 +116,7 @@ public sealed class GenerateCommand
 
         var stopwatch = Stopwatch.StartNew();
         using var backend = BackendSelector.Open(device);
-        using var pipeline = MusicgenPipeline.Open(modelName, backend, line => Console.Error.WriteLine(line), weightType);
+        using var pipeline = MusicgenPipeline.Open(modelName, backend, adapters, line => Console.Error.WriteLine(line), weightType);
         var plan = pipeline.Prepare(new MusicRequest
         {
             Prompts = texts,
@@ -134,7 +137,8 @@ public sealed class GenerateCommand
         bool toStandardOutput = output == StandardOutput;
         if (toStandardOutput && plan.Batch != 1) throw new MusicGenException($"--out - streams one piece; this request makes {plan.Batch}");
         var sampling = plan.Sampling;
-        Console.Error.WriteLine($"loaded {pipeline.Folder} ({weightType.Name()} weights) on {backend.Name} in {stopwatch.Elapsed.TotalSeconds:0.0} s; {plan.Batch} piece(s), {plan.Steps} steps, seed {sampling.Seed}, "
+        string merged = adapters.Count == 0 ? "" : $" with adapter{(adapters.Count > 1 ? "s" : "")} {string.Join(", ", adapters)}";
+        Console.Error.WriteLine($"loaded {pipeline.Folder}{merged} ({weightType.Name()} weights) on {backend.Name} in {stopwatch.Elapsed.TotalSeconds:0.0} s; {plan.Batch} piece(s), {plan.Steps} steps, seed {sampling.Seed}, "
             + $"{(sampling.Greedy ? "greedy" : $"top-k {sampling.TopK}, top-p {sampling.TopP}, temperature {sampling.Temperature}")}, guidance {sampling.GuidanceScale}");
 
         stopwatch.Restart();
