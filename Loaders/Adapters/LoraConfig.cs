@@ -129,7 +129,7 @@ public sealed class LoraConfig
     private static bool IsSet(JsonElement value) => value.ValueKind switch
     {
         JsonValueKind.True => true,
-        JsonValueKind.Number => value.GetDouble() != 0,
+        JsonValueKind.Number => !value.TryGetDouble(out double number) || number != 0,
         JsonValueKind.String => value.GetString()!.Length > 0,
         JsonValueKind.Array => value.GetArrayLength() > 0,
         JsonValueKind.Object => value.EnumerateObject().Any(),
