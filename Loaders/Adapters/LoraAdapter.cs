@@ -29,6 +29,7 @@ public sealed record LoraLayer(string Module, LoraLayerKind Kind, string A, stri
 /// for an embedding, and whole tensors under the model's own names for what it saves outright (the modules of
 /// <c>modules_to_save</c>, biases with <c>bias</c> all or lora_only, saved embedding layers), which replace the
 /// model's. A wrapped layer's own tensors are saved as <c>MODULE.base_layer.NAME</c>: they stand for <c>MODULE.NAME</c>.
+/// transformers' own PEFT integration saves the same names without the prefix, which are read alike.
 /// </summary>
 public sealed class LoraAdapter : IDisposable
 {
@@ -99,11 +100,14 @@ public sealed class LoraAdapter : IDisposable
     {
         var factors = new Dictionary<string, (LoraLayerKind Kind, string? A, string? B)>(StringComparer.Ordinal);
         var replacements = new List<(string, string)>();
-        foreach (string name in weights.Tensors.Keys.Order(StringComparer.Ordinal))
+        // transformers' own adapter support (add_adapter, save_pretrained) saves the same keys without the prefix.
+        var names = weights.Tensors.Keys.Order(StringComparer.Ordinal).ToList();
+        int prefix = names.Count(n => n.StartsWith(Prefix, StringComparison.Ordinal)) == names.Count ? Prefix.Length : 0;
+        foreach (string name in names)
         {
-            if (!name.StartsWith(Prefix, StringComparison.Ordinal))
-                throw new AdapterException($"{weights.Path}: tensor '{name}' is not under '{Prefix}'; this is not a PEFT adapter of a whole MusicGen model");
-            string key = name[Prefix.Length..];
+            if (prefix == 0 && name.StartsWith(Prefix, StringComparison.Ordinal))
+                throw new AdapterException($"{weights.Path}: tensor '{name}' is under '{Prefix}' but '{names.First(n => !n.StartsWith(Prefix, StringComparison.Ordinal))}' is not; a PEFT adapter has all of its tensors there or none");
+            string key = name[prefix..];
             if (!SafetensorsDTypes.IsFloat(weights.Entry(name).DType))
                 throw new AdapterException($"{weights.Path}: tensor '{name}' is stored as {weights.Entry(name).DType}, not as floating-point numbers");
             if (Factor(key) is { } factor)

@@ -113,6 +113,23 @@ public sealed class AdapterTests : IDisposable
         Assert.Equal(basic.AllWeights.Float("text_encoder.shared.weight").Data, zero.AllWeights.Float("text_encoder.shared.weight").Data);
     }
 
+    [Fact]
+    public void An_adapter_saved_by_transformers_without_the_PeftModel_prefix_merges_alike()
+    {
+        const string fc1 = "decoder.model.decoder.layers.1.fc1.weight", norm = "decoder.model.decoder.layer_norm.weight";
+        var bare = AdapterFiles.CopyOf(AdapterFiles.Lora, _temp.File("bare"));
+        foreach (string name in bare.Tensors.Keys.ToList())
+        {
+            bare.Tensors[name["base_model.model.".Length..]] = bare.Tensors[name];
+            bare.Tensors.Remove(name);
+        }
+        bare.Save();
+        using var peft = Open(AdapterFiles.PromptModel, new AdapterReference(AdapterFiles.Lora));
+        using var transformers = Open(AdapterFiles.PromptModel, new AdapterReference(bare.Folder));
+        Assert.Equal(peft.AllWeights.Float(fc1).Data, transformers.AllWeights.Float(fc1).Data);
+        Assert.Equal(peft.AllWeights.Float(norm).Data, transformers.AllWeights.Float(norm).Data);
+    }
+
     [Theory]
     [InlineData(WeightType.F16)]
     [InlineData(WeightType.BF16)]
