@@ -75,7 +75,7 @@ public sealed class LoraConfig
         string bias = json.String("bias", "none");
         if (bias is not ("none" or "all" or "lora_only"))
             throw new AdapterException($"{path}: bias is '{bias}', expected none, all or lora_only");
-        json.Bool("fan_in_fan_out", false);
+        json.Bool("fan_in_fan_out", false); // checked, and without effect (see above)
 
         int r = json.Int("r", 8, 1, MaxRank);
         double alpha = json.Double("lora_alpha", 8, -1e6, 1e6);
@@ -84,7 +84,7 @@ public sealed class LoraConfig
         var (targetList, targetPattern) = ReadTargets(root, path);
         var rankPattern = ReadPattern<int>(root, "rank_pattern", path, v => v.TryGetInt32(out int rank) && rank is >= 1 and <= MaxRank ? rank : null, $"an integer from 1 to {MaxRank}");
         var alphaPattern = ReadPattern<double>(root, "alpha_pattern", path, v => v.TryGetDouble(out double a) && Math.Abs(a) <= 1e6 ? a : null, "a number from -1000000 to 1000000");
-        ReadModuleNames(root, "modules_to_save", path);
+        ReadModuleNames(root, "modules_to_save", path); // checked; what it saved is in the weights under the model's own names
         return new LoraConfig(path, r, alpha, rslora, baseModel, targetList, targetPattern, rankPattern, alphaPattern);
     }
 
