@@ -1,5 +1,6 @@
 using System.CommandLine;
 using MusicGen.Engine.Audio;
+using MusicGen.Loaders.Adapters;
 
 namespace MusicGen.Cli;
 
@@ -13,6 +14,18 @@ public static class CommonOptions
             + "(HF_HUB_CACHE or HF_HOME, HF_ENDPOINT, HF_TOKEN, HF_HUB_OFFLINE=1 apply)",
         Required = true,
     }.Accepts("a checkpoint folder or a Hub id such as facebook/musicgen-small", model => !string.IsNullOrWhiteSpace(model));
+
+    /// <summary>--adapter, repeatable: PEFT LoRA adapters merged into the model's weights when it is loaded.</summary>
+    public static Option<string[]> Adapters() => new Option<string[]>("--adapter")
+    {
+        Description = "A PEFT LoRA adapter to merge into the model when it is loaded: its folder (adapter_config.json, adapter_model.safetensors) "
+            + "or Hub id (owner/name[@revision]), optionally followed by :SCALE, a factor for its deltas (default 1); repeat it for several, merged in order",
+        AllowMultipleArgumentsPerToken = false,
+    }.EachAccepts($"an adapter folder or Hub id, optionally followed by :SCALE with SCALE a number from -{AdapterReference.MaxScale} to {AdapterReference.MaxScale}",
+        text => AdapterReference.TryParse(text, out _));
+
+    /// <summary>The adapters an --adapter option gave, in order.</summary>
+    public static IReadOnlyList<AdapterReference> AdapterList(string[]? values) => (values ?? []).Select(AdapterReference.Parse).ToList();
 
     public static Option<string> Output(string description) => new Option<string>("--out", "-o") { Description = description, Required = true }
         .Accepts("a file name", path => !string.IsNullOrWhiteSpace(path));

@@ -3,7 +3,7 @@ namespace MusicGen;
 /// <summary>
 /// An error caused by the user's input (a file, an option, a checkpoint) rather than by a bug; its message is one
 /// line that says what is wrong, and the command line prints it alone, without a stack trace. The subclasses say
-/// which input: <see cref="CheckpointException"/>, <see cref="InvalidRequestException"/>,
+/// which input: <see cref="CheckpointException"/> (and its <see cref="AdapterException"/>), <see cref="InvalidRequestException"/>,
 /// <see cref="InputFileException"/>, and the OpenCL backend's <c>OpenClException</c> for a device's errors.
 /// Cancellation is not an error: a cancelled generation throws <see cref="OperationCanceledException"/>.
 /// </summary>
@@ -48,6 +48,16 @@ public class CheckpointException : MusicGenException
 {
     public CheckpointException(string message) : base(message) { }
     public CheckpointException(string message, Exception inner) : base(message, inner) { }
+}
+
+/// <summary>
+/// An adapter that cannot be merged into the checkpoint: a missing or malformed adapter_config.json or
+/// adapter_model.safetensors, an unsupported kind of adapter, or tensors that do not fit the model.
+/// </summary>
+public class AdapterException : CheckpointException
+{
+    public AdapterException(string message) : base(message) { }
+    public AdapterException(string message, Exception inner) : base(message, inner) { }
 }
 
 /// <summary>

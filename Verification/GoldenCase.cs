@@ -1,5 +1,6 @@
 using System.Text.Json;
 using MusicGen.Loaders;
+using MusicGen.Loaders.Adapters;
 using MusicGen.Loaders.Safetensors;
 
 namespace MusicGen.Verification;
@@ -19,6 +20,11 @@ public sealed class GoldenCase : IDisposable
         Settings.TryGetProperty("model", out var model) && model.ValueKind == JsonValueKind.String
             ? Path.GetFullPath(Path.Combine(Folder, model.GetString()!))
             : Path.Combine(Folder, "model");
+    /// <summary>
+    /// The adapters case.json's "adapters" merges into the checkpoint (<c>[{"path": "adapter", "scale": 1.0}]</c>,
+    /// paths relative to the case), in order; none for most cases.
+    /// </summary>
+    public IReadOnlyList<AdapterReference> Adapters { get; }
     public string Kind { get; }
     public SafetensorsFile Expected { get; }
     public IReadOnlyList<string> Inputs { get; }
@@ -43,6 +49,18 @@ public sealed class GoldenCase : IDisposable
         Kind = root.TryGetProperty("kind", out var kind) ? kind.GetString() ?? "" : "";
         Inputs = Strings(root, "inputs");
         Outputs = Strings(root, "outputs");
+        Adapters = ReadAdapters(root, folder);
+    }
+
+    private static List<AdapterReference> ReadAdapters(JsonElement root, string folder)
+    {
+        if (!root.TryGetProperty("adapters", out var list)) return [];
+        if (list.ValueKind != JsonValueKind.Array) throw new MusicGenException($"{folder}: case.json's adapters is not a list");
+        return list.EnumerateArray().Select(adapter =>
+            adapter.ValueKind == JsonValueKind.Object && adapter.TryGetProperty("path", out var path) && path.ValueKind == JsonValueKind.String
+                ? new AdapterReference(Path.GetFullPath(Path.Combine(folder, path.GetString()!)),
+                    adapter.TryGetProperty("scale", out var scale) && scale.ValueKind == JsonValueKind.Number ? scale.GetDouble() : 1)
+                : throw new MusicGenException($"{folder}: an entry of case.json's adapters has no path")).ToList();
     }
 
     public static GoldenCase Open(string folder)

@@ -1,6 +1,8 @@
 using MusicGen.Engine.Backends;
 using MusicGen.Loaders;
+using MusicGen.Loaders.Adapters;
 using MusicGen.Loaders.Checkpoints;
+using MusicGen.Loaders.Hub;
 
 namespace MusicGen.Verification;
 
@@ -23,18 +25,21 @@ public sealed class Verifier
     private readonly IReadOnlyList<IComponentCheck> _checks;
     private readonly IReadOnlyList<ISignalCheck> _signalChecks;
     private readonly WeightType _weightType;
+    private readonly IReadOnlyList<AdapterReference> _adapters;
 
     /// <summary>
     /// A verifier on <paramref name="backend"/>; with a <paramref name="weightType"/> other than f32 the MusicGen
     /// model's linear layers run in that type and their results are compared by <see cref="LowPrecisionTolerance"/>.
+    /// <paramref name="adapters"/> are merged into every case's checkpoint after the ones the case names itself.
     /// </summary>
     public Verifier(IBackend backend, IReadOnlyList<IComponentCheck>? checks = null, IReadOnlyList<ISignalCheck>? signalChecks = null,
-        WeightType weightType = WeightType.F32)
+        WeightType weightType = WeightType.F32, IReadOnlyList<AdapterReference>? adapters = null)
     {
         _backend = backend;
         _checks = checks ?? DefaultChecks;
         _signalChecks = signalChecks ?? DefaultSignalChecks;
         _weightType = weightType;
+        _adapters = adapters ?? [];
     }
 
     public static IReadOnlyList<IComponentCheck> DefaultChecks { get; } =
@@ -49,7 +54,7 @@ public sealed class Verifier
         foreach (var check in _signalChecks) check.Run(golden, produced);
         if (golden.HasCheckpoint)
         {
-            using var checkpoint = CheckpointFolder.Open(golden.ModelFolder);
+            using var checkpoint = ModelLocator.OpenCheckpoint(golden.ModelFolder, [.. golden.Adapters, .. _adapters], HubOptions.FromEnvironment());
             using var context = new CaseContext(golden, checkpoint, _backend, _weightType);
             foreach (var check in _checks) check.Run(context, produced);
         }

@@ -9,7 +9,9 @@ using MusicGen.Engine.Generation;
 using MusicGen.Kernels;
 using MusicGen.Engine.Models.Musicgen;
 using MusicGen.Loaders;
+using MusicGen.Loaders.Adapters;
 using MusicGen.Loaders.Checkpoints;
+using MusicGen.Loaders.Hub;
 
 namespace MusicGen.Cli.Commands;
 
@@ -47,12 +49,14 @@ public static class BenchCommand
             DefaultValueFactory = _ => 30,
         };
         var device = CommonOptions.Device();
+        var adapters = CommonOptions.Adapters();
+        adapters.Description += "; it must fit the random checkpoint's sizes (an adapter of facebook/musicgen-small for --size small)";
         var command = new Command("bench", "Time decoding steps per weight type on a random checkpoint of a MusicGen size, next to the memory bandwidth, the codec, and a whole piece")
         {
-            steps, checkpointFolder, size, weights, piece, device,
+            steps, checkpointFolder, size, weights, piece, device, adapters,
         };
         command.SetAction(parse => CommandRunner.Run(() => Run(parse.GetValue(steps), parse.GetValue(checkpointFolder), ModelSize.Parse(parse.GetValue(size)!),
-            ParseTypes(parse.GetValue(weights)!), parse.GetValue(piece), parse.GetValue(device)!)));
+            ParseTypes(parse.GetValue(weights)!), parse.GetValue(piece), parse.GetValue(device)!, CommonOptions.AdapterList(parse.GetValue(adapters)))));
         return command;
     }
 
@@ -62,7 +66,7 @@ public static class BenchCommand
         return types.Count > 0 ? types : throw new MusicGenException("--weights names no weight type");
     }
 
-    private static int Run(int steps, string? keep, ModelSize size, IReadOnlyList<WeightType> types, double piece, string device)
+    private static int Run(int steps, string? keep, ModelSize size, IReadOnlyList<WeightType> types, double piece, string device, IReadOnlyList<AdapterReference> adapters)
     {
         if (steps < 1) throw new MusicGenException("--steps must be at least 1");
         if (piece is < 0 or > MusicRequest.MaxWindow) throw new MusicGenException($"--piece must be between 0 and {MusicRequest.MaxWindow} seconds");
@@ -78,7 +82,7 @@ public static class BenchCommand
             }
             double bandwidth = MemoryBandwidth.MeasureGigabytesPerSecond();
             Console.WriteLine($"host memory read bandwidth {bandwidth:0.0} GB/s ({Environment.ProcessorCount} threads)");
-            using var checkpoint = CheckpointFolder.Open(folder);
+            using var checkpoint = ModelLocator.OpenCheckpoint(folder, adapters, HubOptions.FromEnvironment(line => Console.Error.WriteLine(line)));
             using var backend = BackendSelector.Open(device);
             Console.WriteLine($"{checkpoint.Weights.ParameterCount / 1e6:0} M parameters on {backend.Name}; decoding steps with guidance (batch 2), median of {steps}");
             TimeWeightTypes(backend, checkpoint, types, steps, bandwidth);
@@ -123,7 +127,7 @@ public static class BenchCommand
     {
         long heapBefore = GC.GetTotalMemory(forceFullCollection: true);
         var stopwatch = Stopwatch.StartNew();
-        using var model = new MusicgenForConditionalGeneration(backend, checkpoint, type);
+        using var model = Load(backend, checkpoint, type);
         double load = stopwatch.Elapsed.TotalSeconds;
         long heap = GC.GetTotalMemory(forceFullCollection: true) - heapBefore;
         var timing = DecoderBench.TimeSteps(backend, model, prompts: 1, steps);
@@ -134,6 +138,10 @@ public static class BenchCommand
             + $"{(host ? $"{100 * rate / bandwidth,7:0}%" : "")}{1000 / timing.MedianMs,9:0.0}{realTime,7:0.00}{timing.AllocatedBytesPerStep / 1024.0,11:0.0}");
         return timing.Memory;
     }
+
+    /// <summary>The random checkpoint's model (a plain MusicGen one), its adapters checked as for generation.</summary>
+    private static MusicgenForConditionalGeneration Load(IBackend backend, CheckpointFolder checkpoint, WeightType type) =>
+        (MusicgenForConditionalGeneration)MusicgenModels.Load(backend, checkpoint, type);
 
     /// <summary>
     /// Decoding steps of 1, 2, 4 and 8 prompts at once; where the CPU multiplies with integer dot products, also
@@ -155,7 +163,7 @@ public static class BenchCommand
     /// <summary>Median step times for each of <see cref="PromptCounts"/>; the model is dropped on return.</summary>
     private static double[] PromptCountTimes(IBackend backend, CheckpointFolder checkpoint, WeightType type, int steps)
     {
-        using var model = new MusicgenForConditionalGeneration(backend, checkpoint, type);
+        using var model = Load(backend, checkpoint, type);
         return PromptCounts.Select(prompts => DecoderBench.TimeSteps(backend, model, prompts, steps).MedianMs).ToArray();
     }
 

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using MusicGen.Engine;
 using MusicGen.Kernels;
+using MusicGen.Loaders.Adapters;
 using MusicGen.Loaders.Checkpoints;
 using MusicGen.Server;
 using MusicGen.Server.Generation;
@@ -48,6 +49,7 @@ public sealed class ServeCommand
         var model = CommonOptions.Model();
         var device = CommonOptions.Device();
         var weights = CommonOptions.Weights(GenerateCommand.DefaultWeights.Name());
+        var adapters = CommonOptions.Adapters();
         Port.Accepts("a port number from 0 to 65535", port => port is >= 0 and <= 65535);
         ApiKey.Accepts("a key of at least 8 characters", key => key is { Length: >= 8 });
         Queue.Accepts("a whole number from 1 to 10000", n => n is >= 1 and <= 10_000);
@@ -60,13 +62,14 @@ public sealed class ServeCommand
         ShutdownTimeout.Accepts("a number of seconds from 0 to 3600", seconds => seconds is >= 0 and <= 3600);
         var command = new Command("serve", "Serve an HTTP API and a web page that generate music with one model (loaded once)")
         {
-            model, device, weights, Host, Port, ApiKey, NoAuth, Queue, MaxBatch, Keep, MaxUpload, MaxDuration, Window, ExtendStride, ShutdownTimeout,
+            model, device, weights, adapters, Host, Port, ApiKey, NoAuth, Queue, MaxBatch, Keep, MaxUpload, MaxDuration, Window, ExtendStride, ShutdownTimeout,
         };
-        command.SetAction(parse => CommandRunner.Run(() => Run(parse, parse.GetValue(model)!, parse.GetValue(device)!, WeightTypes.Parse(parse.GetValue(weights)!))));
+        command.SetAction(parse => CommandRunner.Run(() => Run(parse, parse.GetValue(model)!, parse.GetValue(device)!, WeightTypes.Parse(parse.GetValue(weights)!),
+            CommonOptions.AdapterList(parse.GetValue(adapters)))));
         return command;
     }
 
-    private int Run(ParseResult parse, string modelName, string device, WeightType weightType)
+    private int Run(ParseResult parse, string modelName, string device, WeightType weightType, IReadOnlyList<AdapterReference> adapters)
     {
         var options = new ServerOptions
         {
@@ -87,7 +90,7 @@ public sealed class ServeCommand
 
         var stopwatch = Stopwatch.StartNew();
         using var backend = BackendSelector.Open(device);
-        using var pipeline = MusicgenPipeline.Open(modelName, backend, line => Console.Error.WriteLine(line), weightType);
+        using var pipeline = MusicgenPipeline.Open(modelName, backend, adapters, line => Console.Error.WriteLine(line), weightType);
         var generator = new EngineMusicGenerator(pipeline, modelName);
         Console.Error.WriteLine($"loaded {pipeline.Folder} on {backend.Name} in {stopwatch.Elapsed.TotalSeconds:0.0} s");
 

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using MusicGen.Kernels;
+using MusicGen.Loaders.Adapters;
 using MusicGen.Verification;
 using MusicGen.Loaders.Checkpoints;
 
@@ -14,12 +15,15 @@ public static class VerifyCommand
         var cases = new Argument<string[]>("case") { Description = "Golden case folder(s) (case.json, expected.safetensors, model/)", Arity = ArgumentArity.OneOrMore };
         var device = CommonOptions.Device();
         var weights = CommonOptions.Weights("f32");
-        var command = new Command("verify", "Run golden reference cases and print, for every tensor, the engine's error against the reference") { cases, device, weights };
-        command.SetAction(parse => CommandRunner.Run(() => Verify(parse.GetValue(cases)!, parse.GetValue(device)!, WeightTypes.Parse(parse.GetValue(weights)!))));
+        var adapters = CommonOptions.Adapters();
+        adapters.Description += "; merged after the adapters a case names itself";
+        var command = new Command("verify", "Run golden reference cases and print, for every tensor, the engine's error against the reference") { cases, device, weights, adapters };
+        command.SetAction(parse => CommandRunner.Run(() => Verify(parse.GetValue(cases)!, parse.GetValue(device)!, WeightTypes.Parse(parse.GetValue(weights)!),
+            CommonOptions.AdapterList(parse.GetValue(adapters)))));
         return command;
     }
 
-    private static int Verify(string[] caseFolders, string device, WeightType weightType)
+    private static int Verify(string[] caseFolders, string device, WeightType weightType, IReadOnlyList<AdapterReference> adapters)
     {
         using var backend = BackendSelector.Open(device);
         Console.WriteLine($"device {backend.Name}, {weightType.Name()} weights");
@@ -31,7 +35,7 @@ public static class VerifyCommand
             var codec = LowPrecisionTolerance.Codec;
             Console.WriteLine($"codec tensors (its LSTMs' matrices in bf16): relative RMS error ≤ {codec.RelativeRms:0.###}, codes: share differing ≤ {codec.Disagreement:0.###}");
         }
-        var verifier = new Verifier(backend, weightType: weightType);
+        var verifier = new Verifier(backend, weightType: weightType, adapters: adapters);
         int passed = 0, failed = 0;
         foreach (string folder in caseFolders)
         {

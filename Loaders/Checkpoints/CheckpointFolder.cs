@@ -1,3 +1,4 @@
+using MusicGen.Loaders.Adapters;
 using MusicGen.Loaders.Configs;
 
 namespace MusicGen.Loaders.Checkpoints;
@@ -7,7 +8,8 @@ public enum CheckpointKind { Musicgen, MusicgenMelody, Encodec }
 /// <summary>
 /// A local folder holding a checkpoint as published on the Hugging Face Hub: a full MusicGen checkpoint (whose
 /// codec is its <c>audio_encoder.*</c> part) or a standalone EnCodec checkpoint. Gives the typed configs, the
-/// tokenizer files and the weights; nothing in it is converted beforehand.
+/// tokenizer files and the weights, with any adapters merged into them as they are read (<see cref="Adapters"/>);
+/// nothing in it is converted beforehand.
 /// </summary>
 public sealed class CheckpointFolder : IDisposable
 {
@@ -19,10 +21,13 @@ public sealed class CheckpointFolder : IDisposable
     public EncodecConfig Codec { get; }
     public GenerationConfig Generation { get; }
     public WeightStore Weights { get; }
+    /// <summary>The adapters merged into the weights as the models read them (none unless opened with some).</summary>
+    public AdapterMerge Adapters { get; }
 
     private CheckpointFolder(string folder, CheckpointKind kind, string modelType, MusicgenConfig? musicgen,
-        EncodecConfig codec, GenerationConfig generation, WeightStore weights)
+        EncodecConfig codec, GenerationConfig generation, WeightStore weights, AdapterMerge adapters)
     {
+        Adapters = adapters;
         Folder = folder;
         Kind = kind;
         ModelType = modelType;
@@ -32,7 +37,25 @@ public sealed class CheckpointFolder : IDisposable
         Weights = weights;
     }
 
-    public static CheckpointFolder Open(string folder)
+    /// <summary>
+    /// Opens a checkpoint folder; with <paramref name="adapters"/>, which the checkpoint then owns (disposing them
+    /// with itself, or at once when it cannot be opened), checked against its tensors and merged into them as they
+    /// are read.
+    /// </summary>
+    public static CheckpointFolder Open(string folder, IReadOnlyList<LoraAdapter>? adapters = null)
+    {
+        try
+        {
+            return OpenWith(folder, adapters ?? []);
+        }
+        catch
+        {
+            foreach (var adapter in adapters ?? []) adapter.Dispose();
+            throw;
+        }
+    }
+
+    private static CheckpointFolder OpenWith(string folder, IReadOnlyList<LoraAdapter> adapters)
     {
         if (!Directory.Exists(folder)) throw new MusicGenException($"{folder}: model folder not found");
         string configPath = Path.Combine(folder, "config.json");
@@ -72,13 +95,23 @@ public sealed class CheckpointFolder : IDisposable
             generation = GenerationConfig.Read(new ConfigReader(document.RootElement, generationPath));
         }
 
-        return new CheckpointFolder(folder, kind, modelType, musicgen, codec, generation, WeightStore.Open(folder));
+        var weights = WeightStore.Open(folder);
+        try
+        {
+            var merge = adapters.Count == 0 ? AdapterMerge.None : new AdapterMerge(weights, adapters);
+            return new CheckpointFolder(folder, kind, modelType, musicgen, codec, generation, weights, merge);
+        }
+        catch
+        {
+            weights.Dispose();
+            throw;
+        }
     }
 
     /// <summary>The codec's weights: the audio_encoder part of a MusicGen checkpoint, or all of an EnCodec one.</summary>
-    public WeightReader CodecWeights => new(Weights, Kind == CheckpointKind.Encodec ? "" : "audio_encoder.");
+    public WeightReader CodecWeights => new(Weights, Kind == CheckpointKind.Encodec ? "" : "audio_encoder.", adapters: Adapters);
 
-    public WeightReader AllWeights => new(Weights);
+    public WeightReader AllWeights => new(Weights, adapters: Adapters);
 
     public string? FindFile(string name)
     {
@@ -90,5 +123,9 @@ public sealed class CheckpointFolder : IDisposable
     public MusicgenConfig RequireMusicgen() => Musicgen
         ?? throw new MusicGenException($"{Folder}: this is a standalone EnCodec checkpoint, not a MusicGen model");
 
-    public void Dispose() => Weights.Dispose();
+    public void Dispose()
+    {
+        Weights.Dispose();
+        foreach (var adapter in Adapters.Adapters) adapter.Dispose();
+    }
 }

@@ -1,3 +1,4 @@
+using MusicGen.Loaders.Adapters;
 using MusicGen.Loaders.Safetensors;
 
 namespace MusicGen.Loaders.Checkpoints;
@@ -6,27 +7,31 @@ namespace MusicGen.Loaders.Checkpoints;
 /// What a model sees of a checkpoint: float32 tensors by module path under a prefix, each checked against the
 /// shape the model expects. A weight stored with weight normalization, in either spelling
 /// (<c>weight_g</c>/<c>weight_v</c> or <c>parametrizations.weight.original0/original1</c>), is folded into the
-/// plain weight here, so models only ever ask for <c>….weight</c>.
+/// plain weight here, so models only ever ask for <c>….weight</c>. Adapters are merged here too (see
+/// <see cref="AdapterMerge"/>): a model reads the adapted tensors, and a matrix an adapter changes is converted to
+/// its weight type only after the merge.
 /// </summary>
 public sealed class WeightReader
 {
     private readonly WeightStore _store;
     private readonly string _prefix;
+    private readonly AdapterMerge _adapters;
 
-    public WeightReader(WeightStore store, string prefix = "", WeightType matrixType = WeightType.F32)
+    public WeightReader(WeightStore store, string prefix = "", WeightType matrixType = WeightType.F32, AdapterMerge? adapters = null)
     {
         _store = store;
         _prefix = prefix;
         MatrixType = matrixType;
+        _adapters = adapters ?? AdapterMerge.None;
     }
 
     /// <summary>The type <see cref="Matrix"/> gives the weight matrices of linear layers.</summary>
     public WeightType MatrixType { get; }
 
-    public WeightReader Scope(string prefix) => new(_store, _prefix + prefix, MatrixType);
+    public WeightReader Scope(string prefix) => new(_store, _prefix + prefix, MatrixType, _adapters);
 
     /// <summary>The same tensors, with linear layers' matrices in <paramref name="type"/>.</summary>
-    public WeightReader WithMatrixType(WeightType type) => new(_store, _prefix, type);
+    public WeightReader WithMatrixType(WeightType type) => new(_store, _prefix, type, _adapters);
 
     public string FullName(string name) => _prefix + name;
 
@@ -45,24 +50,34 @@ public sealed class WeightReader
     public HostTensor Float(string name)
     {
         string full = _prefix + name;
+        HostTensor tensor;
         if (_store.Contains(full))
-            return new HostTensor(full, _store.Entry(full).Shape, _store.ReadFloat32(full));
-        var parts = FindWeightNormParts(full)
-            ?? throw _store.Missing(full, full.EndsWith(".weight", StringComparison.Ordinal) ? " (nor its weight-norm parts)" : "");
-        var magnitude = new HostTensor(parts.Magnitude, _store.Entry(parts.Magnitude).Shape, _store.ReadFloat32(parts.Magnitude));
-        var direction = new HostTensor(parts.Direction, _store.Entry(parts.Direction).Shape, _store.ReadFloat32(parts.Direction));
-        return new HostTensor(full, direction.Shape, WeightNorm.Fold(magnitude, direction));
+            tensor = new HostTensor(full, _store.Entry(full).Shape, Read(full));
+        else
+        {
+            var parts = FindWeightNormParts(full)
+                ?? throw _store.Missing(full, full.EndsWith(".weight", StringComparison.Ordinal) ? " (nor its weight-norm parts)" : "");
+            var magnitude = new HostTensor(parts.Magnitude, _store.Entry(parts.Magnitude).Shape, Read(parts.Magnitude));
+            var direction = new HostTensor(parts.Direction, _store.Entry(parts.Direction).Shape, Read(parts.Direction));
+            tensor = new HostTensor(full, direction.Shape, WeightNorm.Fold(magnitude, direction));
+        }
+        _adapters.AddDeltas(full, tensor.Data);
+        return tensor;
     }
+
+    /// <summary>A stored tensor as float32, or the adapter's tensor that replaces it.</summary>
+    private float[] Read(string fullName) => _adapters.TryReplace(fullName, out var replacement) ? replacement : _store.ReadFloat32(fullName);
 
     /// <summary>
     /// The matrix <paramref name="name"/> [rows, columns] in <see cref="MatrixType"/> (not f32): a float16 or
     /// bfloat16 tensor asked for in its own type is taken as stored; anything else is read as float32 a few rows
-    /// at a time and converted, so loading holds no float32 copy of the matrix.
+    /// at a time and converted, so loading holds no float32 copy of the matrix. A matrix an adapter changes is
+    /// merged in float32 first, then converted.
     /// </summary>
     public PackedMatrix Matrix(string name, int rows, int columns)
     {
         string full = _prefix + name;
-        if (!_store.Contains(full)) return PackedMatrix.Pack(MatrixType, Float(name, rows, columns).Data, rows, columns);
+        if (!_store.Contains(full) || _adapters.Changes(full)) return PackedMatrix.Pack(MatrixType, Float(name, rows, columns).Data, rows, columns);
         var entry = _store.Entry(full);
         if (!ShapeText.Equal(entry.Shape, [rows, columns]))
             throw new MusicGenException($"{_store.Folder}: tensor '{full}' has shape {ShapeText.Format(entry.Shape)}, expected {ShapeText.Format([rows, columns])}");

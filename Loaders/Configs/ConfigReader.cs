@@ -36,8 +36,17 @@ public sealed class ConfigReader
         }
         catch (JsonException e)
         {
-            throw new MusicGenException($"{where}: not valid JSON ({e.Message})");
+            throw new MusicGenException($"{where}: not valid JSON ({OneLine(e.Message)})");
         }
+    }
+
+    /// <summary>
+    /// A parser's message on one line: it may quote the offending text, control characters (NUL, line breaks) and all.
+    /// </summary>
+    private static string OneLine(string message)
+    {
+        string line = string.Concat(message.Select(c => char.IsControl(c) ? ' ' : c));
+        return line.Length <= 200 ? line : line[..200] + "…";
     }
 
     /// <summary>The root object of a JSON document; any other kind of root is an error naming the file.</summary>

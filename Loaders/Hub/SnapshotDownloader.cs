@@ -6,7 +6,7 @@ namespace MusicGen.Loaders.Hub;
 /// Fills a snapshot folder of the cache with the files the engine reads from one commit of a repository, skipping
 /// those already there. Files are stored as plain files in the snapshot folder (see <see cref="ModelLocator"/>).
 /// </summary>
-internal sealed class SnapshotDownloader(HubClient client, CachedRepository repository, HubOptions options)
+internal sealed class SnapshotDownloader(HubClient client, CachedRepository repository, HubOptions options, RepositoryFiles files)
 {
     /// <param name="id">The repository, and the revision whose ref is set once every file is in place.</param>
     /// <param name="revision">What to ask the Hub for: the id's revision, or the cached commit when completing a snapshot.</param>
@@ -15,8 +15,8 @@ internal sealed class SnapshotDownloader(HubClient client, CachedRepository repo
     {
         var info = await client.GetRevisionAsync(id, revision);
         string commit = info.Commit;
-        if (!info.Files.Contains(CheckpointFiles.Config))
-            throw new MusicGenException($"{id}: the repository has no {CheckpointFiles.Config}; it is not a transformers checkpoint");
+        if (!info.Files.Contains(files.Marker))
+            throw new MusicGenException($"{id}: the repository has no {files.Marker}; it is not {files.What}");
         string weights = WeightsEntry(id, info);
 
         string snapshot = repository.SnapshotFolder(commit);
@@ -31,15 +31,15 @@ internal sealed class SnapshotDownloader(HubClient client, CachedRepository repo
             fetched++;
         }
 
-        // Small files first, so that a repository that is not a checkpoint fails before gigabytes arrive.
-        await FetchAsync(CheckpointFiles.Config);
-        foreach (string file in CheckpointFiles.Optional.Where(info.Files.Contains)) await FetchAsync(file);
+        // Small files first, so that a repository that is not what it should be fails before gigabytes arrive.
+        await FetchAsync(files.Marker);
+        foreach (string file in files.Optional.Where(info.Files.Contains)) await FetchAsync(file);
         await FetchAsync(weights);
-        if (weights == WeightStore.IndexFileName)
+        if (weights == files.ShardIndex)
             foreach (string shard in ShardsOf(id, info, Path.Combine(snapshot, weights))) await FetchAsync(shard);
 
         // As huggingface_hub does, so that neither asks again for what this commit does not have.
-        foreach (string file in CheckpointFiles.Optional.Where(file => !info.Files.Contains(file))) repository.RecordAbsent(commit, file);
+        foreach (string file in files.Optional.Where(file => !info.Files.Contains(file))) repository.RecordAbsent(commit, file);
         // Last, so that a failed download leaves the ref on the snapshot it had.
         if (!id.RevisionIsCommit) repository.SetRef(id.Revision, commit);
         if (fetched > 0) options.Log?.Invoke($"downloaded {fetched} file(s) of {id} into {snapshot}");
@@ -47,14 +47,14 @@ internal sealed class SnapshotDownloader(HubClient client, CachedRepository repo
     }
 
     /// <summary>The sharded index if there is one (as <see cref="WeightStore"/> prefers it), else the single file.</summary>
-    private static string WeightsEntry(HubModelId id, RevisionInfo info)
+    private string WeightsEntry(HubModelId id, RevisionInfo info)
     {
-        if (info.Files.Contains(WeightStore.IndexFileName)) return WeightStore.IndexFileName;
-        if (info.Files.Contains(WeightStore.SingleFileName)) return WeightStore.SingleFileName;
+        if (files.ShardIndex is { } index && info.Files.Contains(index)) return index;
+        if (info.Files.Contains(files.Weights)) return files.Weights;
         var otherWeights = info.Files.Where(IsUnsupportedWeights).Order(StringComparer.Ordinal).ToList();
         string found = otherWeights.Count > 0 ? $"; it has only {string.Join(", ", otherWeights)}, which this engine does not read" : "";
-        throw new MusicGenException(
-            $"{id}: the repository has no safetensors weights ({WeightStore.SingleFileName} or {WeightStore.IndexFileName}){found}");
+        string expected = files.ShardIndex is { } shardIndex ? $"{files.Weights} or {shardIndex}" : files.Weights;
+        throw new MusicGenException($"{id}: the repository has no safetensors weights ({expected}){found}");
     }
 
     private static readonly string[] UnsupportedWeightExtensions = [".bin", ".pt", ".pth", ".ckpt", ".msgpack", ".h5", ".onnx", ".gguf"];

@@ -549,18 +549,20 @@ def run_musicgen(spec, model, model_dir):
     else:
         tensors["teacher.logits"] = logits
 
-    # 3. the codec on a test signal
-    add_codec_hooks(rec, model.audio_encoder, "audio_encoder.")
+    # 3. the codec on a test signal (unless the spec says "codec_test": false)
     codec_spec = spec.get("codec_test", {})
-    signal = codec_test_signal(int(codec_spec.get("batch", 1)),
-                               seconds_to_samples(codec_spec.get("seconds", 0.25)), seed + offsets["codec"])
-    tensors.update(run_codec_test(rec, model.audio_encoder, signal,
-                                  max(model.config.audio_encoder.target_bandwidths), "audio_encoder."))
+    if codec_spec is not False:
+        add_codec_hooks(rec, model.audio_encoder, "audio_encoder.")
+        signal = codec_test_signal(int(codec_spec.get("batch", 1)),
+                                   seconds_to_samples(codec_spec.get("seconds", 0.25)), seed + offsets["codec"])
+        tensors.update(run_codec_test(rec, model.audio_encoder, signal,
+                                      max(model.config.audio_encoder.target_bandwidths), "audio_encoder."))
     rec.remove()
     tensors.update(rec.tensors)
 
-    inputs_list = ["audio_encoder.encode.input", "teacher.attention_mask", "teacher.decoder_input_ids",
-                   "teacher.encoder_hidden_states"]
+    inputs_list = ["teacher.attention_mask", "teacher.decoder_input_ids", "teacher.encoder_hidden_states"]
+    if codec_spec is not False:
+        inputs_list.append("audio_encoder.encode.input")
     if "input_values" in tensors:
         inputs_list += ["input_values", "padding_mask"]
     header = {

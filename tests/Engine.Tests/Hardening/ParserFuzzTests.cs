@@ -5,8 +5,11 @@ using MusicGen.Engine.Codec;
 using MusicGen.Engine.Models.Musicgen;
 using MusicGen.Engine.Text;
 using MusicGen.Loaders;
+using MusicGen.Loaders.Adapters;
 using MusicGen.Loaders.Checkpoints;
+using MusicGen.Loaders.Hub;
 using MusicGen.Loaders.Safetensors;
+using MusicGen.Tests.Support;
 
 namespace MusicGen.Tests.Hardening;
 
@@ -179,6 +182,34 @@ public sealed class ParserFuzzTests : IDisposable
                 CodesFile.Load(path).RequireWithin(2048);
             });
         }
+    }
+
+    [Fact]
+    public void Adapter_config_and_weights_then_the_model_they_adapt()
+    {
+        string adapter = _temp.File("adapter");
+        Directory.CreateDirectory(adapter);
+        string config = Path.Combine(adapter, LoraConfig.FileName), weights = Path.Combine(adapter, LoraAdapter.WeightsFileName);
+        string goldenConfig = Path.Combine(AdapterFiles.Lora, LoraConfig.FileName), goldenWeights = Path.Combine(AdapterFiles.Lora, LoraAdapter.WeightsFileName);
+        var offline = new HubOptions(HubOptions.DefaultEndpoint, _temp.File("cache"), null, Offline: true);
+        using var backend = new CpuBackend();
+        void Load()
+        {
+            using var checkpoint = ModelLocator.OpenCheckpoint(AdapterFiles.PromptModel, [new AdapterReference(adapter)], offline);
+            MusicgenModels.Load(backend, checkpoint).Dispose();
+        }
+        File.Copy(goldenWeights, weights);
+        Mutations.Fuzz("adapter_config.json", File.ReadAllBytes(goldenConfig), 150, text: true, bytes =>
+        {
+            File.WriteAllBytes(config, bytes);
+            Load();
+        });
+        File.Copy(goldenConfig, config, overwrite: true);
+        Mutations.Fuzz("adapter_model.safetensors", File.ReadAllBytes(goldenWeights), 150, text: false, bytes =>
+        {
+            File.WriteAllBytes(weights, bytes);
+            Load();
+        });
     }
 
     /// <summary>A checkpoint folder whose weights and tokenizer link to <paramref name="model"/>'s, with copies of its configs to mutate.</summary>
