@@ -21,11 +21,13 @@ public static class GenerationEndpoints
             .WithName("CreateGeneration")
             .WithSummary("Queue a generation")
             .WithDescription("JSON, or a multipart form with the same fields plus a `melody` or `continue` audio file. Answers 202 with the id "
-                + "and URLs; with `Accept: audio/wav` it answers the WAV itself, streamed, and a client that disconnects cancels it.")
+                + "and URLs; with `Accept: audio/wav` (or audio/flac, audio/ogg, audio/mpeg, audio/aac; or `?format=`) it answers the audio itself, "
+                + "streamed, and a client that disconnects cancels it.")
             .Accepts<GenerationRequestBody>("application/json", "multipart/form-data")
             .Produces<GenerationAccepted>(StatusCodes.Status202Accepted)
             .Produces(StatusCodes.Status200OK, contentType: WavType)
             .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status500InternalServerError)
             .ProducesValidationProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesValidationProblem(StatusCodes.Status415UnsupportedMediaType)
             .ProducesProblem(StatusCodes.Status429TooManyRequests)
@@ -35,8 +37,13 @@ public static class GenerationEndpoints
             .Produces<GenerationStatusView>().ProducesProblem(StatusCodes.Status404NotFound);
         generations.MapGet("/{id}/audio", AudioAsync)
             .WithName("GetGenerationAudio")
-            .WithSummary("The WAV of a piece (streamed while it is generated); piece is 1-based, format pcm16 (default) or float32")
+            .WithSummary("The audio of a piece (streamed while it is generated); piece is 1-based, format wav (16-bit, as pcm16, the default), "
+                + "float32 (a WAV of 32-bit floats), flac, opus, mp3 or aac (mp3 and aac need ffmpeg on the server)")
             .Produces(StatusCodes.Status200OK, contentType: WavType)
+            .Produces(StatusCodes.Status200OK, contentType: "audio/flac")
+            .Produces(StatusCodes.Status200OK, contentType: "audio/ogg")
+            .Produces(StatusCodes.Status200OK, contentType: "audio/mpeg")
+            .Produces(StatusCodes.Status200OK, contentType: "audio/aac")
             .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict).ProducesValidationProblem();
         generations.MapGet("/{id}/codes", Codes)
             .WithName("GetGenerationCodes")
@@ -58,9 +65,11 @@ public static class GenerationEndpoints
     private static async Task<IResult> SubmitAsync(HttpContext http, RequestReader reader, GenerationScheduler scheduler, Generation.IMusicGenerator generator)
     {
         if (scheduler.IsStopping) return Stopping();
+        AudioEncoding? encoding;
         GenerationParameters parameters;
         try
         {
+            encoding = AnsweredEncoding(http.Request);
             parameters = await reader.ReadAsync(http.Request, http.RequestAborted);
         }
         catch (RequestProblem problem)
@@ -68,6 +77,19 @@ public static class GenerationEndpoints
             return problem.ToResult();
         }
         var job = new GenerationJob(Guid.NewGuid().ToString("N"), parameters, generator.Model);
+        if (Admit(http, scheduler, job) is { } refused) return refused;
+        if (encoding is null) return Results.Accepted(GenerationUrls.For(job.Id).Self, new GenerationAccepted(job.Id, job.Status, GenerationUrls.For(job.Id)));
+
+        // The client waits for the audio itself: when it goes away early, nobody else knows the id, so the work stops.
+        // Once every sample is out the job is left to finish: its last chunk precedes the codes and the job's
+        // completion, and the client may hang up in between.
+        if (!await AudioResponse.StreamAsync(http, job, 0, encoding, FileName(job, 0, encoding.Extension))) scheduler.Cancel(job);
+        return Results.Empty;
+    }
+
+    /// <summary>Queues a job, or the answer when the queue is full or the server stopping (shared with the OpenAI-style route).</summary>
+    internal static IResult? Admit(HttpContext http, GenerationScheduler scheduler, GenerationJob job)
+    {
         switch (scheduler.Submit(job))
         {
             case Admission.QueueFull:
@@ -77,80 +99,45 @@ public static class GenerationEndpoints
                     detail: $"{scheduler.QueueLength} requests are waiting; try again in about {retry} s");
             case Admission.ShuttingDown:
                 return Stopping();
+            default:
+                return null;
         }
-        if (!WantsAudio(http.Request)) return Results.Accepted(GenerationUrls.For(job.Id).Self, new GenerationAccepted(job.Id, job.Status, GenerationUrls.For(job.Id)));
-
-        // The client waits for the audio itself: when it goes away early, nobody else knows the id, so the work stops.
-        // Once every sample is out the job is left to finish: its last chunk precedes the codes and the job's
-        // completion, and the client may hang up in between.
-        if (!await StreamAudioAsync(http, job, 0, SampleFormat.Pcm16)) scheduler.Cancel(job);
-        return Results.Empty;
     }
 
-    private static bool WantsAudio(HttpRequest request) =>
-        MediaTypeHeaderValue.TryParseList(request.Headers.Accept, out var accepted)
-        && accepted.Any(a => a.MediaType.Equals(WavType, StringComparison.OrdinalIgnoreCase) || a.MediaType.Equals("audio/x-wav", StringComparison.OrdinalIgnoreCase));
+    /// <summary>
+    /// The encoding the client wants the audio answered in (<c>?format=</c>, else an audio type it accepts), or null
+    /// for the 202 answer; a format the server cannot write is refused before the request is read.
+    /// </summary>
+    private static AudioEncoding? AnsweredEncoding(HttpRequest request)
+    {
+        AudioEncoding? encoding;
+        string field;
+        if (request.Query["format"].FirstOrDefault() is { } name)
+        {
+            field = "format";
+            encoding = AudioEncoding.FromName(name) ?? throw new RequestProblem(StatusCodes.Status400BadRequest, field, $"'{name}' is not one of {AudioEncoding.Names}");
+        }
+        else
+        {
+            field = "Accept";
+            encoding = MediaTypeHeaderValue.TryParseList(request.Headers.Accept, out var accepted)
+                ? accepted.Select(a => AudioEncoding.FromMediaType(a.MediaType.Value ?? "")).FirstOrDefault(e => e is not null)
+                : null;
+        }
+        return encoding?.Unavailable(field) is { } problem ? throw problem : encoding;
+    }
 
     private static async Task<IResult> AudioAsync(HttpContext http, string id, JobStore store, int? piece, string? format)
     {
         if (store.Find(id) is not { } job) return NotFound(id);
         if (PieceIndex(job, piece) is not int index) return new RequestProblem(400, "piece", $"must be 1…{job.Audio.Length}").ToResult();
-        SampleFormat? sampleFormat = (format ?? "pcm16").ToLowerInvariant() switch { "pcm16" => SampleFormat.Pcm16, "float32" => SampleFormat.Float32, _ => null };
-        if (sampleFormat is not { } wav) return new RequestProblem(400, "format", "must be pcm16 or float32").ToResult();
+        if (AudioEncoding.FromName(format) is not { } encoding) return new RequestProblem(400, "format", $"must be {AudioEncoding.Names}").ToResult();
+        if (encoding.Unavailable("format") is { } unavailable) return unavailable.ToResult();
         if (job.Status is JobStatus.Failed or JobStatus.Cancelled) return NotAvailable(job);
-        if (job.Results is { } results)
-        {
-            // Finished: the whole file, with ranges, so players can seek.
-            var bytes = new MemoryStream();
-            WavFile.Write(bytes, results[index].Audio, wav);
-            return Results.File(bytes.ToArray(), WavType, FileName(job, index, ".wav"), enableRangeProcessing: true);
-        }
-        await StreamAudioAsync(http, job, index, wav);
+        string fileName = FileName(job, index, encoding.Extension);
+        if (job.Results is { } results) return AudioResponse.Whole(results[index].Audio, encoding, fileName);
+        await AudioResponse.StreamAsync(http, job, index, encoding, fileName);
         return Results.Empty;
-    }
-
-    /// <summary>
-    /// The WAV of a piece while it is made: the header at once (the length is known), then the samples as the
-    /// generator hands them over. A generation that fails midway ends the connection, so a client never takes a
-    /// short file for a whole one. True when every sample was written.
-    /// </summary>
-    private static async Task<bool> StreamAudioAsync(HttpContext http, GenerationJob job, int index, SampleFormat format)
-    {
-        var audio = job.Audio[index];
-        var header = new MemoryStream();
-        // The length is known, so the header is exact: players show the duration before the last sample exists.
-        WavWriter.WriteHeader(header, audio.Channels, audio.SampleRate, format, audio.Frames, "the generated audio");
-        int bytesPerSample = format == SampleFormat.Float32 ? 4 : 2;
-        var response = http.Response;
-        response.ContentType = WavType;
-        response.ContentLength = header.Length + (long)audio.Frames * audio.Channels * bytesPerSample;
-        response.Headers.ContentDisposition = $"inline; filename=\"{FileName(job, index, ".wav")}\"";
-        response.Headers.CacheControl = "no-store";
-        var cancellation = http.RequestAborted;
-        int written = 0;
-        try
-        {
-            await response.Body.WriteAsync(header.ToArray(), cancellation);
-            await response.Body.FlushAsync(cancellation);
-            var samples = new MemoryStream();
-            await foreach (var chunk in audio.ReadAsync(cancellation))
-            {
-                samples.SetLength(0);
-                WavWriter.WriteSamples(samples, chunk, format);
-                await response.Body.WriteAsync(samples.GetBuffer().AsMemory(0, (int)samples.Length), cancellation);
-                written += chunk.Length;
-                await response.Body.FlushAsync(cancellation);
-            }
-        }
-        catch (IOException)
-        {
-            http.Abort();
-        }
-        catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
-        {
-            // The client went away.
-        }
-        return written == audio.Frames;
     }
 
     private static IResult Codes(HttpContext http, string id, JobStore store, int? piece)
@@ -215,7 +202,7 @@ public static class GenerationEndpoints
 
     private static int? PieceIndex(GenerationJob job, int? piece) => (piece ?? 1) is int p && p >= 1 && p <= job.Audio.Length ? p - 1 : null;
 
-    private static string FileName(GenerationJob job, int index, string extension) =>
+    internal static string FileName(GenerationJob job, int index, string extension) =>
         $"musicgen-{job.Id[..8]}{(job.Audio.Length > 1 ? $"-{index + 1}" : "")}{extension}";
 
     private static IResult NotFound(string id) => Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "No such generation",
@@ -229,6 +216,6 @@ public static class GenerationEndpoints
             _ => $"the generation is {job.Status.ToString().ToLowerInvariant()}; the codes come when it is done",
         });
 
-    private static IResult Stopping() => Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Shutting down",
+    internal static IResult Stopping() => Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Shutting down",
         detail: "the server is stopping and takes no new work");
 }

@@ -87,7 +87,7 @@ public sealed class GenerationApiTests
         foreach (int piece in new[] { 1, 2 })
             Assert.Equal(HttpStatusCode.OK, (await server.Client.GetAsync($"/v1/generations/{id}/audio?piece={piece}")).StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, (await server.Client.GetAsync($"/v1/generations/{id}/audio?piece=3")).StatusCode);
-        Assert.Equal(HttpStatusCode.BadRequest, (await server.Client.GetAsync($"/v1/generations/{id}/audio?format=mp3")).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await server.Client.GetAsync($"/v1/generations/{id}/audio?format=m4a")).StatusCode);
     }
 
     [Fact]

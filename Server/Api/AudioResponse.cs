@@ -1,0 +1,81 @@
+using MusicGen.Engine.Audio;
+using MusicGen.Loaders;
+using MusicGen.Server.Jobs;
+
+namespace MusicGen.Server.Api;
+
+/// <summary>A piece's audio as an HTTP answer, in the encoding asked for: streamed while it is generated, or whole once it is done.</summary>
+internal static class AudioResponse
+{
+    /// <summary>
+    /// The audio of a piece while it is made: the format's header at once (the length is known, so a WAV or FLAC
+    /// header states it and players show the duration), then the samples encoded as the generator hands them over.
+    /// A generation (or an encoder) that fails midway ends the connection, so a client never takes a short file for
+    /// a whole one. True when every sample was written.
+    /// </summary>
+    public static async Task<bool> StreamAsync(HttpContext http, GenerationJob job, int index, AudioEncoding encoding, string fileName)
+    {
+        var audio = job.Audio[index];
+        var response = http.Response;
+        var cancellation = http.RequestAborted;
+        var pending = new PendingBytes();
+        AudioWriter writer;
+        try
+        {
+            writer = encoding.Open(pending, audio);
+        }
+        catch (MusicGenException e)
+        {
+            await Results.Problem(statusCode: StatusCodes.Status500InternalServerError, title: "The encoder could not start", detail: e.Message).ExecuteAsync(http);
+            return false;
+        }
+        using (writer)
+        {
+            response.ContentType = encoding.MediaType;
+            if (encoding.WavBytesPerSample is int bytesPerSample) response.ContentLength = pending.Length + (long)audio.Frames * audio.Channels * bytesPerSample;
+            response.Headers.ContentDisposition = $"inline; filename=\"{fileName}\"";
+            response.Headers.CacheControl = "no-store";
+            int written = 0;
+            try
+            {
+                await SendAsync(response, pending, cancellation);
+                await foreach (var chunk in audio.ReadAsync(cancellation))
+                {
+                    writer.Write(chunk.Channels);
+                    written += chunk.Length;
+                    await SendAsync(response, pending, cancellation);
+                }
+                writer.Finish();
+                await SendAsync(response, pending, cancellation);
+            }
+            catch (Exception e) when (e is IOException or MusicGenException)
+            {
+                http.Abort();
+            }
+            catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
+            {
+                // The client went away.
+            }
+            return written == audio.Frames && writer.IsFinished;
+        }
+    }
+
+    /// <summary>A finished piece, whole (with ranges, so players can seek).</summary>
+    public static IResult Whole(AudioClip clip, AudioEncoding encoding, string fileName)
+    {
+        var bytes = new PendingBytes();
+        using (var writer = encoding.Open(bytes, new PieceAudio(clip.SampleRate, clip.ChannelCount, clip.Length)))
+        {
+            writer.Write(clip.Channels);
+            writer.Finish();
+        }
+        return Results.File(bytes.Take(), encoding.MediaType, fileName, enableRangeProcessing: true);
+    }
+
+    private static async Task SendAsync(HttpResponse response, PendingBytes pending, CancellationToken cancellation)
+    {
+        byte[] bytes = pending.Take();
+        if (bytes.Length > 0) await response.Body.WriteAsync(bytes, cancellation);
+        await response.Body.FlushAsync(cancellation);
+    }
+}
