@@ -25,7 +25,7 @@ public sealed class RequestReader(IMusicGenerator generator, ServerOptions optio
     /// <summary>The largest value of a text field in a form.</summary>
     private const int MaxFieldChars = 1 << 16;
 
-    /// <summary>Upload content types the server reads, and the file extension that tells the decoder the format.</summary>
+    /// <summary>Declared upload types the server takes, and the extension that tells the decoder the format where the content does not.</summary>
     private static readonly Dictionary<string, string> AudioTypes = new(StringComparer.OrdinalIgnoreCase)
     {
         ["audio/wav"] = ".wav", ["audio/x-wav"] = ".wav", ["audio/wave"] = ".wav", ["audio/vnd.wave"] = ".wav",
@@ -148,7 +148,11 @@ public sealed class RequestReader(IMusicGenerator generator, ServerOptions optio
         return body;
     }
 
-    /// <summary>Saves one uploaded file under a name of the server's choosing, after checking its type from the part's header.</summary>
+    /// <summary>
+    /// Saves one uploaded file under a name of the server's choosing. The part's declared type is checked from its
+    /// header (an audio type, application/octet-stream as curl sends, or none); the format is then told by the content
+    /// (WAV, FLAC, MP3, Ogg Vorbis or Opus, read here), else by the declared audio type (ffmpeg's to decode).
+    /// </summary>
     private async Task SaveUploadAsync(string name, MultipartSection section, Dictionary<string, string> uploads, CancellationToken cancellation)
     {
         if (!FileFields.Contains(name)) throw new RequestProblem(StatusCodes.Status400BadRequest, name, $"is not a file field of this request (use {string.Join(" or ", FileFields)})");
@@ -159,16 +163,47 @@ public sealed class RequestReader(IMusicGenerator generator, ServerOptions optio
             throw Invalid(name, $"this model ({model.Name}) does not continue audio (melody models do not, as in the reference); use a text-to-music checkpoint");
         if (uploads.ContainsKey(name)) throw new RequestProblem(StatusCodes.Status400BadRequest, name, "is given twice");
         string contentType = MediaTypeHeaderValue.TryParse(section.ContentType, out var type) ? type.MediaType.Value ?? "" : "";
-        if (!AudioTypes.TryGetValue(contentType, out string? extension))
+        bool undeclared = contentType.Length == 0 || contentType.Equals("application/octet-stream", StringComparison.OrdinalIgnoreCase);
+        string? declared = AudioTypes.GetValueOrDefault(contentType);
+        if (declared is null && !undeclared)
             throw new RequestProblem(StatusCodes.Status415UnsupportedMediaType, name,
-                $"is {(contentType.Length == 0 ? "of no stated type" : contentType)}; send audio/wav{(HasFfmpeg ? ", audio/mpeg, audio/flac, audio/ogg or another audio type" : "")}");
-        if (extension != ".wav" && !HasFfmpeg)
-            throw new RequestProblem(StatusCodes.Status415UnsupportedMediaType, name, $"{contentType} needs ffmpeg, which this server does not have; send audio/wav");
+                $"is {contentType}, not audio; send the file as application/octet-stream (its content tells the format) or its audio/… type");
         string folder = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), "musicgen-serve")).FullName;
-        string path = Path.Combine(folder, Guid.NewGuid().ToString("N") + extension);
+        string path = Path.Combine(folder, Guid.NewGuid().ToString("N"));
         uploads[name] = path;
         await using (var file = File.Create(path))
             await section.Body.CopyToAsync(file, cancellation);
+        string? extension = ContentExtension(path);
+        if (extension is null && !HasFfmpeg && !ReadHere.Contains(declared ?? ""))
+            throw new RequestProblem(StatusCodes.Status415UnsupportedMediaType, name,
+                $"is {(declared is null ? "no audio this server recognises by its content" : $"{contentType}, which needs ffmpeg, and this server has none")}; "
+                + "send WAV, FLAC, MP3, Ogg Vorbis or Ogg Opus");
+        // The extension only tells the decoder what to try when the content is not recognised (ffmpeg, or the declared
+        // format's reader for its precise error).
+        string named = path + (extension ?? declared ?? "");
+        File.Move(path, named);
+        uploads[name] = named;
+    }
+
+    /// <summary>The extensions whose files the engine reads itself even when their start is not recognised (for its precise error).</summary>
+    private static readonly HashSet<string> ReadHere = [".wav", ".flac", ".opus"];
+
+    /// <summary>The extension of the format the file's first bytes show, or null (an ID3 tag is taken for MP3: it may be longer than the bytes looked at).</summary>
+    private static string? ContentExtension(string path)
+    {
+        var head = new byte[512];
+        int read;
+        using (var file = File.OpenRead(path)) read = file.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
+        if (head.AsSpan(0, read).StartsWith("ID3"u8)) return ".mp3";
+        return AudioFile.Detect(head.AsSpan(0, read)) switch
+        {
+            AudioContainer.Wav => ".wav",
+            AudioContainer.Flac => ".flac",
+            AudioContainer.Mp3 => ".mp3",
+            AudioContainer.OggOpus => ".opus",
+            AudioContainer.OggVorbis => ".ogg",
+            _ => null,
+        };
     }
 
     private static bool HasFfmpeg => FfmpegDecoder.FromEnvironment().Executable is not null;

@@ -117,6 +117,46 @@ public sealed class GenerationApiTests
     }
 
     [Fact]
+    public async Task Uploads_are_told_by_their_content_whatever_type_the_part_declares()
+    {
+        await using var server = await TestApp.StartAsync();
+        var tone = Enumerable.Range(0, 8000).Select(i => 0.3f * MathF.Sin(i * 0.05f)).ToArray();
+        var flac = new MemoryStream();
+        AudioFormat.Flac.Write(flac, new AudioClip(16000, [tone]));
+        var wav = new MemoryStream();
+        WavFile.Write(wav, new AudioClip(16000, [tone]), SampleFormat.Pcm16);
+        // curl -F continue=@intro.flac declares application/octet-stream; a part may also declare nothing.
+        foreach (var (bytes, type) in new[] { (flac.ToArray(), "application/octet-stream"), (wav.ToArray(), null) })
+        {
+            var file = new ByteArrayContent(bytes);
+            if (type is not null) file.Headers.ContentType = new MediaTypeHeaderValue(type);
+            using var form = new MultipartFormDataContent { { new StringContent("jazz"), "prompt" }, { new StringContent("0.8"), "duration" }, { file, "continue", "intro" } };
+            var response = await server.Client.PostAsync("/v1/generations", form);
+            Assert.True(HttpStatusCode.Accepted == response.StatusCode, await response.Content.ReadAsStringAsync());
+            string id = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetString()!;
+            Assert.True((await server.WaitForAsync(id, "done")).GetProperty("parameters").GetProperty("continue").GetBoolean());
+        }
+
+        // Content no decoder here recognises, and no ffmpeg to try it: refused as not audio.
+        using var folder = new TempFolder();
+        string? path = Environment.GetEnvironmentVariable("PATH");
+        Environment.SetEnvironmentVariable("PATH", folder.Path);
+        try
+        {
+            var unknown = new ByteArrayContent(new byte[1000]);
+            unknown.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+            using var form = new MultipartFormDataContent { { new StringContent("jazz"), "prompt" }, { unknown, "continue", "intro" } };
+            var refused = await server.Client.PostAsync("/v1/generations", form);
+            Assert.Equal(HttpStatusCode.UnsupportedMediaType, refused.StatusCode);
+            Assert.Contains("recognises", JsonDocument.Parse(await refused.Content.ReadAsStringAsync()).RootElement.GetProperty("errors").GetProperty("continue")[0].GetString());
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("PATH", path);
+        }
+    }
+
+    [Fact]
     public async Task Delete_forgets_a_finished_generation_and_unknown_ids_are_404()
     {
         await using var server = await TestApp.StartAsync();
