@@ -80,8 +80,15 @@ public static class MusicGenServer
         app.UseStatusCodePages();
         app.MapOpenApi(OpenApiUrl);
         var v1 = app.MapGroup("/v1");
-        if (options.ApiKey is { } key) v1.AddEndpointFilter(new ApiKeyFilter(key));
-        GenerationEndpoints.Map(v1);
+        var generations = v1.MapGroup("");
+        var speech = v1.MapGroup("");
+        if (options.ApiKey is { } key)
+        {
+            generations.AddEndpointFilter(new ApiKeyFilter(key));
+            speech.AddEndpointFilter(new ApiKeyFilter(key, message => SpeechEndpoints.Error(StatusCodes.Status401Unauthorized, message, null, "invalid_api_key")));
+        }
+        GenerationEndpoints.Map(generations);
+        SpeechEndpoints.Map(speech);
         app.MapGet("/healthz", (GenerationScheduler scheduler) =>
         {
             var model = generator.Model;

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using MusicGen.Engine;
 using MusicGen.Server.Jobs;
 
@@ -126,3 +127,61 @@ public sealed record GenerationStatusView(
 /// <param name="MaxPrompts">The most prompts in one request.</param>
 /// <param name="AuthRequired">Whether /v1 needs an API key.</param>
 public sealed record HealthView(string Status, string Model, string Device, int SampleRate, int Channels, double MaxSeconds, double WindowSeconds, double DefaultSeconds, bool Melody, int MaxPrompts, bool AuthRequired);
+
+/// <summary>
+/// A <c>POST /v1/audio/speech</c> body: OpenAI's speech request, <c>input</c> being the prompt, plus this server's
+/// generation fields as extensions.
+/// </summary>
+public sealed class SpeechRequestBody
+{
+    /// <summary>Required, as OpenAI requires it; any name is taken (the server serves the one model it loaded).</summary>
+    public string? Model { get; set; }
+
+    /// <summary>The prompt: text description of the music.</summary>
+    public string? Input { get; set; }
+
+    /// <summary>OpenAI's voice (a name or <c>{"id": …}</c>): music has no voice, so any value is ignored.</summary>
+    public JsonElement? Voice { get; set; }
+
+    /// <summary>OpenAI's voice instructions: ignored, as the voice is (describe the music in <c>input</c>).</summary>
+    public string? Instructions { get; set; }
+
+    /// <summary>mp3 (the default, as OpenAI's), opus, aac, flac, wav or pcm (raw 16-bit little-endian mono at 24 kHz, as OpenAI's).</summary>
+    public string? ResponseFormat { get; set; }
+
+    /// <summary>OpenAI's speed, 0.25 to 4.0: checked, and otherwise ignored (a tempo belongs in the prompt).</summary>
+    public double? Speed { get; set; }
+
+    /// <summary>audio (the default): the bytes, streamed while they are generated; sse is refused.</summary>
+    public string? StreamFormat { get; set; }
+
+    /// <summary>Extension: seconds of audio (default and limit as <c>/v1/generations</c>).</summary>
+    public double? Duration { get; set; }
+
+    /// <summary>Extension: sampler seed.</summary>
+    public ulong? Seed { get; set; }
+
+    /// <summary>Extension: sample among the k most likely codes (0: all).</summary>
+    public int? TopK { get; set; }
+
+    /// <summary>Extension: nucleus sampling probability, in (0, 1].</summary>
+    public double? TopP { get; set; }
+
+    /// <summary>Extension: softmax temperature, &gt; 0.</summary>
+    public double? Temperature { get; set; }
+
+    /// <summary>Extension: classifier-free guidance scale; ≤ 1 turns it off.</summary>
+    public double? Guidance { get; set; }
+
+    /// <summary>Extension: the most likely code at every step.</summary>
+    public bool? Greedy { get; set; }
+
+    /// <summary>Extension: seconds between the starts of the windows of a long piece.</summary>
+    public double? ExtendStride { get; set; }
+}
+
+/// <summary>An error as OpenAI's API answers one: <c>{"error": {"message", "type", "param", "code"}}</c>.</summary>
+public sealed record OpenAiErrorBody(OpenAiError Error);
+
+/// <summary>The error: its message, type (invalid_request_error, rate_limit_error, server_error), the body parameter at fault, and a code.</summary>
+public sealed record OpenAiError(string Message, string Type, string? Param, string? Code);

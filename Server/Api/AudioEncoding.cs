@@ -18,6 +18,10 @@ internal sealed record AudioEncoding(string Name, string MediaType, string Exten
             format == AudioFormat.Wav ? (format.ResolveSampleFormat(sampleFormat)!.Value.Bits() / 8) : null,
             (stream, audio) => format.OpenWriter(stream, audio.SampleRate, audio.Channels, sampleFormat, audio.Frames, "the generated audio"));
 
+    /// <summary>OpenAI's pcm: raw 16-bit little-endian samples, mono at 24 kHz.</summary>
+    public static AudioEncoding Pcm { get; } = new("pcm", "audio/pcm", ".pcm", NeedsFfmpeg: false, WavBytesPerSample: null,
+        (stream, audio) => new RawPcmWriter(stream, audio.SampleRate, audio.Channels));
+
     /// <summary>The encoding a <c>format</c> parameter names, pcm16 (the default, as before formats were added) when none; null for an unknown name.</summary>
     public static AudioEncoding? FromName(string? name) => (name ?? "pcm16").ToLowerInvariant() switch
     {

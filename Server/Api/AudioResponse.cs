@@ -11,9 +11,11 @@ internal static class AudioResponse
     /// The audio of a piece while it is made: the format's header at once (the length is known, so a WAV or FLAC
     /// header states it and players show the duration), then the samples encoded as the generator hands them over.
     /// A generation (or an encoder) that fails midway ends the connection, so a client never takes a short file for
-    /// a whole one. True when every sample was written.
+    /// a whole one. True when every sample was written. An encoder that cannot start (ffmpeg) is answered by
+    /// <paramref name="encoderFailed"/> (default: a problem details 500).
     /// </summary>
-    public static async Task<bool> StreamAsync(HttpContext http, GenerationJob job, int index, AudioEncoding encoding, string fileName)
+    public static async Task<bool> StreamAsync(HttpContext http, GenerationJob job, int index, AudioEncoding encoding, string fileName,
+        Func<MusicGenException, IResult>? encoderFailed = null)
     {
         var audio = job.Audio[index];
         var response = http.Response;
@@ -26,7 +28,8 @@ internal static class AudioResponse
         }
         catch (MusicGenException e)
         {
-            await Results.Problem(statusCode: StatusCodes.Status500InternalServerError, title: "The encoder could not start", detail: e.Message).ExecuteAsync(http);
+            await (encoderFailed?.Invoke(e)
+                ?? Results.Problem(statusCode: StatusCodes.Status500InternalServerError, title: "The encoder could not start", detail: e.Message)).ExecuteAsync(http);
             return false;
         }
         using (writer)

@@ -87,8 +87,8 @@ public static class GenerationEndpoints
         return Results.Empty;
     }
 
-    /// <summary>Queues a job, or the answer when the queue is full or the server stopping (shared with the OpenAI-style route).</summary>
-    internal static IResult? Admit(HttpContext http, GenerationScheduler scheduler, GenerationJob job)
+    /// <summary>Queues a job, or the answer when the queue is full or the server stopping.</summary>
+    private static IResult? Admit(HttpContext http, GenerationScheduler scheduler, GenerationJob job)
     {
         switch (scheduler.Submit(job))
         {
@@ -216,6 +216,6 @@ public static class GenerationEndpoints
             _ => $"the generation is {job.Status.ToString().ToLowerInvariant()}; the codes come when it is done",
         });
 
-    internal static IResult Stopping() => Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Shutting down",
+    private static IResult Stopping() => Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Shutting down",
         detail: "the server is stopping and takes no new work");
 }

@@ -60,7 +60,7 @@ public sealed class RequestReader(IMusicGenerator generator, ServerOptions optio
         var uploads = new Dictionary<string, string>(StringComparer.Ordinal);
         try
         {
-            var body = json ? await ReadJsonAsync(request, cancellation) : await ReadFormAsync(request, type!, uploads, cancellation);
+            var body = json ? await ReadJsonAsync<GenerationRequestBody>(request, cancellation) : await ReadFormAsync(request, type!, uploads, cancellation);
             return Prepare(body, uploads);
         }
         catch (Exception e) when (e is BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge })
@@ -73,7 +73,30 @@ public sealed class RequestReader(IMusicGenerator generator, ServerOptions optio
         }
     }
 
-    private static async Task<GenerationRequestBody> ReadJsonAsync(HttpRequest request, CancellationToken cancellation)
+    /// <summary>
+    /// A JSON body of another shape (the OpenAI-style route's <see cref="SpeechRequestBody"/>), checked as a
+    /// submission's is: its type and size from the headers, then its fields by name and type.
+    /// </summary>
+    /// <exception cref="RequestProblem">The request is refused.</exception>
+    public static async Task<T> ReadJsonBodyAsync<T>(HttpRequest request, CancellationToken cancellation) where T : class
+    {
+        if (!(MediaTypeHeaderValue.TryParse(request.ContentType, out var type) && type.MediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase)))
+            throw new RequestProblem(StatusCodes.Status415UnsupportedMediaType, "Content-Type",
+                $"send application/json, not {(string.IsNullOrEmpty(request.ContentType) ? "nothing" : request.ContentType)}");
+        if (request.ContentLength > MaxJsonBytes)
+            throw new RequestProblem(StatusCodes.Status413PayloadTooLarge, "body", $"the request is {request.ContentLength} bytes; this server takes at most {MaxJsonBytes}");
+        if (request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } bodySize) bodySize.MaxRequestBodySize = MaxJsonBytes;
+        try
+        {
+            return await ReadJsonAsync<T>(request, cancellation);
+        }
+        catch (Exception e) when (e is BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge })
+        {
+            throw new RequestProblem(StatusCodes.Status413PayloadTooLarge, "body", $"the request is larger than this server takes ({MaxJsonBytes} bytes)");
+        }
+    }
+
+    private static async Task<T> ReadJsonAsync<T>(HttpRequest request, CancellationToken cancellation) where T : class
     {
         JsonDocument document;
         try
@@ -90,7 +113,7 @@ public sealed class RequestReader(IMusicGenerator generator, ServerOptions optio
                 throw new RequestProblem(StatusCodes.Status400BadRequest, "body", "must be a JSON object");
             try
             {
-                return document.RootElement.Deserialize<GenerationRequestBody>(Json)!;
+                return document.RootElement.Deserialize<T>(Json)!;
             }
             catch (JsonException e)
             {
@@ -114,7 +137,7 @@ public sealed class RequestReader(IMusicGenerator generator, ServerOptions optio
 
     private static string ExpectedType(string field) => field switch
     {
-        "prompt" => "a string",
+        "prompt" or "input" or "model" or "instructions" or "response_format" or "stream_format" => "a string",
         "prompts" => "a list of strings",
         "greedy" => "true or false",
         "seed" => "a whole number ≥ 0",
@@ -255,6 +278,10 @@ public sealed class RequestReader(IMusicGenerator generator, ServerOptions optio
         [nameof(MusicRequest.AudioPrompts)] = "continue",
         [nameof(MusicRequest.Melodies)] = "melody",
     };
+
+    /// <summary>A JSON body's request (no uploads), checked and planned as a submission's is.</summary>
+    /// <exception cref="RequestProblem">The request is refused, naming the body's field.</exception>
+    public GenerationParameters Prepare(GenerationRequestBody body) => Prepare(body, []);
 
     /// <summary>
     /// The request the body asks for, its unset length and windows the server's, checked and planned by the engine
