@@ -35,6 +35,7 @@ public sealed class PackageTests(PackedLibraries packed) : IClassFixture<PackedL
             // Datasets (with Parquet) and verification are the CLI's, not the library user's.
             Assert.DoesNotContain(dependencies, d => d.Item1.StartsWith("Parquet", StringComparison.Ordinal));
             if (id == "MusicGen.Kernels") Assert.Contains(("MusicGen.Engine", packed.Version), dependencies);
+            if (id == "MusicGen.Extensions.AI") Assert.Contains(("MusicGen.Kernels", packed.Version), dependencies);
         }
 
         using var engine = ZipFile.OpenRead(packed.Package("MusicGen.Engine"));

@@ -14,7 +14,7 @@ public sealed class PackedLibraries : IDisposable
     public const string Configuration = "Release";
 #endif
 
-    public static readonly string[] Ids = ["MusicGen.Loaders", "MusicGen.Engine", "MusicGen.Kernels"];
+    public static readonly string[] Ids = ["MusicGen.Loaders", "MusicGen.Engine", "MusicGen.Kernels", "MusicGen.Extensions.AI"];
 
     private readonly TempFolder _folder = new();
 

@@ -1,11 +1,11 @@
-namespace MusicGen.Server.Api;
+namespace MusicGen.Engine.Audio;
 
 /// <summary>
-/// Where an <see cref="Engine.Audio.AudioWriter"/> writes a response's bytes until the response takes them: the
-/// writers write synchronously (and ffmpeg's output arrives on a thread of its own), an HTTP response is written
-/// asynchronously. Holds only what one chunk of audio encodes to.
+/// Where an <see cref="AudioWriter"/> writes the bytes of a stream passed on chunk by chunk (an HTTP response, a
+/// client's streaming updates) until they are taken: the writers write synchronously, ffmpeg's output arrives on a
+/// thread of its own, and the taker may be asynchronous. Holds only what was written since the last take.
 /// </summary>
-internal sealed class PendingBytes : Stream
+public sealed class PendingBytes : Stream
 {
     private readonly MemoryStream _bytes = new();
 
