@@ -1,5 +1,7 @@
 using System.Globalization;
 using System.Text;
+using System.Text.Json;
+using MusicGen.Loaders.Hub;
 
 namespace MusicGen.Datasets;
 
@@ -45,6 +47,29 @@ public static class DatasetCard
             card.Append(inv, $"- `mot_tokens` (list of int32): the codes interleaved frame by frame and shifted past a text vocabulary, `audio_codes.T.reshape(-1) + {offset}`.\n");
         foreach (string extra in s.ExtraColumns) card.Append($"- `{extra}` (string): from the manifest.\n");
         return card.ToString();
+    }
+
+    /// <summary>
+    /// How the card names the model <c>--model</c> gave: a Hub id as given; a local checkpoint folder by the Hub id
+    /// its config.json records (<c>_name_or_path</c>), else by the folder's name: never by a path on this machine,
+    /// which means nothing on the Hub.
+    /// </summary>
+    public static string ModelName(string model)
+    {
+        if (!Directory.Exists(model)) return model;
+        try
+        {
+            using var config = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(model, "config.json")));
+            if (config.RootElement.ValueKind == JsonValueKind.Object
+                && config.RootElement.TryGetProperty("_name_or_path", out var recorded) && recorded.ValueKind == JsonValueKind.String
+                && HubModelId.TryParse(recorded.GetString()!, out _))
+                return recorded.GetString()!;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException)
+        {
+            // The checkpoint was read through its own checks; here only its name is looked for.
+        }
+        return Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(model)));
     }
 
     private static string SizeCategory(int rows) => rows switch

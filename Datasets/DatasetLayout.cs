@@ -3,14 +3,15 @@ using System.Globalization;
 namespace MusicGen.Datasets;
 
 /// <summary>
-/// Where a dataset's files go under its output folder: the shards' parts and bookkeeping under <c>parts/</c>, and
-/// after <c>finalize</c> the Hub layout, <c>data/{train,test}-NNNNN-of-NNNNN.parquet</c>, <c>README.md</c> and
-/// <c>failures.csv</c>.
+/// Where a dataset's files go: after <c>finalize</c> the output folder holds the Hub layout alone,
+/// <c>data/{train,test}-NNNNN-of-NNNNN.parquet</c>, <c>README.md</c> and <c>failures.csv</c>, so that it can be
+/// pushed as it is; the shards' parts and bookkeeping go beside it, in <c>OUT_DIR.parts/</c> (kept, so that a run
+/// again skips the parts already made).
 /// </summary>
 public sealed class DatasetLayout(string root)
 {
     public string Root { get; } = root;
-    public string Parts => Path.Combine(Root, "parts");
+    public string Parts => Path.TrimEndingDirectorySeparator(Path.GetFullPath(Root)) + ".parts";
     public string Settings => Path.Combine(Parts, "settings.json");
     public string Data => Path.Combine(Root, "data");
     public string Card => Path.Combine(Root, "README.md");

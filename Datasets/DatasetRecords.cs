@@ -4,7 +4,7 @@ using MusicGen.Loaders;
 namespace MusicGen.Datasets;
 
 /// <summary>
-/// What every shard of one dataset must agree on, kept in <c>OUT_DIR/parts/settings.json</c>: the manifest, the
+/// What every shard of one dataset must agree on, kept in <c>OUT_DIR.parts/settings.json</c>: the manifest, the
 /// split, the layout of the parts and the codec.
 /// </summary>
 public sealed record DatasetSettings(

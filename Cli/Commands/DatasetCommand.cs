@@ -21,7 +21,7 @@ public static class DatasetCommand
         var input = new Argument<string>("input") { Description = "A MusicCaps-style manifest (.csv, with a ytid column), or a folder of audio files (each file a clip, its relative path the id)" };
         var audio = new Option<string?>("--audio") { Description = "With a manifest: the folder holding the audio, found by id (ID.wav, ID.mp3, … anywhere under it)" };
         var model = CommonOptions.Model();
-        var output = CommonOptions.Output("Dataset folder: parts/ while shards run, then data/*.parquet, README.md and failures.csv");
+        var output = CommonOptions.Output("Dataset folder: data/*.parquet, README.md and failures.csv (the shards' parts go beside it, in OUT_DIR.parts)");
         var device = CommonOptions.Device();
         var shard = new Option<string?>("--shard") { Description = "Process shard INDEX/COUNT of the manifest (default: from JOB_COMPLETION_INDEX and JOB_COMPLETION_COUNT, or SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT, else the whole manifest)" };
         var testFraction = new Option<double>("--test-fraction") { Description = "Share of clips in the test split, chosen by a hash of the id", DefaultValueFactory = _ => 0.1 };
@@ -65,7 +65,7 @@ public static class DatasetCommand
         double bandwidth = request.Bandwidth ?? config.TargetBandwidths.Max();
         var settings = new DatasetSettings(
             manifest.Fingerprint, manifest.Entries.Count, shard.Count, request.PartSize, request.TestFraction, request.MotOffset,
-            request.Cut.ToString(), request.Model, config.SamplingRate, config.FrameRate, codec.Channels, codec.Model.QuantizersFor(bandwidth),
+            request.Cut.ToString(), DatasetCard.ModelName(request.Model), config.SamplingRate, config.FrameRate, codec.Channels, codec.Model.QuantizersFor(bandwidth),
             bandwidth, manifest.ExtraColumns.ToArray());
         var layout = new DatasetLayout(request.Output);
         DatasetBuilder.Claim(layout, settings);

@@ -235,6 +235,29 @@ public class DatasetCommandTests(DatasetFixture fixture) : IClassFixture<Dataset
     }
 
     [Fact]
+    public void The_folder_to_push_holds_only_the_dataset_and_its_card_names_no_local_path()
+    {
+        Assert.Equal(["README.md", "data", "failures.csv"], Directory.EnumerateFileSystemEntries(fixture.Single).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        Assert.True(File.Exists(new DatasetLayout(fixture.Single).Settings), "the parts are kept beside the dataset, for runs again");
+        Assert.StartsWith(fixture.Single + ".parts", new DatasetLayout(fixture.Single).Settings);
+        string card = File.ReadAllText(Path.Combine(fixture.Single, "README.md"));
+        Assert.DoesNotContain(TestPaths.RepoRoot, card);
+        Assert.Contains("codec of `model` (", card); // the golden checkpoint's folder: its config.json records no Hub id
+    }
+
+    [Fact]
+    public void The_card_names_a_Hub_id_as_given_and_a_local_folder_by_the_id_its_config_records()
+    {
+        Assert.Equal("facebook/encodec_32khz@main", DatasetCard.ModelName("facebook/encodec_32khz@main"));
+        using var folder = new TempFolder();
+        string checkpoint = Directory.CreateDirectory(folder.File("snapshot")).FullName;
+        File.WriteAllText(Path.Combine(checkpoint, "config.json"), """{"_name_or_path": "facebook/musicgen-small", "model_type": "musicgen"}""");
+        Assert.Equal("facebook/musicgen-small", DatasetCard.ModelName(checkpoint + "/"));
+        File.WriteAllText(Path.Combine(checkpoint, "config.json"), """{"_name_or_path": "/home/me/checkpoints/mine"}""");
+        Assert.Equal("snapshot", DatasetCard.ModelName(checkpoint));
+    }
+
+    [Fact]
     public void Finalize_names_the_shards_that_are_not_complete()
     {
         string output = Path.Combine(fixture.Root, "partial-" + Guid.NewGuid().ToString("N"));
