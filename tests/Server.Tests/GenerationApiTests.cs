@@ -125,28 +125,28 @@ public sealed class GenerationApiTests
         AudioFormat.Flac.Write(flac, new AudioClip(16000, [tone]));
         var wav = new MemoryStream();
         WavFile.Write(wav, new AudioClip(16000, [tone]), SampleFormat.Pcm16);
-        // curl -F continue=@intro.flac declares application/octet-stream; a part may also declare nothing.
-        foreach (var (bytes, type) in new[] { (flac.ToArray(), "application/octet-stream"), (wav.ToArray(), null) })
-        {
-            var file = new ByteArrayContent(bytes);
-            if (type is not null) file.Headers.ContentType = new MediaTypeHeaderValue(type);
-            using var form = new MultipartFormDataContent { { new StringContent("jazz"), "prompt" }, { new StringContent("0.8"), "duration" }, { file, "continue", "intro" } };
-            var response = await server.Client.PostAsync("/v1/generations", form);
-            Assert.True(HttpStatusCode.Accepted == response.StatusCode, await response.Content.ReadAsStringAsync());
-            string id = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetString()!;
-            Assert.True((await server.WaitForAsync(id, "done")).GetProperty("parameters").GetProperty("continue").GetBoolean());
-        }
-
-        // Content no decoder here recognises, and no ffmpeg to try it: refused as not audio.
+        // No ffmpeg on the PATH: what is read here is told by its content alone, and the rest is refused as not audio.
         using var folder = new TempFolder();
         string? path = Environment.GetEnvironmentVariable("PATH");
         Environment.SetEnvironmentVariable("PATH", folder.Path);
         try
         {
+            // curl -F continue=@intro.flac declares application/octet-stream; a part may also declare nothing.
+            foreach (var (bytes, type) in new[] { (flac.ToArray(), "application/octet-stream"), (wav.ToArray(), null) })
+            {
+                var file = new ByteArrayContent(bytes);
+                if (type is not null) file.Headers.ContentType = new MediaTypeHeaderValue(type);
+                using var form = new MultipartFormDataContent { { new StringContent("jazz"), "prompt" }, { new StringContent("0.8"), "duration" }, { file, "continue", "intro" } };
+                var response = await server.Client.PostAsync("/v1/generations", form);
+                Assert.True(HttpStatusCode.Accepted == response.StatusCode, await response.Content.ReadAsStringAsync());
+                string id = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetString()!;
+                Assert.True((await server.WaitForAsync(id, "done")).GetProperty("parameters").GetProperty("continue").GetBoolean());
+            }
+
             var unknown = new ByteArrayContent(new byte[1000]);
             unknown.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
-            using var form = new MultipartFormDataContent { { new StringContent("jazz"), "prompt" }, { unknown, "continue", "intro" } };
-            var refused = await server.Client.PostAsync("/v1/generations", form);
+            using var unknownForm = new MultipartFormDataContent { { new StringContent("jazz"), "prompt" }, { unknown, "continue", "intro" } };
+            var refused = await server.Client.PostAsync("/v1/generations", unknownForm);
             Assert.Equal(HttpStatusCode.UnsupportedMediaType, refused.StatusCode);
             Assert.Contains("recognises", JsonDocument.Parse(await refused.Content.ReadAsStringAsync()).RootElement.GetProperty("errors").GetProperty("continue")[0].GetString());
         }
