@@ -164,8 +164,7 @@ public sealed class RequestReader(IMusicGenerator generator, ServerOptions optio
                 $"is {(contentType.Length == 0 ? "of no stated type" : contentType)}; send audio/wav{(HasFfmpeg ? ", audio/mpeg, audio/flac, audio/ogg or another audio type" : "")}");
         if (extension != ".wav" && !HasFfmpeg)
             throw new RequestProblem(StatusCodes.Status415UnsupportedMediaType, name, $"{contentType} needs ffmpeg, which this server does not have; send audio/wav");
-        string folder = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), "musicgen-serve")).FullName;
-        string path = Path.Combine(folder, Guid.NewGuid().ToString("N") + extension);
+        string path = Path.Combine(ServerTempFolder.Create(), Guid.NewGuid().ToString("N") + extension);
         uploads[name] = path;
         await using (var file = File.Create(path))
             await section.Body.CopyToAsync(file, cancellation);
