@@ -65,9 +65,18 @@ public sealed partial class SoakTests(ITestOutputHelper log)
             }
         })).ToArray();
         var all = Task.WhenAll(workers);
+        var residentSeries = new List<string>();
+        var sampler = Task.Run(async () =>
+        {
+            // Resident memory over the run, to tell growth that levels off from a leak.
+            var interval = TimeSpan.FromSeconds(Math.Max(1, (soakSeconds ?? 0) / 8));
+            while (await Task.WhenAny(all, Task.Delay(interval)) != all)
+                residentSeries.Add($"{clock.Elapsed.TotalSeconds:0} s {ResidentBytes(server.Process) / 1048576.0:0}");
+        });
         var limit = TimeSpan.FromSeconds((soakSeconds ?? 0) + 300);
         Assert.True(await Task.WhenAny(all, Task.Delay(limit)) == all, $"the clients still ran after {limit}:\n{server.Log}");
         await all;
+        await sampler;
         long rssAtEnd = ResidentBytes(server.Process);
 
         Assert.DoesNotContain(seen.Statuses, status => status >= 500);
@@ -94,7 +103,7 @@ public sealed partial class SoakTests(ITestOutputHelper log)
         log.WriteLine($"{seen.Statuses.Count} requests in {clock.Elapsed.TotalSeconds:0} s from {seen.Clients.Values.Sum()} clients ({string.Join(", ", seen.Clients.OrderBy(c => c.Key).Select(c => $"{c.Key} {c.Value}"))})");
         log.WriteLine($"answers: {string.Join(", ", seen.Statuses.GroupBy(s => s).OrderBy(g => g.Key).Select(g => $"{g.Key} ×{g.Count()}"))}");
         log.WriteLine($"generations: {metrics["musicgen_generations_submitted_total"]} accepted ({seen.OneShots} one-shot read whole, {seen.HangUps} hung up), {seen.Rejected} refused with 429, {done} done, {cancelled} cancelled, {seen.Evicted} evicted before their download");
-        log.WriteLine($"resident memory: {rssAfterWarmUp / 1048576.0:0.0} MiB after the warm-up, {rssAtEnd / 1048576.0:0.0} MiB at the end ({100.0 * (rssAtEnd - rssAfterWarmUp) / rssAfterWarmUp:+0.0;-0.0} %)");
+        log.WriteLine($"resident memory: {rssAfterWarmUp / 1048576.0:0.0} MiB after the warm-up, {rssAtEnd / 1048576.0:0.0} MiB at the end ({100.0 * (rssAtEnd - rssAfterWarmUp) / rssAfterWarmUp:+0.0;-0.0} %); MiB during the run: {string.Join(", ", residentSeries)}");
         if (latencies.Length > 0)
             log.WriteLine($"status while generating: {latencies.Length} requests, p50 {Percentile(latencies, 0.50):0.0} ms, p99 {Percentile(latencies, 0.99):0.0} ms, max {latencies[^1]:0.0} ms");
     }
