@@ -137,6 +137,7 @@ public sealed class DatasetBuilder(Manifest manifest, DatasetSettings settings, 
                 using (clip.Long) EncodeLong(clip);
             }
             if (batch.Count == batchSize || i == count - 1) EncodeBatch();
+            PausePoint.Reach("dataset-clip");
         }
         // Batches come in manifest order and keep it, so the rows are in manifest order.
         var train = rows.Where(r => DatasetSplit.Of(r.Entry.Id, settings.TestFraction) == DatasetSplit.Train).ToArray();

@@ -36,7 +36,8 @@ public static class DatasetFinalizer
                 + "; run them (again) with --shard, then finalize");
 
         var parts = shards.SelectMany(s => Enumerable.Range(0, settings.PartsOf(s)).Select(p => (Shard: s, Part: p, Record: JsonFile.Read<PartRecord>(layout.PartRecord(s, p))))).ToArray();
-        string staging = layout.Data + $".tmp-{Environment.ProcessId}-{Guid.NewGuid():N}";
+        RemoveStaleStaging(layout);
+        string staging = StagingPrefix(layout) + $"{Environment.ProcessId}-{Guid.NewGuid():N}";
         Directory.CreateDirectory(staging);
         try
         {
@@ -68,8 +69,23 @@ public static class DatasetFinalizer
             string source = layout.PartFile(parts[i].Shard, parts[i].Part, split);
             if (!File.Exists(source)) throw new MusicGenException($"{source}: missing, though its part is marked done; delete {layout.PartRecord(parts[i].Shard, parts[i].Part)} and run shard {parts[i].Shard} again");
             File.Copy(source, Path.Combine(folder, DatasetLayout.DataFileName(split, i, parts.Length)));
+            PausePoint.Reach("dataset-copied");
         }
         return parts.Length;
+    }
+
+    private static string StagingPrefix(DatasetLayout layout) => layout.Data + ".tmp-";
+
+    /// <summary>Removes the staging folders (<c>data.tmp-PID-…</c>) of finalize runs that were killed outright.</summary>
+    private static void RemoveStaleStaging(DatasetLayout layout)
+    {
+        string prefix = Path.GetFileName(StagingPrefix(layout));
+        foreach (string folder in Directory.EnumerateDirectories(layout.Root, prefix + "*"))
+        {
+            string owner = Path.GetFileName(folder)[prefix.Length..].Split('-')[0];
+            if (int.TryParse(owner, out int pid) && pid != Environment.ProcessId && !AtomicFile.IsRunning(pid))
+                Directory.Delete(folder, recursive: true);
+        }
     }
 
     private static void WriteFailures(string path, ClipFailure[] failures)

@@ -123,7 +123,8 @@ public static class AtomicFile
                 try { File.Delete(candidate); } catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
     }
 
-    private static bool IsRunning(int pid)
+    /// <summary>Whether process <paramref name="pid"/>, the owner named in a temporary file or folder, still runs.</summary>
+    public static bool IsRunning(int pid)
     {
         try
         {

@@ -26,6 +26,8 @@ public static class MusicGenServer
     public static WebApplication Build(ServerOptions options, IMusicGenerator generator, Action<WebApplicationBuilder>? configure = null)
     {
         options.Validate();
+        // A server killed outright left its uploads behind; the next one to start removes them.
+        ServerTempFolder.RemoveStale();
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ApplicationName = typeof(MusicGenServer).Assembly.GetName().Name });
         builder.WebHost.ConfigureKestrel(kestrel =>
         {

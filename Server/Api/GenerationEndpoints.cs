@@ -74,6 +74,9 @@ public static class GenerationEndpoints
         }
         catch (RequestProblem problem)
         {
+            // The rest of a body over the limit is never read, so the connection cannot carry another request: say so,
+            // or a client reuses it and finds it closed under its next request.
+            if (problem.Status == StatusCodes.Status413PayloadTooLarge) http.Response.Headers.Connection = "close";
             return problem.ToResult();
         }
         var job = new GenerationJob(Guid.NewGuid().ToString("N"), parameters, generator.Model);
@@ -149,8 +152,7 @@ public static class GenerationEndpoints
             && accepted.Any(a => a.MediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase));
         string extension = json ? ".json" : ".safetensors";
         // CodesFile writes files; a private temporary one is read back and deleted.
-        string folder = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), "musicgen-serve")).FullName;
-        string path = Path.Combine(folder, Guid.NewGuid().ToString("N") + extension);
+        string path = Path.Combine(ServerTempFolder.Create(), Guid.NewGuid().ToString("N") + extension);
         try
         {
             CodesFile.Save(path, results[index].Codes with { Samples = results[index].Audio.Length });

@@ -191,8 +191,7 @@ public sealed class RequestReader(IMusicGenerator generator, ServerOptions optio
         if (declared is null && !undeclared)
             throw new RequestProblem(StatusCodes.Status415UnsupportedMediaType, name,
                 $"is {contentType}, not audio; send the file as application/octet-stream (its content tells the format) or its audio/… type");
-        string folder = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), "musicgen-serve")).FullName;
-        string path = Path.Combine(folder, Guid.NewGuid().ToString("N"));
+        string path = Path.Combine(ServerTempFolder.Create(), Guid.NewGuid().ToString("N"));
         uploads[name] = path;
         await using (var file = File.Create(path))
             await section.Body.CopyToAsync(file, cancellation);
