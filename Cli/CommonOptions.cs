@@ -1,5 +1,7 @@
 using System.CommandLine;
 using MusicGen.Engine.Audio;
+using MusicGen.Engine.Models.Musicgen;
+using MusicGen.Loaders.Checkpoints;
 
 namespace MusicGen.Cli;
 
@@ -29,6 +31,15 @@ public static class CommonOptions
         Description = $"Type of the weight matrices of the text encoder's and decoder's linear layers: f32, f16, bf16, q8 (8-bit blocks) or q4 (4-bit blocks); the codec stays f32 (default {defaultType})",
         DefaultValueFactory = _ => defaultType,
     };
+
+    /// <summary>--cache: the type of the decoder's key/value cache (parsed with DecoderCache.ParseType); unset, the default beside the weights.</summary>
+    public static Option<string?> Cache() => new("--cache")
+    {
+        Description = "Type of the decoder's key/value cache: f32, f16 or q8 (8-bit blocks) (default: f32 beside f32 weights, f16 beside f16 and bf16, q8 beside q8 and q4)",
+    };
+
+    /// <summary>The value of <see cref="Cache"/>: null when not given.</summary>
+    public static WeightType? CacheType(string? text) => text is null ? null : DecoderCache.ParseType(text);
 
     public static Option<WavSampleFormat> WavFormat() => new("--format")
     {

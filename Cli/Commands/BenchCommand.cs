@@ -14,7 +14,8 @@ namespace MusicGen.Cli.Commands;
 /// <summary>
 /// <c>musicgen bench</c>: on a random checkpoint of musicgen-small's (or -medium's, -large's) sizes, one row per
 /// weight type (load time, peak resident memory, decoding step time with guidance and the share of the memory
-/// bandwidth measured in the same run), the throughput of several prompts at once, and the codec's speed.
+/// bandwidth measured in the same run), the throughput of several prompts at once, the step early and late in a
+/// piece per key/value cache type, and the codec's speed.
 /// </summary>
 public static class BenchCommand
 {
@@ -37,23 +38,28 @@ public static class BenchCommand
             Description = "Weight types to time, comma-separated (f32, f16, bf16, q8, q4; default all); the prompt throughput uses the last",
             DefaultValueFactory = _ => "f32,f16,bf16,q8,q4",
         };
+        var caches = new Option<string>("--cache")
+        {
+            Description = "Key/value cache types whose steps are timed early and late in a piece, comma-separated (f32, f16, q8; default f16,q8), with q8 and q4 weights (those of --weights)",
+            DefaultValueFactory = _ => "f16,q8",
+        };
         var device = CommonOptions.Device();
         var command = new Command("bench", "Time decoding steps per weight type on a random checkpoint of a MusicGen size, next to the memory bandwidth, and the codec")
         {
-            steps, checkpointFolder, size, weights, device,
+            steps, checkpointFolder, size, weights, caches, device,
         };
         command.SetAction(parse => CommandRunner.Run(() => Run(parse.GetValue(steps), parse.GetValue(checkpointFolder), ModelSize.Parse(parse.GetValue(size)!),
-            ParseTypes(parse.GetValue(weights)!), parse.GetValue(device)!)));
+            ParseTypes(parse.GetValue(weights)!, WeightTypes.Parse, "--weights"), ParseTypes(parse.GetValue(caches)!, DecoderCache.ParseType, "--cache"), parse.GetValue(device)!)));
         return command;
     }
 
-    private static IReadOnlyList<WeightType> ParseTypes(string list)
+    private static IReadOnlyList<WeightType> ParseTypes(string list, Func<string, WeightType> parse, string option)
     {
-        var types = list.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(WeightTypes.Parse).Distinct().ToList();
-        return types.Count > 0 ? types : throw new MusicGenException("--weights names no weight type");
+        var types = list.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(parse).Distinct().ToList();
+        return types.Count > 0 ? types : throw new MusicGenException($"{option} names no type");
     }
 
-    private static int Run(int steps, string? keep, ModelSize size, IReadOnlyList<WeightType> types, string device)
+    private static int Run(int steps, string? keep, ModelSize size, IReadOnlyList<WeightType> types, IReadOnlyList<WeightType> cacheTypes, string device)
     {
         if (steps < 1) throw new MusicGenException("--steps must be at least 1");
         string folder = keep ?? Path.Combine(Path.GetTempPath(), $"musicgen-bench-{Guid.NewGuid():N}");
@@ -74,6 +80,7 @@ public static class BenchCommand
             TimeWeightTypes(backend, checkpoint, types, steps, bandwidth);
             using var model = new MusicgenForConditionalGeneration(backend, checkpoint, types[^1]);
             TimePromptCounts(backend, model, types[^1], steps);
+            CacheBench.Report(backend, checkpoint, types, cacheTypes);
             CodecBench.Report(backend, checkpoint);
             if (ProcessMemory.PeakBytes() is long peak)
                 Console.WriteLine($"peak resident memory      {peak / 1e9:0.00} GB (the whole run; bench --weights T for one type's peak)");

@@ -67,6 +67,7 @@ public sealed class GenerateCommand
         var format = CommonOptions.WavFormat();
         var device = CommonOptions.Device();
         var weights = CommonOptions.Weights(DefaultWeights.Name());
+        var cache = CommonOptions.Cache();
         Prompts.NotBlank();
         output.Accepts("a .wav file name, or - for standard output", path => path == StandardOutput || CommandLineRules.HasExtension(path, ".wav"));
         SaveCodes.Accepts("a .safetensors or .json file name", path => CommandLineRules.HasExtension(path!, ".safetensors", ".json"));
@@ -79,21 +80,21 @@ public sealed class GenerateCommand
         Melody.EachAccepts("an audio file name", path => !string.IsNullOrWhiteSpace(path));
         var command = new Command("generate", "Generate music from text descriptions, optionally continuing audio or following a melody")
         {
-            Prompts, model, output, Duration, Window, ExtendStride, Tokens, Seed, TopK, TopP, Temperature, Guidance, Greedy, Unconditional, Samples, Continue, Melody, SaveCodes, format, device, weights,
+            Prompts, model, output, Duration, Window, ExtendStride, Tokens, Seed, TopK, TopP, Temperature, Guidance, Greedy, Unconditional, Samples, Continue, Melody, SaveCodes, format, device, weights, cache,
         };
         command.Validators.Add(result =>
         {
             if (result.GetResult(Samples) is not null && !result.GetValue(Unconditional)) result.AddError("--samples goes with --unconditional; with prompts, give one prompt per piece");
         });
         command.SetAction(parse => CommandRunner.Run(() => Run(parse, parse.GetValue(model)!, parse.GetValue(output)!, parse.GetValue(format), parse.GetValue(device)!,
-            WeightTypes.Parse(parse.GetValue(weights)!))));
+            WeightTypes.Parse(parse.GetValue(weights)!), CommonOptions.CacheType(parse.GetValue(cache)))));
         return command;
     }
 
     /// <summary>The weight type generate uses unless told otherwise (README, Speed: why).</summary>
     public const WeightType DefaultWeights = WeightType.Q8;
 
-    private int Run(ParseResult parse, string modelName, string output, WavSampleFormat format, string device, WeightType weightType)
+    private int Run(ParseResult parse, string modelName, string output, WavSampleFormat format, string device, WeightType weightType, WeightType? cacheType)
     {
         var texts = parse.GetValue(Prompts) ?? [];
         bool withoutText = parse.GetValue(Unconditional);
@@ -113,7 +114,7 @@ public sealed class GenerateCommand
 
         var stopwatch = Stopwatch.StartNew();
         using var backend = BackendSelector.Open(device);
-        using var pipeline = MusicgenPipeline.Open(modelName, backend, line => Console.Error.WriteLine(line), weightType);
+        using var pipeline = MusicgenPipeline.Open(modelName, backend, line => Console.Error.WriteLine(line), weightType, cacheType);
         var plan = pipeline.Prepare(new MusicRequest
         {
             Prompts = texts,
@@ -134,7 +135,7 @@ public sealed class GenerateCommand
         bool toStandardOutput = output == StandardOutput;
         if (toStandardOutput && plan.Batch != 1) throw new MusicGenException($"--out - streams one piece; this request makes {plan.Batch}");
         var sampling = plan.Sampling;
-        Console.Error.WriteLine($"loaded {pipeline.Folder} ({weightType.Name()} weights) on {backend.Name} in {stopwatch.Elapsed.TotalSeconds:0.0} s; {plan.Batch} piece(s), {plan.Steps} steps, seed {sampling.Seed}, "
+        Console.Error.WriteLine($"loaded {pipeline.Folder} ({weightType.Name()} weights, {pipeline.CacheType.Name()} cache) on {backend.Name} in {stopwatch.Elapsed.TotalSeconds:0.0} s; {plan.Batch} piece(s), {plan.Steps} steps, seed {sampling.Seed}, "
             + $"{(sampling.Greedy ? "greedy" : $"top-k {sampling.TopK}, top-p {sampling.TopP}, temperature {sampling.Temperature}")}, guidance {sampling.GuidanceScale}");
 
         stopwatch.Restart();

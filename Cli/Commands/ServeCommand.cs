@@ -43,6 +43,7 @@ public sealed class ServeCommand
         var model = CommonOptions.Model();
         var device = CommonOptions.Device();
         var weights = CommonOptions.Weights(GenerateCommand.DefaultWeights.Name());
+        var cache = CommonOptions.Cache();
         Port.Accepts("a port number from 0 to 65535", port => port is >= 0 and <= 65535);
         ApiKey.Accepts("a key of at least 8 characters", key => key is { Length: >= 8 });
         Queue.Accepts("a whole number from 1 to 10000", n => n is >= 1 and <= 10_000);
@@ -54,13 +55,14 @@ public sealed class ServeCommand
         ExtendStride.Accepts("a number of seconds above 0 and below the window", seconds => seconds is > 0 and < MusicgenGenerator.MaxSeconds);
         var command = new Command("serve", "Serve an HTTP API and a web page that generate music with one model (loaded once)")
         {
-            model, device, weights, Host, Port, ApiKey, NoAuth, Queue, MaxBatch, Keep, MaxUpload, MaxDuration, Window, ExtendStride,
+            model, device, weights, cache, Host, Port, ApiKey, NoAuth, Queue, MaxBatch, Keep, MaxUpload, MaxDuration, Window, ExtendStride,
         };
-        command.SetAction(parse => CommandRunner.Run(() => Run(parse, parse.GetValue(model)!, parse.GetValue(device)!, WeightTypes.Parse(parse.GetValue(weights)!))));
+        command.SetAction(parse => CommandRunner.Run(() => Run(parse, parse.GetValue(model)!, parse.GetValue(device)!, WeightTypes.Parse(parse.GetValue(weights)!),
+            CommonOptions.CacheType(parse.GetValue(cache)))));
         return command;
     }
 
-    private int Run(ParseResult parse, string modelName, string device, WeightType weightType)
+    private int Run(ParseResult parse, string modelName, string device, WeightType weightType, WeightType? cacheType)
     {
         var options = new ServerOptions
         {
@@ -80,7 +82,7 @@ public sealed class ServeCommand
 
         var stopwatch = Stopwatch.StartNew();
         using var backend = BackendSelector.Open(device);
-        using var pipeline = MusicgenPipeline.Open(modelName, backend, line => Console.Error.WriteLine(line), weightType);
+        using var pipeline = MusicgenPipeline.Open(modelName, backend, line => Console.Error.WriteLine(line), weightType, cacheType);
         var generator = new EngineMusicGenerator(pipeline, modelName);
         Console.Error.WriteLine($"loaded {pipeline.Folder} on {backend.Name} in {stopwatch.Elapsed.TotalSeconds:0.0} s");
 

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using MusicGen.Kernels;
+using MusicGen.Engine.Models.Musicgen;
 using MusicGen.Engine.Verification;
 using MusicGen.Loaders.Checkpoints;
 
@@ -14,23 +15,29 @@ public static class VerifyCommand
         var cases = new Argument<string[]>("case") { Description = "Golden case folder(s) (case.json, expected.safetensors, model/)", Arity = ArgumentArity.OneOrMore };
         var device = CommonOptions.Device();
         var weights = CommonOptions.Weights("f32");
-        var command = new Command("verify", "Run golden reference cases and print, for every tensor, the engine's error against the reference") { cases, device, weights };
-        command.SetAction(parse => CommandRunner.Run(() => Verify(parse.GetValue(cases)!, parse.GetValue(device)!, WeightTypes.Parse(parse.GetValue(weights)!))));
+        var cache = CommonOptions.Cache();
+        var command = new Command("verify", "Run golden reference cases and print, for every tensor, the engine's error against the reference") { cases, device, weights, cache };
+        command.SetAction(parse => CommandRunner.Run(() => Verify(parse.GetValue(cases)!, parse.GetValue(device)!, WeightTypes.Parse(parse.GetValue(weights)!),
+            CommonOptions.CacheType(parse.GetValue(cache)))));
         return command;
     }
 
-    private static int Verify(string[] caseFolders, string device, WeightType weightType)
+    private static int Verify(string[] caseFolders, string device, WeightType weightType, WeightType? cache)
     {
+        var cacheType = cache ?? DecoderCache.DefaultType(weightType);
         using var backend = BackendSelector.Open(device);
-        Console.WriteLine($"device {backend.Name}, {weightType.Name()} weights");
+        Console.WriteLine($"device {backend.Name}, {weightType.Name()} weights, {cacheType.Name()} key/value cache");
+        if (weightType != WeightType.F32 || cacheType != WeightType.F32)
+        {
+            var tolerance = LowPrecisionTolerance.For(weightType, cacheType);
+            Console.WriteLine($"text encoder and decoder tensors: relative RMS error ≤ {tolerance.RelativeRms:0.###}, integer tensors: share differing ≤ {tolerance.Disagreement:0.###}");
+        }
         if (weightType != WeightType.F32)
         {
-            var tolerance = LowPrecisionTolerance.For(weightType);
-            Console.WriteLine($"text encoder and decoder tensors: relative RMS error ≤ {tolerance.RelativeRms:0.###}, integer tensors: share differing ≤ {tolerance.Disagreement:0.###}");
             var codec = LowPrecisionTolerance.Codec;
             Console.WriteLine($"codec tensors (its LSTMs' matrices in bf16): relative RMS error ≤ {codec.RelativeRms:0.###}, codes: share differing ≤ {codec.Disagreement:0.###}");
         }
-        var verifier = new Verifier(backend, weightType: weightType);
+        var verifier = new Verifier(backend, weightType: weightType, cacheType: cacheType);
         int passed = 0, failed = 0;
         foreach (string folder in caseFolders)
         {

@@ -27,13 +27,14 @@ public sealed class MusicgenPipeline : IDisposable
 
     /// <summary>
     /// Loads a checkpoint opened by the caller onto <paramref name="backend"/>, the linear layers' weight matrices
-    /// in <paramref name="weightType"/>. The pipeline borrows both: dispose it before them.
+    /// in <paramref name="weightType"/>, the decoder's key/value cache in <paramref name="cacheType"/> (f32, f16 or
+    /// q8; null: <see cref="DecoderCache.DefaultType"/> beside the weights). The pipeline borrows both: dispose it before them.
     /// </summary>
     /// <exception cref="CheckpointException">The checkpoint is not a complete MusicGen checkpoint.</exception>
-    public MusicgenPipeline(CheckpointFolder checkpoint, IBackend backend, WeightType weightType = WeightType.F32)
-        : this(checkpoint, backend, ownsCheckpoint: false, weightType) { }
+    public MusicgenPipeline(CheckpointFolder checkpoint, IBackend backend, WeightType weightType = WeightType.F32, WeightType? cacheType = null)
+        : this(checkpoint, backend, ownsCheckpoint: false, weightType, cacheType) { }
 
-    private MusicgenPipeline(CheckpointFolder checkpoint, IBackend backend, bool ownsCheckpoint, WeightType weightType)
+    private MusicgenPipeline(CheckpointFolder checkpoint, IBackend backend, bool ownsCheckpoint, WeightType weightType, WeightType? cacheType)
     {
         if (checkpoint.Musicgen is null)
             throw new CheckpointException($"{checkpoint.Folder}: a standalone EnCodec checkpoint has no MusicGen model to generate with");
@@ -41,7 +42,7 @@ public sealed class MusicgenPipeline : IDisposable
         _ownsCheckpoint = ownsCheckpoint;
         Backend = backend;
         var tokenizer = MusicGenException.Refine(() => T5Tokenizer.FromFolder(checkpoint.Folder), AsCheckpointError);
-        _model = MusicGenException.Refine(() => MusicgenModels.Load(backend, checkpoint, weightType), AsCheckpointError);
+        _model = MusicGenException.Refine(() => MusicgenModels.Load(backend, checkpoint, weightType, cacheType), AsCheckpointError);
         WeightType = weightType;
         _generator = new MusicgenGenerator(backend, _model, tokenizer, checkpoint.Generation.DecoderStartTokenId);
         _longform = new LongformGenerator(_generator, FrameRate, SampleRate);
@@ -54,17 +55,19 @@ public sealed class MusicgenPipeline : IDisposable
     /// <summary>
     /// Opens a checkpoint folder or Hub id (<c>owner/name[@revision]</c>, found in or downloaded into the Hugging
     /// Face cache; <paramref name="log"/> hears download progress) and loads it onto <paramref name="backend"/>,
-    /// which the pipeline borrows, the linear layers' weight matrices in <paramref name="weightType"/>.
+    /// which the pipeline borrows, the linear layers' weight matrices in <paramref name="weightType"/>, the decoder's
+    /// key/value cache in <paramref name="cacheType"/> (null: <see cref="DecoderCache.DefaultType"/> beside the weights).
     /// </summary>
     /// <exception cref="CheckpointException">The checkpoint cannot be loaded.</exception>
     /// <exception cref="MusicGenException">The Hub id cannot be resolved or downloaded.</exception>
-    public static MusicgenPipeline Open(string model, IBackend backend, Action<string>? log = null, WeightType weightType = WeightType.F32)
+    public static MusicgenPipeline Open(string model, IBackend backend, Action<string>? log = null, WeightType weightType = WeightType.F32,
+        WeightType? cacheType = null)
     {
         string folder = ModelLocator.Resolve(model, HubOptions.FromEnvironment(log));
         var checkpoint = MusicGenException.Refine(() => CheckpointFolder.Open(folder), AsCheckpointError);
         try
         {
-            return new MusicgenPipeline(checkpoint, backend, ownsCheckpoint: true, weightType);
+            return new MusicgenPipeline(checkpoint, backend, ownsCheckpoint: true, weightType, cacheType);
         }
         catch
         {
@@ -75,6 +78,9 @@ public sealed class MusicgenPipeline : IDisposable
 
     /// <summary>The type of the linear layers' weight matrices.</summary>
     public WeightType WeightType { get; }
+
+    /// <summary>The type the decoder's key/value cache is held in: f32, f16 or q8.</summary>
+    public WeightType CacheType => _model.Decoder.Decoder.CacheType;
 
     /// <summary>The backend the model runs on.</summary>
     public IBackend Backend { get; }

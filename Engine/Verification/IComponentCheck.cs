@@ -12,9 +12,11 @@ public interface IComponentCheck
 
     /// <summary>
     /// How the component's results compare with the reference when the model's linear layers use
-    /// <paramref name="weights"/>: exactly (null) with float32, else by that type's row of <see cref="LowPrecisionTolerance"/>.
+    /// <paramref name="weights"/> and the decoder's key/value cache <paramref name="cache"/>: exactly (null) with
+    /// float32 both, else by their row of <see cref="LowPrecisionTolerance"/>.
     /// </summary>
-    LowPrecisionTolerance? ToleranceWith(WeightType weights) => weights == WeightType.F32 ? null : LowPrecisionTolerance.For(weights);
+    LowPrecisionTolerance? ToleranceWith(WeightType weights, WeightType cache) =>
+        weights == WeightType.F32 && cache == WeightType.F32 ? null : LowPrecisionTolerance.For(weights, cache);
 
     /// <summary>Runs the component on the case's inputs and records what it produces under reference names.</summary>
     void Run(CaseContext context, ProducedTensors produced);

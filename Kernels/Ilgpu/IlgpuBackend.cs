@@ -79,7 +79,7 @@ public sealed partial class IlgpuBackend : IBackend
         return new Tensor(this, buffer, 0, shape, ownsBuffer: true);
     }
 
-    /// <summary>A zero-filled tensor of elements of type T (float32, or float16 for <see cref="AllocateHalf"/>).</summary>
+    /// <summary>A zero-filled tensor of elements of type T (float32, or float16 and bytes for <see cref="AllocateCache"/>).</summary>
     private Tensor Zeroed<T>(int[] shape, WeightType type) where T : unmanaged
     {
         var buffer = NewBuffer<T>(shape);

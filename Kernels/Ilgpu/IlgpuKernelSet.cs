@@ -15,6 +15,7 @@ internal sealed class IlgpuKernelSet
     public Action<Index2D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, float, int> Gather { get; }
     public Action<Index2D, ArrayView<float>, long, ArrayView<float>, long> CopyBlocks { get; }
     public Action<Index2D, ArrayView<float>, long, ArrayView<ushort>, long> CopyBlocksToHalf { get; }
+    public Action<Index2D, ArrayView<float>, long, ArrayView<sbyte>, ArrayView<float>, long> CopyBlocksToQ8 { get; }
     public Action<Index2D, ArrayView<float>, ArrayView<float>, int, int, int, ArrayView<int>> Pad1d { get; }
     public Action<Index1D, ArrayView<float>, ArrayView<float>, int> CodebookNorms { get; }
     public Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int> LstmCell { get; }
@@ -25,6 +26,7 @@ internal sealed class IlgpuKernelSet
     public Action<KernelConfig, ArrayView<float>, ArrayView<float>, int, int> Transpose { get; }
     public Action<KernelConfig, ArrayView<float>, FloatCache, FloatCache, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape> Attention { get; }
     public Action<KernelConfig, ArrayView<float>, HalfCache, HalfCache, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape> AttentionOverHalves { get; }
+    public Action<KernelConfig, ArrayView<float>, Int8Cache, Int8Cache, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape> AttentionOverInt8 { get; }
     public Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, SkinnyShape> SkinnyProduct { get; }
     public Action<KernelConfig, LinearOperands> LinearTiled { get; }
     public Action<KernelConfig, Conv1dOperands> Conv1dTiled { get; }
@@ -41,6 +43,7 @@ internal sealed class IlgpuKernelSet
         Gather = a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, float, int>(IlgpuKernels.Gather);
         CopyBlocks = a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, long, ArrayView<float>, long>(IlgpuKernels.CopyBlocks);
         CopyBlocksToHalf = a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, long, ArrayView<ushort>, long>(IlgpuKernels.CopyBlocksToHalf);
+        CopyBlocksToQ8 = a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, long, ArrayView<sbyte>, ArrayView<float>, long>(IlgpuKernels.CopyBlocksToQ8);
         Pad1d = a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, int, int, int, ArrayView<int>>(IlgpuKernels.Pad1d);
         CodebookNorms = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(IlgpuKernels.CodebookNorms);
         LstmCell = a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>(IlgpuKernels.LstmCell);
@@ -51,6 +54,7 @@ internal sealed class IlgpuKernelSet
         Transpose = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, int, int>(IlgpuKernels.Transpose);
         Attention = a.LoadStreamKernel<ArrayView<float>, FloatCache, FloatCache, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape>(IlgpuKernels.Attention);
         AttentionOverHalves = a.LoadStreamKernel<ArrayView<float>, HalfCache, HalfCache, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape>(IlgpuKernels.Attention);
+        AttentionOverInt8 = a.LoadStreamKernel<ArrayView<float>, Int8Cache, Int8Cache, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape>(IlgpuKernels.Attention);
         SkinnyProduct = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, SkinnyShape>(IlgpuKernels.SkinnyProduct);
         LinearTiled = a.LoadStreamKernel<LinearOperands>(IlgpuKernels.TiledProduct);
         Conv1dTiled = a.LoadStreamKernel<Conv1dOperands>(IlgpuKernels.TiledProduct);

@@ -6,10 +6,14 @@ namespace MusicGen.Engine.Models.Musicgen;
 /// <summary>Loads the MusicGen variant a checkpoint holds.</summary>
 public static class MusicgenModels
 {
-    /// <summary>The model, the matrices of its linear layers in <paramref name="weightType"/> (the codec stays float32).</summary>
-    public static IMusicgenModel Load(IBackend backend, CheckpointFolder checkpoint, WeightType weightType = WeightType.F32) => checkpoint.Kind switch
-    {
-        CheckpointKind.MusicgenMelody => new MusicgenMelodyForConditionalGeneration(backend, checkpoint, weightType),
-        _ => new MusicgenForConditionalGeneration(backend, checkpoint, weightType),
-    };
+    /// <summary>
+    /// The model, the matrices of its linear layers in <paramref name="weightType"/> (the codec stays float32), its
+    /// key/value cache in <paramref name="cacheType"/> (null: <see cref="DecoderCache.DefaultType"/> beside the weights).
+    /// </summary>
+    public static IMusicgenModel Load(IBackend backend, CheckpointFolder checkpoint, WeightType weightType = WeightType.F32, WeightType? cacheType = null) =>
+        checkpoint.Kind switch
+        {
+            CheckpointKind.MusicgenMelody => new MusicgenMelodyForConditionalGeneration(backend, checkpoint, weightType, cacheType),
+            _ => new MusicgenForConditionalGeneration(backend, checkpoint, weightType, cacheType),
+        };
 }

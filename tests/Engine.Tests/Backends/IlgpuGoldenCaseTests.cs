@@ -1,4 +1,5 @@
 using MusicGen.Engine.Verification;
+using MusicGen.Loaders.Checkpoints;
 using MusicGen.Tests.Golden;
 using Xunit.Abstractions;
 
@@ -25,4 +26,15 @@ public sealed class IlgpuGoldenCaseTests(IlgpuFixture fixture, ITestOutputHelper
         Assert.Empty(report.NotImplemented);
         Assert.True(report.Failed == 0, $"{report.Failed} tensors failed: {string.Join(", ", report.Rows.Where(r => !r.Passed).Select(r => $"{r.Name} (err {r.MaxAbsError:E3}, tol {r.Tolerance:E3}{(r.Note is null ? "" : ", " + r.Note)})"))}");
     }
+
+    /// <summary>
+    /// The q8 key/value cache beside float32 weights on two cases (a prompt, and a melody's conditioning prefix
+    /// before the cached positions): each case is a minute or two of the emulator in CI, and the kernels are the ones
+    /// the op-contract tests check on every backend.
+    /// </summary>
+    [Theory]
+    [InlineData("musicgen-mono")]
+    [InlineData("musicgen-melody")]
+    public void A_q8_cache_is_within_its_tolerance(string caseName) =>
+        GoldenCaseTests.AssertWithinLowPrecisionTolerances(fixture.Backend, caseName, WeightType.F32, output, WeightType.Q8);
 }
