@@ -28,9 +28,13 @@ public static class CommonOptions
     /// <summary>--weights: the type of the linear layers' weight matrices (parsed with WeightTypes.Parse).</summary>
     public static Option<string> Weights(string defaultType) => new("--weights")
     {
-        Description = $"Type of the weight matrices of the text encoder's and decoder's linear layers: f32, f16, bf16, q8 (8-bit blocks) or q4 (4-bit blocks); the codec stays f32 (default {defaultType})",
+        Description = $"Type of the weight matrices of the text encoder's and decoder's linear layers: f32, f16, bf16, q8 (8-bit blocks) or q4 (4-bit blocks); the codec stays f32 (default {defaultType}, or the type a checkpoint written by musicgen quantize holds)",
         DefaultValueFactory = _ => defaultType,
     };
+
+    /// <summary>The value of <see cref="Weights"/> when it is given on the command line, else null.</summary>
+    public static WeightType? GivenWeights(ParseResult parse, Option<string> weights) =>
+        parse.GetResult(weights) is { Implicit: false } ? WeightTypes.Parse(parse.GetValue(weights)!) : null;
 
     /// <summary>--cache: the type of the decoder's key/value cache (parsed with DecoderCache.ParseType); unset, the default beside the weights.</summary>
     public static Option<string?> Cache() => new("--cache")

@@ -87,14 +87,14 @@ public sealed class GenerateCommand
             if (result.GetResult(Samples) is not null && !result.GetValue(Unconditional)) result.AddError("--samples goes with --unconditional; with prompts, give one prompt per piece");
         });
         command.SetAction(parse => CommandRunner.Run(() => Run(parse, parse.GetValue(model)!, parse.GetValue(output)!, parse.GetValue(format), parse.GetValue(device)!,
-            WeightTypes.Parse(parse.GetValue(weights)!), CommonOptions.CacheType(parse.GetValue(cache)))));
+            CommonOptions.GivenWeights(parse, weights), CommonOptions.CacheType(parse.GetValue(cache)))));
         return command;
     }
 
     /// <summary>The weight type generate uses unless told otherwise (README, Speed: why).</summary>
     public const WeightType DefaultWeights = WeightType.Q8;
 
-    private int Run(ParseResult parse, string modelName, string output, WavSampleFormat format, string device, WeightType weightType, WeightType? cacheType)
+    private int Run(ParseResult parse, string modelName, string output, WavSampleFormat format, string device, WeightType? givenWeights, WeightType? cacheType)
     {
         var texts = parse.GetValue(Prompts) ?? [];
         bool withoutText = parse.GetValue(Unconditional);
@@ -114,7 +114,9 @@ public sealed class GenerateCommand
 
         var stopwatch = Stopwatch.StartNew();
         using var backend = BackendSelector.Open(device);
-        using var pipeline = MusicgenPipeline.Open(modelName, backend, line => Console.Error.WriteLine(line), weightType, cacheType);
+        string folder = ModelArgument.Resolve(modelName);
+        var weightType = ModelArgument.WeightsFor(folder, givenWeights, DefaultWeights);
+        using var pipeline = MusicgenPipeline.Open(folder, backend, line => Console.Error.WriteLine(line), weightType, cacheType);
         var plan = pipeline.Prepare(new MusicRequest
         {
             Prompts = texts,

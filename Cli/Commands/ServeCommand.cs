@@ -57,12 +57,12 @@ public sealed class ServeCommand
         {
             model, device, weights, cache, Host, Port, ApiKey, NoAuth, Queue, MaxBatch, Keep, MaxUpload, MaxDuration, Window, ExtendStride,
         };
-        command.SetAction(parse => CommandRunner.Run(() => Run(parse, parse.GetValue(model)!, parse.GetValue(device)!, WeightTypes.Parse(parse.GetValue(weights)!),
+        command.SetAction(parse => CommandRunner.Run(() => Run(parse, parse.GetValue(model)!, parse.GetValue(device)!, CommonOptions.GivenWeights(parse, weights),
             CommonOptions.CacheType(parse.GetValue(cache)))));
         return command;
     }
 
-    private int Run(ParseResult parse, string modelName, string device, WeightType weightType, WeightType? cacheType)
+    private int Run(ParseResult parse, string modelName, string device, WeightType? givenWeights, WeightType? cacheType)
     {
         var options = new ServerOptions
         {
@@ -82,7 +82,9 @@ public sealed class ServeCommand
 
         var stopwatch = Stopwatch.StartNew();
         using var backend = BackendSelector.Open(device);
-        using var pipeline = MusicgenPipeline.Open(modelName, backend, line => Console.Error.WriteLine(line), weightType, cacheType);
+        string folder = ModelArgument.Resolve(modelName);
+        var weightType = ModelArgument.WeightsFor(folder, givenWeights, GenerateCommand.DefaultWeights);
+        using var pipeline = MusicgenPipeline.Open(folder, backend, line => Console.Error.WriteLine(line), weightType, cacheType);
         var generator = new EngineMusicGenerator(pipeline, modelName);
         Console.Error.WriteLine($"loaded {pipeline.Folder} on {backend.Name} in {stopwatch.Elapsed.TotalSeconds:0.0} s");
 

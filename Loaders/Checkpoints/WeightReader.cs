@@ -45,6 +45,8 @@ public sealed class WeightReader
     public HostTensor Float(string name)
     {
         string full = _prefix + name;
+        if (_store.Contains(full) && _store.QuantizedType is not null && QuantizedCheckpoint.IsPacked(_store.Entry(full)))
+            throw QuantizedCheckpoint.WrongType(_store, full, WeightType.F32);
         if (_store.Contains(full))
             return new HostTensor(full, _store.Entry(full).Shape, _store.ReadFloat32(full));
         var parts = FindWeightNormParts(full)
@@ -56,14 +58,23 @@ public sealed class WeightReader
 
     /// <summary>
     /// The matrix <paramref name="name"/> [rows, columns] in <see cref="MatrixType"/> (not f32): a float16 or
-    /// bfloat16 tensor asked for in its own type is taken as stored; anything else is read as float32 a few rows
-    /// at a time and converted, so loading holds no float32 copy of the matrix.
+    /// bfloat16 tensor asked for in its own type, or the blocks of a quantized checkpoint (<see cref="QuantizedCheckpoint"/>),
+    /// are taken as stored; anything else is read as float32 a few rows at a time and converted, so loading holds no
+    /// float32 copy of the matrix.
     /// </summary>
     public PackedMatrix Matrix(string name, int rows, int columns)
+    {
+        var matrix = ReadMatrix(name, rows, columns);
+        _store.OnMatrixRead?.Invoke(_prefix + name, matrix);
+        return matrix;
+    }
+
+    private PackedMatrix ReadMatrix(string name, int rows, int columns)
     {
         string full = _prefix + name;
         if (!_store.Contains(full)) return PackedMatrix.Pack(MatrixType, Float(name, rows, columns).Data, rows, columns);
         var entry = _store.Entry(full);
+        if (_store.QuantizedType is not null && QuantizedCheckpoint.IsPacked(entry)) return QuantizedCheckpoint.Read(_store, full, MatrixType, rows, columns);
         if (!ShapeText.Equal(entry.Shape, [rows, columns]))
             throw new MusicGenException($"{_store.Folder}: tensor '{full}' has shape {ShapeText.Format(entry.Shape)}, expected {ShapeText.Format([rows, columns])}");
         var file = _store.FileOf(full);
