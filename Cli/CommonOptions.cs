@@ -1,6 +1,8 @@
 using System.CommandLine;
 using MusicGen.Engine.Audio;
+using MusicGen.Engine.Models.Musicgen;
 using MusicGen.Loaders.Adapters;
+using MusicGen.Loaders.Checkpoints;
 
 namespace MusicGen.Cli;
 
@@ -39,9 +41,22 @@ public static class CommonOptions
     /// <summary>--weights: the type of the linear layers' weight matrices (parsed with WeightTypes.Parse).</summary>
     public static Option<string> Weights(string defaultType) => new("--weights")
     {
-        Description = $"Type of the weight matrices of the text encoder's and decoder's linear layers: f32, f16, bf16, q8 (8-bit blocks) or q4 (4-bit blocks); the codec stays f32 (default {defaultType})",
+        Description = $"Type of the weight matrices of the text encoder's and decoder's linear layers: f32, f16, bf16, q8 (8-bit blocks) or q4 (4-bit blocks); the codec stays f32 (default {defaultType}, or the type a checkpoint written by musicgen quantize holds)",
         DefaultValueFactory = _ => defaultType,
     };
+
+    /// <summary>The value of <see cref="Weights"/> when it is given on the command line, else null.</summary>
+    public static WeightType? GivenWeights(ParseResult parse, Option<string> weights) =>
+        parse.GetResult(weights) is { Implicit: false } ? WeightTypes.Parse(parse.GetValue(weights)!) : null;
+
+    /// <summary>--cache: the type of the decoder's key/value cache (parsed with DecoderCache.ParseType); unset, the default beside the weights.</summary>
+    public static Option<string?> Cache() => new("--cache")
+    {
+        Description = "Type of the decoder's key/value cache: f32, f16 or q8 (8-bit blocks) (default: f32 beside f32 weights, f16 beside f16 and bf16, q8 beside q8 and q4)",
+    };
+
+    /// <summary>The value of <see cref="Cache"/>: null when not given.</summary>
+    public static WeightType? CacheType(string? text) => text is null ? null : DecoderCache.ParseType(text);
 
     /// <summary>--format: the sample format, where the output's format has a choice (checked by <see cref="AudioOutput.Resolve"/>).</summary>
     public static Option<SampleFormat?> SampleFormat() => new("--format")

@@ -9,6 +9,19 @@ namespace MusicGen.Cli;
 /// </summary>
 public static class ModelArgument
 {
-    public static CheckpointFolder Open(string model) =>
-        CheckpointFolder.Open(ModelLocator.Resolve(model, HubOptions.FromEnvironment(line => Console.Error.WriteLine(line))));
+    public static CheckpointFolder Open(string model) => CheckpointFolder.Open(Resolve(model));
+
+    /// <summary>The folder <paramref name="model"/> names, downloaded first when it is a Hub id missing from the cache.</summary>
+    public static string Resolve(string model) => ModelLocator.Resolve(model, HubOptions.FromEnvironment(line => Console.Error.WriteLine(line)));
+
+    /// <summary>
+    /// The weight type to load <paramref name="folder"/> with: <paramref name="given"/> (--weights) when given, else
+    /// the type a checkpoint written by <c>musicgen quantize</c> holds, else <paramref name="defaultType"/>.
+    /// </summary>
+    public static WeightType WeightsFor(string folder, WeightType? given, WeightType defaultType)
+    {
+        if (given is { } type) return type;
+        using var store = WeightStore.Open(folder);
+        return store.QuantizedType ?? defaultType;
+    }
 }

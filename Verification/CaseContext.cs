@@ -22,15 +22,19 @@ public sealed class CaseContext : IDisposable
     /// <summary>The type of the linear layers' weight matrices of the MusicGen model.</summary>
     public WeightType WeightType { get; }
 
-    public CaseContext(GoldenCase golden, CheckpointFolder checkpoint, IBackend backend, WeightType weightType = WeightType.F32)
+    /// <summary>The type of the decoder's key/value cache (null: the default beside <see cref="WeightType"/>).</summary>
+    public WeightType? CacheType { get; }
+
+    public CaseContext(GoldenCase golden, CheckpointFolder checkpoint, IBackend backend, WeightType weightType = WeightType.F32, WeightType? cacheType = null)
     {
         Golden = golden;
         Checkpoint = checkpoint;
         Backend = backend;
         WeightType = weightType;
+        CacheType = cacheType;
     }
 
-    public IMusicgenModel Musicgen => _musicgen ??= MusicgenModels.Load(Backend, Checkpoint, WeightType);
+    public IMusicgenModel Musicgen => _musicgen ??= MusicgenModels.Load(Backend, Checkpoint, WeightType, CacheType);
 
     /// <summary>
     /// The codec: a MusicGen model's audio encoder, or the standalone codec of an EnCodec checkpoint, built as it

@@ -17,9 +17,9 @@ public sealed class CodecCheck : IComponentCheck
 
     /// <summary>
     /// Beside low-precision weights the codec differs only in its LSTMs' bfloat16 recurrent matrices
-    /// (<see cref="EncodecModel.RecurrentTypeFor"/>), whatever the model's type.
+    /// (<see cref="EncodecModel.RecurrentTypeFor"/>), whatever the model's type; it has no key/value cache.
     /// </summary>
-    public LowPrecisionTolerance? ToleranceWith(WeightType weights, IBackend backend) => weights == WeightType.F32 ? null : LowPrecisionTolerance.Codec;
+    public LowPrecisionTolerance? ToleranceWith(WeightType weights, WeightType cache, IBackend backend) => weights == WeightType.F32 ? null : LowPrecisionTolerance.Codec;
 
     public void Run(CaseContext context, ProducedTensors produced)
     {

@@ -13,10 +13,12 @@ public interface IComponentCheck
 
     /// <summary>
     /// How the component's results compare with the reference when the model's linear layers use
-    /// <paramref name="weights"/> on <paramref name="backend"/>: exactly (null) with float32, else by that type's row
-    /// of <see cref="LowPrecisionTolerance"/> (with the backend's kind of products).
+    /// <paramref name="weights"/> and the decoder's key/value cache <paramref name="cache"/> on <paramref name="backend"/>:
+    /// exactly (null) with float32 both, else by their row of <see cref="LowPrecisionTolerance"/> (with the backend's
+    /// kind of products).
     /// </summary>
-    LowPrecisionTolerance? ToleranceWith(WeightType weights, IBackend backend) => weights == WeightType.F32 ? null : LowPrecisionTolerance.For(weights, backend);
+    LowPrecisionTolerance? ToleranceWith(WeightType weights, WeightType cache, IBackend backend) =>
+        weights == WeightType.F32 && cache == WeightType.F32 ? null : LowPrecisionTolerance.For(weights, cache, backend);
 
     /// <summary>Runs the component on the case's inputs and records what it produces under reference names.</summary>
     void Run(CaseContext context, ProducedTensors produced);

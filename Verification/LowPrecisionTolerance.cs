@@ -8,7 +8,7 @@ namespace MusicGen.Verification;
 
 /// <summary>
 /// How tensors of the text encoder and the decoder compare with the float32 reference when the linear layers run
-/// with low-precision weights: float tensors by relative RMS error, integer ones (token ids, greedy codes,
+/// with low-precision weights or the decoder's key/value cache is held in a low-precision type: float tensors by relative RMS error, integer ones (token ids, greedy codes,
 /// delayed ids) by the share of elements that differ. Greedy decoding amplifies a small logit difference into a
 /// different code whenever two codes are nearly tied, and every later step then differs too (in a long-form
 /// piece, every later window), so the code tolerance is wider than the logits'. The generated audio follows the generated codes: it is compared by
@@ -21,6 +21,30 @@ namespace MusicGen.Verification;
 /// </summary>
 public sealed record LowPrecisionTolerance(double RelativeRms, double Disagreement)
 {
+    /// <summary>
+    /// Weights of one type beside a key/value cache of another, on <paramref name="backend"/> (its kind of products):
+    /// each figure the looser of the weights' row and the cache's. The cache's error is well below the low-precision
+    /// weights' own (golden/README.md), so beside them it barely moves the results; it has rows of its own for
+    /// float32 weights.
+    /// </summary>
+    public static LowPrecisionTolerance For(WeightType weights, WeightType cache, IBackend backend)
+    {
+        if (weights == WeightType.F32 && cache == WeightType.F32) throw new ArgumentOutOfRangeException(nameof(weights), "float32 uses the exact comparison");
+        if (weights == WeightType.F32) return ForCache(cache);
+        var row = For(weights, MultipliesWithIntegers(weights, backend));
+        if (cache == WeightType.F32) return row;
+        var cacheRow = ForCache(cache);
+        return new(Math.Max(row.RelativeRms, cacheRow.RelativeRms), Math.Max(row.Disagreement, cacheRow.Disagreement));
+    }
+
+    /// <summary>A key/value cache in <paramref name="cache"/> (f16 or q8) beside float32 weights.</summary>
+    public static LowPrecisionTolerance ForCache(WeightType cache) => cache switch
+    {
+        WeightType.F16 => new(0.002, 0.10),
+        WeightType.Q8 => new(0.01, 0.45),
+        _ => throw new ArgumentOutOfRangeException(nameof(cache), "a key/value cache is f32 (exact), f16 or q8"),
+    };
+
     /// <summary>The row of <paramref name="type"/> for products in float32 or (q8, q4 only) with integer dot products.</summary>
     public static LowPrecisionTolerance For(WeightType type, bool integerProducts = false) => (type, integerProducts) switch
     {
@@ -32,9 +56,6 @@ public sealed record LowPrecisionTolerance(double RelativeRms, double Disagreeme
         (WeightType.Q4, _) => new(0.35, 0.80),
         _ => throw new ArgumentOutOfRangeException(nameof(type), "float32 uses the exact comparison"),
     };
-
-    /// <summary>The row <paramref name="backend"/> is held to with <paramref name="type"/> weights.</summary>
-    public static LowPrecisionTolerance For(WeightType type, IBackend backend) => For(type, MultipliesWithIntegers(type, backend));
 
     /// <summary>Whether <paramref name="backend"/> multiplies <paramref name="type"/> weights with integer dot products.</summary>
     public static bool MultipliesWithIntegers(WeightType type, IBackend backend) =>

@@ -1,4 +1,5 @@
 using MusicGen.Engine.Backends;
+using MusicGen.Engine.Models.Musicgen;
 using MusicGen.Loaders;
 using MusicGen.Loaders.Adapters;
 using MusicGen.Loaders.Checkpoints;
@@ -25,21 +26,25 @@ public sealed class Verifier
     private readonly IReadOnlyList<IComponentCheck> _checks;
     private readonly IReadOnlyList<ISignalCheck> _signalChecks;
     private readonly WeightType _weightType;
+    private readonly WeightType _cacheType;
     private readonly IReadOnlyList<AdapterReference> _adapters;
 
     /// <summary>
     /// A verifier on <paramref name="backend"/>; with a <paramref name="weightType"/> other than f32 the MusicGen
-    /// model's linear layers run in that type and their results are compared by <see cref="LowPrecisionTolerance"/>.
+    /// model's linear layers run in that type, with <paramref name="cacheType"/> other than f32 (by default the
+    /// type <see cref="DecoderCache.DefaultType"/> gives beside the weights) its key/value cache is held in that
+    /// type, and then their results are compared by <see cref="LowPrecisionTolerance"/>.
     /// <paramref name="adapters"/> are merged into every case's checkpoint after the ones the case names itself.
     /// </summary>
     public Verifier(IBackend backend, IReadOnlyList<IComponentCheck>? checks = null, IReadOnlyList<ISignalCheck>? signalChecks = null,
-        WeightType weightType = WeightType.F32, IReadOnlyList<AdapterReference>? adapters = null)
+        WeightType weightType = WeightType.F32, WeightType? cacheType = null, IReadOnlyList<AdapterReference>? adapters = null)
     {
         _backend = backend;
         _checks = checks ?? DefaultChecks;
         _signalChecks = signalChecks ?? DefaultSignalChecks;
         _weightType = weightType;
         _adapters = adapters ?? [];
+        _cacheType = cacheType ?? DecoderCache.DefaultType(weightType);
     }
 
     public static IReadOnlyList<IComponentCheck> DefaultChecks { get; } =
@@ -55,7 +60,7 @@ public sealed class Verifier
         if (golden.HasCheckpoint)
         {
             using var checkpoint = ModelLocator.OpenCheckpoint(golden.ModelFolder, [.. golden.Adapters, .. _adapters], HubOptions.FromEnvironment());
-            using var context = new CaseContext(golden, checkpoint, _backend, _weightType);
+            using var context = new CaseContext(golden, checkpoint, _backend, _weightType, _cacheType);
             foreach (var check in _checks) check.Run(context, produced);
         }
 
@@ -69,17 +74,17 @@ public sealed class Verifier
                 notImplemented.Add(name);
                 continue;
             }
-            var tolerance = _checks.FirstOrDefault(c => c.Owns(golden, name))?.ToleranceWith(_weightType, _backend);
+            var tolerance = _checks.FirstOrDefault(c => c.Owns(golden, name))?.ToleranceWith(_weightType, _cacheType, _backend);
             rows.Add(Compare(golden, produced, name, tolerance));
         }
-        if (_weightType != WeightType.F32) AudioFollowsCodes(rows);
+        if (_weightType != WeightType.F32 || _cacheType != WeightType.F32) AudioFollowsCodes(rows);
         foreach (string name in produced.Names.Where(n => !golden.Has(n) && !inputs.Contains(n)).Order(NaturalOrder.Instance))
             rows.Add(new VerificationRow(name, "", double.NaN, 0, false, "no reference tensor of that name"));
         return new VerificationReport(golden.Name, rows, notImplemented);
     }
 
     /// <summary>
-    /// With low-precision weights the audio of a generation (short or long-form) passes when its codes do (see
+    /// With low-precision weights or cache the audio of a generation (short or long-form) passes when its codes do (see
     /// <see cref="LowPrecisionTolerance"/>).
     /// </summary>
     private static void AudioFollowsCodes(List<VerificationRow> rows)

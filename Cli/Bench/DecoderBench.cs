@@ -2,6 +2,7 @@ using System.Diagnostics;
 using MusicGen.Engine.Backends;
 using MusicGen.Engine.Generation;
 using MusicGen.Engine.Models.Musicgen;
+using MusicGen.Engine.Tensors;
 using MusicGen.Loaders.Checkpoints;
 using MusicGen.Loaders.Configs;
 
@@ -16,54 +17,16 @@ public sealed record StepTiming(double MedianMs, double MeanMs, double P90Ms, lo
 /// </summary>
 public static class DecoderBench
 {
-    private const int TextLength = 16, MinimumWarmup = 5;
-
-    /// <summary>
-    /// Steps run untimed until this long has passed: the runtime recompiles hot methods in the background during
-    /// the first second or so, and a type measured first would otherwise pay for it.
-    /// </summary>
-    private static readonly TimeSpan WarmupTime = TimeSpan.FromSeconds(1.5);
-
     public static StepTiming TimeSteps(IBackend backend, MusicgenForConditionalGeneration model, int prompts, int steps)
     {
-        var config = model.Config;
-        int batch = 2 * prompts, codebooks = config.Decoder.NumCodebooks, vocabulary = config.Decoder.VocabSize;
-        var random = new Random(1);
-        var textIds = Enumerable.Range(0, TextLength).Select(_ => random.Next(config.TextEncoder.VocabSize)).ToArray();
-        using var encoded = model.TextEncoder.Forward(textIds, Enumerable.Repeat(1f, TextLength).ToArray(), 1, TextLength);
-        using var states = backend.Allocate(batch, TextLength, config.TextEncoder.DModel);
-        for (int p = 0; p < prompts; p++) backend.Copy(encoded, states.Slice(p, 1));
-        // The second half of the rows is the unconditional one: its text is masked out.
-        var mask = Enumerable.Range(0, batch * TextLength).Select(i => i < prompts * TextLength ? 1f : 0f).ToArray();
-        var sampler = new TokenSampler(new SamplingOptions(false, 3.0, 250, 1.0, 1.0, Seed: 1), vocabulary);
-        using var logits = backend.Allocate(batch, codebooks * vocabulary);
-        var host = new float[batch * codebooks * vocabulary];
-        var next = new int[prompts * codebooks];
-        var feed = Enumerable.Repeat(config.Decoder.BosTokenId, batch * codebooks).ToArray();
-        var stopwatch = new Stopwatch();
-        double Step(DecoderCache cache)
-        {
-            stopwatch.Restart();
-            model.Decoder.Forward(cache, feed, 1, logits, lastOnly: true);
-            backend.Download(logits, host);
-            sampler.Next(host, prompts * codebooks, next);
-            for (int i = 0; i < feed.Length; i++) feed[i] = next[i % next.Length];
-            return stopwatch.Elapsed.TotalMilliseconds;
-        }
-
-        // The warm-up runs in a cache of its own, as long as it takes.
-        const int warmupLimit = 200;
-        using (var warmup = model.StartDecoding(states, mask, warmupLimit))
-        {
-            var elapsed = Stopwatch.StartNew();
-            for (int step = 0; step < warmupLimit && (step < MinimumWarmup || elapsed.Elapsed < WarmupTime); step++) Step(warmup);
-        }
+        using var run = new DecodingSteps(backend, model, prompts);
+        run.WarmUp();
         // The first step of a cache computes the cross-attention keys and values once; it is not timed.
-        using var cache = model.StartDecoding(states, mask, 1 + steps);
-        Step(cache);
+        using var cache = run.Start(1 + steps);
+        run.Step(cache);
         var times = new List<double>(steps);
         long allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
-        for (int step = 0; step < steps; step++) times.Add(Step(cache));
+        for (int step = 0; step < steps; step++) times.Add(run.Step(cache));
         long allocatedPerStep = (GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore) / steps;
         times.Sort();
         return new StepTiming(times[times.Count / 2], times.Average(), times[(int)(times.Count * 0.9)], allocatedPerStep, backend.Memory);
@@ -78,5 +41,90 @@ public static class DecoderBench
         int d = config.HiddenSize, f = config.FfnDim;
         long layer = 6 * type.ByteCount(d, d) + type.ByteCount(f, d) + type.ByteCount(d, f);
         return config.NumHiddenLayers * layer + type.ByteCount((long)config.NumCodebooks * config.VocabSize, d);
+    }
+}
+
+/// <summary>
+/// Decoding steps of a loaded model for some prompts of random text, run as generation runs them: guidance doubles
+/// the prompts into the decoder batch (the second half unconditional, its text masked out), every step downloads
+/// the logits and samples the next codes.
+/// </summary>
+public sealed class DecodingSteps : IDisposable
+{
+    private const int TextLength = 16, MinimumWarmup = 5, WarmupLimit = 200;
+
+    /// <summary>
+    /// Steps run untimed until this long has passed: the runtime recompiles hot methods in the background during
+    /// the first second or so, and a type measured first would otherwise pay for it.
+    /// </summary>
+    private static readonly TimeSpan WarmupTime = TimeSpan.FromSeconds(1.5);
+
+    private readonly IBackend _backend;
+    private readonly MusicgenForConditionalGeneration _model;
+    private readonly int _prompts;
+    private readonly Tensor _states, _logits;
+    private readonly float[] _mask, _host;
+    private readonly int[] _next, _feed;
+    private readonly TokenSampler _sampler;
+    private readonly Stopwatch _stopwatch = new();
+
+    public DecodingSteps(IBackend backend, MusicgenForConditionalGeneration model, int prompts)
+    {
+        (_backend, _model, _prompts) = (backend, model, prompts);
+        var config = model.Config;
+        int batch = 2 * prompts, codebooks = config.Decoder.NumCodebooks, vocabulary = config.Decoder.VocabSize;
+        var random = new Random(1);
+        var textIds = Enumerable.Range(0, TextLength).Select(_ => random.Next(config.TextEncoder.VocabSize)).ToArray();
+        using var encoded = model.TextEncoder.Forward(textIds, Enumerable.Repeat(1f, TextLength).ToArray(), 1, TextLength);
+        _states = backend.Allocate(batch, TextLength, config.TextEncoder.DModel);
+        for (int p = 0; p < prompts; p++) backend.Copy(encoded, _states.Slice(p, 1));
+        _mask = Enumerable.Range(0, batch * TextLength).Select(i => i < prompts * TextLength ? 1f : 0f).ToArray();
+        _sampler = new TokenSampler(new SamplingOptions(false, 3.0, 250, 1.0, 1.0, Seed: 1), vocabulary);
+        _logits = backend.Allocate(batch, codebooks * vocabulary);
+        _host = new float[batch * codebooks * vocabulary];
+        _next = new int[prompts * codebooks];
+        _feed = Enumerable.Repeat(config.Decoder.BosTokenId, batch * codebooks).ToArray();
+    }
+
+    /// <summary>A cache for <paramref name="capacity"/> positions of these prompts.</summary>
+    public DecoderCache Start(int capacity) => _model.StartDecoding(_states, _mask, capacity);
+
+    /// <summary>Runs steps in a cache of their own for as long as the warm-up takes.</summary>
+    public void WarmUp()
+    {
+        using var warmup = Start(WarmupLimit);
+        var elapsed = Stopwatch.StartNew();
+        for (int step = 0; step < WarmupLimit && (step < MinimumWarmup || elapsed.Elapsed < WarmupTime); step++) Step(warmup);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="positions"/> more positions through the cache in pieces of at most 250, as an audio prompt
+    /// is run (untimed): the keys and values a long piece's later steps attend over, without stepping to them one by one.
+    /// </summary>
+    public void Fill(DecoderCache cache, int positions)
+    {
+        var ids = Enumerable.Repeat(_model.Config.Decoder.BosTokenId, 2 * _prompts * _model.Config.Decoder.NumCodebooks * Math.Min(positions, 250)).ToArray();
+        for (int done = 0; done < positions; done += 250)
+        {
+            int tokens = Math.Min(250, positions - done);
+            _model.Decoder.Forward(cache, ids.AsSpan(0, 2 * _prompts * _model.Config.Decoder.NumCodebooks * tokens), tokens, _logits, lastOnly: true);
+        }
+    }
+
+    /// <summary>One step at the cache's next position; its milliseconds.</summary>
+    public double Step(DecoderCache cache)
+    {
+        _stopwatch.Restart();
+        _model.Decoder.Forward(cache, _feed, 1, _logits, lastOnly: true);
+        _backend.Download(_logits, _host);
+        _sampler.Next(_host, _prompts * _model.Config.Decoder.NumCodebooks, _next);
+        for (int i = 0; i < _feed.Length; i++) _feed[i] = _next[i % _next.Length];
+        return _stopwatch.Elapsed.TotalMilliseconds;
+    }
+
+    public void Dispose()
+    {
+        _states.Dispose();
+        _logits.Dispose();
     }
 }

@@ -18,9 +18,9 @@ namespace MusicGen.Cli.Commands;
 /// <summary>
 /// <c>musicgen bench</c>: on a random checkpoint of musicgen-small's (or -medium's, -large's) sizes, one row per
 /// weight type (load time, peak resident memory, decoding step time with guidance and the share of the memory
-/// bandwidth measured in the same run), the throughput of several prompts at once, the codec's speed, and a whole
-/// piece at q8 and q4. Where the CPU multiplies q8 and q4 with integer dot products, their rows are also timed
-/// with float products, for comparison.
+/// bandwidth measured in the same run), the throughput of several prompts at once, the step early and late in a
+/// piece per key/value cache type, the codec's speed, and a whole piece at q8 and q4. Where the CPU multiplies q8
+/// and q4 with integer dot products, their rows are also timed with float products, for comparison.
 /// </summary>
 public static class BenchCommand
 {
@@ -48,25 +48,32 @@ public static class BenchCommand
             Description = "Seconds of the whole piece generated at q8 and q4 (those of --weights), in this process and as a child process; 0 skips it",
             DefaultValueFactory = _ => 30,
         };
+        var caches = new Option<string>("--cache")
+        {
+            Description = "Key/value cache types whose steps are timed early and late in a piece, comma-separated (f32, f16, q8; default f16,q8), with q8 and q4 weights (those of --weights)",
+            DefaultValueFactory = _ => "f16,q8",
+        };
         var device = CommonOptions.Device();
         var adapters = CommonOptions.Adapters();
         adapters.Description += "; it must fit the random checkpoint's sizes (an adapter of facebook/musicgen-small for --size small)";
         var command = new Command("bench", "Time decoding steps per weight type on a random checkpoint of a MusicGen size, next to the memory bandwidth, the codec, and a whole piece")
         {
-            steps, checkpointFolder, size, weights, piece, device, adapters,
+            steps, checkpointFolder, size, weights, caches, piece, device, adapters,
         };
         command.SetAction(parse => CommandRunner.Run(() => Run(parse.GetValue(steps), parse.GetValue(checkpointFolder), ModelSize.Parse(parse.GetValue(size)!),
-            ParseTypes(parse.GetValue(weights)!), parse.GetValue(piece), parse.GetValue(device)!, CommonOptions.AdapterList(parse.GetValue(adapters)))));
+            ParseTypes(parse.GetValue(weights)!, WeightTypes.Parse, "--weights"), ParseTypes(parse.GetValue(caches)!, DecoderCache.ParseType, "--cache"),
+            parse.GetValue(piece), parse.GetValue(device)!, CommonOptions.AdapterList(parse.GetValue(adapters)))));
         return command;
     }
 
-    private static IReadOnlyList<WeightType> ParseTypes(string list)
+    private static IReadOnlyList<WeightType> ParseTypes(string list, Func<string, WeightType> parse, string option)
     {
-        var types = list.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(WeightTypes.Parse).Distinct().ToList();
-        return types.Count > 0 ? types : throw new MusicGenException("--weights names no weight type");
+        var types = list.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(parse).Distinct().ToList();
+        return types.Count > 0 ? types : throw new MusicGenException($"{option} names no type");
     }
 
-    private static int Run(int steps, string? keep, ModelSize size, IReadOnlyList<WeightType> types, double piece, string device, IReadOnlyList<AdapterReference> adapters)
+    private static int Run(int steps, string? keep, ModelSize size, IReadOnlyList<WeightType> types, IReadOnlyList<WeightType> cacheTypes, double piece, string device,
+        IReadOnlyList<AdapterReference> adapters)
     {
         if (steps < 1) throw new MusicGenException("--steps must be at least 1");
         if (piece is < 0 or > MusicRequest.MaxWindow) throw new MusicGenException($"--piece must be between 0 and {MusicRequest.MaxWindow} seconds");
@@ -87,6 +94,7 @@ public static class BenchCommand
             Console.WriteLine($"{checkpoint.Weights.ParameterCount / 1e6:0} M parameters on {backend.Name}; decoding steps with guidance (batch 2), median of {steps}");
             TimeWeightTypes(backend, checkpoint, types, steps, bandwidth);
             TimePromptCounts(backend, checkpoint, types[^1], steps);
+            CacheBench.Report(backend, checkpoint, types, cacheTypes);
             CodecBench.Report(backend, checkpoint);
             if (piece > 0 && types.Where(t => t is WeightType.Q8 or WeightType.Q4).ToList() is { Count: > 0 } quantized)
                 PieceBench.Report(backend, device, checkpoint, quantized, piece);

@@ -72,6 +72,7 @@ public sealed class GenerateCommand
         var device = CommonOptions.Device();
         var weights = CommonOptions.Weights(DefaultWeights.Name());
         var adapters = CommonOptions.Adapters();
+        var cache = CommonOptions.Cache();
         Prompts.NotBlank();
         output.Accepts($"an audio file name ({AudioFormat.KnownExtensions}), or - for standard output", path => path == AudioOutput.StandardOutput || AudioFormat.FromExtension(path) is not null);
         OutFormat.Accepts("wav, flac, opus, mp3 or aac", name => AudioFormat.FromName(name!) is { CanStream: true });
@@ -85,14 +86,14 @@ public sealed class GenerateCommand
         Melody.EachAccepts("an audio file name", path => !string.IsNullOrWhiteSpace(path));
         var command = new Command("generate", "Generate music from text descriptions, optionally continuing audio or following a melody")
         {
-            Prompts, model, output, OutFormat, Duration, Window, ExtendStride, Tokens, Seed, TopK, TopP, Temperature, Guidance, Greedy, Unconditional, Samples, Continue, Melody, SaveCodes, format, normalize, device, weights, adapters,
+            Prompts, model, output, OutFormat, Duration, Window, ExtendStride, Tokens, Seed, TopK, TopP, Temperature, Guidance, Greedy, Unconditional, Samples, Continue, Melody, SaveCodes, format, normalize, device, weights, cache, adapters,
         };
         command.Validators.Add(result =>
         {
             if (result.GetResult(Samples) is not null && !result.GetValue(Unconditional)) result.AddError("--samples goes with --unconditional; with prompts, give one prompt per piece");
         });
         command.SetAction(parse => CommandRunner.Run(() => Run(parse, parse.GetValue(model)!, parse.GetValue(output)!, parse.GetValue(format), parse.GetValue(normalize),
-            parse.GetValue(device)!, WeightTypes.Parse(parse.GetValue(weights)!), CommonOptions.AdapterList(parse.GetValue(adapters)))));
+            parse.GetValue(device)!, CommonOptions.GivenWeights(parse, weights), CommonOptions.CacheType(parse.GetValue(cache)), CommonOptions.AdapterList(parse.GetValue(adapters)))));
         return command;
     }
 
@@ -102,8 +103,8 @@ public sealed class GenerateCommand
     /// <summary>The engine's limits on a request, and <see cref="MaxSamples"/>.</summary>
     private static readonly RequestLimits Limits = new(MaxItems: MaxSamples);
 
-    private int Run(ParseResult parse, string modelName, string output, SampleFormat? sampleFormat, Normalization? normalization, string device, WeightType weightType,
-        IReadOnlyList<AdapterReference> adapters)
+    private int Run(ParseResult parse, string modelName, string output, SampleFormat? sampleFormat, Normalization? normalization, string device, WeightType? givenWeights,
+        WeightType? cacheType, IReadOnlyList<AdapterReference> adapters)
     {
         bool toStandardOutput = output == AudioOutput.StandardOutput;
         var audio = AudioOutput.Resolve(output, sampleFormat, parse.GetValue(OutFormat));
@@ -141,11 +142,13 @@ public sealed class GenerateCommand
 
         var stopwatch = Stopwatch.StartNew();
         using var backend = BackendSelector.Open(device);
-        using var pipeline = MusicgenPipeline.Open(modelName, backend, adapters, line => Console.Error.WriteLine(line), weightType);
+        string folder = ModelArgument.Resolve(modelName);
+        var weightType = ModelArgument.WeightsFor(folder, givenWeights, DefaultWeights);
+        using var pipeline = MusicgenPipeline.Open(folder, backend, adapters, line => Console.Error.WriteLine(line), weightType, cacheType);
         var plan = InOptions(() => pipeline.Prepare(request, Limits));
         var sampling = plan.Sampling;
         string merged = adapters.Count == 0 ? "" : $" with adapter{(adapters.Count > 1 ? "s" : "")} {string.Join(", ", adapters)}";
-        Console.Error.WriteLine($"loaded {pipeline.Folder}{merged} ({weightType.Name()} weights) on {backend.Name} in {stopwatch.Elapsed.TotalSeconds:0.0} s; {plan.Batch} piece(s), {plan.Steps} steps, seed {sampling.Seed}, "
+        Console.Error.WriteLine($"loaded {pipeline.Folder}{merged} ({weightType.Name()} weights, {pipeline.CacheType.Name()} cache) on {backend.Name} in {stopwatch.Elapsed.TotalSeconds:0.0} s; {plan.Batch} piece(s), {plan.Steps} steps, seed {sampling.Seed}, "
             + $"{(sampling.Greedy ? "greedy" : $"top-k {sampling.TopK}, top-p {sampling.TopP}, temperature {sampling.Temperature}")}, guidance {sampling.GuidanceScale}");
 
         stopwatch.Restart();

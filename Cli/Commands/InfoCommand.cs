@@ -69,6 +69,9 @@ public static class InfoCommand
         foreach (var (part, count) in parts) Console.WriteLine($"            {part,-24} {Format(count)}");
         var dtypes = checkpoint.Weights.Names.GroupBy(n => checkpoint.Weights.Entry(n).DType).Select(g => $"{g.Key} ×{g.Count()}");
         Console.WriteLine($"storage     {string.Join(", ", dtypes)}");
+        if (checkpoint.Weights.QuantizedType is { } quantized)
+            Console.WriteLine($"quantized   {quantized.Name()} by musicgen quantize (loads with --weights {quantized.Name()}; the counts above are of stored elements: "
+                + "a q4 byte holds two weights, a .scales tensor one scale per block of 32)");
         var g = checkpoint.Generation;
         if (checkpoint.Musicgen is not null)
             Console.WriteLine($"generation  guidance {g.GuidanceScale?.ToString() ?? "-"}, top-k {g.TopK?.ToString() ?? "-"}, top-p {g.TopP?.ToString() ?? "-"}, temperature {g.Temperature?.ToString() ?? "-"}, sampling {(g.DoSample == false ? "off" : "on")}");

@@ -50,6 +50,7 @@ public sealed class ServeCommand
         var device = CommonOptions.Device();
         var weights = CommonOptions.Weights(GenerateCommand.DefaultWeights.Name());
         var adapters = CommonOptions.Adapters();
+        var cache = CommonOptions.Cache();
         Port.Accepts("a port number from 0 to 65535", port => port is >= 0 and <= 65535);
         ApiKey.Accepts("a key of at least 8 characters", key => key is { Length: >= 8 });
         Queue.Accepts("a whole number from 1 to 10000", n => n is >= 1 and <= 10_000);
@@ -62,14 +63,14 @@ public sealed class ServeCommand
         ShutdownTimeout.Accepts("a number of seconds from 0 to 3600", seconds => seconds is >= 0 and <= 3600);
         var command = new Command("serve", "Serve an HTTP API and a web page that generate music with one model (loaded once)")
         {
-            model, device, weights, adapters, Host, Port, ApiKey, NoAuth, Queue, MaxBatch, Keep, MaxUpload, MaxDuration, Window, ExtendStride, ShutdownTimeout,
+            model, device, weights, cache, adapters, Host, Port, ApiKey, NoAuth, Queue, MaxBatch, Keep, MaxUpload, MaxDuration, Window, ExtendStride, ShutdownTimeout,
         };
-        command.SetAction(parse => CommandRunner.Run(() => Run(parse, parse.GetValue(model)!, parse.GetValue(device)!, WeightTypes.Parse(parse.GetValue(weights)!),
-            CommonOptions.AdapterList(parse.GetValue(adapters)))));
+        command.SetAction(parse => CommandRunner.Run(() => Run(parse, parse.GetValue(model)!, parse.GetValue(device)!, CommonOptions.GivenWeights(parse, weights),
+            CommonOptions.CacheType(parse.GetValue(cache)), CommonOptions.AdapterList(parse.GetValue(adapters)))));
         return command;
     }
 
-    private int Run(ParseResult parse, string modelName, string device, WeightType weightType, IReadOnlyList<AdapterReference> adapters)
+    private int Run(ParseResult parse, string modelName, string device, WeightType? givenWeights, WeightType? cacheType, IReadOnlyList<AdapterReference> adapters)
     {
         var options = new ServerOptions
         {
@@ -90,7 +91,9 @@ public sealed class ServeCommand
 
         var stopwatch = Stopwatch.StartNew();
         using var backend = BackendSelector.Open(device);
-        using var pipeline = MusicgenPipeline.Open(modelName, backend, adapters, line => Console.Error.WriteLine(line), weightType);
+        string folder = ModelArgument.Resolve(modelName);
+        var weightType = ModelArgument.WeightsFor(folder, givenWeights, GenerateCommand.DefaultWeights);
+        using var pipeline = MusicgenPipeline.Open(folder, backend, adapters, line => Console.Error.WriteLine(line), weightType, cacheType);
         var generator = new EngineMusicGenerator(pipeline, modelName);
         Console.Error.WriteLine($"loaded {pipeline.Folder} on {backend.Name} in {stopwatch.Elapsed.TotalSeconds:0.0} s");
 

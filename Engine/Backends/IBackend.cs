@@ -9,7 +9,7 @@ public enum PadMode { Zero, Reflect }
 
 /// <summary>
 /// How one attention call masks and scales: q [B, Tq, H·Dh] against the first <see cref="KeyLength"/> rows of
-/// k, v [B, Tk≥KeyLength, H·Dh] (float32, or both float16 from <see cref="IBackend.AllocateHalf"/>). Causal masking lets query i see keys up to <see cref="QueryOffset"/> + i.
+/// k, v [B, Tk≥KeyLength, H·Dh] (float32, or both caches of one type from <see cref="IBackend.AllocateCache"/>). Causal masking lets query i see keys up to <see cref="QueryOffset"/> + i.
 /// A masked score is replaced by float.MinValue before the softmax, as the reference adds finfo.min, so a row
 /// whose keys are all masked averages every value uniformly instead of giving NaN.
 /// </summary>
@@ -24,7 +24,7 @@ public readonly record struct AttentionOptions(
 
 /// <summary>
 /// The narrow set of operations every model is written against. Tensors are float32 (packed weight matrices
-/// and float16 key/value caches aside, see <see cref="UploadPacked"/> and <see cref="AllocateHalf"/>) and live on the backend's
+/// and key/value caches aside, see <see cref="UploadPacked"/> and <see cref="AllocateCache"/>) and live on the backend's
 /// device; arguments are never resized, so callers allocate outputs once and reuse them. Outputs may alias
 /// inputs only where an operation says so.
 /// </summary>
@@ -46,11 +46,14 @@ public interface IBackend : IDisposable
     Tensor AllocateUninitialized(params int[] shape);
 
     /// <summary>
-    /// A zero-filled tensor of float16 elements (<see cref="Tensor.ElementType"/> F16): a key/value cache in half the
-    /// bytes. Only <see cref="CopyBlocks"/> writes one, rounding float32 to the nearest float16, and only
-    /// <see cref="Attention"/> reads one, as its keys and values.
+    /// A zero-filled key/value cache whose <see cref="Tensor.ElementType"/> is <paramref name="type"/>: F32 (a plain
+    /// tensor, as <see cref="Allocate"/> makes), F16 (half the bytes) or Q8 (a little over a quarter: the elements
+    /// in blocks of 32 consecutive ones along the last dimension, which must be a multiple of 32, each block 32
+    /// int8 values q and a float32 scale d standing for d · q; the backend lays the bytes out as it likes). Only
+    /// <see cref="CopyBlocks"/> writes an F16 or Q8 cache, and only <see cref="Attention"/> reads one, as its keys
+    /// and values.
     /// </summary>
-    Tensor AllocateHalf(params int[] shape);
+    Tensor AllocateCache(WeightType type, params int[] shape);
     Tensor Upload(ReadOnlySpan<float> data, params int[] shape);
 
     /// <summary>
@@ -140,8 +143,11 @@ public interface IBackend : IDisposable
     void LstmStep(Tensor gates, Tensor recurrentWeight, Tensor cell, Tensor output, int t);
 
     /// <summary>
-    /// Copies blockCount blocks of blockLength elements between strided positions; a float16 destination
-    /// (<see cref="AllocateHalf"/>) takes each float32 element rounded to the nearest float16.
+    /// Copies blockCount blocks of blockLength elements between strided positions. A float16 cache
+    /// (<see cref="AllocateCache"/>) takes each float32 element rounded to the nearest float16. A q8 cache takes
+    /// whole blocks of 32 (blockLength, destinationOffset and destinationStride multiples of 32), each quantized as
+    /// <see cref="PackedMatrix"/> quantizes a block of a q8 weight row: d = max|x| / 127, q = x · (1 / d) rounded to
+    /// the nearest integer, ties to even.
     /// </summary>
     void CopyBlocks(Tensor source, long sourceOffset, long sourceStride, Tensor destination, long destinationOffset,
         long destinationStride, int blockLength, int blockCount);

@@ -75,7 +75,7 @@ public static class OperationContracts
     {
         int batch = q.Dim(0), queries = q.Dim(1), width = q.Dim(2), keys = options.KeyLength, heads = options.Heads;
         Require(q.ElementType == WeightType.F32 && output.ElementType == WeightType.F32 && k.ElementType == v.ElementType
-            && k.ElementType is (WeightType.F32 or WeightType.F16) && k.Rank == 3 && v.Rank == 3, "Attention (element types)", q, k, v, output);
+            && k.ElementType is (WeightType.F32 or WeightType.F16 or WeightType.Q8) && k.Rank == 3 && v.Rank == 3, "Attention (element types)", q, k, v, output);
         Require(heads > 0 && k.Dim(0) == batch && v.Dim(0) == batch && k.Dim(2) == width && v.Dim(2) == width && v.Dim(1) == k.Dim(1)
             && keys <= k.Dim(1) && output.Length == q.Length && width % heads == 0, "Attention", q, k, v, output);
         if (options.PositionBias is { } positionBias)
@@ -84,12 +84,27 @@ public static class OperationContracts
             Require(keyMask.Length == (long)batch * keys, "Attention key mask", q, keyMask);
     }
 
-    /// <summary>CopyBlocks: float32 into float32 or float16, every block within both tensors.</summary>
+    /// <summary>AllocateCache: float32, float16 or q8, a q8 cache's last dimension whole blocks of 32.</summary>
+    public static void AllocateCache(WeightType type, int[] shape)
+    {
+        if (type is not (WeightType.F32 or WeightType.F16 or WeightType.Q8))
+            throw new ArgumentException($"a key/value cache holds f32, f16 or q8 elements, not {type.Name()}");
+        if (type == WeightType.Q8 && (shape.Length == 0 || shape[^1] % PackedMatrix.BlockSize != 0))
+            throw new ArgumentException($"a q8 cache's last dimension is whole blocks of {PackedMatrix.BlockSize}, not {ShapeText.Format(shape)}");
+    }
+
+    /// <summary>
+    /// CopyBlocks: float32 into float32, float16 or q8 (whole blocks of 32 at block boundaries), every block within
+    /// both tensors.
+    /// </summary>
     public static void CopyBlocks(Tensor source, long sourceOffset, long sourceStride, Tensor destination, long destinationOffset,
         long destinationStride, int blockLength, int blockCount)
     {
-        if (source.ElementType != WeightType.F32 || destination.ElementType is not (WeightType.F32 or WeightType.F16))
-            throw new ArgumentException($"CopyBlocks from {source} to {destination}: float32 copies into float32 or float16");
+        if (source.ElementType != WeightType.F32 || destination.ElementType is not (WeightType.F32 or WeightType.F16 or WeightType.Q8))
+            throw new ArgumentException($"CopyBlocks from {source} to {destination}: float32 copies into float32, float16 or q8");
+        if (destination.ElementType == WeightType.Q8 && ((destinationOffset | destinationStride | (long)blockLength) % PackedMatrix.BlockSize != 0))
+            throw new ArgumentException($"CopyBlocks into {destination}: a q8 cache takes whole blocks of {PackedMatrix.BlockSize}, "
+                + $"not {blockLength} elements from {destinationOffset} (stride {destinationStride})");
         if (blockLength == 0 || blockCount == 0) return;
         long sourceEnd = sourceOffset + (blockCount - 1) * sourceStride + blockLength;
         long destinationEnd = destinationOffset + (blockCount - 1) * destinationStride + blockLength;

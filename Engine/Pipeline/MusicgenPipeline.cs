@@ -31,13 +31,14 @@ public sealed partial class MusicgenPipeline : IDisposable
 
     /// <summary>
     /// Loads a checkpoint opened by the caller onto <paramref name="backend"/>, the linear layers' weight matrices
-    /// in <paramref name="weightType"/>. The pipeline borrows both: dispose it before them.
+    /// in <paramref name="weightType"/>, the decoder's key/value cache in <paramref name="cacheType"/> (f32, f16 or
+    /// q8; null: <see cref="DecoderCache.DefaultType"/> beside the weights). The pipeline borrows both: dispose it before them.
     /// </summary>
     /// <exception cref="CheckpointException">The checkpoint is not a complete MusicGen checkpoint.</exception>
-    public MusicgenPipeline(CheckpointFolder checkpoint, IBackend backend, WeightType weightType = WeightType.F32)
-        : this(checkpoint, backend, ownsCheckpoint: false, weightType) { }
+    public MusicgenPipeline(CheckpointFolder checkpoint, IBackend backend, WeightType weightType = WeightType.F32, WeightType? cacheType = null)
+        : this(checkpoint, backend, ownsCheckpoint: false, weightType, cacheType) { }
 
-    private MusicgenPipeline(CheckpointFolder checkpoint, IBackend backend, bool ownsCheckpoint, WeightType weightType)
+    private MusicgenPipeline(CheckpointFolder checkpoint, IBackend backend, bool ownsCheckpoint, WeightType weightType, WeightType? cacheType)
     {
         if (checkpoint.Musicgen is null)
             throw new CheckpointException($"{checkpoint.Folder}: a standalone EnCodec checkpoint has no MusicGen model to generate with");
@@ -45,7 +46,7 @@ public sealed partial class MusicgenPipeline : IDisposable
         _ownsCheckpoint = ownsCheckpoint;
         Backend = backend;
         _tokenizer = MusicGenException.Refine(() => T5Tokenizer.FromFolder(checkpoint.Folder), AsCheckpointError);
-        _model = MusicGenException.Refine(() => MusicgenModels.Load(backend, checkpoint, weightType), AsCheckpointError);
+        _model = MusicGenException.Refine(() => MusicgenModels.Load(backend, checkpoint, weightType, cacheType), AsCheckpointError);
         WeightType = weightType;
         _chroma = new(() => ChromaFeatureExtractor.FromFolder(checkpoint.Folder));
         _generator = new MusicgenGenerator(backend, _model, _tokenizer, checkpoint.Generation.DecoderStartTokenId, _chroma);
@@ -58,15 +59,17 @@ public sealed partial class MusicgenPipeline : IDisposable
     /// <summary>
     /// Opens a checkpoint folder or Hub id (<c>owner/name[@revision]</c>, found in or downloaded into the Hugging
     /// Face cache; <paramref name="log"/> hears download progress) and loads it onto <paramref name="backend"/>,
-    /// which the pipeline borrows, the linear layers' weight matrices in <paramref name="weightType"/>.
+    /// which the pipeline borrows, the linear layers' weight matrices in <paramref name="weightType"/>, the decoder's
+    /// key/value cache in <paramref name="cacheType"/> (null: <see cref="DecoderCache.DefaultType"/> beside the weights).
     /// </summary>
     /// <exception cref="CheckpointException">The checkpoint cannot be loaded.</exception>
     /// <exception cref="MusicGenException">The Hub id cannot be resolved or downloaded.</exception>
-    public static MusicgenPipeline Open(string model, IBackend backend, Action<string>? log = null, WeightType weightType = WeightType.F32) =>
-        Open(model, backend, [], log, weightType);
+    public static MusicgenPipeline Open(string model, IBackend backend, Action<string>? log = null, WeightType weightType = WeightType.F32,
+        WeightType? cacheType = null) =>
+        Open(model, backend, [], log, weightType, cacheType);
 
     /// <summary>
-    /// Opens a model as <see cref="Open(string, IBackend, Action{string}?, WeightType)"/> does, with PEFT LoRA
+    /// Opens a model as <see cref="Open(string, IBackend, Action{string}?, WeightType, WeightType?)"/> does, with PEFT LoRA
     /// <paramref name="adapters"/> (folders or Hub ids, each with its scale) merged into its weights, in order, before
     /// they are converted to <paramref name="weightType"/>; generation then runs as fast as without them.
     /// </summary>
@@ -74,12 +77,12 @@ public sealed partial class MusicgenPipeline : IDisposable
     /// <exception cref="CheckpointException">The checkpoint cannot be loaded.</exception>
     /// <exception cref="MusicGenException">A Hub id cannot be resolved or downloaded.</exception>
     public static MusicgenPipeline Open(string model, IBackend backend, IReadOnlyList<AdapterReference> adapters, Action<string>? log = null,
-        WeightType weightType = WeightType.F32)
+        WeightType weightType = WeightType.F32, WeightType? cacheType = null)
     {
         var checkpoint = ModelLocator.OpenCheckpoint(model, adapters, HubOptions.FromEnvironment(log));
         try
         {
-            return new MusicgenPipeline(checkpoint, backend, ownsCheckpoint: true, weightType);
+            return new MusicgenPipeline(checkpoint, backend, ownsCheckpoint: true, weightType, cacheType);
         }
         catch
         {
@@ -90,6 +93,9 @@ public sealed partial class MusicgenPipeline : IDisposable
 
     /// <summary>The type of the linear layers' weight matrices.</summary>
     public WeightType WeightType { get; }
+
+    /// <summary>The type the decoder's key/value cache is held in: f32, f16 or q8.</summary>
+    public WeightType CacheType => _model.Decoder.Decoder.CacheType;
 
     /// <summary>The backend the model runs on.</summary>
     public IBackend Backend { get; }

@@ -8,7 +8,7 @@ namespace MusicGen.Engine.Tensors;
 /// A tensor that lives on its backend's device: a contiguous row-major region of a device buffer. Tensors are
 /// float32, except weight matrices uploaded with <see cref="IBackend.UploadPacked"/>, whose
 /// <see cref="ElementType"/> says how the backend packed them and which only serve as Linear's weight, and the
-/// float16 key/value caches of <see cref="IBackend.AllocateHalf"/>.
+/// float16 and q8 key/value caches of <see cref="IBackend.AllocateCache"/>.
 /// Views (<see cref="Reshape"/>, <see cref="Slice"/>) share the buffer of the tensor they come from; only the
 /// tensor that allocated the buffer releases it.
 /// </summary>
@@ -25,7 +25,7 @@ public sealed class Tensor : IDisposable
     public ReadOnlySpan<int> Shape => _shape;
     public int Rank => _shape.Length;
     public long Length { get; }
-    /// <summary>How the elements are stored: float32 except for packed weight matrices and float16 caches.</summary>
+    /// <summary>How the elements are stored: float32 except for packed weight matrices and float16 or q8 caches.</summary>
     public WeightType ElementType { get; }
 
     public Tensor(IBackend backend, IDeviceBuffer buffer, long offset, int[] shape, bool ownsBuffer, WeightType elementType = WeightType.F32)

@@ -1,11 +1,34 @@
+using ILGPU;
 using MusicGen.Engine.Backends;
 using MusicGen.Engine.Tensors;
+using MusicGen.Loaders;
 using MusicGen.Loaders.Checkpoints;
+using Half = ILGPU.Half;
 
 namespace MusicGen.Kernels.Ilgpu;
 
 public sealed partial class IlgpuBackend
 {
+    public Tensor AllocateCache(WeightType type, params int[] shape)
+    {
+        OperationContracts.AllocateCache(type, shape);
+        if (type != WeightType.Q8) return type == WeightType.F32 ? Allocate(shape) : Zeroed<Half>(shape, type);
+        // The bytes of a q8 matrix whose rows are the positions: the values, then one scale per block of 32. Allocated
+        // as that many bytes and handed to a tensor of the cache's shape (the byte tensor owns nothing else).
+        var bytes = Zeroed<byte>([checked((int)WeightType.Q8.ByteCount(1, ShapeText.ElementCount(shape)))], WeightType.Q8);
+        return new Tensor(this, bytes.Buffer, 0, shape, ownsBuffer: true, WeightType.Q8);
+    }
+
+    /// <summary>A q8 cache's values and scales on this accelerator (a cache is never a view).</summary>
+    private Int8Cache Int8View(Tensor cache)
+    {
+        if (cache.Buffer is not IlgpuBuffer<byte> buffer || buffer.Accelerator != _accelerator || cache.ElementType != WeightType.Q8)
+            throw new ArgumentException($"{cache} is not a q8 cache of this ILGPU backend");
+        ArrayView<byte> bytes = buffer.Memory.View;
+        return new Int8Cache(bytes.SubView(0, cache.Length).Cast<sbyte>(),
+            bytes.SubView(cache.Length, cache.Length / PackedMatrix.BlockSize * sizeof(float)).Cast<float>());
+    }
+
     public void Attention(Tensor q, Tensor k, Tensor v, Tensor output, AttentionOptions options)
     {
         int batch = q.Dim(0), queries = q.Dim(1), width = q.Dim(2), heads = options.Heads;
@@ -23,6 +46,8 @@ public sealed partial class IlgpuBackend
         if (k.ElementType == WeightType.F16)
             _kernels.AttentionOverHalves(groups, View(q), new HalfCache(HalfView(k)), new HalfCache(HalfView(v)), View(output),
                 Optional(options.PositionBias), Optional(options.KeyMask), shape);
+        else if (k.ElementType == WeightType.Q8)
+            _kernels.AttentionOverInt8(groups, View(q), Int8View(k), Int8View(v), View(output), Optional(options.PositionBias), Optional(options.KeyMask), shape);
         else
             _kernels.Attention(groups, View(q), new FloatCache(View(k)), new FloatCache(View(v)), View(output),
                 Optional(options.PositionBias), Optional(options.KeyMask), shape);

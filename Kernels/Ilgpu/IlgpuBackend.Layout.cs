@@ -23,6 +23,15 @@ public sealed partial class IlgpuBackend
             _kernels.CopyBlocksToHalf(new Index2D(blockLength, blockCount), from, sourceStride, halves, destinationStride);
             return;
         }
+        if (destination.ElementType == WeightType.Q8)
+        {
+            var cache = Int8View(destination);
+            const int block = PackedMatrix.BlockSize;
+            _kernels.CopyBlocksToQ8(new Index2D(blockLength / block, blockCount), from, sourceStride,
+                cache.Values.SubView(destinationOffset, destinationEnd - destinationOffset),
+                cache.Scales.SubView(destinationOffset / block, (destinationEnd - destinationOffset) / block), destinationStride);
+            return;
+        }
         var to = View(destination).SubView(destinationOffset, destinationEnd - destinationOffset);
         long fromStart = source.Offset + sourceOffset, toStart = destination.Offset + destinationOffset;
         bool overlapping = source.Buffer == destination.Buffer

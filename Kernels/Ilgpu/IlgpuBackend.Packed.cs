@@ -78,6 +78,4 @@ public sealed partial class IlgpuBackend
             throw new ArgumentException($"{tensor} is not a float16 tensor of this ILGPU backend");
         return half.Memory.View.SubView(tensor.Offset, tensor.Length);
     }
-
-    public Tensor AllocateHalf(params int[] shape) => Zeroed<Half>(shape, WeightType.F16);
 }

@@ -83,8 +83,8 @@ public sealed partial class IlgpuBackend : IBackend
     public Tensor AllocateUninitialized(params int[] shape) => new(this, NewBuffer<float>(shape), 0, shape, ownsBuffer: true);
 
     /// <summary>
-    /// A zero-filled tensor of elements of type T (float32, or float16 for <see cref="AllocateHalf"/>): the zeroing
-    /// is queued on the default stream, ahead of every later kernel and copy.
+    /// A zero-filled tensor of elements of type T (float32, or float16 and bytes for <see cref="AllocateCache"/>): the
+    /// zeroing is queued on the default stream, ahead of every later kernel and copy.
     /// </summary>
     private Tensor Zeroed<T>(int[] shape, WeightType type) where T : unmanaged
     {

@@ -16,6 +16,7 @@ internal sealed class IlgpuKernelSet
     public Action<Index2D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, float, int> Gather { get; }
     public Action<Index2D, ArrayView<float>, long, ArrayView<float>, long> CopyBlocks { get; }
     public Action<Index2D, ArrayView<float>, long, ArrayView<ushort>, long> CopyBlocksToHalf { get; }
+    public Action<Index2D, ArrayView<float>, long, ArrayView<sbyte>, ArrayView<float>, long> CopyBlocksToQ8 { get; }
     public Action<Index2D, ArrayView<float>, ArrayView<float>, int, int, int, ArrayView<int>> Pad1d { get; }
     public Action<Index1D, ArrayView<float>, ArrayView<float>, int> CodebookNorms { get; }
     public Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int> LstmCell { get; }
@@ -36,6 +37,7 @@ internal sealed class IlgpuKernelSet
     public LinearKernels<BFloat16Weights> BFloat16 => _bfloat16.Value;
     public LinearKernels<Q8Weights> Q8 => _q8.Value;
     public LinearKernels<Q4Weights> Q4 => _q4.Value;
+    public Action<KernelConfig, ArrayView<float>, Int8Cache, Int8Cache, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape> AttentionOverInt8 { get; }
     public Action<KernelConfig, Conv1dOperands> Conv1dTiled { get; }
     public Action<Index3D, Conv1dOperands> Conv1dDirect { get; }
     public Action<KernelConfig, ConvTranspose1dOperands> ConvTranspose1dTiled { get; }
@@ -49,6 +51,7 @@ internal sealed class IlgpuKernelSet
         Gather = a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, float, int>(IlgpuKernels.Gather);
         CopyBlocks = a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, long, ArrayView<float>, long>(IlgpuKernels.CopyBlocks);
         CopyBlocksToHalf = a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, long, ArrayView<ushort>, long>(IlgpuKernels.CopyBlocksToHalf);
+        CopyBlocksToQ8 = a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, long, ArrayView<sbyte>, ArrayView<float>, long>(IlgpuKernels.CopyBlocksToQ8);
         Pad1d = a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, int, int, int, ArrayView<int>>(IlgpuKernels.Pad1d);
         CodebookNorms = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(IlgpuKernels.CodebookNorms);
         LstmCell = a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>(IlgpuKernels.LstmCell);
@@ -64,6 +67,7 @@ internal sealed class IlgpuKernelSet
         _bfloat16 = new(() => new LinearKernels<BFloat16Weights>(a));
         _q8 = new(() => new LinearKernels<Q8Weights>(a));
         _q4 = new(() => new LinearKernels<Q4Weights>(a));
+        AttentionOverInt8 = a.LoadStreamKernel<ArrayView<float>, Int8Cache, Int8Cache, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape>(IlgpuKernels.Attention);
         Conv1dTiled = a.LoadStreamKernel<Conv1dOperands>(IlgpuKernels.TiledProduct);
         Conv1dDirect = a.LoadAutoGroupedStreamKernel<Index3D, Conv1dOperands>(IlgpuKernels.DirectProduct);
         ConvTranspose1dTiled = a.LoadStreamKernel<ConvTranspose1dOperands>(IlgpuKernels.TiledProduct);

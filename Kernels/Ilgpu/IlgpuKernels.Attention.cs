@@ -2,6 +2,7 @@ using ILGPU;
 using Half = ILGPU.Half;
 using ILGPU.Algorithms;
 using ILGPU.Algorithms.ScanReduceOperations;
+using MusicGen.Loaders.Checkpoints;
 
 namespace MusicGen.Kernels.Ilgpu;
 
@@ -24,11 +25,19 @@ internal readonly struct FloatCache(ArrayView<float> data) : ICacheView
     public float this[long index] => _data[index];
 }
 
-/// <summary>A float16 key/value cache (IBackend.AllocateHalf).</summary>
+/// <summary>A float16 key/value cache (IBackend.AllocateCache).</summary>
 internal readonly struct HalfCache(ArrayView<Half> data) : ICacheView
 {
     private readonly ArrayView<Half> _data = data;
     public float this[long index] => (float)_data[index];
+}
+
+/// <summary>A q8 key/value cache (IBackend.AllocateCache): element i is scales[i / 32] · values[i].</summary>
+internal readonly struct Int8Cache(ArrayView<sbyte> values, ArrayView<float> scales) : ICacheView
+{
+    public readonly ArrayView<sbyte> Values = values;
+    public readonly ArrayView<float> Scales = scales;
+    public float this[long index] => Scales[index / PackedMatrix.BlockSize] * Values[index];
 }
 
 internal static partial class IlgpuKernels

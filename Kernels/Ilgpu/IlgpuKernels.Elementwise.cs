@@ -1,4 +1,7 @@
 using ILGPU;
+using Half = ILGPU.Half;
+using ILGPU.Algorithms;
+using MusicGen.Loaders.Checkpoints;
 
 namespace MusicGen.Kernels.Ilgpu;
 
@@ -63,6 +66,23 @@ internal static partial class IlgpuKernels
     /// <summary>CopyBlocks into a float16 cache (seen as its bits), each element rounded to the nearest float16.</summary>
     public static void CopyBlocksToHalf(Index2D index, ArrayView<float> source, long sourceStride, ArrayView<ushort> destination, long destinationStride) =>
         destination[index.Y * destinationStride + index.X] = HalfBits(source[index.Y * sourceStride + index.X]);
+
+    /// <summary>
+    /// CopyBlocks into a q8 cache, one thread per 32 elements (index.X) of a copied block (index.Y): its scale
+    /// d = max|x| / 127 into scales, each element as x · (1 / d) rounded to the nearest integer, ties to even, into
+    /// values, as PackedMatrix quantizes a block of a q8 weight row. The views start at the destination's first block.
+    /// </summary>
+    public static void CopyBlocksToQ8(Index2D index, ArrayView<float> source, long sourceStride, ArrayView<sbyte> values, ArrayView<float> scales,
+        long destinationStride)
+    {
+        const int block = PackedMatrix.BlockSize;
+        long from = index.Y * sourceStride + (long)index.X * block, to = index.Y * destinationStride + (long)index.X * block;
+        float largest = 0f;
+        for (int e = 0; e < block; e++) largest = MathF.Max(largest, MathF.Abs(source[from + e]));
+        float scale = largest / 127f, inverse = scale == 0f ? 0f : 1f / scale;
+        for (int e = 0; e < block; e++) values[to + e] = (sbyte)XMath.Clamp(XMath.RoundToEven(source[from + e] * inverse), -127f, 127f);
+        scales[to / block] = scale;
+    }
 
     /// <summary>
     /// The bits of the float16 nearest to a float32, ties to even, as System.Half and OpenCL's vstore_half_rte

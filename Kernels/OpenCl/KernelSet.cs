@@ -20,6 +20,7 @@ internal sealed class KernelSet : IDisposable
     public ClKernel Gather { get; }
     public ClKernel CopyBlocks { get; }
     public ClKernel CopyBlocksToHalf { get; }
+    public ClKernel CopyBlocksToQ8 { get; }
     public ClKernel Transpose { get; }
     public ClKernel Pad1d { get; }
     public ClKernel Attention { get; }
@@ -53,6 +54,7 @@ internal sealed class KernelSet : IDisposable
             Gather = Make("gather", element);
             CopyBlocks = Make("copy_blocks", element);
             CopyBlocksToHalf = Make("copy_blocks_to_half", element);
+            CopyBlocksToQ8 = Make("copy_blocks_to_q8", element);
             Transpose = Make("transpose", KernelSizes.TransposeTile * KernelSizes.TransposeTile);
             Pad1d = Make("pad1d", element);
             Attention = Make("attention", KernelSizes.AttentionThreads);

@@ -15,7 +15,10 @@ public sealed partial class OpenClBackend
         const int maxHeadDim = KernelSizes.AttentionThreads * KernelSizes.AttentionSlots;
         if (headDim > maxHeadDim)
             throw new NotSupportedException($"Attention: head dimension {headDim} exceeds the {maxHeadDim} the OpenCL kernel accumulates");
-        _kernels.Attention.Start().Tensor(q).Tensor(k).Tensor(v).Int(k.ElementType == WeightType.F16 ? 1 : 0).Tensor(output)
+        // The kernel's CACHE_F32, CACHE_F16, CACHE_Q8; a q8 cache's scales follow its values (a cache is never a view).
+        int cacheType = k.ElementType switch { WeightType.F16 => 1, WeightType.Q8 => 2, _ => 0 };
+        int scaleStart = k.ElementType == WeightType.Q8 ? checked((int)k.Length) : 0;
+        _kernels.Attention.Start().Tensor(q).Tensor(k).Tensor(v).Int(cacheType).Int(scaleStart).Tensor(output)
             .Optional(options.PositionBias, _placeholder).Optional(options.KeyMask, _placeholder)
             .Int(heads).Int(queries).Int(keys).Int(keyRows).Int(width).Int(headDim).Float(options.Scale)
             .Int(options.Causal ? 1 : 0).Int(options.QueryOffset).Local(Math.Max(1, headDim) * sizeof(float))

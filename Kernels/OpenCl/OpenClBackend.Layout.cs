@@ -24,6 +24,14 @@ public sealed partial class OpenClBackend
                 .Memory(to).Int(checked((int)destinationStart)).Int(checked((int)destinationStride)).Int(blockLength)
                 .Run([KernelSizes.RoundUp(blockLength, KernelSizes.ElementThreads), blockCount], [KernelSizes.ElementThreads, 1]);
         }
+        else if (destination.ElementType == WeightType.Q8)
+        {
+            // A q8 cache is never a float32 tensor's buffer either; its scales follow its values.
+            _kernels.CopyBlocksToQ8.Start()
+                .Memory(from).Int(checked((int)sourceStart)).Int(checked((int)sourceStride))
+                .Memory(to).Int(checked((int)destinationStart)).Int(checked((int)destinationStride)).Int(blockLength).Int(checked((int)destination.Length))
+                .Run([KernelSizes.RoundUp(blockLength / PackedMatrix.BlockSize, KernelSizes.ElementThreads), blockCount], [KernelSizes.ElementThreads, 1]);
+        }
         else if (from == to && sourceStart < destinationEnd && destinationStart < sourceEnd)
         {
             // Overlapping regions of one buffer: items of one launch run in no particular order, so each block goes

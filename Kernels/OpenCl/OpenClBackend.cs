@@ -69,13 +69,16 @@ public sealed partial class OpenClBackend : IBackend
         return Own(_cl.CreateBuffer(length * sizeof(float)), length, length * sizeof(float), shape);
     }
 
-    public Tensor AllocateHalf(params int[] shape)
+    public Tensor AllocateCache(WeightType type, params int[] shape)
     {
-        // Rounded up to whole floats: the zeroing fills 4-byte patterns.
-        long length = CheckedLength(shape), bytes = (Math.Max(1, length) + 1) / 2 * sizeof(float);
+        OperationContracts.AllocateCache(type, shape);
+        if (type == WeightType.F32) return Allocate(shape);
+        // float16 elements, or q8 ones as the bytes of a q8 matrix (values, then scales: see attention.cl), rounded
+        // up to whole floats: the zeroing fills 4-byte patterns.
+        long length = CheckedLength(shape), bytes = Math.Max(sizeof(float), (type.ByteCount(1, length) + 3) / 4 * 4);
         var memory = _cl.CreateBuffer(bytes);
         _cl.FillZero(memory, 0, bytes);
-        return Own(memory, length, bytes, shape, WeightType.F16);
+        return Own(memory, length, bytes, shape, type);
     }
 
     public Tensor Upload(ReadOnlySpan<float> data, params int[] shape) => Uploaded(data, shape, MemoryUse.Tensors);

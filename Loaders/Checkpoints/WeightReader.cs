@@ -50,6 +50,8 @@ public sealed class WeightReader
     public HostTensor Float(string name)
     {
         string full = _prefix + name;
+        if (_store.Contains(full) && _store.QuantizedType is not null && QuantizedCheckpoint.IsPacked(_store.Entry(full)))
+            throw QuantizedCheckpoint.WrongType(_store, full, WeightType.F32);
         HostTensor tensor;
         if (_store.Contains(full))
             tensor = new HostTensor(full, _store.Entry(full).Shape, Read(full));
@@ -70,15 +72,23 @@ public sealed class WeightReader
 
     /// <summary>
     /// The matrix <paramref name="name"/> [rows, columns] in <see cref="MatrixType"/> (not f32): a float16 or
-    /// bfloat16 tensor asked for in its own type is taken as stored; anything else is read as float32 a few rows
-    /// at a time and converted, so loading holds no float32 copy of the matrix. A matrix an adapter changes is
-    /// merged in float32 first, then converted.
+    /// bfloat16 tensor asked for in its own type, or the blocks of a quantized checkpoint (<see cref="QuantizedCheckpoint"/>),
+    /// are taken as stored; anything else is read as float32 a few rows at a time and converted, so loading holds no
+    /// float32 copy of the matrix. A matrix an adapter changes is merged in float32 first, then converted.
     /// </summary>
     public PackedMatrix Matrix(string name, int rows, int columns)
+    {
+        var matrix = ReadMatrix(name, rows, columns);
+        _store.OnMatrixRead?.Invoke(_prefix + name, matrix);
+        return matrix;
+    }
+
+    private PackedMatrix ReadMatrix(string name, int rows, int columns)
     {
         string full = _prefix + name;
         if (!_store.Contains(full) || _adapters.Changes(full)) return PackedMatrix.Pack(MatrixType, Float(name, rows, columns).Data, rows, columns);
         var entry = _store.Entry(full);
+        if (_store.QuantizedType is not null && QuantizedCheckpoint.IsPacked(entry)) return QuantizedCheckpoint.Read(_store, full, MatrixType, rows, columns);
         if (!ShapeText.Equal(entry.Shape, [rows, columns]))
             throw new MusicGenException($"{_store.Folder}: tensor '{full}' has shape {ShapeText.Format(entry.Shape)}, expected {ShapeText.Format([rows, columns])}");
         var file = _store.FileOf(full);
@@ -146,17 +156,27 @@ public static class WeightNorm
         }
 
         int groups = axis < 0 ? 1 : v.Shape[axis];
-        int inner = 1;
+        int inner = axis < 0 ? v.Data.Length : 1;
         for (int d = axis + 1; d < rank && axis >= 0; d++) inner *= v.Shape[d];
-        int GroupOf(int flat) => axis < 0 ? 0 : flat / inner % groups;
-
+        // The elements come in runs of `inner` that share a group, run r in group r % groups: walked run by run, in
+        // the order element by element would (the same sums), without a division per element (the codec's
+        // convolutions took most of a quantized checkpoint's load time that way).
+        int runs = inner == 0 ? 0 : v.Data.Length / inner;
         var sumSquares = new double[groups];
-        for (int i = 0; i < v.Data.Length; i++) sumSquares[GroupOf(i)] += (double)v.Data[i] * v.Data[i];
+        for (int r = 0, i = 0; r < runs; r++)
+        {
+            ref double sum = ref sumSquares[r % groups];
+            for (int end = i + inner; i < end; i++) sum += (double)v.Data[i] * v.Data[i];
+        }
         var scale = new float[groups];
         for (int k = 0; k < groups; k++) scale[k] = (float)(g.Data[k] / Math.Sqrt(sumSquares[k]));
 
         var weight = new float[v.Data.Length];
-        for (int i = 0; i < weight.Length; i++) weight[i] = v.Data[i] * scale[GroupOf(i)];
+        for (int r = 0, i = 0; r < runs; r++)
+        {
+            float factor = scale[r % groups];
+            for (int end = i + inner; i < end; i++) weight[i] = v.Data[i] * factor;
+        }
         return weight;
     }
 }

@@ -17,14 +17,21 @@ public sealed class WeightStore : IDisposable
 
     public string Folder { get; }
     public IReadOnlyList<SafetensorsFile> Files => _files;
+
+    /// <summary>The type a checkpoint written by <c>musicgen quantize</c> holds (<see cref="QuantizedCheckpoint"/>); null for a plain one.</summary>
+    public WeightType? QuantizedType { get; }
+
+    /// <summary>Sees every linear layer's matrix a reader gives, by tensor name (<c>musicgen quantize</c> collects them).</summary>
+    public Action<string, PackedMatrix>? OnMatrixRead { get; set; }
     public IEnumerable<string> Names => _owner.Keys;
     public long ParameterCount => _owner.Sum(kv => kv.Value.Tensors[kv.Key].ElementCount);
 
-    private WeightStore(string folder, List<SafetensorsFile> files, Dictionary<string, SafetensorsFile> owner)
+    private WeightStore(string folder, List<SafetensorsFile> files, Dictionary<string, SafetensorsFile> owner, WeightType? quantizedType)
     {
         Folder = folder;
         _files = files;
         _owner = owner;
+        QuantizedType = quantizedType;
     }
 
     public static bool IsPresentIn(string folder) =>
@@ -99,6 +106,9 @@ public sealed class WeightStore : IDisposable
 
     private static WeightStore FromFiles(string folder, List<SafetensorsFile> files)
     {
+        var quantized = files.Select(QuantizedCheckpoint.TypeOf).Distinct().ToList();
+        if (quantized.Count > 1)
+            throw new MusicGenException($"{folder}: the weight files disagree on how they are quantized ({string.Join(", ", quantized.Select(t => t?.Name() ?? "not"))})");
         var owner = new Dictionary<string, SafetensorsFile>(StringComparer.Ordinal);
         foreach (var file in files)
             foreach (string name in file.Tensors.Keys)
@@ -107,7 +117,7 @@ public sealed class WeightStore : IDisposable
                     throw new MusicGenException($"tensor '{name}' is stored twice: in {other.Path} and in {file.Path}");
                 owner[name] = file;
             }
-        return new WeightStore(folder, files, owner);
+        return new WeightStore(folder, files, owner, quantized.FirstOrDefault());
     }
 
     public bool Contains(string name) => _owner.ContainsKey(name);

@@ -202,6 +202,14 @@ public sealed class SafetensorsFile : IDisposable
         return bytes;
     }
 
+    /// <summary>The raw bytes of a tensor into <paramref name="destination"/>, exactly as long.</summary>
+    public void Read(TensorEntry entry, Span<byte> destination)
+    {
+        if (destination.Length != entry.ByteCount)
+            throw new ArgumentException($"{destination.Length} bytes for tensor '{entry.Name}' of {entry.ByteCount}");
+        ReadExactly(_handle, Path, destination, _dataStart + entry.Begin);
+    }
+
     /// <summary>A tensor converted to float32, whatever floating-point type it is stored in.</summary>
     public float[] ReadFloat32(string name)
     {

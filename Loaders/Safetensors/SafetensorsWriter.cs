@@ -5,12 +5,13 @@ using System.Text.Json;
 namespace MusicGen.Loaders.Safetensors;
 
 /// <summary>
-/// Writes safetensors files: codes from the CLI, golden case variants, test fixtures. The file is written to a
-/// temporary name beside the target and renamed, so a failed write never leaves a half-written file.
+/// Writes safetensors files: codes from the CLI, quantized checkpoints, golden case variants, test fixtures. The
+/// file is written to a temporary name beside the target and renamed, so a failed write never leaves a half-written
+/// file.
 /// </summary>
 public sealed class SafetensorsWriter
 {
-    private readonly List<(string Name, SafetensorsDType DType, int[] Shape, byte[] Data)> _tensors = new();
+    private readonly List<(string Name, SafetensorsDType DType, int[] Shape, long Bytes, Action<Stream> Write)> _tensors = new();
     private readonly Dictionary<string, string> _metadata = new(StringComparer.Ordinal);
 
     public SafetensorsWriter AddMetadata(string key, string value)
@@ -21,11 +22,21 @@ public sealed class SafetensorsWriter
 
     public SafetensorsWriter Add(string name, SafetensorsDType dtype, int[] shape, ReadOnlySpan<byte> data)
     {
-        if (_tensors.Exists(t => t.Name == name)) throw new ArgumentException($"tensor '{name}' added twice");
         long expected = ShapeText.ElementCount(shape) * SafetensorsDTypes.SizeOf(dtype);
         if (expected != data.Length)
             throw new ArgumentException($"tensor '{name}': {dtype} {ShapeText.Format(shape)} needs {expected} bytes, got {data.Length}");
-        _tensors.Add((name, dtype, shape.ToArray(), data.ToArray()));
+        byte[] copy = data.ToArray();
+        return Add(name, dtype, shape, stream => stream.Write(copy));
+    }
+
+    /// <summary>
+    /// A tensor whose bytes <paramref name="write"/> puts on the stream when the file is saved, exactly as many as
+    /// its type and shape take: a large file is written without holding all of its data at once.
+    /// </summary>
+    public SafetensorsWriter Add(string name, SafetensorsDType dtype, int[] shape, Action<Stream> write)
+    {
+        if (_tensors.Exists(t => t.Name == name)) throw new ArgumentException($"tensor '{name}' added twice");
+        _tensors.Add((name, dtype, shape.ToArray(), ShapeText.ElementCount(shape) * SafetensorsDTypes.SizeOf(dtype), write));
         return this;
     }
 
@@ -54,15 +65,15 @@ public sealed class SafetensorsWriter
         var header = new Dictionary<string, object>(StringComparer.Ordinal);
         if (_metadata.Count > 0) header["__metadata__"] = _metadata;
         long offset = 0;
-        foreach (var (name, dtype, shape, data) in _tensors)
+        foreach (var (name, dtype, shape, bytes, _) in _tensors)
         {
             header[name] = new Dictionary<string, object>
             {
                 ["dtype"] = dtype.ToString(),
                 ["shape"] = shape,
-                ["data_offsets"] = new[] { offset, offset + data.Length },
+                ["data_offsets"] = new[] { offset, offset + bytes },
             };
-            offset += data.Length;
+            offset += bytes;
         }
         var headerBytes = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(header));
         int padding = (8 - headerBytes.Length % 8) % 8;
@@ -72,7 +83,13 @@ public sealed class SafetensorsWriter
             stream.Write(BitConverter.GetBytes((ulong)(headerBytes.Length + padding)));
             stream.Write(headerBytes);
             for (int i = 0; i < padding; i++) stream.WriteByte((byte)' ');
-            foreach (var tensor in _tensors) stream.Write(tensor.Data);
+            foreach (var (name, _, _, bytes, write) in _tensors)
+            {
+                long start = stream.Position;
+                write(stream);
+                if (stream.Position - start != bytes)
+                    throw new InvalidOperationException($"tensor '{name}': {stream.Position - start} bytes written for {bytes}");
+            }
         });
     }
 }

@@ -9,10 +9,10 @@ namespace MusicGen.Engine.Backends.Cpu;
 public sealed partial class CpuBackend
 {
     /// <summary>One attention call's arrays, offsets and sizes, handed to the worker threads; K and V are the
-    /// float32 cache's arrays, or null beside a float16 cache's buffers.</summary>
+    /// float32 cache's arrays, or null beside a float16 or q8 cache's buffers.</summary>
     private readonly record struct AttentionJob(
         float[] Q, int QOffset, float[]? K, int KOffset, float[]? V, int VOffset, float[] Output, int OutputOffset,
-        float[]? Bias, int BiasOffset, float[]? Mask, int MaskOffset, CpuHalfBuffer? HalfKeys, CpuHalfBuffer? HalfValues,
+        float[]? Bias, int BiasOffset, float[]? Mask, int MaskOffset, CpuCacheBuffer? CachedKeys, CpuCacheBuffer? CachedValues,
         int Heads, int Queries, int Keys, int KeyRows, int Width, int HeadDim, float Scale, bool Causal, int QueryOffset);
 
     public void Attention(Tensor q, Tensor k, Tensor v, Tensor output, AttentionOptions options)
@@ -21,13 +21,13 @@ public sealed partial class CpuBackend
         int keyRows = k.Dim(1), keys = options.KeyLength, heads = options.Heads;
         OperationContracts.Attention(q, k, v, output, options);
 
-        bool half = k.ElementType == WeightType.F16;
+        bool cached = k.ElementType != WeightType.F32;
         var job = new AttentionJob(
-            Array(q, out int qo), qo, half ? null : Array(k, out _), checked((int)k.Offset), half ? null : Array(v, out _), checked((int)v.Offset),
+            Array(q, out int qo), qo, cached ? null : Array(k, out _), checked((int)k.Offset), cached ? null : Array(v, out _), checked((int)v.Offset),
             Array(output, out int oo), oo,
             options.PositionBias is null ? null : Array(options.PositionBias, out _), options.PositionBias is null ? 0 : checked((int)options.PositionBias.Offset),
             options.KeyMask is null ? null : Array(options.KeyMask, out _), options.KeyMask is null ? 0 : checked((int)options.KeyMask.Offset),
-            half ? HalfBuffer(k) : null, half ? HalfBuffer(v) : null, heads, queries, keys, keyRows, width, width / heads, options.Scale, options.Causal, options.QueryOffset);
+            cached ? CacheBuffer(k) : null, cached ? CacheBuffer(v) : null, heads, queries, keys, keyRows, width, width / heads, options.Scale, options.Causal, options.QueryOffset);
         // Each work item takes as many heads as leaves every core an item: their slices of a key or value row
         // are one contiguous run (all of it in a decoding step with guidance), so a long cache streams through
         // memory row by row, measured a third faster at 1500 positions than a strided column per head.
@@ -46,7 +46,7 @@ public sealed partial class CpuBackend
     }
 
     /// <summary>
-    /// How far ahead a float16 cache's rows are fetched into L2: converting them in registers leaves the loop too
+    /// How far ahead a float16 or q8 cache's rows are fetched into L2: converting them in registers leaves the loop too
     /// busy for the hardware prefetcher alone to keep up (README, Speed, has the figures).
     /// </summary>
     private const int PrefetchRows = 8;
@@ -54,24 +54,29 @@ public sealed partial class CpuBackend
     /// <summary>
     /// One query row of heads [h0, h0 + count): scores, masking as the reference masks, softmax, weighted values.
     /// The values are summed key by key as v · w + sum, as a per-head loop would (over a float16
-    /// cache, fused: v · w + sum in one rounding).
+    /// or q8 cache, fused: v · w + sum in one rounding). A cache's row is read by one call for all the heads: a call
+    /// per head and key had cost as much as the reading at 1500 positions.
     /// </summary>
     private static void AttendGroup(in AttentionJob s, int b, int h0, int count, int i, float[] scores)
     {
         int dh = s.HeadDim;
         int visible = s.Causal ? Math.Min(s.Keys, s.QueryOffset + i + 1) : s.Keys;
         int queryRow = s.QOffset + (b * s.Queries + i) * s.Width + h0 * dh;
+        Span<float> perHead = count <= 256 ? stackalloc float[count] : new float[count];
         for (int j = 0; j < visible; j++)
         {
             int keyRow = s.KOffset + (b * s.KeyRows + j) * s.Width + h0 * dh;
-            var halfKeys = s.HalfKeys is null ? default : s.HalfKeys.Slice(keyRow, count * dh);
-            s.HalfKeys?.Prefetch(keyRow + PrefetchRows * s.Width, count * dh);
+            if (s.CachedKeys is null)
+                for (int g = 0; g < count; g++) perHead[g] = Gemm.Dot(ref s.Q[queryRow + g * dh], ref s.K![keyRow + g * dh], dh);
+            else
+            {
+                s.CachedKeys.Prefetch(keyRow + PrefetchRows * s.Width, count * dh);
+                s.CachedKeys.Dots(s.Q.AsSpan(queryRow, count * dh), keyRow, perHead);
+            }
             bool masked = s.Mask is not null && s.Mask[s.MaskOffset + b * s.Keys + j] == 0f;
             for (int g = 0; g < count; g++)
             {
-                float score = s.Scale * (s.HalfKeys is null
-                    ? Gemm.Dot(ref s.Q[queryRow + g * dh], ref s.K![keyRow + g * dh], dh)
-                    : PackedGemm.DotHalf(s.Q.AsSpan(queryRow + g * dh, dh), halfKeys.Slice(g * dh, dh)));
+                float score = s.Scale * perHead[g];
                 if (s.Bias is not null) score += s.Bias[s.BiasOffset + ((h0 + g) * s.Queries + i) * s.Keys + j];
                 scores[g * visible + j] = masked ? float.MinValue : score;
             }
@@ -82,15 +87,15 @@ public sealed partial class CpuBackend
         for (int j = 0; j < visible; j++)
         {
             int valueRow = s.VOffset + (b * s.KeyRows + j) * s.Width + h0 * dh;
-            if (s.HalfValues is null)
+            if (s.CachedValues is null)
             {
                 var values = s.V.AsSpan(valueRow, count * dh);
                 for (int g = 0; g < count; g++) AddScaled(values.Slice(g * dh, dh), scores[g * visible + j], result.Slice(g * dh, dh));
                 continue;
             }
-            var halfValues = s.HalfValues.Slice(valueRow, count * dh);
-            s.HalfValues.Prefetch(valueRow + PrefetchRows * s.Width, count * dh);
-            for (int g = 0; g < count; g++) PackedGemm.AddScaledHalf(halfValues.Slice(g * dh, dh), scores[g * visible + j], result.Slice(g * dh, dh));
+            for (int g = 0; g < count; g++) perHead[g] = scores[g * visible + j];
+            s.CachedValues.Prefetch(valueRow + PrefetchRows * s.Width, count * dh);
+            s.CachedValues.AddScaled(valueRow, perHead, result);
         }
     }
 

@@ -41,8 +41,13 @@ public sealed partial class CpuBackend : IBackend
     private Tensor Rented(int[] shape, bool clear) =>
         new(this, new CpuBuffer(_pool.Rent(checked((int)ShapeText.ElementCount(shape)), clear), _ledger, MemoryUse.Tensors, _pool), 0, shape, ownsBuffer: true);
 
-    public Tensor AllocateHalf(params int[] shape) =>
-        new(this, new CpuHalfBuffer(ShapeText.ElementCount(shape), _ledger), 0, shape, ownsBuffer: true, WeightType.F16);
+    public Tensor AllocateCache(WeightType type, params int[] shape)
+    {
+        OperationContracts.AllocateCache(type, shape);
+        return type == WeightType.F32
+            ? Allocate(shape)
+            : new(this, new CpuCacheBuffer(type, ShapeText.ElementCount(shape), _ledger), 0, shape, ownsBuffer: true, type);
+    }
 
     public Tensor Upload(ReadOnlySpan<float> data, params int[] shape)
     {
@@ -75,12 +80,9 @@ public sealed partial class CpuBackend : IBackend
         return buffer.Data.AsSpan(checked((int)tensor.Offset), checked((int)tensor.Length));
     }
 
-    /// <summary>The elements of a float16 tensor of this backend (<see cref="AllocateHalf"/>).</summary>
-    private static Span<Half> HalfSpan(Tensor tensor) =>
-        HalfBuffer(tensor).Slice(tensor.Offset, checked((int)tensor.Length));
-
-    private static CpuHalfBuffer HalfBuffer(Tensor tensor) =>
-        tensor.Buffer as CpuHalfBuffer ?? throw new ArgumentException($"{tensor} is not a float16 tensor of the CPU backend");
+    /// <summary>The storage of a float16 or q8 cache of this backend (<see cref="AllocateCache"/>).</summary>
+    private static CpuCacheBuffer CacheBuffer(Tensor tensor) =>
+        tensor.Buffer as CpuCacheBuffer ?? throw new ArgumentException($"{tensor} is not a key/value cache of the CPU backend");
 
     private static float[] Array(Tensor tensor, out int offset)
     {
@@ -254,12 +256,12 @@ public sealed partial class CpuBackend : IBackend
     {
         OperationContracts.CopyBlocks(source, sourceOffset, sourceStride, destination, destinationOffset, destinationStride, blockLength, blockCount);
         var s = Span(source);
-        if (destination.ElementType == WeightType.F16)
+        if (destination.ElementType != WeightType.F32)
         {
-            var halves = HalfSpan(destination);
+            // A cache is never a view: its elements start at its buffer's first.
+            var cache = CacheBuffer(destination);
             for (int i = 0; i < blockCount; i++)
-                TensorPrimitives.ConvertToHalf(s.Slice(checked((int)(sourceOffset + i * sourceStride)), blockLength),
-                    halves.Slice(checked((int)(destinationOffset + i * destinationStride)), blockLength));
+                cache.Write(s.Slice(checked((int)(sourceOffset + i * sourceStride)), blockLength), destinationOffset + i * destinationStride);
             return;
         }
         var d = Span(destination);

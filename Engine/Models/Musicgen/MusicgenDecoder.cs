@@ -22,16 +22,21 @@ public sealed class MusicgenDecoder : IDisposable
     public IReadOnlyList<MusicgenDecoderLayer> Layers { get; }
 
     /// <summary>
-    /// How a generation's self-attention keys and values are held: float32 beside float32 weights, so that
-    /// verification stays exact; float16 beside any smaller type, halving the cache's memory and the bytes a long
-    /// piece's later steps read, at an error far below the weights' own.
+    /// How a generation's self-attention keys and values are held (f32, f16 or q8; <see cref="DecoderCache.DefaultType"/>
+    /// beside the weights unless asked otherwise): the smaller types cut the cache's memory and the bytes a long
+    /// piece's later steps read, at an error far below the low-precision weights' own.
     /// </summary>
     public WeightType CacheType { get; }
 
     /// <summary>Sees "embed_positions" (the [P + T, D] rows used), each "layers.i" and "layer_norm" as [N, P + T, D].</summary>
     public TensorInspector? Inspector { get; set; }
 
-    public MusicgenDecoder(IBackend backend, MusicgenDecoderConfig config, WeightReader weights, int? crossAttentionSourceWidth)
+    /// <summary>
+    /// Loads the decoder; its cache in <paramref name="cacheType"/> (null: the default beside the reader's weight
+    /// type), made f16 instead of q8 where the width is not whole blocks of 32 (<see cref="DecoderCache.StoredType"/>).
+    /// </summary>
+    public MusicgenDecoder(IBackend backend, MusicgenDecoderConfig config, WeightReader weights, int? crossAttentionSourceWidth,
+        WeightType? cacheType = null)
     {
         _backend = backend;
         Config = config;
@@ -46,7 +51,7 @@ public sealed class MusicgenDecoder : IDisposable
             .Select(i => new MusicgenDecoderLayer(backend, config, weights.Scope($"layers.{i}."), crossAttentionSourceWidth))
             .ToArray();
         _layerNorm = new LayerNorm(backend, weights, "layer_norm", d);
-        CacheType = weights.MatrixType == WeightType.F32 ? WeightType.F32 : WeightType.F16;
+        CacheType = DecoderCache.StoredType(cacheType ?? DecoderCache.DefaultType(weights.MatrixType), d);
     }
 
     /// <summary>

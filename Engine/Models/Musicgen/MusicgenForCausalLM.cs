@@ -29,10 +29,12 @@ public sealed class MusicgenForCausalLM : IDisposable
         }
     }
 
-    public MusicgenForCausalLM(IBackend backend, MusicgenDecoderConfig config, WeightReader weights, int? crossAttentionSourceWidth)
+    /// <summary>Loads the decoder (its cache in <paramref name="cacheType"/>, see <see cref="MusicgenDecoder"/>) and the heads.</summary>
+    public MusicgenForCausalLM(IBackend backend, MusicgenDecoderConfig config, WeightReader weights, int? crossAttentionSourceWidth,
+        WeightType? cacheType = null)
     {
         _backend = backend;
-        Decoder = new MusicgenDecoder(backend, config, weights.Scope("model.decoder."), crossAttentionSourceWidth);
+        Decoder = new MusicgenDecoder(backend, config, weights.Scope("model.decoder."), crossAttentionSourceWidth, cacheType);
         int vocabulary = config.VocabSize, d = config.HiddenSize;
         var heads = Enumerable.Range(0, config.NumCodebooks).Select(k => $"lm_heads.{k}.weight").ToList();
         _lmHeads = backend.UploadMatrix(weights, heads, vocabulary, d);

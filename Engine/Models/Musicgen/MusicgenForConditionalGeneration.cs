@@ -42,9 +42,10 @@ public sealed class MusicgenForConditionalGeneration : IMusicgenModel
 
     /// <summary>
     /// Loads the model; the matrices of its linear layers (text encoder and decoder) in <paramref name="weightType"/>,
-    /// the codec's recurrent LSTM matrices in the type <see cref="EncodecModel.RecurrentTypeFor"/> gives beside it.
+    /// the codec's recurrent LSTM matrices in the type <see cref="EncodecModel.RecurrentTypeFor"/> gives beside it,
+    /// the decoder's key/value cache in <paramref name="cacheType"/> (null: <see cref="DecoderCache.DefaultType"/>).
     /// </summary>
-    public MusicgenForConditionalGeneration(IBackend backend, CheckpointFolder checkpoint, WeightType weightType = WeightType.F32)
+    public MusicgenForConditionalGeneration(IBackend backend, CheckpointFolder checkpoint, WeightType weightType = WeightType.F32, WeightType? cacheType = null)
     {
         _backend = backend;
         Config = checkpoint.RequireMusicgen();
@@ -55,7 +56,7 @@ public sealed class MusicgenForConditionalGeneration : IMusicgenModel
         int decoderWidth = Config.Decoder.HiddenSize, textWidth = Config.TextEncoder.DModel;
         if (Config.HasEncoderProjection) _encToDecProj = new Linear(backend, weights, "enc_to_dec_proj", textWidth, decoderWidth, bias: true);
         int sourceWidth = Config.HasEncoderProjection ? decoderWidth : Config.Decoder.CrossAttentionHiddenSize ?? textWidth;
-        Decoder = new MusicgenForCausalLM(backend, Config.Decoder, weights.Scope("decoder."), sourceWidth);
+        Decoder = new MusicgenForCausalLM(backend, Config.Decoder, weights.Scope("decoder."), sourceWidth, cacheType);
         AudioEncoder = new EncodecModel(backend, Config.AudioEncoder, checkpoint.CodecWeights.WithMatrixType(EncodecModel.RecurrentTypeFor(weightType)));
     }
 

@@ -44,9 +44,10 @@ public sealed class MusicgenMelodyForConditionalGeneration : IMusicgenModel
 
     /// <summary>
     /// Loads the model; the matrices of its linear layers (text encoder and decoder) in <paramref name="weightType"/>,
-    /// the codec's recurrent LSTM matrices in the type <see cref="EncodecModel.RecurrentTypeFor"/> gives beside it.
+    /// the codec's recurrent LSTM matrices in the type <see cref="EncodecModel.RecurrentTypeFor"/> gives beside it,
+    /// the decoder's key/value cache in <paramref name="cacheType"/> (null: <see cref="DecoderCache.DefaultType"/>).
     /// </summary>
-    public MusicgenMelodyForConditionalGeneration(IBackend backend, CheckpointFolder checkpoint, WeightType weightType = WeightType.F32)
+    public MusicgenMelodyForConditionalGeneration(IBackend backend, CheckpointFolder checkpoint, WeightType weightType = WeightType.F32, WeightType? cacheType = null)
     {
         _backend = backend;
         Config = checkpoint.RequireMusicgen();
@@ -57,7 +58,7 @@ public sealed class MusicgenMelodyForConditionalGeneration : IMusicgenModel
         TextEncoder = new T5Encoder(backend, Config.TextEncoder, weights.Scope("text_encoder."));
         if (textWidth != width) _encToDecProj = new Linear(backend, weights, "enc_to_dec_proj", textWidth, width, bias: true);
         if (Config.NumChroma != width) _audioEncToDecProj = new Linear(backend, weights, "audio_enc_to_dec_proj", Config.NumChroma, width, bias: true);
-        Decoder = new MusicgenForCausalLM(backend, Config.Decoder, weights.Scope("decoder."), crossAttentionSourceWidth: null);
+        Decoder = new MusicgenForCausalLM(backend, Config.Decoder, weights.Scope("decoder."), crossAttentionSourceWidth: null, cacheType);
         AudioEncoder = new EncodecModel(backend, Config.AudioEncoder, checkpoint.CodecWeights.WithMatrixType(EncodecModel.RecurrentTypeFor(weightType)));
     }
 

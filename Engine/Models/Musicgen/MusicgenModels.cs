@@ -7,15 +7,16 @@ namespace MusicGen.Engine.Models.Musicgen;
 public static class MusicgenModels
 {
     /// <summary>
-    /// The model, the matrices of its linear layers in <paramref name="weightType"/> (the codec stays float32), with
+    /// The model, the matrices of its linear layers in <paramref name="weightType"/> (the codec stays float32), its
+    /// key/value cache in <paramref name="cacheType"/> (null: <see cref="DecoderCache.DefaultType"/> beside the weights), with
     /// the checkpoint's adapters merged; an adapter tensor that changed nothing the model read is an error.
     /// </summary>
-    public static IMusicgenModel Load(IBackend backend, CheckpointFolder checkpoint, WeightType weightType = WeightType.F32)
+    public static IMusicgenModel Load(IBackend backend, CheckpointFolder checkpoint, WeightType weightType = WeightType.F32, WeightType? cacheType = null)
     {
         IMusicgenModel model = checkpoint.Kind switch
         {
-            CheckpointKind.MusicgenMelody => new MusicgenMelodyForConditionalGeneration(backend, checkpoint, weightType),
-            _ => new MusicgenForConditionalGeneration(backend, checkpoint, weightType),
+            CheckpointKind.MusicgenMelody => new MusicgenMelodyForConditionalGeneration(backend, checkpoint, weightType, cacheType),
+            _ => new MusicgenForConditionalGeneration(backend, checkpoint, weightType, cacheType),
         };
         try
         {

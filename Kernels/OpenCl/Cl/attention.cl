@@ -4,22 +4,44 @@
 // lengths are not limited by local memory. Item e then accumulates output dimensions e, e + ATTENTION_THREADS,
 // ... over the chunk's values, reading value rows along consecutive addresses.
 //
-// Keys and values are float32, or float16 (halfCache) read with vload_half, which every device has.
+// Keys and values are float32 (CACHE_F32), float16 read with vload_half, which every device has (CACHE_F16), or
+// q8 blocks (CACHE_Q8): the int8 value of every element, then from byte scaleStart one float scale per
+// PACKED_BLOCK consecutive elements, element i standing for scale[i / PACKED_BLOCK] * value[i].
 //
 // Masked scores are replaced by -FLT_MAX (float.MinValue), as the reference adds finfo.min: a row whose keys
 // are all masked then weighs every key equally instead of producing NaN.
-inline float cache_at(__global const float* cache, int halfCache, int index)
+#define CACHE_F32 0
+#define CACHE_F16 1
+#define CACHE_Q8 2
+
+inline float cache_scale(__global const float* cache, int scaleStart, int index)
 {
-    return halfCache ? vload_half(index, (__global const half*)cache) : cache[index];
+    return ((__global const float*)((__global const char*)cache + scaleStart))[index / PACKED_BLOCK];
 }
 
-inline float4 cache_at4(__global const float* cache, int halfCache, int index)
+inline float cache_at(__global const float* cache, int type, int scaleStart, int index)
 {
-    return halfCache ? vload_half4(0, (__global const half*)cache + index) : vload4(0, cache + index);
+    if (type == CACHE_F16) return vload_half(index, (__global const half*)cache);
+    if (type == CACHE_Q8) return cache_scale(cache, scaleStart, index) * ((__global const char*)cache)[index];
+    return cache[index];
+}
+
+inline float4 cache_at4(__global const float* cache, int type, int scaleStart, int index)
+{
+    if (type == CACHE_F16) return vload_half4(0, (__global const half*)cache + index);
+    if (type == CACHE_Q8)
+    {
+        const float4 values = convert_float4(vload4(0, (__global const char*)cache + index));
+        // The four share one scale unless they straddle the end of a block (a head dimension not a multiple of 4).
+        if (index % PACKED_BLOCK <= PACKED_BLOCK - 4) return cache_scale(cache, scaleStart, index) * values;
+        return values * (float4)(cache_scale(cache, scaleStart, index), cache_scale(cache, scaleStart, index + 1),
+                                 cache_scale(cache, scaleStart, index + 2), cache_scale(cache, scaleStart, index + 3));
+    }
+    return vload4(0, cache + index);
 }
 
 __kernel __attribute__((reqd_work_group_size(ATTENTION_THREADS, 1, 1)))
-void attention(__global const float* q, int qo, __global const float* k, int ko, __global const float* v, int vo, int halfCache,
+void attention(__global const float* q, int qo, __global const float* k, int ko, __global const float* v, int vo, int cacheType, int scaleStart,
                __global float* output, int oo,
                __global const float* bias, int biasOffset, int hasBias, __global const float* mask, int maskOffset, int hasMask,
                int heads, int queries, int keys, int keyRows, int width, int headDim, float scale, int causal, int queryOffset,
@@ -48,9 +70,9 @@ void attention(__global const float* q, int qo, __global const float* k, int ko,
             const int j = j0 + jj;
             const int key = ko + rowBase + j * width;
             float4 dot4 = (float4)(0.0f);
-            for (int e = 0; e < vectorDim; e += 4) dot4 += vload4(0, query + e) * cache_at4(k, halfCache, key + e);
+            for (int e = 0; e < vectorDim; e += 4) dot4 += vload4(0, query + e) * cache_at4(k, cacheType, scaleStart, key + e);
             float dot = (dot4.x + dot4.y) + (dot4.z + dot4.w);
-            for (int e = vectorDim; e < headDim; e++) dot += query[e] * cache_at(k, halfCache, key + e);
+            for (int e = vectorDim; e < headDim; e++) dot += query[e] * cache_at(k, cacheType, scaleStart, key + e);
             float score = scale * dot;
             if (hasBias) score += bias[biasOffset + (h * queries + i) * keys + j];
             if (hasMask && mask[maskOffset + b * keys + j] == 0.0f) score = -FLT_MAX;
@@ -71,7 +93,7 @@ void attention(__global const float* q, int qo, __global const float* k, int ko,
             {
                 const int value = vo + rowBase + j0 * width + e;
                 float sum = acc[s] * correction;
-                for (int jj = 0; jj < count; jj++) sum += scores[jj] * cache_at(v, halfCache, value + jj * width);
+                for (int jj = 0; jj < count; jj++) sum += scores[jj] * cache_at(v, cacheType, scaleStart, value + jj * width);
                 acc[s] = sum;
             }
         }

@@ -437,8 +437,8 @@ public abstract class BackendOpsTests
             using var qt = Upload(q, batch, queries, width);
             using var kt = Upload(k, batch, keys, width);
             using var vt = Upload(v, batch, keys, width);
-            using var keyCache = Backend.AllocateHalf(batch, keyRows, width);
-            using var valueCache = Backend.AllocateHalf(batch, keyRows, width);
+            using var keyCache = Backend.AllocateCache(WeightType.F16, batch, keyRows, width);
+            using var valueCache = Backend.AllocateCache(WeightType.F16, batch, keyRows, width);
             // Filled as the decoder's cache is, positions [0, first) and then the rest, each after the cached ones.
             foreach (var (cache, source) in new[] { (keyCache, kt), (valueCache, vt) })
             {
@@ -470,7 +470,7 @@ public abstract class BackendOpsTests
             values[i] = ((float)BitConverter.Int16BitsToHalf(bits) + (float)BitConverter.Int16BitsToHalf((short)(bits + 1))) / 2;
         }
         using var source = Upload(values, 1, 1, values.Length);
-        using var cache = Backend.AllocateHalf(1, 1, values.Length);
+        using var cache = Backend.AllocateCache(WeightType.F16, 1, 1, values.Length);
         Backend.CopyBlocks(source, 0, values.Length, cache, 0, values.Length, values.Length, 1);
         using var query = Upload(new float[values.Length], 1, 1, values.Length);
         using var output = Backend.Allocate(1, 1, values.Length);
@@ -479,6 +479,85 @@ public abstract class BackendOpsTests
     }
 
     private static float[] RoundedToHalf(float[] values) => values.Select(x => (float)(Half)x).ToArray();
+
+    [SkippableFact]
+    public void Attention_over_a_q8_cache_appended_in_pieces_matches_the_reference_over_the_dequantized_keys_and_values()
+    {
+        SkipUnlessAvailable();
+        // Rows of 1 to 3 blocks; head dimensions from 2 to 96: multiples of 16, of 8 only, of 4 only (12, 4), and
+        // neither (2, 6: a head's run of 4 then crosses the end of a block).
+        int[] headCounts = [1, 2, 3, 4, 8, 16];
+        Properties.ForAll(Properties.Ints((1, 3), (1, 5), (1, 14), (1, 3), (0, 5), (0, 5), (0, 1000), (0, 1)), s =>
+        {
+            var (batch, queries, keys, blocks, headChoice, spareRows, seed, causalFlag) = (s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]);
+            bool causal = causalFlag != 0;
+            int width = blocks * PackedMatrix.BlockSize, heads = width % headCounts[headChoice] == 0 ? headCounts[headChoice] : 2;
+            int headDim = width / heads, keyRows = keys + spareRows;
+            int offset = causal ? Math.Max(0, keys - queries) : 0;
+            var q = RandomData.Uniform(seed, batch * queries * width, 2f);
+            var k = RandomData.Uniform(seed + 1, batch * keys * width, 2f);
+            var v = RandomData.Uniform(seed + 2, batch * keys * width);
+            using var qt = Upload(q, batch, queries, width);
+            using var kt = Upload(k, batch, keys, width);
+            using var vt = Upload(v, batch, keys, width);
+            using var keyCache = Backend.AllocateCache(WeightType.Q8, batch, keyRows, width);
+            using var valueCache = Backend.AllocateCache(WeightType.Q8, batch, keyRows, width);
+            // Appended as the decoder appends: a prefix, then one position, then the rest, each after the cached ones.
+            int[] ends = [keys / 2, Math.Min(keys, keys / 2 + 1), keys];
+            foreach (var (cache, source) in new[] { (keyCache, kt), (valueCache, vt) })
+                for (int piece = 0, start = 0; piece < ends.Length; start = ends[piece++])
+                    Backend.CopyBlocks(source, (long)start * width, (long)keys * width, cache, (long)start * width, (long)keyRows * width, (ends[piece] - start) * width, batch);
+            using var output = Backend.Allocate(batch, queries, width);
+            float scale = 1f / MathF.Sqrt(headDim);
+            Backend.Attention(qt, keyCache, valueCache, output, new AttentionOptions(heads, scale, keys, causal, offset));
+            var expected = NaiveOps.Attention(q, Padded(Dequantized(k, width)), Padded(Dequantized(v, width)), batch, queries, keyRows, keys, heads, headDim,
+                scale, causal, offset, null, null);
+            RandomData.AssertClose(expected, output.ToArray(), 1e-5, $"Attention over q8 (heads {heads} of {headDim})");
+
+            float[] Padded(float[] rows) => Enumerable.Range(0, batch)
+                .SelectMany(b => rows.Skip(b * keys * width).Take(keys * width).Concat(new float[spareRows * width])).ToArray();
+        });
+    }
+
+    [SkippableFact]
+    public void A_q8_cache_holds_each_block_as_a_q8_weight_row_quantizes_it()
+    {
+        SkipUnlessAvailable();
+        // One key: the attention output is that key's value row itself. Blocks of magnitudes from 1e-30 to 1e30 and
+        // sizes of a few blocks; block 0's scale is 1 and block 1's 0.5, so its values · (1 / scale) are exact
+        // halves that round to even; block 2 is zeros, block 3 one value and zeros.
+        var values = RandomData.Uniform(11, 4096).Select((x, i) => x * MathF.Pow(10, (i / PackedMatrix.BlockSize % 13 - 6) * 5)).ToArray();
+        float[] ties = [127f, 0.5f, 1.5f, 2.5f, -0.5f, -1.5f, -2.5f, 125.5f, -126.5f, 3.5f, 4.5f, -64.5f];
+        for (int i = 0; i < PackedMatrix.BlockSize; i++)
+        {
+            values[i] = i < ties.Length ? ties[i] : (i % 7 - 3) + 0.5f;
+            values[PackedMatrix.BlockSize + i] = values[i] / 2;
+            values[2 * PackedMatrix.BlockSize + i] = 0f;
+            values[3 * PackedMatrix.BlockSize + i] = i == 5 ? -3e-7f : 0f;
+        }
+        using var source = Upload(values, 1, 1, values.Length);
+        using var cache = Backend.AllocateCache(WeightType.Q8, 1, 1, values.Length);
+        Backend.CopyBlocks(source, 0, values.Length, cache, 0, values.Length, values.Length, 1);
+        using var query = Upload(new float[values.Length], 1, 1, values.Length);
+        using var output = Backend.Allocate(1, 1, values.Length);
+        Backend.Attention(query, cache, cache, output, new AttentionOptions(values.Length / 256, 1f, 1));
+        Assert.Equal(Dequantized(values, values.Length), output.ToArray());
+    }
+
+    /// <summary>Rows of <paramref name="width"/> as a q8 weight matrix holds them: the reference of the q8 cache.</summary>
+    private static float[] Dequantized(float[] rows, int width) => PackedMatrix.Pack(WeightType.Q8, rows, rows.Length / width, width).Decode();
+
+    [SkippableFact]
+    public void A_q8_cache_refuses_rows_and_copies_that_are_not_whole_blocks()
+    {
+        SkipUnlessAvailable();
+        Assert.Throws<ArgumentException>(() => Backend.AllocateCache(WeightType.Q8, 1, 2, 48));
+        Assert.Throws<ArgumentException>(() => Backend.AllocateCache(WeightType.Q4, 1, 2, 64));
+        using var source = Upload(new float[128], 2, 64);
+        using var cache = Backend.AllocateCache(WeightType.Q8, 1, 2, 64);
+        Assert.Throws<ArgumentException>(() => Backend.CopyBlocks(source, 0, 64, cache, 16, 64, 32, 2));
+        Assert.Throws<ArgumentException>(() => Backend.CopyBlocks(source, 0, 64, cache, 0, 64, 48, 2));
+    }
 
     [SkippableFact]
     public void Lstm_steps_match_a_whole_reference_layer()

@@ -66,4 +66,15 @@ public sealed class IlgpuGoldenCaseTests(IlgpuFixture fixture, ITestOutputHelper
     [Fact]
     public void The_codec_beside_low_precision_weights_is_within_its_tolerance() =>
         GoldenCaseTests.AssertCodecWithinLowPrecisionTolerance(fixture.Backend, "encodec-32khz", output);
+
+    /// <summary>
+    /// The q8 key/value cache beside float32 weights on two cases (a prompt, and a melody's conditioning prefix
+    /// before the cached positions), the quickest of their kinds on the emulator; the kernels are the ones the
+    /// op-contract tests check on every backend.
+    /// </summary>
+    [Theory]
+    [InlineData("musicgen-mono")]
+    [InlineData("musicgen-stereo-melody")]
+    public void A_q8_cache_is_within_its_tolerance(string caseName) =>
+        GoldenCaseTests.AssertWithinLowPrecisionTolerances(fixture.Backend, caseName, WeightType.F32, output, WeightType.Q8);
 }

@@ -33,6 +33,13 @@ public sealed class OpenClGoldenCaseTests(OpenClFixture fixture, ITestOutputHelp
     public void Every_case_is_within_the_tolerances_of_each_weight_type(string caseName, WeightType type) =>
         GoldenCaseTests.AssertWithinLowPrecisionTolerances(fixture.Backend, caseName, type, output);
 
+    public static TheoryData<string, WeightType> LowPrecisionCacheCases() => GoldenCaseTests.LowPrecisionCacheCases();
+
+    [SkippableTheory]
+    [MemberData(nameof(LowPrecisionCacheCases))]
+    public void Every_case_is_within_the_tolerances_of_each_cache_type(string caseName, WeightType cacheType) =>
+        GoldenCaseTests.AssertWithinLowPrecisionTolerances(fixture.Backend, caseName, WeightType.F32, output, cacheType);
+
     public static TheoryData<string> CodecCases() => GoldenCaseTests.CodecCases();
 
     [SkippableTheory]

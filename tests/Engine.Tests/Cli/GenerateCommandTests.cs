@@ -49,9 +49,24 @@ public class GenerateCommandTests
         {
             var run = CliRunner.Run("generate", "rock", "--model", MonoModel, "--tokens", "6", "--greedy", "--weights", type, "--out", folder.File($"{type}.wav"));
             Assert.True(run.ExitCode == 0, run.Error);
-            Assert.Contains($"({type} weights)", run.Error);
+            Assert.Contains($"({type} weights, ", run.Error);
             Assert.Equal(3 * 640, WavFile.Read(folder.File($"{type}.wav")).Length);
         }
+    }
+
+    [Fact]
+    public void The_cache_type_is_chosen_and_reported()
+    {
+        using var folder = new TempFolder();
+        foreach (string cache in new[] { "f32", "f16", "q8" })
+        {
+            var run = CliRunner.Run("generate", "rock", "--model", MonoModel, "--tokens", "6", "--greedy", "--cache", cache, "--out", folder.File($"{cache}.wav"));
+            Assert.True(run.ExitCode == 0, run.Error);
+            Assert.Contains($"(q8 weights, {cache} cache)", run.Error);
+        }
+        var unknown = CliRunner.Run("generate", "rock", "--model", MonoModel, "--tokens", "6", "--cache", "q4", "--out", folder.File("x.wav"));
+        Assert.Equal(1, unknown.ExitCode);
+        Assert.Contains("unknown cache type 'q4'; expected one of f32, f16, q8", unknown.Error);
     }
 
     [Fact]

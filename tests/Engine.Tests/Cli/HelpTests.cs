@@ -10,6 +10,7 @@ public class HelpTests
     [InlineData("encode", "--bandwidth")]
     [InlineData("decode", "--format")]
     [InlineData("info", "--model")]
+    [InlineData("quantize", "--weights")]
     [InlineData("verify", "--device")]
     [InlineData("bench", "--steps")]
     [InlineData("devices", "OpenCL")]

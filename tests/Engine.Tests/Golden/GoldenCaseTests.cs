@@ -1,5 +1,6 @@
 using MusicGen.Engine.Backends;
 using MusicGen.Engine.Backends.Cpu;
+using MusicGen.Engine.Models.Musicgen;
 using MusicGen.Verification;
 using MusicGen.Loaders.Checkpoints;
 using Xunit.Abstractions;
@@ -32,13 +33,18 @@ public class GoldenCaseTests
         Assert.Empty(report.NotImplemented);
     }
 
-    /// <summary>Every MusicGen and long-form case with every low-precision weight type.</summary>
-    public static TheoryData<string, WeightType> LowPrecisionCases()
+    /// <summary>Every MusicGen and long-form case with every low-precision weight type (and its default cache type).</summary>
+    public static TheoryData<string, WeightType> LowPrecisionCases() => GenerationCases(WeightTypes.All.Where(t => t != WeightType.F32));
+
+    /// <summary>Every MusicGen and long-form case with every low-precision key/value cache type, beside float32 weights.</summary>
+    public static TheoryData<string, WeightType> LowPrecisionCacheCases() => GenerationCases(DecoderCache.Types.Where(t => t != WeightType.F32));
+
+    private static TheoryData<string, WeightType> GenerationCases(IEnumerable<WeightType> types)
     {
         var data = new TheoryData<string, WeightType>();
         foreach (string folder in TestPaths.GoldenCases().Where(f => Path.GetFileName(f) is var name
             && (name.StartsWith("musicgen-", StringComparison.Ordinal) || name.StartsWith("longform-", StringComparison.Ordinal))))
-            foreach (var type in WeightTypes.All.Where(t => t != WeightType.F32))
+            foreach (var type in types)
                 data.Add(Path.GetFileName(folder), type);
         return data;
     }
@@ -76,13 +82,23 @@ public class GoldenCaseTests
         AssertWithinLowPrecisionTolerances(backend, caseName, type, _output);
     }
 
-    /// <summary>
-    /// Runs a case's weight-dependent checks with a weight type on a backend: its float tensors and its generated
-    /// codes are compared, and every one is within that type's tolerances.
-    /// </summary>
-    internal static void AssertWithinLowPrecisionTolerances(IBackend backend, string caseName, WeightType type, ITestOutputHelper output)
+    [Theory]
+    [MemberData(nameof(LowPrecisionCacheCases))]
+    public void Every_case_is_within_the_tolerances_of_each_cache_type(string caseName, WeightType cacheType)
     {
-        var report = new Verifier(backend, WeightDependentChecks, signalChecks: [], type).Run(TestPaths.Golden(caseName));
+        using var backend = new CpuBackend();
+        AssertWithinLowPrecisionTolerances(backend, caseName, WeightType.F32, _output, cacheType);
+    }
+
+    /// <summary>
+    /// Runs a case's weight-dependent checks with a weight type (and a cache type; by default the one beside those
+    /// weights) on a backend: its float tensors and its generated codes are compared, and every one is within the
+    /// tolerances of those types.
+    /// </summary>
+    internal static void AssertWithinLowPrecisionTolerances(IBackend backend, string caseName, WeightType type, ITestOutputHelper output,
+        WeightType? cacheType = null)
+    {
+        var report = new Verifier(backend, WeightDependentChecks, signalChecks: [], type, cacheType).Run(TestPaths.Golden(caseName));
         foreach (var row in report.Rows) output.WriteLine($"{row.Name} {row.Shape} {row.Metric} err={row.MaxAbsError:E3} tol={row.Tolerance:E3} {(row.Passed ? "pass" : "FAIL " + row.Note)}");
         Assert.Contains(report.Rows, r => r.Metric == ErrorMetric.RelativeRms);
         Assert.Contains(report.Rows, r => r.Name is "generate.codes" or "longform.codes" && r.Metric == ErrorMetric.Disagreement);

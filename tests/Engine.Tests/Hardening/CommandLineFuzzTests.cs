@@ -9,12 +9,13 @@ namespace MusicGen.Tests.Hardening;
 [Collection("Console")]
 public sealed class CommandLineFuzzTests
 {
-    private static readonly string[] Commands = ["generate", "encode", "decode", "info", "verify", "compose", "", "--help"];
+    private static readonly string[] Commands = ["generate", "encode", "decode", "info", "quantize", "verify", "compose", "", "--help"];
 
     private static readonly string[] Pieces =
     [
         "--model", "-m", "--out", "-o", "--duration", "--tokens", "--seed", "--top-k", "--top-p", "--temperature", "--guidance",
         "--greedy", "--unconditional", "--samples", "--continue", "--melody", "--save-codes", "--format", "--device", "--bandwidth",
+        "--weights", "--cache", "q8", "q4", "f32",
         "--duraton", "--bogus", "-x", "--", "-", "@/dev/zero", "@", "@home studio", "", " ", "pop", "-1", "0", "1e308", "Infinity",
         "NaN", "2147483647", "18446744073709551616", "abc", "Float32", "Bogus", "cpu", "opencl:99", "no/such-model",
         "/dev/null", "/", "\u0007bell\u001b[31m", "line\nbreak", "--model=no/such",

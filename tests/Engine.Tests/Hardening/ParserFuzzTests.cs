@@ -1,4 +1,5 @@
 using System.Text;
+using MusicGen.Engine;
 using MusicGen.Engine.Audio;
 using MusicGen.Engine.Backends.Cpu;
 using MusicGen.Engine.Codec;
@@ -77,6 +78,25 @@ public sealed class ParserFuzzTests : IDisposable
             File.WriteAllBytes(Path.Combine(folder, "config.json"), bytes);
             using var checkpoint = CheckpointFolder.Open(folder);
             MusicgenModels.Load(backend, checkpoint);
+        });
+    }
+
+    [Fact]
+    public void Quantized_checkpoint_header_then_the_model_it_holds()
+    {
+        // The header of a q4 checkpoint written by quantize (its metadata, the packed tensors' types, shapes and
+        // offsets) mutated in front of the unchanged data: each mutant loads as q4 or is refused with one error.
+        string quantized = _temp.File("quantized");
+        using (var checkpoint = CheckpointFolder.Open(MonoModel)) CheckpointQuantizer.Quantize(checkpoint, WeightType.Q4, quantized);
+        string weights = Path.Combine(quantized, WeightStore.SingleFileName);
+        byte[] file = File.ReadAllBytes(weights);
+        int headerEnd = 8 + (int)BitConverter.ToUInt64(file, 0);
+        using var backend = new CpuBackend();
+        Mutations.Fuzz("quantized model.safetensors", file[..headerEnd], 150, text: true, bytes =>
+        {
+            File.WriteAllBytes(weights, [.. bytes, .. file.AsSpan(headerEnd)]);
+            using var checkpoint = CheckpointFolder.Open(quantized);
+            MusicgenModels.Load(backend, checkpoint, WeightType.Q4).Dispose();
         });
     }
 

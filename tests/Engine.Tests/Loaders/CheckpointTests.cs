@@ -95,6 +95,24 @@ public class CheckpointTests
         Assert.Throws<MusicGenException>(() => WeightNorm.Fold(new HostTensor("g", [3, 1, 1], new float[3]), v));
     }
 
+    [Fact]
+    public void Weight_norm_along_any_one_dimension_scales_each_slice_by_its_own_norm()
+    {
+        Properties.ForAll(Properties.Ints((1, 4), (1, 4), (1, 5), (0, 2), (0, 1000)), s =>
+        {
+            int[] shape = [s[0], s[1], s[2]];
+            int axis = s[3], seed = s[4], n = shape[0] * shape[1] * shape[2];
+            var v = RandomData.Uniform(seed, n);
+            var gShape = shape.Select((d, i) => i == axis ? d : 1).ToArray();
+            var g = RandomData.Uniform(seed + 1, shape[axis]);
+            int Slice(int flat) => axis switch { 0 => flat / (shape[1] * shape[2]), 1 => flat / shape[2] % shape[1], _ => flat % shape[2] };
+            var norms = new double[shape[axis]];
+            for (int i = 0; i < n; i++) norms[Slice(i)] += (double)v[i] * v[i];
+            var expected = v.Select((x, i) => (float)(x * g[Slice(i)] / Math.Sqrt(norms[Slice(i)]))).ToArray();
+            RandomData.AssertClose(expected, WeightNorm.Fold(new HostTensor("g", gShape, g), new HostTensor("v", shape, v)), 1e-6, $"axis {axis} of [{string.Join(", ", shape)}]");
+        });
+    }
+
     [Theory]
     [InlineData(1, false)]
     [InlineData(3, false)]
