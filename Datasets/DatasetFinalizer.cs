@@ -79,6 +79,7 @@ public static class DatasetFinalizer
     /// <summary>Removes the staging folders (<c>data.tmp-PID-…</c>) of finalize runs that were killed outright.</summary>
     private static void RemoveStaleStaging(DatasetLayout layout)
     {
+        if (!Directory.Exists(layout.Root)) return;
         string prefix = Path.GetFileName(StagingPrefix(layout));
         foreach (string folder in Directory.EnumerateDirectories(layout.Root, prefix + "*"))
         {

@@ -32,15 +32,16 @@ public static class VerifyCommand
         Console.WriteLine($"device {backend.Name}, {weightType.Name()} weights, {cacheType.Name()} key/value cache");
         if (weightType != WeightType.F32 || cacheType != WeightType.F32)
         {
-            var tolerance = LowPrecisionTolerance.For(weightType, cacheType);
-            Console.WriteLine($"text encoder and decoder tensors: relative RMS error ≤ {tolerance.RelativeRms:0.###}, integer tensors: share differing ≤ {tolerance.Disagreement:0.###}");
+            var tolerance = LowPrecisionTolerance.For(weightType, cacheType, backend);
+            string products = LowPrecisionTolerance.MultipliesWithIntegers(weightType, backend) ? " (8-bit integer dot products)" : "";
+            Console.WriteLine($"text encoder and decoder tensors{products}: relative RMS error ≤ {tolerance.RelativeRms:0.###}, integer tensors: share differing ≤ {tolerance.Disagreement:0.###}");
         }
         if (weightType != WeightType.F32)
         {
             var codec = LowPrecisionTolerance.Codec;
             Console.WriteLine($"codec tensors (its LSTMs' matrices in bf16): relative RMS error ≤ {codec.RelativeRms:0.###}, codes: share differing ≤ {codec.Disagreement:0.###}");
         }
-        var verifier = new Verifier(backend, weightType: weightType, cacheType: cacheType);
+        var verifier = new Verifier(backend, weightType: weightType, cacheType: cacheType, adapters: adapters);
         int passed = 0, failed = 0;
         foreach (string folder in caseFolders)
         {

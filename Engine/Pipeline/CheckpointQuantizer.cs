@@ -28,7 +28,9 @@ public static class CheckpointQuantizer
         };
         try
         {
-            using var backend = new CpuBackend();
+            // Float products: with integer dot products the CPU lays q8 and q4 matrices out in row groups in their
+            // own arrays, which are the bytes kept here to be written.
+            using var backend = new CpuBackend(integerProducts: false);
             MusicGenException.Refine(() => MusicgenModels.Load(backend, checkpoint, type), e => new CheckpointException(e.Message, e)).Dispose();
         }
         finally

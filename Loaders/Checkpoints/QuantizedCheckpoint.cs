@@ -113,7 +113,7 @@ public static class QuantizedCheckpoint
         try
         {
             using var group = AtomicFile.BeginGroup();
-            foreach (string file in CheckpointFiles.Optional.Prepend(CheckpointFiles.Config))
+            foreach (string file in RepositoryFiles.Checkpoint.Optional.Prepend(RepositoryFiles.Checkpoint.Marker))
                 if (checkpoint.FindFile(file) is string source) AtomicFile.Write(Path.Combine(output, file), stream => stream.Write(File.ReadAllBytes(source)));
             string weights = Path.Combine(output, WeightStore.SingleFileName);
             writer.Save(weights);

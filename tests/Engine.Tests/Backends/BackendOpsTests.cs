@@ -638,13 +638,14 @@ public abstract class BackendOpsTests
         var packed = PackedMatrix.Pack(WeightType.Q4, RandomData.Uniform(1, rows * columns), rows, columns);
         using (var adopted = Backend.Adopt(RandomData.Uniform(2, rows * columns), rows, columns))
         using (var matrix = Backend.UploadPacked(packed))
-        using (var cache = Backend.AllocateHalf(rows, columns))
+        using (var cache = Backend.AllocateCache(WeightType.F16, rows, columns))
+        using (var q8Cache = Backend.AllocateCache(WeightType.Q8, rows, columns))
         using (var activations = Backend.AllocateUninitialized(rows, columns))
         using (var input = Backend.Upload(RandomData.Uniform(3, columns), 1, columns))
         {
             var held = Backend.Memory;
             Assert.Equal(4L * rows * columns + packed.Data.Length, held.Weights - before.Weights);
-            Assert.Equal(2L * rows * columns + 4L * rows * columns + 4L * columns, held.Tensors - before.Tensors);
+            Assert.Equal(2L * rows * columns + WeightType.Q8.ByteCount(1, rows * columns) + 4L * rows * columns + 4L * columns, held.Tensors - before.Tensors);
         }
         Assert.Equal(before with { Scratch = 0 }, Backend.Memory with { Scratch = 0 });
     }

@@ -29,7 +29,7 @@ public class AdapterOptionTests
         var adapted = CliRunner.Run([.. common, "--adapter", AdapterFiles.Lora + ":0.5", "--out", folder.File("adapted.wav")]);
 
         Assert.True(adapted.ExitCode == 0, adapted.Error);
-        Assert.Contains($"with adapter {AdapterFiles.Lora}:0.5 (q8 weights)", adapted.Error);
+        Assert.Contains($"with adapter {AdapterFiles.Lora}:0.5 (q8 weights, q8 cache)", adapted.Error);
         Assert.NotEqual(File.ReadAllBytes(folder.File("plain.wav")), File.ReadAllBytes(folder.File("adapted.wav")));
     }
 
