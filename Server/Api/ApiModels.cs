@@ -5,17 +5,12 @@ using MusicGen.Server.Jobs;
 namespace MusicGen.Server.Api;
 
 /// <summary>
-/// The body of <c>POST /v1/generations</c> (JSON; a multipart form takes the same fields, plus a <c>melody</c> or
-/// <c>continue</c> audio file). Absent settings come from the checkpoint's generation_config.json.
+/// The generation settings both request bodies take (<see cref="GenerationRequestBody"/>, and
+/// <see cref="SpeechRequestBody"/> as extensions of OpenAI's request). Absent settings come from the checkpoint's
+/// generation_config.json.
 /// </summary>
-public sealed class GenerationRequestBody
+public abstract class GenerationSettingsBody
 {
-    /// <summary>Text description of the music (give this or <c>prompts</c>).</summary>
-    public string? Prompt { get; set; }
-
-    /// <summary>Several descriptions, generated together (at most the server's batch limit).</summary>
-    public string[]? Prompts { get; set; }
-
     /// <summary>Seconds of audio, an audio prompt included (at most the server's limit, /healthz <c>max_seconds</c>; beyond one window generated window by window).</summary>
     public double? Duration { get; set; }
 
@@ -39,6 +34,32 @@ public sealed class GenerationRequestBody
 
     /// <summary>Seconds between the starts of the windows of a piece longer than one window, above 0 and below the window (default 18, audiocraft's).</summary>
     public double? ExtendStride { get; set; }
+
+    /// <summary>Copies these settings onto <paramref name="other"/>.</summary>
+    public void CopySettingsTo(GenerationSettingsBody other)
+    {
+        other.Duration = Duration;
+        other.Seed = Seed;
+        other.TopK = TopK;
+        other.TopP = TopP;
+        other.Temperature = Temperature;
+        other.Guidance = Guidance;
+        other.Greedy = Greedy;
+        other.ExtendStride = ExtendStride;
+    }
+}
+
+/// <summary>
+/// The body of <c>POST /v1/generations</c> (JSON; a multipart form takes the same fields, plus a <c>melody</c> or
+/// <c>continue</c> audio file).
+/// </summary>
+public sealed class GenerationRequestBody : GenerationSettingsBody
+{
+    /// <summary>Text description of the music (give this or <c>prompts</c>).</summary>
+    public string? Prompt { get; set; }
+
+    /// <summary>Several descriptions, generated together (at most the server's batch limit).</summary>
+    public string[]? Prompts { get; set; }
 }
 
 /// <summary>Where to find a generation and its results.</summary>
@@ -132,7 +153,7 @@ public sealed record HealthView(string Status, string Model, string Device, int 
 /// A <c>POST /v1/audio/speech</c> body: OpenAI's speech request, <c>input</c> being the prompt, plus this server's
 /// generation fields as extensions.
 /// </summary>
-public sealed class SpeechRequestBody
+public sealed class SpeechRequestBody : GenerationSettingsBody
 {
     /// <summary>Required, as OpenAI requires it; any name is taken (the server serves the one model it loaded).</summary>
     public string? Model { get; set; }
@@ -154,30 +175,6 @@ public sealed class SpeechRequestBody
 
     /// <summary>audio (the default): the bytes, streamed while they are generated; sse is refused.</summary>
     public string? StreamFormat { get; set; }
-
-    /// <summary>Extension: seconds of audio (default and limit as <c>/v1/generations</c>).</summary>
-    public double? Duration { get; set; }
-
-    /// <summary>Extension: sampler seed.</summary>
-    public ulong? Seed { get; set; }
-
-    /// <summary>Extension: sample among the k most likely codes (0: all).</summary>
-    public int? TopK { get; set; }
-
-    /// <summary>Extension: nucleus sampling probability, in (0, 1].</summary>
-    public double? TopP { get; set; }
-
-    /// <summary>Extension: softmax temperature, &gt; 0.</summary>
-    public double? Temperature { get; set; }
-
-    /// <summary>Extension: classifier-free guidance scale; ≤ 1 turns it off.</summary>
-    public double? Guidance { get; set; }
-
-    /// <summary>Extension: the most likely code at every step.</summary>
-    public bool? Greedy { get; set; }
-
-    /// <summary>Extension: seconds between the starts of the windows of a long piece.</summary>
-    public double? ExtendStride { get; set; }
 }
 
 /// <summary>An error as OpenAI's API answers one: <c>{"error": {"message", "type", "param", "code"}}</c>.</summary>

@@ -42,18 +42,9 @@ public static class SpeechEndpoints
         {
             var body = await RequestReader.ReadJsonBodyAsync<SpeechRequestBody>(http.Request, http.RequestAborted);
             encoding = Check(body);
-            parameters = reader.Prepare(new GenerationRequestBody
-            {
-                Prompt = body.Input,
-                Duration = body.Duration,
-                Seed = body.Seed,
-                TopK = body.TopK,
-                TopP = body.TopP,
-                Temperature = body.Temperature,
-                Guidance = body.Guidance,
-                Greedy = body.Greedy,
-                ExtendStride = body.ExtendStride,
-            });
+            var request = new GenerationRequestBody { Prompt = body.Input };
+            body.CopySettingsTo(request);
+            parameters = reader.Prepare(request);
         }
         catch (RequestProblem problem)
         {

@@ -123,7 +123,8 @@ public sealed partial class SoakTests(ITestOutputHelper log)
             using var stall = new CancellationTokenSource();
             var upload = server.Client.PostAsync("/v1/generations", new StalledUpload(stall.Token), stall.Token);
             var clock = Stopwatch.StartNew();
-            while (!Directory.Exists(uploads) || !Directory.EnumerateFiles(uploads, "*.wav", SearchOption.AllDirectories).Any())
+            // Named without an extension until the whole file has come and its content tells the format.
+            while (!Directory.Exists(uploads) || !Directory.EnumerateFiles(uploads, "*", SearchOption.AllDirectories).Any())
             {
                 Assert.True(clock.Elapsed < TimeSpan.FromMinutes(1), "the upload never reached a file");
                 await Task.Delay(10);
