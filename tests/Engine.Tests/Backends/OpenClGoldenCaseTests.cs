@@ -13,18 +13,8 @@ public sealed class OpenClGoldenCaseTests(OpenClFixture fixture, ITestOutputHelp
 
     [SkippableTheory]
     [MemberData(nameof(Cases))]
-    public void Every_implemented_tensor_matches_the_reference(string caseName)
-    {
-        var before = fixture.Backend.Memory;
-        var report = new Verifier(fixture.Backend).Run(TestPaths.Golden(caseName));
-        // The case's models and caches are freed (scratch kept for reuse may have grown).
-        Assert.Equal(before with { Scratch = 0 }, fixture.Backend.Memory with { Scratch = 0 });
-        foreach (var row in report.Rows)
-            output.WriteLine($"{row.Name} {row.Shape} err={row.MaxAbsError:E3} tol={row.Tolerance:E3} {(row.Passed ? "pass" : "FAIL " + row.Note)}");
-        Assert.True(report.Rows.Count > 0, "no tensor was checked");
-        Assert.Empty(report.NotImplemented);
-        Assert.True(report.Failed == 0, $"{report.Failed} tensors failed: {string.Join(", ", report.Rows.Where(r => !r.Passed).Select(r => $"{r.Name} (err {r.MaxAbsError:E3}, tol {r.Tolerance:E3}{(r.Note is null ? "" : ", " + r.Note)})"))}");
-    }
+    public void Every_implemented_tensor_matches_the_reference(string caseName) =>
+        GoldenCaseTests.AssertEveryTensorMatches(fixture.Backend, caseName, output);
 
     public static TheoryData<string, WeightType> LowPrecisionCases() => GoldenCaseTests.LowPrecisionCases();
 
