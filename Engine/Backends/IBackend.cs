@@ -35,6 +35,9 @@ public interface IBackend : IDisposable
     /// <summary>What the backend holds now, weights, other tensors and scratch, as its own allocations count it.</summary>
     DeviceMemory Memory { get; }
 
+    /// <summary>The kernel launches and host–device synchronizations so far (<see cref="BackendCounters"/>).</summary>
+    BackendCounters Counters { get; }
+
     /// <summary>A zero-filled tensor.</summary>
     Tensor Allocate(params int[] shape);
 

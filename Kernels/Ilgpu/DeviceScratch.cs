@@ -9,7 +9,7 @@ namespace MusicGen.Kernels.Ilgpu;
 /// results, grown when a call needs more. Reuse needs no waiting: a copy or kernel that writes it is queued on the
 /// default stream behind the kernels that read the previous contents. Its bytes are counted as the backend's scratch.
 /// </summary>
-internal sealed class DeviceScratch<T>(Accelerator accelerator, MemoryLedger ledger) : IDisposable where T : unmanaged
+internal sealed class DeviceScratch<T>(Accelerator accelerator, MemoryLedger ledger, DeviceCounters counters) : IDisposable where T : unmanaged
 {
     private MemoryBuffer1D<T, Stride1D.Dense>? _buffer;
 
@@ -33,6 +33,7 @@ internal sealed class DeviceScratch<T>(Accelerator accelerator, MemoryLedger led
     {
         var view = Reserve(data.Length);
         view.CopyFromCPU(data);
+        counters.CountSynchronization();
         return view;
     }
 

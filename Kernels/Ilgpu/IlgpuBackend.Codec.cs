@@ -17,6 +17,7 @@ public sealed partial class IlgpuBackend
         var found = _results.Reserve(n);
         _kernels.NearestCodes(Groups(n, _sizes.Group), View(x), View(codebook), norms, found, size, d);
         found.CopyToCPU(codes);
+        _counters.CountSynchronization();
     }
 
     public void LstmStep(Tensor gates, Tensor recurrentWeight, Tensor cell, Tensor output, int t)

@@ -46,8 +46,11 @@ public sealed partial class IlgpuBackend : IBackend
     public string Name => $"{Device.DeviceName} ({Device.Name}, ILGPU)";
 
     private readonly MemoryLedger _ledger = new();
+    private readonly DeviceCounters _counters = new();
 
     public DeviceMemory Memory => _ledger.Current;
+
+    public BackendCounters Counters => _counters.Current;
 
     /// <summary>A backend on device <paramref name="index"/> of that kind (see <see cref="IlgpuDevices.List"/>).</summary>
     public static IlgpuBackend Create(IlgpuDeviceKind kind, int index = 0)
@@ -71,11 +74,11 @@ public sealed partial class IlgpuBackend : IBackend
         _accelerator = accelerator;
         Device = device;
         _sizes = LaunchSizes.For(accelerator);
-        _kernels = new IlgpuKernelSet(accelerator);
-        _indices = new DeviceScratch<int>(accelerator, _ledger);
-        _scales = new DeviceScratch<float>(accelerator, _ledger);
-        _work = new DeviceScratch<float>(accelerator, _ledger);
-        _results = new DeviceScratch<int>(accelerator, _ledger);
+        _kernels = new IlgpuKernelSet(accelerator, _counters);
+        _indices = new DeviceScratch<int>(accelerator, _ledger, _counters);
+        _scales = new DeviceScratch<float>(accelerator, _ledger, _counters);
+        _work = new DeviceScratch<float>(accelerator, _ledger, _counters);
+        _results = new DeviceScratch<int>(accelerator, _ledger, _counters);
     }
 
     public Tensor Allocate(params int[] shape) => Zeroed<float>(shape, WeightType.F32);
@@ -111,6 +114,7 @@ public sealed partial class IlgpuBackend : IBackend
         if (data.Length != destination.Length)
             throw new ArgumentException($"{data.Length} values for {ShapeText.Format(destination.Shape)}");
         View(destination).CopyFromCPU(data);
+        _counters.CountSynchronization();
     }
 
     public void Download(Tensor source, Span<float> destination)
@@ -118,6 +122,7 @@ public sealed partial class IlgpuBackend : IBackend
         if (destination.Length < source.Length)
             throw new ArgumentException($"{destination.Length} values cannot hold {ShapeText.Format(source.Shape)}");
         View(source).CopyToCPU(destination[..checked((int)source.Length)]);
+        _counters.CountSynchronization();
     }
 
     /// <summary>Kernels index rows with 32-bit integers, which bounds one buffer at 2³¹ − 1 elements (8 GiB).</summary>

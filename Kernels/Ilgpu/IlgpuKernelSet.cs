@@ -42,43 +42,43 @@ internal sealed class IlgpuKernelSet
     public Action<Index3D, Conv1dOperands> Conv1dDirect { get; }
     public Action<KernelConfig, ConvTranspose1dOperands> ConvTranspose1dTiled { get; }
 
-    public IlgpuKernelSet(Accelerator a)
+    public IlgpuKernelSet(Accelerator a, DeviceCounters c)
     {
-        Add = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(IlgpuKernels.Add);
-        Multiply = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(IlgpuKernels.Multiply);
-        Activation = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(IlgpuKernels.Activation);
-        ScaleRows = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(IlgpuKernels.ScaleRows);
-        Gather = a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, float, int>(IlgpuKernels.Gather);
-        CopyBlocks = a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, long, ArrayView<float>, long>(IlgpuKernels.CopyBlocks);
-        CopyBlocksToHalf = a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, long, ArrayView<ushort>, long>(IlgpuKernels.CopyBlocksToHalf);
-        CopyBlocksToQ8 = a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, long, ArrayView<sbyte>, ArrayView<float>, long>(IlgpuKernels.CopyBlocksToQ8);
-        Pad1d = a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, int, int, int, ArrayView<int>>(IlgpuKernels.Pad1d);
-        CodebookNorms = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(IlgpuKernels.CodebookNorms);
-        LstmCell = a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>(IlgpuKernels.LstmCell);
-        LayerNorm = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float>(IlgpuKernels.LayerNorm);
-        RmsNorm = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float>(IlgpuKernels.RmsNorm);
-        Softmax = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, int>(IlgpuKernels.Softmax);
-        NearestCodes = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int>(IlgpuKernels.NearestCodes);
-        Transpose = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, int, int>(IlgpuKernels.Transpose);
-        Attention = a.LoadStreamKernel<ArrayView<float>, FloatCache, FloatCache, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape>(IlgpuKernels.Attention);
-        AttentionOverHalves = a.LoadStreamKernel<ArrayView<float>, HalfCache, HalfCache, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape>(IlgpuKernels.Attention);
-        _float32 = new(() => new LinearKernels<Float32Weights>(a));
-        _float16 = new(() => new LinearKernels<Float16Weights>(a));
-        _bfloat16 = new(() => new LinearKernels<BFloat16Weights>(a));
-        _q8 = new(() => new LinearKernels<Q8Weights>(a));
-        _q4 = new(() => new LinearKernels<Q4Weights>(a));
-        AttentionOverInt8 = a.LoadStreamKernel<ArrayView<float>, Int8Cache, Int8Cache, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape>(IlgpuKernels.Attention);
-        Conv1dTiled = a.LoadStreamKernel<Conv1dOperands>(IlgpuKernels.TiledProduct);
-        Conv1dDirect = a.LoadAutoGroupedStreamKernel<Index3D, Conv1dOperands>(IlgpuKernels.DirectProduct);
-        ConvTranspose1dTiled = a.LoadStreamKernel<ConvTranspose1dOperands>(IlgpuKernels.TiledProduct);
+        Add = c.Counted(a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(IlgpuKernels.Add));
+        Multiply = c.Counted(a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(IlgpuKernels.Multiply));
+        Activation = c.Counted(a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(IlgpuKernels.Activation));
+        ScaleRows = c.Counted(a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(IlgpuKernels.ScaleRows));
+        Gather = c.Counted(a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, float, int>(IlgpuKernels.Gather));
+        CopyBlocks = c.Counted(a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, long, ArrayView<float>, long>(IlgpuKernels.CopyBlocks));
+        CopyBlocksToHalf = c.Counted(a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, long, ArrayView<ushort>, long>(IlgpuKernels.CopyBlocksToHalf));
+        CopyBlocksToQ8 = c.Counted(a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, long, ArrayView<sbyte>, ArrayView<float>, long>(IlgpuKernels.CopyBlocksToQ8));
+        Pad1d = c.Counted(a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, int, int, int, ArrayView<int>>(IlgpuKernels.Pad1d));
+        CodebookNorms = c.Counted(a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(IlgpuKernels.CodebookNorms));
+        LstmCell = c.Counted(a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>(IlgpuKernels.LstmCell));
+        LayerNorm = c.Counted(a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float>(IlgpuKernels.LayerNorm));
+        RmsNorm = c.Counted(a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float>(IlgpuKernels.RmsNorm));
+        Softmax = c.Counted(a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, int>(IlgpuKernels.Softmax));
+        NearestCodes = c.Counted(a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int>(IlgpuKernels.NearestCodes));
+        Transpose = c.Counted(a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, int, int>(IlgpuKernels.Transpose));
+        Attention = c.Counted(a.LoadStreamKernel<ArrayView<float>, FloatCache, FloatCache, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape>(IlgpuKernels.Attention));
+        AttentionOverHalves = c.Counted(a.LoadStreamKernel<ArrayView<float>, HalfCache, HalfCache, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape>(IlgpuKernels.Attention));
+        _float32 = new(() => new LinearKernels<Float32Weights>(a, c));
+        _float16 = new(() => new LinearKernels<Float16Weights>(a, c));
+        _bfloat16 = new(() => new LinearKernels<BFloat16Weights>(a, c));
+        _q8 = new(() => new LinearKernels<Q8Weights>(a, c));
+        _q4 = new(() => new LinearKernels<Q4Weights>(a, c));
+        AttentionOverInt8 = c.Counted(a.LoadStreamKernel<ArrayView<float>, Int8Cache, Int8Cache, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape>(IlgpuKernels.Attention));
+        Conv1dTiled = c.Counted(a.LoadStreamKernel<Conv1dOperands>(IlgpuKernels.TiledProduct));
+        Conv1dDirect = c.Counted(a.LoadAutoGroupedStreamKernel<Index3D, Conv1dOperands>(IlgpuKernels.DirectProduct));
+        ConvTranspose1dTiled = c.Counted(a.LoadStreamKernel<ConvTranspose1dOperands>(IlgpuKernels.TiledProduct));
     }
 }
 
 /// <summary>The two linear products (a decoding step's skinny one, the tiled one) over weights stored as TWeights reads them.</summary>
-internal sealed class LinearKernels<TWeights>(Accelerator a) where TWeights : struct, IWeightMatrix
+internal sealed class LinearKernels<TWeights>(Accelerator a, DeviceCounters c) where TWeights : struct, IWeightMatrix
 {
     public Action<KernelConfig, ArrayView<float>, TWeights, ArrayView<float>, ArrayView<float>, SkinnyShape> Skinny { get; } =
-        a.LoadStreamKernel<ArrayView<float>, TWeights, ArrayView<float>, ArrayView<float>, SkinnyShape>(IlgpuKernels.SkinnyProduct);
+        c.Counted(a.LoadStreamKernel<ArrayView<float>, TWeights, ArrayView<float>, ArrayView<float>, SkinnyShape>(IlgpuKernels.SkinnyProduct));
 
-    public Action<KernelConfig, LinearOperands<TWeights>> Tiled { get; } = a.LoadStreamKernel<LinearOperands<TWeights>>(IlgpuKernels.TiledProduct);
+    public Action<KernelConfig, LinearOperands<TWeights>> Tiled { get; } = c.Counted(a.LoadStreamKernel<LinearOperands<TWeights>>(IlgpuKernels.TiledProduct));
 }

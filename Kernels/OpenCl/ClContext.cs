@@ -11,6 +11,14 @@ internal sealed unsafe class ClContext : IDisposable
     public ClContextHandle Context { get; }
     public ClQueueHandle Queue { get; }
 
+    /// <summary>Kernels enqueued on <see cref="Queue"/> (by <see cref="ClKernel.Run"/>).</summary>
+    public long Launches { get; private set; }
+
+    /// <summary>Blocking reads, each a wait for every enqueued command.</summary>
+    public long Synchronizations { get; private set; }
+
+    public void CountLaunch() => Launches++;
+
     public ClContext(OpenClDevice device)
     {
         Device = device;
@@ -58,6 +66,7 @@ internal sealed unsafe class ClContext : IDisposable
     public void Read<T>(ClMemHandle buffer, long byteOffset, Span<T> destination) where T : unmanaged
     {
         if (destination.IsEmpty) return;
+        Synchronizations++;
         fixed (T* p = destination)
             ClErrors.Check(Cl.clEnqueueReadBuffer(Queue, buffer, 1, (nuint)byteOffset, (nuint)(destination.Length * sizeof(T)), p, 0, null, null), "clEnqueueReadBuffer");
     }

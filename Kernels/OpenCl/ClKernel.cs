@@ -71,6 +71,7 @@ internal sealed unsafe class ClKernel : IDisposable
         }
         int status = Cl.clEnqueueNDRangeKernel(Context.Queue, _handle, (uint)global.Length, null, globalSize, localSize, 0, null, null);
         if (status != Cl.Success) throw new OpenClException($"clEnqueueNDRangeKernel({Name})", status);
+        Context.CountLaunch();
     }
 
     public void Dispose() => _handle.Dispose();

@@ -99,6 +99,8 @@ public sealed partial class OpenClBackend : IBackend
 
     public DeviceMemory Memory => _ledger.Current;
 
+    public BackendCounters Counters => new(_cl.Launches, _cl.Synchronizations);
+
     /// <summary>
     /// A tensor of <paramref name="length"/> elements owning a new buffer of <paramref name="bytes"/>, counted in
     /// <see cref="Memory"/> until it is disposed.

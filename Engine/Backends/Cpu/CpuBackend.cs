@@ -34,6 +34,9 @@ public sealed partial class CpuBackend : IBackend
     /// <summary>The managed and native memory the backend's tensors hold; the pool's idle arrays are its scratch.</summary>
     public DeviceMemory Memory => _ledger.Current with { Scratch = _pool.RetainedBytes };
 
+    /// <summary>Always zero: the operations run on the host, with no launches and nothing to wait for.</summary>
+    public BackendCounters Counters => default;
+
     public Tensor Allocate(params int[] shape) => Rented(shape, clear: true);
 
     public Tensor AllocateUninitialized(params int[] shape) => Rented(shape, clear: false);

@@ -23,6 +23,28 @@ public abstract class BackendOpsTests
     private Tensor Upload(float[] data, params int[] shape) => Backend.Upload(data, shape);
 
     [SkippableFact]
+    public void Counters_count_a_launch_per_operation_and_a_synchronization_per_download_and_never_decrease()
+    {
+        SkipUnlessAvailable();
+        bool onHost = Backend is CpuBackend;
+        using var x = Upload(RandomData.Uniform(1, 2 * 8), 2, 8);
+        using var w = Upload(RandomData.Uniform(2, 3 * 8), 3, 8);
+        using var y = Backend.Allocate(2, 3);
+        var beforeLinear = Backend.Counters;
+        Backend.Linear(x, w, null, y);
+        var afterLinear = Backend.Counters;
+        Backend.Download(y, new float[6]);
+        var afterDownload = Backend.Counters;
+
+        var linear = afterLinear - beforeLinear;
+        var download = afterDownload - afterLinear;
+        Assert.True(linear.Launches >= 0 && linear.Synchronizations >= 0 && download.Launches >= 0, $"{linear}, {download}");
+        Assert.Equal(onHost ? 0 : 1, Math.Min(linear.Launches, 1));
+        Assert.Equal(onHost ? 0 : 1, download.Synchronizations);
+        Assert.Equal(0, download.Launches);
+    }
+
+    [SkippableFact]
     public void Linear_matches_the_reference()
     {
         SkipUnlessAvailable();
