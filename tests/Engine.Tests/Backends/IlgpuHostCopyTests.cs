@@ -49,7 +49,7 @@ public sealed class IlgpuHostCopyTests(IlgpuFixture fixture)
     public void Host_arguments_are_read_from_their_array_when_a_collection_runs_during_the_copy()
     {
         using var tensor = fixture.Backend.Allocate(1); // for the backend's accelerator
-        using var scratch = new DeviceScratch<int>(((IlgpuBuffer<float>)tensor.Buffer).Accelerator, new MemoryLedger());
+        using var scratch = new DeviceScratch<int>(((IlgpuBuffer<float>)tensor.Buffer).Accelerator, new MemoryLedger(), new DeviceCounters());
         scratch.Write(new int[Length]); // grown before the pause
         var written = default(ILGPU.ArrayView<int>);
         var ids = CopyPause.HoldWhileCompacting(tensor, () => Enumerable.Range(1, Length).ToArray(), i => written = scratch.Write(i));
