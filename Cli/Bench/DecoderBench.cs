@@ -8,8 +8,12 @@ using MusicGen.Loaders.Configs;
 
 namespace MusicGen.Cli.Bench;
 
-/// <summary>What one timed run of decoding steps measured, and what the backend held at its last step.</summary>
-public sealed record StepTiming(double MedianMs, double MeanMs, double P90Ms, long AllocatedBytesPerStep, DeviceMemory Memory);
+/// <summary>
+/// What one timed run of decoding steps measured, what the backend held at its last step, and its kernel launches and
+/// synchronizations per step (<see cref="IBackend.Counters"/> over the timed steps) and per decoder layer (one more step's).
+/// </summary>
+public sealed record StepTiming(double MedianMs, double MeanMs, double P90Ms, long AllocatedBytesPerStep, DeviceMemory Memory,
+    double LaunchesPerStep, double SynchronizationsPerStep, BackendCounters PerLayer);
 
 /// <summary>
 /// Times decoding steps of a loaded model as generation runs them: guidance doubles the prompts into the decoder
@@ -21,15 +25,20 @@ public static class DecoderBench
     {
         using var run = new DecodingSteps(backend, model, prompts);
         run.WarmUp();
-        // The first step of a cache computes the cross-attention keys and values once; it is not timed.
-        using var cache = run.Start(1 + steps);
+        // The first step of a cache computes the cross-attention keys and values once; it is not timed, nor is the
+        // last, which counts one layer's launches.
+        using var cache = run.Start(2 + steps);
         run.Step(cache);
         var times = new List<double>(steps);
         long allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
+        var countersBefore = backend.Counters;
         for (int step = 0; step < steps; step++) times.Add(run.Step(cache));
+        var counted = backend.Counters - countersBefore;
         long allocatedPerStep = (GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore) / steps;
+        var layer = run.CountOneLayer(cache);
         times.Sort();
-        return new StepTiming(times[times.Count / 2], times.Average(), times[(int)(times.Count * 0.9)], allocatedPerStep, backend.Memory);
+        return new StepTiming(times[times.Count / 2], times.Average(), times[(int)(times.Count * 0.9)], allocatedPerStep, backend.Memory,
+            (double)counted.Launches / steps, (double)counted.Synchronizations / steps, layer);
     }
 
     /// <summary>
@@ -120,6 +129,27 @@ public sealed class DecodingSteps : IDisposable
         _sampler.Next(_host, _prompts * _model.Config.Decoder.NumCodebooks, _next);
         for (int i = 0; i < _feed.Length; i++) _feed[i] = _next[i % _next.Length];
         return _stopwatch.Elapsed.TotalMilliseconds;
+    }
+
+    /// <summary>
+    /// Runs one more step, returning the launches and synchronizations of one decoder layer in it: the counters'
+    /// growth from the first layer's end to the last's, divided among the layers between (the decoder's inspector
+    /// sees each layer's end; the step's fixed part, embeddings, final norm, heads and sampling, falls outside).
+    /// </summary>
+    public BackendCounters CountOneLayer(DecoderCache cache)
+    {
+        var decoder = _model.Decoder.Decoder;
+        int layers = decoder.Layers.Count;
+        BackendCounters first = default, last = default;
+        decoder.Inspector = (name, _) =>
+        {
+            if (name == "layers.0") first = _backend.Counters;
+            else if (name == $"layers.{layers - 1}") last = _backend.Counters;
+        };
+        try { Step(cache); }
+        finally { decoder.Inspector = null; }
+        var between = last - first;
+        return layers < 2 ? default : new(between.Launches / (layers - 1), between.Synchronizations / (layers - 1));
     }
 
     public void Dispose()

@@ -113,7 +113,7 @@ public static class BenchCommand
     {
         // The host bandwidth is the bar for the CPU backend; a GPU reads its own memory, which is not measured here.
         bool host = backend is CpuBackend;
-        Console.WriteLine($"{"weights",-8}{"load s",8}{"heap GB",9}{"dev GB",8}{"GB/step",9}{"ms/step",9}{"p90 ms",8}{"GB/s",7}{(host ? "  of bw" : "")}{"steps/s",9}{"RTF",7}{"alloc KiB",11}");
+        Console.WriteLine($"{"weights",-8}{"load s",8}{"heap GB",9}{"dev GB",8}{"GB/step",9}{"ms/step",9}{"p90 ms",8}{"GB/s",7}{(host ? "  of bw" : "")}{"steps/s",9}{"RTF",7}{"alloc KiB",11}{"launch/step",12}{"sync/step",10}{"launch/layer",13}{"sync/layer",11}");
         using var floats = FloatProductsBeside(backend);
         var memory = new List<(string Label, DeviceMemory Held)>();
         foreach (var type in types)
@@ -123,7 +123,8 @@ public static class BenchCommand
                 memory.Add(($"{type.Name()} fma", TimeWeightType(floats, checkpoint, type, $"{type.Name()} fma", steps, bandwidth, host)));
         }
         Console.WriteLine("  (heap: the managed memory the loaded model holds, weights on the CPU; dev: what the backend holds at the last step,"
-            + " cache and work buffers included; RTF: compute time per second of audio)");
+            + " cache and work buffers included; RTF: compute time per second of audio;"
+            + " launch, sync: kernel launches and host–device synchronizations per decoding step and per decoder layer, as the backend counts them)");
         if (floats is not null)
             Console.WriteLine("  (q8, q4: 8-bit integer dot products; q8 fma, q4 fma: the same weights multiplied in float32, as CPUs without AVX-VNNI do)");
         foreach (var (label, held) in memory) Console.WriteLine($"{label,-8}device memory: {held}");
@@ -143,7 +144,8 @@ public static class BenchCommand
         double rate = bytes / (timing.MedianMs / 1000) / 1e9;
         double realTime = timing.MedianMs / 1000 * model.Config.AudioEncoder.FrameRate;
         Console.WriteLine($"{label,-8}{load,8:0.0}{heap / 1e9,9:0.00}{timing.Memory.Total / 1e9,8:0.00}{bytes / 1e9,9:0.000}{timing.MedianMs,9:0.0}{timing.P90Ms,8:0.0}{rate,7:0.0}"
-            + $"{(host ? $"{100 * rate / bandwidth,7:0}%" : "")}{1000 / timing.MedianMs,9:0.0}{realTime,7:0.00}{timing.AllocatedBytesPerStep / 1024.0,11:0.0}");
+            + $"{(host ? $"{100 * rate / bandwidth,7:0}%" : "")}{1000 / timing.MedianMs,9:0.0}{realTime,7:0.00}{timing.AllocatedBytesPerStep / 1024.0,11:0.0}"
+            + $"{timing.LaunchesPerStep,12:0.#}{timing.SynchronizationsPerStep,10:0.#}{timing.PerLayer.Launches,13}{timing.PerLayer.Synchronizations,11}");
         return timing.Memory;
     }
 
