@@ -15,6 +15,9 @@ internal sealed class DeviceCounters
 
     public BackendCounters Current => new(_launches, _synchronizations);
 
+    /// <summary>Synchronizations so far: when it has grown, every copy and kernel queued before has run.</summary>
+    public long Synchronizations => _synchronizations;
+
     public void CountSynchronization() => _synchronizations++;
 
     public Action<T1, T2> Counted<T1, T2>(Action<T1, T2> kernel) =>

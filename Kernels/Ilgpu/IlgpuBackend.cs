@@ -23,7 +23,8 @@ namespace MusicGen.Kernels.Ilgpu;
 /// memory may change once the call returns. The <c>ref T</c> overloads take the host address as a raw pointer
 /// without pinning: a garbage collection before the copy runs (any thread's allocation may start one, ILGPU's own on
 /// that path included) moves a young array, and the copy reads or writes its old place, which once decoded wrong
-/// audio on the CPU accelerator under load. Only freeing device memory waits for the stream
+/// audio on the CPU accelerator under load. Host arguments are the exception: they are copied into page-locked staging
+/// and queued from there without waiting (<see cref="DeviceScratch{T}.Write"/>). Only freeing device memory waits for the stream
 /// (<see cref="IlgpuBuffer{T}.Dispose"/>, <see cref="DeviceScratch{T}"/> growing): a free is not ordered on the
 /// stream, and a queued kernel may still use the memory.
 /// </remarks>

@@ -118,6 +118,9 @@ internal static unsafe partial class Cl
         uint waitCount, nint* waitList, nint* evt);
 
     [LibraryImport(Library)]
+    public static partial int clFinish(ClQueueHandle queue);
+
+    [LibraryImport(Library)]
     public static partial int clEnqueueFillBuffer(ClQueueHandle queue, ClMemHandle buffer, void* pattern, nuint patternSize, nuint offset, nuint size,
         uint waitCount, nint* waitList, nint* evt);
 }

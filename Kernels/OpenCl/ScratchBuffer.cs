@@ -27,11 +27,11 @@ internal sealed class ScratchBuffer(ClContext cl, MemoryLedger ledger) : IDispos
         return _memory;
     }
 
-    /// <summary>The buffer holding a copy of the data from its start.</summary>
+    /// <summary>The buffer holding a copy of the data from its start, for the kernels enqueued next (the copy is queued, see <see cref="ClContext.WriteQueued"/>).</summary>
     public ClMemHandle Write<T>(ReadOnlySpan<T> data) where T : unmanaged
     {
         var memory = Reserve((long)data.Length * System.Runtime.CompilerServices.Unsafe.SizeOf<T>());
-        cl.Write(memory, 0, data);
+        cl.WriteQueued(memory, 0, data);
         return memory;
     }
 

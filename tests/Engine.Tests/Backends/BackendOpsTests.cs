@@ -45,6 +45,40 @@ public abstract class BackendOpsTests
     }
 
     [SkippableFact]
+    public void Host_arguments_are_queued_without_waiting_and_read_as_they_were_when_passed()
+    {
+        SkipUnlessAvailable();
+        const int rows = 5, d = 4, gathers = 1200;
+        var a = RandomData.Uniform(3, rows * d);
+        using var table = Upload(a, rows, d);
+        using var first = Backend.Allocate(2, d);
+        using var sum = Backend.Allocate(16, d);
+        var ids = new[] { 1, 3 };
+        var before = Backend.Counters;
+        Backend.Gather(table, ids, first);
+        // The caller's ids change at once; the queued gather must still read { 1, 3 }. Then enough gathers to fill
+        // any staging of host arguments many times over, each with ids the next call overwrites.
+        var many = new int[16];
+        var expected = new float[16 * d];
+        for (int g = 0; g < gathers; g++)
+        {
+            for (int i = 0; i < many.Length; i++)
+            {
+                many[i] = (g + i) % rows;
+                for (int j = 0; j < d; j++) expected[i * d + j] += a[many[i] * d + j];
+            }
+            if (g == 0) ids[0] = ids[1] = 0;
+            Backend.Gather(table, many, sum, accumulate: g > 0);
+        }
+        var queued = Backend.Counters - before;
+
+        Assert.Equal(new[] { 1, 3 }.SelectMany(id => a.Skip(id * d).Take(d)).ToArray(), first.ToArray());
+        RandomData.AssertClose(expected, sum.ToArray(), 1e-4, "gathers through the staging");
+        // Waiting is allowed only when the staging fills: far fewer waits than calls.
+        Assert.True(queued.Synchronizations <= gathers / 100, $"{queued.Synchronizations} synchronizations for {gathers + 1} gathers");
+    }
+
+    [SkippableFact]
     public void Linear_matches_the_reference()
     {
         SkipUnlessAvailable();
