@@ -75,8 +75,11 @@ public interface IBackend : IDisposable
     Tensor UploadPacked(PackedMatrix matrix);
     void Download(Tensor source, Span<float> destination);
 
-    /// <summary>y[M, N] = x[M, K] · w[N, K]ᵀ + bias[N]; w is float32 or packed (<see cref="UploadPacked"/>).</summary>
-    void Linear(Tensor x, Tensor weight, Tensor? bias, Tensor y);
+    /// <summary>
+    /// y[M, N] = x[M, K] · w[N, K]ᵀ + bias[N], stored as <paramref name="epilogue"/> says (plainly, added to y, or
+    /// through an activation); w is float32 or packed (<see cref="UploadPacked"/>).
+    /// </summary>
+    void Linear(Tensor x, Tensor weight, Tensor? bias, Tensor y, LinearEpilogue epilogue = default);
 
     /// <summary>
     /// y[B, Cout, Tout] = Σ w[Cout, Cin, K] ⋆ x[B, Cin, Tin] + bias, unpadded (see <see cref="Pad1d"/>),

@@ -10,11 +10,13 @@ namespace MusicGen.Engine.Backends;
 /// </summary>
 public static class OperationContracts
 {
-    public static void Linear(Tensor x, Tensor weight, Tensor? bias, Tensor y)
+    public static void Linear(Tensor x, Tensor weight, Tensor? bias, Tensor y, LinearEpilogue epilogue = default)
     {
         int n = weight.Dim(0), k = weight.Dim(1);
         long m = k == 0 ? 0 : x.Length / k;
         Require(x.Length == m * k && y.Length == m * n && (bias is null || bias.Length == n), "Linear", x, weight, y);
+        if (epilogue.PlaneWidth > 0 && n % epilogue.PlaneWidth != 0)
+            throw new ArgumentException($"Linear into planes of {epilogue.PlaneWidth}: {weight} has {n} output columns");
     }
 
     public static void Conv1d(Tensor x, Tensor weight, Tensor? bias, Tensor y, int stride, int dilation, int padLeft = 0, int padRight = 0)

@@ -7,31 +7,31 @@ namespace MusicGen.Kernels.Ilgpu;
 
 public sealed partial class IlgpuBackend
 {
-    public void Linear(Tensor x, Tensor weight, Tensor? bias, Tensor y)
+    public void Linear(Tensor x, Tensor weight, Tensor? bias, Tensor y, LinearEpilogue epilogue = default)
     {
         int n = weight.Dim(0), k = weight.Dim(1);
-        OperationContracts.Linear(x, weight, bias, y);
+        OperationContracts.Linear(x, weight, bias, y, epilogue);
         int m = k == 0 ? 0 : checked((int)(x.Length / k));
-        Product(View(x), k, weight, Optional(bias), View(y), m, n, k);
+        Product(View(x), k, weight, Optional(bias), View(y), m, n, k, epilogue);
     }
 
     /// <summary>
-    /// y[M, N] = x[M, K] · wᵀ + bias with rows of x xStride apart: the skinny kernel when M is a decoding step's few
+    /// y[M, N] = x[M, K] · wᵀ + bias (stored as the epilogue says) with rows of x xStride apart: the skinny kernel when M is a decoding step's few
     /// rows (bound by reading the weights once), the tiled one otherwise.
     /// </summary>
     private void Product<TWeights>(LinearKernels<TWeights> kernels, ArrayView<float> x, int xStride, TWeights weight, ArrayView<float> bias,
-        ArrayView<float> y, int m, int n, int k) where TWeights : struct, IWeightMatrix
+        ArrayView<float> y, int m, int n, int k, LinearEpilogue epilogue) where TWeights : struct, IWeightMatrix
     {
         if (m == 0 || n == 0) return;
         if (m <= LaunchSizes.SkinnyMaxRows)
         {
             int rowsPerGroup = _sizes.Group / _sizes.WarpSize;
             var config = new KernelConfig(new Index2D(DivideUp(n, rowsPerGroup), DivideUp(m, LaunchSizes.RowsPerPass)), new Index2D(_sizes.Group, 1));
-            kernels.Skinny(config, x, weight, bias, y, new SkinnyShape { M = m, N = n, K = k, XStride = xStride });
+            kernels.Skinny(config, x, weight, bias, y, new SkinnyShape { M = m, N = n, K = k, XStride = xStride, Epilogue = epilogue.Code, PlaneWidth = epilogue.PlaneWidth });
         }
         else
         {
-            var operands = new LinearOperands<TWeights> { X = x, Weight = weight, Bias = bias, Y = y, M = m, N = n, K = k, XStride = xStride };
+            var operands = new LinearOperands<TWeights> { X = x, Weight = weight, Bias = bias, Y = y, M = m, N = n, K = k, XStride = xStride, Epilogue = epilogue.Code, PlaneWidth = epilogue.PlaneWidth };
             kernels.Tiled(Tiles(n, m, 1), operands);
         }
     }

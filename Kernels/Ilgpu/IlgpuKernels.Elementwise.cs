@@ -18,15 +18,15 @@ internal static partial class IlgpuKernels
     public static void Multiply(Index1D i, ArrayView<float> a, ArrayView<float> b, ArrayView<float> y) => y[i] = a[i] * b[i];
 
     /// <summary>The formulas of the CPU backend's activations (CpuActivations), so both agree to float rounding.</summary>
-    public static void Activation(Index1D i, ArrayView<float> x, ArrayView<float> y, int kind)
+    public static void Activation(Index1D i, ArrayView<float> x, ArrayView<float> y, int kind) => y[i] = Activate(x[i], kind);
+
+    /// <summary>An <see cref="Engine.Backends.ActivationKind"/> of v (also a linear product's epilogue).</summary>
+    public static float Activate(float v, int kind)
     {
-        float v = x[i];
-        float result;
-        if (kind == (int)Engine.Backends.ActivationKind.Relu) result = v > 0f ? v : 0f;
-        else if (kind == (int)Engine.Backends.ActivationKind.Elu) result = v > 0f ? v : MathF.Exp(v) - 1f;
-        else if (kind == (int)Engine.Backends.ActivationKind.Gelu) result = v * NormalCdf(v);
-        else result = 0.5f * v * (1f + TanhByExp(0.7978845608f * (v + 0.044715f * v * v * v)));
-        y[i] = result;
+        if (kind == (int)Engine.Backends.ActivationKind.Relu) return v > 0f ? v : 0f;
+        if (kind == (int)Engine.Backends.ActivationKind.Elu) return v > 0f ? v : MathF.Exp(v) - 1f;
+        if (kind == (int)Engine.Backends.ActivationKind.Gelu) return v * NormalCdf(v);
+        return 0.5f * v * (1f + TanhByExp(0.7978845608f * (v + 0.044715f * v * v * v)));
     }
 
     /// <summary>

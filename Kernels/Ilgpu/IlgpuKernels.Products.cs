@@ -29,7 +29,7 @@ internal struct LinearOperands<TWeights> : IProductOperands where TWeights : str
 {
     public ArrayView<float> X, Bias, Y;
     public TWeights Weight;
-    public int M, N, K, XStride;
+    public int M, N, K, XStride, Epilogue, PlaneWidth;
 
     public readonly int Rows => M;
     public readonly int Columns => N;
@@ -38,7 +38,7 @@ internal struct LinearOperands<TWeights> : IProductOperands where TWeights : str
     public readonly float Left(int row, int r, int z) => X[(long)row * XStride + r];
     public readonly float Right(int r, int column, int z) => Weight.Load(column, r);
     public readonly void Store(int row, int column, int z, float value) =>
-        Y[(long)row * N + column] = value + (Bias.Length > 0 ? Bias[column] : 0f);
+        IlgpuKernels.StoreResult(Y, IlgpuKernels.OutputIndex(row, column, M, N, PlaneWidth), value + (Bias.Length > 0 ? Bias[column] : 0f), Epilogue);
 }
 
 /// <summary>y[b, co, t] = bias[co] + Σ_{ci,tap} w[co, ci, tap] · x[b, ci, t·stride + tap·dilation]; z is the batch row.</summary>
@@ -93,6 +93,8 @@ internal struct ConvTranspose1dOperands : IProductOperands
 internal struct SkinnyShape
 {
     public int M, N, K, XStride;
+    /// <summary>A <see cref="Engine.Backends.LinearEpilogue"/>'s code and plane width.</summary>
+    public int Epilogue, PlaneWidth;
 }
 
 internal static partial class IlgpuKernels
@@ -197,11 +199,22 @@ internal static partial class IlgpuKernels
         a3 = WarpExtensions.Reduce<float, AddFloat>(a3);
         if (lane != 0 || column >= s.N) return;
         float b = bias.Length > 0 ? bias[column] : 0f;
-        long output = (long)m0 * s.N + column;
-        y[output] = a0 + b;
-        if (count > 1) y[output + s.N] = a1 + b;
-        if (count > 2) y[output + 2 * s.N] = a2 + b;
-        if (count > 3) y[output + 3 * s.N] = a3 + b;
+        StoreResult(y, OutputIndex(m0, column, s.M, s.N, s.PlaneWidth), a0 + b, s.Epilogue);
+        if (count > 1) StoreResult(y, OutputIndex(m0 + 1, column, s.M, s.N, s.PlaneWidth), a1 + b, s.Epilogue);
+        if (count > 2) StoreResult(y, OutputIndex(m0 + 2, column, s.M, s.N, s.PlaneWidth), a2 + b, s.Epilogue);
+        if (count > 3) StoreResult(y, OutputIndex(m0 + 3, column, s.M, s.N, s.PlaneWidth), a3 + b, s.Epilogue);
+    }
+
+    /// <summary>Where y[row, column] of y [M, N] goes: there, or into planes [N / W, M, W] for a plane width W > 0.</summary>
+    public static long OutputIndex(int row, int column, int m, int n, int planeWidth) =>
+        planeWidth == 0 ? (long)row * n + column : ((long)(column / planeWidth) * m + row) * planeWidth + column % planeWidth;
+
+    /// <summary>y[at] = result as a <see cref="Engine.Backends.LinearEpilogue"/>'s code says: stored, added, or through an activation.</summary>
+    public static void StoreResult(ArrayView<float> y, long at, float result, int epilogue)
+    {
+        if (epilogue == 0) y[at] = result;
+        else if (epilogue == 1) y[at] += result;
+        else y[at] = Activate(result, epilogue - 2);
     }
 
     /// <summary>x[at … at + 3] · w.</summary>

@@ -93,11 +93,36 @@ public sealed partial class CpuBackend : IBackend
         return ((CpuBuffer)tensor.Buffer).Data;
     }
 
-    public void Linear(Tensor x, Tensor weight, Tensor? bias, Tensor y)
+    /// <summary>
+    /// The epilogue composed of this backend's operations: the product into a pooled tensor then added or copied
+    /// plane by plane, or the activation in place.
+    /// </summary>
+    public void Linear(Tensor x, Tensor weight, Tensor? bias, Tensor y, LinearEpilogue epilogue = default)
+    {
+        OperationContracts.Linear(x, weight, bias, y, epilogue);
+        if (y.Length == 0) return;
+        if (epilogue.PlaneWidth == 0 && !epilogue.Accumulates)
+        {
+            Linear(x, weight, bias, y);
+            if (epilogue.Activation is { } kind) Activation(y, y, kind);
+            return;
+        }
+        using var product = AllocateUninitialized(checked((int)y.Length));
+        Linear(x, weight, bias, product);
+        if (epilogue.Accumulates)
+        {
+            Add(y, product, y);
+            return;
+        }
+        int n = weight.Dim(0), width = epilogue.PlaneWidth, rows = checked((int)(y.Length / n));
+        for (int plane = 0; plane < n / width; plane++)
+            CopyBlocks(product, (long)plane * width, n, y, (long)plane * rows * width, width, width, rows);
+    }
+
+    private void Linear(Tensor x, Tensor weight, Tensor? bias, Tensor y)
     {
         int n = weight.Dim(0), k = weight.Dim(1);
         int m = checked((int)(x.Length / k));
-        OperationContracts.Linear(x, weight, bias, y);
         if (weight.ElementType != WeightType.F32) PackedLinear(x, weight, y, m, n, k);
         else
         {

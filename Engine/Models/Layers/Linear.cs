@@ -29,6 +29,9 @@ public sealed class Linear : IDisposable
 
     public void Forward(Tensor input, Tensor output) => _backend.Linear(input, Weight, Bias, output); // [R, in] -> [R, out]
 
+    /// <summary>The product stored as the epilogue says: added to output (a residual), or through an activation.</summary>
+    public void Forward(Tensor input, Tensor output, LinearEpilogue epilogue) => _backend.Linear(input, Weight, Bias, output, epilogue);
+
     /// <summary>Frees the weights on the device.</summary>
     public void Dispose()
     {

@@ -14,9 +14,10 @@ public sealed class DecoderWorkspace : IDisposable
     public int Rows => Batch * Tokens;
     public Tensor Hidden { get; }    // [R, D] the residual stream
     public Tensor Normed { get; }    // [R, D]
-    public Tensor Query { get; }     // [R, D]
-    public Tensor Key { get; }       // [R, D]
-    public Tensor Value { get; }     // [R, D]
+    public Tensor QueryKeyValue { get; } // [3, R, D] the planes of self-attention's stacked projection
+    public Tensor Query { get; }     // [R, D] plane 0
+    public Tensor Key { get; }       // [R, D] plane 1
+    public Tensor Value { get; }     // [R, D] plane 2
     public Tensor Context { get; }   // [R, D]
     public Tensor Projected { get; } // [R, D]
     public Tensor Inner { get; }     // [R, F]
@@ -33,9 +34,10 @@ public sealed class DecoderWorkspace : IDisposable
         int rows = batch * tokens;
         Hidden = backend.Allocate(rows, width);
         Normed = backend.Allocate(rows, width);
-        Query = backend.Allocate(rows, width);
-        Key = backend.Allocate(rows, width);
-        Value = backend.Allocate(rows, width);
+        QueryKeyValue = backend.Allocate(3, rows, width);
+        Query = QueryKeyValue.Slice(0, 1).Reshape(rows, width);
+        Key = QueryKeyValue.Slice(1, 1).Reshape(rows, width);
+        Value = QueryKeyValue.Slice(2, 1).Reshape(rows, width);
         Context = backend.Allocate(rows, width);
         Projected = backend.Allocate(rows, width);
         Inner = backend.Allocate(rows, ffnDim);
@@ -47,6 +49,6 @@ public sealed class DecoderWorkspace : IDisposable
 
     public void Dispose()
     {
-        foreach (var tensor in new[] { Hidden, Normed, Query, Key, Value, Context, Projected, Inner }) tensor.Dispose();
+        foreach (var tensor in new[] { Hidden, Normed, QueryKeyValue, Context, Projected, Inner }) tensor.Dispose();
     }
 }

@@ -11,7 +11,6 @@ namespace MusicGen.Engine.Models.Musicgen;
 /// </summary>
 public sealed class MusicgenDecoderLayer : IDisposable
 {
-    private readonly IBackend _backend;
     private readonly LayerNorm _selfAttnLayerNorm;
     private readonly LayerNorm? _encoderAttnLayerNorm;
     private readonly LayerNorm _finalLayerNorm;
@@ -23,9 +22,8 @@ public sealed class MusicgenDecoderLayer : IDisposable
 
     public MusicgenDecoderLayer(IBackend backend, MusicgenDecoderConfig config, WeightReader weights, int? crossAttentionSourceWidth)
     {
-        _backend = backend;
         int d = config.HiddenSize;
-        SelfAttention = new MusicgenAttention(backend, weights.Scope("self_attn."), d, config.NumAttentionHeads, d);
+        SelfAttention = new MusicgenAttention(backend, weights.Scope("self_attn."), d, config.NumAttentionHeads, crossSourceWidth: null);
         _selfAttnLayerNorm = new LayerNorm(backend, weights, "self_attn_layer_norm", d);
         if (crossAttentionSourceWidth is int source)
         {
@@ -49,25 +47,22 @@ public sealed class MusicgenDecoderLayer : IDisposable
     {
         var hidden = work.Hidden;
         _selfAttnLayerNorm.Forward(hidden, work.Normed);
-        SelfAttention.ProjectKeysAndValues(work.Normed, work.Key, work.Value);
+        SelfAttention.ProjectQueriesKeysAndValues(work.Normed, work);
         cache.Append(layer, work.Key, work.Value, tokens);
         var selfOptions = new AttentionOptions(SelfAttention.Heads, SelfAttention.Scaling, cache.Length + tokens, Causal: true, QueryOffset: cache.Length);
-        SelfAttention.Forward(work.Normed, cache.SelfKeys[layer], cache.SelfValues[layer], selfOptions, work, work.Projected);
-        _backend.Add(hidden, work.Projected, hidden);
+        SelfAttention.Attend(cache.SelfKeys[layer], cache.SelfValues[layer], selfOptions, work, hidden);
 
         if (EncoderAttention is not null)
         {
             _encoderAttnLayerNorm!.Forward(hidden, work.Normed);
             var crossOptions = new AttentionOptions(EncoderAttention.Heads, EncoderAttention.Scaling, cache.CrossLength, KeyMask: cache.CrossMask);
-            EncoderAttention.Forward(work.Normed, cache.CrossKeys![layer], cache.CrossValues![layer], crossOptions, work, work.Projected);
-            _backend.Add(hidden, work.Projected, hidden);
+            EncoderAttention.ProjectQueries(work.Normed, work);
+            EncoderAttention.Attend(cache.CrossKeys![layer], cache.CrossValues![layer], crossOptions, work, hidden);
         }
 
         _finalLayerNorm.Forward(hidden, work.Normed);
-        _fc1.Forward(work.Normed, work.Inner);
-        _backend.Activation(work.Inner, work.Inner, _activation);
-        _fc2.Forward(work.Inner, work.Projected);
-        _backend.Add(hidden, work.Projected, hidden);
+        _fc1.Forward(work.Normed, work.Inner, LinearEpilogue.Then(_activation)); // [N·T, F]
+        _fc2.Forward(work.Inner, hidden, LinearEpilogue.Accumulate);             // hidden += fc2(…)
     }
 
     /// <summary>Frees the weights on the device.</summary>

@@ -1,6 +1,33 @@
 // y[M, N] = x[M, K] . w[N, K]^T + bias[N]; rows of x are xStride apart (K for a plain matrix; the LSTM passes
 // strided rows of its output sequence). Offsets are in elements. w is read in its stored type (packed.cl): float32
-// or packed, converted as it is read, never unpacked into a float32 copy.
+// or packed, converted as it is read, never unpacked into a float32 copy. Each result is stored as the epilogue
+// says (LinearEpilogue's code): 0 stored, 1 added to y (a residual), 2 + kind through an activation.
+
+// Erf and tanh are the device's float versions, within a few ulp of the CPU backend's double evaluation.
+float activate(float v, int kind)
+{
+    switch (kind)
+    {
+        case ACTIVATION_RELU: return fmax(v, 0.0f);
+        case ACTIVATION_ELU: return v > 0.0f ? v : expm1(v);
+        case ACTIVATION_GELU: return 0.5f * v * (1.0f + erf(v * M_SQRT1_2_F));
+        case ACTIVATION_GELU_TANH: return 0.5f * v * (1.0f + tanh(0.7978845608028654f * (v + 0.044715f * v * v * v)));
+        default: return NAN;
+    }
+}
+
+// Where y[row, col] of y [m, n] goes: there, or into planes [n / planeWidth, m, planeWidth] (LinearEpilogue.Planes).
+int output_index(int row, int col, int m, int n, int planeWidth)
+{
+    return planeWidth == 0 ? row * n + col : ((col / planeWidth) * m + row) * planeWidth + col % planeWidth;
+}
+
+void store_result(__global float* y, int at, float result, int epilogue)
+{
+    if (epilogue == 0) y[at] = result;
+    else if (epilogue == 1) y[at] += result;
+    else y[at] = activate(result, epilogue - 2);
+}
 
 // Many rows: register and local-memory tiling (see tiles.cl). Rows of the tile are rows of x, columns are rows
 // of w; both are loaded along K, TILE_K consecutive floats per row.
@@ -8,7 +35,7 @@ __kernel __attribute__((reqd_work_group_size(TILE_THREADS, TILE_THREADS, 1)))
 void linear_tiled(__global const float* x, int xo, int xStride,
                   __global const uchar* w, int wo, int type, int scalesAt,
                   __global const float* bias, int bo, int hasBias,
-                  __global float* y, int yo, int m, int n, int k)
+                  __global float* y, int yo, int m, int n, int k, int epilogue, int planeWidth)
 {
     __local float as[TILE_K * TILE_ROW];
     __local float bs[TILE_K * TILE_ROW];
@@ -35,7 +62,7 @@ void linear_tiled(__global const float* x, int xo, int xStride,
         for (int j = 0; j < WORK; j++)
         {
             const int col = col0 + tx + j * TILE_THREADS;
-            if (row < m && col < n) y[yo + row * n + col] = acc[i][j] + (hasBias ? bias[bo + col] : 0.0f);
+            if (row < m && col < n) store_result(y, yo + output_index(row, col, m, n, planeWidth), acc[i][j] + (hasBias ? bias[bo + col] : 0.0f), epilogue);
         }
     }
 }
@@ -50,7 +77,7 @@ __kernel __attribute__((reqd_work_group_size(ROWS_LANES * ROWS_PER_GROUP, 1, 1))
 void linear_rows(__global const float* x, int xo, int xStride,
                  __global const uchar* w, int wo, int type, int scalesAt,
                  __global const float* bias, int bo, int hasBias,
-                 __global float* y, int yo, int m, int n, int k)
+                 __global float* y, int yo, int m, int n, int k, int epilogue, int planeWidth)
 {
     __local float partial[ROWS_PER_GROUP * ROWS_MAX_M * ROWS_LANES];
     const int lid = get_local_id(0), lane = lid % ROWS_LANES, slot = lid / ROWS_LANES;
@@ -83,7 +110,7 @@ void linear_rows(__global const float* x, int xo, int xStride,
         {
             float sum = 0.0f;
             for (int l = 0; l < ROWS_LANES; l++) sum += partial[(s * ROWS_MAX_M + i) * ROWS_LANES + l];
-            y[yo + i * n + c] = sum + (hasBias ? bias[bo + c] : 0.0f);
+            store_result(y, yo + output_index(i, c, m, n, planeWidth), sum + (hasBias ? bias[bo + c] : 0.0f), epilogue);
         }
     }
 }

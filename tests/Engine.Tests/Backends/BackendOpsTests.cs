@@ -174,6 +174,67 @@ public abstract class BackendOpsTests
         }
     }
 
+    /// <summary>
+    /// The fused epilogues against the operations they fuse, on this backend: accumulate is the plain product added to
+    /// y, an activation the plain product through <see cref="IBackend.Activation"/>; both product kernels (a decoding
+    /// step's few rows, many rows), float32 and packed weights, with and without a bias.
+    /// </summary>
+    [SkippableFact]
+    public void Linear_epilogues_match_the_product_then_the_operation_they_fuse()
+    {
+        SkipUnlessAvailable();
+        const int n = 37, k = 64;
+        var epilogues = new[] { LinearEpilogue.Accumulate, LinearEpilogue.Then(ActivationKind.Gelu), LinearEpilogue.Then(ActivationKind.GeluTanh), LinearEpilogue.Then(ActivationKind.Relu) };
+        foreach (int m in new[] { 2, 40 })
+            foreach (var type in new[] { WeightType.F32, WeightType.Q8 })
+                foreach (bool withBias in new[] { false, true })
+                {
+                    int seed = m + (int)type + (withBias ? 100 : 0);
+                    var w = RandomData.Uniform(seed + 1, n * k);
+                    using var xt = Upload(RandomData.Uniform(seed, m * k), m, k);
+                    using var wt = type == WeightType.F32 ? Upload(w, n, k) : Backend.UploadPacked(PackedMatrix.Pack(type, w, n, k));
+                    using var bt = withBias ? Upload(RandomData.Uniform(seed + 2, n), n) : null;
+                    var initial = RandomData.Uniform(seed + 3, m * n);
+                    using var plain = Backend.Allocate(m, n);
+                    Backend.Linear(xt, wt, bt, plain);
+                    foreach (var epilogue in epilogues)
+                    {
+                        using var expected = Upload(initial, m, n);
+                        if (epilogue.Accumulates) Backend.Add(expected, plain, expected);
+                        else Backend.Activation(plain, expected, epilogue.Activation!.Value);
+                        using var y = Upload(initial, m, n);
+                        Backend.Linear(xt, wt, bt, y, epilogue);
+                        RandomData.AssertClose(expected.ToArray(), y.ToArray(), 1e-6, $"Linear {epilogue} m={m} {type.Name()} bias={withBias}");
+                    }
+                }
+    }
+
+    /// <summary>Planes: the plain product's blocks of W columns, each stored as a contiguous [M, W] (q, k, v of stacked weights).</summary>
+    [SkippableFact]
+    public void Linear_into_planes_stores_each_block_of_columns_as_a_plane()
+    {
+        SkipUnlessAvailable();
+        const int width = 12, planes = 3, n = planes * width, k = 64;
+        foreach (int m in new[] { 2, 5, 40 })
+            foreach (var type in new[] { WeightType.F32, WeightType.Q4 })
+            {
+                var w = RandomData.Uniform(m + 1, n * k);
+                using var xt = Upload(RandomData.Uniform(m, m * k), m, k);
+                using var wt = type == WeightType.F32 ? Upload(w, n, k) : Backend.UploadPacked(PackedMatrix.Pack(type, w, n, k));
+                using var bt = Upload(RandomData.Uniform(m + 2, n), n);
+                using var plain = Backend.Allocate(m, n);
+                Backend.Linear(xt, wt, bt, plain);
+                using var y = Backend.Allocate(planes, m, width);
+                Backend.Linear(xt, wt, bt, y, LinearEpilogue.Planes(width));
+                var p = plain.ToArray();
+                var expected = new float[planes * m * width];
+                for (int plane = 0; plane < planes; plane++)
+                    for (int row = 0; row < m; row++)
+                        for (int c = 0; c < width; c++) expected[(plane * m + row) * width + c] = p[row * n + plane * width + c];
+                Assert.Equal(expected, y.ToArray());
+            }
+    }
+
     [SkippableFact]
     public void Linear_handles_weights_larger_than_the_cache()
     {
