@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Checks a real GPU with the bundle tools/gpu/bundle.sh built, on a bare Linux x86-64 machine (the NVIDIA driver,
 # no .NET, no network): lists the devices, verifies the bundled golden cases on the device (and on NVIDIA's OpenCL
-# when its ICD is installed), times the decoding step of a musicgen-small-sized model, and ends with one summary.
+# when its ICD is installed), benches musicgen-small- and -medium-sized models at f32, q8 and q4 (ms per step,
+# launches and synchronizations per step, device memory, the codec), and ends with one summary table.
 # Usage: check.sh BUNDLE_DIR [DEVICE]   (DEVICE: cuda by default; ilgpu-cpu or cpu to try the script anywhere)
-# Env: CHECK_STEPS (decoding steps to time, default 10), CHECK_WORK (scratch folder, default a temporary one).
+# Env: CHECK_STEPS (decoding steps to time per row, default 10), CHECK_WORK (scratch folder, default a temporary one).
 set -uo pipefail
 bundle=$(cd "${1:?usage: check.sh BUNDLE_DIR [DEVICE]}" && pwd)
 device=${2:-cuda}
@@ -38,11 +39,13 @@ verify_on() { # verify_on DEVICE: every bundled case, with the per-case pass cou
     note "  tensors on $on" "${counts:-no result}"
 }
 
-bench_on() { # bench_on DEVICE: ms per decoding step (batch 2 with guidance) and the codec's speed
-    local on=$1
-    step "bench on $on" 300 "$exe" bench --weights f32,f16 --steps "$steps" --device "$on" --checkpoint "$work/bench-checkpoint"
-    # The figures: the table of weight types, prompts at once, the codec (everything after the bandwidth line).
-    while IFS= read -r line; do note "  $on" "$line"; done < <(sed -n '/parameters on/,$p' "$work/last.log" | head -20)
+bench_on() { # bench_on DEVICE SIZE: per weight type f32, q8, q4: ms per decoding step (batch 2 with guidance), steps/s,
+    # kernel launches and synchronizations per step and per layer, device memory; then the codec's time for 10 s
+    local on=$1 size=$2
+    step "bench $size on $on" 300 "$exe" bench --size "$size" --weights f32,q8,q4 --cache q8 --piece 0 --steps "$steps" \
+        --device "$on" --checkpoint "$work/bench-$size"
+    while IFS= read -r line; do note "  $size on $on" "$line"; done \
+        < <(grep -E "^(weights |f32 |q8 |q4 )|device memory:|^EnCodec (decode|encode) " "$work/last.log")
 }
 
 echo "GPU check: bundle $bundle, device $device, $(uname -srm), $(nproc) cores"
@@ -55,8 +58,10 @@ opencl_gpu=$(grep -E "^opencl:[0-9]+ .*\(GPU\)" "$work/last.log" | head -1 | awk
 
 verify_on "$device"
 [ -n "$opencl_gpu" ] && verify_on "$opencl_gpu"
-bench_on "$device"
-[ -n "$opencl_gpu" ] && bench_on "$opencl_gpu"
+for size in small medium; do
+    bench_on "$device" "$size"
+    [ -n "$opencl_gpu" ] && bench_on "$opencl_gpu" "$size"
+done
 
 echo
 echo "===================== GPU check summary ====================="
