@@ -39,12 +39,12 @@ public static class BackendExtensions
 
     /// <summary>
     /// <see cref="IBackend.ResidualUnit"/> as the separate operations it stands for, for a backend that gains
-    /// nothing from fusing them (and as the definition the fused ones are tested against).
+    /// nothing from fusing them (and as the definition the fused ones are tested against). Each step is checked; the
+    /// operation as a whole is checked by <see cref="CheckedBackend.ResidualUnit"/> before it calls this.
     /// </summary>
     public static void ResidualUnitInSteps(this IBackend backend, Tensor x, Tensor narrowWeight, Tensor narrowBias, Tensor wideWeight,
         Tensor wideBias, Tensor y, int dilation, int padLeft, int padRight, PadMode mode)
     {
-        OperationContracts.ResidualUnit(x, narrowWeight, narrowBias, wideWeight, wideBias, y, dilation, padLeft, padRight);
         int batch = x.Dim(0), channels = x.Dim(1), length = x.Dim(2);
         using var padded = backend.Allocate(batch, channels, length + padLeft + padRight);
         backend.Pad1d(x, padded, padLeft, padRight, mode);
@@ -56,11 +56,13 @@ public static class BackendExtensions
         backend.Add(x, y, y);
     }
 
-    /// <summary><see cref="IBackend.PaddedConv1d"/> as Pad1d into a temporary, then Conv1d.</summary>
+    /// <summary>
+    /// <see cref="IBackend.PaddedConv1d"/> as Pad1d into a temporary, then Conv1d, each step checked (the whole by
+    /// <see cref="CheckedBackend.PaddedConv1d"/>).
+    /// </summary>
     public static void PaddedConv1dInSteps(this IBackend backend, Tensor x, Tensor weight, Tensor? bias, Tensor y, int stride, int dilation,
         int padLeft, int padRight, PadMode mode)
     {
-        OperationContracts.Conv1d(x, weight, bias, y, stride, dilation, padLeft, padRight);
         using var padded = backend.AllocateUninitialized(x.Dim(0), x.Dim(1), x.Dim(2) + padLeft + padRight);
         backend.Pad1d(x, padded, padLeft, padRight, mode);
         backend.Conv1d(padded, weight, bias, y, stride, dilation);

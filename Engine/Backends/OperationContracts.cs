@@ -5,8 +5,9 @@ using MusicGen.Loaders.Checkpoints;
 namespace MusicGen.Engine.Backends;
 
 /// <summary>
-/// The shape rules of each operation of <see cref="IBackend"/>, checked the same way by every backend before it
-/// computes. A violation is a bug in the caller, reported with the shapes involved.
+/// The shape rules of each operation of <see cref="IBackend"/>, checked once for every backend by
+/// <see cref="CheckedBackend"/> before the backend computes. A violation is a bug in the caller, reported with the
+/// shapes involved.
 /// </summary>
 public static class OperationContracts
 {
@@ -70,8 +71,41 @@ public static class OperationContracts
     public static void ScaleRows(Tensor x, int rows, Tensor y) =>
         Require(x.Length == y.Length && x.Length == (long)rows * x.Dim(-1), "ScaleRows", x, y);
 
-    public static void Gather(Tensor table, int ids, Tensor y) =>
-        Require(y.Length == (long)ids * table.Dim(-1), "Gather", table, y);
+    /// <summary>Gather: a row of y per id, every id a row of the table.</summary>
+    public static void Gather(Tensor table, ReadOnlySpan<int> ids, Tensor y)
+    {
+        Require(y.Length == (long)ids.Length * table.Dim(-1), "Gather", table, y);
+        int vocabulary = table.Dim(0);
+        foreach (int id in ids)
+            if ((uint)id >= (uint)vocabulary) throw new ArgumentOutOfRangeException(nameof(ids), $"id {id} outside a table of {vocabulary} rows");
+    }
+
+    public static void Activation(Tensor x, Tensor y, ActivationKind kind)
+    {
+        SameLength("Activation", x, y);
+        if (!Enum.IsDefined(kind)) throw new ArgumentOutOfRangeException(nameof(kind));
+    }
+
+    /// <summary>Upload and Adopt: one host value per element of the shape.</summary>
+    public static void HostValues(int values, int[] shape)
+    {
+        if (values != ShapeText.ElementCount(shape))
+            throw new ArgumentException($"{values} values for shape {ShapeText.Format(shape)}");
+    }
+
+    /// <summary>Upload into a tensor: one host value per element of a float32 tensor.</summary>
+    public static void Upload(int values, Tensor destination)
+    {
+        if (values != destination.Length || destination.ElementType != WeightType.F32)
+            throw new ArgumentException($"{values} float32 values for {destination}");
+    }
+
+    /// <summary>Download: a float32 tensor into at least as many host values.</summary>
+    public static void Download(Tensor source, int values)
+    {
+        if (values < source.Length || source.ElementType != WeightType.F32)
+            throw new ArgumentException($"{values} float32 values cannot hold {source}");
+    }
 
     public static void Attention(Tensor q, Tensor k, Tensor v, Tensor output, AttentionOptions options)
     {

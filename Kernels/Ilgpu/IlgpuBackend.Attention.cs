@@ -9,9 +9,8 @@ namespace MusicGen.Kernels.Ilgpu;
 
 public sealed partial class IlgpuBackend
 {
-    public Tensor AllocateCache(WeightType type, params int[] shape)
+    protected override Tensor AllocateCacheCore(WeightType type, int[] shape)
     {
-        OperationContracts.AllocateCache(type, shape);
         if (type != WeightType.Q8) return type == WeightType.F32 ? Allocate(shape) : Zeroed<Half>(shape, type);
         // The bytes of a q8 matrix whose rows are the positions: the values, then one scale per block of 32. Allocated
         // as that many bytes and handed to a tensor of the cache's shape (the byte tensor owns nothing else).
@@ -29,10 +28,9 @@ public sealed partial class IlgpuBackend
             bytes.SubView(cache.Length, cache.Length / PackedMatrix.BlockSize * sizeof(float)).Cast<float>());
     }
 
-    public void Attention(Tensor q, Tensor k, Tensor v, Tensor output, AttentionOptions options)
+    protected override void AttentionCore(Tensor q, Tensor k, Tensor v, Tensor output, AttentionOptions options)
     {
         int batch = q.Dim(0), queries = q.Dim(1), width = q.Dim(2), heads = options.Heads;
-        OperationContracts.Attention(q, k, v, output, options);
         int headDim = width / heads;
         if (headDim > LaunchSizes.MaxHeadDim)
             throw new NotSupportedException($"Attention: head dimension {headDim} exceeds the {LaunchSizes.MaxHeadDim} the ILGPU kernel accumulates");

@@ -7,10 +7,9 @@ namespace MusicGen.Kernels.Ilgpu;
 
 public sealed partial class IlgpuBackend
 {
-    public void NearestCodes(Tensor x, Tensor codebook, Span<int> codes)
+    protected override void NearestCodesCore(Tensor x, Tensor codebook, Span<int> codes)
     {
         int size = codebook.Dim(0), d = codebook.Dim(1), n = codes.Length;
-        OperationContracts.NearestCodes(x, codebook, n);
         if (n == 0) return;
         var norms = _work.Reserve(Math.Max(1, size));
         if (size > 0) _kernels.CodebookNorms(size, View(codebook), norms, d);
@@ -20,10 +19,9 @@ public sealed partial class IlgpuBackend
         _counters.CountSynchronization();
     }
 
-    public void LstmStep(Tensor gates, Tensor recurrentWeight, Tensor cell, Tensor output, int t)
+    protected override void LstmStepCore(Tensor gates, Tensor recurrentWeight, Tensor cell, Tensor output, int t)
     {
         int batch = gates.Dim(0), steps = gates.Dim(1), hidden = recurrentWeight.Dim(1);
-        OperationContracts.LstmStep(gates, recurrentWeight, cell, output, t);
         if (batch == 0 || hidden == 0) return;
         // z[b, 4H] = W_hh · h[b, t − 1]: the rows of h are output rows steps·H apart, read in place.
         var z = _work.Reserve((long)batch * 4 * hidden);

@@ -6,11 +6,10 @@ namespace MusicGen.Kernels.Ilgpu;
 
 public sealed partial class IlgpuBackend
 {
-    public void Conv1d(Tensor x, Tensor weight, Tensor? bias, Tensor y, int stride, int dilation)
+    protected override void Conv1dCore(Tensor x, Tensor weight, Tensor? bias, Tensor y, int stride, int dilation)
     {
         int batch = x.Dim(0), cin = x.Dim(1), tin = x.Dim(2);
         int cout = weight.Dim(0), kernel = weight.Dim(2), tout = y.Dim(2);
-        OperationContracts.Conv1d(x, weight, bias, y, stride, dilation);
         if (y.Length == 0) return;
         var operands = new Conv1dOperands
         {
@@ -22,19 +21,18 @@ public sealed partial class IlgpuBackend
     }
 
     /// <summary>In steps, as the residual unit: the padded copy stays in device memory, which the kernels read at its bandwidth.</summary>
-    public void PaddedConv1d(Tensor x, Tensor weight, Tensor? bias, Tensor y, int stride, int dilation, int padLeft, int padRight, PadMode mode) =>
+    protected override void PaddedConv1dCore(Tensor x, Tensor weight, Tensor? bias, Tensor y, int stride, int dilation, int padLeft, int padRight, PadMode mode) =>
         this.PaddedConv1dInSteps(x, weight, bias, y, stride, dilation, padLeft, padRight, mode);
 
     /// <summary>As separate operations: each already keeps the device busy, and the intermediates stay in device memory.</summary>
-    public void ResidualUnit(Tensor x, Tensor narrowWeight, Tensor narrowBias, Tensor wideWeight, Tensor wideBias, Tensor y,
+    protected override void ResidualUnitCore(Tensor x, Tensor narrowWeight, Tensor narrowBias, Tensor wideWeight, Tensor wideBias, Tensor y,
         int dilation, int padLeft, int padRight, PadMode mode) =>
         this.ResidualUnitInSteps(x, narrowWeight, narrowBias, wideWeight, wideBias, y, dilation, padLeft, padRight, mode);
 
-    public void ConvTranspose1d(Tensor x, Tensor polyphaseWeight, Tensor? bias, Tensor y, int stride, int kernelSize, int trimLeft)
+    protected override void ConvTranspose1dCore(Tensor x, Tensor polyphaseWeight, Tensor? bias, Tensor y, int stride, int kernelSize, int trimLeft)
     {
         int batch = x.Dim(0), cin = x.Dim(1), tin = x.Dim(2);
         int cout = y.Dim(1), tout = y.Dim(2);
-        OperationContracts.ConvTranspose1d(x, polyphaseWeight, bias, y, stride, kernelSize, trimLeft);
         if (y.Length == 0) return;
         // Input frames q whose phases reach the kept outputs [trimLeft, trimLeft + tout).
         int first = trimLeft / stride, end = (trimLeft + tout - 1) / stride + 1;

@@ -8,10 +8,9 @@ namespace MusicGen.Kernels.Ilgpu;
 
 public sealed partial class IlgpuBackend
 {
-    public void CopyBlocks(Tensor source, long sourceOffset, long sourceStride, Tensor destination, long destinationOffset,
+    protected override void CopyBlocksCore(Tensor source, long sourceOffset, long sourceStride, Tensor destination, long destinationOffset,
         long destinationStride, int blockLength, int blockCount)
     {
-        OperationContracts.CopyBlocks(source, sourceOffset, sourceStride, destination, destinationOffset, destinationStride, blockLength, blockCount);
         if (blockLength == 0 || blockCount == 0) return;
         long sourceEnd = sourceOffset + (blockCount - 1) * sourceStride + blockLength;
         long destinationEnd = destinationOffset + (blockCount - 1) * destinationStride + blockLength;
@@ -53,10 +52,9 @@ public sealed partial class IlgpuBackend
         }
     }
 
-    public void Transpose(Tensor x, Tensor y)
+    protected override void TransposeCore(Tensor x, Tensor y)
     {
         int m = x.Dim(-2), n = x.Dim(-1);
-        OperationContracts.Transpose(x, y);
         if (x.Length == 0) return;
         int batch = checked((int)(x.Length / ((long)m * n)));
         int side = _sizes.TileThreads;
@@ -64,11 +62,10 @@ public sealed partial class IlgpuBackend
         _kernels.Transpose(config, View(x), View(y), m, n);
     }
 
-    public void Pad1d(Tensor x, Tensor y, int left, int right, PadMode mode)
+    protected override void Pad1dCore(Tensor x, Tensor y, int left, int right, PadMode mode)
     {
         int length = x.Dim(-1), padded = length + left + right;
         int rows = length == 0 ? 0 : checked((int)(x.Length / length));
-        OperationContracts.Pad1d(x, y, left, right);
         if (rows == 0 || padded == 0) return;
         // The edge positions' sources come from the rule every backend shares; the interior is a plain copy.
         int edgeCount = left + right;

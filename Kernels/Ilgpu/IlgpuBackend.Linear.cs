@@ -7,10 +7,9 @@ namespace MusicGen.Kernels.Ilgpu;
 
 public sealed partial class IlgpuBackend
 {
-    public void Linear(Tensor x, Tensor weight, Tensor? bias, Tensor y, LinearEpilogue epilogue = default)
+    protected override void LinearCore(Tensor x, Tensor weight, Tensor? bias, Tensor y, LinearEpilogue epilogue)
     {
         int n = weight.Dim(0), k = weight.Dim(1);
-        OperationContracts.Linear(x, weight, bias, y, epilogue);
         int m = k == 0 ? 0 : checked((int)(x.Length / k));
         Product(View(x), k, weight, Optional(bias), View(y), m, n, k, epilogue);
     }

@@ -14,7 +14,7 @@ public sealed partial class IlgpuBackend
     /// The packed bytes as they are, in one device buffer, whatever the type: the product kernels decode them as
     /// they stream them (<see cref="IWeightMatrix"/>), so a matrix takes the memory of its stored type.
     /// </summary>
-    public Tensor UploadPacked(PackedMatrix matrix)
+    public override Tensor UploadPacked(PackedMatrix matrix)
     {
         var memory = _accelerator.Allocate1D<byte>(Math.Max(1, matrix.Data.LongLength));
         var buffer = new IlgpuBuffer<byte>(_accelerator, memory, _ledger, MemoryUse.Weights);

@@ -28,7 +28,7 @@ namespace MusicGen.Kernels.Ilgpu;
 /// (<see cref="IlgpuBuffer{T}.Dispose"/>, <see cref="DeviceScratch{T}"/> growing): a free is not ordered on the
 /// stream, and a queued kernel may still use the memory.
 /// </remarks>
-public sealed partial class IlgpuBackend : IBackend
+public sealed partial class IlgpuBackend : CheckedBackend
 {
     private readonly Context _context;
     private readonly Accelerator _accelerator;
@@ -44,14 +44,14 @@ public sealed partial class IlgpuBackend : IBackend
 
     public IlgpuDevice Device { get; }
 
-    public string Name => $"{Device.DeviceName} ({Device.Name}, ILGPU)";
+    public override string Name => $"{Device.DeviceName} ({Device.Name}, ILGPU)";
 
     private readonly MemoryLedger _ledger = new();
     private readonly DeviceCounters _counters = new();
 
-    public DeviceMemory Memory => _ledger.Current;
+    public override DeviceMemory Memory => _ledger.Current;
 
-    public BackendCounters Counters => _counters.Current;
+    public override BackendCounters Counters => _counters.Current;
 
     /// <summary>A backend on device <paramref name="index"/> of that kind (see <see cref="IlgpuDevices.List"/>).</summary>
     public static IlgpuBackend Create(IlgpuDeviceKind kind, int index = 0)
@@ -82,12 +82,12 @@ public sealed partial class IlgpuBackend : IBackend
         _results = new DeviceScratch<int>(accelerator, _ledger, _counters);
     }
 
-    public Tensor Allocate(params int[] shape) => Zeroed<float>(shape, WeightType.F32);
+    public override Tensor Allocate(params int[] shape) => Zeroed<float>(shape, WeightType.F32);
 
-    public Tensor AllocateUninitialized(params int[] shape) => new(this, NewBuffer<float>(shape), 0, shape, ownsBuffer: true);
+    public override Tensor AllocateUninitialized(params int[] shape) => new(this, NewBuffer<float>(shape), 0, shape, ownsBuffer: true);
 
     /// <summary>
-    /// A zero-filled tensor of elements of type T (float32, or float16 and bytes for <see cref="AllocateCache"/>): the
+    /// A zero-filled tensor of elements of type T (float32, or float16 and bytes for <see cref="IBackend.AllocateCache"/>): the
     /// zeroing is queued on the default stream, ahead of every later kernel and copy.
     /// </summary>
     private Tensor Zeroed<T>(int[] shape, WeightType type) where T : unmanaged
@@ -97,31 +97,25 @@ public sealed partial class IlgpuBackend : IBackend
         return new Tensor(this, buffer, 0, shape, ownsBuffer: true, type);
     }
 
-    public Tensor Upload(ReadOnlySpan<float> data, params int[] shape) => Uploaded(data, shape, MemoryUse.Tensors);
+    protected override Tensor UploadCore(ReadOnlySpan<float> data, int[] shape) => Uploaded(data, shape, MemoryUse.Tensors);
 
-    public Tensor Adopt(float[] data, params int[] shape) => Uploaded(data, shape, MemoryUse.Weights);
+    protected override Tensor AdoptCore(float[] data, int[] shape) => Uploaded(data, shape, MemoryUse.Weights);
 
     private Tensor Uploaded(ReadOnlySpan<float> data, int[] shape, MemoryUse use)
     {
-        if (data.Length != ShapeText.ElementCount(shape))
-            throw new ArgumentException($"{data.Length} values for shape {ShapeText.Format(shape)}");
         var tensor = new Tensor(this, NewBuffer<float>(shape, use), 0, shape, ownsBuffer: true);
-        Upload(data, tensor);
+        UploadCore(data, tensor);
         return tensor;
     }
 
-    public void Upload(ReadOnlySpan<float> data, Tensor destination)
+    protected override void UploadCore(ReadOnlySpan<float> data, Tensor destination)
     {
-        if (data.Length != destination.Length)
-            throw new ArgumentException($"{data.Length} values for {ShapeText.Format(destination.Shape)}");
         View(destination).CopyFromCPU(data);
         _counters.CountSynchronization();
     }
 
-    public void Download(Tensor source, Span<float> destination)
+    protected override void DownloadCore(Tensor source, Span<float> destination)
     {
-        if (destination.Length < source.Length)
-            throw new ArgumentException($"{destination.Length} values cannot hold {ShapeText.Format(source.Shape)}");
         View(source).CopyToCPU(destination[..checked((int)source.Length)]);
         _counters.CountSynchronization();
     }
@@ -151,7 +145,7 @@ public sealed partial class IlgpuBackend : IBackend
 
     private static int DivideUp(long count, int size) => checked((int)((count + size - 1) / size));
 
-    public void Dispose()
+    public override void Dispose()
     {
         _indices.Dispose();
         _scales.Dispose();

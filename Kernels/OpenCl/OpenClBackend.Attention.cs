@@ -6,11 +6,10 @@ namespace MusicGen.Kernels.OpenCl;
 
 public sealed partial class OpenClBackend
 {
-    public void Attention(Tensor q, Tensor k, Tensor v, Tensor output, AttentionOptions options)
+    protected override void AttentionCore(Tensor q, Tensor k, Tensor v, Tensor output, AttentionOptions options)
     {
         int batch = q.Dim(0), queries = q.Dim(1), width = q.Dim(2);
         int keyRows = k.Dim(1), keys = options.KeyLength, heads = options.Heads;
-        OperationContracts.Attention(q, k, v, output, options);
         int headDim = width / heads;
         const int maxHeadDim = KernelSizes.AttentionThreads * KernelSizes.AttentionSlots;
         if (headDim > maxHeadDim)

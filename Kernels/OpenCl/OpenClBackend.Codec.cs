@@ -5,10 +5,9 @@ namespace MusicGen.Kernels.OpenCl;
 
 public sealed partial class OpenClBackend
 {
-    public void NearestCodes(Tensor x, Tensor codebook, Span<int> codes)
+    protected override void NearestCodesCore(Tensor x, Tensor codebook, Span<int> codes)
     {
         int size = codebook.Dim(0), d = codebook.Dim(1), n = codes.Length;
-        OperationContracts.NearestCodes(x, codebook, codes.Length);
         if (n == 0) return;
         var norms = _work.Reserve((long)size * sizeof(float));
         _kernels.CodebookNorms.Start().Tensor(codebook).Memory(norms).Int(size).Int(d)
@@ -19,10 +18,9 @@ public sealed partial class OpenClBackend
         _cl.Read(found, 0, codes);
     }
 
-    public void LstmStep(Tensor gates, Tensor recurrentWeight, Tensor cell, Tensor output, int t)
+    protected override void LstmStepCore(Tensor gates, Tensor recurrentWeight, Tensor cell, Tensor output, int t)
     {
         int batch = gates.Dim(0), steps = gates.Dim(1), hidden = recurrentWeight.Dim(1);
-        OperationContracts.LstmStep(gates, recurrentWeight, cell, output, t);
         // z[b, 4H] = W_hh · h[b, t − 1]: the rows of h are output rows steps·H apart, read in place.
         var z = _work.Reserve((long)batch * 4 * hidden * sizeof(float));
         var outputs = KernelArguments.MemoryOf(_cl, output);

@@ -7,10 +7,9 @@ namespace MusicGen.Kernels.OpenCl;
 
 public sealed partial class OpenClBackend
 {
-    public void CopyBlocks(Tensor source, long sourceOffset, long sourceStride, Tensor destination, long destinationOffset,
+    protected override void CopyBlocksCore(Tensor source, long sourceOffset, long sourceStride, Tensor destination, long destinationOffset,
         long destinationStride, int blockLength, int blockCount)
     {
-        OperationContracts.CopyBlocks(source, sourceOffset, sourceStride, destination, destinationOffset, destinationStride, blockLength, blockCount);
         if (blockLength == 0 || blockCount == 0) return;
         long sourceStart = source.Offset + sourceOffset, sourceEnd = sourceStart + (blockCount - 1) * sourceStride + blockLength;
         long destinationStart = destination.Offset + destinationOffset, destinationEnd = destinationStart + (blockCount - 1) * destinationStride + blockLength;
@@ -56,21 +55,19 @@ public sealed partial class OpenClBackend
             .Memory(destination).Int(checked((int)destinationStart)).Int(checked((int)destinationStride)).Int(blockLength)
             .Run([KernelSizes.RoundUp(blockLength, KernelSizes.ElementThreads), blockCount], [KernelSizes.ElementThreads, 1]);
 
-    public void Transpose(Tensor x, Tensor y)
+    protected override void TransposeCore(Tensor x, Tensor y)
     {
         int m = x.Dim(-2), n = x.Dim(-1);
         int batch = checked((int)(x.Length / Math.Max(1L, (long)m * n)));
-        OperationContracts.Transpose(x, y);
         const int tile = KernelSizes.TransposeTile;
         _kernels.Transpose.Start().Tensor(x).Tensor(y).Int(m).Int(n)
             .Run([KernelSizes.RoundUp(n, tile), KernelSizes.RoundUp(m, tile), batch], [tile, tile, 1]);
     }
 
-    public void Pad1d(Tensor x, Tensor y, int left, int right, PadMode mode)
+    protected override void Pad1dCore(Tensor x, Tensor y, int left, int right, PadMode mode)
     {
         int length = x.Dim(-1), padded = length + left + right;
         int rows = length == 0 ? 0 : checked((int)(x.Length / length));
-        OperationContracts.Pad1d(x, y, left, right);
         if (rows == 0) return;
         // The edge positions' sources come from the rule every backend shares; the interior is a plain copy.
         int edgeCount = left + right;

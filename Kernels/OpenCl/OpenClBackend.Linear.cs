@@ -6,11 +6,10 @@ namespace MusicGen.Kernels.OpenCl;
 
 public sealed partial class OpenClBackend
 {
-    public void Linear(Tensor x, Tensor weight, Tensor? bias, Tensor y, LinearEpilogue epilogue = default)
+    protected override void LinearCore(Tensor x, Tensor weight, Tensor? bias, Tensor y, LinearEpilogue epilogue)
     {
         int n = weight.Dim(0), k = weight.Dim(1);
         int m = checked((int)(x.Length / k));
-        OperationContracts.Linear(x, weight, bias, y, epilogue);
         Product(KernelArguments.MemoryOf(_cl, x), checked((int)x.Offset), k, weight, bias,
             KernelArguments.MemoryOf(_cl, y), checked((int)y.Offset), m, n, k, epilogue);
     }

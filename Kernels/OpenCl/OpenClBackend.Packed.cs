@@ -7,7 +7,7 @@ namespace MusicGen.Kernels.OpenCl;
 public sealed partial class OpenClBackend
 {
     /// <summary>The packed bytes as they are, in one device buffer; kernels convert weights as they read them.</summary>
-    public unsafe Tensor UploadPacked(PackedMatrix matrix)
+    public override unsafe Tensor UploadPacked(PackedMatrix matrix)
     {
         ClMemHandle memory;
         fixed (byte* p = matrix.Data) memory = _cl.CreateBuffer(Math.Max(1, matrix.Data.LongLength), matrix.Data.Length == 0 ? null : p);

@@ -12,7 +12,7 @@ namespace MusicGen.Kernels.OpenCl;
 /// arguments between setting and launching, so one backend is used by one thread at a time. The operations live in
 /// partial files by kind.
 /// </summary>
-public sealed partial class OpenClBackend : IBackend
+public sealed partial class OpenClBackend : CheckedBackend
 {
     private readonly ClContext _cl;
     private readonly ClProgramHandle _program;
@@ -30,7 +30,7 @@ public sealed partial class OpenClBackend : IBackend
     /// <summary>Whether the program was compiled by this instance or loaded from the binary cache.</summary>
     internal ProgramOrigin ProgramOrigin { get; }
 
-    public string Name => $"opencl ({Device.Name}, {Device.Platform})";
+    public override string Name => $"opencl ({Device.Name}, {Device.Platform})";
 
     /// <summary>A backend on device <paramref name="deviceIndex"/> of <see cref="OpenClDevices.List"/> (GPUs first).</summary>
     public static OpenClBackend Create(int deviceIndex = 0) => new(OpenClDevices.Get(deviceIndex), ProgramBinaryCache.Default());
@@ -56,22 +56,21 @@ public sealed partial class OpenClBackend : IBackend
         }
     }
 
-    public Tensor Allocate(params int[] shape)
+    public override Tensor Allocate(params int[] shape)
     {
         var tensor = AllocateUninitialized(shape);
         _cl.FillZero(KernelArguments.MemoryOf(_cl, tensor), 0, tensor.Length * sizeof(float));
         return tensor;
     }
 
-    public Tensor AllocateUninitialized(params int[] shape)
+    public override Tensor AllocateUninitialized(params int[] shape)
     {
         long length = CheckedLength(shape);
         return Own(_cl.CreateBuffer(length * sizeof(float)), length, length * sizeof(float), shape);
     }
 
-    public Tensor AllocateCache(WeightType type, params int[] shape)
+    protected override Tensor AllocateCacheCore(WeightType type, int[] shape)
     {
-        OperationContracts.AllocateCache(type, shape);
         if (type == WeightType.F32) return Allocate(shape);
         // float16 elements, or q8 ones as the bytes of a q8 matrix (values, then scales: see attention.cl), rounded
         // up to whole floats: the zeroing fills 4-byte patterns.
@@ -81,15 +80,13 @@ public sealed partial class OpenClBackend : IBackend
         return Own(memory, length, bytes, shape, type);
     }
 
-    public Tensor Upload(ReadOnlySpan<float> data, params int[] shape) => Uploaded(data, shape, MemoryUse.Tensors);
+    protected override Tensor UploadCore(ReadOnlySpan<float> data, int[] shape) => Uploaded(data, shape, MemoryUse.Tensors);
 
-    public Tensor Adopt(float[] data, params int[] shape) => Uploaded(data, shape, MemoryUse.Weights);
+    protected override Tensor AdoptCore(float[] data, int[] shape) => Uploaded(data, shape, MemoryUse.Weights);
 
     private unsafe Tensor Uploaded(ReadOnlySpan<float> data, int[] shape, MemoryUse use)
     {
         long length = CheckedLength(shape);
-        if (data.Length != length)
-            throw new ArgumentException($"{data.Length} values for shape {ShapeText.Format(shape)}");
         ClMemHandle memory;
         fixed (float* p = data) memory = _cl.CreateBuffer(length * sizeof(float), length == 0 ? null : p);
         return Own(memory, length, length * sizeof(float), shape, use: use);
@@ -97,9 +94,9 @@ public sealed partial class OpenClBackend : IBackend
 
     private readonly MemoryLedger _ledger = new();
 
-    public DeviceMemory Memory => _ledger.Current;
+    public override DeviceMemory Memory => _ledger.Current;
 
-    public BackendCounters Counters => new(_cl.Launches, _cl.Synchronizations);
+    public override BackendCounters Counters => new(_cl.Launches, _cl.Synchronizations);
 
     /// <summary>
     /// A tensor of <paramref name="length"/> elements owning a new buffer of <paramref name="bytes"/>, counted in
@@ -111,19 +108,11 @@ public sealed partial class OpenClBackend : IBackend
         return new Tensor(this, new ClBuffer(_cl, memory, length, () => _ledger.Add(use, -bytes)), 0, shape, ownsBuffer: true, type);
     }
 
-    public void Upload(ReadOnlySpan<float> data, Tensor destination)
-    {
-        if (data.Length != destination.Length || destination.ElementType != WeightType.F32)
-            throw new ArgumentException($"{data.Length} float32 values for {destination}");
+    protected override void UploadCore(ReadOnlySpan<float> data, Tensor destination) =>
         _cl.Write(KernelArguments.MemoryOf(_cl, destination), destination.Offset * sizeof(float), data);
-    }
 
-    public void Download(Tensor source, Span<float> destination)
-    {
-        if (destination.Length < source.Length || source.ElementType != WeightType.F32)
-            throw new ArgumentException($"{destination.Length} float32 values cannot hold {source}");
+    protected override void DownloadCore(Tensor source, Span<float> destination) =>
         _cl.Read(KernelArguments.MemoryOf(_cl, source), source.Offset * sizeof(float), destination[..checked((int)source.Length)]);
-    }
 
     /// <summary>Kernels index elements with 32-bit integers, which bounds one buffer at 2³¹ − 1 elements (8 GiB).</summary>
     private static long CheckedLength(int[] shape)
@@ -139,7 +128,7 @@ public sealed partial class OpenClBackend : IBackend
 
     private static long Tiles(long count) => (count + KernelSizes.Tile - 1) / KernelSizes.Tile * KernelSizes.TileThreads;
 
-    public void Dispose()
+    public override void Dispose()
     {
         _kernels.Dispose();
         _program.Dispose();

@@ -15,11 +15,10 @@ public sealed partial class CpuBackend
         float[]? Bias, int BiasOffset, float[]? Mask, int MaskOffset, CpuCacheBuffer? CachedKeys, CpuCacheBuffer? CachedValues,
         int Heads, int Queries, int Keys, int KeyRows, int Width, int HeadDim, float Scale, bool Causal, int QueryOffset);
 
-    public void Attention(Tensor q, Tensor k, Tensor v, Tensor output, AttentionOptions options)
+    protected override void AttentionCore(Tensor q, Tensor k, Tensor v, Tensor output, AttentionOptions options)
     {
         int batch = q.Dim(0), queries = q.Dim(1), width = q.Dim(2);
         int keyRows = k.Dim(1), keys = options.KeyLength, heads = options.Heads;
-        OperationContracts.Attention(q, k, v, output, options);
 
         bool cached = k.ElementType != WeightType.F32;
         var job = new AttentionJob(
@@ -111,10 +110,9 @@ public sealed partial class CpuBackend
         for (; p < v.Length; p++) sum[p] = v[p] * w + sum[p];
     }
 
-    public void NearestCodes(Tensor x, Tensor codebook, Span<int> codes)
+    protected override void NearestCodesCore(Tensor x, Tensor codebook, Span<int> codes)
     {
         int size = codebook.Dim(0), d = codebook.Dim(1), n = codes.Length;
-        OperationContracts.NearestCodes(x, codebook, codes.Length);
         var es = Array(codebook, out int eo);
         var norms = new float[size];
         for (int c = 0; c < size; c++) norms[c] = TensorPrimitives.SumOfSquares(es.AsSpan(eo + c * d, d));

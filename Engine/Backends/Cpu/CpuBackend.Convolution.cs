@@ -10,19 +10,18 @@ namespace MusicGen.Engine.Backends.Cpu;
 
 public sealed partial class CpuBackend
 {
-    public void Conv1d(Tensor x, Tensor weight, Tensor? bias, Tensor y, int stride, int dilation) =>
-        PaddedConv1d(x, weight, bias, y, stride, dilation, 0, 0, PadMode.Zero);
+    protected override void Conv1dCore(Tensor x, Tensor weight, Tensor? bias, Tensor y, int stride, int dilation) =>
+        PaddedConv1dCore(x, weight, bias, y, stride, dilation, 0, 0, PadMode.Zero);
 
     /// <summary>
     /// Conv1d as the product weight[Cout, Cin·K] · columns[Cin·K, Tout], one panel of output steps at a time; the
     /// columns are read from the input in place or gathered into a packed panel (see <see cref="ConvolutionGemm"/>),
     /// through the padding rule where a panel reaches past the input's ends.
     /// </summary>
-    public void PaddedConv1d(Tensor x, Tensor weight, Tensor? bias, Tensor y, int stride, int dilation, int padLeft, int padRight, PadMode mode)
+    protected override void PaddedConv1dCore(Tensor x, Tensor weight, Tensor? bias, Tensor y, int stride, int dilation, int padLeft, int padRight, PadMode mode)
     {
         int batch = x.Dim(0), cin = x.Dim(1), tin = x.Dim(2);
         int cout = weight.Dim(0), kernel = weight.Dim(2), tout = y.Dim(2);
-        OperationContracts.Conv1d(x, weight, bias, y, stride, dilation, padLeft, padRight);
         var padding = new InputPadding(tin, padLeft, padRight, mode);
         if (cout == 1 && stride == 1)
         {
@@ -59,12 +58,11 @@ public sealed partial class CpuBackend
     /// The transposed convolution as the product polyphase[s·Cout, Cin·taps] · columns[Cin·taps, frames]: row
     /// (p, co) of the product at frame q is output q·s + p of channel co, scattered into place with the bias.
     /// </summary>
-    public void ConvTranspose1d(Tensor x, Tensor polyphaseWeight, Tensor? bias, Tensor y, int stride, int kernelSize, int trimLeft)
+    protected override void ConvTranspose1dCore(Tensor x, Tensor polyphaseWeight, Tensor? bias, Tensor y, int stride, int kernelSize, int trimLeft)
     {
         int batch = x.Dim(0), cin = x.Dim(1), tin = x.Dim(2);
         int cout = y.Dim(1), tout = y.Dim(2);
         int taps = ConvTransposeWeights.Taps(kernelSize, stride);
-        OperationContracts.ConvTranspose1d(x, polyphaseWeight, bias, y, stride, kernelSize, trimLeft);
         int firstFrame = trimLeft / stride, endFrame = (trimLeft + tout - 1) / stride + 1;
         var tiling = PanelTiling.For(batch, endFrame - firstFrame, stride * cout, cin * taps);
         var job = new ConvTransposeJob(Array(x, out int xo), xo, Array(polyphaseWeight, out int wo), wo, Array(y, out int yo), yo,
@@ -386,11 +384,10 @@ public sealed partial class CpuBackend
         int InChannels, int InLength, int OutChannels, int OutLength, int Taps, int Stride, int TrimLeft,
         int FirstFrame, int EndFrame, PanelTiling Tiling);
 
-    public void Pad1d(Tensor x, Tensor y, int left, int right, PadMode mode)
+    protected override void Pad1dCore(Tensor x, Tensor y, int left, int right, PadMode mode)
     {
         int length = x.Dim(-1), padded = length + left + right;
         int rows = length == 0 ? 0 : checked((int)(x.Length / length));
-        OperationContracts.Pad1d(x, y, left, right);
         var xs = Span(x);
         var ys = Span(y);
         for (int r = 0; r < rows; r++)

@@ -19,10 +19,9 @@ public sealed partial class CpuBackend
     /// cache, is the part it reads first (faster than walking it the same way every step). A packed W_hh (bfloat16:
     /// half the bytes) is converted in registers by the skinny packed kernels.
     /// </summary>
-    public void LstmStep(Tensor gates, Tensor recurrentWeight, Tensor cell, Tensor output, int t)
+    protected override void LstmStepCore(Tensor gates, Tensor recurrentWeight, Tensor cell, Tensor output, int t)
     {
         int batch = gates.Dim(0), steps = gates.Dim(1), hidden = recurrentWeight.Dim(1);
-        OperationContracts.LstmStep(gates, recurrentWeight, cell, output, t);
         if (recurrentWeight.ElementType != WeightType.F32 && recurrentWeight.Buffer is not CpuPackedBuffer)
             throw new ArgumentException($"{recurrentWeight} is not a packed matrix of the CPU backend");
         var gs = Array(gates, out int go);

@@ -9,7 +9,7 @@ public sealed partial class CpuBackend
     /// The packed bytes are kept as they are, the kernels reading every type's layout directly, except q8 and q4
     /// beside integer dot products (<see cref="IntegerProducts"/>), which are laid out in <see cref="IntegerGemm"/>'s row groups.
     /// </summary>
-    public Tensor UploadPacked(PackedMatrix matrix)
+    public override Tensor UploadPacked(PackedMatrix matrix)
     {
         var buffer = IntegerProducts && matrix.Type is WeightType.Q8 or WeightType.Q4
             ? new CpuPackedBuffer(IntegerGemm.Interleave(matrix), _ledger, rowGroups: true)

@@ -14,10 +14,9 @@ public sealed partial class CpuBackend
     /// of tens of megabytes through memory six times. Each product is the convolutions' panel product with the
     /// same sums in the same order, so the result equals the unfused operations bit for bit.
     /// </summary>
-    public void ResidualUnit(Tensor x, Tensor narrowWeight, Tensor narrowBias, Tensor wideWeight, Tensor wideBias, Tensor y,
+    protected override void ResidualUnitCore(Tensor x, Tensor narrowWeight, Tensor narrowBias, Tensor wideWeight, Tensor wideBias, Tensor y,
         int dilation, int padLeft, int padRight, PadMode mode)
     {
-        OperationContracts.ResidualUnit(x, narrowWeight, narrowBias, wideWeight, wideBias, y, dilation, padLeft, padRight);
         int batch = x.Dim(0), length = x.Dim(2), tiles = (length + ResidualTile - 1) / ResidualTile;
         var job = new ResidualJob(Array(x, out int xo), xo, Array(narrowWeight, out int nwo), nwo, Array(narrowBias, out int nbo), nbo,
             Array(wideWeight, out int wwo), wwo, Array(wideBias, out int wbo), wbo, Array(y, out int yo), yo,

@@ -12,7 +12,7 @@ namespace MusicGen.Engine.Backends.Cpu;
 /// The managed CPU backend: tensors in managed arrays, SIMD inner loops (System.Numerics vectors and
 /// TensorPrimitives), work split across every core. The heavier operations live in partial files by kind.
 /// </summary>
-public sealed partial class CpuBackend : IBackend
+public sealed partial class CpuBackend : CheckedBackend
 {
     /// <summary>
     /// A CPU backend; <paramref name="integerProducts"/>: multiply q8 and q4 weights with 8-bit integer dot products
@@ -26,54 +26,40 @@ public sealed partial class CpuBackend : IBackend
     /// </summary>
     public bool IntegerProducts { get; }
 
-    public string Name => $"cpu ({CpuParallel.Workers} threads, {System.Numerics.Vector<float>.Count * 32}-bit vectors{(IntegerProducts ? ", 8-bit dot products" : "")})";
+    public override string Name => $"cpu ({CpuParallel.Workers} threads, {System.Numerics.Vector<float>.Count * 32}-bit vectors{(IntegerProducts ? ", 8-bit dot products" : "")})";
 
     private readonly BufferPool _pool = new();
     private readonly MemoryLedger _ledger = new();
 
     /// <summary>The managed and native memory the backend's tensors hold; the pool's idle arrays are its scratch.</summary>
-    public DeviceMemory Memory => _ledger.Current with { Scratch = _pool.RetainedBytes };
+    public override DeviceMemory Memory => _ledger.Current with { Scratch = _pool.RetainedBytes };
 
     /// <summary>Always zero: the operations run on the host, with no launches and nothing to wait for.</summary>
-    public BackendCounters Counters => default;
+    public override BackendCounters Counters => default;
 
-    public Tensor Allocate(params int[] shape) => Rented(shape, clear: true);
+    public override Tensor Allocate(params int[] shape) => Rented(shape, clear: true);
 
-    public Tensor AllocateUninitialized(params int[] shape) => Rented(shape, clear: false);
+    public override Tensor AllocateUninitialized(params int[] shape) => Rented(shape, clear: false);
 
     private Tensor Rented(int[] shape, bool clear) =>
         new(this, new CpuBuffer(_pool.Rent(checked((int)ShapeText.ElementCount(shape)), clear), _ledger, MemoryUse.Tensors, _pool), 0, shape, ownsBuffer: true);
 
-    public Tensor AllocateCache(WeightType type, params int[] shape)
+    protected override Tensor AllocateCacheCore(WeightType type, int[] shape)
     {
-        OperationContracts.AllocateCache(type, shape);
         return type == WeightType.F32
             ? Allocate(shape)
             : new(this, new CpuCacheBuffer(type, ShapeText.ElementCount(shape), _ledger), 0, shape, ownsBuffer: true, type);
     }
 
-    public Tensor Upload(ReadOnlySpan<float> data, params int[] shape)
-    {
-        if (data.Length != ShapeText.ElementCount(shape))
-            throw new ArgumentException($"{data.Length} values for shape {ShapeText.Format(shape)}");
-        return new Tensor(this, new CpuBuffer(data.ToArray(), _ledger, MemoryUse.Tensors), 0, shape, ownsBuffer: true);
-    }
+    protected override Tensor UploadCore(ReadOnlySpan<float> data, int[] shape) =>
+        new(this, new CpuBuffer(data.ToArray(), _ledger, MemoryUse.Tensors), 0, shape, ownsBuffer: true);
 
-    public Tensor Adopt(float[] data, params int[] shape)
-    {
-        if (data.Length != ShapeText.ElementCount(shape))
-            throw new ArgumentException($"{data.Length} values for shape {ShapeText.Format(shape)}");
-        return new Tensor(this, new CpuBuffer(data, _ledger, MemoryUse.Weights), 0, shape, ownsBuffer: true);
-    }
+    protected override Tensor AdoptCore(float[] data, int[] shape) =>
+        new(this, new CpuBuffer(data, _ledger, MemoryUse.Weights), 0, shape, ownsBuffer: true);
 
-    public void Upload(ReadOnlySpan<float> data, Tensor destination)
-    {
-        if (data.Length != destination.Length)
-            throw new ArgumentException($"{data.Length} values for {ShapeText.Format(destination.Shape)}");
-        data.CopyTo(Span(destination));
-    }
+    protected override void UploadCore(ReadOnlySpan<float> data, Tensor destination) => data.CopyTo(Span(destination));
 
-    public void Download(Tensor source, Span<float> destination) => Span(source).CopyTo(destination);
+    protected override void DownloadCore(Tensor source, Span<float> destination) => Span(source).CopyTo(destination);
 
     /// <summary>The elements of a tensor of this backend.</summary>
     public static Span<float> Span(Tensor tensor)
@@ -83,7 +69,7 @@ public sealed partial class CpuBackend : IBackend
         return buffer.Data.AsSpan(checked((int)tensor.Offset), checked((int)tensor.Length));
     }
 
-    /// <summary>The storage of a float16 or q8 cache of this backend (<see cref="AllocateCache"/>).</summary>
+    /// <summary>The storage of a float16 or q8 cache of this backend (<see cref="IBackend.AllocateCache"/>).</summary>
     private static CpuCacheBuffer CacheBuffer(Tensor tensor) =>
         tensor.Buffer as CpuCacheBuffer ?? throw new ArgumentException($"{tensor} is not a key/value cache of the CPU backend");
 
@@ -97,9 +83,8 @@ public sealed partial class CpuBackend : IBackend
     /// The epilogue composed of this backend's operations: the product into a pooled tensor then added or copied
     /// plane by plane, or the activation in place.
     /// </summary>
-    public void Linear(Tensor x, Tensor weight, Tensor? bias, Tensor y, LinearEpilogue epilogue = default)
+    protected override void LinearCore(Tensor x, Tensor weight, Tensor? bias, Tensor y, LinearEpilogue epilogue)
     {
-        OperationContracts.Linear(x, weight, bias, y, epilogue);
         if (y.Length == 0) return;
         if (epilogue.PlaneWidth == 0 && !epilogue.Accumulates)
         {
@@ -143,10 +128,9 @@ public sealed partial class CpuBackend : IBackend
         }
     }
 
-    public void LayerNorm(Tensor x, Tensor weight, Tensor? bias, Tensor y, float eps)
+    protected override void LayerNormCore(Tensor x, Tensor weight, Tensor? bias, Tensor y, float eps)
     {
         int d = weight.Dim(-1);
-        OperationContracts.Norm("LayerNorm", x, weight, bias, y);
         var xs = Array(x, out int xo);
         var ys = Array(y, out int yo);
         var ws = Array(weight, out int wo);
@@ -169,10 +153,9 @@ public sealed partial class CpuBackend : IBackend
         });
     }
 
-    public void RmsNorm(Tensor x, Tensor weight, Tensor y, float eps)
+    protected override void RmsNormCore(Tensor x, Tensor weight, Tensor y, float eps)
     {
         int d = weight.Dim(-1);
-        OperationContracts.Norm("RmsNorm", x, weight, null, y);
         var xs = Array(x, out int xo);
         var ys = Array(y, out int yo);
         var ws = Array(weight, out int wo);
@@ -190,10 +173,9 @@ public sealed partial class CpuBackend : IBackend
         });
     }
 
-    public void Softmax(Tensor x, Tensor y)
+    protected override void SoftmaxCore(Tensor x, Tensor y)
     {
         int d = x.Dim(-1);
-        OperationContracts.SameLength("Softmax", x, y);
         var xs = Array(x, out int xo);
         var ys = Array(y, out int yo);
         CpuParallel.For(d == 0 ? 0 : (int)(x.Length / d), 4L * d, (xs, xo, ys, yo, d), static (in s, start, end) =>
@@ -211,9 +193,8 @@ public sealed partial class CpuBackend : IBackend
         TensorPrimitives.Divide(y, TensorPrimitives.Sum(y), y);
     }
 
-    public void Activation(Tensor x, Tensor y, ActivationKind kind)
+    protected override void ActivationCore(Tensor x, Tensor y, ActivationKind kind)
     {
-        OperationContracts.SameLength("Activation", x, y);
         var xs = Array(x, out int xo);
         var ys = Array(y, out int yo);
         CpuParallel.For(checked((int)x.Length), 16, (xs, xo, ys, yo, kind), static (in s, start, end) =>
@@ -241,37 +222,32 @@ public sealed partial class CpuBackend : IBackend
         }
     }
 
-    public void Add(Tensor a, Tensor b, Tensor y)
+    protected override void AddCore(Tensor a, Tensor b, Tensor y)
     {
-        OperationContracts.Elementwise("Add", a, b, y);
         TensorPrimitives.Add(Span(a), Span(b), Span(y));
     }
 
-    public void Multiply(Tensor a, Tensor b, Tensor y)
+    protected override void MultiplyCore(Tensor a, Tensor b, Tensor y)
     {
-        OperationContracts.Elementwise("Multiply", a, b, y);
         TensorPrimitives.Multiply(Span(a), Span(b), Span(y));
     }
 
-    public void ScaleRows(Tensor x, ReadOnlySpan<float> scales, Tensor y)
+    protected override void ScaleRowsCore(Tensor x, ReadOnlySpan<float> scales, Tensor y)
     {
         int d = x.Dim(-1);
-        OperationContracts.ScaleRows(x, scales.Length, y);
         var xs = Span(x);
         var ys = Span(y);
         for (int r = 0; r < scales.Length; r++) TensorPrimitives.Multiply(xs.Slice(r * d, d), scales[r], ys.Slice(r * d, d));
     }
 
-    public void Gather(Tensor table, ReadOnlySpan<int> ids, Tensor y, float scale = 1f, bool accumulate = false)
+    protected override void GatherCore(Tensor table, ReadOnlySpan<int> ids, Tensor y, float scale, bool accumulate)
     {
-        int vocabulary = table.Dim(0), d = table.Dim(-1);
-        OperationContracts.Gather(table, ids.Length, y);
+        int d = table.Dim(-1);
         var t = Span(table);
         var ys = Span(y);
         for (int n = 0; n < ids.Length; n++)
         {
             int id = ids[n];
-            if ((uint)id >= (uint)vocabulary) throw new ArgumentOutOfRangeException(nameof(ids), $"id {id} outside a table of {vocabulary} rows");
             var row = t.Slice(id * d, d);
             var output = ys.Slice(n * d, d);
             if (accumulate) TensorPrimitives.MultiplyAdd(row, scale, output, output);
@@ -279,10 +255,9 @@ public sealed partial class CpuBackend : IBackend
         }
     }
 
-    public void CopyBlocks(Tensor source, long sourceOffset, long sourceStride, Tensor destination, long destinationOffset,
+    protected override void CopyBlocksCore(Tensor source, long sourceOffset, long sourceStride, Tensor destination, long destinationOffset,
         long destinationStride, int blockLength, int blockCount)
     {
-        OperationContracts.CopyBlocks(source, sourceOffset, sourceStride, destination, destinationOffset, destinationStride, blockLength, blockCount);
         var s = Span(source);
         if (destination.ElementType != WeightType.F32)
         {
@@ -302,11 +277,10 @@ public sealed partial class CpuBackend : IBackend
     /// y[B, N, M] = x[B, M, N]ᵀ in tiles of 32 × 32, each as 8 × 8 blocks transposed in AVX registers (the LSTM
     /// transposes its input projections, which element by element took several times as long).
     /// </summary>
-    public void Transpose(Tensor x, Tensor y)
+    protected override void TransposeCore(Tensor x, Tensor y)
     {
         int m = x.Dim(-2), n = x.Dim(-1);
         int batch = checked((int)(x.Length / Math.Max(1L, (long)m * n)));
-        OperationContracts.Transpose(x, y);
         var xs = Array(x, out int xo);
         var ys = Array(y, out int yo);
         const int tile = 32;
@@ -361,5 +335,5 @@ public sealed partial class CpuBackend : IBackend
         Avx.Permute2x128(u3, u7, 0x31).StoreUnsafe(ref y, (nuint)(7 * yStride));
     }
 
-    public void Dispose() => _pool.Clear();
+    public override void Dispose() => _pool.Clear();
 }
