@@ -97,14 +97,14 @@ public static class OperationContracts
     public static void Upload(int values, Tensor destination)
     {
         if (values != destination.Length || destination.ElementType != WeightType.F32)
-            throw new ArgumentException($"{values} float32 values for {destination}");
+            throw new ArgumentException($"Upload: {values} float32 values for {destination}");
     }
 
     /// <summary>Download: a float32 tensor into at least as many host values.</summary>
     public static void Download(Tensor source, int values)
     {
         if (values < source.Length || source.ElementType != WeightType.F32)
-            throw new ArgumentException($"{values} float32 values cannot hold {source}");
+            throw new ArgumentException($"Download: {values} float32 values cannot hold {source}");
     }
 
     public static void Attention(Tensor q, Tensor k, Tensor v, Tensor output, AttentionOptions options)

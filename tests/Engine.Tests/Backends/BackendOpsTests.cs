@@ -11,7 +11,7 @@ namespace MusicGen.Tests.Backends;
 /// Every operation of the backend interface against a plain reference implementation, on random shapes
 /// (including sizes that are not multiples of the vector width or tile). Each backend runs the same tests.
 /// </summary>
-public abstract class BackendOpsTests
+public abstract partial class BackendOpsTests
 {
     protected abstract IBackend Backend { get; }
 
