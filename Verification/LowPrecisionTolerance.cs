@@ -1,5 +1,4 @@
 using MusicGen.Engine.Backends;
-using MusicGen.Engine.Backends.Cpu;
 using MusicGen.Loaders;
 using MusicGen.Loaders.Checkpoints;
 using MusicGen.Loaders.Safetensors;
@@ -59,7 +58,7 @@ public sealed record LowPrecisionTolerance(double RelativeRms, double Disagreeme
 
     /// <summary>Whether <paramref name="backend"/> multiplies <paramref name="type"/> weights with integer dot products.</summary>
     public static bool MultipliesWithIntegers(WeightType type, IBackend backend) =>
-        type is WeightType.Q8 or WeightType.Q4 && backend is CpuBackend { IntegerProducts: true };
+        type is WeightType.Q8 or WeightType.Q4 && backend.Capabilities.IntegerProducts;
 
     /// <summary>
     /// The codec beside low-precision weights, whose only change is its LSTMs' bfloat16 recurrent matrices: its

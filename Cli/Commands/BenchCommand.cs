@@ -112,7 +112,7 @@ public static class BenchCommand
     private static void TimeWeightTypes(IBackend backend, CheckpointFolder checkpoint, IReadOnlyList<WeightType> types, int steps, double bandwidth)
     {
         // The host bandwidth is the bar for the CPU backend; a GPU reads its own memory, which is not measured here.
-        bool host = backend is CpuBackend;
+        bool host = backend.Capabilities.OnHost;
         Console.WriteLine($"{"weights",-8}{"load s",8}{"heap GB",9}{"dev GB",8}{"GB/step",9}{"ms/step",9}{"p90 ms",8}{"GB/s",7}{(host ? "  of bw" : "")}{"steps/s",9}{"RTF",7}{"alloc KiB",11}{"launch/step",12}{"sync/step",10}{"launch/layer",13}{"sync/layer",11}");
         using var floats = FloatProductsBeside(backend);
         var memory = new List<(string Label, DeviceMemory Held)>();

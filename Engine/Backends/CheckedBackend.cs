@@ -14,26 +14,40 @@ public abstract class CheckedBackend : IBackend
     public abstract string Name { get; }
     public abstract DeviceMemory Memory { get; }
     public abstract BackendCounters Counters { get; }
+    public abstract BackendCapabilities Capabilities { get; }
 
-    public abstract Tensor Allocate(params int[] shape);
-    public abstract Tensor AllocateUninitialized(params int[] shape);
     public abstract Tensor UploadPacked(PackedMatrix matrix);
     public abstract void Dispose();
 
+    public Tensor Allocate(params int[] shape)
+    {
+        OperationContracts.Shape(shape, Capabilities, Name);
+        return AllocateCore(shape);
+    }
+
+    public Tensor AllocateUninitialized(params int[] shape)
+    {
+        OperationContracts.Shape(shape, Capabilities, Name);
+        return AllocateUninitializedCore(shape);
+    }
+
     public Tensor AllocateCache(WeightType type, params int[] shape)
     {
+        OperationContracts.Shape(shape, Capabilities, Name);
         OperationContracts.AllocateCache(type, shape);
         return AllocateCacheCore(type, shape);
     }
 
     public Tensor Upload(ReadOnlySpan<float> data, params int[] shape)
     {
+        OperationContracts.Shape(shape, Capabilities, Name);
         OperationContracts.HostValues(data.Length, shape);
         return UploadCore(data, shape);
     }
 
     public Tensor Adopt(float[] data, params int[] shape)
     {
+        OperationContracts.Shape(shape, Capabilities, Name);
         OperationContracts.HostValues(data.Length, shape);
         return AdoptCore(data, shape);
     }
@@ -137,7 +151,7 @@ public abstract class CheckedBackend : IBackend
 
     public void Attention(Tensor q, Tensor k, Tensor v, Tensor output, AttentionOptions options)
     {
-        OperationContracts.Attention(q, k, v, output, options);
+        OperationContracts.Attention(q, k, v, output, options, Capabilities, Name);
         AttentionCore(q, k, v, output, options);
     }
 
@@ -166,6 +180,8 @@ public abstract class CheckedBackend : IBackend
         TransposeCore(x, y);
     }
 
+    protected abstract Tensor AllocateCore(int[] shape);
+    protected abstract Tensor AllocateUninitializedCore(int[] shape);
     protected abstract Tensor AllocateCacheCore(WeightType type, int[] shape);
     protected abstract Tensor UploadCore(ReadOnlySpan<float> data, int[] shape);
     protected abstract Tensor AdoptCore(float[] data, int[] shape);

@@ -38,6 +38,9 @@ public interface IBackend : IDisposable
     /// <summary>The kernel launches and host–device synchronizations so far (<see cref="BackendCounters"/>).</summary>
     BackendCounters Counters { get; }
 
+    /// <summary>What the backend can do: limits and the way it multiplies packed weights.</summary>
+    BackendCapabilities Capabilities { get; }
+
     /// <summary>A zero-filled tensor.</summary>
     Tensor Allocate(params int[] shape);
 

@@ -32,8 +32,6 @@ public sealed partial class IlgpuBackend
     {
         int batch = q.Dim(0), queries = q.Dim(1), width = q.Dim(2), heads = options.Heads;
         int headDim = width / heads;
-        if (headDim > LaunchSizes.MaxHeadDim)
-            throw new NotSupportedException($"Attention: head dimension {headDim} exceeds the {LaunchSizes.MaxHeadDim} the ILGPU kernel accumulates");
         if (q.Length == 0) return;
         var shape = new AttentionShape
         {

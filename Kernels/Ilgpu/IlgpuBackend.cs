@@ -53,6 +53,10 @@ public sealed partial class IlgpuBackend : CheckedBackend
 
     public override BackendCounters Counters => _counters.Current;
 
+    /// <summary>Kernels index rows with 32-bit integers; the attention kernel holds a head in shared memory.</summary>
+    public override BackendCapabilities Capabilities { get; } =
+        new(OnHost: false, IntegerProducts: false, MaxHeadDimension: LaunchSizes.MaxHeadDim, MaxElements: int.MaxValue);
+
     /// <summary>A backend on device <paramref name="index"/> of that kind (see <see cref="IlgpuDevices.List"/>).</summary>
     public static IlgpuBackend Create(IlgpuDeviceKind kind, int index = 0)
     {
@@ -82,9 +86,9 @@ public sealed partial class IlgpuBackend : CheckedBackend
         _results = new DeviceScratch<int>(accelerator, _ledger, _counters);
     }
 
-    public override Tensor Allocate(params int[] shape) => Zeroed<float>(shape, WeightType.F32);
+    protected override Tensor AllocateCore(int[] shape) => Zeroed<float>(shape, WeightType.F32);
 
-    public override Tensor AllocateUninitialized(params int[] shape) => new(this, NewBuffer<float>(shape), 0, shape, ownsBuffer: true);
+    protected override Tensor AllocateUninitializedCore(int[] shape) => new(this, NewBuffer<float>(shape), 0, shape, ownsBuffer: true);
 
     /// <summary>
     /// A zero-filled tensor of elements of type T (float32, or float16 and bytes for <see cref="IBackend.AllocateCache"/>): the
@@ -120,12 +124,9 @@ public sealed partial class IlgpuBackend : CheckedBackend
         _counters.CountSynchronization();
     }
 
-    /// <summary>Kernels index rows with 32-bit integers, which bounds one buffer at 2³¹ − 1 elements (8 GiB).</summary>
     private IlgpuBuffer<T> NewBuffer<T>(int[] shape, MemoryUse use = MemoryUse.Tensors) where T : unmanaged
     {
         long length = ShapeText.ElementCount(shape);
-        if (length > int.MaxValue)
-            throw new ArgumentException($"a tensor of shape {ShapeText.Format(shape)} exceeds the {int.MaxValue} elements the ILGPU kernels index");
         return new IlgpuBuffer<T>(_accelerator, _accelerator.Allocate1D<T>(Math.Max(1, length)), _ledger, use);
     }
 

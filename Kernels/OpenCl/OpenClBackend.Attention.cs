@@ -11,9 +11,6 @@ public sealed partial class OpenClBackend
         int batch = q.Dim(0), queries = q.Dim(1), width = q.Dim(2);
         int keyRows = k.Dim(1), keys = options.KeyLength, heads = options.Heads;
         int headDim = width / heads;
-        const int maxHeadDim = KernelSizes.AttentionThreads * KernelSizes.AttentionSlots;
-        if (headDim > maxHeadDim)
-            throw new NotSupportedException($"Attention: head dimension {headDim} exceeds the {maxHeadDim} the OpenCL kernel accumulates");
         // The kernel's CACHE_F32, CACHE_F16, CACHE_Q8; a q8 cache's scales follow its values (a cache is never a view).
         int cacheType = k.ElementType switch { WeightType.F16 => 1, WeightType.Q8 => 2, _ => 0 };
         int scaleStart = k.ElementType == WeightType.Q8 ? checked((int)k.Length) : 0;

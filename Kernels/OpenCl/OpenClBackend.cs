@@ -56,16 +56,16 @@ public sealed partial class OpenClBackend : CheckedBackend
         }
     }
 
-    public override Tensor Allocate(params int[] shape)
+    protected override Tensor AllocateCore(int[] shape)
     {
         var tensor = AllocateUninitialized(shape);
         _cl.FillZero(KernelArguments.MemoryOf(_cl, tensor), 0, tensor.Length * sizeof(float));
         return tensor;
     }
 
-    public override Tensor AllocateUninitialized(params int[] shape)
+    protected override Tensor AllocateUninitializedCore(int[] shape)
     {
-        long length = CheckedLength(shape);
+        long length = ShapeText.ElementCount(shape);
         return Own(_cl.CreateBuffer(length * sizeof(float)), length, length * sizeof(float), shape);
     }
 
@@ -74,7 +74,7 @@ public sealed partial class OpenClBackend : CheckedBackend
         if (type == WeightType.F32) return Allocate(shape);
         // float16 elements, or q8 ones as the bytes of a q8 matrix (values, then scales: see attention.cl), rounded
         // up to whole floats: the zeroing fills 4-byte patterns.
-        long length = CheckedLength(shape), bytes = Math.Max(sizeof(float), (type.ByteCount(1, length) + 3) / 4 * 4);
+        long length = ShapeText.ElementCount(shape), bytes = Math.Max(sizeof(float), (type.ByteCount(1, length) + 3) / 4 * 4);
         var memory = _cl.CreateBuffer(bytes);
         _cl.FillZero(memory, 0, bytes);
         return Own(memory, length, bytes, shape, type);
@@ -86,7 +86,7 @@ public sealed partial class OpenClBackend : CheckedBackend
 
     private unsafe Tensor Uploaded(ReadOnlySpan<float> data, int[] shape, MemoryUse use)
     {
-        long length = CheckedLength(shape);
+        long length = ShapeText.ElementCount(shape);
         ClMemHandle memory;
         fixed (float* p = data) memory = _cl.CreateBuffer(length * sizeof(float), length == 0 ? null : p);
         return Own(memory, length, length * sizeof(float), shape, use: use);
@@ -97,6 +97,10 @@ public sealed partial class OpenClBackend : CheckedBackend
     public override DeviceMemory Memory => _ledger.Current;
 
     public override BackendCounters Counters => new(_cl.Launches, _cl.Synchronizations);
+
+    /// <summary>Kernels index elements with 32-bit integers; the attention kernel's work-group accumulates a head in its slots.</summary>
+    public override BackendCapabilities Capabilities { get; } =
+        new(OnHost: false, IntegerProducts: false, MaxHeadDimension: KernelSizes.AttentionThreads * KernelSizes.AttentionSlots, MaxElements: int.MaxValue);
 
     /// <summary>
     /// A tensor of <paramref name="length"/> elements owning a new buffer of <paramref name="bytes"/>, counted in
@@ -113,15 +117,6 @@ public sealed partial class OpenClBackend : CheckedBackend
 
     protected override void DownloadCore(Tensor source, Span<float> destination) =>
         _cl.Read(KernelArguments.MemoryOf(_cl, source), source.Offset * sizeof(float), destination[..checked((int)source.Length)]);
-
-    /// <summary>Kernels index elements with 32-bit integers, which bounds one buffer at 2³¹ − 1 elements (8 GiB).</summary>
-    private static long CheckedLength(int[] shape)
-    {
-        long length = ShapeText.ElementCount(shape);
-        if (length > int.MaxValue)
-            throw new ArgumentException($"a tensor of shape {ShapeText.Format(shape)} exceeds the {int.MaxValue} elements the OpenCL kernels index");
-        return length;
-    }
 
     /// <summary>One work-group per item of a 1-dimensional range: the global size for that many groups.</summary>
     private static long Groups(long count, int groupSize) => count * groupSize;

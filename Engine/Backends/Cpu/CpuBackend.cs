@@ -37,9 +37,12 @@ public sealed partial class CpuBackend : CheckedBackend
     /// <summary>Always zero: the operations run on the host, with no launches and nothing to wait for.</summary>
     public override BackendCounters Counters => default;
 
-    public override Tensor Allocate(params int[] shape) => Rented(shape, clear: true);
+    /// <summary>No head dimension the host cannot accumulate; a tensor is one managed array.</summary>
+    public override BackendCapabilities Capabilities => new(OnHost: true, IntegerProducts, MaxHeadDimension: int.MaxValue, MaxElements: System.Array.MaxLength);
 
-    public override Tensor AllocateUninitialized(params int[] shape) => Rented(shape, clear: false);
+    protected override Tensor AllocateCore(int[] shape) => Rented(shape, clear: true);
+
+    protected override Tensor AllocateUninitializedCore(int[] shape) => Rented(shape, clear: false);
 
     private Tensor Rented(int[] shape, bool clear) =>
         new(this, new CpuBuffer(_pool.Rent(checked((int)ShapeText.ElementCount(shape)), clear), _ledger, MemoryUse.Tensors, _pool), 0, shape, ownsBuffer: true);

@@ -4,6 +4,7 @@ using MusicGen.Engine.Backends.Cpu;
 using MusicGen.Engine.Tensors;
 using MusicGen.Kernels.Ilgpu;
 using MusicGen.Kernels.OpenCl;
+using MusicGen.Loaders.Checkpoints;
 using MusicGen.Tests.Support;
 
 namespace MusicGen.Tests.Backends;
@@ -62,6 +63,35 @@ public abstract partial class BackendOpsTests
         bad.AssertOutputsUntouched();
     }
 
+    [SkippableFact]
+    public void A_tensor_over_the_backends_element_limit_is_refused_before_it_is_allocated()
+    {
+        SkipUnlessAvailable();
+        int[] shape = [65536, 65536]; // 2³² elements: more than an array or a 32-bit index reaches
+        Assert.True(ShapeCount(shape) > Backend.Capabilities.MaxElements, $"{Backend.Capabilities}");
+        var before = Backend.Memory;
+        foreach (var allocate in new Func<Tensor>[] { () => Backend.Allocate(shape), () => Backend.AllocateUninitialized(shape),
+                     () => Backend.AllocateCache(WeightType.F16, shape) })
+            Assert.Contains("exceeds", Assert.Throws<ArgumentException>(allocate).Message);
+        Assert.Equal(before, Backend.Memory);
+    }
+
+    [SkippableFact]
+    public void Attention_refuses_a_head_wider_than_the_backend_accumulates()
+    {
+        SkipUnlessAvailable();
+        int limit = Backend.Capabilities.MaxHeadDimension;
+        Skip.If(limit > 4096, $"{Backend.Name} accumulates heads of any width");
+        using var bad = new BadCall(Backend);
+        var refusal = Assert.Throws<NotSupportedException>(() =>
+            Backend.Attention(bad.Input(1, 1, limit + 1), bad.Input(1, 2, limit + 1), bad.Input(1, 2, limit + 1), bad.Output(1, 1, limit + 1),
+                new AttentionOptions(1, 1f, 2)));
+        Assert.StartsWith("Attention: head dimension", refusal.Message);
+        bad.AssertOutputsUntouched();
+    }
+
+    private static long ShapeCount(int[] shape) => shape.Aggregate(1L, (count, size) => count * size);
+
     [Fact]
     public void Every_operation_with_tensor_arguments_has_a_mis_shaped_call()
     {
@@ -106,11 +136,11 @@ public abstract partial class BackendOpsTests
 
         public IBackend Backend => backend;
 
-        public Tensor Input(params int[] shape) => Keep(backend.Upload(RandomData.Uniform(_tensors.Count, ShapeCount(shape)), shape));
+        public Tensor Input(params int[] shape) => Keep(backend.Upload(RandomData.Uniform(_tensors.Count, (int)ShapeCount(shape)), shape));
 
         public Tensor Output(params int[] shape)
         {
-            var output = Keep(backend.Upload(Enumerable.Repeat(Untouched, ShapeCount(shape)).ToArray(), shape));
+            var output = Keep(backend.Upload(Enumerable.Repeat(Untouched, (int)ShapeCount(shape)).ToArray(), shape));
             _outputs.Add(output);
             return output;
         }
@@ -136,8 +166,6 @@ public abstract partial class BackendOpsTests
             foreach (var output in _hostOutputs) Assert.All(output, value => Assert.Equal(Untouched, value));
             foreach (var codes in _codes) Assert.All(codes, code => Assert.Equal((int)Untouched, code));
         }
-
-        private static int ShapeCount(int[] shape) => shape.Aggregate(1, (count, size) => count * size);
 
         private Tensor Keep(Tensor tensor)
         {

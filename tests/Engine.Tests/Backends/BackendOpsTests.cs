@@ -26,7 +26,7 @@ public abstract partial class BackendOpsTests
     public void Counters_count_a_launch_per_operation_and_a_synchronization_per_download_and_never_decrease()
     {
         SkipUnlessAvailable();
-        bool onHost = Backend is CpuBackend;
+        bool onHost = Backend.Capabilities.OnHost;
         using var x = Upload(RandomData.Uniform(1, 2 * 8), 2, 8);
         using var w = Upload(RandomData.Uniform(2, 3 * 8), 3, 8);
         using var y = Backend.Allocate(2, 3);
@@ -114,18 +114,14 @@ public abstract partial class BackendOpsTests
         return data;
     }
 
-    /// <summary>
-    /// Whether this backend multiplies <paramref name="type"/> weights against activations rounded to 8 bits per
-    /// block of 32 (<see cref="NaiveOps.RoundedToInt8Blocks"/>), as integer dot products do.
-    /// </summary>
-    protected virtual bool RoundsActivations(WeightType type) => false;
-
     [SkippableTheory]
     [MemberData(nameof(PackedProducts))]
     public void Linear_with_packed_weights_matches_the_decoded_weights(WeightType type, ProductPath path)
     {
         SkipUnlessAvailable();
-        AssertPackedLinearMatchesTheDecodedWeights(Backend, type, RoundsActivations(type), RowsFor(path));
+        // Integer dot products multiply against activations rounded to 8 bits per block of 32 (NaiveOps.RoundedToInt8Blocks).
+        bool roundsActivations = Backend.Capabilities.IntegerProducts && type is WeightType.Q8 or WeightType.Q4;
+        AssertPackedLinearMatchesTheDecodedWeights(Backend, type, roundsActivations, RowsFor(path));
     }
 
     protected static void AssertPackedLinearMatchesTheDecodedWeights(IBackend backend, WeightType type, bool roundsActivations, (int Low, int High) rows)
@@ -789,9 +785,6 @@ public sealed class CpuBackendOpsTests : BackendOpsTests
 {
     protected override IBackend Backend { get; } = new CpuBackend();
 
-    protected override bool RoundsActivations(WeightType type) =>
-        ((CpuBackend)Backend).IntegerProducts && type is WeightType.Q8 or WeightType.Q4;
-
     /// <summary>The float32 products that CPUs without integer dot products run, on every machine.</summary>
     [Theory]
     [InlineData(WeightType.Q8, ProductPath.Skinny)]
@@ -801,7 +794,7 @@ public sealed class CpuBackendOpsTests : BackendOpsTests
     public void Linear_with_packed_weights_and_float_products_matches_the_decoded_weights(WeightType type, ProductPath path)
     {
         using var backend = new CpuBackend(integerProducts: false);
-        Assert.False(backend.IntegerProducts);
+        Assert.False(backend.Capabilities.IntegerProducts);
         AssertPackedLinearMatchesTheDecodedWeights(backend, type, roundsActivations: false, RowsFor(path));
     }
 
