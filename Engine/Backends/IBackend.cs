@@ -26,7 +26,8 @@ public readonly record struct AttentionOptions(
 /// The narrow set of operations every model is written against. Tensors are float32 (packed weight matrices
 /// and key/value caches aside, see <see cref="UploadPacked"/> and <see cref="AllocateCache"/>) and live on the backend's
 /// device; arguments are never resized, so callers allocate outputs once and reuse them. Outputs may alias
-/// inputs only where an operation says so.
+/// inputs only where an operation says so. A backend implements it by deriving from <see cref="CheckedBackend"/>,
+/// which checks each operation's <see cref="OperationContracts"/> before the backend computes.
 /// </summary>
 public interface IBackend : IDisposable
 {
