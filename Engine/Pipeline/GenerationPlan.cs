@@ -19,8 +19,10 @@ public sealed class GenerationPlan
     /// </summary>
     internal GenerationPlan(IReadOnlyList<string> prompts, int batch, SamplingOptions sampling, CodebookLayout layout, int frameRate, int hopLength,
         int? steps = null, double? duration = null, double window = MusicRequest.MaxWindow, double extendStride = MusicRequest.DefaultExtendStride,
-        AudioBatch? audioPrompt = null, CodesBatch? promptCodes = null, MelodyChroma? chroma = null, IReadOnlyList<float[]>? tunes = null)
+        AudioBatch? audioPrompt = null, CodesBatch? promptCodes = null, MelodyChroma? chroma = null, IReadOnlyList<float[]>? tunes = null,
+        IReadOnlyList<PromptChange>? schedule = null)
     {
+        Schedule = schedule ?? [];
         (Prompts, Batch, Sampling, Layout, FrameRate, HopLength) = (prompts, batch, sampling, layout, frameRate, hopLength);
         (AudioPrompt, PromptCodes, Chroma, Tunes) = (audioPrompt, promptCodes, chroma, tunes);
         PromptFrames = PromptFramesOf(audioPrompt, promptCodes, hopLength);
@@ -45,6 +47,20 @@ public sealed class GenerationPlan
 
     /// <summary>The text descriptions, one per item; none for unconditional generation.</summary>
     public IReadOnlyList<string> Prompts { get; }
+
+    /// <summary>The changes of the text over the piece, in order of time (<see cref="MusicRequest.Schedule"/>); none: the prompts throughout.</summary>
+    public IReadOnlyList<PromptChange> Schedule { get; }
+
+    /// <summary>
+    /// The texts window <paramref name="window"/> is conditioned on, one per item: those of the latest change at or
+    /// before its start, else the prompts.
+    /// </summary>
+    public IReadOnlyList<string> PromptsAt(GenerationWindow window)
+    {
+        double start = (double)window.Offset / FrameRate;
+        var change = Schedule.LastOrDefault(c => c.Seconds <= start);
+        return change is null ? Prompts : Enumerable.Repeat(change.Text, Batch).ToArray();
+    }
 
     /// <summary>Items generated together.</summary>
     public int Batch { get; }
