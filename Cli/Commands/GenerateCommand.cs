@@ -55,9 +55,22 @@ public sealed class GenerateCommand
         Description = "Tune whose chroma a melody checkpoint follows (WAV, FLAC, MP3, Ogg, or any format ffmpeg reads): one for every prompt, or one per prompt",
         AllowMultipleArgumentsPerToken = false,
     };
+    private readonly Option<string[]> Then = new("--then")
+    {
+        Description = "SECONDS TEXT: from the first window that starts at or after SECONDS into the piece, the text is TEXT (repeatable, in order of time; a long piece)",
+        Arity = new ArgumentArity(2, 2),
+        AllowMultipleArgumentsPerToken = true,
+    };
+    private readonly Option<string?> Schedule = new("--schedule")
+    {
+        Description = "A file of text changes, one a line: SECONDS TEXT (blank lines and lines starting with # skipped), as --then gives them",
+    };
 
     /// <summary>The most pieces one run generates as a batch.</summary>
     private const int MaxSamples = 64;
+
+    /// <summary>The option the request's schedule came from, for its errors.</summary>
+    private string _scheduleOption = "--then";
 
     private GenerateCommand() { }
 
@@ -86,11 +99,12 @@ public sealed class GenerateCommand
         Melody.EachAccepts("an audio file name", path => !string.IsNullOrWhiteSpace(path));
         var command = new Command("generate", "Generate music from text descriptions, optionally continuing audio or following a melody")
         {
-            Prompts, model, output, OutFormat, Duration, Window, ExtendStride, Tokens, Seed, TopK, TopP, Temperature, Guidance, Greedy, Unconditional, Samples, Continue, Melody, SaveCodes, format, normalize, device, weights, cache, adapters,
+            Prompts, model, output, OutFormat, Duration, Window, ExtendStride, Tokens, Seed, TopK, TopP, Temperature, Guidance, Greedy, Unconditional, Samples, Continue, Melody, Then, Schedule, SaveCodes, format, normalize, device, weights, cache, adapters,
         };
         command.Validators.Add(result =>
         {
             if (result.GetResult(Samples) is not null && !result.GetValue(Unconditional)) result.AddError("--samples goes with --unconditional; with prompts, give one prompt per piece");
+            if (result.GetResult(Then) is not null && result.GetResult(Schedule) is not null) result.AddError("give --then or --schedule, not both");
         });
         command.SetAction(parse => CommandRunner.Run(() => Run(parse, parse.GetValue(model)!, parse.GetValue(output)!, parse.GetValue(format), parse.GetValue(normalize),
             parse.GetValue(device)!, CommonOptions.GivenWeights(parse, weights), CommonOptions.CacheType(parse.GetValue(cache)), CommonOptions.AdapterList(parse.GetValue(adapters)))));
@@ -107,6 +121,7 @@ public sealed class GenerateCommand
         WeightType? cacheType, IReadOnlyList<AdapterReference> adapters)
     {
         bool toStandardOutput = output == AudioOutput.StandardOutput;
+        if (parse.GetResult(Schedule) is not null) _scheduleOption = Schedule.Name;
         var audio = AudioOutput.Resolve(output, sampleFormat, parse.GetValue(OutFormat));
         var normalize = normalization ?? (toStandardOutput ? Normalization.None : Normalization.Loudness);
         if (toStandardOutput && normalize != Normalization.None)
@@ -132,6 +147,7 @@ public sealed class GenerateCommand
             AudioPrompts = ReadAll(parse.GetValue(Continue) ?? [], Continue.Name, warnIfSilent: true, MusicRequest.MaxWindow),
             // A long piece may follow a tune as long as itself (each window takes its part).
             Melodies = ReadAll(parse.GetValue(Melody) ?? [], Melody.Name, warnIfSilent: false, Math.Max(MusicRequest.MaxWindow, parse.GetValue(Duration) ?? 0)),
+            Schedule = parse.GetValue(Schedule) is string scheduleFile ? PromptScheduleText.ReadFile(scheduleFile, Schedule.Name) : PromptScheduleText.FromPairs(parse.GetValue(Then) ?? [], Then.Name),
         };
         // What needs no model is refused before the model loads.
         InOptions(() => request.Validate(Limits));
@@ -221,6 +237,7 @@ public sealed class GenerateCommand
                 [nameof(MusicRequest.Guidance)] = Guidance.Name,
                 [nameof(MusicRequest.AudioPrompts)] = Continue.Name,
                 [nameof(MusicRequest.Melodies)] = Melody.Name,
+                [nameof(MusicRequest.Schedule)] = _scheduleOption,
             };
             throw new InvalidRequestException(e.Render(field => options.GetValueOrDefault(field, field)), e);
         }
