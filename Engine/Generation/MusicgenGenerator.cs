@@ -58,14 +58,15 @@ public sealed class MusicgenGenerator
         cancellation.ThrowIfCancellationRequested();
         using var audio = new SinkAudio(sink, plan, Codec, DecodeAudio);
         using var texts = new TextEncodings(this);
-        var steps = new PieceProgress(progress, plan.Steps);
+        var steps = new PieceProgress(progress, plan.IsEndless ? 0 : plan.Steps);
         var pieces = new List<CodesBatch>();
         WindowCodes? last = null;
         // The codes the next window continues, and where in the piece they start.
         var (previous, previousOffset) = (plan.PromptCodes ?? (plan.AudioPrompt is { } prompt ? Codec.Encode(prompt, Layout.CodebooksPerChannel) : null), 0);
-        for (int w = 0; w < plan.Windows.Count; w++)
+        int w = -1;
+        foreach (var window in plan.WindowsInOrder)
         {
-            var window = plan.Windows[w];
+            w++;
             var windowPrompt = w == 0 ? previous : previous!.FrameRange(window.Offset - previousOffset, window.PromptFrames); // gen_tokens[:, :, stride_tokens:]
             if (window.Steps == 0)
             {
@@ -84,7 +85,7 @@ public sealed class MusicgenGenerator
             };
             var conditioning = Conditioning(plan, texts.Of(plan.PromptsAt(window)), ChromaOf(plan, window));
             last = GenerateWindow(plan, windowPrompt, window.Steps, conditioning, steps, cancellation, onFrames);
-            pieces.Add(last.Codes.FrameRange(keepFrom, last.Codes.Frames - keepFrom));
+            if (!plan.IsEndless) pieces.Add(last.Codes.FrameRange(keepFrom, last.Codes.Frames - keepFrom)); // a piece without end keeps one window
             (previous, previousOffset) = (last.Codes, window.Offset);
         }
         var result = new GenerationResult(CodesBatch.Concatenate(pieces), plan.PromptFrames, last!.SequenceLength, last.DelayedIds);

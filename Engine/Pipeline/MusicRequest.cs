@@ -36,6 +36,13 @@ public sealed record MusicRequest
     /// </summary>
     public double? Duration { get; init; }
 
+    /// <summary>
+    /// Generate without end, window after window (each <see cref="ExtendStride"/> after the last), until cancelled or
+    /// the sink fails: instead of <see cref="Duration"/> and <see cref="Steps"/>. Memory stays that of one window; only
+    /// a sink that streams (<see cref="GenerationSink.ChunkFrames"/>) gets audio.
+    /// </summary>
+    public bool Forever { get; init; }
+
     /// <summary>Seconds of each window of a long piece (default: the model's 30 s; smaller ones are for tests and experiments).</summary>
     public double? Window { get; init; }
 
@@ -118,6 +125,8 @@ public sealed record MusicRequest
             if (Duration is not null) throw new InvalidRequestException(nameof(Steps), "give {Duration} or {Steps}, not both");
             if (steps < 1) throw new InvalidRequestException(nameof(Steps), $"{{Steps}} {steps}: at least one decoding step is needed");
         }
+        if (Forever && (Duration is not null || Steps is not null))
+            throw new InvalidRequestException(nameof(Forever), $"{{Forever}} generates until stopped; give no {{{(Duration is null ? nameof(Steps) : nameof(Duration))}}}");
         // Window and stride are checked whenever either is given, so that a setting never goes unnoticed on a short piece.
         if (Duration is double duration && !(duration > 0 && duration <= limits.MaxDuration))
             throw new InvalidRequestException(nameof(Duration), $"{{Duration}} {duration} s must be more than 0 and at most {limits.MaxDuration:0.##} s{(limits.MaxDuration == MaxDuration ? " (an hour)" : "")}");
@@ -134,7 +143,8 @@ public sealed record MusicRequest
     {
         if (Schedule.Count == 0) return;
         if (Prompts.Count == 0) throw new InvalidRequestException(nameof(Schedule), "{Schedule} changes the text of a piece; give {Prompts} to start with");
-        if (Duration is not double duration) throw new InvalidRequestException(nameof(Schedule), "{Schedule} changes the text of a long piece; give its {Duration}");
+        if ((Forever ? double.PositiveInfinity : Duration) is not double duration)
+            throw new InvalidRequestException(nameof(Schedule), "{Schedule} changes the text of a long piece; give its {Duration}");
         for (int i = 0; i < Schedule.Count; i++)
         {
             var (seconds, text) = Schedule[i];

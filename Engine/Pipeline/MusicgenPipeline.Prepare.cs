@@ -25,14 +25,14 @@ public sealed partial class MusicgenPipeline
         var audioPrompt = request.AudioPrompts.Count > 0 ? AudioPromptOf(request.AudioPrompts, batch) : null;
         if (request.PromptCodes is { } codes) CheckPromptCodes(codes, batch);
         double window = request.Window ?? MusicRequest.MaxWindow;
-        bool longform = request.Steps is null && request.Duration > window;
+        bool longform = request.Forever || (request.Steps is null && request.Duration > window);
         var tunes = request.Melodies.Count > 0 ? MelodyWaveforms(request.Melodies, batch, longform) : null;
         int promptFrames = GenerationPlan.PromptFramesOf(audioPrompt, request.PromptCodes, HopLength);
         var generation = _checkpoint.Generation;
-        int? steps = request.Steps ?? (request.Duration is null ? generation.MaxNewTokens ?? (generation.MaxLength ?? 1500) - 1 - promptFrames : null);
+        int? steps = request.Steps ?? (request.Duration is null && !request.Forever ? generation.MaxNewTokens ?? (generation.MaxLength ?? 1500) - 1 - promptFrames : null);
         var plan = new GenerationPlan(request.Prompts, batch, sampling, _generator.Layout, FrameRate, HopLength, steps, request.Duration, window,
             request.ExtendStride ?? MusicRequest.DefaultExtendStride, audioPrompt, request.PromptCodes,
-            chroma: tunes is null || longform ? null : Chroma(tunes), tunes: longform ? tunes : null, schedule: request.Schedule);
+            chroma: tunes is null || longform ? null : Chroma(tunes), tunes: longform ? tunes : null, schedule: request.Schedule, endless: request.Forever);
         CheckLength(plan, request);
         return plan;
     }
@@ -71,7 +71,7 @@ public sealed partial class MusicgenPipeline
         }
         // A change after the last window starts would change nothing: no window starts with its text.
         double lastStart = (double)plan.Windows[^1].Offset / FrameRate;
-        if (plan.Schedule.Count > 0 && plan.Schedule[^1].Seconds > lastStart)
+        if (plan.Schedule.Count > 0 && !plan.IsEndless && plan.Schedule[^1].Seconds > lastStart)
             throw new InvalidRequestException(nameof(MusicRequest.Schedule), plan.IsLongform
                 ? $"{{Schedule}}'s change at {plan.Schedule[^1].Seconds:0.###} s comes after the last window starts ({lastStart:0.###} s); it would change nothing"
                 : $"{{Schedule}} changes the text at window starts; this piece is one window (longer than its {{Window}}, it is generated window by window)");

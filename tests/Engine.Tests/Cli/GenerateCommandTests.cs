@@ -122,7 +122,7 @@ public class GenerateCommandTests
         using var folder = new TempFolder();
         string output = folder.File("o.wav");
         void Fails(string expected, params string[] args) => AssertFails(output, expected, args);
-        Fails("--duration takes a number of seconds above 0 and at most 3600 (an hour); got '3601'", "pop", "--model", MonoModel, "--duration", "3601");
+        Fails("--duration takes a number of seconds above 0 and at most 3600 (an hour), or 0 for no end (--forever); got '3601'", "pop", "--model", MonoModel, "--duration", "3601");
         Fails("at most 30 s (1503 steps)", "pop", "--model", MonoModel, "--tokens", "2000");
         Fails("--extend-stride 20 s must be more than 0 and less than the window (10 s)", "pop", "--model", MonoModel, "--duration", "60", "--window", "10", "--extend-stride", "20");
         Fails("--window takes a number of seconds above 0 and at most 30; got '40'", "pop", "--model", MonoModel, "--duration", "60", "--window", "40");
