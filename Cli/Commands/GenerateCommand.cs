@@ -55,9 +55,26 @@ public sealed class GenerateCommand
         Description = "Tune whose chroma a melody checkpoint follows (WAV, FLAC, MP3, Ogg, or any format ffmpeg reads): one for every prompt, or one per prompt",
         AllowMultipleArgumentsPerToken = false,
     };
+    private readonly Option<string[]> Then = new("--then")
+    {
+        Description = "SECONDS TEXT: from the first window that starts at or after SECONDS into the piece, the text is TEXT (repeatable, in order of time; a long piece)",
+        Arity = new ArgumentArity(2, 2),
+        AllowMultipleArgumentsPerToken = true,
+    };
+    private readonly Option<bool> Forever = new("--forever")
+    {
+        Description = "With --out -: generate without end, window after window, until Ctrl-C or SIGTERM (the stream ends well-formed) or the reader closes the pipe (exit 0); --duration 0 says the same",
+    };
+    private readonly Option<string?> Schedule = new("--schedule")
+    {
+        Description = "A file of text changes, one a line: SECONDS TEXT (blank lines and lines starting with # skipped), as --then gives them",
+    };
 
     /// <summary>The most pieces one run generates as a batch.</summary>
     private const int MaxSamples = 64;
+
+    /// <summary>The option the request's schedule came from, for its errors.</summary>
+    private string _scheduleOption = "--then";
 
     private GenerateCommand() { }
 
@@ -77,7 +94,7 @@ public sealed class GenerateCommand
         output.Accepts($"an audio file name ({AudioFormat.KnownExtensions}), or - for standard output", path => path == AudioOutput.StandardOutput || AudioFormat.FromExtension(path) is not null);
         OutFormat.Accepts("wav, flac, opus, mp3 or aac", name => AudioFormat.FromName(name!) is { CanStream: true });
         SaveCodes.Accepts("a .safetensors or .json file name", path => CommandLineRules.HasExtension(path!, ".safetensors", ".json"));
-        Duration.Accepts($"a number of seconds above 0 and at most {MusicRequest.MaxDuration} (an hour)", seconds => seconds is > 0 and <= MusicRequest.MaxDuration);
+        Duration.Accepts($"a number of seconds above 0 and at most {MusicRequest.MaxDuration} (an hour), or 0 for no end (--forever)", seconds => seconds is >= 0 and <= MusicRequest.MaxDuration);
         Window.Accepts($"a number of seconds above 0 and at most {MusicRequest.MaxWindow}", seconds => seconds is > 0 and <= MusicRequest.MaxWindow);
         ExtendStride.Accepts($"a number of seconds above 0 and below the window", seconds => seconds is > 0 and < MusicRequest.MaxWindow);
         Tokens.Accepts("a whole number of steps from 1 to 100000", tokens => tokens is >= 1 and <= 100_000);
@@ -86,11 +103,12 @@ public sealed class GenerateCommand
         Melody.EachAccepts("an audio file name", path => !string.IsNullOrWhiteSpace(path));
         var command = new Command("generate", "Generate music from text descriptions, optionally continuing audio or following a melody")
         {
-            Prompts, model, output, OutFormat, Duration, Window, ExtendStride, Tokens, Seed, TopK, TopP, Temperature, Guidance, Greedy, Unconditional, Samples, Continue, Melody, SaveCodes, format, normalize, device, weights, cache, adapters,
+            Prompts, model, output, OutFormat, Duration, Window, ExtendStride, Tokens, Seed, TopK, TopP, Temperature, Guidance, Greedy, Unconditional, Samples, Continue, Melody, Then, Schedule, Forever, SaveCodes, format, normalize, device, weights, cache, adapters,
         };
         command.Validators.Add(result =>
         {
             if (result.GetResult(Samples) is not null && !result.GetValue(Unconditional)) result.AddError("--samples goes with --unconditional; with prompts, give one prompt per piece");
+            if (result.GetResult(Then) is not null && result.GetResult(Schedule) is not null) result.AddError("give --then or --schedule, not both");
         });
         command.SetAction(parse => CommandRunner.Run(() => Run(parse, parse.GetValue(model)!, parse.GetValue(output)!, parse.GetValue(format), parse.GetValue(normalize),
             parse.GetValue(device)!, CommonOptions.GivenWeights(parse, weights), CommonOptions.CacheType(parse.GetValue(cache)), CommonOptions.AdapterList(parse.GetValue(adapters)))));
@@ -107,10 +125,14 @@ public sealed class GenerateCommand
         WeightType? cacheType, IReadOnlyList<AdapterReference> adapters)
     {
         bool toStandardOutput = output == AudioOutput.StandardOutput;
+        if (parse.GetResult(Schedule) is not null) _scheduleOption = Schedule.Name;
         var audio = AudioOutput.Resolve(output, sampleFormat, parse.GetValue(OutFormat));
         var normalize = normalization ?? (toStandardOutput ? Normalization.None : Normalization.Loudness);
         if (toStandardOutput && normalize != Normalization.None)
             throw new MusicGenException($"--normalize {normalize} needs the whole piece; --out - writes the audio as it is generated (leave --normalize out)");
+        bool forever = parse.GetValue(Forever) || parse.GetValue(Duration) == 0;
+        if (forever && !toStandardOutput)
+            throw new MusicGenException($"--forever (or --duration 0) streams without end: give --out - (and pipe it to a player or encoder), not a file");
         var texts = parse.GetValue(Prompts) ?? [];
         bool withoutText = parse.GetValue(Unconditional);
         if (withoutText && texts.Length > 0) throw new MusicGenException("--unconditional takes no prompt");
@@ -119,7 +141,8 @@ public sealed class GenerateCommand
         {
             Prompts = texts,
             Samples = withoutText ? parse.GetValue(Samples) : null,
-            Duration = parse.GetValue(Duration),
+            Duration = forever ? null : parse.GetValue(Duration),
+            Forever = forever,
             Window = parse.GetValue(Window),
             ExtendStride = parse.GetValue(ExtendStride),
             Steps = parse.GetValue(Tokens),
@@ -132,6 +155,7 @@ public sealed class GenerateCommand
             AudioPrompts = ReadAll(parse.GetValue(Continue) ?? [], Continue.Name, warnIfSilent: true, MusicRequest.MaxWindow),
             // A long piece may follow a tune as long as itself (each window takes its part).
             Melodies = ReadAll(parse.GetValue(Melody) ?? [], Melody.Name, warnIfSilent: false, Math.Max(MusicRequest.MaxWindow, parse.GetValue(Duration) ?? 0)),
+            Schedule = parse.GetValue(Schedule) is string scheduleFile ? PromptScheduleText.ReadFile(scheduleFile, Schedule.Name) : PromptScheduleText.FromPairs(parse.GetValue(Then) ?? [], Then.Name),
         };
         // What needs no model is refused before the model loads.
         InOptions(() => request.Validate(Limits));
@@ -158,7 +182,11 @@ public sealed class GenerateCommand
         MusicCodes result;
         string[] files = [];
         using var outputs = AtomicFile.BeginGroup();
-        if (toStandardOutput)
+        if (plan.IsEndless)
+        {
+            return StreamForever(pipeline, plan, audio, cancellation.Token);
+        }
+        else if (toStandardOutput)
         {
             using var stdout = Console.OpenStandardOutput();
             using var writer = audio.Format.OpenWriter(stdout, pipeline.SampleRate, pipeline.Channels, audio.SampleFormat, displayName: "standard output");
@@ -187,6 +215,39 @@ public sealed class GenerateCommand
         foreach (string file in files.Concat(codeFiles)) (toStandardOutput ? Console.Error : Console.Out).WriteLine(file);
         double generated = result.GeneratedSeconds * plan.Batch;
         Console.Error.WriteLine($"{written:0.00} s of audio ({generated:0.00} s generated) in {elapsed.TotalSeconds:0.0} s (real-time factor {elapsed.TotalSeconds / generated:0.00})");
+        return 0;
+    }
+
+    /// <summary>
+    /// Streams a piece without end to standard output until a signal cancels it (the stream is finished, so that it
+    /// ends well-formed) or the reader closes the pipe (nothing more can be written): both end the run with 0.
+    /// </summary>
+    private static int StreamForever(MusicgenPipeline pipeline, GenerationPlan plan, AudioOutput audio, CancellationToken cancellation)
+    {
+        long frames = 0;
+        try
+        {
+            // Not Console.OpenStandardOutput, whose writes ignore a closed pipe (EPIPE): a stream on the descriptor reports it.
+            using var stdout = new FileStream(new Microsoft.Win32.SafeHandles.SafeFileHandle(1, ownsHandle: false), FileAccess.Write, bufferSize: 0);
+            using var writer = audio.Format.OpenWriter(stdout, pipeline.SampleRate, pipeline.Channels, audio.SampleFormat, displayName: "standard output");
+            try
+            {
+                pipeline.Generate(plan, chunk =>
+                {
+                    writer.Write(chunk.Clip(0).Channels);
+                    frames = writer.Frames;
+                }, cancellation: cancellation);
+            }
+            catch (OperationCanceledException)
+            {
+                writer.Finish();
+                Console.Error.WriteLine($"stopped after {(double)frames / pipeline.SampleRate:0.00} s of audio");
+            }
+        }
+        catch (IOException)
+        {
+            Console.Error.WriteLine($"the reader closed standard output after {(double)frames / pipeline.SampleRate:0.00} s of audio");
+        }
         return 0;
     }
 
@@ -221,6 +282,8 @@ public sealed class GenerateCommand
                 [nameof(MusicRequest.Guidance)] = Guidance.Name,
                 [nameof(MusicRequest.AudioPrompts)] = Continue.Name,
                 [nameof(MusicRequest.Melodies)] = Melody.Name,
+                [nameof(MusicRequest.Schedule)] = _scheduleOption,
+                [nameof(MusicRequest.Forever)] = Forever.Name,
             };
             throw new InvalidRequestException(e.Render(field => options.GetValueOrDefault(field, field)), e);
         }

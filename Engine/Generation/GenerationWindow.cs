@@ -24,22 +24,32 @@ public sealed record GenerationWindow(int Offset, int PromptFrames, int Frames, 
     /// rounding can make one at the end) takes no steps.
     /// </summary>
     public static IReadOnlyList<GenerationWindow> Longform(double duration, double window, double extendStride, int frameRate, int promptFrames,
+        CodebookLayout layout) =>
+        Extending(duration, window, extendStride, frameRate, promptFrames, layout).ToList();
+
+    /// <summary>
+    /// The windows of a piece without end, made one at a time as they are asked for: those of <see cref="Longform"/>
+    /// for a piece of infinite duration (every window after the first continues the last window − stride of the one before).
+    /// </summary>
+    public static IEnumerable<GenerationWindow> Endless(double window, double extendStride, int frameRate, int promptFrames, CodebookLayout layout) =>
+        Extending(double.PositiveInfinity, window, extendStride, frameRate, promptFrames, layout);
+
+    private static IEnumerable<GenerationWindow> Extending(double duration, double window, double extendStride, int frameRate, int promptFrames,
         CodebookLayout layout)
     {
-        int totalGenLen = (int)(duration * frameRate);
+        // A piece without end ends where its frames no longer count in an int: more than a year at 50 frames a second.
+        long totalGenLen = double.IsPositiveInfinity(duration) ? int.MaxValue : (long)(duration * frameRate);
         int strideTokens = (int)(frameRate * extendStride);
         int currentGenOffset = 0, promptLength = promptFrames;
-        var windows = new List<GenerationWindow>();
-        while (currentGenOffset + promptLength < totalGenLen)
+        while ((long)currentGenOffset + promptLength < totalGenLen && currentGenOffset <= int.MaxValue - strideTokens)
         {
             double timeOffset = (double)currentGenOffset / frameRate;
             double chunkDuration = Math.Min(duration - timeOffset, window);
             int maxGenLen = (int)(chunkDuration * frameRate);
             int newFrames = Math.Max(0, maxGenLen - promptLength);
-            windows.Add(new GenerationWindow(currentGenOffset, promptLength, maxGenLen, newFrames == 0 ? 0 : layout.StepsFor(newFrames)));
+            yield return new GenerationWindow(currentGenOffset, promptLength, maxGenLen, newFrames == 0 ? 0 : layout.StepsFor(newFrames));
             promptLength = Math.Max(0, Math.Max(maxGenLen, promptLength) - strideTokens); // gen_tokens[:, :, stride_tokens:]
             currentGenOffset += strideTokens;
         }
-        return windows;
     }
 }

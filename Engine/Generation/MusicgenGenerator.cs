@@ -14,7 +14,7 @@ namespace MusicGen.Engine.Generation;
 /// classifier-free guidance), start from the decoder start token and the codes of the window's prompt, decode
 /// step by step in the delay pattern with the KV cache, and undo the pattern. A piece longer than one window goes
 /// as audiocraft extends it (audiocraft/models/genmodel.py, BaseGenModel._generate_tokens): each window continues
-/// the end of the one before with the same conditioning, and only its new frames are appended. The codes go to
+/// the end of the one before, conditioned on the text of the plan's schedule at its start (the same for every window without one), and only its new frames are appended. The codes go to
 /// the sink as they are complete, and the audio decoded from them.
 /// </summary>
 public sealed class MusicgenGenerator
@@ -57,14 +57,16 @@ public sealed class MusicgenGenerator
     {
         cancellation.ThrowIfCancellationRequested();
         using var audio = new SinkAudio(sink, plan, Codec, DecodeAudio);
-        var steps = new PieceProgress(progress, plan.Steps);
+        using var texts = new TextEncodings(this);
+        var steps = new PieceProgress(progress, plan.IsEndless ? 0 : plan.Steps);
         var pieces = new List<CodesBatch>();
         WindowCodes? last = null;
         // The codes the next window continues, and where in the piece they start.
         var (previous, previousOffset) = (plan.PromptCodes ?? (plan.AudioPrompt is { } prompt ? Codec.Encode(prompt, Layout.CodebooksPerChannel) : null), 0);
-        for (int w = 0; w < plan.Windows.Count; w++)
+        int w = -1;
+        foreach (var window in plan.WindowsInOrder)
         {
-            var window = plan.Windows[w];
+            w++;
             var windowPrompt = w == 0 ? previous : previous!.FrameRange(window.Offset - previousOffset, window.PromptFrames); // gen_tokens[:, :, stride_tokens:]
             if (window.Steps == 0)
             {
@@ -81,8 +83,9 @@ public sealed class MusicgenGenerator
                 sink.OnCodes(kept, window.Offset + first + skip);
                 audio.Push(kept);
             };
-            last = GenerateWindow(plan, windowPrompt, window.Steps, ChromaOf(plan, window), steps, cancellation, onFrames);
-            pieces.Add(last.Codes.FrameRange(keepFrom, last.Codes.Frames - keepFrom));
+            var conditioning = Conditioning(plan, texts.Of(plan.PromptsAt(window)), ChromaOf(plan, window));
+            last = GenerateWindow(plan, windowPrompt, window.Steps, conditioning, steps, cancellation, onFrames);
+            if (!plan.IsEndless) pieces.Add(last.Codes.FrameRange(keepFrom, last.Codes.Frames - keepFrom)); // a piece without end keeps one window
             (previous, previousOffset) = (last.Codes, window.Offset);
         }
         var result = new GenerationResult(CodesBatch.Concatenate(pieces), plan.PromptFrames, last!.SequenceLength, last.DelayedIds);
@@ -94,13 +97,13 @@ public sealed class MusicgenGenerator
     private sealed record WindowCodes(CodesBatch Codes, int SequenceLength, int[] DelayedIds);
 
     /// <summary>One window: <paramref name="steps"/> decoding steps after the codes of <paramref name="prompt"/>, if any.</summary>
-    private WindowCodes GenerateWindow(GenerationPlan plan, CodesBatch? prompt, int steps, MelodyChroma? chroma, PieceProgress progress,
+    private WindowCodes GenerateWindow(GenerationPlan plan, CodesBatch? prompt, int steps, MusicgenConditioning conditioning, PieceProgress progress,
         CancellationToken cancellation, FramesHandler onFrames)
     {
         cancellation.ThrowIfCancellationRequested();
         var config = _model.Config.Decoder;
         // Without text there is nothing to guide towards.
-        var sampling = plan.Prompts.Count == 0 ? plan.Sampling with { GuidanceScale = 1.0 } : plan.Sampling;
+        var sampling = conditioning.TextStates is null ? plan.Sampling with { GuidanceScale = 1.0 } : plan.Sampling;
         int batch = plan.Batch, codebooks = Layout.Codebooks, rows = batch * codebooks;
         var promptIds = PromptIds(prompt, batch);
 
@@ -112,7 +115,7 @@ public sealed class MusicgenGenerator
             initial.AsSpan(r * pattern.StartLength, pattern.StartLength).CopyTo(sequence.AsSpan(r * maxLength));
 
         int decoderBatch = sampling.UsesGuidance ? 2 * batch : batch;
-        using var cache = StartDecoding(plan, chroma, sampling.UsesGuidance, maxLength);
+        using var cache = _model.StartDecoding(conditioning, maxLength); // the cross-attention's keys and values of this window's text
         var sampler = new TokenSampler(sampling, config.VocabSize);
         int vocabularyWidth = codebooks * config.VocabSize;
         using var logits = _backend.Allocate(decoderBatch, vocabularyWidth);
@@ -172,19 +175,42 @@ public sealed class MusicgenGenerator
                 sequence.AsSpan(r * maxLength + from, count).CopyTo(feed.AsSpan((half * rows + r) * count));
     }
 
-    /// <summary>The conditioning: the encoded prompts (none when unconditional) and the melody's chroma, if any.</summary>
-    private DecoderCache StartDecoding(GenerationPlan plan, MelodyChroma? melody, bool guidance, int maxLength)
+    /// <summary>
+    /// A window's conditioning: its encoded texts (none when unconditional) and the melody's chroma, if any; with
+    /// classifier-free guidance unless there is no text to guide towards.
+    /// </summary>
+    private MusicgenConditioning Conditioning(GenerationPlan plan, EncodedText? text, MelodyChroma? melody)
     {
-        int batch = plan.Batch;
-        int[]? chroma = melody?.OneHot;
-        int chromaFrames = melody?.Frames ?? 0;
-        if (plan.Prompts.Count == 0)
-            return _model.StartDecoding(new MusicgenConditioning(batch, null, [], chroma, chromaFrames, guidance), maxLength);
-        var tokens = _tokenizer.EncodeBatch(plan.Prompts);
-        var ids = tokens.InputIds.Select(id => (int)id).ToArray();
-        var mask = tokens.AttentionMask.Select(m => (float)m).ToArray();
-        using var text = _model.TextEncoder.Forward(ids, mask, tokens.BatchSize, tokens.Length);
-        return _model.StartDecoding(new MusicgenConditioning(batch, text, mask, chroma, chromaFrames, guidance), maxLength);
+        bool guidance = text is not null && plan.Sampling.UsesGuidance;
+        return new MusicgenConditioning(plan.Batch, text?.States, text?.Mask ?? [], melody?.OneHot, melody?.Frames ?? 0, guidance);
+    }
+
+    /// <summary>The text encoder's states [B, S, d_text] of a window's texts, and their mask [B·S].</summary>
+    private sealed record EncodedText(Tensor States, float[] Mask);
+
+    /// <summary>The texts of a piece's windows, each distinct list of texts encoded once, held until the piece is done.</summary>
+    private sealed class TextEncodings(MusicgenGenerator generator) : IDisposable
+    {
+        private readonly Dictionary<string, EncodedText> _encoded = [];
+
+        /// <summary>The encoding of <paramref name="texts"/>, one per item; null for none (unconditional generation).</summary>
+        public EncodedText? Of(IReadOnlyList<string> texts)
+        {
+            if (texts.Count == 0) return null;
+            string key = string.Join('\0', texts);
+            if (_encoded.TryGetValue(key, out var known)) return known;
+            var tokens = generator._tokenizer.EncodeBatch(texts);
+            var ids = tokens.InputIds.Select(id => (int)id).ToArray();
+            var mask = tokens.AttentionMask.Select(m => (float)m).ToArray();
+            var encoded = new EncodedText(generator._model.TextEncoder.Forward(ids, mask, tokens.BatchSize, tokens.Length), mask);
+            _encoded.Add(key, encoded);
+            return encoded;
+        }
+
+        public void Dispose()
+        {
+            foreach (var encoded in _encoded.Values) encoded.States.Dispose();
+        }
     }
 
     /// <summary>

@@ -19,12 +19,20 @@ public sealed class GenerationPlan
     /// </summary>
     internal GenerationPlan(IReadOnlyList<string> prompts, int batch, SamplingOptions sampling, CodebookLayout layout, int frameRate, int hopLength,
         int? steps = null, double? duration = null, double window = MusicRequest.MaxWindow, double extendStride = MusicRequest.DefaultExtendStride,
-        AudioBatch? audioPrompt = null, CodesBatch? promptCodes = null, MelodyChroma? chroma = null, IReadOnlyList<float[]>? tunes = null)
+        AudioBatch? audioPrompt = null, CodesBatch? promptCodes = null, MelodyChroma? chroma = null, IReadOnlyList<float[]>? tunes = null,
+        IReadOnlyList<PromptChange>? schedule = null, bool endless = false)
     {
+        Schedule = schedule ?? [];
         (Prompts, Batch, Sampling, Layout, FrameRate, HopLength) = (prompts, batch, sampling, layout, frameRate, hopLength);
         (AudioPrompt, PromptCodes, Chroma, Tunes) = (audioPrompt, promptCodes, chroma, tunes);
         PromptFrames = PromptFramesOf(audioPrompt, promptCodes, hopLength);
-        if (steps is null && duration is double seconds && seconds > window)
+        _endless = endless ? () => GenerationWindow.Endless(window, extendStride, frameRate, PromptFrames, layout) : null;
+        if (_endless is not null)
+        {
+            Window = window;
+            Windows = _endless().Take(2).ToList(); // every later window is as the second
+        }
+        else if (steps is null && duration is double seconds && seconds > window)
         {
             Window = window;
             Windows = GenerationWindow.Longform(seconds, window, extendStride, frameRate, PromptFrames, layout);
@@ -36,6 +44,14 @@ public sealed class GenerationPlan
         Frames = Windows.Count == 0 ? PromptFrames : Windows[0].Frames + Windows.Skip(1).Sum(w => w.NewFrames);
     }
 
+    private readonly Func<IEnumerable<GenerationWindow>>? _endless;
+
+    /// <summary>Whether the piece goes on without end (<see cref="MusicRequest.Forever"/>): its windows come from <see cref="WindowsInOrder"/>.</summary>
+    public bool IsEndless => _endless is not null;
+
+    /// <summary>The windows in order: <see cref="Windows"/>, or for a piece without end, one after another as they are asked for.</summary>
+    public IEnumerable<GenerationWindow> WindowsInOrder => _endless?.Invoke() ?? Windows;
+
     /// <summary>Frames of the codes of an audio prompt or of prompt codes: the codec codes every hop of samples, a last partial one included.</summary>
     internal static int PromptFramesOf(AudioBatch? audioPrompt, CodesBatch? promptCodes, int hopLength) =>
         promptCodes?.Frames ?? (audioPrompt is { } audio ? (audio.Samples + hopLength - 1) / hopLength : 0);
@@ -45,6 +61,20 @@ public sealed class GenerationPlan
 
     /// <summary>The text descriptions, one per item; none for unconditional generation.</summary>
     public IReadOnlyList<string> Prompts { get; }
+
+    /// <summary>The changes of the text over the piece, in order of time (<see cref="MusicRequest.Schedule"/>); none: the prompts throughout.</summary>
+    public IReadOnlyList<PromptChange> Schedule { get; }
+
+    /// <summary>
+    /// The texts window <paramref name="window"/> is conditioned on, one per item: those of the latest change at or
+    /// before its start, else the prompts.
+    /// </summary>
+    public IReadOnlyList<string> PromptsAt(GenerationWindow window)
+    {
+        double start = (double)window.Offset / FrameRate;
+        var change = Schedule.LastOrDefault(c => c.Seconds <= start);
+        return change is null ? Prompts : Enumerable.Repeat(change.Text, Batch).ToArray();
+    }
 
     /// <summary>Items generated together.</summary>
     public int Batch { get; }
@@ -61,7 +91,11 @@ public sealed class GenerationPlan
     /// <summary>Audio samples per codec frame.</summary>
     public int HopLength { get; }
 
-    /// <summary>The windows the piece is generated in, in order: one for a piece that fits the model's window.</summary>
+    /// <summary>
+    /// The windows the piece is generated in, in order: one for a piece that fits the model's window. For a piece
+    /// without end, its first two (every later one is as the second; <see cref="WindowsInOrder"/> gives them all),
+    /// and the steps, frames and samples are theirs.
+    /// </summary>
     public IReadOnlyList<GenerationWindow> Windows { get; }
 
     /// <summary>Whether the piece is longer than one window (generated as audiocraft extends a piece).</summary>

@@ -36,6 +36,13 @@ public sealed record MusicRequest
     /// </summary>
     public double? Duration { get; init; }
 
+    /// <summary>
+    /// Generate without end, window after window (each <see cref="ExtendStride"/> after the last), until cancelled or
+    /// the sink fails: instead of <see cref="Duration"/> and <see cref="Steps"/>. Memory stays that of one window; only
+    /// a sink that streams (<see cref="GenerationSink.ChunkFrames"/>) gets audio.
+    /// </summary>
+    public bool Forever { get; init; }
+
     /// <summary>Seconds of each window of a long piece (default: the model's 30 s; smaller ones are for tests and experiments).</summary>
     public double? Window { get; init; }
 
@@ -72,6 +79,13 @@ public sealed record MusicRequest
     /// <summary>Tunes whose chroma a melody checkpoint follows, at most 30 s each.</summary>
     public IReadOnlyList<AudioClip> Melodies { get; init; } = [];
 
+    /// <summary>
+    /// Changes of the text over a long piece, in order of time: each window is conditioned on the text of the
+    /// latest change at or before its start (in seconds of the piece, an audio prompt included), the
+    /// <see cref="Prompts"/> before the first. One schedule for every item: a change gives all items its text.
+    /// </summary>
+    public IReadOnlyList<PromptChange> Schedule { get; init; } = [];
+
     /// <summary>A request for one item per text description, with the checkpoint's defaults.</summary>
     public static MusicRequest FromText(params string[] prompts) => new() { Prompts = prompts };
 
@@ -101,6 +115,7 @@ public sealed record MusicRequest
             if (Prompts[i].Length > limits.MaxPromptChars)
                 throw new InvalidRequestException(nameof(Prompts), $"{{Prompts}}{which} is {Prompts[i].Length} characters long; at most {limits.MaxPromptChars}");
         }
+        CheckSchedule(limits);
         CheckPerItem(AudioPrompts, nameof(AudioPrompts));
         CheckPerItem(Melodies, nameof(Melodies));
         if (AudioPrompts.Count > 0 && PromptCodes is not null)
@@ -110,6 +125,8 @@ public sealed record MusicRequest
             if (Duration is not null) throw new InvalidRequestException(nameof(Steps), "give {Duration} or {Steps}, not both");
             if (steps < 1) throw new InvalidRequestException(nameof(Steps), $"{{Steps}} {steps}: at least one decoding step is needed");
         }
+        if (Forever && (Duration is not null || Steps is not null))
+            throw new InvalidRequestException(nameof(Forever), $"{{Forever}} generates until stopped; give no {{{(Duration is null ? nameof(Steps) : nameof(Duration))}}}");
         // Window and stride are checked whenever either is given, so that a setting never goes unnoticed on a short piece.
         if (Duration is double duration && !(duration > 0 && duration <= limits.MaxDuration))
             throw new InvalidRequestException(nameof(Duration), $"{{Duration}} {duration} s must be more than 0 and at most {limits.MaxDuration:0.##} s{(limits.MaxDuration == MaxDuration ? " (an hour)" : "")}");
@@ -121,12 +138,37 @@ public sealed record MusicRequest
             throw new InvalidRequestException(nameof(ExtendStride), $"{{ExtendStride}} {stride} s must be more than 0 and less than the window ({window:0.##} s)");
     }
 
+    /// <summary>A schedule changes the text of a piece of a known length: in order, within it, each text a prompt's.</summary>
+    private void CheckSchedule(RequestLimits limits)
+    {
+        if (Schedule.Count == 0) return;
+        if (Prompts.Count == 0) throw new InvalidRequestException(nameof(Schedule), "{Schedule} changes the text of a piece; give {Prompts} to start with");
+        if ((Forever ? double.PositiveInfinity : Duration) is not double duration)
+            throw new InvalidRequestException(nameof(Schedule), "{Schedule} changes the text of a long piece; give its {Duration}");
+        for (int i = 0; i < Schedule.Count; i++)
+        {
+            var (seconds, text) = Schedule[i];
+            string which = $"{{Schedule}} change number {i + 1} (at {seconds:0.###} s)";
+            if (!(seconds >= 0 && seconds < duration))
+                throw new InvalidRequestException(nameof(Schedule), $"{which} must be at 0 s or later and before the end of the piece ({{Duration}} {duration:0.###} s)");
+            if (seconds == 0 && i > 0) throw new InvalidRequestException(nameof(Schedule), $"{which}: only the first change may be at 0 s (it replaces the first text)");
+            if (i > 0 && seconds <= Schedule[i - 1].Seconds)
+                throw new InvalidRequestException(nameof(Schedule), $"{which} must come after the one before (at {Schedule[i - 1].Seconds:0.###} s)");
+            if (string.IsNullOrWhiteSpace(text)) throw new InvalidRequestException(nameof(Schedule), $"{which} has no text: describe the music");
+            if (text.Length > limits.MaxPromptChars)
+                throw new InvalidRequestException(nameof(Schedule), $"{which} is {text.Length} characters long; at most {limits.MaxPromptChars}");
+        }
+    }
+
     private void CheckPerItem(IReadOnlyList<AudioClip> clips, string field)
     {
         if (clips.Count > 1 && clips.Count != Items)
             throw new InvalidRequestException(field, $"give one {{{field}}} for every piece or one per piece; got {clips.Count} for {Items}");
     }
 }
+
+/// <summary>A change of a piece's text at <paramref name="Seconds"/> into it (an audio prompt included) to <paramref name="Text"/>.</summary>
+public sealed record PromptChange(double Seconds, string Text);
 
 /// <summary>
 /// Limits a caller sets on requests beyond the engine's own (a server's, for example): <see cref="MusicRequest.Validate"/>

@@ -19,19 +19,20 @@ public sealed partial class MusicgenPipeline
     {
         request.Validate(limits);
         int batch = request.Items;
-        CheckTokens(request.Prompts);
+        CheckTokens(request.Prompts, nameof(MusicRequest.Prompts));
+        CheckTokens(request.Schedule.Select(change => change.Text).ToList(), nameof(MusicRequest.Schedule));
         var sampling = Sampling(request);
         var audioPrompt = request.AudioPrompts.Count > 0 ? AudioPromptOf(request.AudioPrompts, batch) : null;
         if (request.PromptCodes is { } codes) CheckPromptCodes(codes, batch);
         double window = request.Window ?? MusicRequest.MaxWindow;
-        bool longform = request.Steps is null && request.Duration > window;
+        bool longform = request.Forever || (request.Steps is null && request.Duration > window);
         var tunes = request.Melodies.Count > 0 ? MelodyWaveforms(request.Melodies, batch, longform) : null;
         int promptFrames = GenerationPlan.PromptFramesOf(audioPrompt, request.PromptCodes, HopLength);
         var generation = _checkpoint.Generation;
-        int? steps = request.Steps ?? (request.Duration is null ? generation.MaxNewTokens ?? (generation.MaxLength ?? 1500) - 1 - promptFrames : null);
+        int? steps = request.Steps ?? (request.Duration is null && !request.Forever ? generation.MaxNewTokens ?? (generation.MaxLength ?? 1500) - 1 - promptFrames : null);
         var plan = new GenerationPlan(request.Prompts, batch, sampling, _generator.Layout, FrameRate, HopLength, steps, request.Duration, window,
             request.ExtendStride ?? MusicRequest.DefaultExtendStride, audioPrompt, request.PromptCodes,
-            chroma: tunes is null || longform ? null : Chroma(tunes), tunes: longform ? tunes : null);
+            chroma: tunes is null || longform ? null : Chroma(tunes), tunes: longform ? tunes : null, schedule: request.Schedule, endless: request.Forever);
         CheckLength(plan, request);
         return plan;
     }
@@ -68,6 +69,12 @@ public sealed partial class MusicgenPipeline
         {
             throw new InvalidRequestException(prompt, $"{{{prompt}}} ({promptSeconds:0.00} s) leaves nothing to generate in the model's default length; give a longer {{Duration}}");
         }
+        // A change after the last window starts would change nothing: no window starts with its text.
+        double lastStart = (double)plan.Windows[^1].Offset / FrameRate;
+        if (plan.Schedule.Count > 0 && !plan.IsEndless && plan.Schedule[^1].Seconds > lastStart)
+            throw new InvalidRequestException(nameof(MusicRequest.Schedule), plan.IsLongform
+                ? $"{{Schedule}}'s change at {plan.Schedule[^1].Seconds:0.###} s comes after the last window starts ({lastStart:0.###} s); it would change nothing"
+                : $"{{Schedule}} changes the text at window starts; this piece is one window (longer than its {{Window}}, it is generated window by window)");
         string length = request.Steps is null ? nameof(MusicRequest.Duration) : nameof(MusicRequest.Steps);
         foreach (var window in plan.Windows)
             if (window.PromptFrames + window.Steps > MaxSteps)
@@ -76,15 +83,15 @@ public sealed partial class MusicgenPipeline
                     : $"{{{length}}} {window.Steps} is more than this model generates at a time: at most {MusicRequest.MaxWindow:0.#} s ({MaxSteps} steps); longer pieces are generated window by window from a {{Duration}}");
     }
 
-    /// <summary>Refuses a prompt longer than the text encoder takes.</summary>
-    private void CheckTokens(IReadOnlyList<string> prompts)
+    /// <summary>Refuses a text of <paramref name="field"/> longer than the text encoder takes.</summary>
+    private void CheckTokens(IReadOnlyList<string> texts, string field)
     {
-        for (int i = 0; i < prompts.Count; i++)
+        for (int i = 0; i < texts.Count; i++)
         {
-            int tokens = _tokenizer.Encode(prompts[i]).Length;
+            int tokens = _tokenizer.Encode(texts[i]).Length;
             if (tokens > MusicRequest.MaxPromptTokens)
-                throw new InvalidRequestException(nameof(MusicRequest.Prompts),
-                    $"{{Prompts}}{(prompts.Count == 1 ? "" : $" number {i + 1}")} is {tokens} tokens long; the text encoder takes at most {MusicRequest.MaxPromptTokens}");
+                throw new InvalidRequestException(field,
+                    $"{{{field}}}{(texts.Count == 1 ? "" : $" number {i + 1}")} is {tokens} tokens long; the text encoder takes at most {MusicRequest.MaxPromptTokens}");
         }
     }
 

@@ -60,6 +60,23 @@ public sealed class GenerationRequestBody : GenerationSettingsBody
 
     /// <summary>Several descriptions, generated together (at most the server's batch limit).</summary>
     public string[]? Prompts { get; set; }
+
+    /// <summary>
+    /// Changes of the text over a piece longer than one window, in order of time: each window is conditioned on the
+    /// text of the latest change at or before its start, the prompt before the first (one schedule for all pieces).
+    /// A request with a schedule is generated alone, not batched with others.
+    /// </summary>
+    public PromptChangeBody[]? Schedule { get; set; }
+}
+
+/// <summary>A change of a piece's text: from <c>seconds</c> into the piece (an audio prompt included) on, <c>text</c>.</summary>
+public sealed class PromptChangeBody
+{
+    /// <summary>Seconds into the piece; the first window that starts at or after it takes the text.</summary>
+    public double? Seconds { get; set; }
+
+    /// <summary>The text from then on.</summary>
+    public string? Text { get; set; }
 }
 
 /// <summary>Where to find a generation and its results.</summary>

@@ -139,6 +139,7 @@ public sealed class RequestReader(IMusicGenerator generator, ServerOptions optio
     {
         "prompt" or "input" or "model" or "instructions" or "response_format" or "stream_format" => "a string",
         "prompts" => "a list of strings",
+        "schedule" => "a list of {\"seconds\": number, \"text\": string}",
         "greedy" => "true or false",
         "seed" => "a whole number ≥ 0",
         "top_k" => "a whole number",
@@ -276,6 +277,7 @@ public sealed class RequestReader(IMusicGenerator generator, ServerOptions optio
         [nameof(MusicRequest.Greedy)] = "greedy",
         [nameof(MusicRequest.AudioPrompts)] = "continue",
         [nameof(MusicRequest.Melodies)] = "melody",
+        [nameof(MusicRequest.Schedule)] = "schedule",
     };
 
     /// <summary>A JSON body's request (no uploads), checked and planned as a submission's is.</summary>
@@ -306,6 +308,8 @@ public sealed class RequestReader(IMusicGenerator generator, ServerOptions optio
             Guidance = body.Guidance,
             AudioPrompts = ReadUploads(uploads, "continue"),
             Melodies = ReadUploads(uploads, "melody"),
+            Schedule = (body.Schedule ?? []).Select(change => new PromptChange(
+                change.Seconds ?? throw Invalid("schedule", "each change needs its seconds"), change.Text ?? throw Invalid("schedule", "each change needs its text"))).ToList(),
         };
         string BodyField(string field) => field == nameof(MusicRequest.Prompts) ? promptField : BodyFields.GetValueOrDefault(field, "body");
         try

@@ -28,12 +28,12 @@ public enum JobStatus
 public sealed record GenerationParameters(MusicRequest Request, GenerationPlan Plan, bool SeedGiven)
 {
     /// <summary>
-    /// Requests with equal keys share a batch. Uploads, and a sampled request with its own seed (which must give
+    /// Requests with equal keys share a batch. Uploads, a schedule, and a sampled request with its own seed (which must give
     /// the same audio as the same request alone), run alone: null. The sampler draws for the batch from one seed,
     /// so greedy requests and sampled requests without a seed are the ones that can be batched.
     /// </summary>
     public object? BatchKey =>
-        Request.AudioPrompts.Count > 0 || Request.Melodies.Count > 0 || (SeedGiven && !Plan.Sampling.Greedy)
+        Request.AudioPrompts.Count > 0 || Request.Melodies.Count > 0 || Request.Schedule.Count > 0 || (SeedGiven && !Plan.Sampling.Greedy)
             ? null
             : (Request.Duration, Request.Window, Request.ExtendStride, Plan.Sampling with { Seed = 0 });
 }

@@ -77,4 +77,30 @@ public sealed class LongformTests
         var clip = WavFile.Read(new MemoryStream(await server.Client.GetByteArrayAsync($"/v1/generations/{id}/audio")), "audio");
         Assert.Equal(80000, clip.Length);
     }
+
+    [Fact]
+    public async Task A_schedule_changes_the_text_from_its_window_on()
+    {
+        await using var server = await TestApp.StartAsync(options: ShortWindow);
+        async Task<AudioCodes> CodesOf(object[]? schedule)
+        {
+            var body = TestApp.Greedy("ambient pads", duration: 2.5);
+            if (schedule is not null) body["schedule"] = schedule;
+            string id = await server.SubmitAsync(body);
+            await server.WaitForAsync(id, "done");
+            using var folder = new TempFolder();
+            File.WriteAllBytes(folder.File("codes.safetensors"), await server.Client.GetByteArrayAsync($"/v1/generations/{id}/codes"));
+            return CodesFile.Load(folder.File("codes.safetensors"));
+        }
+        // Frames [from, from + count) of every codebook of mono codes [1, K, F].
+        static int[] Frames(AudioCodes codes, int from, int count) =>
+            Enumerable.Range(0, codes.Codebooks).SelectMany(k => codes.Values.Skip(k * codes.Frames + from).Take(count)).ToArray();
+        var plain = await CodesOf(null);
+        var same = await CodesOf([new { seconds = 1.2, text = "ambient pads" }]);
+        var changed = await CodesOf([new { seconds = 1.2, text = "loud drums and distorted guitar" }]);
+        Assert.Equal(plain.Values, same.Values);
+        // Windows start at 0, 0.6, 1.2 and 1.8 s; the one at 1.2 s adds frames from 1.6 s (80) on.
+        Assert.Equal(Frames(plain, 0, 80), Frames(changed, 0, 80));
+        Assert.NotEqual(Frames(plain, 80, 45), Frames(changed, 80, 45));
+    }
 }

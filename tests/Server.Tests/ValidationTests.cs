@@ -33,6 +33,9 @@ public sealed class ValidationTests
     [InlineData("""{"prompt": "a", "extend_stride": 30}""", "extend_stride")]
     [InlineData("""{"prompt": "a", "extend_stride": "short"}""", "extend_stride")]
     [InlineData("""{"prompt": "a", "output": "/etc/passwd"}""", "output")]
+    [InlineData("""{"prompt": "a", "duration": 20, "schedule": [{"seconds": 15, "text": "b"}, {"seconds": 10, "text": "c"}]}""", "schedule")]
+    [InlineData("""{"prompt": "a", "duration": 20, "schedule": [{"seconds": 15}]}""", "schedule")]
+    [InlineData("""{"prompt": "a", "duration": 20, "schedule": "b"}""", "schedule")]
     [InlineData("""[1, 2]""", "body")]
     [InlineData("""{"prompt": "a" """, "body")]
     public async Task A_bad_field_is_a_400_problem_naming_it(string json, string field)

@@ -80,6 +80,32 @@ public class GenerateCommandTests
         Assert.Contains("share differing", run.Output);
     }
 
+    [Fact]
+    public void Then_and_a_schedule_file_change_the_text_alike_and_bad_changes_name_their_option()
+    {
+        using var folder = new TempFolder();
+        string[] longPiece = ["--model", MonoModel, "--duration", "5", "--window", "2", "--extend-stride", "1.2", "--greedy"];
+        string schedule = folder.File("schedule.txt");
+        File.WriteAllLines(schedule, ["# the second window on", "", "1.2 slow drums", "2.4\tfade to piano"]);
+        var then = CliRunner.Run(["generate", "ambient intro", "--then", "1.2", "slow drums", "--then", "2.4", "fade to piano", .. longPiece, "--out", folder.File("then.wav")]);
+        Assert.True(then.ExitCode == 0, then.Error);
+        Assert.Equal(0, CliRunner.Run(["generate", "ambient intro", "--schedule", schedule, .. longPiece, "--out", folder.File("file.wav")]).ExitCode);
+        Assert.Equal(0, CliRunner.Run(["generate", "ambient intro", .. longPiece, "--out", folder.File("plain.wav")]).ExitCode);
+        Assert.Equal(File.ReadAllBytes(folder.File("then.wav")), File.ReadAllBytes(folder.File("file.wav")));
+        Assert.NotEqual(File.ReadAllBytes(folder.File("then.wav")), File.ReadAllBytes(folder.File("plain.wav")));
+
+        string output = folder.File("o.wav");
+        void Fails(string expected, params string[] args) => AssertFails(output, expected, args);
+        Fails("--then change number 2 (at 2 s) must come after the one before (at 3 s)", ["pop", "--then", "3", "a", "--then", "2", "b", .. longPiece]);
+        Fails("--then x: expected a number of seconds; got 'x'", ["pop", "--then", "x", "a", .. longPiece]);
+        Fails("--then's change at 4 s comes after the last window starts (3.6 s)", ["pop", "--then", "4", "a", .. longPiece]);
+        Fails("--then changes the text of a long piece; give its --duration", "pop", "--then", "1", "a", "--model", MonoModel);
+        File.WriteAllLines(schedule, ["1.2 drums", "soon piano"]);
+        Fails($"--schedule {schedule} line 2: expected a number of seconds; got 'soon'", ["pop", "--schedule", schedule, .. longPiece]);
+        File.WriteAllLines(schedule, ["9 drums"]);
+        Fails("--schedule change number 1 (at 9 s) must be at 0 s or later and before the end of the piece (--duration 5 s)", ["pop", "--schedule", schedule, .. longPiece]);
+    }
+
     /// <summary>generate with these arguments fails with one line containing expected, and writes nothing.</summary>
     private static void AssertFails(string output, string expected, string[] args)
     {
@@ -96,7 +122,7 @@ public class GenerateCommandTests
         using var folder = new TempFolder();
         string output = folder.File("o.wav");
         void Fails(string expected, params string[] args) => AssertFails(output, expected, args);
-        Fails("--duration takes a number of seconds above 0 and at most 3600 (an hour); got '3601'", "pop", "--model", MonoModel, "--duration", "3601");
+        Fails("--duration takes a number of seconds above 0 and at most 3600 (an hour), or 0 for no end (--forever); got '3601'", "pop", "--model", MonoModel, "--duration", "3601");
         Fails("at most 30 s (1503 steps)", "pop", "--model", MonoModel, "--tokens", "2000");
         Fails("--extend-stride 20 s must be more than 0 and less than the window (10 s)", "pop", "--model", MonoModel, "--duration", "60", "--window", "10", "--extend-stride", "20");
         Fails("--window takes a number of seconds above 0 and at most 30; got '40'", "pop", "--model", MonoModel, "--duration", "60", "--window", "40");

@@ -46,6 +46,14 @@ public class LongformTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Endless_windows_are_those_of_a_long_piece_made_one_at_a_time()
+    {
+        var longPiece = GenerationWindow.Longform(600, 2, 1.2, FrameRate, 7, Mono);
+        Assert.Equal(longPiece.Take(400), GenerationWindow.Endless(2, 1.2, FrameRate, 7, Mono).Take(400));
+        Assert.Throws<InvalidRequestException>(() => (MusicRequest.FromText("a") with { Forever = true, Duration = 10 }).Validate());
+    }
+
+    [Fact]
     public void Windows_tile_the_piece_without_gaps_or_overlaps()
     {
         Properties.ForAll(Properties.Ints((1, 4000), (2, 300), (1, 299), (0, 60)), s =>
