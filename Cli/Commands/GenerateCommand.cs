@@ -188,10 +188,19 @@ public sealed class GenerateCommand
         }
         else if (toStandardOutput)
         {
-            using var stdout = Console.OpenStandardOutput();
+            using var stdout = OpenStandardOutput();
             using var writer = audio.Format.OpenWriter(stdout, pipeline.SampleRate, pipeline.Channels, audio.SampleFormat, displayName: "standard output");
-            result = RunWithProgress(plan, (progress, token) => pipeline.Generate(plan, chunk => writer.Write(chunk.Clip(0).Channels), progress, token), cancellation.Token);
-            writer.Finish();
+            try
+            {
+                result = RunWithProgress(plan, (progress, token) => pipeline.Generate(plan, chunk => writer.Write(chunk.Clip(0).Channels), progress, token), cancellation.Token);
+                writer.Finish();
+            }
+            catch (IOException)
+            {
+                // Nobody listens any more: the rest of the piece would be generated for nothing, and its codes are incomplete.
+                Console.Error.WriteLine($"the reader closed standard output after {(double)writer.Frames / pipeline.SampleRate:0.00} s of audio; stopped");
+                return 0;
+            }
             written = (double)writer.Frames / pipeline.SampleRate;
         }
         else
@@ -227,8 +236,7 @@ public sealed class GenerateCommand
         long frames = 0;
         try
         {
-            // Not Console.OpenStandardOutput, whose writes ignore a closed pipe (EPIPE): a stream on the descriptor reports it.
-            using var stdout = new FileStream(new Microsoft.Win32.SafeHandles.SafeFileHandle(1, ownsHandle: false), FileAccess.Write, bufferSize: 0);
+            using var stdout = OpenStandardOutput();
             using var writer = audio.Format.OpenWriter(stdout, pipeline.SampleRate, pipeline.Channels, audio.SampleFormat, displayName: "standard output");
             try
             {
@@ -250,6 +258,14 @@ public sealed class GenerateCommand
         }
         return 0;
     }
+
+    /// <summary>
+    /// Standard output as a stream on its descriptor where there is one: Console.OpenStandardOutput's writes ignore a
+    /// closed pipe (EPIPE), while this stream reports it as an IOException.
+    /// </summary>
+    private static Stream OpenStandardOutput() => OperatingSystem.IsWindows()
+        ? Console.OpenStandardOutput()
+        : new FileStream(new Microsoft.Win32.SafeHandles.SafeFileHandle(1, ownsHandle: false), FileAccess.Write, bufferSize: 0);
 
     /// <summary>Runs <paramref name="check"/>; a refusal of the request names the options that set its fields.</summary>
     private void InOptions(Action check) => InOptions(() =>

@@ -36,6 +36,24 @@ public class StreamingOutputTests
         Assert.Contains("75.00 s of audio", generateErrors.Result);
     }
 
+    [SkippableFact]
+    public void A_reader_that_closes_the_pipe_stops_the_piece_there_with_0_and_no_codes_file()
+    {
+        Skip.IfNot(OperatingSystem.IsLinux(), "closed pipes as Linux reports them");
+        using var folder = new TempFolder();
+        string codes = folder.File("piece.json");
+        using var process = CliProcess.Start(new Dictionary<string, string>(),
+            ["generate", "bass", "--model", SmallModel, "--duration", "600", "--window", "2", "--extend-stride", "1.2", "--out", "-", "--save-codes", codes]);
+        var error = process.StandardError.ReadToEndAsync();
+        process.StandardOutput.BaseStream.ReadExactly(new byte[44 + 3 * 32000 * 2]); // the header and 3 s of 16-bit audio
+        process.StandardOutput.Close();
+        Assert.True(process.WaitForExit(120_000), "the process did not stop");
+        Assert.True(process.ExitCode == 0, error.Result);
+        Assert.Matches(@"the reader closed standard output after \d+\.\d\d s of audio; stopped", error.Result);
+        Assert.DoesNotContain("600.00 s of audio", error.Result);
+        Assert.False(File.Exists(codes));
+    }
+
     [Fact]
     public void A_long_piece_is_written_to_a_file_too()
     {

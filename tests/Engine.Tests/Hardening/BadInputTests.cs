@@ -225,8 +225,8 @@ public sealed class BadInputTests : IDisposable
 
     [Theory]
     [InlineData("unknown option '--duraton' for generate (did you mean --duration?)", "generate", "x", "--duraton", "2")]
-    [InlineData("--duration takes a number of seconds above 0 and at most 3600 (an hour); got 'abc'", "generate", "x", "--duration", "abc")]
-    [InlineData("--duration takes a number of seconds above 0 and at most 3600 (an hour); got 'Infinity'", "generate", "x", "--duration", "Infinity")]
+    [InlineData("--duration takes a number of seconds above 0 and at most 3600 (an hour), or 0 for no end (--forever); got 'abc'", "generate", "x", "--duration", "abc")]
+    [InlineData("--duration takes a number of seconds above 0 and at most 3600 (an hour), or 0 for no end (--forever); got 'Infinity'", "generate", "x", "--duration", "Infinity")]
     [InlineData("--format takes one of Float32, Pcm16, Pcm24; got 'Bogus'", "generate", "x", "--format", "Bogus")]
     [InlineData("--seed takes a whole number from 0 to 18446744073709551615; got '-1'", "generate", "x", "--seed", "-1")]
     [InlineData("--samples takes a whole number from 1 to 64; got '2147483647'", "generate", "--unconditional", "--samples", "2147483647")]
