@@ -49,6 +49,47 @@ public sealed class PackedMatrixTests
         }, cases: 30);
     }
 
+    /// <summary>
+    /// The packed bytes are the format's definition written element by element: q8's round(w / d) clamped to ±127,
+    /// q4's round(w / d) + 8 clamped to [0, 15] in nibbles, rounding halves to even; rows of blocks whose values
+    /// fall on exact halves of a level, zero blocks and blocks whose extreme is negative included.
+    /// </summary>
+    [Theory]
+    [InlineData(WeightType.Q8)]
+    [InlineData(WeightType.Q4)]
+    public void Quantized_bytes_are_the_formats_element_by_element_definition(WeightType type)
+    {
+        Properties.ForAll(Properties.Ints((1, 40), (1, 4), (0, 1000)), s =>
+        {
+            int rows = s[0], columns = 32 * s[1], seed = s[2];
+            var weights = RandomData.Uniform(seed, rows * columns, 0.1f);
+            var random = new Random(seed);
+            for (int i = 0; i < weights.Length; i++)
+                weights[i] = random.Next(4) switch { 0 => MathF.Round(weights[i] * 40) / 40 + 1 / 80f, 1 => 0, _ => weights[i] };
+            var packed = PackedMatrix.Pack(type, weights, rows, columns);
+            int blocks = columns / PackedMatrix.BlockSize;
+            var scales = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(packed.Data.AsSpan((int)packed.ScaleOffset));
+            for (int r = 0; r < rows; r++)
+                for (int b = 0; b < blocks; b++)
+                {
+                    var block = weights.AsSpan(r * columns + b * PackedMatrix.BlockSize, PackedMatrix.BlockSize);
+                    // The block's value of largest magnitude, with its sign (either one of a tie, as TensorPrimitives picks it).
+                    float largest = block[System.Numerics.Tensors.TensorPrimitives.IndexOfMaxMagnitude(block)];
+                    float d = type == WeightType.Q8 ? largest / 127f : largest / -8f, inverse = d == 0 ? 0 : 1 / d;
+                    Assert.Equal(d, scales[r * blocks + b]);
+                    for (int i = 0; i < PackedMatrix.BlockSize; i++)
+                    {
+                        int level = (int)MathF.Round(block[i] * inverse, MidpointRounding.ToEven);
+                        int at = r * columns + b * PackedMatrix.BlockSize;
+                        int stored = type == WeightType.Q8
+                            ? (sbyte)packed.Data[at + i]
+                            : (packed.Data[at / 2 + i % 16] >> (i < 16 ? 0 : 4) & 15) - 8;
+                        Assert.Equal(type == WeightType.Q8 ? Math.Clamp(level, -127, 127) : Math.Clamp(level, -8, 7), stored);
+                    }
+                }
+        }, cases: 40);
+    }
+
     [Fact]
     public void Q4_keeps_the_largest_magnitude_of_each_block_exact()
     {
