@@ -210,7 +210,7 @@ public sealed class GenerationScheduler(
             var results = await generator.GenerateAsync(plan, progress, (index, clip) =>
             {
                 int owner = Array.FindLastIndex(offsets, o => o <= index);
-                if (batch[owner].Live is { } live) live.Append(clip);
+                if (batch[owner].Live is { } live) live.Append(clip, cancellation.Token);
                 else batch[owner].Audio[index - offsets[owner]].Append(clip);
             }, cancellation.Token);
             for (int i = 0; i < batch.Count; i++)

@@ -4,12 +4,14 @@ using MusicGen.Engine.Audio;
 namespace MusicGen.Server.Jobs;
 
 /// <summary>
-/// The audio of a stream without end, played to any number of listeners at once. A listener joins at the live
-/// point (it hears the chunks appended after it joined) and has a bounded buffer of its own: one that falls more
-/// than <see cref="BufferChunks"/> chunks behind is dropped (its chunks end with an error, so its connection is
-/// closed and it may join again at the live point); the generator and the other listeners never wait for it.
+/// The audio of a stream without end, played at real time to any number of listeners at once. The generator runs at
+/// most <paramref name="lead"/> ahead of real time (counted from the first chunk, by <paramref name="clock"/>), so a
+/// listener that plays as it hears keeps up. A listener joins at the live point (it hears the chunks appended after
+/// it joined) and has a bounded buffer of its own: one that falls more than <see cref="BufferChunks"/> chunks
+/// behind is dropped (its chunks end with an error, so its connection is closed and it may join again at the live
+/// point); the generator and the other listeners never wait for it.
 /// </summary>
-public sealed class LiveAudio(int sampleRate, int channels, int bufferChunks = LiveAudio.DefaultBufferChunks)
+public sealed class LiveAudio(int sampleRate, int channels, TimeProvider clock, TimeSpan lead, int bufferChunks = LiveAudio.DefaultBufferChunks)
 {
     /// <summary>Chunks a listener may fall behind before it is dropped: about 30 s of the pipeline's half-second chunks.</summary>
     public const int DefaultBufferChunks = 60;
@@ -18,6 +20,7 @@ public sealed class LiveAudio(int sampleRate, int channels, int bufferChunks = L
     private long _frames;
     private bool _ended;
     private string? _failure;
+    private DateTimeOffset? _firstChunk;
 
     /// <summary>Samples per second.</summary>
     public int SampleRate { get; } = sampleRate;
@@ -40,8 +43,14 @@ public sealed class LiveAudio(int sampleRate, int channels, int bufferChunks = L
     /// <summary>Fires when a listener joins or leaves.</summary>
     public event Action<int>? ListenersChanged;
 
-    /// <summary>Hands the next chunk to every listener, dropping those whose buffer is full.</summary>
-    public void Append(AudioClip chunk)
+    /// <summary>Fires on the generator's thread when it waits for real time to catch up.</summary>
+    public event Action? Paced;
+
+    /// <summary>
+    /// Hands the next chunk to every listener, dropping those whose buffer is full; then, on the generator's thread,
+    /// waits while the audio is more than the lead ahead of real time (until <paramref name="cancellation"/> fires).
+    /// </summary>
+    public void Append(AudioClip chunk, CancellationToken cancellation)
     {
         if (chunk.ChannelCount != Channels || chunk.SampleRate != SampleRate)
             throw new InvalidOperationException($"the generator produced {chunk.ChannelCount} channel(s) at {chunk.SampleRate} Hz; {Channels} at {SampleRate} Hz were announced");
@@ -54,6 +63,21 @@ public sealed class LiveAudio(int sampleRate, int channels, int bufferChunks = L
         {
             listener.Writer.TryComplete(new IOException($"the listener fell more than {BufferChunks} chunks behind the stream and was dropped; join again at the live point"));
             Leave(listener);
+        }
+        Pace(cancellation);
+    }
+
+    private void Pace(CancellationToken cancellation)
+    {
+        var start = _firstChunk ??= clock.GetUtcNow();
+        for (bool waited = false; ; waited = true)
+        {
+            var ahead = TimeSpan.FromSeconds((double)Frames / SampleRate) - (clock.GetUtcNow() - start) - lead;
+            if (ahead <= TimeSpan.Zero) return;
+            if (!waited) Paced?.Invoke();
+            // At most a second at a time, so that a clock set forward (a test's) is seen.
+            cancellation.WaitHandle.WaitOne(ahead < TimeSpan.FromSeconds(1) ? ahead : TimeSpan.FromSeconds(1));
+            cancellation.ThrowIfCancellationRequested();
         }
     }
 

@@ -14,12 +14,15 @@ public sealed class RadioStream
     private DateTimeOffset? _nobodySince;
     private string? _stopReason;
 
-    /// <summary>A stream of checked parameters (a request with a <see cref="MusicRequest.LivePrompt"/> and without end), not yet queued.</summary>
-    public RadioStream(string id, GenerationParameters parameters, ModelInfo model, TimeProvider clock)
+    /// <summary>
+    /// A stream of checked parameters (a request with a <see cref="MusicRequest.LivePrompt"/> and without end), not yet
+    /// queued, generated at most <paramref name="lead"/> ahead of real time.
+    /// </summary>
+    public RadioStream(string id, GenerationParameters parameters, ModelInfo model, TimeProvider clock, TimeSpan lead)
     {
         _clock = clock;
         Prompt = parameters.Request.LivePrompt ?? throw new ArgumentException("a stream's request has a live prompt", nameof(parameters));
-        Audio = new LiveAudio(model.SampleRate, model.Channels);
+        Audio = new LiveAudio(model.SampleRate, model.Channels, clock, lead);
         Job = new GenerationJob(id, parameters, model, Audio);
         _nobodySince = clock.GetUtcNow();
         Audio.ListenersChanged += listeners =>

@@ -42,7 +42,7 @@ public sealed class RadioStreams : IDisposable
         lock (_streams)
         {
             if (Active >= _options.MaxStreams) return (Admission.TooManyStreams, null);
-            var stream = new RadioStream(Guid.NewGuid().ToString("N"), parameters, model, _clock);
+            var stream = new RadioStream(Guid.NewGuid().ToString("N"), parameters, model, _clock, _options.StreamLead);
             var admission = _scheduler.Submit(stream.Job);
             if (admission != Admission.Queued) return (admission, null);
             _streams[stream.Id] = stream;

@@ -291,14 +291,14 @@ public sealed class StreamTests
     [Fact]
     public async Task A_listener_that_falls_behind_is_dropped_without_holding_up_the_others()
     {
-        var audio = new LiveAudio(32000, 1, bufferChunks: 2);
+        var audio = new LiveAudio(32000, 1, TimeProvider.System, lead: TimeSpan.FromHours(1), bufferChunks: 2);
         using var slow = audio.Join();
         using var keeping = audio.Join();
         var kept = new List<AudioClip>();
         var reader = keeping.ReadAllAsync(CancellationToken.None).GetAsyncEnumerator();
         for (int i = 0; i < 3; i++)
         {
-            audio.Append(new AudioClip(32000, [new float[] { i }]));
+            audio.Append(new AudioClip(32000, [new float[] { i }]), CancellationToken.None);
             Assert.True(await reader.MoveNextAsync());
             kept.Add(reader.Current);
         }
@@ -314,6 +314,29 @@ public sealed class StreamTests
 
         audio.End();
         Assert.False(await reader.MoveNextAsync()); // the end is clean for the one that kept up
+    }
+
+    [Fact]
+    public async Task A_stream_is_generated_at_most_its_lead_ahead_of_real_time()
+    {
+        var clock = new ManualClock();
+        await using var server = await TestApp.StartAsync(options: ShortWindow with { StreamLead = TimeSpan.FromSeconds(1) }, clock: clock);
+        var streams = (RadioStreams)server.App.Services.GetService(typeof(RadioStreams))!;
+        string id = await StartAsync(server, Greedy());
+        using var paced = new SemaphoreSlim(0);
+        streams.Find(id)!.Audio.Paced += () => paced.Release();
+        await using var listener = await Listener.JoinAsync(server, id);
+
+        // The clock stands still: the generator waits once the audio is a second ahead, a chunk (0.5 s) past it at most.
+        await paced.WaitAsync(Patience);
+        double seconds = (await StatusAsync(server, id)).GetProperty("seconds").GetDouble();
+        Assert.InRange(seconds, 1, 1.6);
+        await listener.ReadFramesAsync((int)(seconds * 50));
+        Assert.Equal(seconds, (await StatusAsync(server, id)).GetProperty("seconds").GetDouble());
+
+        clock.Advance(TimeSpan.FromSeconds(3));
+        await paced.WaitAsync(Patience);
+        Assert.InRange((await StatusAsync(server, id)).GetProperty("seconds").GetDouble(), 4, 4.6);
     }
 
     /// <summary>A clock that moves only when told: the idle stop is driven by it, not by waiting.</summary>
