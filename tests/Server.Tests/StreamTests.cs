@@ -320,12 +320,14 @@ public sealed class StreamTests
     public async Task A_stream_is_generated_at_most_its_lead_ahead_of_real_time()
     {
         var clock = new ManualClock();
-        await using var server = await TestApp.StartAsync(options: ShortWindow with { StreamLead = TimeSpan.FromSeconds(1) }, clock: clock);
+        var generator = ControlledGenerator.Golden(holdStarts: true);
+        await using var server = await TestApp.StartAsync(generator, ShortWindow with { StreamLead = TimeSpan.FromSeconds(1) }, clock);
         var streams = (RadioStreams)server.App.Services.GetService(typeof(RadioStreams))!;
         string id = await StartAsync(server, Greedy());
         using var paced = new SemaphoreSlim(0);
         streams.Find(id)!.Audio.Paced += () => paced.Release();
         await using var listener = await Listener.JoinAsync(server, id);
+        generator.Start.Release(); // once the test hears every wait
 
         // The clock stands still: the generator waits once the audio is a second ahead, a chunk (0.5 s) past it at most.
         await paced.WaitAsync(Patience);
