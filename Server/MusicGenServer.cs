@@ -46,6 +46,8 @@ public static class MusicGenServer
         builder.Services.AddSingleton<RequestReader>();
         builder.Services.AddSingleton<GenerationScheduler>();
         builder.Services.AddHostedService(services => services.GetRequiredService<GenerationScheduler>());
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<RadioStreams>();
         builder.Services.AddProblemDetails(problems => problems.CustomizeProblemDetails = context =>
         {
             // ASP.NET Core types the statuses it knows; the two it does not (413, 429) are typed here, so every problem has one.
@@ -90,6 +92,7 @@ public static class MusicGenServer
             speech.AddEndpointFilter(new ApiKeyFilter(key, message => SpeechEndpoints.Error(StatusCodes.Status401Unauthorized, message, null, "invalid_api_key")));
         }
         GenerationEndpoints.Map(generations);
+        StreamEndpoints.Map(generations);
         SpeechEndpoints.Map(speech);
         app.MapGet("/healthz", (GenerationScheduler scheduler) =>
         {
@@ -98,8 +101,8 @@ public static class MusicGenServer
                 options.MaxDuration, options.Window, Math.Round(options.DefaultDuration(model), 2), model.FollowsMelody, options.MaxBatch, options.ApiKey is not null);
             return scheduler.IsStopping ? Results.Json(health, statusCode: StatusCodes.Status503ServiceUnavailable) : Results.Ok(health);
         }).WithName("Health").WithSummary("Whether the model is loaded and the server takes work").Produces<HealthView>();
-        app.MapGet("/metrics", (ServerMetrics metrics, GenerationScheduler scheduler, JobStore store) =>
-            Results.Text(metrics.Render(scheduler.QueueLength, store.CountByStatus()), "text/plain; version=0.0.4; charset=utf-8"))
+        app.MapGet("/metrics", (ServerMetrics metrics, GenerationScheduler scheduler, JobStore store, RadioStreams streams) =>
+            Results.Text(metrics.Render(scheduler.QueueLength, store.CountByStatus(), streams.Active, streams.Listeners), "text/plain; version=0.0.4; charset=utf-8"))
             .WithName("Metrics").WithSummary("Prometheus metrics: queue length, running batch size, steps per second, generations by status");
         WebPage.Map(app);
         return app;

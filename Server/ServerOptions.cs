@@ -47,6 +47,18 @@ public sealed record ServerOptions
     /// <summary>Seconds between the starts of the windows of a long piece when a request gives no <c>extend_stride</c>.</summary>
     public double ExtendStride { get; init; } = MusicRequest.DefaultExtendStride;
 
+    /// <summary>Streams (<c>/v1/streams</c>) playing or waiting at once; each holds the generator while it plays, so one-shot requests wait behind it.</summary>
+    public int MaxStreams { get; init; } = 1;
+
+    /// <summary>A stream with no listener for this long stops itself, so that a forgotten one cannot hold the generator.</summary>
+    public TimeSpan StreamIdleTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// How far ahead of real time a stream is generated: its generator waits beyond that, so that a listener playing
+    /// it as it comes keeps up (and is not dropped for falling behind).
+    /// </summary>
+    public TimeSpan StreamLead { get; init; } = TimeSpan.FromSeconds(10);
+
     /// <summary>How long a stopping server lets the running batch finish before it cancels it (health checks answer 503 meanwhile).</summary>
     public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
@@ -67,6 +79,9 @@ public sealed record ServerOptions
         if (Port is < 0 or > 65535) throw new MusicGenException($"--port {Port} must be in 0…65535");
         if (QueueLength < 1) throw new MusicGenException($"--queue {QueueLength} must be at least 1");
         if (MaxBatch < 1) throw new MusicGenException($"--max-batch {MaxBatch} must be at least 1");
+        if (MaxStreams < 0) throw new MusicGenException($"--max-streams {MaxStreams} must be 0 (no streams) or more");
+        if (StreamIdleTimeout <= TimeSpan.Zero) throw new MusicGenException($"--stream-idle-timeout {StreamIdleTimeout.TotalSeconds} s must be more than 0");
+        if (StreamLead < TimeSpan.Zero) throw new MusicGenException($"the stream lead {StreamLead.TotalSeconds} s must not be negative");
         if (KeepFinished < 1) throw new MusicGenException($"--keep {KeepFinished} must be at least 1");
         try
         {

@@ -33,6 +33,16 @@ public sealed class ServeCommand
         Description = $"Seconds between the starts of the windows of a long piece when a request gives no extend_stride (default {MusicRequest.DefaultExtendStride})",
         DefaultValueFactory = _ => Defaults.ExtendStride,
     };
+    private readonly Option<int> MaxStreams = new("--max-streams")
+    {
+        Description = "Streams (/v1/streams) playing or waiting at once; each holds the generator while it plays, one-shot requests queue behind it (0: no streams)",
+        DefaultValueFactory = _ => Defaults.MaxStreams,
+    };
+    private readonly Option<double> StreamIdleTimeout = new("--stream-idle-timeout")
+    {
+        Description = "Seconds a stream may have no listener before it stops itself",
+        DefaultValueFactory = _ => Defaults.StreamIdleTimeout.TotalSeconds,
+    };
 
     private readonly Option<double> ShutdownTimeout = new("--shutdown-timeout")
     {
@@ -60,10 +70,13 @@ public sealed class ServeCommand
         MaxDuration.Accepts($"a number of seconds above 0 and at most {MusicRequest.MaxDuration:0}", seconds => seconds is > 0 and <= MusicRequest.MaxDuration);
         Window.Accepts($"a number of seconds above 0 and at most {MusicRequest.MaxWindow}", seconds => seconds is > 0 and <= MusicRequest.MaxWindow);
         ExtendStride.Accepts("a number of seconds above 0 and below the window", seconds => seconds is > 0 and < MusicRequest.MaxWindow);
+        MaxStreams.Accepts("a whole number from 0 to 64", n => n is >= 0 and <= 64);
+        StreamIdleTimeout.Accepts("a number of seconds above 0 and at most 86400", seconds => seconds is > 0 and <= 86_400);
         ShutdownTimeout.Accepts("a number of seconds from 0 to 3600", seconds => seconds is >= 0 and <= 3600);
         var command = new Command("serve", "Serve an HTTP API and a web page that generate music with one model (loaded once)")
         {
-            model, device, weights, cache, adapters, Host, Port, ApiKey, NoAuth, Queue, MaxBatch, Keep, MaxUpload, MaxDuration, Window, ExtendStride, ShutdownTimeout,
+            model, device, weights, cache, adapters, Host, Port, ApiKey, NoAuth, Queue, MaxBatch, Keep, MaxUpload, MaxDuration, Window, ExtendStride, MaxStreams, StreamIdleTimeout,
+            ShutdownTimeout,
         };
         command.SetAction(parse => CommandRunner.Run(() => Run(parse, parse.GetValue(model)!, parse.GetValue(device)!, CommonOptions.GivenWeights(parse, weights),
             CommonOptions.CacheType(parse.GetValue(cache)), CommonOptions.AdapterList(parse.GetValue(adapters)))));
@@ -85,6 +98,8 @@ public sealed class ServeCommand
             MaxDuration = parse.GetValue(MaxDuration),
             Window = parse.GetValue(Window),
             ExtendStride = parse.GetValue(ExtendStride),
+            MaxStreams = parse.GetValue(MaxStreams),
+            StreamIdleTimeout = TimeSpan.FromSeconds(parse.GetValue(StreamIdleTimeout)),
             ShutdownTimeout = TimeSpan.FromSeconds(parse.GetValue(ShutdownTimeout)),
         };
         options.Validate(); // before the model is loaded: a refused setting costs nothing

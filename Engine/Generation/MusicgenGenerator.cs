@@ -57,7 +57,7 @@ public sealed class MusicgenGenerator
     {
         cancellation.ThrowIfCancellationRequested();
         using var audio = new SinkAudio(sink, plan, Codec, DecodeAudio);
-        using var texts = new TextEncodings(this);
+        using var texts = new TextEncodings(this, keepLastOnly: plan.LivePrompt is not null);
         var steps = new PieceProgress(progress, plan.IsEndless ? 0 : plan.Steps);
         var pieces = new List<CodesBatch>();
         WindowCodes? last = null;
@@ -188,8 +188,12 @@ public sealed class MusicgenGenerator
     /// <summary>The text encoder's states [B, S, d_text] of a window's texts, and their mask [B·S].</summary>
     private sealed record EncodedText(Tensor States, float[] Mask);
 
-    /// <summary>The texts of a piece's windows, each distinct list of texts encoded once, held until the piece is done.</summary>
-    private sealed class TextEncodings(MusicgenGenerator generator) : IDisposable
+    /// <summary>
+    /// The texts of a piece's windows, each distinct list of texts encoded once, held until the piece is done; with
+    /// <paramref name="keepLastOnly"/> (a live prompt's texts, not known ahead and without end) only the last is held,
+    /// encoded once for the windows that follow with the same text.
+    /// </summary>
+    private sealed class TextEncodings(MusicgenGenerator generator, bool keepLastOnly) : IDisposable
     {
         private readonly Dictionary<string, EncodedText> _encoded = [];
 
@@ -199,6 +203,7 @@ public sealed class MusicgenGenerator
             if (texts.Count == 0) return null;
             string key = string.Join('\0', texts);
             if (_encoded.TryGetValue(key, out var known)) return known;
+            if (keepLastOnly) Dispose(); // the window that used it is done: its decoder cache is released
             var tokens = generator._tokenizer.EncodeBatch(texts);
             var ids = tokens.InputIds.Select(id => (int)id).ToArray();
             var mask = tokens.AttentionMask.Select(m => (float)m).ToArray();
@@ -210,6 +215,7 @@ public sealed class MusicgenGenerator
         public void Dispose()
         {
             foreach (var encoded in _encoded.Values) encoded.States.Dispose();
+            _encoded.Clear();
         }
     }
 

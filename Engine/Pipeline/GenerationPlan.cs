@@ -20,9 +20,10 @@ public sealed class GenerationPlan
     internal GenerationPlan(IReadOnlyList<string> prompts, int batch, SamplingOptions sampling, CodebookLayout layout, int frameRate, int hopLength,
         int? steps = null, double? duration = null, double window = MusicRequest.MaxWindow, double extendStride = MusicRequest.DefaultExtendStride,
         AudioBatch? audioPrompt = null, CodesBatch? promptCodes = null, MelodyChroma? chroma = null, IReadOnlyList<float[]>? tunes = null,
-        IReadOnlyList<PromptChange>? schedule = null, bool endless = false)
+        IReadOnlyList<PromptChange>? schedule = null, bool endless = false, LivePrompt? livePrompt = null)
     {
         Schedule = schedule ?? [];
+        LivePrompt = livePrompt;
         (Prompts, Batch, Sampling, Layout, FrameRate, HopLength) = (prompts, batch, sampling, layout, frameRate, hopLength);
         (AudioPrompt, PromptCodes, Chroma, Tunes) = (audioPrompt, promptCodes, chroma, tunes);
         PromptFrames = PromptFramesOf(audioPrompt, promptCodes, hopLength);
@@ -65,12 +66,16 @@ public sealed class GenerationPlan
     /// <summary>The changes of the text over the piece, in order of time (<see cref="MusicRequest.Schedule"/>); none: the prompts throughout.</summary>
     public IReadOnlyList<PromptChange> Schedule { get; }
 
+    /// <summary>The text read at the start of each window instead of the prompts and schedule (<see cref="MusicRequest.LivePrompt"/>), or null.</summary>
+    public LivePrompt? LivePrompt { get; }
+
     /// <summary>
-    /// The texts window <paramref name="window"/> is conditioned on, one per item: those of the latest change at or
-    /// before its start, else the prompts.
+    /// The texts window <paramref name="window"/> is conditioned on, one per item: the live prompt's text now, else
+    /// those of the latest change at or before its start, else the prompts. The generator asks as each window starts.
     /// </summary>
     public IReadOnlyList<string> PromptsAt(GenerationWindow window)
     {
+        if (LivePrompt is { } live) return Enumerable.Repeat(live.Text, Batch).ToArray();
         double start = (double)window.Offset / FrameRate;
         var change = Schedule.LastOrDefault(c => c.Seconds <= start);
         return change is null ? Prompts : Enumerable.Repeat(change.Text, Batch).ToArray();

@@ -86,11 +86,18 @@ public sealed record MusicRequest
     /// </summary>
     public IReadOnlyList<PromptChange> Schedule { get; init; } = [];
 
+    /// <summary>
+    /// A text that may change while the piece is generated, instead of <see cref="Prompts"/> and <see cref="Schedule"/>:
+    /// one item, each window conditioned on the text it holds at the window's start. Its text when the request is
+    /// prepared is checked as a prompt (naming {Prompts}).
+    /// </summary>
+    public LivePrompt? LivePrompt { get; init; }
+
     /// <summary>A request for one item per text description, with the checkpoint's defaults.</summary>
     public static MusicRequest FromText(params string[] prompts) => new() { Prompts = prompts };
 
     /// <summary>Pieces the request makes: one per prompt, else the samples asked, else one per audio prompt, melody or item of the prompt codes.</summary>
-    public int Items => Prompts.Count > 0 ? Prompts.Count
+    public int Items => LivePrompt is not null ? 1 : Prompts.Count > 0 ? Prompts.Count
         : Samples ?? Math.Max(PromptCodes?.Batch ?? 1, Math.Max(AudioPrompts.Count, Melodies.Count));
 
     /// <summary>
@@ -102,6 +109,13 @@ public sealed record MusicRequest
     public void Validate(RequestLimits? limits = null)
     {
         limits ??= RequestLimits.Engine;
+        if (LivePrompt is not null)
+        {
+            if (Prompts.Count > 0 || Samples is not null || Schedule.Count > 0)
+                throw new InvalidRequestException(nameof(LivePrompt), "{LivePrompt} is the text of one piece throughout; give no {Prompts}, {Samples} or {Schedule} with it");
+            WithLiveText().Validate(limits);
+            return;
+        }
         if (Prompts.Count > 0 && Samples is not null)
             throw new InvalidRequestException(nameof(Samples), "{Samples} are for unconditional generation; with {Prompts}, each prompt is one piece");
         if (Items < 1) throw new InvalidRequestException(nameof(Samples), $"{{Samples}} {Items}: at least one piece is needed");
@@ -137,6 +151,9 @@ public sealed record MusicRequest
         if ((ExtendStride is not null || Window is not null) && !(stride > 0 && stride < window))
             throw new InvalidRequestException(nameof(ExtendStride), $"{{ExtendStride}} {stride} s must be more than 0 and less than the window ({window:0.##} s)");
     }
+
+    /// <summary>The request with its <see cref="LivePrompt"/>'s text now as its prompt: what is checked of it.</summary>
+    internal MusicRequest WithLiveText() => LivePrompt is { } live ? this with { LivePrompt = null, Prompts = [live.Text] } : this;
 
     /// <summary>A schedule changes the text of a piece of a known length: in order, within it, each text a prompt's.</summary>
     private void CheckSchedule(RequestLimits limits)

@@ -18,6 +18,8 @@ public sealed partial class MusicgenPipeline
     private GenerationPlan PrepareChecked(MusicRequest request, RequestLimits limits)
     {
         request.Validate(limits);
+        var livePrompt = request.LivePrompt;
+        request = request.WithLiveText(); // a live prompt's text now is checked as a prompt
         int batch = request.Items;
         CheckTokens(request.Prompts, nameof(MusicRequest.Prompts));
         CheckTokens(request.Schedule.Select(change => change.Text).ToList(), nameof(MusicRequest.Schedule));
@@ -32,7 +34,8 @@ public sealed partial class MusicgenPipeline
         int? steps = request.Steps ?? (request.Duration is null && !request.Forever ? generation.MaxNewTokens ?? (generation.MaxLength ?? 1500) - 1 - promptFrames : null);
         var plan = new GenerationPlan(request.Prompts, batch, sampling, _generator.Layout, FrameRate, HopLength, steps, request.Duration, window,
             request.ExtendStride ?? MusicRequest.DefaultExtendStride, audioPrompt, request.PromptCodes,
-            chroma: tunes is null || longform ? null : Chroma(tunes), tunes: longform ? tunes : null, schedule: request.Schedule, endless: request.Forever);
+            chroma: tunes is null || longform ? null : Chroma(tunes), tunes: longform ? tunes : null, schedule: request.Schedule, endless: request.Forever,
+            livePrompt: livePrompt);
         CheckLength(plan, request);
         return plan;
     }

@@ -199,3 +199,59 @@ public sealed record OpenAiErrorBody(OpenAiError Error);
 
 /// <summary>The error: its message, type (invalid_request_error, rate_limit_error, server_error), the body parameter at fault, and a code.</summary>
 public sealed record OpenAiError(string Message, string Type, string? Param, string? Code);
+
+/// <summary>
+/// The body of <c>POST /v1/streams</c>: a stream without end takes a prompt and the sampling settings and
+/// <c>extend_stride</c> of a generation; it has no <c>duration</c>.
+/// </summary>
+public sealed class StreamRequestBody : GenerationSettingsBody
+{
+    /// <summary>Text description of the music, until it is changed (<c>PUT /v1/streams/{id}/prompt</c>).</summary>
+    public string? Prompt { get; set; }
+}
+
+/// <summary>The body of <c>PUT /v1/streams/{id}/prompt</c>.</summary>
+public sealed class StreamPromptBody
+{
+    /// <summary>The text of the stream's windows from the next one on.</summary>
+    public string? Text { get; set; }
+}
+
+/// <summary>Where to find a stream.</summary>
+/// <param name="Self">Its status (GET) and its end (DELETE).</param>
+/// <param name="Audio">Its audio, to any number of listeners: WAV of unknown length, or <c>?format=opus</c>.</param>
+/// <param name="Prompt">Its text (PUT <c>{"text": …}</c>).</param>
+public sealed record StreamUrls(string Self, string Audio, string Prompt)
+{
+    /// <summary>The URLs of the stream with this id.</summary>
+    public static StreamUrls For(string id) => new($"/v1/streams/{id}", $"/v1/streams/{id}/audio", $"/v1/streams/{id}/prompt");
+}
+
+/// <summary>A stream's status.</summary>
+/// <param name="Id">Its id.</param>
+/// <param name="Status">queued (waiting for the generator), running, cancelled (stopped) or failed.</param>
+/// <param name="Text">The text its next window takes.</param>
+/// <param name="Windows">Windows begun.</param>
+/// <param name="Seconds">Seconds of audio played.</param>
+/// <param name="Listeners">Listeners now.</param>
+/// <param name="Created">When it was started.</param>
+/// <param name="Started">When the generator began it.</param>
+/// <param name="Finished">When it stopped.</param>
+/// <param name="Seed">The sampler's seed.</param>
+/// <param name="ExtendStride">Seconds between the starts of its windows.</param>
+/// <param name="Error">Why it stopped, when the server stopped it or it failed.</param>
+/// <param name="Urls">Where to find it.</param>
+public sealed record StreamStatusView(
+    string Id, JobStatus Status, string Text, int Windows, double Seconds, int Listeners, DateTimeOffset Created, DateTimeOffset? Started,
+    DateTimeOffset? Finished, ulong Seed, double ExtendStride, string? Error, StreamUrls Urls)
+{
+    /// <summary>The view of a stream now.</summary>
+    public static StreamStatusView Of(RadioStream stream)
+    {
+        var job = stream.Job;
+        return new StreamStatusView(stream.Id, job.Status, stream.Prompt.Text, stream.Windows, Math.Round(stream.Seconds, 2), stream.Audio.Listeners,
+            job.Created, job.Started, job.Finished, job.Parameters.Plan.Sampling.Seed,
+            job.Parameters.Request.ExtendStride ?? MusicRequest.DefaultExtendStride,
+            stream.StopReason ?? (job.Status == JobStatus.Failed ? job.Error : null), StreamUrls.For(stream.Id));
+    }
+}

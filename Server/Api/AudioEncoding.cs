@@ -8,7 +8,7 @@ namespace MusicGen.Server.Api;
 /// choice) or raw PCM. Opens the writer the response streams through.
 /// </summary>
 internal sealed record AudioEncoding(string Name, string MediaType, string Extension, bool NeedsFfmpeg, int? WavBytesPerSample,
-    Func<Stream, PieceAudio, AudioWriter> Open)
+    Func<Stream, int, int, long?, AudioWriter> Open)
 {
     /// <summary>The formats the <c>format</c> parameter names (m4a is left out: its index goes in front, so it cannot be streamed).</summary>
     public const string Names = "wav, flac, opus, mp3 or aac (or pcm16 / float32: a WAV of those samples)";
@@ -16,11 +16,17 @@ internal sealed record AudioEncoding(string Name, string MediaType, string Exten
     public static AudioEncoding Of(AudioFormat format, SampleFormat? sampleFormat = null) =>
         new(format.Name, format.MediaType, format.Extensions[0], format.NeedsFfmpeg,
             format == AudioFormat.Wav ? (format.ResolveSampleFormat(sampleFormat)!.Value.Bits() / 8) : null,
-            (stream, audio) => format.OpenWriter(stream, audio.SampleRate, audio.Channels, sampleFormat, audio.Frames, "the generated audio"));
+            (stream, sampleRate, channels, frames) => format.OpenWriter(stream, sampleRate, channels, sampleFormat, frames, "the generated audio"));
 
     /// <summary>OpenAI's pcm: raw 16-bit little-endian samples, mono at 24 kHz.</summary>
     public static AudioEncoding Pcm { get; } = new("pcm", "audio/pcm", ".pcm", NeedsFfmpeg: false, WavBytesPerSample: null,
-        (stream, audio) => new RawPcmWriter(stream, audio.SampleRate, audio.Channels));
+        (stream, sampleRate, channels, _) => new RawPcmWriter(stream, sampleRate, channels));
+
+    /// <summary>The <c>format</c>s a stream plays in: those whose writer needs no length ahead and no ffmpeg.</summary>
+    public const string StreamNames = "wav (pcm16, the default, or float32) or opus";
+
+    /// <summary>Whether a stream without end can be played in this encoding (a WAV of unknown length, or Ogg Opus).</summary>
+    public bool PlaysEndless => WavBytesPerSample is not null || Name == AudioFormat.Opus.Name;
 
     /// <summary>The encoding a <c>format</c> parameter names, pcm16 (the default, as before formats were added) when none; null for an unknown name.</summary>
     public static AudioEncoding? FromName(string? name) => (name ?? "pcm16").ToLowerInvariant() switch

@@ -24,7 +24,7 @@ internal static class AudioResponse
         AudioWriter writer;
         try
         {
-            writer = encoding.Open(pending, audio);
+            writer = encoding.Open(pending, audio.SampleRate, audio.Channels, audio.Frames);
         }
         catch (MusicGenException e)
         {
@@ -63,11 +63,47 @@ internal static class AudioResponse
         }
     }
 
+    /// <summary>
+    /// A stream's audio to one more listener, from the next chunk on: the format's header at once (a WAV of unknown
+    /// length), then each chunk as it comes, until the stream stops (the response ends cleanly) or fails or drops the
+    /// listener for falling behind (the connection is closed).
+    /// </summary>
+    public static async Task ListenAsync(HttpContext http, LiveAudio audio, AudioEncoding encoding, string fileName)
+    {
+        var response = http.Response;
+        var cancellation = http.RequestAborted;
+        var pending = new PendingBytes();
+        using var listener = audio.Join(); // before the header goes: a client that has it hears every chunk from then on
+        using var writer = encoding.Open(pending, audio.SampleRate, audio.Channels, null);
+        response.ContentType = encoding.MediaType;
+        response.Headers.ContentDisposition = $"inline; filename=\"{fileName}\"";
+        response.Headers.CacheControl = "no-store";
+        try
+        {
+            await SendAsync(response, pending, cancellation);
+            await foreach (var chunk in listener.ReadAllAsync(cancellation))
+            {
+                writer.Write(chunk.Channels);
+                await SendAsync(response, pending, cancellation);
+            }
+            writer.Finish();
+            await SendAsync(response, pending, cancellation);
+        }
+        catch (Exception e) when (e is IOException or MusicGenException)
+        {
+            http.Abort();
+        }
+        catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
+        {
+            // The listener went away.
+        }
+    }
+
     /// <summary>A finished piece, whole (with ranges, so players can seek).</summary>
     public static IResult Whole(AudioClip clip, AudioEncoding encoding, string fileName)
     {
         var bytes = new PendingBytes();
-        using (var writer = encoding.Open(bytes, new PieceAudio(clip.SampleRate, clip.ChannelCount, clip.Length)))
+        using (var writer = encoding.Open(bytes, clip.SampleRate, clip.ChannelCount, clip.Length))
         {
             writer.Write(clip.Channels);
             writer.Finish();

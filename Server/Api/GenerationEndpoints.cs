@@ -91,9 +91,12 @@ public static class GenerationEndpoints
     }
 
     /// <summary>Queues a job, or the answer when the queue is full or the server stopping.</summary>
-    private static IResult? Admit(HttpContext http, GenerationScheduler scheduler, GenerationJob job)
+    private static IResult? Admit(HttpContext http, GenerationScheduler scheduler, GenerationJob job) => Refusal(http, scheduler, scheduler.Submit(job));
+
+    /// <summary>The answer to a submission the queue refused (429 when it is full, 503 when the server is stopping), or null when it was queued.</summary>
+    internal static IResult? Refusal(HttpContext http, GenerationScheduler scheduler, Admission admission)
     {
-        switch (scheduler.Submit(job))
+        switch (admission)
         {
             case Admission.QueueFull:
                 int retry = scheduler.RetryAfterSeconds();
@@ -218,6 +221,6 @@ public static class GenerationEndpoints
             _ => $"the generation is {job.Status.ToString().ToLowerInvariant()}; the codes come when it is done",
         });
 
-    private static IResult Stopping() => Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Shutting down",
+    internal static IResult Stopping() => Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Shutting down",
         detail: "the server is stopping and takes no new work");
 }

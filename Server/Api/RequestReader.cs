@@ -137,7 +137,7 @@ public sealed class RequestReader(IMusicGenerator generator, ServerOptions optio
 
     private static string ExpectedType(string field) => field switch
     {
-        "prompt" or "input" or "model" or "instructions" or "response_format" or "stream_format" => "a string",
+        "prompt" or "text" or "input" or "model" or "instructions" or "response_format" or "stream_format" => "a string",
         "prompts" => "a list of strings",
         "schedule" => "a list of {\"seconds\": number, \"text\": string}",
         "greedy" => "true or false",
@@ -311,15 +311,63 @@ public sealed class RequestReader(IMusicGenerator generator, ServerOptions optio
             Schedule = (body.Schedule ?? []).Select(change => new PromptChange(
                 change.Seconds ?? throw Invalid("schedule", "each change needs its seconds"), change.Text ?? throw Invalid("schedule", "each change needs its text"))).ToList(),
         };
-        string BodyField(string field) => field == nameof(MusicRequest.Prompts) ? promptField : BodyFields.GetValueOrDefault(field, "body");
+        return Plan(request, body.Seed is not null, field => field == nameof(MusicRequest.Prompts) ? promptField : BodyFields.GetValueOrDefault(field, "body"));
+    }
+
+    /// <summary>
+    /// The request of a <c>POST /v1/streams</c> body: without end, its text a <see cref="LivePrompt"/>, checked and
+    /// planned by the engine as a submission is; a duration is refused (naming it).
+    /// </summary>
+    /// <exception cref="RequestProblem">The request is refused, naming the body's field.</exception>
+    public async Task<GenerationParameters> ReadStreamAsync(HttpRequest http, CancellationToken cancellation)
+    {
+        var body = await ReadJsonBodyAsync<StreamRequestBody>(http, cancellation);
+        if (body.Prompt is null) throw Invalid("prompt", "is required: describe the music");
+        var request = new MusicRequest
+        {
+            LivePrompt = new LivePrompt(body.Prompt),
+            Forever = true,
+            Duration = body.Duration,
+            Window = options.Window,
+            ExtendStride = body.ExtendStride ?? options.ExtendStride,
+            Seed = body.Seed,
+            Greedy = body.Greedy ?? false,
+            TopK = body.TopK,
+            TopP = body.TopP,
+            Temperature = body.Temperature,
+            Guidance = body.Guidance,
+        };
+        return Plan(request, body.Seed is not null, StreamField("prompt"));
+    }
+
+    /// <summary>Checks a new text for a stream of <paramref name="request"/> as the engine checks a stream's prompt; a refusal names <c>text</c>.</summary>
+    /// <exception cref="RequestProblem">The text is refused.</exception>
+    public void CheckStreamText(MusicRequest request, string? text)
+    {
+        if (text is null) throw Invalid("text", "is required: describe the music");
+        Plan(request with { LivePrompt = new LivePrompt(text) }, seedGiven: true, StreamField("text"));
+    }
+
+    /// <summary>The body field of a stream's request the engine names: the prompt's is <paramref name="promptField"/>; its being without end is its (absent) duration's.</summary>
+    private static Func<string, string> StreamField(string promptField) => field => field switch
+    {
+        nameof(MusicRequest.Prompts) or nameof(MusicRequest.LivePrompt) => promptField,
+        nameof(MusicRequest.Forever) => "duration",
+        _ => BodyFields.GetValueOrDefault(field, "body"),
+    };
+
+    /// <summary>The engine's plan of a request within the server's limits; a refusal names the body's field (<paramref name="bodyField"/>).</summary>
+    private GenerationParameters Plan(MusicRequest request, bool seedGiven, Func<string, string> bodyField)
+    {
         try
         {
             var plan = generator.Prepare(request, new RequestLimits(options.MaxDuration, options.MaxBatch, options.MaxPromptChars));
-            return new GenerationParameters(request, plan, SeedGiven: body.Seed is not null);
+            return new GenerationParameters(request, plan, seedGiven);
         }
         catch (InvalidRequestException e)
         {
-            throw Invalid(e.Field is { } field ? BodyField(field) : "body", e.Render(BodyField));
+            string field = e.Field is { } name ? bodyField(name) : "body";
+            throw Invalid(field, e.Field == nameof(MusicRequest.Forever) ? "a stream plays until it is stopped; give no duration" : e.Render(bodyField));
         }
     }
 

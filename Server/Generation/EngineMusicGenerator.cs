@@ -35,7 +35,10 @@ public sealed class EngineMusicGenerator : IMusicGenerator
         GenerationPlan plan, IProgress<GenerationProgress> progress, Action<int, AudioClip> audio, CancellationToken cancellation) =>
         Task.Factory.StartNew(() => Generate(plan, progress, audio, cancellation), cancellation, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
-    /// <summary>Streams each piece's audio as the pipeline decodes it (about every half second), keeping it for the result.</summary>
+    /// <summary>
+    /// Streams each piece's audio as the pipeline decodes it (about every half second), keeping it for the result;
+    /// a piece without end keeps none (it ends by cancellation).
+    /// </summary>
     private IReadOnlyList<GeneratedPiece> Generate(GenerationPlan plan, IProgress<GenerationProgress> progress, Action<int, AudioClip> audio, CancellationToken cancellation)
     {
         var chunks = Enumerable.Range(0, plan.Batch).Select(_ => new List<AudioClip>()).ToArray();
@@ -45,7 +48,7 @@ public sealed class EngineMusicGenerator : IMusicGenerator
             {
                 if (batch.Starts[b] == batch.Samples) continue; // the chunk is all prompt padding of this item
                 var clip = batch.Clip(b); // without what the chunk holds of the item's prompt padding
-                chunks[b].Add(clip);
+                if (!plan.IsEndless) chunks[b].Add(clip); // a stream's audio is played, not kept
                 audio(b, clip);
             }
         }, progress, cancellation);

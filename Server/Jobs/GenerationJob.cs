@@ -28,12 +28,12 @@ public enum JobStatus
 public sealed record GenerationParameters(MusicRequest Request, GenerationPlan Plan, bool SeedGiven)
 {
     /// <summary>
-    /// Requests with equal keys share a batch. Uploads, a schedule, and a sampled request with its own seed (which must give
+    /// Requests with equal keys share a batch. Uploads, a schedule, a stream's live prompt, and a sampled request with its own seed (which must give
     /// the same audio as the same request alone), run alone: null. The sampler draws for the batch from one seed,
     /// so greedy requests and sampled requests without a seed are the ones that can be batched.
     /// </summary>
     public object? BatchKey =>
-        Request.AudioPrompts.Count > 0 || Request.Melodies.Count > 0 || Request.Schedule.Count > 0 || (SeedGiven && !Plan.Sampling.Greedy)
+        Request.AudioPrompts.Count > 0 || Request.Melodies.Count > 0 || Request.Schedule.Count > 0 || Request.LivePrompt is not null || (SeedGiven && !Plan.Sampling.Greedy)
             ? null
             : (Request.Duration, Request.Window, Request.ExtendStride, Plan.Sampling with { Seed = 0 });
 }
@@ -43,16 +43,23 @@ public sealed class GenerationJob
 {
     private readonly Lock _lock = new();
 
-    /// <summary>A new queued job; its audio streams know their length already.</summary>
-    public GenerationJob(string id, GenerationParameters parameters, ModelInfo model)
+    /// <summary>
+    /// A new queued job; its audio streams know their length already. A stream's job (a plan without end) plays its
+    /// audio to <paramref name="live"/> instead, keeping none.
+    /// </summary>
+    public GenerationJob(string id, GenerationParameters parameters, ModelInfo model, LiveAudio? live = null)
     {
         Id = id;
         Parameters = parameters;
         var plan = parameters.Plan;
         Seed = plan.Sampling.Seed;
         Steps = plan.Steps;
-        Audio = Enumerable.Range(0, plan.Batch).Select(item => new PieceAudio(model.SampleRate, model.Channels, plan.SamplesOf(item))).ToArray();
+        Live = live;
+        Audio = live is not null ? [] : Enumerable.Range(0, plan.Batch).Select(item => new PieceAudio(model.SampleRate, model.Channels, plan.SamplesOf(item))).ToArray();
     }
+
+    /// <summary>A stream's audio, played to its listeners (then <see cref="Audio"/> is empty); null for a generation.</summary>
+    public LiveAudio? Live { get; }
 
     /// <summary>The id clients name it by (random, not guessable).</summary>
     public string Id { get; }
@@ -148,6 +155,7 @@ public sealed class GenerationJob
         if (status != JobStatus.Done)
         {
             foreach (var audio in Audio) audio.Fail($"the generation {status.ToString().ToLowerInvariant()}" + (error is null || status == JobStatus.Cancelled ? "" : $": {error}"));
+            Live?.End(status == JobStatus.Failed ? $"the stream failed: {error}" : null); // a stopped stream ends its listeners cleanly
             Cancellation.Cancel();
         }
         return true;

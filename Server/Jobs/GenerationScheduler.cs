@@ -15,6 +15,8 @@ public enum Admission
     QueueFull,
     /// <summary>Refused: the server is stopping.</summary>
     ShuttingDown,
+    /// <summary>Refused: as many streams as the server allows are playing.</summary>
+    TooManyStreams,
 }
 
 /// <summary>
@@ -55,7 +57,7 @@ public sealed class GenerationScheduler(
                 metrics.Rejected();
                 return Admission.QueueFull;
             }
-            store.Add(job);
+            if (job.Live is null) store.Add(job); // streams are found through RadioStreams
             _queue.AddLast(job);
         }
         metrics.Submitted();
@@ -100,6 +102,8 @@ public sealed class GenerationScheduler(
             _queue.Clear();
         }
         foreach (var job in waiting) Cancel(job);
+        // A stream never finishes by itself: it stops at once instead of holding the shutdown for its timeout.
+        foreach (var job in _running.Where(j => j.Live is not null)) Cancel(job);
         _wake.Release();
         log.LogInformation("stopping: {Waiting} queued request(s) cancelled, {Running} running", waiting.Length, _running.Count);
     }
@@ -206,7 +210,8 @@ public sealed class GenerationScheduler(
             var results = await generator.GenerateAsync(plan, progress, (index, clip) =>
             {
                 int owner = Array.FindLastIndex(offsets, o => o <= index);
-                batch[owner].Audio[index - offsets[owner]].Append(clip);
+                if (batch[owner].Live is { } live) live.Append(clip, cancellation.Token);
+                else batch[owner].Audio[index - offsets[owner]].Append(clip);
             }, cancellation.Token);
             for (int i = 0; i < batch.Count; i++)
                 if (batch[i].Complete(results.Skip(offsets[i]).Take(batch[i].Parameters.Plan.Batch).ToArray())) Finished(batch[i]);
@@ -234,7 +239,7 @@ public sealed class GenerationScheduler(
     private void Finished(GenerationJob job)
     {
         metrics.Finished(job.Status);
-        store.Finished(job);
+        if (job.Live is null) store.Finished(job);
     }
 
     /// <inheritdoc />

@@ -28,7 +28,7 @@ public sealed class ServerMetrics
     }
 
     /// <summary>The metrics as Prometheus text (version 0.0.4).</summary>
-    public string Render(int queueLength, IReadOnlyDictionary<JobStatus, int> known)
+    public string Render(int queueLength, IReadOnlyDictionary<JobStatus, int> known, int streams, int listeners)
     {
         var text = new StringBuilder();
         void Metric(string name, string type, string help, params (string Labels, double Value)[] samples)
@@ -46,6 +46,8 @@ public sealed class ServerMetrics
                 .Select(s => ($"{{status=\"{s.ToString().ToLowerInvariant()}\"}}", (double)Interlocked.Read(ref _finished[(int)s]))).ToArray());
         Metric("musicgen_generations", "gauge", "Requests the server knows now, by status.",
             known.Select(pair => ($"{{status=\"{pair.Key.ToString().ToLowerInvariant()}\"}}", (double)pair.Value)).ToArray());
+        Metric("musicgen_streams", "gauge", "Streams playing or waiting for the generator.", ("", streams));
+        Metric("musicgen_stream_listeners", "gauge", "Listeners of every stream.", ("", listeners));
         Metric("musicgen_batches_total", "counter", "Batches generated.", ("", Interlocked.Read(ref _batches)));
         Metric("musicgen_batch_pieces_total", "counter", "Pieces generated in those batches.", ("", Interlocked.Read(ref _pieces)));
         lock (_finished) Metric("musicgen_audio_seconds_total", "counter", "Seconds of audio generated.", ("", Math.Round(_audioSeconds, 3)));

@@ -1,6 +1,7 @@
 'use strict';
 // The musicgen serve page: submits a generation, follows its progress by server-sent events, plays the WAV as
-// it streams, draws its waveform, and keeps this browser's history in localStorage. No framework, no build step.
+// it streams, draws its waveform, and keeps this browser's history in localStorage; its radio starts a stream
+// without end, plays it, changes its description and stops it. No framework, no build step.
 
 const $ = id => document.getElementById(id);
 const HISTORY_KEY = 'musicgen-history';
@@ -245,6 +246,111 @@ function renderHistory() {
   }
 }
 
+/** The stream the radio plays: its id, URLs and the timer that follows its status; null when off. */
+let radio = null;
+
+/** The sampling settings of the form, for a stream (which has no duration and takes no upload). */
+function streamFields() {
+  const fields = { prompt: $('prompt').value.trim() };
+  for (const name of ['seed', 'top_k', 'top_p', 'temperature', 'guidance']) {
+    const value = $(name).value.trim();
+    if (value !== '') fields[name] = Number(value);
+  }
+  if ($('greedy').checked) fields.greedy = true;
+  return fields;
+}
+
+async function startRadio() {
+  showError('');
+  if (!$('prompt').value.trim()) {
+    showError('Describe the music first.');
+    $('prompt').focus();
+    return;
+  }
+  localStorage.setItem(API_KEY, $('api-key').value.trim());
+  $('radio-start').disabled = true;
+  try {
+    const response = await fetch('/v1/streams', {
+      method: 'POST', headers: { 'Content-Type': 'application/json', ...authHeaders() }, body: JSON.stringify(streamFields()),
+    });
+    if (!response.ok) {
+      showError(await problemText(response));
+      $('radio-start').disabled = false;
+      return;
+    }
+    const stream = await response.json();
+    radio = { id: stream.id, urls: stream.urls, timer: setInterval(followRadio, 1000) };
+    $('radio').dataset.stream = stream.id;
+    $('radio-start').hidden = true;
+    $('radio-live').hidden = false;
+    showRadio(stream);
+    const player = $('radio-player');
+    player.src = withKey(stream.urls.audio); // joins at the live point
+    player.play().catch(() => { /* the browser may wait for a click on play */ });
+  } catch {
+    showError('The request did not reach the server. Check the connection and try again.');
+    $('radio-start').disabled = false;
+  }
+}
+
+function showRadio(stream) {
+  const listeners = `${stream.listeners} listener${stream.listeners === 1 ? '' : 's'}`;
+  $('radio-status').textContent = stream.status === 'queued'
+    ? `Waiting for the generator… (“${stream.text}”)`
+    : `Playing “${stream.text}” · window ${stream.windows} · ${stream.seconds.toFixed(1)} s · ${listeners}`;
+}
+
+async function followRadio() {
+  if (!radio) return;
+  const response = await fetch(radio.urls.self, { headers: authHeaders() }).catch(() => null);
+  if (!radio || !response) return;
+  if (!response.ok) return radioOff(response.status === 404 ? 'The stream is gone.' : await problemText(response));
+  const stream = await response.json();
+  if (stream.status === 'queued' || stream.status === 'running') showRadio(stream);
+  else radioOff(`The stream stopped${stream.error ? `: ${stream.error}` : '.'}`);
+}
+
+async function changeRadio() {
+  const text = $('radio-prompt').value.trim();
+  if (!radio || !text) return;
+  showError('');
+  const response = await fetch(radio.urls.prompt, {
+    method: 'PUT', headers: { 'Content-Type': 'application/json', ...authHeaders() }, body: JSON.stringify({ text }),
+  });
+  if (!response.ok) return showError(await problemText(response));
+  showRadio(await response.json());
+}
+
+/** Stops playing (and following) the stream; the message says why, when it was not the listener's choice. */
+function radioOff(message) {
+  if (radio) clearInterval(radio.timer);
+  radio = null;
+  delete $('radio').dataset.stream;
+  const player = $('radio-player');
+  player.pause();
+  player.removeAttribute('src');
+  player.load();
+  $('radio-live').hidden = true;
+  $('radio-start').hidden = false;
+  $('radio-start').disabled = false;
+  $('radio-status').textContent = '';
+  if (message) showError(message);
+}
+
+async function stopRadio() {
+  if (!radio) return;
+  const self = radio.urls.self;
+  radioOff('');
+  const response = await fetch(self, { method: 'DELETE', headers: authHeaders() });
+  if (!response.ok && response.status !== 404) showError(await problemText(response));
+}
+
+$('radio-start').addEventListener('click', startRadio);
+$('radio-change').addEventListener('click', changeRadio);
+$('radio-stop').addEventListener('click', stopRadio);
+$('radio-prompt').addEventListener('keydown', e => {
+  if (e.key === 'Enter') changeRadio();
+});
 $('form').addEventListener('submit', submit);
 $('cancel').addEventListener('click', cancel);
 $('prompt').addEventListener('keydown', e => {

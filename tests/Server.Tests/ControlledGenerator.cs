@@ -45,6 +45,9 @@ public sealed class ControlledGenerator(IMusicGenerator inner, bool holdStarts, 
     /// <summary>Released to let a generation held at <see cref="HoldAtStep"/> go on.</summary>
     public SemaphoreSlim Step { get; } = new(0);
 
+    /// <summary>Signalled when a generation reaches <see cref="HoldAtStep"/> and waits there.</summary>
+    public SemaphoreSlim Held { get; } = new(0);
+
     /// <summary>Passes progress on, stopping the generating thread at <see cref="HoldAtStep"/>.</summary>
     private sealed class HoldingProgress(IProgress<MusicGen.Engine.GenerationProgress> inner, ControlledGenerator owner) : IProgress<MusicGen.Engine.GenerationProgress>
     {
@@ -52,7 +55,9 @@ public sealed class ControlledGenerator(IMusicGenerator inner, bool holdStarts, 
         {
             inner.Report(value);
             // Bounded, so that a failing test cannot leave the generating thread (and the server's shutdown) waiting.
-            if (value.Step == owner.HoldAtStep) owner.Step.Wait(TimeSpan.FromMinutes(1));
+            if (value.Step != owner.HoldAtStep) return;
+            owner.Held.Release();
+            owner.Step.Wait(TimeSpan.FromMinutes(1));
         }
     }
 

@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using MusicGen.Engine;
 using MusicGen.Server.Generation;
@@ -23,13 +24,15 @@ public sealed class TestApp : IAsyncDisposable
     public IMusicGenerator Generator { get; }
     public HttpClient Client { get; }
 
-    public static async Task<TestApp> StartAsync(IMusicGenerator? generator = null, ServerOptions? options = null)
+    /// <summary>Starts the server; <paramref name="clock"/> replaces the system's (a test's own clock, moved by hand).</summary>
+    public static async Task<TestApp> StartAsync(IMusicGenerator? generator = null, ServerOptions? options = null, TimeProvider? clock = null)
     {
         generator ??= GoldenGenerator.Instance;
         var app = MusicGenServer.Build(options ?? new ServerOptions(), generator, builder =>
         {
             builder.WebHost.UseTestServer();
             builder.Logging.SetMinimumLevel(LogLevel.Warning);
+            if (clock is not null) builder.Services.AddSingleton(clock);
         });
         await app.StartAsync();
         return new TestApp(app, generator);

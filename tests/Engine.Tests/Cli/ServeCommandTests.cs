@@ -15,6 +15,8 @@ public class ServeCommandTests
     [InlineData("--max-batch many", "--max-batch")]
     [InlineData("--max-duration 4000", "--max-duration takes a number of seconds above 0 and at most 3600")]
     [InlineData("--window 31", "--window takes a number of seconds above 0 and at most 30")]
+    [InlineData("--max-streams -1", "--max-streams takes a whole number from 0 to 64; got '-1'")]
+    [InlineData("--stream-idle-timeout 0", "--stream-idle-timeout takes a number of seconds above 0 and at most 86400; got '0'")]
     [InlineData("--shutdown-timeout -1", "--shutdown-timeout takes a number of seconds from 0 to 3600; got '-1'")]
     [InlineData("--window 10 --extend-stride 12", "--extend-stride 12 s must be more than 0 and less than the window (10 s)")]
     public void Refused_settings_are_one_line_errors(string options, string mentioned)

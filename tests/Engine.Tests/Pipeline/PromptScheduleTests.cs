@@ -86,6 +86,46 @@ public sealed class PromptScheduleTests : IDisposable
             (MusicRequest.FromText("a") with { Schedule = [new(1, "b")] }).Validate()).Template);
     }
 
+    [Fact]
+    public void A_live_prompt_changed_while_a_window_runs_is_a_schedule_changing_at_the_next_window()
+    {
+        const string next = "a heavy metal riff with loud drums";
+        var live = new LivePrompt(Text);
+        // The window at 1.2 s adds frames 100…160; while it runs the text changes, so the window at 2.4 s is the first to take it.
+        var sink = new ChangingSink(firstFrame: 100, () => live.Change(next));
+        var codes = _pipeline.Generate(_pipeline.Prepare(Request() with { Prompts = [], LivePrompt = live }), sink).Codes;
+        Assert.True(sink.Changed);
+        Assert.Equal(_pipeline.Generate(Request(new PromptChange(2.4, next))).Codes.Values, codes.Values);
+        Assert.NotEqual(_pipeline.Generate(Request()).Codes.Values, codes.Values);
+    }
+
+    [Fact]
+    public void A_live_prompt_is_checked_as_a_prompt_and_replaces_prompts_and_schedule()
+    {
+        Assert.Equal(nameof(MusicRequest.LivePrompt), Assert.Throws<InvalidRequestException>(() =>
+            (Request() with { LivePrompt = new LivePrompt("b") }).Validate()).Field);
+        var empty = Assert.Throws<InvalidRequestException>(() => _pipeline.Prepare(Request() with { Prompts = [], LivePrompt = new LivePrompt(" ") }));
+        Assert.Equal(nameof(MusicRequest.Prompts), empty.Field);
+        var tooLong = Assert.Throws<InvalidRequestException>(() =>
+            _pipeline.Prepare(Request() with { Prompts = [], LivePrompt = new LivePrompt(string.Join(' ', Enumerable.Repeat("music", 600))) }));
+        Assert.Contains("tokens", tooLong.Message);
+    }
+
+    /// <summary>Runs <paramref name="change"/> once, when the codes of <paramref name="firstFrame"/> or later come.</summary>
+    private sealed class ChangingSink(int firstFrame, Action change) : GenerationSink
+    {
+        public bool Changed { get; private set; }
+
+        public override void OnCodes(Engine.Codec.CodesBatch codes, int first)
+        {
+            if (Changed || first + codes.Frames <= firstFrame) return;
+            change();
+            Changed = true;
+        }
+
+        public override void OnAudio(Engine.Audio.AudioBatch chunk) { }
+    }
+
     public void Dispose()
     {
         _pipeline.Dispose();
