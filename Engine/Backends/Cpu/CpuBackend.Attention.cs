@@ -54,7 +54,9 @@ public sealed partial class CpuBackend
     /// One query row of heads [h0, h0 + count): scores, masking as the reference masks, softmax, weighted values.
     /// The values are summed key by key as v · w + sum, as a per-head loop would (over a float16
     /// or q8 cache, fused: v · w + sum in one rounding). A cache's row is read by one call for all the heads: a call
-    /// per head and key had cost as much as the reading at 1500 positions.
+    /// per head and key had cost as much as the reading at 1500 positions. A q8 cache with heads of
+    /// <see cref="Int8Cache.TileHeadDim"/> is read <see cref="Int8Cache.Tile"/> rows at a time, each head's sums
+    /// kept in registers across them (the rows after the last whole tile as any other cache's).
     /// </summary>
     private static void AttendGroup(in AttentionJob s, int b, int h0, int count, int i, float[] scores)
     {
@@ -62,9 +64,19 @@ public sealed partial class CpuBackend
         int visible = s.Causal ? Math.Min(s.Keys, s.QueryOffset + i + 1) : s.Keys;
         int queryRow = s.QOffset + (b * s.Queries + i) * s.Width + h0 * dh;
         Span<float> perHead = count <= 256 ? stackalloc float[count] : new float[count];
+        int tiledKeys = TiledRows(s.CachedKeys, s.KOffset, dh, visible, keys: true);
+        if (tiledKeys > 0) TileScores(s, b, h0, count, queryRow, tiledKeys, visible, scores);
         for (int j = 0; j < visible; j++)
         {
             int keyRow = s.KOffset + (b * s.KeyRows + j) * s.Width + h0 * dh;
+            bool masked = s.Mask is not null && s.Mask[s.MaskOffset + b * s.Keys + j] == 0f;
+            if (j < tiledKeys)
+            {
+                if (!masked && s.Bias is null) continue;
+                for (int g = 0; g < count; g++)
+                    scores[g * visible + j] = masked ? float.MinValue : scores[g * visible + j] + s.Bias![s.BiasOffset + ((h0 + g) * s.Queries + i) * s.Keys + j];
+                continue;
+            }
             if (s.CachedKeys is null)
                 for (int g = 0; g < count; g++) perHead[g] = Gemm.Dot(ref s.Q[queryRow + g * dh], ref s.K![keyRow + g * dh], dh);
             else
@@ -72,7 +84,6 @@ public sealed partial class CpuBackend
                 s.CachedKeys.Prefetch(keyRow + PrefetchRows * s.Width, count * dh);
                 s.CachedKeys.Dots(s.Q.AsSpan(queryRow, count * dh), keyRow, perHead);
             }
-            bool masked = s.Mask is not null && s.Mask[s.MaskOffset + b * s.Keys + j] == 0f;
             for (int g = 0; g < count; g++)
             {
                 float score = s.Scale * perHead[g];
@@ -83,7 +94,13 @@ public sealed partial class CpuBackend
         for (int g = 0; g < count; g++) SoftmaxInPlace(scores.AsSpan(g * visible, visible), scores.AsSpan(g * visible, visible));
         var result = s.Output.AsSpan(s.OutputOffset + (b * s.Queries + i) * s.Width + h0 * dh, count * dh);
         result.Clear();
-        for (int j = 0; j < visible; j++)
+        int tiledValues = TiledRows(s.CachedValues, s.VOffset, dh, visible, keys: false);
+        for (int j = 0; j < tiledValues; j += Int8Cache.Tile)
+        {
+            int valueRow = s.VOffset + (b * s.KeyRows + j) * s.Width + h0 * dh;
+            s.CachedValues!.TileAddScaled(valueRow, s.Width, scores.AsSpan(j), visible, result);
+        }
+        for (int j = tiledValues; j < visible; j++)
         {
             int valueRow = s.VOffset + (b * s.KeyRows + j) * s.Width + h0 * dh;
             if (s.CachedValues is null)
@@ -95,6 +112,32 @@ public sealed partial class CpuBackend
             for (int g = 0; g < count; g++) perHead[g] = scores[g * visible + j];
             s.CachedValues.Prefetch(valueRow + PrefetchRows * s.Width, count * dh);
             s.CachedValues.AddScaled(valueRow, perHead, result);
+        }
+    }
+
+    /// <summary>How many of the first <paramref name="visible"/> rows of a cache attention reads in whole tiles (0: none).</summary>
+    private static int TiledRows(CpuCacheBuffer? cache, int offset, int dh, int visible, bool keys) =>
+        cache is not null && cache.TakesTiles(dh, keys) && offset % PackedMatrix.BlockSize == 0 ? visible - visible % Int8Cache.Tile : 0;
+
+    /// <summary>
+    /// scores[g · visible + j] = scale · q · k for the heads g &lt; count and the keys j &lt; tiled of a q8 cache, the
+    /// query row rounded to q8 blocks once for all of them.
+    /// </summary>
+    private static void TileScores(in AttentionJob s, int b, int h0, int count, int queryRow, int tiled, int visible, float[] scores)
+    {
+        int length = count * s.HeadDim;
+        Span<sbyte> query = length <= 4096 ? stackalloc sbyte[length] : new sbyte[length];
+        Span<float> queryScales = length <= 4096 ? stackalloc float[length / PackedMatrix.BlockSize] : new float[length / PackedMatrix.BlockSize];
+        unsafe
+        {
+            fixed (sbyte* q = query)
+            fixed (float* qs = queryScales)
+                Int8Cache.Quantize(s.Q.AsSpan(queryRow, length), q, qs);
+        }
+        for (int j = 0; j < tiled; j += Int8Cache.Tile)
+        {
+            int keyRow = s.KOffset + (b * s.KeyRows + j) * s.Width + h0 * s.HeadDim;
+            s.CachedKeys!.TileDots(query, queryScales, keyRow, s.Width, s.Scale, scores.AsSpan(j), visible);
         }
     }
 

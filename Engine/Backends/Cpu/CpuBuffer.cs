@@ -59,7 +59,10 @@ public sealed unsafe class CpuCacheBuffer : IDeviceBuffer
         if (type is not (WeightType.F16 or WeightType.Q8)) throw new ArgumentException($"a CPU cache buffer holds f16 or q8, not {type.Name()}");
         Type = type;
         Length = length;
-        _address = (nint)NativeMemory.AllocZeroed((nuint)Math.Max(1, type.ByteCount(1, length)));
+        // On cache lines: a q8 row's head of 64 elements is then one line, read whole by a tile of attention.
+        nuint bytes = (nuint)Math.Max(1, type.ByteCount(1, length));
+        _address = (nint)NativeMemory.AlignedAlloc(bytes, 64);
+        NativeMemory.Clear((void*)_address, bytes);
         _ledger = ledger;
         ledger.Add(MemoryUse.Tensors, type.ByteCount(1, length));
     }
@@ -121,6 +124,42 @@ public sealed unsafe class CpuCacheBuffer : IDeviceBuffer
         fixed (float* ws = w, sums = sum) Int8Cache.AddScaled(Values, Scales, start, heads, dh, ws, sums);
     }
 
+    /// <summary>
+    /// Whether attention over heads of <paramref name="dh"/> takes this cache's rows <see cref="Int8Cache.Tile"/> at a
+    /// time: its q · k (<see cref="TileDots"/>) where <paramref name="keys"/>, its weighted values
+    /// (<see cref="TileAddScaled"/>) otherwise.
+    /// </summary>
+    public bool TakesTiles(int dh, bool keys) =>
+        Type == WeightType.Q8 && dh == Int8Cache.TileHeadDim && (keys ? Int8Cache.IntegerDots : PackedGemm.IsAccelerated);
+
+    /// <summary>
+    /// scores[g·scoreStride + k] = scale · (query head g · head g of the row k &lt; <see cref="Int8Cache.Tile"/> that
+    /// starts at element start + k·rowStride), the query quantized to q8 blocks (xq, xs) by <see cref="Int8Cache.Quantize"/>.
+    /// </summary>
+    public void TileDots(ReadOnlySpan<sbyte> xq, ReadOnlySpan<float> xs, long start, int rowStride, float scale, Span<float> scores, int scoreStride)
+    {
+        int heads = xq.Length / Int8Cache.TileHeadDim;
+        CheckRange(start, (Int8Cache.Tile - 1) * rowStride + xq.Length);
+        if (xs.Length * PackedMatrix.BlockSize != xq.Length || scores.Length < (heads - 1) * scoreStride + Int8Cache.Tile)
+            throw new ArgumentException($"{xq.Length} query values, {xs.Length} scales and {scores.Length} scores do not make {heads} heads");
+        fixed (sbyte* q = xq)
+        fixed (float* qs = xs, ss = scores)
+            Int8Cache.TileDots(q, qs, Values, Scales, start, rowStride, heads, scale, ss, scoreStride);
+    }
+
+    /// <summary>
+    /// sum[g·dh, (g + 1)·dh) += w[g·wStride + k] · head g of the row k &lt; <see cref="Int8Cache.Tile"/> that starts at
+    /// element start + k·rowStride, dh = <see cref="Int8Cache.TileHeadDim"/>.
+    /// </summary>
+    public void TileAddScaled(long start, int rowStride, ReadOnlySpan<float> w, int wStride, Span<float> sum)
+    {
+        int heads = sum.Length / Int8Cache.TileHeadDim;
+        CheckRange(start, (Int8Cache.Tile - 1) * rowStride + sum.Length);
+        if (heads * Int8Cache.TileHeadDim != sum.Length || w.Length < (heads - 1) * wStride + Int8Cache.Tile)
+            throw new ArgumentException($"{sum.Length} sums and {w.Length} weights do not make {heads} heads");
+        fixed (float* ws = w, sums = sum) Int8Cache.TileAddScaled(Values, Scales, start, rowStride, heads, ws, wStride, sums);
+    }
+
     /// <summary>Asks for elements [start, start + length) to be brought into L2; nothing where they run past the end.</summary>
     public void Prefetch(long start, int length)
     {
@@ -152,7 +191,7 @@ public sealed unsafe class CpuCacheBuffer : IDeviceBuffer
     {
         nint address = Interlocked.Exchange(ref _address, 0);
         if (address == 0) return;
-        NativeMemory.Free((void*)address);
+        NativeMemory.AlignedFree((void*)address);
         _ledger.Add(MemoryUse.Tensors, -Type.ByteCount(1, Length));
     }
 }

@@ -633,6 +633,37 @@ public abstract partial class BackendOpsTests
     }
 
     [SkippableFact]
+    public void Attention_over_a_q8_cache_with_heads_of_64_and_many_keys_matches_the_reference_within_the_querys_rounding()
+    {
+        SkipUnlessAvailable();
+        // MusicGen's heads (64: two blocks) and whole tiles of 16 keys and more, after which the CPU (with AVX-VNNI)
+        // multiplies the query rounded to q8 blocks with the keys in integers: its error is the query's rounding.
+        Properties.ForAll(Properties.Ints((1, 2), (1, 2), (1, 3), (16, 50), (0, 3), (0, 1000)), s =>
+        {
+            var (batch, queries, heads, keys, spareRows, seed) = (s[0], s[1], s[2], s[3], s[4], s[5]);
+            int width = heads * 64, keyRows = keys + spareRows, offset = keys - queries;
+            var q = RandomData.Uniform(seed, batch * queries * width, 2f);
+            var k = RandomData.Uniform(seed + 1, batch * keys * width, 2f);
+            var v = RandomData.Uniform(seed + 2, batch * keys * width);
+            using var qt = Upload(q, batch, queries, width);
+            using var kt = Upload(k, batch, keys, width);
+            using var vt = Upload(v, batch, keys, width);
+            using var keyCache = Backend.AllocateCache(WeightType.Q8, batch, keyRows, width);
+            using var valueCache = Backend.AllocateCache(WeightType.Q8, batch, keyRows, width);
+            Backend.CopyBlocks(kt, 0, (long)keys * width, keyCache, 0, (long)keyRows * width, keys * width, batch);
+            Backend.CopyBlocks(vt, 0, (long)keys * width, valueCache, 0, (long)keyRows * width, keys * width, batch);
+            using var output = Backend.Allocate(batch, queries, width);
+            Backend.Attention(qt, keyCache, valueCache, output, new AttentionOptions(heads, 0.125f, keys, true, offset));
+            var expected = NaiveOps.Attention(q, Padded(Dequantized(k, width)), Padded(Dequantized(v, width)), batch, queries, keyRows, keys, heads, 64,
+                0.125f, true, offset, null, null);
+            RandomData.AssertClose(expected, output.ToArray(), 1e-2, $"Attention over q8 ({heads} heads of 64, {keys} keys)");
+
+            float[] Padded(float[] rows) => Enumerable.Range(0, batch)
+                .SelectMany(b => rows.Skip(b * keys * width).Take(keys * width).Concat(new float[spareRows * width])).ToArray();
+        }, cases: 30);
+    }
+
+    [SkippableFact]
     public void A_q8_cache_holds_each_block_as_a_q8_weight_row_quantizes_it()
     {
         SkipUnlessAvailable();

@@ -87,4 +87,90 @@ public sealed unsafe class Int8CacheTests
             }
         });
     }
+
+    [SkippableFact]
+    public void Tile_dot_products_are_the_quantized_querys_products_with_the_keys()
+    {
+        Skip.IfNot(Int8Cache.IntegerDots, "no AVX-VNNI on this machine");
+        const int dh = Int8Cache.TileHeadDim, tile = Int8Cache.Tile;
+        Properties.ForAll(Properties.Ints((1, 5), (0, 3), (0, 3), (0, 1000)), s =>
+        {
+            // Rows wider than their heads (a group of heads of a wider row), the first one blocks into the cache.
+            var (heads, spareBlocks, startBlocks, seed) = (s[0], s[1], s[2], s[3]);
+            int rowStride = heads * dh + spareBlocks * PackedMatrix.BlockSize, scoreStride = tile + seed % 3;
+            long start = startBlocks * PackedMatrix.BlockSize;
+            int count = (int)start + tile * rowStride;
+            // Key blocks of every magnitude, the extremes ±127 included, so no sum can hide in the int32 lanes' headroom.
+            var elements = RandomData.Uniform(seed, count, 3f).Select((v, i) => i % 97 == 0 ? 3f : v * MathF.Pow(10, i / PackedMatrix.BlockSize % 5 - 2)).ToArray();
+            var x = RandomData.Uniform(seed + 1, heads * dh, 2f);
+            var (keys, keyScales) = Quantized(elements);
+            var (query, queryScales) = Quantized(x);
+            float scale = 0.125f;
+            var scores = new float[(heads - 1) * scoreStride + tile];
+            fixed (sbyte* k = keys, q = query)
+            fixed (float* ks = keyScales, qs = queryScales, ss = scores)
+                Int8Cache.TileDots(q, qs, k, ks, start, rowStride, heads, scale, ss, scoreStride);
+            for (int g = 0; g < heads; g++)
+                for (int row = 0; row < tile; row++)
+                {
+                    // Each block's product is exact in integers, then scaled in float32: the error is that of the
+                    // blocks' scaled products, which may cancel.
+                    double expected = 0, magnitude = 0;
+                    for (int b = 0; b < dh / PackedMatrix.BlockSize; b++)
+                    {
+                        int first = g * dh + b * PackedMatrix.BlockSize;
+                        long e = start + (long)row * rowStride + first;
+                        long integers = 0;
+                        for (int p = 0; p < PackedMatrix.BlockSize; p++) integers += query[first + p] * keys[e + p];
+                        double block = (double)scale * queryScales[first / PackedMatrix.BlockSize] * keyScales[e / PackedMatrix.BlockSize] * integers;
+                        expected += block;
+                        magnitude += Math.Abs(block);
+                    }
+                    float actual = scores[g * scoreStride + row];
+                    Assert.True(Math.Abs(expected - actual) <= 1e-6 * magnitude, $"head {g} of row {row} ({heads} heads every {rowStride} from {start}): {expected} against {actual}");
+                }
+        }, cases: 60);
+    }
+
+    [SkippableTheory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Tile_weighted_sums_are_the_row_by_row_sums_exactly(bool wide)
+    {
+        Skip.IfNot(Avx2.IsSupported && Fma.IsSupported, "no AVX2 on this machine");
+        Skip.If(wide && !Avx512F.IsSupported, "no AVX-512 on this machine");
+        const int dh = Int8Cache.TileHeadDim, tile = Int8Cache.Tile;
+        Properties.ForAll(Properties.Ints((1, 5), (0, 3), (0, 3), (0, 1000)), s =>
+        {
+            var (heads, spareBlocks, startBlocks, seed) = (s[0], s[1], s[2], s[3]);
+            int rowStride = heads * dh + spareBlocks * PackedMatrix.BlockSize, wStride = tile + seed % 3;
+            long start = startBlocks * PackedMatrix.BlockSize;
+            var (values, scales) = Quantized(RandomData.Uniform(seed, (int)start + tile * rowStride, 3f));
+            var w = RandomData.Uniform(seed + 1, (heads - 1) * wStride + tile);
+            var tiled = RandomData.Uniform(seed + 2, heads * dh);
+            var byRows = tiled.ToArray();
+            var rowWeights = new float[heads];
+            fixed (sbyte* v = values)
+            fixed (float* d = scales, ws = w, t = tiled, r = byRows, rw = rowWeights)
+            {
+                Int8Cache.TileAddScaled(v, d, start, rowStride, heads, ws, wStride, t, wide);
+                for (int row = 0; row < tile; row++)
+                {
+                    for (int g = 0; g < heads; g++) rowWeights[g] = w[g * wStride + row];
+                    Int8Cache.AddScaled(v, d, start + (long)row * rowStride, heads, dh, rw, r, wide);
+                }
+            }
+            Assert.Equal(byRows, tiled);
+        }, cases: 60);
+    }
+
+    private static (sbyte[] Values, float[] Scales) Quantized(float[] elements)
+    {
+        var values = new sbyte[elements.Length];
+        var scales = new float[elements.Length / PackedMatrix.BlockSize];
+        fixed (sbyte* v = values)
+        fixed (float* d = scales)
+            Int8Cache.Quantize(elements, v, d);
+        return (values, scales);
+    }
 }
