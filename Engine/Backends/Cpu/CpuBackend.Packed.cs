@@ -12,7 +12,7 @@ public sealed partial class CpuBackend
     public override Tensor UploadPacked(PackedMatrix matrix)
     {
         var buffer = IntegerProducts && matrix.Type is WeightType.Q8 or WeightType.Q4
-            ? new CpuPackedBuffer(IntegerGemm.Interleave(matrix), _ledger, rowGroups: true)
+            ? new CpuPackedBuffer(IntegerGemm.Interleave(matrix), _ledger, IntegerGemm.ByteCount(matrix.Type, matrix.Rows, matrix.Columns))
             : new CpuPackedBuffer(matrix.Data, _ledger);
         return new(this, buffer, 0, [matrix.Rows, matrix.Columns], ownsBuffer: true, matrix.Type);
     }
@@ -86,8 +86,7 @@ public sealed partial class CpuBackend
             unsafe
             {
                 fixed (float* memory = s.quantized, y = &s.ys[s.yo])
-                fixed (byte* w = s.groups)
-                    IntegerGemm.Multiply(s.type, w, s.k, memory, s.m, y, s.n, start, end);
+                    IntegerGemm.Multiply(s.type, s.groups, s.k, memory, s.m, y, s.n, start, end);
             }
         });
     }
@@ -114,17 +113,24 @@ public sealed class CpuPackedBuffer : IDeviceBuffer
     private MemoryLedger? _ledger;
 
     public byte[] Data { get; }
-    public long Length => Data.Length;
+    /// <summary>The stored bytes: the whole array, or the row groups in it (<see cref="IntegerGemm.Interleave"/>).</summary>
+    public long Length { get; }
     /// <summary>Whether <see cref="Data"/> holds row groups instead of <see cref="PackedMatrix"/>'s layout.</summary>
     public bool RowGroups { get; }
 
-    internal CpuPackedBuffer(byte[] data, MemoryLedger ledger, bool rowGroups = false)
+    internal CpuPackedBuffer(byte[] data, MemoryLedger ledger) : this(data, ledger, data.LongLength, rowGroups: false) { }
+
+    /// <summary>Row groups of <paramref name="bytes"/> bytes in an array from <see cref="IntegerGemm.Interleave"/>.</summary>
+    internal CpuPackedBuffer(byte[] groups, MemoryLedger ledger, long bytes) : this(groups, ledger, bytes, rowGroups: true) { }
+
+    private CpuPackedBuffer(byte[] data, MemoryLedger ledger, long bytes, bool rowGroups)
     {
         Data = data;
+        Length = bytes;
         RowGroups = rowGroups;
         _ledger = ledger;
-        ledger.Add(MemoryUse.Weights, data.LongLength);
+        ledger.Add(MemoryUse.Weights, bytes);
     }
 
-    public void Dispose() => Interlocked.Exchange(ref _ledger, null)?.Add(MemoryUse.Weights, -Data.LongLength);
+    public void Dispose() => Interlocked.Exchange(ref _ledger, null)?.Add(MemoryUse.Weights, -Length);
 }

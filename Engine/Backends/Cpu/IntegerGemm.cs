@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -52,53 +51,39 @@ internal static unsafe class IntegerGemm
     public static long ByteCount(WeightType type, int rows, int columns) =>
         (long)(rows + GroupRows - 1) / GroupRows * (columns / Block) * UnitBytes(type);
 
+    /// <summary>Where the row groups start in the array that holds them: the kernels read every unit from a cache-line boundary.</summary>
+    public const int Alignment = 64;
+
     /// <summary>
-    /// A q8 or q4 matrix in row groups. The matrix is handed over: when its rows fill whole groups (every real
-    /// checkpoint's do) its own array is rearranged in place, since a new array of that size costs a page fault
-    /// per 4 KiB on first touch, which loading a model pays once already; otherwise a new array holds the padded groups.
+    /// A q8 or q4 matrix in row groups, in a new array that the garbage collector never moves (the pinned heap), the
+    /// groups from its first <see cref="Alignment"/>-byte boundary on (<see cref="FirstGroup"/>): the units' vector loads
+    /// then fall at the same place in every cache line, which the kernels' speed depends on, so the matrix's own array
+    /// (at any address, and movable) is not reused.
     /// </summary>
     public static byte[] Interleave(PackedMatrix matrix)
     {
-        if (matrix.Rows % GroupRows != 0)
-        {
-            var padded = GC.AllocateUninitializedArray<byte>(checked((int)ByteCount(matrix.Type, matrix.Rows, matrix.Columns)));
-            InterleaveInto(matrix, padded);
-            return padded;
-        }
-        InterleaveInto(matrix, matrix.Data);
-        return matrix.Data;
+        var array = GC.AllocateUninitializedArray<byte>(checked((int)ByteCount(matrix.Type, matrix.Rows, matrix.Columns) + Alignment - 1), pinned: true);
+        fixed (byte* start = array) InterleaveInto(matrix, FirstGroup(start));
+        return array;
     }
 
-    /// <summary>
-    /// Group after group from the last: group g's units start at or after its own rows' bytes and end before the
-    /// rows of any earlier group, so writing them overwrites only bytes already read, once each group's rows (and
-    /// beforehand all the scales, which the last groups' units cover) are copied aside.
-    /// </summary>
-    private static void InterleaveInto(PackedMatrix matrix, byte[] target)
+    /// <summary>The first group in an array from <see cref="Interleave"/>, whose first element is at <paramref name="array"/>.</summary>
+    private static byte* FirstGroup(byte* array) => (byte*)(((nint)array + Alignment - 1) & ~(nint)(Alignment - 1));
+
+    /// <summary>The groups one after the other from <paramref name="output"/>, each from its rows' values and scales in the matrix.</summary>
+    private static void InterleaveInto(PackedMatrix matrix, byte* output)
     {
         int rows = matrix.Rows, columns = matrix.Columns, blocks = columns / Block, groups = (rows + GroupRows - 1) / GroupRows;
         int rowBytes = (int)(matrix.ScaleOffset / rows), unitBytes = UnitBytes(matrix.Type);
-        var scales = ArrayPool<byte>.Shared.Rent(checked((int)(matrix.Data.LongLength - matrix.ScaleOffset)));
-        var group = ArrayPool<byte>.Shared.Rent(GroupRows * rowBytes);
-        try
-        {
-            matrix.Data.AsSpan(checked((int)matrix.ScaleOffset)).CopyTo(scales);
-            fixed (byte* source = matrix.Data, output = target, groupCopy = group, scaleCopy = scales)
-                for (int g = groups - 1; g >= 0; g--)
-                {
-                    int real = Math.Min(GroupRows, rows - g * GroupRows);
-                    new ReadOnlySpan<byte>(source + (long)g * GroupRows * rowBytes, real * rowBytes).CopyTo(group);
-                    var groupScales = (float*)scaleCopy + (long)g * GroupRows * blocks;
-                    byte* units = output + (long)g * blocks * unitBytes;
-                    if (matrix.Type == WeightType.Q8) InterleaveGroup<Int8Units>(groupCopy, groupScales, real, columns, units);
-                    else InterleaveGroup<Int4Units>(groupCopy, groupScales, real, columns, units);
-                }
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(group);
-            ArrayPool<byte>.Shared.Return(scales);
-        }
+        fixed (byte* source = matrix.Data)
+            for (int g = 0; g < groups; g++)
+            {
+                int real = Math.Min(GroupRows, rows - g * GroupRows);
+                var groupScales = (float*)(source + matrix.ScaleOffset) + (long)g * GroupRows * blocks;
+                byte* values = source + (long)g * GroupRows * rowBytes, units = output + (long)g * blocks * unitBytes;
+                if (matrix.Type == WeightType.Q8) InterleaveGroup<Int8Units>(values, groupScales, real, columns, units);
+                else InterleaveGroup<Int4Units>(values, groupScales, real, columns, units);
+            }
     }
 
     /// <summary>
@@ -136,8 +121,13 @@ internal static unsafe class IntegerGemm
         }
     }
 
-    /// <summary>Rows [j0, j1) of a matrix in row groups, in float32, into panel [j1 − j0, columns]: the exact weights, for products that need them.</summary>
-    public static void Decode(WeightType type, byte* groups, int columns, int j0, int j1, float* panel)
+    /// <summary>Rows [j0, j1) of a matrix in row groups (an array from <see cref="Interleave"/>), in float32, into panel [j1 − j0, columns]: the exact weights, for products that need them.</summary>
+    public static void Decode(WeightType type, byte[] array, int columns, int j0, int j1, float* panel)
+    {
+        fixed (byte* start = array) Decode(type, FirstGroup(start), columns, j0, j1, panel);
+    }
+
+    private static void Decode(WeightType type, byte* groups, int columns, int j0, int j1, float* panel)
     {
         int blocks = columns / Block, unitBytes = UnitBytes(type);
         for (int j = j0; j < j1; j++)
@@ -203,17 +193,18 @@ internal static unsafe class IntegerGemm
 
     /// <summary>
     /// y[i, j] = x[i, :] · W[j, :] for every row i of x (quantized into <paramref name="memory"/>) and the rows j
-    /// of row groups [g0, g1) of W (those below n).
+    /// of row groups [g0, g1) of W (an array from <see cref="Interleave"/>; the rows below n).
     /// </summary>
-    public static void Multiply(WeightType type, byte* groups, int k, float* memory, int m, float* y, int n, int g0, int g1)
+    public static void Multiply(WeightType type, byte[] array, int k, float* memory, int m, float* y, int n, int g0, int g1)
     {
         var input = new QuantizedInput(memory, m, k);
-        switch (type)
-        {
-            case WeightType.Q8: Groups<Int8Units>(groups, input, y, n, g0, g1); break;
-            case WeightType.Q4: Groups<Int4Units>(groups, input, y, n, g0, g1); break;
-            default: throw new ArgumentOutOfRangeException(nameof(type), $"{type.Name()} has no integer layout");
-        }
+        fixed (byte* start = array)
+            switch (type)
+            {
+                case WeightType.Q8: Groups<Int8Units>(FirstGroup(start), input, y, n, g0, g1); break;
+                case WeightType.Q4: Groups<Int4Units>(FirstGroup(start), input, y, n, g0, g1); break;
+                default: throw new ArgumentOutOfRangeException(nameof(type), $"{type.Name()} has no integer layout");
+            }
     }
 
     /// <summary>
