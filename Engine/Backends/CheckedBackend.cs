@@ -21,33 +21,33 @@ public abstract class CheckedBackend : IBackend
 
     public Tensor Allocate(params int[] shape)
     {
-        OperationContracts.Shape(shape, Capabilities, Name);
+        OperationContracts.Shape(shape, this);
         return AllocateCore(shape);
     }
 
     public Tensor AllocateUninitialized(params int[] shape)
     {
-        OperationContracts.Shape(shape, Capabilities, Name);
+        OperationContracts.Shape(shape, this);
         return AllocateUninitializedCore(shape);
     }
 
     public Tensor AllocateCache(WeightType type, params int[] shape)
     {
-        OperationContracts.Shape(shape, Capabilities, Name);
+        OperationContracts.Shape(shape, this);
         OperationContracts.AllocateCache(type, shape);
         return AllocateCacheCore(type, shape);
     }
 
     public Tensor Upload(ReadOnlySpan<float> data, params int[] shape)
     {
-        OperationContracts.Shape(shape, Capabilities, Name);
+        OperationContracts.Shape(shape, this);
         OperationContracts.HostValues(data.Length, shape);
         return UploadCore(data, shape);
     }
 
     public Tensor Adopt(float[] data, params int[] shape)
     {
-        OperationContracts.Shape(shape, Capabilities, Name);
+        OperationContracts.Shape(shape, this);
         OperationContracts.HostValues(data.Length, shape);
         return AdoptCore(data, shape);
     }
@@ -151,7 +151,7 @@ public abstract class CheckedBackend : IBackend
 
     public void Attention(Tensor q, Tensor k, Tensor v, Tensor output, AttentionOptions options)
     {
-        OperationContracts.Attention(q, k, v, output, options, Capabilities, Name);
+        OperationContracts.Attention(q, k, v, output, options, this);
         AttentionCore(q, k, v, output, options);
     }
 

@@ -87,10 +87,11 @@ public static class OperationContracts
     }
 
     /// <summary>A new tensor's shape: no more elements than the backend holds in one tensor.</summary>
-    public static void Shape(int[] shape, BackendCapabilities capabilities, string backend)
+    public static void Shape(int[] shape, IBackend backend)
     {
-        if (ShapeText.ElementCount(shape) > capabilities.MaxElements)
-            throw new ArgumentException($"a tensor of shape {ShapeText.Format(shape)} exceeds the {capabilities.MaxElements} elements {backend} holds in one tensor");
+        // The backend, not its name: a name is formatted when asked for, which a check that passes must not do.
+        if (ShapeText.ElementCount(shape) > backend.Capabilities.MaxElements)
+            throw new ArgumentException($"a tensor of shape {ShapeText.Format(shape)} exceeds the {backend.Capabilities.MaxElements} elements {backend.Name} holds in one tensor");
     }
 
     /// <summary>Upload and Adopt: one host value per element of the shape.</summary>
@@ -115,7 +116,7 @@ public static class OperationContracts
     }
 
     /// <summary>Attention, whose heads the backend must be able to accumulate (<see cref="BackendCapabilities.MaxHeadDimension"/>).</summary>
-    public static void Attention(Tensor q, Tensor k, Tensor v, Tensor output, AttentionOptions options, BackendCapabilities capabilities, string backend)
+    public static void Attention(Tensor q, Tensor k, Tensor v, Tensor output, AttentionOptions options, IBackend backend)
     {
         int batch = q.Dim(0), queries = q.Dim(1), width = q.Dim(2), keys = options.KeyLength, heads = options.Heads;
         Require(q.ElementType == WeightType.F32 && output.ElementType == WeightType.F32 && k.ElementType == v.ElementType
@@ -126,8 +127,8 @@ public static class OperationContracts
             Require(positionBias.Length == (long)heads * queries * keys, "Attention position bias", q, positionBias);
         if (options.KeyMask is { } keyMask)
             Require(keyMask.Length == (long)batch * keys, "Attention key mask", q, keyMask);
-        if (width / heads > capabilities.MaxHeadDimension)
-            throw new NotSupportedException($"Attention: head dimension {width / heads} exceeds the {capabilities.MaxHeadDimension} that {backend} accumulates");
+        if (width / heads > backend.Capabilities.MaxHeadDimension)
+            throw new NotSupportedException($"Attention: head dimension {width / heads} exceeds the {backend.Capabilities.MaxHeadDimension} that {backend.Name} accumulates");
     }
 
     /// <summary>AllocateCache: float32, float16 or q8, a q8 cache's last dimension whole blocks of 32.</summary>

@@ -18,7 +18,11 @@ public sealed partial class CpuBackend : CheckedBackend
     /// A CPU backend; <paramref name="integerProducts"/>: multiply q8 and q4 weights with 8-bit integer dot products
     /// where the CPU has them (<see cref="IntegerProducts"/>), else with float32 fused multiply-adds.
     /// </summary>
-    public CpuBackend(bool integerProducts = true) => IntegerProducts = integerProducts && IntegerGemm.IsSupported;
+    public CpuBackend(bool integerProducts = true)
+    {
+        IntegerProducts = integerProducts && IntegerGemm.IsSupported;
+        Capabilities = new(OnHost: true, IntegerProducts, MaxHeadDimension: int.MaxValue, MaxElements: System.Array.MaxLength);
+    }
 
     /// <summary>
     /// Whether q8 and q4 weights are multiplied with 8-bit integer dot products (AVX-VNNI), against activations
@@ -31,14 +35,14 @@ public sealed partial class CpuBackend : CheckedBackend
     private readonly BufferPool _pool = new();
     private readonly MemoryLedger _ledger = new();
 
-    /// <summary>The managed and native memory the backend's tensors hold; the pool's idle arrays are its scratch.</summary>
-    public override DeviceMemory Memory => _ledger.Current with { Scratch = _pool.RetainedBytes };
+    /// <summary>The managed and native memory the backend's tensors hold; its scratch: the pool's idle arrays and the epilogues' products.</summary>
+    public override DeviceMemory Memory => _ledger.Current is var held ? held with { Scratch = held.Scratch + _pool.RetainedBytes } : default;
 
     /// <summary>Always zero: the operations run on the host, with no launches and nothing to wait for.</summary>
     public override BackendCounters Counters => default;
 
     /// <summary>No head dimension the host cannot accumulate; a tensor is one managed array.</summary>
-    public override BackendCapabilities Capabilities => new(OnHost: true, IntegerProducts, MaxHeadDimension: int.MaxValue, MaxElements: System.Array.MaxLength);
+    public override BackendCapabilities Capabilities { get; }
 
     protected override Tensor AllocateCore(int[] shape) => Rented(shape, clear: true);
 
@@ -95,16 +99,44 @@ public sealed partial class CpuBackend : CheckedBackend
             if (epilogue.Activation is { } kind) Activation(y, y, kind);
             return;
         }
-        using var product = AllocateUninitialized(checked((int)y.Length));
-        Linear(x, weight, bias, product);
-        if (epilogue.Accumulates)
+        var product = TakeProduct(checked((int)y.Length));
+        try
         {
-            Add(y, product, y);
-            return;
+            Linear(x, weight, bias, product);
+            if (epilogue.Accumulates)
+            {
+                Add(y, product, y);
+                return;
+            }
+            int n = weight.Dim(0), width = epilogue.PlaneWidth, rows = checked((int)(y.Length / n));
+            for (int plane = 0; plane < n / width; plane++)
+                CopyBlocks(product, (long)plane * width, n, y, (long)plane * rows * width, width, width, rows);
         }
-        int n = weight.Dim(0), width = epilogue.PlaneWidth, rows = checked((int)(y.Length / n));
-        for (int plane = 0; plane < n / width; plane++)
-            CopyBlocks(product, (long)plane * width, n, y, (long)plane * rows * width, width, width, rows);
+        finally
+        {
+            lock (_products) _products.Add(product);
+        }
+    }
+
+    /// <summary>
+    /// Products of epilogues awaiting their composition, kept for the next call of the same length: a decoding step
+    /// makes a few such products per layer, each too small for the pool, so fresh ones would be garbage per step.
+    /// </summary>
+    private readonly List<Tensor> _products = [];
+
+    private Tensor TakeProduct(int length)
+    {
+        lock (_products)
+        {
+            for (int i = 0; i < _products.Count; i++)
+            {
+                if (_products[i].Length != length) continue;
+                var product = _products[i];
+                _products.RemoveAt(i);
+                return product;
+            }
+        }
+        return new(this, new CpuBuffer(GC.AllocateUninitializedArray<float>(length), _ledger, MemoryUse.Scratch), 0, [length], ownsBuffer: true);
     }
 
     private void Linear(Tensor x, Tensor weight, Tensor? bias, Tensor y)
@@ -338,5 +370,13 @@ public sealed partial class CpuBackend : CheckedBackend
         Avx.Permute2x128(u3, u7, 0x31).StoreUnsafe(ref y, (nuint)(7 * yStride));
     }
 
-    public override void Dispose() => _pool.Clear();
+    public override void Dispose()
+    {
+        lock (_products)
+        {
+            foreach (var product in _products) product.Dispose();
+            _products.Clear();
+        }
+        _pool.Clear();
+    }
 }
