@@ -70,6 +70,13 @@ public abstract class CheckedBackend : IBackend
         LinearCore(x, weight, bias, y, epilogue);
     }
 
+    public void LayerNormLinear(Tensor x, Tensor normWeight, Tensor? normBias, float eps, Tensor weight, Tensor? bias, Tensor y,
+        LinearEpilogue epilogue = default)
+    {
+        OperationContracts.LayerNormLinear(x, normWeight, normBias, weight, bias, y, epilogue);
+        LayerNormLinearCore(x, normWeight, normBias, eps, weight, bias, y, epilogue);
+    }
+
     public void Conv1d(Tensor x, Tensor weight, Tensor? bias, Tensor y, int stride, int dilation)
     {
         OperationContracts.Conv1d(x, weight, bias, y, stride, dilation);
@@ -188,6 +195,8 @@ public abstract class CheckedBackend : IBackend
     protected abstract void UploadCore(ReadOnlySpan<float> data, Tensor destination);
     protected abstract void DownloadCore(Tensor source, Span<float> destination);
     protected abstract void LinearCore(Tensor x, Tensor weight, Tensor? bias, Tensor y, LinearEpilogue epilogue);
+    protected abstract void LayerNormLinearCore(Tensor x, Tensor normWeight, Tensor? normBias, float eps, Tensor weight, Tensor? bias, Tensor y,
+        LinearEpilogue epilogue);
     protected abstract void Conv1dCore(Tensor x, Tensor weight, Tensor? bias, Tensor y, int stride, int dilation);
     protected abstract void PaddedConv1dCore(Tensor x, Tensor weight, Tensor? bias, Tensor y, int stride, int dilation, int padLeft, int padRight, PadMode mode);
     protected abstract void ConvTranspose1dCore(Tensor x, Tensor polyphaseWeight, Tensor? bias, Tensor y, int stride, int kernelSize, int trimLeft);

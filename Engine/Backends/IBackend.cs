@@ -86,6 +86,14 @@ public interface IBackend : IDisposable
     void Linear(Tensor x, Tensor weight, Tensor? bias, Tensor y, LinearEpilogue epilogue = default);
 
     /// <summary>
+    /// <see cref="Linear"/> of x[M, K] normalized first as <see cref="LayerNorm"/> normalizes it (normWeight and
+    /// normBias [K], eps): a pre-norm layer's norm and first product in one operation, so a decoding step's product
+    /// kernel normalizes its few rows itself instead of a launch of its own. y must not overlap x.
+    /// </summary>
+    void LayerNormLinear(Tensor x, Tensor normWeight, Tensor? normBias, float eps, Tensor weight, Tensor? bias, Tensor y,
+        LinearEpilogue epilogue = default);
+
+    /// <summary>
     /// y[B, Cout, Tout] = Σ w[Cout, Cin, K] ⋆ x[B, Cin, Tin] + bias, unpadded (see <see cref="Pad1d"/>),
     /// Tout = (Tin − (K − 1)·dilation − 1) / stride + 1.
     /// </summary>

@@ -20,6 +20,13 @@ public static class OperationContracts
             throw new ArgumentException($"Linear into planes of {epilogue.PlaneWidth}: {weight} has {n} output columns");
     }
 
+    public static void LayerNormLinear(Tensor x, Tensor normWeight, Tensor? normBias, Tensor weight, Tensor? bias, Tensor y, LinearEpilogue epilogue)
+    {
+        int k = weight.Dim(1);
+        Require(x.Dim(-1) == k && normWeight.Length == k && (normBias is null || normBias.Length == k), "LayerNormLinear (norm)", x, normWeight, weight);
+        Linear(x, weight, bias, y, epilogue);
+    }
+
     public static void Conv1d(Tensor x, Tensor weight, Tensor? bias, Tensor y, int stride, int dilation, int padLeft = 0, int padRight = 0)
     {
         Require(padLeft >= 0 && padRight >= 0, "Conv1d (padding)", x, y);

@@ -77,8 +77,8 @@ internal sealed class IlgpuKernelSet
 /// <summary>The two linear products (a decoding step's skinny one, the tiled one) over weights stored as TWeights reads them.</summary>
 internal sealed class LinearKernels<TWeights>(Accelerator a, DeviceCounters c) where TWeights : struct, IWeightMatrix
 {
-    public Action<KernelConfig, ArrayView<float>, TWeights, ArrayView<float>, ArrayView<float>, SkinnyShape> Skinny { get; } =
-        c.Counted(a.LoadStreamKernel<ArrayView<float>, TWeights, ArrayView<float>, ArrayView<float>, SkinnyShape>(IlgpuKernels.SkinnyProduct));
+    public Action<KernelConfig, ArrayView<float>, RowNorm, TWeights, ArrayView<float>, ArrayView<float>, SkinnyShape> Skinny { get; } =
+        c.Counted(a.LoadStreamKernel<ArrayView<float>, RowNorm, TWeights, ArrayView<float>, ArrayView<float>, SkinnyShape>(IlgpuKernels.SkinnyProduct));
 
     public Action<KernelConfig, LinearOperands<TWeights>> Tiled { get; } = c.Counted(a.LoadStreamKernel<LinearOperands<TWeights>>(IlgpuKernels.TiledProduct));
 }

@@ -107,6 +107,15 @@ public sealed partial class CpuBackend : CheckedBackend
             CopyBlocks(product, (long)plane * width, n, y, (long)plane * rows * width, width, width, rows);
     }
 
+    /// <summary>The norm into a pooled tensor, then the product: the composition the GPU kernels are tested against.</summary>
+    protected override void LayerNormLinearCore(Tensor x, Tensor normWeight, Tensor? normBias, float eps, Tensor weight, Tensor? bias, Tensor y,
+        LinearEpilogue epilogue)
+    {
+        using var normed = AllocateUninitialized(x.ShapeArray());
+        LayerNorm(x, normWeight, normBias, normed, eps);
+        LinearCore(normed, weight, bias, y, epilogue);
+    }
+
     private void Linear(Tensor x, Tensor weight, Tensor? bias, Tensor y)
     {
         int n = weight.Dim(0), k = weight.Dim(1);

@@ -27,6 +27,7 @@ public abstract partial class BackendOpsTests
         ["Upload"] = ("Upload", c => c.Backend.Upload(new float[5], c.Output(2, 3))),
         ["Download"] = ("Download", c => c.Backend.Download(c.Input(2, 3), c.HostOutput(5))),
         ["Linear"] = ("Linear", c => c.Backend.Linear(c.Input(2, 7), c.Input(3, 8), null, c.Output(2, 3))),
+        ["LayerNormLinear"] = ("LayerNormLinear (norm)", c => c.Backend.LayerNormLinear(c.Input(2, 8), c.Input(7), null, 1e-5f, c.Input(3, 8), null, c.Output(2, 3))),
         ["Conv1d"] = ("Conv1d", c => c.Backend.Conv1d(c.Input(1, 2, 10), c.Input(3, 2, 3), null, c.Output(1, 3, 9), 1, 1)),
         ["PaddedConv1d"] = ("Conv1d", c => c.Backend.PaddedConv1d(c.Input(1, 2, 10), c.Input(3, 2, 3), null, c.Output(1, 3, 9), 1, 1, 1, 1, PadMode.Zero)),
         ["ConvTranspose1d"] = ("ConvTranspose1d", c => c.Backend.ConvTranspose1d(c.Input(1, 2, 5), c.Input(23), null, c.Output(1, 3, 8), 2, 4, 1)),

@@ -205,6 +205,41 @@ public abstract partial class BackendOpsTests
                 }
     }
 
+    /// <summary>
+    /// LayerNormLinear against LayerNorm then Linear on this backend (the CPU's composition of them defines it): both
+    /// product kernels, float32 and packed weights, norms with and without a bias, widths with a tail after the last
+    /// group of four, and the epilogues the decoder uses with it (planes, an activation).
+    /// </summary>
+    [SkippableFact]
+    public void LayerNormLinear_matches_the_norm_then_the_product()
+    {
+        SkipUnlessAvailable();
+        const int n = 36;
+        var epilogues = new[] { LinearEpilogue.Store, LinearEpilogue.Planes(12), LinearEpilogue.Then(ActivationKind.Gelu) };
+        foreach (int m in new[] { 1, 2, 8, 40 })
+            foreach (var (type, k) in new[] { (WeightType.F32, 70), (WeightType.Q8, 64), (WeightType.F16, 1030) })
+                foreach (bool normBias in new[] { false, true })
+                    foreach (var epilogue in epilogues)
+                    {
+                        int seed = m * 7 + k + (normBias ? 100 : 0);
+                        var w = RandomData.Uniform(seed + 1, n * k);
+                        // Rows far from zero mean and unit deviation, so that a norm left out or misapplied shows.
+                        var x = RandomData.Uniform(seed, m * k, 3f).Select(v => v + 5f).ToArray();
+                        using var xt = Upload(x, m, k);
+                        using var gain = Upload(RandomData.Uniform(seed + 2, k, 2f), k);
+                        using var shift = normBias ? Upload(RandomData.Uniform(seed + 3, k), k) : null;
+                        using var wt = type == WeightType.F32 ? Upload(w, n, k) : Backend.UploadPacked(PackedMatrix.Pack(type, w, n, k));
+                        using var bt = Upload(RandomData.Uniform(seed + 4, n), n);
+                        using var normed = Backend.Allocate(m, k);
+                        Backend.LayerNorm(xt, gain, shift, normed, 1e-5f);
+                        using var expected = Backend.Allocate(m, n);
+                        Backend.Linear(normed, wt, bt, expected, epilogue);
+                        using var y = Backend.Allocate(m, n);
+                        Backend.LayerNormLinear(xt, gain, shift, 1e-5f, wt, bt, y, epilogue);
+                        RandomData.AssertClose(expected.ToArray(), y.ToArray(), 1e-5 * k, $"LayerNormLinear {epilogue} m={m} k={k} {type.Name()} norm bias={normBias}");
+                    }
+    }
+
     /// <summary>Planes: the plain product's blocks of W columns, each stored as a contiguous [M, W] (q, k, v of stacked weights).</summary>
     [SkippableFact]
     public void Linear_into_planes_stores_each_block_of_columns_as_a_plane()
