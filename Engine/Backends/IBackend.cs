@@ -150,6 +150,14 @@ public interface IBackend : IDisposable
     /// <summary>Multi-head scaled dot-product attention; output [B, Tq, H·Dh].</summary>
     void Attention(Tensor q, Tensor k, Tensor v, Tensor output, AttentionOptions options);
 
+    /// <summary>
+    /// A decoding step's cache append and self-attention in one operation: keys and values [B, Tq, H·Dh] (float32)
+    /// written into keyCache and valueCache [B, rows, H·Dh] at rows QueryOffset … QueryOffset + Tq − 1 as
+    /// <see cref="CopyBlocks"/> writes them, then <see cref="Attention"/> of q over the caches' first KeyLength =
+    /// QueryOffset + Tq rows.
+    /// </summary>
+    void AppendAndAttend(Tensor q, Tensor keys, Tensor values, Tensor keyCache, Tensor valueCache, Tensor output, AttentionOptions options);
+
     /// <summary>codes[n] = the row of codebook [C, D] nearest to x[n, :] in Euclidean distance.</summary>
     void NearestCodes(Tensor x, Tensor codebook, Span<int> codes);
 

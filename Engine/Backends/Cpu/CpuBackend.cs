@@ -116,6 +116,14 @@ public sealed partial class CpuBackend : CheckedBackend
         LinearCore(normed, weight, bias, y, epilogue);
     }
 
+    /// <summary>The append's copies, then attention: the composition the GPU kernels are tested against.</summary>
+    protected override void AppendAndAttendCore(Tensor q, Tensor keys, Tensor values, Tensor keyCache, Tensor valueCache, Tensor output,
+        AttentionOptions options)
+    {
+        AppendInSteps(q, keys, values, keyCache, valueCache, options);
+        Attention(q, keyCache, valueCache, output, options);
+    }
+
     private void Linear(Tensor x, Tensor weight, Tensor? bias, Tensor y)
     {
         int n = weight.Dim(0), k = weight.Dim(1);

@@ -67,6 +67,16 @@ public sealed class MusicgenAttention : IDisposable
         _out.Forward(work.Context, residual, LinearEpilogue.Accumulate);
     }
 
+    /// <summary>
+    /// Self-attention: work's Key and Value [N·T, D] written into the caches [N, capacity, D] at the query offset, then
+    /// residual [N·T, D] += out_proj(attention(work's Query, the caches)); the append and attention one operation.
+    /// </summary>
+    public void AppendAndAttend(Tensor keyCache, Tensor valueCache, AttentionOptions options, DecoderWorkspace work, Tensor residual)
+    {
+        _backend.AppendAndAttend(work.QueryByBatch, work.Key, work.Value, keyCache, valueCache, work.ContextByBatch, options);
+        _out.Forward(work.Context, residual, LinearEpilogue.Accumulate);
+    }
+
     private static Linear CrossProjection(Linear? projection) =>
         projection ?? throw new InvalidOperationException("self-attention's projections are stacked");
 

@@ -47,9 +47,8 @@ public sealed class MusicgenDecoderLayer : IDisposable
     {
         var hidden = work.Hidden;
         SelfAttention.ProjectQueriesKeysAndValues(_selfAttnLayerNorm, hidden, work);
-        cache.Append(layer, work.Key, work.Value, tokens);
         var selfOptions = new AttentionOptions(SelfAttention.Heads, SelfAttention.Scaling, cache.Length + tokens, Causal: true, QueryOffset: cache.Length);
-        SelfAttention.Attend(cache.SelfKeys[layer], cache.SelfValues[layer], selfOptions, work, hidden);
+        SelfAttention.AppendAndAttend(cache.SelfKeys[layer], cache.SelfValues[layer], selfOptions, work, hidden);
 
         if (EncoderAttention is not null)
         {

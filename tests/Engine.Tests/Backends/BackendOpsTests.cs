@@ -1,5 +1,6 @@
 using MusicGen.Engine.Backends.Cpu;
 using MusicGen.Engine.Backends;
+using MusicGen.Engine.Models.Musicgen;
 using MusicGen.Engine.Tensors;
 using MusicGen.Kernels.OpenCl;
 using MusicGen.Loaders.Checkpoints;
@@ -665,6 +666,46 @@ public abstract partial class BackendOpsTests
             float[] Padded(float[] rows) => Enumerable.Range(0, batch)
                 .SelectMany(b => rows.Skip(b * keys * width).Take(keys * width).Concat(new float[spareRows * width])).ToArray();
         });
+    }
+
+    /// <summary>
+    /// AppendAndAttend against CopyBlocks of the new rows then Attention on this backend, step after step as the
+    /// decoder appends (a prompt of many queries, then single positions, then two): every cache type, heads whose
+    /// q8 blocks span two heads (head dimension 16) and whole blocks (64). Each step also attends over the rows the
+    /// earlier steps appended, so a row written wrong in any head shows in a later output. The same kernels read the
+    /// same rounded values, so the outputs are equal.
+    /// </summary>
+    [SkippableFact]
+    public void AppendAndAttend_equals_copying_the_new_rows_then_attending()
+    {
+        SkipUnlessAvailable();
+        const int batch = 2, width = 64, rows = 24;
+        int[] steps = [12, 1, 1, 2, 3];
+        foreach (var type in DecoderCache.Types)
+            foreach (int heads in new[] { 4, 1 })
+            {
+                using var fusedKeys = Backend.AllocateCache(type, batch, rows, width);
+                using var fusedValues = Backend.AllocateCache(type, batch, rows, width);
+                using var keyCache = Backend.AllocateCache(type, batch, rows, width);
+                using var valueCache = Backend.AllocateCache(type, batch, rows, width);
+                int offset = 0;
+                foreach (int queries in steps)
+                {
+                    int seed = offset * 10 + heads + (int)type * 100;
+                    using var q = Upload(RandomData.Uniform(seed, batch * queries * width, 2f), batch, queries, width);
+                    using var keys = Upload(RandomData.Uniform(seed + 1, batch * queries * width, 2f), batch, queries, width);
+                    using var values = Upload(RandomData.Uniform(seed + 2, batch * queries * width), batch, queries, width);
+                    var options = new AttentionOptions(heads, 1f / MathF.Sqrt(width / heads), offset + queries, Causal: true, QueryOffset: offset);
+                    using var expected = Backend.Allocate(batch, queries, width);
+                    Backend.CopyBlocks(keys, 0, (long)queries * width, keyCache, (long)offset * width, (long)rows * width, queries * width, batch);
+                    Backend.CopyBlocks(values, 0, (long)queries * width, valueCache, (long)offset * width, (long)rows * width, queries * width, batch);
+                    Backend.Attention(q, keyCache, valueCache, expected, options);
+                    using var output = Backend.Allocate(batch, queries, width);
+                    Backend.AppendAndAttend(q, keys, values, fusedKeys, fusedValues, output, options);
+                    Assert.True(expected.ToArray().SequenceEqual(output.ToArray()), $"AppendAndAttend {type.Name()} cache, {heads} heads, {queries} queries at {offset}");
+                    offset += queries;
+                }
+            }
     }
 
     [SkippableFact]
