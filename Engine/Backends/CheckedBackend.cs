@@ -70,6 +70,13 @@ public abstract class CheckedBackend : IBackend
         LinearCore(x, weight, bias, y, epilogue);
     }
 
+    public void LayerNormLinear(Tensor x, Tensor normWeight, Tensor? normBias, float eps, Tensor weight, Tensor? bias, Tensor y,
+        LinearEpilogue epilogue = default)
+    {
+        OperationContracts.LayerNormLinear(x, normWeight, normBias, weight, bias, y, epilogue);
+        LayerNormLinearCore(x, normWeight, normBias, eps, weight, bias, y, epilogue);
+    }
+
     public void Conv1d(Tensor x, Tensor weight, Tensor? bias, Tensor y, int stride, int dilation)
     {
         OperationContracts.Conv1d(x, weight, bias, y, stride, dilation);
@@ -155,6 +162,20 @@ public abstract class CheckedBackend : IBackend
         AttentionCore(q, k, v, output, options);
     }
 
+    public void AppendAndAttend(Tensor q, Tensor keys, Tensor values, Tensor keyCache, Tensor valueCache, Tensor output, AttentionOptions options)
+    {
+        OperationContracts.AppendAndAttend(q, keys, values, keyCache, valueCache, output, options, Capabilities, Name);
+        AppendAndAttendCore(q, keys, values, keyCache, valueCache, output, options);
+    }
+
+    /// <summary>AppendAndAttend's append as two <see cref="CopyBlocks"/>: the composition a backend's fused append is tested against.</summary>
+    protected void AppendInSteps(Tensor q, Tensor keys, Tensor values, Tensor keyCache, Tensor valueCache, AttentionOptions options)
+    {
+        int batch = q.Dim(0), queries = q.Dim(1), width = q.Dim(2), rows = keyCache.Dim(1);
+        CopyBlocks(keys, 0, (long)queries * width, keyCache, (long)options.QueryOffset * width, (long)rows * width, queries * width, batch);
+        CopyBlocks(values, 0, (long)queries * width, valueCache, (long)options.QueryOffset * width, (long)rows * width, queries * width, batch);
+    }
+
     public void NearestCodes(Tensor x, Tensor codebook, Span<int> codes)
     {
         OperationContracts.NearestCodes(x, codebook, codes.Length);
@@ -188,6 +209,10 @@ public abstract class CheckedBackend : IBackend
     protected abstract void UploadCore(ReadOnlySpan<float> data, Tensor destination);
     protected abstract void DownloadCore(Tensor source, Span<float> destination);
     protected abstract void LinearCore(Tensor x, Tensor weight, Tensor? bias, Tensor y, LinearEpilogue epilogue);
+    protected abstract void AppendAndAttendCore(Tensor q, Tensor keys, Tensor values, Tensor keyCache, Tensor valueCache, Tensor output,
+        AttentionOptions options);
+    protected abstract void LayerNormLinearCore(Tensor x, Tensor normWeight, Tensor? normBias, float eps, Tensor weight, Tensor? bias, Tensor y,
+        LinearEpilogue epilogue);
     protected abstract void Conv1dCore(Tensor x, Tensor weight, Tensor? bias, Tensor y, int stride, int dilation);
     protected abstract void PaddedConv1dCore(Tensor x, Tensor weight, Tensor? bias, Tensor y, int stride, int dilation, int padLeft, int padRight, PadMode mode);
     protected abstract void ConvTranspose1dCore(Tensor x, Tensor polyphaseWeight, Tensor? bias, Tensor y, int stride, int kernelSize, int trimLeft);

@@ -86,6 +86,14 @@ public interface IBackend : IDisposable
     void Linear(Tensor x, Tensor weight, Tensor? bias, Tensor y, LinearEpilogue epilogue = default);
 
     /// <summary>
+    /// <see cref="Linear"/> of x[M, K] normalized first as <see cref="LayerNorm"/> normalizes it (normWeight and
+    /// normBias [K], eps): a pre-norm layer's norm and first product in one operation, so a decoding step's product
+    /// kernel normalizes its few rows itself instead of a launch of its own. y must not overlap x.
+    /// </summary>
+    void LayerNormLinear(Tensor x, Tensor normWeight, Tensor? normBias, float eps, Tensor weight, Tensor? bias, Tensor y,
+        LinearEpilogue epilogue = default);
+
+    /// <summary>
     /// y[B, Cout, Tout] = Σ w[Cout, Cin, K] ⋆ x[B, Cin, Tin] + bias, unpadded (see <see cref="Pad1d"/>),
     /// Tout = (Tin − (K − 1)·dilation − 1) / stride + 1.
     /// </summary>
@@ -141,6 +149,14 @@ public interface IBackend : IDisposable
 
     /// <summary>Multi-head scaled dot-product attention; output [B, Tq, H·Dh].</summary>
     void Attention(Tensor q, Tensor k, Tensor v, Tensor output, AttentionOptions options);
+
+    /// <summary>
+    /// A decoding step's cache append and self-attention in one operation: keys and values [B, Tq, H·Dh] (float32)
+    /// written into keyCache and valueCache [B, rows, H·Dh] at rows QueryOffset … QueryOffset + Tq − 1 as
+    /// <see cref="CopyBlocks"/> writes them, then <see cref="Attention"/> of q over the caches' first KeyLength =
+    /// QueryOffset + Tq rows.
+    /// </summary>
+    void AppendAndAttend(Tensor q, Tensor keys, Tensor values, Tensor keyCache, Tensor valueCache, Tensor output, AttentionOptions options);
 
     /// <summary>codes[n] = the row of codebook [C, D] nearest to x[n, :] in Euclidean distance.</summary>
     void NearestCodes(Tensor x, Tensor codebook, Span<int> codes);

@@ -20,6 +20,13 @@ public static class OperationContracts
             throw new ArgumentException($"Linear into planes of {epilogue.PlaneWidth}: {weight} has {n} output columns");
     }
 
+    public static void LayerNormLinear(Tensor x, Tensor normWeight, Tensor? normBias, Tensor weight, Tensor? bias, Tensor y, LinearEpilogue epilogue)
+    {
+        int k = weight.Dim(1);
+        Require(x.Dim(-1) == k && normWeight.Length == k && (normBias is null || normBias.Length == k), "LayerNormLinear (norm)", x, normWeight, weight);
+        Linear(x, weight, bias, y, epilogue);
+    }
+
     public static void Conv1d(Tensor x, Tensor weight, Tensor? bias, Tensor y, int stride, int dilation, int padLeft = 0, int padRight = 0)
     {
         Require(padLeft >= 0 && padRight >= 0, "Conv1d (padding)", x, y);
@@ -129,6 +136,15 @@ public static class OperationContracts
             Require(keyMask.Length == (long)batch * keys, "Attention key mask", q, keyMask);
         if (width / heads > backend.Capabilities.MaxHeadDimension)
             throw new NotSupportedException($"Attention: head dimension {width / heads} exceeds the {backend.Capabilities.MaxHeadDimension} that {backend.Name} accumulates");
+    }
+
+    /// <summary>AppendAndAttend: Attention's rules, float32 new rows of q's size, and the new rows last of the keys attended.</summary>
+    public static void AppendAndAttend(Tensor q, Tensor keys, Tensor values, Tensor keyCache, Tensor valueCache, Tensor output,
+        AttentionOptions options, BackendCapabilities capabilities, string backend)
+    {
+        Require(keys.ElementType == WeightType.F32 && values.ElementType == WeightType.F32 && keys.Length == q.Length && values.Length == q.Length
+            && options.QueryOffset >= 0 && options.KeyLength == options.QueryOffset + q.Dim(1), "AppendAndAttend", q, keys, values, keyCache);
+        Attention(q, keyCache, valueCache, output, options, capabilities, backend);
     }
 
     /// <summary>AllocateCache: float32, float16 or q8, a q8 cache's last dimension whole blocks of 32.</summary>

@@ -37,4 +37,7 @@ internal sealed class DeviceCounters
 
     public Action<T1, T2, T3, T4, T5, T6, T7, T8> Counted<T1, T2, T3, T4, T5, T6, T7, T8>(Action<T1, T2, T3, T4, T5, T6, T7, T8> kernel) =>
         (a1, a2, a3, a4, a5, a6, a7, a8) => { _launches++; kernel(a1, a2, a3, a4, a5, a6, a7, a8); };
+
+    public Action<T1, T2, T3, T4, T5, T6, T7, T8, T9> Counted<T1, T2, T3, T4, T5, T6, T7, T8, T9>(Action<T1, T2, T3, T4, T5, T6, T7, T8, T9> kernel) =>
+        (a1, a2, a3, a4, a5, a6, a7, a8, a9) => { _launches++; kernel(a1, a2, a3, a4, a5, a6, a7, a8, a9); };
 }

@@ -28,7 +28,26 @@ public sealed partial class IlgpuBackend
             bytes.SubView(cache.Length, cache.Length / PackedMatrix.BlockSize * sizeof(float)).Cast<float>());
     }
 
-    protected override void AttentionCore(Tensor q, Tensor k, Tensor v, Tensor output, AttentionOptions options)
+    protected override void AttentionCore(Tensor q, Tensor k, Tensor v, Tensor output, AttentionOptions options) =>
+        Attention(q, k, v, output, options, default);
+
+    /// <summary>
+    /// One launch for a decoding step's few queries: each group writes its head's slice of the new rows before it
+    /// attends. Many queries (a prompt) would each write all of them, so they are copied by CopyBlocks first instead.
+    /// </summary>
+    protected override void AppendAndAttendCore(Tensor q, Tensor keys, Tensor values, Tensor keyCache, Tensor valueCache, Tensor output,
+        AttentionOptions options)
+    {
+        if (q.Dim(1) <= LaunchSizes.AppendingMaxQueries)
+        {
+            Attention(q, keyCache, valueCache, output, options, new AppendedRows { Keys = View(keys), Values = View(values) });
+            return;
+        }
+        AppendInSteps(q, keys, values, keyCache, valueCache, options);
+        Attention(q, keyCache, valueCache, output, options, default);
+    }
+
+    private void Attention(Tensor q, Tensor k, Tensor v, Tensor output, AttentionOptions options, AppendedRows appended)
     {
         int batch = q.Dim(0), queries = q.Dim(1), width = q.Dim(2), heads = options.Heads;
         int headDim = width / heads;
@@ -41,11 +60,11 @@ public sealed partial class IlgpuBackend
         var groups = Groups((long)batch * heads * queries, _sizes.Attention);
         if (k.ElementType == WeightType.F16)
             _kernels.AttentionOverHalves(groups, View(q), new HalfCache(HalfView(k)), new HalfCache(HalfView(v)), View(output),
-                Optional(options.PositionBias), Optional(options.KeyMask), shape);
+                Optional(options.PositionBias), Optional(options.KeyMask), appended, shape);
         else if (k.ElementType == WeightType.Q8)
-            _kernels.AttentionOverInt8(groups, View(q), Int8View(k), Int8View(v), View(output), Optional(options.PositionBias), Optional(options.KeyMask), shape);
+            _kernels.AttentionOverInt8(groups, View(q), Int8View(k), Int8View(v), View(output), Optional(options.PositionBias), Optional(options.KeyMask), appended, shape);
         else
             _kernels.Attention(groups, View(q), new FloatCache(View(k)), new FloatCache(View(v)), View(output),
-                Optional(options.PositionBias), Optional(options.KeyMask), shape);
+                Optional(options.PositionBias), Optional(options.KeyMask), appended, shape);
     }
 }

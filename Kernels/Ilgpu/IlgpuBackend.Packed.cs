@@ -23,33 +23,33 @@ public sealed partial class IlgpuBackend
     }
 
     /// <summary>
-    /// y[M, N] = x[M, K] · wᵀ + bias (stored as the epilogue says) for a weight w[N, K] of any stored type, rows of x xStride apart: the products
+    /// y[M, N] = x[M, K] · wᵀ + bias (stored as the epilogue says, x normalized first when a norm is given) for a weight w[N, K] of any stored type, rows of x xStride apart: the products
     /// compiled for the weight's type read it as stored.
     /// </summary>
     private void Product(ArrayView<float> x, int xStride, Tensor weight, ArrayView<float> bias, ArrayView<float> y, int m, int n, int k,
-        LinearEpilogue epilogue = default)
+        LinearEpilogue epilogue = default, RowNorm norm = default)
     {
         if (weight.ElementType == WeightType.F32)
         {
-            Product(_kernels.Float32, x, xStride, new Float32Weights(View(weight), k), bias, y, m, n, k, epilogue);
+            Product(_kernels.Float32, x, xStride, new Float32Weights(View(weight), k), bias, y, m, n, k, epilogue, norm);
             return;
         }
         var bytes = PackedView(weight);
         switch (weight.ElementType)
         {
             case WeightType.F16:
-                Product(_kernels.Float16, x, xStride, new Float16Weights(bytes.Cast<Half>(), k), bias, y, m, n, k, epilogue);
+                Product(_kernels.Float16, x, xStride, new Float16Weights(bytes.Cast<Half>(), k), bias, y, m, n, k, epilogue, norm);
                 break;
             case WeightType.BF16:
-                Product(_kernels.BFloat16, x, xStride, new BFloat16Weights(bytes.Cast<ushort>(), k), bias, y, m, n, k, epilogue);
+                Product(_kernels.BFloat16, x, xStride, new BFloat16Weights(bytes.Cast<ushort>(), k), bias, y, m, n, k, epilogue, norm);
                 break;
             case WeightType.Q8:
                 var (q8, q8Scales) = ValuesAndScales(bytes, WeightType.Q8, n, k);
-                Product(_kernels.Q8, x, xStride, new Q8Weights(q8, q8Scales, k), bias, y, m, n, k, epilogue);
+                Product(_kernels.Q8, x, xStride, new Q8Weights(q8, q8Scales, k), bias, y, m, n, k, epilogue, norm);
                 break;
             case WeightType.Q4:
                 var (q4, q4Scales) = ValuesAndScales(bytes, WeightType.Q4, n, k);
-                Product(_kernels.Q4, x, xStride, new Q4Weights(q4, q4Scales, k), bias, y, m, n, k, epilogue);
+                Product(_kernels.Q4, x, xStride, new Q4Weights(q4, q4Scales, k), bias, y, m, n, k, epilogue, norm);
                 break;
             default:
                 throw new ArgumentException($"{weight} is not a weight matrix");

@@ -25,8 +25,8 @@ internal sealed class IlgpuKernelSet
     public Action<KernelConfig, ArrayView<float>, ArrayView<float>, int> Softmax { get; }
     public Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int> NearestCodes { get; }
     public Action<KernelConfig, ArrayView<float>, ArrayView<float>, int, int> Transpose { get; }
-    public Action<KernelConfig, ArrayView<float>, FloatCache, FloatCache, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape> Attention { get; }
-    public Action<KernelConfig, ArrayView<float>, HalfCache, HalfCache, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape> AttentionOverHalves { get; }
+    public Action<KernelConfig, ArrayView<float>, FloatCache, FloatCache, ArrayView<float>, ArrayView<float>, ArrayView<float>, AppendedRows, AttentionShape> Attention { get; }
+    public Action<KernelConfig, ArrayView<float>, HalfCache, HalfCache, ArrayView<float>, ArrayView<float>, ArrayView<float>, AppendedRows, AttentionShape> AttentionOverHalves { get; }
     private readonly Lazy<LinearKernels<Float32Weights>> _float32;
     private readonly Lazy<LinearKernels<Float16Weights>> _float16;
     private readonly Lazy<LinearKernels<BFloat16Weights>> _bfloat16;
@@ -37,7 +37,7 @@ internal sealed class IlgpuKernelSet
     public LinearKernels<BFloat16Weights> BFloat16 => _bfloat16.Value;
     public LinearKernels<Q8Weights> Q8 => _q8.Value;
     public LinearKernels<Q4Weights> Q4 => _q4.Value;
-    public Action<KernelConfig, ArrayView<float>, Int8Cache, Int8Cache, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape> AttentionOverInt8 { get; }
+    public Action<KernelConfig, ArrayView<float>, Int8Cache, Int8Cache, ArrayView<float>, ArrayView<float>, ArrayView<float>, AppendedRows, AttentionShape> AttentionOverInt8 { get; }
     public Action<KernelConfig, Conv1dOperands> Conv1dTiled { get; }
     public Action<Index3D, Conv1dOperands> Conv1dDirect { get; }
     public Action<KernelConfig, ConvTranspose1dOperands> ConvTranspose1dTiled { get; }
@@ -60,14 +60,14 @@ internal sealed class IlgpuKernelSet
         Softmax = c.Counted(a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, int>(IlgpuKernels.Softmax));
         NearestCodes = c.Counted(a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int>(IlgpuKernels.NearestCodes));
         Transpose = c.Counted(a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, int, int>(IlgpuKernels.Transpose));
-        Attention = c.Counted(a.LoadStreamKernel<ArrayView<float>, FloatCache, FloatCache, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape>(IlgpuKernels.Attention));
-        AttentionOverHalves = c.Counted(a.LoadStreamKernel<ArrayView<float>, HalfCache, HalfCache, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape>(IlgpuKernels.Attention));
+        Attention = c.Counted(a.LoadStreamKernel<ArrayView<float>, FloatCache, FloatCache, ArrayView<float>, ArrayView<float>, ArrayView<float>, AppendedRows, AttentionShape>(IlgpuKernels.Attention));
+        AttentionOverHalves = c.Counted(a.LoadStreamKernel<ArrayView<float>, HalfCache, HalfCache, ArrayView<float>, ArrayView<float>, ArrayView<float>, AppendedRows, AttentionShape>(IlgpuKernels.Attention));
         _float32 = new(() => new LinearKernels<Float32Weights>(a, c));
         _float16 = new(() => new LinearKernels<Float16Weights>(a, c));
         _bfloat16 = new(() => new LinearKernels<BFloat16Weights>(a, c));
         _q8 = new(() => new LinearKernels<Q8Weights>(a, c));
         _q4 = new(() => new LinearKernels<Q4Weights>(a, c));
-        AttentionOverInt8 = c.Counted(a.LoadStreamKernel<ArrayView<float>, Int8Cache, Int8Cache, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape>(IlgpuKernels.Attention));
+        AttentionOverInt8 = c.Counted(a.LoadStreamKernel<ArrayView<float>, Int8Cache, Int8Cache, ArrayView<float>, ArrayView<float>, ArrayView<float>, AppendedRows, AttentionShape>(IlgpuKernels.Attention));
         Conv1dTiled = c.Counted(a.LoadStreamKernel<Conv1dOperands>(IlgpuKernels.TiledProduct));
         Conv1dDirect = c.Counted(a.LoadAutoGroupedStreamKernel<Index3D, Conv1dOperands>(IlgpuKernels.DirectProduct));
         ConvTranspose1dTiled = c.Counted(a.LoadStreamKernel<ConvTranspose1dOperands>(IlgpuKernels.TiledProduct));
@@ -77,8 +77,8 @@ internal sealed class IlgpuKernelSet
 /// <summary>The two linear products (a decoding step's skinny one, the tiled one) over weights stored as TWeights reads them.</summary>
 internal sealed class LinearKernels<TWeights>(Accelerator a, DeviceCounters c) where TWeights : struct, IWeightMatrix
 {
-    public Action<KernelConfig, ArrayView<float>, TWeights, ArrayView<float>, ArrayView<float>, SkinnyShape> Skinny { get; } =
-        c.Counted(a.LoadStreamKernel<ArrayView<float>, TWeights, ArrayView<float>, ArrayView<float>, SkinnyShape>(IlgpuKernels.SkinnyProduct));
+    public Action<KernelConfig, ArrayView<float>, RowNorm, TWeights, ArrayView<float>, ArrayView<float>, SkinnyShape> Skinny { get; } =
+        c.Counted(a.LoadStreamKernel<ArrayView<float>, RowNorm, TWeights, ArrayView<float>, ArrayView<float>, SkinnyShape>(IlgpuKernels.SkinnyProduct));
 
     public Action<KernelConfig, LinearOperands<TWeights>> Tiled { get; } = c.Counted(a.LoadStreamKernel<LinearOperands<TWeights>>(IlgpuKernels.TiledProduct));
 }

@@ -76,7 +76,13 @@ internal static partial class IlgpuKernels
         long destinationStride)
     {
         const int block = PackedMatrix.BlockSize;
-        long from = index.Y * sourceStride + (long)index.X * block, to = index.Y * destinationStride + (long)index.X * block;
+        QuantizeBlock(source, index.Y * sourceStride + (long)index.X * block, values, scales, index.Y * destinationStride + (long)index.X * block);
+    }
+
+    /// <summary>The 32 floats of source from element from into a q8 cache's block starting at element to (CopyBlocksToQ8).</summary>
+    public static void QuantizeBlock(ArrayView<float> source, long from, ArrayView<sbyte> values, ArrayView<float> scales, long to)
+    {
+        const int block = PackedMatrix.BlockSize;
         float largest = 0f;
         for (int e = 0; e < block; e++) largest = MathF.Max(largest, MathF.Abs(source[from + e]));
         float scale = largest / 127f, inverse = scale == 0f ? 0f : 1f / scale;
@@ -88,7 +94,7 @@ internal static partial class IlgpuKernels
     /// The bits of the float16 nearest to a float32, ties to even, as System.Half and OpenCL's vstore_half_rte
     /// round: ILGPU's own conversion rounded otherwise on its CPU accelerator.
     /// </summary>
-    private static ushort HalfBits(float value)
+    public static ushort HalfBits(float value)
     {
         uint bits = Interop.FloatAsInt(value);
         uint sign = (bits >> 16) & 0x8000u, magnitude = bits & 0x7FFFFFFFu;

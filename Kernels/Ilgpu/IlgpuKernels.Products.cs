@@ -97,6 +97,22 @@ internal struct SkinnyShape
     public int Epilogue, PlaneWidth;
 }
 
+/// <summary>
+/// The LayerNorm a skinny product applies to its rows of x as it reads them (<see cref="Engine.Backends.IBackend.LayerNormLinear"/>):
+/// (x − mean) / √(var + Eps) · Weight + Bias, or none when Weight is empty.
+/// </summary>
+internal struct RowNorm
+{
+    public ArrayView<float> Weight, Bias;
+    public float Eps;
+
+    public readonly bool Normalizes => Weight.Length > 0;
+
+    /// <summary>x[at] normalized as element i of a row with that mean and inverse deviation, or as it is without a norm.</summary>
+    public readonly float Apply(float value, int i, float mean, float inverse) =>
+        Normalizes ? (value - mean) * inverse * Weight[i] + (Bias.Length > 0 ? Bias[i] : 0f) : value;
+}
+
 internal static partial class IlgpuKernels
 {
     /// <summary>
@@ -165,32 +181,37 @@ internal static partial class IlgpuKernels
     /// every warp, so it stays in cache); the lanes' partial sums meet in a warp reduction.
     /// Grid: (groups of weight rows, passes over the rows of x).
     /// </summary>
-    public static void SkinnyProduct<TWeights>(ArrayView<float> x, TWeights weight, ArrayView<float> bias, ArrayView<float> y, SkinnyShape s)
+    public static void SkinnyProduct<TWeights>(ArrayView<float> x, RowNorm norm, TWeights weight, ArrayView<float> bias, ArrayView<float> y, SkinnyShape s)
         where TWeights : struct, IWeightMatrix
     {
         int lanes = Warp.WarpSize, lane = Warp.LaneIdx;
         int column = Grid.IdxX * (Group.DimX / lanes) + Warp.WarpIdx;
         int m0 = Grid.IdxY * LaunchSizes.RowsPerPass, count = Math.Min(LaunchSizes.RowsPerPass, s.M - m0);
+        long x0 = (long)m0 * s.XStride, x1 = x0 + s.XStride, x2 = x1 + s.XStride, x3 = x2 + s.XStride;
+        // A norm's statistics: each warp computes those of its few rows itself, cheaper than a launch of their own.
+        var (mean0, inverse0) = RowStatistics(x, x0, s.K, norm);
+        var (mean1, inverse1) = count > 1 ? RowStatistics(x, x1, s.K, norm) : (0f, 1f);
+        var (mean2, inverse2) = count > 2 ? RowStatistics(x, x2, s.K, norm) : (0f, 1f);
+        var (mean3, inverse3) = count > 3 ? RowStatistics(x, x3, s.K, norm) : (0f, 1f);
         float a0 = 0f, a1 = 0f, a2 = 0f, a3 = 0f;
         if (column < s.N)
         {
-            long x0 = (long)m0 * s.XStride, x1 = x0 + s.XStride, x2 = x1 + s.XStride, x3 = x2 + s.XStride;
             int whole = s.K & ~3;
             for (int kk = 4 * lane; kk < whole; kk += 4 * lanes)
             {
                 var w = weight.Load4(column, kk);
-                a0 += Dot4(x, x0 + kk, w);
-                if (count > 1) a1 += Dot4(x, x1 + kk, w);
-                if (count > 2) a2 += Dot4(x, x2 + kk, w);
-                if (count > 3) a3 += Dot4(x, x3 + kk, w);
+                a0 += Dot4(x, x0, kk, w, norm, mean0, inverse0);
+                if (count > 1) a1 += Dot4(x, x1, kk, w, norm, mean1, inverse1);
+                if (count > 2) a2 += Dot4(x, x2, kk, w, norm, mean2, inverse2);
+                if (count > 3) a3 += Dot4(x, x3, kk, w, norm, mean3, inverse3);
             }
             for (int kk = whole + lane; kk < s.K; kk += lanes)
             {
                 float value = weight.Load(column, kk);
-                a0 += value * x[x0 + kk];
-                if (count > 1) a1 += value * x[x1 + kk];
-                if (count > 2) a2 += value * x[x2 + kk];
-                if (count > 3) a3 += value * x[x3 + kk];
+                a0 += value * norm.Apply(x[x0 + kk], kk, mean0, inverse0);
+                if (count > 1) a1 += value * norm.Apply(x[x1 + kk], kk, mean1, inverse1);
+                if (count > 2) a2 += value * norm.Apply(x[x2 + kk], kk, mean2, inverse2);
+                if (count > 3) a3 += value * norm.Apply(x[x3 + kk], kk, mean3, inverse3);
             }
         }
         a0 = WarpExtensions.Reduce<float, AddFloat>(a0);
@@ -217,7 +238,28 @@ internal static partial class IlgpuKernels
         else y[at] = Activate(result, epilogue - 2);
     }
 
-    /// <summary>x[at … at + 3] · w.</summary>
-    private static float Dot4(ArrayView<float> x, long at, FourWeights w) =>
-        x[at] * w.W0 + x[at + 1] * w.W1 + x[at + 2] * w.W2 + x[at + 3] * w.W3;
+    /// <summary>x[row + kk … row + kk + 3], normalized as the norm says, · w.</summary>
+    private static float Dot4(ArrayView<float> x, long row, int kk, FourWeights w, RowNorm norm, float mean, float inverse)
+    {
+        long at = row + kk;
+        if (!norm.Normalizes) return x[at] * w.W0 + x[at + 1] * w.W1 + x[at + 2] * w.W2 + x[at + 3] * w.W3;
+        return norm.Apply(x[at], kk, mean, inverse) * w.W0 + norm.Apply(x[at + 1], kk + 1, mean, inverse) * w.W1
+            + norm.Apply(x[at + 2], kk + 2, mean, inverse) * w.W2 + norm.Apply(x[at + 3], kk + 3, mean, inverse) * w.W3;
+    }
+
+    /// <summary>
+    /// The mean and 1 / √(var + eps) of the row x[row … row + K) as <see cref="LayerNorm"/> computes them (two passes),
+    /// reduced across the warp; (0, 1) without a norm. Every lane of the warp calls it.
+    /// </summary>
+    private static (float Mean, float Inverse) RowStatistics(ArrayView<float> x, long row, int k, RowNorm norm)
+    {
+        if (!norm.Normalizes) return (0f, 1f);
+        int lanes = Warp.WarpSize;
+        float sum = 0f;
+        for (int i = Warp.LaneIdx; i < k; i += lanes) sum += x[row + i];
+        float mean = WarpExtensions.AllReduce<float, AddFloat>(sum) / k;
+        float squares = 0f;
+        for (int i = Warp.LaneIdx; i < k; i += lanes) squares += (x[row + i] - mean) * (x[row + i] - mean);
+        return (mean, 1f / MathF.Sqrt(WarpExtensions.AllReduce<float, AddFloat>(squares) / k + norm.Eps));
+    }
 }

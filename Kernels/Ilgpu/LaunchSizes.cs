@@ -16,6 +16,8 @@ internal readonly record struct LaunchSizes(int Group, int Attention, int TileTh
     public const int MaxTile = 2 * 16;
     /// <summary>Keys scored per step of the attention kernel, and the largest head dimension it accumulates.</summary>
     public const int AttentionChunk = 256, MaxHeadDim = 256;
+    /// <summary>AppendAndAttend writes the new rows in the attention launch for at most this many queries (each group writes all of them).</summary>
+    public const int AppendingMaxQueries = 8;
     /// <summary>Rows of x each skinny-product thread accumulates while streaming a weight row.</summary>
     public const int RowsPerPass = 4;
     /// <summary>A product with at most this many rows (a decoding step's) streams the weights instead of tiling.</summary>

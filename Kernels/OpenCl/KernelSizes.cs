@@ -30,6 +30,9 @@ internal static class KernelSizes
     /// </summary>
     public const int AttentionThreads = 64, AttentionChunk = 256, AttentionSlots = 4;
 
+    /// <summary>AppendAndAttend writes the new rows in the attention launch for at most this many queries (each group writes all of them).</summary>
+    public const int AppendingMaxQueries = 8;
+
     /// <summary>Nearest codes: one work group per row.</summary>
     public const int CodesThreads = 64;
 

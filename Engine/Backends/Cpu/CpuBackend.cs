@@ -139,6 +139,23 @@ public sealed partial class CpuBackend : CheckedBackend
         return new(this, new CpuBuffer(GC.AllocateUninitializedArray<float>(length), _ledger, MemoryUse.Scratch), 0, [length], ownsBuffer: true);
     }
 
+    /// <summary>The norm into a pooled tensor, then the product: the composition the GPU kernels are tested against.</summary>
+    protected override void LayerNormLinearCore(Tensor x, Tensor normWeight, Tensor? normBias, float eps, Tensor weight, Tensor? bias, Tensor y,
+        LinearEpilogue epilogue)
+    {
+        using var normed = AllocateUninitialized(x.ShapeArray());
+        LayerNorm(x, normWeight, normBias, normed, eps);
+        LinearCore(normed, weight, bias, y, epilogue);
+    }
+
+    /// <summary>The append's copies, then attention: the composition the GPU kernels are tested against.</summary>
+    protected override void AppendAndAttendCore(Tensor q, Tensor keys, Tensor values, Tensor keyCache, Tensor valueCache, Tensor output,
+        AttentionOptions options)
+    {
+        AppendInSteps(q, keys, values, keyCache, valueCache, options);
+        Attention(q, keyCache, valueCache, output, options);
+    }
+
     private void Linear(Tensor x, Tensor weight, Tensor? bias, Tensor y)
     {
         int n = weight.Dim(0), k = weight.Dim(1);

@@ -12,6 +12,13 @@ public sealed class LayerNorm : IDisposable
     private readonly IBackend _backend;
     private readonly Tensor _weight, _bias; // [D]
 
+    /// <summary>
+    /// y [R, out] = x · weightᵀ + bias of this norm of x [R, D]: one operation (<see cref="IBackend.LayerNormLinear"/>),
+    /// so a decoding step's product normalizes its rows itself.
+    /// </summary>
+    public void ThenLinear(Tensor input, Tensor weight, Tensor? bias, Tensor output, LinearEpilogue epilogue = default) =>
+        _backend.LayerNormLinear(input, _weight, _bias, Eps, weight, bias, output, epilogue);
+
     /// <summary>Reads <c>{name}.weight</c> and <c>{name}.bias</c>.</summary>
     public LayerNorm(IBackend backend, WeightReader weights, string name, int width)
     {

@@ -32,6 +32,10 @@ public sealed class Linear : IDisposable
     /// <summary>The product stored as the epilogue says: added to output (a residual), or through an activation.</summary>
     public void Forward(Tensor input, Tensor output, LinearEpilogue epilogue) => _backend.Linear(input, Weight, Bias, output, epilogue);
 
+    /// <summary>This layer of norm(input) (a pre-norm block's first product), stored as the epilogue says.</summary>
+    public void Forward(LayerNorm norm, Tensor input, Tensor output, LinearEpilogue epilogue = default) =>
+        norm.ThenLinear(input, Weight, Bias, output, epilogue);
+
     /// <summary>Frees the weights on the device.</summary>
     public void Dispose()
     {

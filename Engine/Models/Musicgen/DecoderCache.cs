@@ -85,15 +85,7 @@ public sealed class DecoderCache : IDisposable
         return _workspace;
     }
 
-    /// <summary>Writes keys and values [N·T, D] of T new positions after the cached ones.</summary>
-    public void Append(int layer, Tensor keys, Tensor values, int tokens)
-    {
-        int width = SelfKeys[layer].Dim(2);
-        _backend.CopyBlocks(keys, 0, (long)tokens * width, SelfKeys[layer], (long)Length * width, (long)Capacity * width, tokens * width, Batch);
-        _backend.CopyBlocks(values, 0, (long)tokens * width, SelfValues[layer], (long)Length * width, (long)Capacity * width, tokens * width, Batch);
-    }
-
-    /// <summary>Marks T more positions as cached, once every layer has appended them.</summary>
+    /// <summary>Marks T more positions as cached, once every layer has appended them (MusicgenAttention.AppendAndAttend).</summary>
     public void Advance(int tokens)
     {
         if (Length + tokens > Capacity) throw new InvalidOperationException($"decoder cache of {Capacity} positions overflows");

@@ -39,13 +39,16 @@ public sealed class MusicgenAttention : IDisposable
         _out = new Linear(backend, weights, "out_proj", width, width, bias: false);
     }
 
-    /// <summary>Self-attention: work's Query, Key and Value [N·T, D] = q, k, v projections of hidden [N·T, D], in one product.</summary>
-    public void ProjectQueriesKeysAndValues(Tensor hidden, DecoderWorkspace work) =>
-        _backend.Linear(hidden, _queryKeyValue ?? throw new InvalidOperationException("cross-attention has no stacked projections"),
+    /// <summary>
+    /// Self-attention: work's Query, Key and Value [N·T, D] = q, k, v projections of norm(hidden [N·T, D]), the layer's
+    /// norm and the three projections in one product.
+    /// </summary>
+    public void ProjectQueriesKeysAndValues(LayerNorm norm, Tensor hidden, DecoderWorkspace work) =>
+        norm.ThenLinear(hidden, _queryKeyValue ?? throw new InvalidOperationException("cross-attention has no stacked projections"),
             null, work.QueryKeyValue, LinearEpilogue.Planes(_width));
 
-    /// <summary>Cross-attention: work's Query [N·T, D] = q_proj(hidden [N·T, D]).</summary>
-    public void ProjectQueries(Tensor hidden, DecoderWorkspace work) => CrossProjection(_q).Forward(hidden, work.Query);
+    /// <summary>Cross-attention: work's Query [N·T, D] = q_proj(norm(hidden [N·T, D])), in one product.</summary>
+    public void ProjectQueries(LayerNorm norm, Tensor hidden, DecoderWorkspace work) => CrossProjection(_q).Forward(norm, hidden, work.Query);
 
     /// <summary>Cross-attention: keys, values [R, D] = source [R, D_source] projected.</summary>
     public void ProjectKeysAndValues(Tensor source, Tensor keys, Tensor values)
@@ -61,6 +64,16 @@ public sealed class MusicgenAttention : IDisposable
     public void Attend(Tensor keys, Tensor values, AttentionOptions options, DecoderWorkspace work, Tensor residual)
     {
         _backend.Attention(work.QueryByBatch, keys, values, work.ContextByBatch, options);
+        _out.Forward(work.Context, residual, LinearEpilogue.Accumulate);
+    }
+
+    /// <summary>
+    /// Self-attention: work's Key and Value [N·T, D] written into the caches [N, capacity, D] at the query offset, then
+    /// residual [N·T, D] += out_proj(attention(work's Query, the caches)); the append and attention one operation.
+    /// </summary>
+    public void AppendAndAttend(Tensor keyCache, Tensor valueCache, AttentionOptions options, DecoderWorkspace work, Tensor residual)
+    {
+        _backend.AppendAndAttend(work.QueryByBatch, work.Key, work.Value, keyCache, valueCache, work.ContextByBatch, options);
         _out.Forward(work.Context, residual, LinearEpilogue.Accumulate);
     }
 

@@ -46,22 +46,18 @@ public sealed class MusicgenDecoderLayer : IDisposable
     public void Forward(DecoderCache cache, int layer, int tokens, DecoderWorkspace work)
     {
         var hidden = work.Hidden;
-        _selfAttnLayerNorm.Forward(hidden, work.Normed);
-        SelfAttention.ProjectQueriesKeysAndValues(work.Normed, work);
-        cache.Append(layer, work.Key, work.Value, tokens);
+        SelfAttention.ProjectQueriesKeysAndValues(_selfAttnLayerNorm, hidden, work);
         var selfOptions = new AttentionOptions(SelfAttention.Heads, SelfAttention.Scaling, cache.Length + tokens, Causal: true, QueryOffset: cache.Length);
-        SelfAttention.Attend(cache.SelfKeys[layer], cache.SelfValues[layer], selfOptions, work, hidden);
+        SelfAttention.AppendAndAttend(cache.SelfKeys[layer], cache.SelfValues[layer], selfOptions, work, hidden);
 
         if (EncoderAttention is not null)
         {
-            _encoderAttnLayerNorm!.Forward(hidden, work.Normed);
             var crossOptions = new AttentionOptions(EncoderAttention.Heads, EncoderAttention.Scaling, cache.CrossLength, KeyMask: cache.CrossMask);
-            EncoderAttention.ProjectQueries(work.Normed, work);
+            EncoderAttention.ProjectQueries(_encoderAttnLayerNorm!, hidden, work);
             EncoderAttention.Attend(cache.CrossKeys![layer], cache.CrossValues![layer], crossOptions, work, hidden);
         }
 
-        _finalLayerNorm.Forward(hidden, work.Normed);
-        _fc1.Forward(work.Normed, work.Inner, LinearEpilogue.Then(_activation)); // [N·T, F]
+        _fc1.Forward(_finalLayerNorm, hidden, work.Inner, LinearEpilogue.Then(_activation)); // [N·T, F] = GELU(fc1(final_layer_norm(hidden)))
         _fc2.Forward(work.Inner, hidden, LinearEpilogue.Accumulate);             // hidden += fc2(…)
     }
 

@@ -40,10 +40,37 @@ inline float4 cache_at4(__global const float* cache, int type, int scaleStart, i
     return vload4(0, cache + index);
 }
 
+// Elements [first, end) of a row of source (float32) into a cache row starting at element at, as copy_blocks,
+// copy_blocks_to_half and copy_blocks_to_q8 write them; into a q8 cache the whole blocks those elements touch.
+inline void append_slice(__global const float* source, __global float* cache, int type, int scaleStart, int at, int first, int end)
+{
+    const int lid = get_local_id(0);
+    if (type == CACHE_Q8)
+    {
+        for (int block = first / PACKED_BLOCK + lid; block < (end + PACKED_BLOCK - 1) / PACKED_BLOCK; block += ATTENTION_THREADS)
+            quantize_block(source + block * PACKED_BLOCK, (__global char*)cache, at + block * PACKED_BLOCK, scaleStart);
+    }
+    else
+    {
+        for (int e = first + lid; e < end; e += ATTENTION_THREADS)
+        {
+            if (type == CACHE_F16) vstore_half_rte(source[e], at + e, (__global half*)cache);
+            else cache[at + e] = source[e];
+        }
+    }
+}
+
+// With append (append_and_attend: a decoding step's cache append and attention in one launch) the group first
+// writes its head's slice of the queries' new key and value rows (newKeys, newValues [B, queries, width]) into the
+// caches at rows queryOffset on, every query's group all of them, then waits for its own writes before reading.
+// Groups writing the same elements (another query of the head, or a neighbouring head's group where a q8 block
+// spans both heads) write the same bytes, so whichever write lands last, every group reads the rounded values the
+// composition of CopyBlocks then attention would.
 __kernel __attribute__((reqd_work_group_size(ATTENTION_THREADS, 1, 1)))
-void attention(__global const float* q, int qo, __global const float* k, int ko, __global const float* v, int vo, int cacheType, int scaleStart,
+void attention(__global const float* q, int qo, __global float* k, int ko, __global float* v, int vo, int cacheType, int scaleStart,
                __global float* output, int oo,
                __global const float* bias, int biasOffset, int hasBias, __global const float* mask, int maskOffset, int hasMask,
+               __global const float* newKeys, int nko, int append, __global const float* newValues, int nvo, int hasNewValues,
                int heads, int queries, int keys, int keyRows, int width, int headDim, float scale, int causal, int queryOffset,
                __local float* query)
 {
@@ -53,6 +80,16 @@ void attention(__global const float* q, int qo, __global const float* k, int ko,
     const int i = group % queries, h = group / queries % heads, b = group / (queries * heads);
     const int visible = causal ? min(keys, queryOffset + i + 1) : keys;
     const int rowBase = b * keyRows * width + h * headDim;
+    if (append)
+    {
+        for (int t = 0; t < queries; t++)
+        {
+            const int source = (b * queries + t) * width, at = ko + (b * keyRows + queryOffset + t) * width;
+            append_slice(newKeys + nko + source, k, cacheType, scaleStart, at, h * headDim, (h + 1) * headDim);
+            append_slice(newValues + nvo + source, v, cacheType, scaleStart, vo - ko + at, h * headDim, (h + 1) * headDim);
+        }
+        barrier(CLK_GLOBAL_MEM_FENCE);
+    }
     __global const float* queryRow = q + qo + (b * queries + i) * width + h * headDim;
     for (int e = lid; e < headDim; e += ATTENTION_THREADS) query[e] = queryRow[e];
     barrier(CLK_LOCAL_MEM_FENCE);

@@ -20,23 +20,28 @@ void copy_blocks_to_half(__global const float* source, int sourceOffset, int sou
         vstore_half_rte(source[sourceOffset + block * sourceStride + i], destinationOffset + block * destinationStride + i, destination);
 }
 
+// The PACKED_BLOCK floats from x into a q8 cache's block starting at element first: the scale d = max|x| / 127 goes
+// to the scales from byte scaleStart on, and each element becomes x * (1 / d) rounded to the nearest integer, ties
+// to even, as PackedMatrix quantizes q8 weights (bit for bit where the device divides correctly rounded, as PoCL
+// and CUDA do).
+inline void quantize_block(__global const float* x, __global char* destination, int first, int scaleStart)
+{
+    float largest = 0.0f;
+    for (int e = 0; e < PACKED_BLOCK; e++) largest = fmax(largest, fabs(x[e]));
+    const float scale = largest / 127.0f, inverse = scale == 0.0f ? 0.0f : 1.0f / scale;
+    for (int e = 0; e < PACKED_BLOCK; e++) destination[first + e] = (char)clamp(rint(x[e] * inverse), -127.0f, 127.0f);
+    ((__global float*)(destination + scaleStart))[first / PACKED_BLOCK] = scale;
+}
+
 // copy_blocks into a q8 cache, one item per PACKED_BLOCK elements of a block (blockLength and the destination
-// offsets are whole blocks): the scale d = max|x| / 127 goes to the scales from byte scaleStart on, and each
-// element becomes x * (1 / d) rounded to the nearest integer, ties to even, as PackedMatrix quantizes q8 weights
-// (bit for bit where the device divides correctly rounded, as PoCL and CUDA do).
+// offsets are whole blocks), each quantized by quantize_block.
 __kernel __attribute__((reqd_work_group_size(ELEMENT_THREADS, 1, 1)))
 void copy_blocks_to_q8(__global const float* source, int sourceOffset, int sourceStride,
                        __global char* destination, int destinationOffset, int destinationStride, int blockLength, int scaleStart)
 {
     const int i = get_global_id(0) * PACKED_BLOCK, block = get_global_id(1);
     if (i >= blockLength) return;
-    __global const float* x = source + sourceOffset + block * sourceStride + i;
-    const int first = destinationOffset + block * destinationStride + i;
-    float largest = 0.0f;
-    for (int e = 0; e < PACKED_BLOCK; e++) largest = fmax(largest, fabs(x[e]));
-    const float scale = largest / 127.0f, inverse = scale == 0.0f ? 0.0f : 1.0f / scale;
-    for (int e = 0; e < PACKED_BLOCK; e++) destination[first + e] = (char)clamp(rint(x[e] * inverse), -127.0f, 127.0f);
-    ((__global float*)(destination + scaleStart))[first / PACKED_BLOCK] = scale;
+    quantize_block(source + sourceOffset + block * sourceStride + i, destination, destinationOffset + block * destinationStride + i, scaleStart);
 }
 
 // y[b, j, i] = x[b, i, j] for x [B, M, N]: a square tile through local memory so reads and writes both run along

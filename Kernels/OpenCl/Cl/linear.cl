@@ -67,38 +67,76 @@ void linear_tiled(__global const float* x, int xo, int xStride,
     }
 }
 
+// The sum of value over the ROWS_LANES lanes of a slot, returned to each of them; every item of the group calls it.
+inline float lanes_sum(__local float* partial, float value, int slot, int lane)
+{
+    partial[slot * ROWS_LANES + lane] = value;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    float sum = 0.0f;
+    for (int l = 0; l < ROWS_LANES; l++) sum += partial[slot * ROWS_LANES + l];
+    barrier(CLK_LOCAL_MEM_FENCE);
+    return sum;
+}
+
 // Few rows (M <= ROWS_MAX_M, one decoding step): the product is bound by reading w, so each weight row is
 // streamed once, by ROWS_LANES consecutive items reading four weights each (coalesced), and multiplied against
 // all M rows of x. x is a few KB read by every group, so it stays in cache; reading it directly keeps barriers
 // out of the loop (a barrier per step costs more than it saves, and on CPU devices forces the accumulators out
 // of registers). A work group serves ROWS_PER_GROUP weight rows; the lanes' partial sums meet in local memory
 // at the end.
+// With a norm (hasNorm, LayerNormLinear) each row of x is normalized as layer_norm normalizes it while it is read:
+// the group computes its rows' statistics first, slot i's lanes those of row i (ROWS_PER_GROUP >= ROWS_MAX_M),
+// every group for itself, which costs less than a launch of its own.
 __kernel __attribute__((reqd_work_group_size(ROWS_LANES * ROWS_PER_GROUP, 1, 1)))
 void linear_rows(__global const float* x, int xo, int xStride,
+                 __global const float* normWeight, int nwo, int hasNorm, __global const float* normBias, int nbo, int hasNormBias, float eps,
                  __global const uchar* w, int wo, int type, int scalesAt,
                  __global const float* bias, int bo, int hasBias,
                  __global float* y, int yo, int m, int n, int k, int epilogue, int planeWidth)
 {
     __local float partial[ROWS_PER_GROUP * ROWS_MAX_M * ROWS_LANES];
+    __local float means[ROWS_MAX_M], inverses[ROWS_MAX_M];
     const int lid = get_local_id(0), lane = lid % ROWS_LANES, slot = lid / ROWS_LANES;
     const int firstRow = get_group_id(0) * ROWS_PER_GROUP, col = firstRow + slot;
+    __global const float* rows = x + xo;
+    if (hasNorm)
+    {
+        __global const float* row = rows + slot * xStride;
+        float sum = 0.0f;
+        if (slot < m) for (int kk = lane; kk < k; kk += ROWS_LANES) sum += row[kk];
+        const float mean = lanes_sum(partial, sum, slot, lane) / k;
+        float squares = 0.0f;
+        if (slot < m) for (int kk = lane; kk < k; kk += ROWS_LANES) squares += (row[kk] - mean) * (row[kk] - mean);
+        const float inverse = 1.0f / sqrt(lanes_sum(partial, squares, slot, lane) / k + eps);
+        if (lane == 0 && slot < ROWS_MAX_M) { means[slot] = mean; inverses[slot] = inverse; }
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
     float acc[ROWS_MAX_M];
     for (int i = 0; i < ROWS_MAX_M; i++) acc[i] = 0.0f;
     if (col < n)
     {
-        __global const float* rows = x + xo;
         const int vectorK = k & ~3;
         for (int kk = 4 * lane; kk < vectorK; kk += 4 * ROWS_LANES)
         {
             const float4 weight = weight_load4(w, wo, type, scalesAt, col, k, kk);
+            const float4 gain = hasNorm ? vload4(0, normWeight + nwo + kk) : (float4)(1.0f);
+            const float4 shift = hasNormBias ? vload4(0, normBias + nbo + kk) : (float4)(0.0f);
             for (int i = 0; i < ROWS_MAX_M; i++)
-                if (i < m) acc[i] += dot(weight, vload4(0, rows + i * xStride + kk));
+                if (i < m)
+                {
+                    const float4 input = vload4(0, rows + i * xStride + kk);
+                    acc[i] += dot(weight, hasNorm ? (input - means[i]) * inverses[i] * gain + shift : input);
+                }
         }
         for (int kk = vectorK + lane; kk < k; kk += ROWS_LANES)
         {
             const float weight = weight_load1(w, wo, type, scalesAt, col, k, kk);
             for (int i = 0; i < ROWS_MAX_M; i++)
-                if (i < m) acc[i] += weight * rows[i * xStride + kk];
+                if (i < m)
+                {
+                    const float input = rows[i * xStride + kk];
+                    acc[i] += weight * (hasNorm ? (input - means[i]) * inverses[i] * normWeight[nwo + kk] + (hasNormBias ? normBias[nbo + kk] : 0.0f) : input);
+                }
         }
     }
     for (int i = 0; i < ROWS_MAX_M; i++) partial[(slot * ROWS_MAX_M + i) * ROWS_LANES + lane] = acc[i];

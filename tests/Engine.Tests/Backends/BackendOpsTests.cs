@@ -1,5 +1,6 @@
 using MusicGen.Engine.Backends.Cpu;
 using MusicGen.Engine.Backends;
+using MusicGen.Engine.Models.Musicgen;
 using MusicGen.Engine.Tensors;
 using MusicGen.Kernels.OpenCl;
 using MusicGen.Loaders.Checkpoints;
@@ -203,6 +204,41 @@ public abstract partial class BackendOpsTests
                         RandomData.AssertClose(expected.ToArray(), y.ToArray(), 1e-6, $"Linear {epilogue} m={m} {type.Name()} bias={withBias}");
                     }
                 }
+    }
+
+    /// <summary>
+    /// LayerNormLinear against LayerNorm then Linear on this backend (the CPU's composition of them defines it): both
+    /// product kernels, float32 and packed weights, norms with and without a bias, widths with a tail after the last
+    /// group of four, and the epilogues the decoder uses with it (planes, an activation).
+    /// </summary>
+    [SkippableFact]
+    public void LayerNormLinear_matches_the_norm_then_the_product()
+    {
+        SkipUnlessAvailable();
+        const int n = 36;
+        var epilogues = new[] { LinearEpilogue.Store, LinearEpilogue.Planes(12), LinearEpilogue.Then(ActivationKind.Gelu) };
+        foreach (int m in new[] { 1, 2, 8, 40 })
+            foreach (var (type, k) in new[] { (WeightType.F32, 70), (WeightType.Q8, 64), (WeightType.F16, 1030) })
+                foreach (bool normBias in new[] { false, true })
+                    foreach (var epilogue in epilogues)
+                    {
+                        int seed = m * 7 + k + (normBias ? 100 : 0);
+                        var w = RandomData.Uniform(seed + 1, n * k);
+                        // Rows far from zero mean and unit deviation, so that a norm left out or misapplied shows.
+                        var x = RandomData.Uniform(seed, m * k, 3f).Select(v => v + 5f).ToArray();
+                        using var xt = Upload(x, m, k);
+                        using var gain = Upload(RandomData.Uniform(seed + 2, k, 2f), k);
+                        using var shift = normBias ? Upload(RandomData.Uniform(seed + 3, k), k) : null;
+                        using var wt = type == WeightType.F32 ? Upload(w, n, k) : Backend.UploadPacked(PackedMatrix.Pack(type, w, n, k));
+                        using var bt = Upload(RandomData.Uniform(seed + 4, n), n);
+                        using var normed = Backend.Allocate(m, k);
+                        Backend.LayerNorm(xt, gain, shift, normed, 1e-5f);
+                        using var expected = Backend.Allocate(m, n);
+                        Backend.Linear(normed, wt, bt, expected, epilogue);
+                        using var y = Backend.Allocate(m, n);
+                        Backend.LayerNormLinear(xt, gain, shift, 1e-5f, wt, bt, y, epilogue);
+                        RandomData.AssertClose(expected.ToArray(), y.ToArray(), 1e-5 * k, $"LayerNormLinear {epilogue} m={m} k={k} {type.Name()} norm bias={normBias}");
+                    }
     }
 
     /// <summary>Planes: the plain product's blocks of W columns, each stored as a contiguous [M, W] (q, k, v of stacked weights).</summary>
@@ -630,6 +666,46 @@ public abstract partial class BackendOpsTests
             float[] Padded(float[] rows) => Enumerable.Range(0, batch)
                 .SelectMany(b => rows.Skip(b * keys * width).Take(keys * width).Concat(new float[spareRows * width])).ToArray();
         });
+    }
+
+    /// <summary>
+    /// AppendAndAttend against CopyBlocks of the new rows then Attention on this backend, step after step as the
+    /// decoder appends (a prompt of many queries, then single positions, then two): every cache type, heads whose
+    /// q8 blocks span two heads (head dimension 16) and whole blocks (64). Each step also attends over the rows the
+    /// earlier steps appended, so a row written wrong in any head shows in a later output. The same kernels read the
+    /// same rounded values, so the outputs are equal.
+    /// </summary>
+    [SkippableFact]
+    public void AppendAndAttend_equals_copying_the_new_rows_then_attending()
+    {
+        SkipUnlessAvailable();
+        const int batch = 2, width = 64, rows = 24;
+        int[] steps = [12, 1, 1, 2, 3];
+        foreach (var type in DecoderCache.Types)
+            foreach (int heads in new[] { 4, 1 })
+            {
+                using var fusedKeys = Backend.AllocateCache(type, batch, rows, width);
+                using var fusedValues = Backend.AllocateCache(type, batch, rows, width);
+                using var keyCache = Backend.AllocateCache(type, batch, rows, width);
+                using var valueCache = Backend.AllocateCache(type, batch, rows, width);
+                int offset = 0;
+                foreach (int queries in steps)
+                {
+                    int seed = offset * 10 + heads + (int)type * 100;
+                    using var q = Upload(RandomData.Uniform(seed, batch * queries * width, 2f), batch, queries, width);
+                    using var keys = Upload(RandomData.Uniform(seed + 1, batch * queries * width, 2f), batch, queries, width);
+                    using var values = Upload(RandomData.Uniform(seed + 2, batch * queries * width), batch, queries, width);
+                    var options = new AttentionOptions(heads, 1f / MathF.Sqrt(width / heads), offset + queries, Causal: true, QueryOffset: offset);
+                    using var expected = Backend.Allocate(batch, queries, width);
+                    Backend.CopyBlocks(keys, 0, (long)queries * width, keyCache, (long)offset * width, (long)rows * width, queries * width, batch);
+                    Backend.CopyBlocks(values, 0, (long)queries * width, valueCache, (long)offset * width, (long)rows * width, queries * width, batch);
+                    Backend.Attention(q, keyCache, valueCache, expected, options);
+                    using var output = Backend.Allocate(batch, queries, width);
+                    Backend.AppendAndAttend(q, keys, values, fusedKeys, fusedValues, output, options);
+                    Assert.True(expected.ToArray().SequenceEqual(output.ToArray()), $"AppendAndAttend {type.Name()} cache, {heads} heads, {queries} queries at {offset}");
+                    offset += queries;
+                }
+            }
     }
 
     [SkippableFact]
