@@ -164,7 +164,7 @@ public abstract class CheckedBackend : IBackend
 
     public void AppendAndAttend(Tensor q, Tensor keys, Tensor values, Tensor keyCache, Tensor valueCache, Tensor output, AttentionOptions options)
     {
-        OperationContracts.AppendAndAttend(q, keys, values, keyCache, valueCache, output, options, Capabilities, Name);
+        OperationContracts.AppendAndAttend(q, keys, values, keyCache, valueCache, output, options, this);
         AppendAndAttendCore(q, keys, values, keyCache, valueCache, output, options);
     }
 

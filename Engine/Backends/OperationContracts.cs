@@ -140,11 +140,11 @@ public static class OperationContracts
 
     /// <summary>AppendAndAttend: Attention's rules, float32 new rows of q's size, and the new rows last of the keys attended.</summary>
     public static void AppendAndAttend(Tensor q, Tensor keys, Tensor values, Tensor keyCache, Tensor valueCache, Tensor output,
-        AttentionOptions options, BackendCapabilities capabilities, string backend)
+        AttentionOptions options, IBackend backend)
     {
         Require(keys.ElementType == WeightType.F32 && values.ElementType == WeightType.F32 && keys.Length == q.Length && values.Length == q.Length
             && options.QueryOffset >= 0 && options.KeyLength == options.QueryOffset + q.Dim(1), "AppendAndAttend", q, keys, values, keyCache);
-        Attention(q, keyCache, valueCache, output, options, capabilities, backend);
+        Attention(q, keyCache, valueCache, output, options, backend);
     }
 
     /// <summary>AllocateCache: float32, float16 or q8, a q8 cache's last dimension whole blocks of 32.</summary>

@@ -99,7 +99,7 @@ public sealed partial class CpuBackend : CheckedBackend
             if (epilogue.Activation is { } kind) Activation(y, y, kind);
             return;
         }
-        var product = TakeProduct(checked((int)y.Length));
+        var product = TakeIntermediate(checked((int)y.Length));
         try
         {
             Linear(x, weight, bias, product);
@@ -114,38 +114,65 @@ public sealed partial class CpuBackend : CheckedBackend
         }
         finally
         {
-            lock (_products) _products.Add(product);
+            GiveBack(product);
         }
     }
 
     /// <summary>
-    /// Products of epilogues awaiting their composition, kept for the next call of the same length: a decoding step
-    /// makes a few such products per layer, each too small for the pool, so fresh ones would be garbage per step.
+    /// Intermediates of composed operations (an epilogue's product, a prologue's normed rows), kept for the next call
+    /// of the same length: a decoding step makes a few per layer, each too small for the pool, so fresh ones would be
+    /// garbage every step. Lengths the pool takes go to it; of the small ones the most recent few are kept.
     /// </summary>
-    private readonly List<Tensor> _products = [];
+    private readonly List<Tensor> _intermediates = [];
 
-    private Tensor TakeProduct(int length)
+    private const int KeptIntermediates = 16;
+
+    private Tensor TakeIntermediate(int length)
     {
-        lock (_products)
+        if (length >= BufferPool.MinimumLength) return AllocateUninitialized(length);
+        lock (_intermediates)
         {
-            for (int i = 0; i < _products.Count; i++)
+            for (int i = _intermediates.Count - 1; i >= 0; i--)
             {
-                if (_products[i].Length != length) continue;
-                var product = _products[i];
-                _products.RemoveAt(i);
-                return product;
+                if (_intermediates[i].Length != length) continue;
+                var kept = _intermediates[i];
+                _intermediates.RemoveAt(i);
+                return kept;
             }
         }
         return new(this, new CpuBuffer(GC.AllocateUninitializedArray<float>(length), _ledger, MemoryUse.Scratch), 0, [length], ownsBuffer: true);
     }
 
-    /// <summary>The norm into a pooled tensor, then the product: the composition the GPU kernels are tested against.</summary>
+    private void GiveBack(Tensor intermediate)
+    {
+        if (intermediate.Length >= BufferPool.MinimumLength)
+        {
+            intermediate.Dispose();
+            return;
+        }
+        lock (_intermediates)
+        {
+            _intermediates.Add(intermediate);
+            if (_intermediates.Count <= KeptIntermediates) return;
+            _intermediates[0].Dispose();
+            _intermediates.RemoveAt(0);
+        }
+    }
+
+    /// <summary>The norm into an intermediate, then the product: the composition the GPU kernels are tested against.</summary>
     protected override void LayerNormLinearCore(Tensor x, Tensor normWeight, Tensor? normBias, float eps, Tensor weight, Tensor? bias, Tensor y,
         LinearEpilogue epilogue)
     {
-        using var normed = AllocateUninitialized(x.ShapeArray());
-        LayerNorm(x, normWeight, normBias, normed, eps);
-        LinearCore(normed, weight, bias, y, epilogue);
+        var normed = TakeIntermediate(checked((int)x.Length));
+        try
+        {
+            LayerNorm(x, normWeight, normBias, normed, eps);
+            LinearCore(normed, weight, bias, y, epilogue);
+        }
+        finally
+        {
+            GiveBack(normed);
+        }
     }
 
     /// <summary>The append's copies, then attention: the composition the GPU kernels are tested against.</summary>
@@ -389,10 +416,10 @@ public sealed partial class CpuBackend : CheckedBackend
 
     public override void Dispose()
     {
-        lock (_products)
+        lock (_intermediates)
         {
-            foreach (var product in _products) product.Dispose();
-            _products.Clear();
+            foreach (var intermediate in _intermediates) intermediate.Dispose();
+            _intermediates.Clear();
         }
         _pool.Clear();
     }
