@@ -36,54 +36,29 @@ internal static class AudioResponse
         {
             response.ContentType = encoding.MediaType;
             if (encoding.WavBytesPerSample is int bytesPerSample) response.ContentLength = pending.Length + (long)audio.Frames * audio.Channels * bytesPerSample;
-            response.Headers.ContentDisposition = $"inline; filename=\"{fileName}\"";
-            response.Headers.CacheControl = "no-store";
-            int written = 0;
-            try
-            {
-                await SendAsync(response, pending, cancellation);
-                await foreach (var chunk in audio.ReadAsync(cancellation))
-                {
-                    writer.Write(chunk.Channels);
-                    written += chunk.Length;
-                    await SendAsync(response, pending, cancellation);
-                }
-                writer.Finish();
-                await SendAsync(response, pending, cancellation);
-            }
-            catch (Exception e) when (e is IOException or MusicGenException)
-            {
-                http.Abort();
-            }
-            catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
-            {
-                // The client went away.
-            }
+            long written = await SendChunksAsync(http, fileName, writer, pending, audio.ReadAsync(cancellation));
             return written == audio.Frames && writer.IsFinished;
         }
     }
 
     /// <summary>
-    /// A stream's audio to one more listener, from the next chunk on: the format's header at once (a WAV of unknown
-    /// length), then each chunk as it comes, until the stream stops (the response ends cleanly) or fails or drops the
-    /// listener for falling behind (the connection is closed).
+    /// The header already in <paramref name="pending"/>, then each chunk as it comes, then the format's end; a failed
+    /// write or encoder closes the connection, a client gone away ends it quietly. Returns the frames written.
     /// </summary>
-    public static async Task ListenAsync(HttpContext http, LiveAudio audio, AudioEncoding encoding, string fileName)
+    private static async Task<long> SendChunksAsync(HttpContext http, string fileName, AudioWriter writer, PendingBytes pending, IAsyncEnumerable<AudioClip> chunks)
     {
         var response = http.Response;
         var cancellation = http.RequestAborted;
-        var pending = new PendingBytes();
-        using var listener = audio.Join(); // before the header goes: a client that has it hears every chunk from then on
-        using var writer = encoding.Open(pending, audio.SampleRate, audio.Channels, null);
-        response.ContentType = encoding.MediaType;
         response.Headers.ContentDisposition = $"inline; filename=\"{fileName}\"";
         response.Headers.CacheControl = "no-store";
+        long written = 0;
         try
         {
             await SendAsync(response, pending, cancellation);
-            await foreach (var chunk in listener.ReadAllAsync(cancellation))
+            await foreach (var chunk in chunks)
             {
                 writer.Write(chunk.Channels);
+                written += chunk.Length;
                 await SendAsync(response, pending, cancellation);
             }
             writer.Finish();
@@ -95,8 +70,23 @@ internal static class AudioResponse
         }
         catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
         {
-            // The listener went away.
+            // The client went away.
         }
+        return written;
+    }
+
+    /// <summary>
+    /// A stream's audio to one more listener, from the next chunk on: the format's header at once (a WAV of unknown
+    /// length), then each chunk as it comes, until the stream stops (the response ends cleanly) or fails or drops the
+    /// listener for falling behind (the connection is closed).
+    /// </summary>
+    public static async Task ListenAsync(HttpContext http, LiveAudio audio, AudioEncoding encoding, string fileName)
+    {
+        var pending = new PendingBytes();
+        using var listener = audio.Join(); // before the header goes: a client that has it hears every chunk from then on
+        using var writer = encoding.Open(pending, audio.SampleRate, audio.Channels, null);
+        http.Response.ContentType = encoding.MediaType;
+        await SendChunksAsync(http, fileName, writer, pending, listener.ReadAllAsync(http.RequestAborted));
     }
 
     /// <summary>A finished piece, whole (with ranges, so players can seek).</summary>

@@ -294,18 +294,10 @@ public sealed class RequestReader(IMusicGenerator generator, ServerOptions optio
         string promptField = body.Prompts is null ? "prompt" : "prompts";
         string[] prompts = body.Prompts ?? (body.Prompt is null ? [] : [body.Prompt]);
         if (prompts.Length == 0) throw Invalid(promptField, "is required: describe the music");
-        var request = new MusicRequest
+        var request = WithSettings(body) with
         {
             Prompts = prompts,
             Duration = body.Duration ?? options.DefaultDuration(generator.Model),
-            Window = options.Window,
-            ExtendStride = body.ExtendStride ?? options.ExtendStride,
-            Seed = body.Seed,
-            Greedy = body.Greedy ?? false,
-            TopK = body.TopK,
-            TopP = body.TopP,
-            Temperature = body.Temperature,
-            Guidance = body.Guidance,
             AudioPrompts = ReadUploads(uploads, "continue"),
             Melodies = ReadUploads(uploads, "melody"),
             Schedule = (body.Schedule ?? []).Select(change => new PromptChange(
@@ -323,22 +315,27 @@ public sealed class RequestReader(IMusicGenerator generator, ServerOptions optio
     {
         var body = await ReadJsonBodyAsync<StreamRequestBody>(http, cancellation);
         if (body.Prompt is null) throw Invalid("prompt", "is required: describe the music");
-        var request = new MusicRequest
+        var request = WithSettings(body) with
         {
             LivePrompt = new LivePrompt(body.Prompt),
             Forever = true,
             Duration = body.Duration,
-            Window = options.Window,
-            ExtendStride = body.ExtendStride ?? options.ExtendStride,
-            Seed = body.Seed,
-            Greedy = body.Greedy ?? false,
-            TopK = body.TopK,
-            TopP = body.TopP,
-            Temperature = body.Temperature,
-            Guidance = body.Guidance,
         };
         return Plan(request, body.Seed is not null, StreamField("prompt"));
     }
+
+    /// <summary>A request with the body's sampling settings and the server's window and default stride.</summary>
+    private MusicRequest WithSettings(GenerationSettingsBody body) => new()
+    {
+        Window = options.Window,
+        ExtendStride = body.ExtendStride ?? options.ExtendStride,
+        Seed = body.Seed,
+        Greedy = body.Greedy ?? false,
+        TopK = body.TopK,
+        TopP = body.TopP,
+        Temperature = body.Temperature,
+        Guidance = body.Guidance,
+    };
 
     /// <summary>Checks a new text for a stream of <paramref name="request"/> as the engine checks a stream's prompt; a refusal names <c>text</c>.</summary>
     /// <exception cref="RequestProblem">The text is refused.</exception>
