@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics;
 using System.Runtime.InteropServices;
 using MusicGen.Engine.Tensors;
@@ -123,6 +124,8 @@ public sealed partial class CpuBackend
     /// scores[g · visible + j] = scale · q · k for the heads g &lt; count and the keys j &lt; tiled of a q8 cache, the
     /// query row rounded to q8 blocks once for all of them.
     /// </summary>
+    // The query's buffers are written whole by Quantize: clearing them first would only cost time.
+    [SkipLocalsInit]
     private static void TileScores(in AttentionJob s, int b, int h0, int count, int queryRow, int tiled, int visible, float[] scores)
     {
         int length = count * s.HeadDim;

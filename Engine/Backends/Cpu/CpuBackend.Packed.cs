@@ -81,7 +81,8 @@ public sealed partial class CpuBackend
                     IntegerGemm.Quantize(s.type, x, s.m, s.k, start, end, memory);
             }
         });
-        CpuParallel.For((n + IntegerGemm.GroupRows - 1) / IntegerGemm.GroupRows, (long)IntegerGemm.GroupRows * m * k, state, static (in s, start, end) =>
+        int groupRows = IntegerGemm.GroupRowsOf(type);
+        CpuParallel.For((n + groupRows - 1) / groupRows, (long)groupRows * m * k, state, static (in s, start, end) =>
         {
             unsafe
             {

@@ -12,25 +12,42 @@ namespace MusicGen.Engine.Backends.Cpu;
 /// (<see cref="Quantize"/>), once for all output rows; each block's integer sum is then scaled by the weight
 /// block's scale times x's and added in float32.
 /// <para>
-/// The weights are laid out once at load in row groups (<see cref="Interleave"/>): the 8 lanes of a vector are 8
-/// weight rows, so one vpdpbusd takes 4 inputs of x broadcast to every lane and leaves 8 outputs' partial sums in
-/// their own lanes; no horizontal sums are needed, and each group is one sequential stream of bytes. A group holds
-/// 8 rows (the last one padded with zero rows), block after block; per block of 32 inputs a unit holds the rows'
-/// values, then their 8 float32 scales:
+/// The weights are laid out once at load in row groups (<see cref="Interleave"/>): the lanes of a vector are weight
+/// rows, 4 bytes each, so one vpdpbusd takes 4 inputs of x broadcast to every lane and leaves 8 outputs' partial
+/// sums in their own lanes; no horizontal sums are needed, and each group is one sequential stream of bytes. A group
+/// holds <see cref="GroupRowsOf"/> rows (the last one padded with zero rows), block after block; per block of 32
+/// inputs a unit holds the rows' values, then their float32 scales:
 /// </para>
 /// <list type="bullet">
-/// <item>q8 (288 bytes a unit): 8 vectors of 32 bytes; vector t holds inputs 4t … 4t + 3 of the 8 rows (row r in
-///   bytes 4r … 4r + 3), each as q + 128, an unsigned byte.</item>
-/// <item>q4 (160 bytes a unit): 4 vectors; vector t holds bytes 4t … 4t + 3 of each row's 16-byte block as
-///   <see cref="PackedMatrix"/> stores them: inputs 4t … 4t + 3 in the low nibbles, 16 + 4t … in the high ones,
-///   each q + 8.</item>
+/// <item>q8 (8 rows, 288 bytes a unit): 8 vectors of 32 bytes; vector t holds inputs 4t … 4t + 3 of the 8 rows
+///   (row r in bytes 4r … 4r + 3), each as q + 128, an unsigned byte.</item>
+/// <item>q4 (16 rows, 320 bytes a unit): 4 vectors of 64 bytes; vector t holds bytes 4t … 4t + 3 of each row's
+///   16-byte block as <see cref="PackedMatrix"/> stores them: inputs 4t … 4t + 3 in the low nibbles, 16 + 4t … in
+///   the high ones, each q + 8. A 64-byte vector is two 32-byte ones for rows 0–7 and 8–15, so the 256-bit kernels
+///   take a q4 group as two groups of 8 rows.</item>
 /// </list>
 /// Since the weights are stored as u = q + offset, Σ u·x = Σ q·x + offset · Σ x: each block's accumulator starts at
 /// −offset · Σ x, which the quantization of x computes once per block.
+/// <para>
+/// Where AVX-512BW is there, q4 is multiplied 16 rows per instruction instead (<see cref="WideGroups"/>): vpmaddubsw
+/// multiplies 64 unsigned nibbles by 64 signed bytes and adds pairs into int16. Over a block each int16 sums 16
+/// products of at most 15 · 128 in magnitude (x's −128 only where a NaN rounds), 30,720 &lt; 2¹⁵, so the block is summed
+/// exactly in int16 and one vpmaddwd per block widens it: about half the instructions of the 256-bit dot products per
+/// weight byte, since .NET has no 512-bit vpdpbusd. q8's products would overflow int16, so q8 keeps vpdpbusd.
+/// </para>
 /// </summary>
 internal static unsafe class IntegerGemm
 {
-    public const int GroupRows = 8;
+    /// <summary>Weight rows per vector lane set of the 256-bit kernels.</summary>
+    private const int HalfRows = 8;
+
+    /// <summary>Weight rows of a row group: q8 8, q4 16 (<see cref="IntegerGemm"/>).</summary>
+    public static int GroupRowsOf(WeightType type) => type switch
+    {
+        WeightType.Q8 => Int8Units.GroupRows,
+        WeightType.Q4 => Int4Units.GroupRows,
+        _ => throw new ArgumentOutOfRangeException(nameof(type), $"{type.Name()} has no integer layout"),
+    };
 
     /// <summary>Rows of x whose partial sums are kept per pass over a group's weights (a pass's work area on the stack).</summary>
     private const int TileRows = 64;
@@ -39,6 +56,9 @@ internal static unsafe class IntegerGemm
 
     /// <summary>Whether this CPU has the 8-bit dot products (and the AVX2 and FMA the rest of the kernels use).</summary>
     public static bool IsSupported => AvxVnni.IsSupported && Avx2.IsSupported && Fma.IsSupported;
+
+    /// <summary>Whether q4 is multiplied with 512-bit vectors (<see cref="WideGroups"/>).</summary>
+    public static bool IsWideSupported => IsSupported && Avx512BW.IsSupported;
 
     private static int UnitBytes(WeightType type) => type switch
     {
@@ -49,7 +69,7 @@ internal static unsafe class IntegerGemm
 
     /// <summary>Bytes of a [rows, columns] matrix in row groups.</summary>
     public static long ByteCount(WeightType type, int rows, int columns) =>
-        (long)(rows + GroupRows - 1) / GroupRows * (columns / Block) * UnitBytes(type);
+        (long)(rows + GroupRowsOf(type) - 1) / GroupRowsOf(type) * (columns / Block) * UnitBytes(type);
 
     /// <summary>Where the row groups start in the array that holds them: the kernels read every unit from a cache-line boundary.</summary>
     public const int Alignment = 64;
@@ -73,50 +93,52 @@ internal static unsafe class IntegerGemm
     /// <summary>The groups one after the other from <paramref name="output"/>, each from its rows' values and scales in the matrix.</summary>
     private static void InterleaveInto(PackedMatrix matrix, byte* output)
     {
-        int rows = matrix.Rows, columns = matrix.Columns, blocks = columns / Block, groups = (rows + GroupRows - 1) / GroupRows;
-        int rowBytes = (int)(matrix.ScaleOffset / rows), unitBytes = UnitBytes(matrix.Type);
+        int rows = matrix.Rows, columns = matrix.Columns, blocks = columns / Block, groupRows = GroupRowsOf(matrix.Type);
+        int groups = (rows + groupRows - 1) / groupRows, rowBytes = (int)(matrix.ScaleOffset / rows), unitBytes = UnitBytes(matrix.Type);
         fixed (byte* source = matrix.Data)
             for (int g = 0; g < groups; g++)
             {
-                int real = Math.Min(GroupRows, rows - g * GroupRows);
-                var groupScales = (float*)(source + matrix.ScaleOffset) + (long)g * GroupRows * blocks;
-                byte* values = source + (long)g * GroupRows * rowBytes, units = output + (long)g * blocks * unitBytes;
+                int real = Math.Min(groupRows, rows - g * groupRows);
+                var groupScales = (float*)(source + matrix.ScaleOffset) + (long)g * groupRows * blocks;
+                byte* values = source + (long)g * groupRows * rowBytes, units = output + (long)g * blocks * unitBytes;
                 if (matrix.Type == WeightType.Q8) InterleaveGroup<Int8Units>(values, groupScales, real, columns, units);
                 else InterleaveGroup<Int4Units>(values, groupScales, real, columns, units);
             }
     }
 
     /// <summary>
-    /// One group, block by block: each 16 bytes of the 8 rows' blocks become 4 vectors by a 4 × 4 transpose of
-    /// 4-byte words within each 128-bit half (rows 0–3 in the low half, 4–7 in the high one). The group's rows
-    /// follow one another from values, their scales from scales; rows from real on are padding, read as 16 bytes of q = 0.
+    /// One group, block by block: each 16 bytes of 8 rows' blocks become 4 vectors of 32 bytes by a 4 × 4 transpose
+    /// of 4-byte words within each 128-bit half (rows 0–3 in the low half, 4–7 in the high one); q4's rows 8–15 fill
+    /// the upper 32 bytes of its 64-byte vectors. The group's rows follow one another from values, their scales from
+    /// scales; rows from real on are padding, read as 16 bytes of q = 0.
     /// </summary>
     // Fully optimized from the first call: each matrix of a model calls it once per group.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void InterleaveGroup<TFormat>(byte* values, float* scales, int real, int columns, byte* unit)
         where TFormat : struct, IUnitFormat
     {
-        int blocks = columns / Block, blockBytes = TFormat.SourceBlockBytes;
+        int blocks = columns / Block, blockBytes = TFormat.SourceBlockBytes, stride = TFormat.VectorBytes;
         long rowBytes = (long)blocks * blockBytes;
         var zeros = stackalloc uint[4] { TFormat.ZeroWord, TFormat.ZeroWord, TFormat.ZeroWord, TFormat.ZeroWord };
         var flip = Vector256.Create(TFormat.StoredFlip).AsSingle();
         for (int b = 0; b < blocks; b++, unit += TFormat.UnitBytes)
         {
-            for (int half = 0; half < blockBytes / 16; half++)
-            {
-                Vector128<float> Part(int r) => Vector128.Load(r < real ? (float*)(values + r * rowBytes + (long)b * blockBytes + 16 * half) : (float*)zeros);
-                Vector256<float> Rows(int r) => Vector256.Create(Part(r), Part(r + 4));
-                var t0 = Avx.UnpackLow(Rows(0), Rows(1));
-                var t1 = Avx.UnpackHigh(Rows(0), Rows(1));
-                var t2 = Avx.UnpackLow(Rows(2), Rows(3));
-                var t3 = Avx.UnpackHigh(Rows(2), Rows(3));
-                float* output = (float*)(unit + 128 * half);
-                (Avx.Shuffle(t0, t2, 0x44) ^ flip).Store(output);
-                (Avx.Shuffle(t0, t2, 0xEE) ^ flip).Store(output + 8);
-                (Avx.Shuffle(t1, t3, 0x44) ^ flip).Store(output + 16);
-                (Avx.Shuffle(t1, t3, 0xEE) ^ flip).Store(output + 24);
-            }
-            for (int r = 0; r < GroupRows; r++)
+            for (int first = 0; first < TFormat.GroupRows; first += HalfRows)
+                for (int half = 0; half < blockBytes / 16; half++)
+                {
+                    Vector128<float> Part(int r) => Vector128.Load(first + r < real ? (float*)(values + (first + r) * rowBytes + (long)b * blockBytes + 16 * half) : (float*)zeros);
+                    Vector256<float> Rows(int r) => Vector256.Create(Part(r), Part(r + 4));
+                    var t0 = Avx.UnpackLow(Rows(0), Rows(1));
+                    var t1 = Avx.UnpackHigh(Rows(0), Rows(1));
+                    var t2 = Avx.UnpackLow(Rows(2), Rows(3));
+                    var t3 = Avx.UnpackHigh(Rows(2), Rows(3));
+                    byte* output = unit + 4 * first + 4 * half * stride;
+                    (Avx.Shuffle(t0, t2, 0x44) ^ flip).Store((float*)output);
+                    (Avx.Shuffle(t0, t2, 0xEE) ^ flip).Store((float*)(output + stride));
+                    (Avx.Shuffle(t1, t3, 0x44) ^ flip).Store((float*)(output + 2 * stride));
+                    (Avx.Shuffle(t1, t3, 0xEE) ^ flip).Store((float*)(output + 3 * stride));
+                }
+            for (int r = 0; r < TFormat.GroupRows; r++)
                 ((float*)(unit + TFormat.ValueBytes))[r] = r < real ? scales[(long)r * blocks + b] : 0f;
         }
     }
@@ -129,20 +151,20 @@ internal static unsafe class IntegerGemm
 
     private static void Decode(WeightType type, byte* groups, int columns, int j0, int j1, float* panel)
     {
-        int blocks = columns / Block, unitBytes = UnitBytes(type);
+        int blocks = columns / Block, unitBytes = UnitBytes(type), groupRows = GroupRowsOf(type), stride = 4 * groupRows;
         for (int j = j0; j < j1; j++)
         {
-            int r = j % GroupRows;
-            byte* unit = groups + (long)(j / GroupRows) * blocks * unitBytes;
+            int r = j % groupRows;
+            byte* unit = groups + (long)(j / groupRows) * blocks * unitBytes;
             float* output = panel + (long)(j - j0) * columns;
             for (int b = 0; b < blocks; b++, unit += unitBytes)
             {
-                float scale = ((float*)(unit + unitBytes - 4 * GroupRows))[r];
+                float scale = ((float*)(unit + unitBytes - 4 * groupRows))[r];
                 for (int i = 0; i < Block; i++)
                 {
                     int q = type == WeightType.Q8
-                        ? unit[32 * (i / 4) + 4 * r + i % 4] - 128
-                        : (unit[32 * (i % 16 / 4) + 4 * r + i % 4] >> (i < 16 ? 0 : 4) & 15) - 8;
+                        ? unit[stride * (i / 4) + 4 * r + i % 4] - 128
+                        : (unit[stride * (i % 16 / 4) + 4 * r + i % 4] >> (i < 16 ? 0 : 4) & 15) - 8;
                     output[b * Block + i] = scale * q;
                 }
             }
@@ -195,13 +217,18 @@ internal static unsafe class IntegerGemm
     /// y[i, j] = x[i, :] · W[j, :] for every row i of x (quantized into <paramref name="memory"/>) and the rows j
     /// of row groups [g0, g1) of W (an array from <see cref="Interleave"/>; the rows below n).
     /// </summary>
-    public static void Multiply(WeightType type, byte[] array, int k, float* memory, int m, float* y, int n, int g0, int g1)
+    public static void Multiply(WeightType type, byte[] array, int k, float* memory, int m, float* y, int n, int g0, int g1) =>
+        Multiply(type, array, k, memory, m, y, n, g0, g1, IsWideSupported);
+
+    /// <summary><see cref="Multiply(WeightType, byte[], int, float*, int, float*, int, int, int)"/> with q4's 512-bit kernels or the 256-bit ones.</summary>
+    public static void Multiply(WeightType type, byte[] array, int k, float* memory, int m, float* y, int n, int g0, int g1, bool wide)
     {
         var input = new QuantizedInput(memory, m, k);
         fixed (byte* start = array)
             switch (type)
             {
                 case WeightType.Q8: Groups<Int8Units>(FirstGroup(start), input, y, n, g0, g1); break;
+                case WeightType.Q4 when wide: WideGroups(FirstGroup(start), input, y, n, g0, g1); break;
                 case WeightType.Q4: Groups<Int4Units>(FirstGroup(start), input, y, n, g0, g1); break;
                 default: throw new ArgumentOutOfRangeException(nameof(type), $"{type.Name()} has no integer layout");
             }
@@ -211,53 +238,66 @@ internal static unsafe class IntegerGemm
     /// Few rows of x (a decoding step's) are taken two at a time through all of a group's blocks with their sums
     /// in registers; more rows, up to <see cref="TileRows"/> at a time per pass over the group's blocks, each block's
     /// weights loaded once for all of them and the sums kept in memory (a chain through memory per row, hidden when
-    /// many rows are in flight, but not when two are).
+    /// many rows are in flight, but not when two are). A q4 group goes through as two groups of 8 rows.
     /// </summary>
-    // Fully optimized from the first call: a generation's first steps must not run unoptimized kernels.
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    // Fully optimized from the first call: a generation's first steps must not run unoptimized kernels. The tile's
+    // sums are zeroed where a tile starts; zeroing them on entry as well cost a decoding step, which never uses them,
+    // a 2 KB clear per call.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization), SkipLocalsInit]
     private static void Groups<TFormat>(byte* groups, in QuantizedInput x, float* y, int n, int g0, int g1)
         where TFormat : struct, IUnitFormat
     {
-        int m = x.Rows, blocks = x.Blocks;
-        float* sums = stackalloc float[GroupRows * TileRows];
+        int blocks = x.Blocks;
+        float* sums = stackalloc float[HalfRows * TileRows];
         for (int g = g0; g < g1; g++)
+            for (int first = g * TFormat.GroupRows; first < Math.Min(n, (g + 1) * TFormat.GroupRows); first += HalfRows)
+            {
+                // Rows 8–15 of a q4 group lie 32 bytes into each of its vectors and among its scales.
+                byte* group = groups + (long)g * blocks * TFormat.UnitBytes + 4 * (first % TFormat.GroupRows);
+                HalfGroup<TFormat>(group, x, y, n, first, sums);
+            }
+    }
+
+    /// <summary>The 8 weight rows from row first on, whose units start at group, against every row of x (sums: a tile's work area).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void HalfGroup<TFormat>(byte* group, in QuantizedInput x, float* y, int n, int first, float* sums)
+        where TFormat : struct, IUnitFormat
+    {
+        int m = x.Rows, blocks = x.Blocks;
+        if (m <= RegisterRows)
         {
-            byte* group = groups + (long)g * blocks * TFormat.UnitBytes;
-            if (m <= RegisterRows)
+            for (int i = 0; i < m; i += 2)
+                if (i + 1 < m) RowPair<TFormat>(group, x, i, y + (long)i * n, n, first);
+                else SingleRow<TFormat>(group, x, i, y + (long)i * n, n, first);
+            return;
+        }
+        for (int i0 = 0; i0 < m; i0 += TileRows)
+        {
+            int rows = Math.Min(TileRows, m - i0);
+            for (int i = 0; i < rows; i++) Vector256<float>.Zero.Store(sums + HalfRows * i);
+            byte* unit = group;
+            for (int b = 0; b < blocks; b++, unit += TFormat.UnitBytes)
             {
-                for (int i = 0; i < m; i += 2)
-                    if (i + 1 < m) RowPair<TFormat>(group, x, i, y + (long)i * n, n, g * GroupRows);
-                    else SingleRow<TFormat>(group, x, i, y + (long)i * n, n, g * GroupRows);
-                continue;
-            }
-            for (int i0 = 0; i0 < m; i0 += TileRows)
-            {
-                int rows = Math.Min(TileRows, m - i0);
-                for (int i = 0; i < rows; i++) Vector256<float>.Zero.Store(sums + GroupRows * i);
-                byte* unit = group;
-                for (int b = 0; b < blocks; b++, unit += TFormat.UnitBytes)
+                TFormat.Load(unit, out var w0, out var w1, out var w2, out var w3, out var w4, out var w5, out var w6, out var w7);
+                var weightScales = Vector256.Load((float*)(unit + TFormat.ValueBytes));
+                int* xq = (int*)x.Values(b, i0);
+                float* scales = x.Scales + (long)b * m + i0;
+                int* starts = x.Starts + (long)b * m + i0;
+                int i = 0;
+                for (; i + 2 <= rows; i += 2, xq += Block / 2)
                 {
-                    TFormat.Load(unit, out var w0, out var w1, out var w2, out var w3, out var w4, out var w5, out var w6, out var w7);
-                    var weightScales = Vector256.Load((float*)(unit + TFormat.ValueBytes));
-                    int* xq = (int*)x.Values(b, i0);
-                    float* scales = x.Scales + (long)b * m + i0;
-                    int* starts = x.Starts + (long)b * m + i0;
-                    int i = 0;
-                    for (; i + 2 <= rows; i += 2, xq += Block / 2)
-                    {
-                        BlockDots(starts[i], starts[i + 1], xq, w0, w1, w2, w3, w4, w5, w6, w7, out var dot0, out var dot1);
-                        float* sum = sums + GroupRows * i;
-                        Fma.MultiplyAdd(Avx.ConvertToVector256Single(dot0), weightScales * Vector256.Create(scales[i]), Vector256.Load(sum)).Store(sum);
-                        Fma.MultiplyAdd(Avx.ConvertToVector256Single(dot1), weightScales * Vector256.Create(scales[i + 1]), Vector256.Load(sum + GroupRows)).Store(sum + GroupRows);
-                    }
-                    if (i < rows)
-                    {
-                        var dot = BlockDot(starts[i], xq, w0, w1, w2, w3, w4, w5, w6, w7);
-                        Fma.MultiplyAdd(Avx.ConvertToVector256Single(dot), weightScales * Vector256.Create(scales[i]), Vector256.Load(sums + GroupRows * i)).Store(sums + GroupRows * i);
-                    }
+                    BlockDots(starts[i], starts[i + 1], xq, w0, w1, w2, w3, w4, w5, w6, w7, out var dot0, out var dot1);
+                    float* sum = sums + HalfRows * i;
+                    Fma.MultiplyAdd(Avx.ConvertToVector256Single(dot0), weightScales * Vector256.Create(scales[i]), Vector256.Load(sum)).Store(sum);
+                    Fma.MultiplyAdd(Avx.ConvertToVector256Single(dot1), weightScales * Vector256.Create(scales[i + 1]), Vector256.Load(sum + HalfRows)).Store(sum + HalfRows);
                 }
-                Store(sums, rows, y + (long)i0 * n, n, g * GroupRows);
+                if (i < rows)
+                {
+                    var dot = BlockDot(starts[i], xq, w0, w1, w2, w3, w4, w5, w6, w7);
+                    Fma.MultiplyAdd(Avx.ConvertToVector256Single(dot), weightScales * Vector256.Create(scales[i]), Vector256.Load(sums + HalfRows * i)).Store(sums + HalfRows * i);
+                }
             }
+            for (int i = 0; i < rows; i++) Store(Vector256.Load(sums + HalfRows * i), y + (long)(i0 + i) * n, n, first);
         }
     }
 
@@ -362,15 +402,129 @@ internal static unsafe class IntegerGemm
     /// <summary>One row's 8 sums to y[first … first + 7], only the columns below n.</summary>
     private static void Store(Vector256<float> sums, float* y, int n, int first)
     {
-        if (first + GroupRows <= n) sums.Store(y + first);
+        if (first + HalfRows <= n) sums.Store(y + first);
         else
             for (int r = 0; first + r < n; r++) y[first + r] = sums.GetElement(r);
     }
 
-    /// <summary>A tile's sums [rows, 8] to y[rows, first … first + 7].</summary>
-    private static void Store(float* sums, int rows, float* y, int n, int first)
+    /// <summary>One row's 16 sums to y[first … first + 15], only the columns below n.</summary>
+    private static void Store(Vector512<float> sums, float* y, int n, int first)
     {
-        for (int i = 0; i < rows; i++) Store(Vector256.Load(sums + GroupRows * i), y + (long)i * n, n, first);
+        if (first + Int4Units.GroupRows <= n) sums.Store(y + first);
+        else
+            for (int r = 0; first + r < n; r++) y[first + r] = sums.GetElement(r);
+    }
+
+    /// <summary>
+    /// q4 with 512-bit vectors: as <see cref="Groups{TFormat}"/>, 16 rows per vector, each block's products summed
+    /// in int16 by vpmaddubsw and widened once (<see cref="WideBlockDot"/>).
+    /// </summary>
+    // Fully optimized from the first call; the tile's sums are zeroed where a tile starts (see Groups).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization), SkipLocalsInit]
+    private static void WideGroups(byte* groups, in QuantizedInput x, float* y, int n, int g0, int g1)
+    {
+        const int rowsOfGroup = Int4Units.GroupRows;
+        int m = x.Rows, blocks = x.Blocks;
+        float* sums = stackalloc float[rowsOfGroup * TileRows];
+        for (int g = g0; g < g1; g++)
+        {
+            byte* group = groups + (long)g * blocks * Int4Units.UnitBytes;
+            int first = g * rowsOfGroup;
+            if (m <= RegisterRows)
+            {
+                for (int i = 0; i < m; i += 2)
+                    if (i + 1 < m) WideRowPair(group, x, i, y + (long)i * n, n, first);
+                    else WideSingleRow(group, x, i, y + (long)i * n, n, first);
+                continue;
+            }
+            for (int i0 = 0; i0 < m; i0 += TileRows)
+            {
+                int rows = Math.Min(TileRows, m - i0);
+                for (int i = 0; i < rows; i++) Vector512<float>.Zero.Store(sums + rowsOfGroup * i);
+                byte* unit = group;
+                for (int b = 0; b < blocks; b++, unit += Int4Units.UnitBytes)
+                {
+                    WideLoad(unit, out var w0, out var w1, out var w2, out var w3, out var w4, out var w5, out var w6, out var w7);
+                    var weightScales = Vector512.Load((float*)(unit + Int4Units.ValueBytes));
+                    int* xq = (int*)x.Values(b, i0);
+                    float* scales = x.Scales + (long)b * m + i0;
+                    int* starts = x.Starts + (long)b * m + i0;
+                    for (int i = 0; i < rows; i++, xq += Block / 4)
+                    {
+                        var dot = WideBlockDot(starts[i], xq, w0, w1, w2, w3, w4, w5, w6, w7);
+                        float* sum = sums + rowsOfGroup * i;
+                        Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(dot), weightScales * Vector512.Create(scales[i]), Vector512.Load(sum)).Store(sum);
+                    }
+                }
+                for (int i = 0; i < rows; i++) Store(Vector512.Load(sums + rowsOfGroup * i), y + (long)(i0 + i) * n, n, first);
+            }
+        }
+    }
+
+    /// <summary>Rows i and i + 1 of x against one q4 group with 512-bit vectors, into y (row i) and y + n.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void WideRowPair(byte* unit, in QuantizedInput x, int i, float* y, int n, int first)
+    {
+        Vector512<float> sum0 = default, sum1 = default;
+        int m = x.Rows, blocks = x.Blocks;
+        int* xq = (int*)x.Values(0, i);
+        float* scales = x.Scales + i;
+        int* starts = x.Starts + i;
+        for (int b = 0; b < blocks; b++, unit += Int4Units.UnitBytes, xq += m * (Block / 4), scales += m, starts += m)
+        {
+            WideLoad(unit, out var w0, out var w1, out var w2, out var w3, out var w4, out var w5, out var w6, out var w7);
+            var weightScales = Vector512.Load((float*)(unit + Int4Units.ValueBytes));
+            var dot0 = WideBlockDot(starts[0], xq, w0, w1, w2, w3, w4, w5, w6, w7);
+            var dot1 = WideBlockDot(starts[1], xq + Block / 4, w0, w1, w2, w3, w4, w5, w6, w7);
+            sum0 = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(dot0), weightScales * Vector512.Create(scales[0]), sum0);
+            sum1 = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(dot1), weightScales * Vector512.Create(scales[1]), sum1);
+        }
+        Store(sum0, y, n, first);
+        Store(sum1, y + n, n, first);
+    }
+
+    /// <summary>Row i of x against one q4 group with 512-bit vectors, into y.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void WideSingleRow(byte* unit, in QuantizedInput x, int i, float* y, int n, int first)
+    {
+        Vector512<float> sum = default;
+        int m = x.Rows, blocks = x.Blocks;
+        int* xq = (int*)x.Values(0, i);
+        float* scales = x.Scales + i;
+        int* starts = x.Starts + i;
+        for (int b = 0; b < blocks; b++, unit += Int4Units.UnitBytes, xq += m * (Block / 4), scales += m, starts += m)
+        {
+            WideLoad(unit, out var w0, out var w1, out var w2, out var w3, out var w4, out var w5, out var w6, out var w7);
+            var dot = WideBlockDot(starts[0], xq, w0, w1, w2, w3, w4, w5, w6, w7);
+            sum = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(dot), Vector512.Load((float*)(unit + Int4Units.ValueBytes)) * Vector512.Create(scales[0]), sum);
+        }
+        Store(sum, y, n, first);
+    }
+
+    /// <summary>A q4 unit's 64-byte vectors as 8 vectors of nibbles: w0–w3 the low ones (inputs 4t …), w4–w7 the high ones (16 + 4t …).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void WideLoad(byte* unit, out Vector512<byte> w0, out Vector512<byte> w1, out Vector512<byte> w2, out Vector512<byte> w3,
+        out Vector512<byte> w4, out Vector512<byte> w5, out Vector512<byte> w6, out Vector512<byte> w7)
+    {
+        var nibble = Vector512.Create((byte)15);
+        var v0 = Vector512.Load(unit); var v1 = Vector512.Load(unit + 64); var v2 = Vector512.Load(unit + 128); var v3 = Vector512.Load(unit + 192);
+        w0 = v0 & nibble; w1 = v1 & nibble; w2 = v2 & nibble; w3 = v3 & nibble;
+        w4 = Avx512BW.ShiftRightLogical(v0.AsUInt16(), 4).AsByte() & nibble; w5 = Avx512BW.ShiftRightLogical(v1.AsUInt16(), 4).AsByte() & nibble;
+        w6 = Avx512BW.ShiftRightLogical(v2.AsUInt16(), 4).AsByte() & nibble; w7 = Avx512BW.ShiftRightLogical(v3.AsUInt16(), 4).AsByte() & nibble;
+    }
+
+    /// <summary>
+    /// The 16 rows' integer sums over one block against the block of x at xq, plus start: vector t's pairs of
+    /// products summed in int16 (exact: see <see cref="IntegerGemm"/>), then the pairs of each lane in int32.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<int> WideBlockDot(int start, int* xq, Vector512<byte> w0, Vector512<byte> w1, Vector512<byte> w2, Vector512<byte> w3,
+        Vector512<byte> w4, Vector512<byte> w5, Vector512<byte> w6, Vector512<byte> w7)
+    {
+        static Vector512<short> Pairs(Vector512<byte> w, int x) => Avx512BW.MultiplyAddAdjacent(w, Vector512.Create(x).AsSByte());
+        var low = Pairs(w0, xq[0]) + Pairs(w1, xq[1]) + (Pairs(w2, xq[2]) + Pairs(w3, xq[3]));
+        var high = Pairs(w4, xq[4]) + Pairs(w5, xq[5]) + (Pairs(w6, xq[6]) + Pairs(w7, xq[7]));
+        return Avx512BW.MultiplyAddAdjacent(low + high, Vector512.Create((short)1)) + Vector512.Create(start);
     }
 
     /// <summary>
@@ -400,7 +554,10 @@ internal static unsafe class IntegerGemm
     /// <summary>How one type's units read: 8 vectors of unsigned bytes, vector t against inputs 4t … 4t + 3 of x.</summary>
     private interface IUnitFormat
     {
-        /// <summary>Bytes of the values of a unit (the 8 scales follow them).</summary>
+        static abstract int GroupRows { get; }
+        /// <summary>Bytes of one stored vector: 4 per row of the group.</summary>
+        static abstract int VectorBytes { get; }
+        /// <summary>Bytes of the values of a unit (the group's scales follow them).</summary>
         static abstract int ValueBytes { get; }
         static abstract int UnitBytes { get; }
         /// <summary>Bytes of one row's block in <see cref="PackedMatrix"/>'s layout.</summary>
@@ -417,7 +574,9 @@ internal static unsafe class IntegerGemm
 
     private struct Int8Units : IUnitFormat
     {
-        public const int UnitBytes = 8 * 32 + 4 * GroupRows, Offset = 128;
+        public const int GroupRows = 8, UnitBytes = 8 * 32 + 4 * GroupRows, Offset = 128;
+        static int IUnitFormat.GroupRows => GroupRows;
+        static int IUnitFormat.VectorBytes => 4 * GroupRows;
         static int IUnitFormat.ValueBytes => 8 * 32;
         static int IUnitFormat.UnitBytes => UnitBytes;
         static int IUnitFormat.SourceBlockBytes => Block;
@@ -436,21 +595,26 @@ internal static unsafe class IntegerGemm
 
     private struct Int4Units : IUnitFormat
     {
-        public const int UnitBytes = 4 * 32 + 4 * GroupRows, Offset = 8;
-        static int IUnitFormat.ValueBytes => 4 * 32;
+        public const int GroupRows = 16, ValueBytes = 4 * 4 * GroupRows, UnitBytes = ValueBytes + 4 * GroupRows, Offset = 8;
+        static int IUnitFormat.GroupRows => GroupRows;
+        static int IUnitFormat.VectorBytes => 4 * GroupRows;
+        static int IUnitFormat.ValueBytes => ValueBytes;
         static int IUnitFormat.UnitBytes => UnitBytes;
         static int IUnitFormat.SourceBlockBytes => Block / 2;
         static int IUnitFormat.Offset => Offset;
         static uint IUnitFormat.ZeroWord => 0x88888888;
         static uint IUnitFormat.StoredFlip => 0;
 
-        /// <summary>The low nibbles of vector t are inputs 4t …, against x's group t; the high ones, 16 + 4t …, against group t + 4.</summary>
+        /// <summary>
+        /// 8 rows' half of each of the unit's vectors (unit points at rows 0–7's or 8–15's): the low nibbles of vector
+        /// t are inputs 4t …, against x's group t; the high ones, 16 + 4t …, against group t + 4.
+        /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void Load(byte* unit, out Vector256<byte> w0, out Vector256<byte> w1, out Vector256<byte> w2, out Vector256<byte> w3,
             out Vector256<byte> w4, out Vector256<byte> w5, out Vector256<byte> w6, out Vector256<byte> w7)
         {
             var nibble = Vector256.Create((byte)15);
-            var v0 = Vector256.Load(unit); var v1 = Vector256.Load(unit + 32); var v2 = Vector256.Load(unit + 64); var v3 = Vector256.Load(unit + 96);
+            var v0 = Vector256.Load(unit); var v1 = Vector256.Load(unit + 64); var v2 = Vector256.Load(unit + 128); var v3 = Vector256.Load(unit + 192);
             w0 = v0 & nibble; w1 = v1 & nibble; w2 = v2 & nibble; w3 = v3 & nibble;
             w4 = Avx2.ShiftRightLogical(v0.AsUInt16(), 4).AsByte() & nibble; w5 = Avx2.ShiftRightLogical(v1.AsUInt16(), 4).AsByte() & nibble;
             w6 = Avx2.ShiftRightLogical(v2.AsUInt16(), 4).AsByte() & nibble; w7 = Avx2.ShiftRightLogical(v3.AsUInt16(), 4).AsByte() & nibble;
