@@ -65,7 +65,10 @@ public sealed partial class CpuBackend
 
     /// <summary>
     /// <see cref="PackedLinear"/> with integer dot products: x is quantized once (rows split over the cores), then
-    /// every core multiplies its share of the row groups with it.
+    /// every core multiplies its share of the row groups with it. A decoding step's few rows are bound by reading
+    /// the weights, which goes faster with each core streaming one contiguous share than several shorter ones (each
+    /// start of a stream waits for memory before the prefetchers catch up); more rows are bound by instructions, and
+    /// take smaller shares that even out the cores.
     /// </summary>
     private static void IntegerLinear(Tensor x, byte[] groups, WeightType type, Tensor y, int m, int n, int k)
     {
@@ -89,7 +92,7 @@ public sealed partial class CpuBackend
                 fixed (float* memory = s.quantized, y = &s.ys[s.yo])
                     IntegerGemm.Multiply(s.type, s.groups, s.k, memory, s.m, y, s.n, start, end);
             }
-        });
+        }, partsPerWorker: m <= IntegerGemm.RegisterRows ? 1 : 4);
     }
 
     private static unsafe void DecodePanel(WeightType type, byte[] w, int n, int k, int j0, int rows, float[] panel)

@@ -19,10 +19,15 @@ internal static class CpuParallel
 
     private static readonly WorkerPool Pool = new(Workers - 1);
 
-    public static void For<TState>(int count, long costPerItem, in TState state, RangeBody<TState> body)
+    /// <summary>
+    /// Runs body over [0, count) in up to <paramref name="partsPerWorker"/> parts per core, claimed by whichever
+    /// thread is free: more parts even out cores that run at different speeds, fewer keep each core on one long
+    /// stretch of memory.
+    /// </summary>
+    public static void For<TState>(int count, long costPerItem, in TState state, RangeBody<TState> body, int partsPerWorker = 4)
     {
         if (count <= 0) return;
-        int parts = (int)Math.Min(Math.Min(count, Workers * 4L), Math.Max(1, count * costPerItem / InlineCost));
+        int parts = (int)Math.Min(Math.Min(count, (long)Workers * partsPerWorker), Math.Max(1, count * costPerItem / InlineCost));
         if (parts <= 1 || !Pool.TryEnter())
         {
             body(state, 0, count);

@@ -302,7 +302,7 @@ internal static unsafe class IntegerGemm
     }
 
     /// <summary>Up to this many rows of x go through a group two at a time with their sums in registers.</summary>
-    private const int RegisterRows = 4;
+    public const int RegisterRows = 4;
 
     /// <summary>Rows i and i + 1 of x against one group, into y (row i) and y + n.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
