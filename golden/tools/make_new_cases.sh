@@ -5,7 +5,7 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 golden=$(cd "$here/.." && pwd)
 export PYTHONPATH="${PYTHONPATH:-/tmp/ref/src:/work/shared/reference/shims}"
-names=${*:-"musicgen-mono-f16 musicgen-stereo-sharded encodec-32khz-bf16 resample-32k chroma-edges chroma-30s chroma-chunk1"}
+names=${*:-"musicgen-mono-f16 musicgen-stereo-sharded musicgen-heads64 encodec-32khz-bf16 resample-32k chroma-edges chroma-30s chroma-chunk1"}
 for c in $names; do
     rm -rf "$golden/$c"
     /usr/bin/python3 "$here/make_case.py" "$here/specs/$c.json" --out "$golden/$c" 2>&1 \
