@@ -72,7 +72,7 @@ public sealed class PackedMatrix
     public static PackedMatrix Allocate(WeightType requested, int rows, int columns)
     {
         var type = StoredType(requested, columns);
-        return new PackedMatrix(type, rows, columns, GC.AllocateUninitializedArray<byte>(checked((int)type.ByteCount(rows, columns))));
+        return new PackedMatrix(type, rows, columns, HugePages.NewArray<byte>(checked((int)type.ByteCount(rows, columns))));
     }
 
     /// <summary>Converts or quantizes whole rows of float32 weights into rows firstRow, firstRow + 1, ….</summary>
@@ -106,7 +106,7 @@ public sealed class PackedMatrix
         int columns = parts[0].Columns;
         if (parts.Any(p => p.Type != type || p.Columns != columns)) throw new ArgumentException("stacked matrices differ in type or width");
         int rows = checked(parts.Sum(p => p.Rows));
-        var data = GC.AllocateUninitializedArray<byte>(checked((int)type.ByteCount(rows, columns)));
+        var data = HugePages.NewArray<byte>(checked((int)type.ByteCount(rows, columns)));
         long values = 0, scales = ScalesAt(type, rows, columns);
         foreach (var part in parts)
         {

@@ -197,7 +197,7 @@ public sealed class SafetensorsFile : IDisposable
     {
         if (entry.ByteCount > Array.MaxLength)
             throw new MusicGenException($"{Path}: tensor '{entry.Name}' is larger than 2 GB, which this reader does not support");
-        var bytes = GC.AllocateUninitializedArray<byte>((int)entry.ByteCount);
+        var bytes = HugePages.NewArray<byte>((int)entry.ByteCount);
         ReadExactly(_handle, Path, bytes, _dataStart + entry.Begin);
         return bytes;
     }
@@ -214,7 +214,7 @@ public sealed class SafetensorsFile : IDisposable
     public float[] ReadFloat32(string name)
     {
         var entry = Entry(name);
-        var result = GC.AllocateUninitializedArray<float>(ElementsOf(entry));
+        var result = HugePages.NewArray<float>(ElementsOf(entry));
         if (entry.DType == SafetensorsDType.F32) ReadExactly(_handle, Path, MemoryMarshal.AsBytes(result.AsSpan()), _dataStart + entry.Begin);
         else ReadConverted(entry, result, (bytes, chunk) => ElementConversion.ToFloat32(bytes, entry.DType, chunk, () => $"{Path}: tensor '{name}'"));
         return result;

@@ -1,3 +1,5 @@
+using MusicGen.Loaders;
+
 namespace MusicGen.Engine.Backends.Cpu;
 
 /// <summary>
@@ -54,7 +56,9 @@ internal sealed class BufferPool
                 return reused;
             }
         }
-        return clear ? new float[length] : GC.AllocateUninitializedArray<float>(length);
+        var array = HugePages.NewArray<float>(length);
+        if (clear) array.AsSpan().Clear();
+        return array;
     }
 
     /// <summary>

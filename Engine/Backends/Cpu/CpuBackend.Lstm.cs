@@ -83,7 +83,7 @@ public sealed partial class CpuBackend
                 // The recurrent product stays in float32: its rows are decoded, not multiplied with rounded activations.
                 var panel = Scratch.Get(rows * Hidden, ScratchSlot.DecodedWeights);
                 fixed (float* output = panel)
-                    IntegerGemm.Decode(Type, packed.Data, Hidden, r0, r0 + rows, output);
+                    IntegerGemm.Decode(Type, packed.Groups, Hidden, r0, r0 + rows, output);
                 Gemm.MultiplyTransposed(H.AsSpan(Offset), Stride, panel, Hidden, Z.AsSpan(r0), 4 * Hidden, Batch, rows, Hidden);
                 return;
             }

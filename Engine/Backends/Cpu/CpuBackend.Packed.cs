@@ -12,7 +12,7 @@ public sealed partial class CpuBackend
     public override Tensor UploadPacked(PackedMatrix matrix)
     {
         var buffer = IntegerProducts && matrix.Type is WeightType.Q8 or WeightType.Q4
-            ? new CpuPackedBuffer(IntegerGemm.Interleave(matrix), _ledger, IntegerGemm.ByteCount(matrix.Type, matrix.Rows, matrix.Columns))
+            ? new CpuPackedBuffer(IntegerGemm.Interleave(matrix, _weightArena), _ledger, IntegerGemm.ByteCount(matrix.Type, matrix.Rows, matrix.Columns))
             : new CpuPackedBuffer(matrix.Data, _ledger);
         return new(this, buffer, 0, [matrix.Rows, matrix.Columns], ownsBuffer: true, matrix.Type);
     }
@@ -29,7 +29,7 @@ public sealed partial class CpuBackend
             throw new ArgumentException($"{weight} does not live on the CPU backend");
         if (packed.RowGroups)
         {
-            IntegerLinear(x, packed.Data, weight.ElementType, y, m, n, k);
+            IntegerLinear(x, packed.Groups, weight.ElementType, y, m, n, k);
             return;
         }
         var xs = Array(x, out int xo);
@@ -70,7 +70,7 @@ public sealed partial class CpuBackend
     /// start of a stream waits for memory before the prefetchers catch up); more rows are bound by instructions, and
     /// take smaller shares that even out the cores.
     /// </summary>
-    private static void IntegerLinear(Tensor x, byte[] groups, WeightType type, Tensor y, int m, int n, int k)
+    private static void IntegerLinear(Tensor x, PinnedBytes groups, WeightType type, Tensor y, int m, int n, int k)
     {
         var xs = Array(x, out int xo);
         var ys = Array(y, out int yo);
@@ -116,20 +116,24 @@ public sealed class CpuPackedBuffer : IDeviceBuffer
 {
     private MemoryLedger? _ledger;
 
+    /// <summary>The bytes in <see cref="PackedMatrix"/>'s layout (none where the buffer holds row groups).</summary>
     public byte[] Data { get; }
-    /// <summary>The stored bytes: the whole array, or the row groups in it (<see cref="IntegerGemm.Interleave"/>).</summary>
+    /// <summary>The row groups (<see cref="IntegerGemm.Interleave"/>), where <see cref="RowGroups"/>.</summary>
+    internal PinnedBytes Groups { get; }
+    /// <summary>The stored bytes: the whole array, or the row groups.</summary>
     public long Length { get; }
-    /// <summary>Whether <see cref="Data"/> holds row groups instead of <see cref="PackedMatrix"/>'s layout.</summary>
+    /// <summary>Whether the buffer holds row groups instead of <see cref="PackedMatrix"/>'s layout.</summary>
     public bool RowGroups { get; }
 
-    internal CpuPackedBuffer(byte[] data, MemoryLedger ledger) : this(data, ledger, data.LongLength, rowGroups: false) { }
+    internal CpuPackedBuffer(byte[] data, MemoryLedger ledger) : this(data, default, ledger, data.LongLength, rowGroups: false) { }
 
-    /// <summary>Row groups of <paramref name="bytes"/> bytes in an array from <see cref="IntegerGemm.Interleave"/>.</summary>
-    internal CpuPackedBuffer(byte[] groups, MemoryLedger ledger, long bytes) : this(groups, ledger, bytes, rowGroups: true) { }
+    /// <summary>Row groups of <paramref name="bytes"/> bytes from <see cref="IntegerGemm.Interleave"/>.</summary>
+    internal CpuPackedBuffer(PinnedBytes groups, MemoryLedger ledger, long bytes) : this([], groups, ledger, bytes, rowGroups: true) { }
 
-    private CpuPackedBuffer(byte[] data, MemoryLedger ledger, long bytes, bool rowGroups)
+    private CpuPackedBuffer(byte[] data, PinnedBytes groups, MemoryLedger ledger, long bytes, bool rowGroups)
     {
         Data = data;
+        Groups = groups;
         Length = bytes;
         RowGroups = rowGroups;
         _ledger = ledger;

@@ -36,6 +36,7 @@ public sealed partial class CpuBackend : CheckedBackend
 
     private readonly BufferPool _pool = new();
     private readonly MemoryLedger _ledger = new();
+    private readonly PinnedArena _weightArena = new();
 
     /// <summary>The managed and native memory the backend's tensors hold; its scratch: the pool's idle arrays and the epilogues' products.</summary>
     public override DeviceMemory Memory => _ledger.Current is var held ? held with { Scratch = held.Scratch + _pool.RetainedBytes } : default;
@@ -142,7 +143,7 @@ public sealed partial class CpuBackend : CheckedBackend
                 return kept;
             }
         }
-        return new(this, new CpuBuffer(GC.AllocateUninitializedArray<float>(length), _ledger, MemoryUse.Scratch), 0, [length], ownsBuffer: true);
+        return new(this, new CpuBuffer(HugePages.NewArray<float>(length), _ledger, MemoryUse.Scratch), 0, [length], ownsBuffer: true);
     }
 
     private void GiveBack(Tensor intermediate)

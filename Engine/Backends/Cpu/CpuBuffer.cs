@@ -1,3 +1,4 @@
+using MusicGen.Loaders;
 using System.Runtime.InteropServices;
 using MusicGen.Engine.Tensors;
 using MusicGen.Loaders.Checkpoints;
@@ -62,6 +63,7 @@ public sealed unsafe class CpuCacheBuffer : IDeviceBuffer
         // On cache lines: a q8 row's head of 64 elements is then one line, read whole by a tile of attention.
         nuint bytes = (nuint)Math.Max(1, type.ByteCount(1, length));
         _address = (nint)NativeMemory.AlignedAlloc(bytes, 64);
+        HugePages.Advise((void*)_address, (long)bytes);
         NativeMemory.Clear((void*)_address, bytes);
         _ledger = ledger;
         ledger.Add(MemoryUse.Tensors, type.ByteCount(1, length));

@@ -1,3 +1,4 @@
+using MusicGen.Loaders;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -75,35 +76,38 @@ internal static unsafe class IntegerGemm
     public const int Alignment = 64;
 
     /// <summary>
-    /// A q8 or q4 matrix in row groups, in a new array that the garbage collector never moves (the pinned heap), the
-    /// groups from its first <see cref="Alignment"/>-byte boundary on (<see cref="FirstGroup"/>): the units' vector loads
-    /// then fall at the same place in every cache line, which the kernels' speed depends on, so the matrix's own array
-    /// (at any address, and movable) is not reused.
+    /// A q8 or q4 matrix in row groups, in pinned memory from <paramref name="arena"/> (or a new pinned array), from
+    /// an <see cref="Alignment"/>-byte boundary on: the units' vector loads then fall at the same place in every cache
+    /// line, which the kernels' speed depends on, so the matrix's own array (at any address, and movable) is not reused.
     /// </summary>
-    public static byte[] Interleave(PackedMatrix matrix)
+    public static PinnedBytes Interleave(PackedMatrix matrix, PinnedArena? arena = null)
     {
-        var array = GC.AllocateUninitializedArray<byte>(checked((int)ByteCount(matrix.Type, matrix.Rows, matrix.Columns) + Alignment - 1), pinned: true);
-        fixed (byte* start = array) InterleaveInto(matrix, FirstGroup(start));
-        return array;
+        int bytes = checked((int)ByteCount(matrix.Type, matrix.Rows, matrix.Columns));
+        var groups = (arena ?? new PinnedArena()).Take(bytes, Alignment);
+        fixed (byte* start = groups.Array) InterleaveInto(matrix, start + groups.Offset);
+        return groups;
     }
 
-    /// <summary>The first group in an array from <see cref="Interleave"/>, whose first element is at <paramref name="array"/>.</summary>
-    private static byte* FirstGroup(byte* array) => (byte*)(((nint)array + Alignment - 1) & ~(nint)(Alignment - 1));
-
     /// <summary>The groups one after the other from <paramref name="output"/>, each from its rows' values and scales in the matrix.</summary>
+    /// <remarks>Split over the cores: writing the groups is mostly mapping their memory in, which goes faster from both.</remarks>
     private static void InterleaveInto(PackedMatrix matrix, byte* output)
     {
-        int rows = matrix.Rows, columns = matrix.Columns, blocks = columns / Block, groupRows = GroupRowsOf(matrix.Type);
-        int groups = (rows + groupRows - 1) / groupRows, rowBytes = (int)(matrix.ScaleOffset / rows), unitBytes = UnitBytes(matrix.Type);
-        fixed (byte* source = matrix.Data)
-            for (int g = 0; g < groups; g++)
-            {
-                int real = Math.Min(groupRows, rows - g * groupRows);
-                var groupScales = (float*)(source + matrix.ScaleOffset) + (long)g * groupRows * blocks;
-                byte* values = source + (long)g * groupRows * rowBytes, units = output + (long)g * blocks * unitBytes;
-                if (matrix.Type == WeightType.Q8) InterleaveGroup<Int8Units>(values, groupScales, real, columns, units);
-                else InterleaveGroup<Int4Units>(values, groupScales, real, columns, units);
-            }
+        int groupRows = GroupRowsOf(matrix.Type);
+        CpuParallel.For((matrix.Rows + groupRows - 1) / groupRows, (long)groupRows * matrix.Columns, (matrix, output: (nint)output), static (in s, start, end) =>
+        {
+            var matrix = s.matrix;
+            int rows = matrix.Rows, columns = matrix.Columns, blocks = columns / Block, groupRows = GroupRowsOf(matrix.Type);
+            int rowBytes = (int)(matrix.ScaleOffset / rows), unitBytes = UnitBytes(matrix.Type);
+            fixed (byte* source = matrix.Data)
+                for (int g = start; g < end; g++)
+                {
+                    int real = Math.Min(groupRows, rows - g * groupRows);
+                    var groupScales = (float*)(source + matrix.ScaleOffset) + (long)g * groupRows * blocks;
+                    byte* values = source + (long)g * groupRows * rowBytes, units = (byte*)s.output + (long)g * blocks * unitBytes;
+                    if (matrix.Type == WeightType.Q8) InterleaveGroup<Int8Units>(values, groupScales, real, columns, units);
+                    else InterleaveGroup<Int4Units>(values, groupScales, real, columns, units);
+                }
+        });
     }
 
     /// <summary>
@@ -143,10 +147,10 @@ internal static unsafe class IntegerGemm
         }
     }
 
-    /// <summary>Rows [j0, j1) of a matrix in row groups (an array from <see cref="Interleave"/>), in float32, into panel [j1 − j0, columns]: the exact weights, for products that need them.</summary>
-    public static void Decode(WeightType type, byte[] array, int columns, int j0, int j1, float* panel)
+    /// <summary>Rows [j0, j1) of a matrix in row groups (from <see cref="Interleave"/>), in float32, into panel [j1 − j0, columns]: the exact weights, for products that need them.</summary>
+    public static void Decode(WeightType type, PinnedBytes groups, int columns, int j0, int j1, float* panel)
     {
-        fixed (byte* start = array) Decode(type, FirstGroup(start), columns, j0, j1, panel);
+        fixed (byte* start = groups.Array) Decode(type, start + groups.Offset, columns, j0, j1, panel);
     }
 
     private static void Decode(WeightType type, byte* groups, int columns, int j0, int j1, float* panel)
@@ -215,23 +219,26 @@ internal static unsafe class IntegerGemm
 
     /// <summary>
     /// y[i, j] = x[i, :] · W[j, :] for every row i of x (quantized into <paramref name="memory"/>) and the rows j
-    /// of row groups [g0, g1) of W (an array from <see cref="Interleave"/>; the rows below n).
+    /// of row groups [g0, g1) of W (from <see cref="Interleave"/>; the rows below n).
     /// </summary>
-    public static void Multiply(WeightType type, byte[] array, int k, float* memory, int m, float* y, int n, int g0, int g1) =>
-        Multiply(type, array, k, memory, m, y, n, g0, g1, IsWideSupported);
+    public static void Multiply(WeightType type, PinnedBytes groups, int k, float* memory, int m, float* y, int n, int g0, int g1) =>
+        Multiply(type, groups, k, memory, m, y, n, g0, g1, IsWideSupported);
 
-    /// <summary><see cref="Multiply(WeightType, byte[], int, float*, int, float*, int, int, int)"/> with q4's 512-bit kernels or the 256-bit ones.</summary>
-    public static void Multiply(WeightType type, byte[] array, int k, float* memory, int m, float* y, int n, int g0, int g1, bool wide)
+    /// <summary><see cref="Multiply(WeightType, PinnedBytes, int, float*, int, float*, int, int, int)"/> with q4's 512-bit kernels or the 256-bit ones.</summary>
+    public static void Multiply(WeightType type, PinnedBytes groups, int k, float* memory, int m, float* y, int n, int g0, int g1, bool wide)
     {
         var input = new QuantizedInput(memory, m, k);
-        fixed (byte* start = array)
+        fixed (byte* array = groups.Array)
+        {
+            byte* start = array + groups.Offset;
             switch (type)
             {
-                case WeightType.Q8: Groups<Int8Units>(FirstGroup(start), input, y, n, g0, g1); break;
-                case WeightType.Q4 when wide: WideGroups(FirstGroup(start), input, y, n, g0, g1); break;
-                case WeightType.Q4: Groups<Int4Units>(FirstGroup(start), input, y, n, g0, g1); break;
+                case WeightType.Q8: Groups<Int8Units>(start, input, y, n, g0, g1); break;
+                case WeightType.Q4 when wide: WideGroups(start, input, y, n, g0, g1); break;
+                case WeightType.Q4: Groups<Int4Units>(start, input, y, n, g0, g1); break;
                 default: throw new ArgumentOutOfRangeException(nameof(type), $"{type.Name()} has no integer layout");
             }
+        }
     }
 
     /// <summary>
