@@ -22,6 +22,10 @@ public static class ModelArgument
     {
         if (given is { } type) return type;
         using var store = WeightStore.Open(folder);
-        return store.QuantizedType ?? defaultType;
+        return WeightsFor(store, null, defaultType);
     }
+
+    /// <summary><see cref="WeightsFor(string, WeightType?, WeightType)"/> for an open checkpoint's weights.</summary>
+    public static WeightType WeightsFor(WeightStore weights, WeightType? given, WeightType defaultType) =>
+        given ?? weights.QuantizedType ?? defaultType;
 }

@@ -24,10 +24,11 @@ public static class InfoCommand
             + "with --device or --weights, load it there and print the device memory it holds") { model, device, weights };
         command.SetAction(parse => CommandRunner.Run(() =>
         {
-            var type = WeightTypes.Parse(parse.GetValue(weights)!);
+            WeightType? given = Given(parse, weights) ? WeightTypes.Parse(parse.GetValue(weights)!) : null;
             using var checkpoint = ModelArgument.Open(parse.GetValue(model)!);
             Print(checkpoint);
-            if (Given(parse, device) || Given(parse, weights)) PrintDeviceMemory(checkpoint, parse.GetValue(device)!, type);
+            if (Given(parse, device) || given is not null)
+                PrintDeviceMemory(checkpoint, parse.GetValue(device)!, ModelArgument.WeightsFor(checkpoint.Weights, given, GenerateCommand.DefaultWeights));
             return 0;
         }));
         return command;

@@ -9,7 +9,7 @@ public class QuantizeCommandTests
     private static string MonoModel => Path.Combine(TestPaths.Golden("musicgen-mono"), "model");
 
     [Fact]
-    public void A_quantized_checkpoint_generates_in_its_own_type_unless_told_another_which_is_refused()
+    public void A_quantized_checkpoint_generates_and_loads_in_its_own_type_unless_told_another_which_is_refused()
     {
         using var folder = new TempFolder();
         string quantized = folder.File("mono-q4");
@@ -21,6 +21,10 @@ public class QuantizeCommandTests
         Assert.True(generate.ExitCode == 0, generate.Error);
         Assert.Contains("(q4 weights, q8 cache)", generate.Error);
         Assert.Equal(3 * 640, WavFile.Read(folder.File("a.wav")).Length);
+
+        var info = CliRunner.Run("info", "--model", quantized, "--device", "cpu");
+        Assert.True(info.ExitCode == 0, info.Error);
+        Assert.Contains("loaded      q4 weights on cpu", info.Output);
 
         var refused = CliRunner.Run("generate", "rock", "--model", quantized, "--tokens", "6", "--weights", "q8", "--out", folder.File("b.wav"));
         Assert.Equal(1, refused.ExitCode);
