@@ -254,30 +254,31 @@ internal static unsafe class IntegerGemm
     private static void Groups<TFormat>(byte* groups, in QuantizedInput x, float* y, int n, int g0, int g1)
         where TFormat : struct, IUnitFormat
     {
-        int blocks = x.Blocks;
+        int m = x.Rows, blocks = x.Blocks;
         float* sums = stackalloc float[HalfRows * TileRows];
         for (int g = g0; g < g1; g++)
-            for (int first = g * TFormat.GroupRows; first < Math.Min(n, (g + 1) * TFormat.GroupRows); first += HalfRows)
+        {
+            byte* group = groups + (long)g * blocks * TFormat.UnitBytes;
+            int first = g * TFormat.GroupRows;
+            if (m <= RegisterRows)
             {
-                // Rows 8–15 of a q4 group lie 32 bytes into each of its vectors and among its scales.
-                byte* group = groups + (long)g * blocks * TFormat.UnitBytes + 4 * (first % TFormat.GroupRows);
-                HalfGroup<TFormat>(group, x, y, n, first, sums);
+                for (int i = 0; i < m; i += 2)
+                    if (i + 1 < m) RowPair<TFormat>(group, x, i, y + (long)i * n, n, first);
+                    else SingleRow<TFormat>(group, x, i, y + (long)i * n, n, first);
+                continue;
             }
+            // Rows 8–15 of a q4 group lie 32 bytes into each of its vectors and among its scales.
+            for (int half = 0; half < TFormat.GroupRows && first + half < n; half += HalfRows)
+                TileHalf<TFormat>(group + 4 * half, x, y, n, first + half, sums);
+        }
     }
 
-    /// <summary>The 8 weight rows from row first on, whose units start at group, against every row of x (sums: a tile's work area).</summary>
+    /// <summary>The 8 weight rows from row first on, whose units start at group, against every row of x, in tiles (sums: a tile's work area).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void HalfGroup<TFormat>(byte* group, in QuantizedInput x, float* y, int n, int first, float* sums)
+    private static void TileHalf<TFormat>(byte* group, in QuantizedInput x, float* y, int n, int first, float* sums)
         where TFormat : struct, IUnitFormat
     {
         int m = x.Rows, blocks = x.Blocks;
-        if (m <= RegisterRows)
-        {
-            for (int i = 0; i < m; i += 2)
-                if (i + 1 < m) RowPair<TFormat>(group, x, i, y + (long)i * n, n, first);
-                else SingleRow<TFormat>(group, x, i, y + (long)i * n, n, first);
-            return;
-        }
         for (int i0 = 0; i0 < m; i0 += TileRows)
         {
             int rows = Math.Min(TileRows, m - i0);
@@ -311,12 +312,15 @@ internal static unsafe class IntegerGemm
     /// <summary>Up to this many rows of x go through a group two at a time with their sums in registers.</summary>
     public const int RegisterRows = 4;
 
-    /// <summary>Rows i and i + 1 of x against one group, into y (row i) and y + n.</summary>
+    /// <summary>
+    /// Rows i and i + 1 of x against one group, into y (row i) and y + n; a q4 group's two halves block by block, so
+    /// that its units are read in order.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void RowPair<TFormat>(byte* unit, in QuantizedInput x, int i, float* y, int n, int first)
         where TFormat : struct, IUnitFormat
     {
-        Vector256<float> sum0 = default, sum1 = default;
+        Vector256<float> sum0 = default, sum1 = default, upper0 = default, upper1 = default;
         // Pointers to the two rows' values, scales and starts, a block (all rows) apart from one block to the next.
         int m = x.Rows, blocks = x.Blocks;
         int* xq = (int*)x.Values(0, i);
@@ -324,14 +328,26 @@ internal static unsafe class IntegerGemm
         int* starts = x.Starts + i;
         for (int b = 0; b < blocks; b++, unit += TFormat.UnitBytes, xq += m * (Block / 4), scales += m, starts += m)
         {
-            TFormat.Load(unit, out var w0, out var w1, out var w2, out var w3, out var w4, out var w5, out var w6, out var w7);
-            var weightScales = Vector256.Load((float*)(unit + TFormat.ValueBytes));
-            BlockDots(starts[0], starts[1], xq, w0, w1, w2, w3, w4, w5, w6, w7, out var dot0, out var dot1);
-            sum0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(dot0), weightScales * Vector256.Create(scales[0]), sum0);
-            sum1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(dot1), weightScales * Vector256.Create(scales[1]), sum1);
+            PairBlock<TFormat>(unit, xq, starts, scales, ref sum0, ref sum1);
+            if (TFormat.GroupRows > HalfRows) PairBlock<TFormat>(unit + 4 * HalfRows, xq, starts, scales, ref upper0, ref upper1);
         }
         Store(sum0, y, n, first);
         Store(sum1, y + n, n, first);
+        if (TFormat.GroupRows <= HalfRows) return;
+        Store(upper0, y, n, first + HalfRows);
+        Store(upper1, y + n, n, first + HalfRows);
+    }
+
+    /// <summary>One block of 8 weight rows (their unit's values from unit on) against two rows of x, added to their sums.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PairBlock<TFormat>(byte* unit, int* xq, int* starts, float* scales, ref Vector256<float> sum0, ref Vector256<float> sum1)
+        where TFormat : struct, IUnitFormat
+    {
+        TFormat.Load(unit, out var w0, out var w1, out var w2, out var w3, out var w4, out var w5, out var w6, out var w7);
+        var weightScales = Vector256.Load((float*)(unit + TFormat.ValueBytes));
+        BlockDots(starts[0], starts[1], xq, w0, w1, w2, w3, w4, w5, w6, w7, out var dot0, out var dot1);
+        sum0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(dot0), weightScales * Vector256.Create(scales[0]), sum0);
+        sum1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(dot1), weightScales * Vector256.Create(scales[1]), sum1);
     }
 
     /// <summary>Row i of x against one group, into y.</summary>
@@ -339,18 +355,28 @@ internal static unsafe class IntegerGemm
     private static void SingleRow<TFormat>(byte* unit, in QuantizedInput x, int i, float* y, int n, int first)
         where TFormat : struct, IUnitFormat
     {
-        Vector256<float> sum = default;
+        Vector256<float> sum = default, upper = default;
         int m = x.Rows, blocks = x.Blocks;
         int* xq = (int*)x.Values(0, i);
         float* scales = x.Scales + i;
         int* starts = x.Starts + i;
         for (int b = 0; b < blocks; b++, unit += TFormat.UnitBytes, xq += m * (Block / 4), scales += m, starts += m)
         {
-            TFormat.Load(unit, out var w0, out var w1, out var w2, out var w3, out var w4, out var w5, out var w6, out var w7);
-            var dot = BlockDot(starts[0], xq, w0, w1, w2, w3, w4, w5, w6, w7);
-            sum = Fma.MultiplyAdd(Avx.ConvertToVector256Single(dot), Vector256.Load((float*)(unit + TFormat.ValueBytes)) * Vector256.Create(scales[0]), sum);
+            SingleBlock<TFormat>(unit, xq, starts, scales, ref sum);
+            if (TFormat.GroupRows > HalfRows) SingleBlock<TFormat>(unit + 4 * HalfRows, xq, starts, scales, ref upper);
         }
         Store(sum, y, n, first);
+        if (TFormat.GroupRows > HalfRows) Store(upper, y, n, first + HalfRows);
+    }
+
+    /// <summary>One block of 8 weight rows against one row of x, added to its sums.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void SingleBlock<TFormat>(byte* unit, int* xq, int* starts, float* scales, ref Vector256<float> sum)
+        where TFormat : struct, IUnitFormat
+    {
+        TFormat.Load(unit, out var w0, out var w1, out var w2, out var w3, out var w4, out var w5, out var w6, out var w7);
+        var dot = BlockDot(starts[0], xq, w0, w1, w2, w3, w4, w5, w6, w7);
+        sum = Fma.MultiplyAdd(Avx.ConvertToVector256Single(dot), Vector256.Load((float*)(unit + TFormat.ValueBytes)) * Vector256.Create(scales[0]), sum);
     }
 
     /// <summary>
