@@ -458,38 +458,50 @@ internal static unsafe class IntegerGemm
     {
         const int rowsOfGroup = Int4Units.GroupRows;
         int m = x.Rows, blocks = x.Blocks;
-        float* sums = stackalloc float[rowsOfGroup * TileRows];
-        for (int g = g0; g < g1; g++)
+        long groupBytes = (long)blocks * Int4Units.UnitBytes;
+        if (m <= RegisterRows)
         {
-            byte* group = groups + (long)g * blocks * Int4Units.UnitBytes;
-            int first = g * rowsOfGroup;
-            if (m <= RegisterRows)
-            {
+            for (int g = g0; g < g1; g++)
                 for (int i = 0; i < m; i += 2)
-                    if (i + 1 < m) WideRowPair(group, x, i, y + (long)i * n, n, first);
-                    else WideSingleRow(group, x, i, y + (long)i * n, n, first);
-                continue;
-            }
+                    if (i + 1 < m) WideRowPair(groups + g * groupBytes, x, i, y + (long)i * n, n, g * rowsOfGroup);
+                    else WideSingleRow(groups + g * groupBytes, x, i, y + (long)i * n, n, g * rowsOfGroup);
+            return;
+        }
+        // Two groups at a time, each broadcast of x feeding both (an odd last group goes with itself, its second
+        // sums dropped); per row and block the sums go through memory, hidden by the other rows in flight.
+        float* sums = stackalloc float[2 * rowsOfGroup * TileRows];
+        for (int g = g0; g < g1; g += 2)
+        {
+            byte* group = groups + g * groupBytes, next = g + 1 < g1 ? group + groupBytes : group;
             for (int i0 = 0; i0 < m; i0 += TileRows)
             {
                 int rows = Math.Min(TileRows, m - i0);
-                for (int i = 0; i < rows; i++) Vector512<float>.Zero.Store(sums + rowsOfGroup * i);
-                byte* unit = group;
-                for (int b = 0; b < blocks; b++, unit += Int4Units.UnitBytes)
+                for (int i = 0; i < 2 * rows; i++) Vector512<float>.Zero.Store(sums + rowsOfGroup * i);
+                for (int b = 0; b < blocks; b++)
                 {
+                    byte* unit = group + (long)b * Int4Units.UnitBytes, nextUnit = next + (long)b * Int4Units.UnitBytes;
                     WideLoad(unit, out var w0, out var w1, out var w2, out var w3, out var w4, out var w5, out var w6, out var w7);
+                    WideLoad(nextUnit, out var v0, out var v1, out var v2, out var v3, out var v4, out var v5, out var v6, out var v7);
                     var weightScales = Vector512.Load((float*)(unit + Int4Units.ValueBytes));
+                    var nextScales = Vector512.Load((float*)(nextUnit + Int4Units.ValueBytes));
                     int* xq = (int*)x.Values(b, i0);
                     float* scales = x.Scales + (long)b * m + i0;
                     int* starts = x.Starts + (long)b * m + i0;
                     for (int i = 0; i < rows; i++, xq += Block / 4)
                     {
-                        var dot = WideBlockDot(starts[i], xq, w0, w1, w2, w3, w4, w5, w6, w7);
-                        float* sum = sums + rowsOfGroup * i;
-                        Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(dot), weightScales * Vector512.Create(scales[i]), Vector512.Load(sum)).Store(sum);
+                        WideBlockDots(starts[i], xq, w0, w1, w2, w3, w4, w5, w6, w7, v0, v1, v2, v3, v4, v5, v6, v7, out var dot, out var nextDot);
+                        float* sum = sums + 2 * rowsOfGroup * i;
+                        var scale = Vector512.Create(scales[i]);
+                        Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(dot), weightScales * scale, Vector512.Load(sum)).Store(sum);
+                        Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(nextDot), nextScales * scale, Vector512.Load(sum + rowsOfGroup)).Store(sum + rowsOfGroup);
                     }
                 }
-                for (int i = 0; i < rows; i++) Store(Vector512.Load(sums + rowsOfGroup * i), y + (long)(i0 + i) * n, n, first);
+                for (int i = 0; i < rows; i++)
+                {
+                    float* sum = sums + 2 * rowsOfGroup * i, row = y + (long)(i0 + i) * n;
+                    Store(Vector512.Load(sum), row, n, g * rowsOfGroup);
+                    if (g + 1 < g1) Store(Vector512.Load(sum + rowsOfGroup), row, n, (g + 1) * rowsOfGroup);
+                }
             }
         }
     }
@@ -546,6 +558,32 @@ internal static unsafe class IntegerGemm
         w6 = Avx512BW.ShiftRightLogical(v2.AsUInt16(), 4).AsByte() & nibble; w7 = Avx512BW.ShiftRightLogical(v3.AsUInt16(), 4).AsByte() & nibble;
     }
 
+    /// <summary><see cref="WideBlockDot"/> for two groups' blocks (w, v) against the same block of x, its broadcasts made once.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void WideBlockDots(int start, int* xq, Vector512<byte> w0, Vector512<byte> w1, Vector512<byte> w2, Vector512<byte> w3,
+        Vector512<byte> w4, Vector512<byte> w5, Vector512<byte> w6, Vector512<byte> w7, Vector512<byte> v0, Vector512<byte> v1,
+        Vector512<byte> v2, Vector512<byte> v3, Vector512<byte> v4, Vector512<byte> v5, Vector512<byte> v6, Vector512<byte> v7,
+        out Vector512<int> dot, out Vector512<int> nextDot)
+    {
+        var x0 = Vector512.Create(xq[0]).AsSByte(); var x1 = Vector512.Create(xq[1]).AsSByte();
+        var x2 = Vector512.Create(xq[2]).AsSByte(); var x3 = Vector512.Create(xq[3]).AsSByte();
+        var x4 = Vector512.Create(xq[4]).AsSByte(); var x5 = Vector512.Create(xq[5]).AsSByte();
+        var x6 = Vector512.Create(xq[6]).AsSByte(); var x7 = Vector512.Create(xq[7]).AsSByte();
+        dot = WidePairSums(w0, w1, w2, w3, w4, w5, w6, w7, x0, x1, x2, x3, x4, x5, x6, x7) + Vector512.Create(start);
+        nextDot = WidePairSums(v0, v1, v2, v3, v4, v5, v6, v7, x0, x1, x2, x3, x4, x5, x6, x7) + Vector512.Create(start);
+    }
+
+    /// <summary>Σ w_t · x_t over the 8 vectors of a block, per 32-bit lane: in int16 pairs, widened once.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<int> WidePairSums(Vector512<byte> w0, Vector512<byte> w1, Vector512<byte> w2, Vector512<byte> w3,
+        Vector512<byte> w4, Vector512<byte> w5, Vector512<byte> w6, Vector512<byte> w7, Vector512<sbyte> x0, Vector512<sbyte> x1,
+        Vector512<sbyte> x2, Vector512<sbyte> x3, Vector512<sbyte> x4, Vector512<sbyte> x5, Vector512<sbyte> x6, Vector512<sbyte> x7)
+    {
+        var low = Avx512BW.MultiplyAddAdjacent(w0, x0) + Avx512BW.MultiplyAddAdjacent(w1, x1) + (Avx512BW.MultiplyAddAdjacent(w2, x2) + Avx512BW.MultiplyAddAdjacent(w3, x3));
+        var high = Avx512BW.MultiplyAddAdjacent(w4, x4) + Avx512BW.MultiplyAddAdjacent(w5, x5) + (Avx512BW.MultiplyAddAdjacent(w6, x6) + Avx512BW.MultiplyAddAdjacent(w7, x7));
+        return Avx512BW.MultiplyAddAdjacent(low + high, Vector512.Create((short)1));
+    }
+
     /// <summary>
     /// The 16 rows' integer sums over one block against the block of x at xq, plus start: vector t's pairs of
     /// products summed in int16 (exact: see <see cref="IntegerGemm"/>), then the pairs of each lane in int32.
@@ -554,10 +592,9 @@ internal static unsafe class IntegerGemm
     private static Vector512<int> WideBlockDot(int start, int* xq, Vector512<byte> w0, Vector512<byte> w1, Vector512<byte> w2, Vector512<byte> w3,
         Vector512<byte> w4, Vector512<byte> w5, Vector512<byte> w6, Vector512<byte> w7)
     {
-        static Vector512<short> Pairs(Vector512<byte> w, int x) => Avx512BW.MultiplyAddAdjacent(w, Vector512.Create(x).AsSByte());
-        var low = Pairs(w0, xq[0]) + Pairs(w1, xq[1]) + (Pairs(w2, xq[2]) + Pairs(w3, xq[3]));
-        var high = Pairs(w4, xq[4]) + Pairs(w5, xq[5]) + (Pairs(w6, xq[6]) + Pairs(w7, xq[7]));
-        return Avx512BW.MultiplyAddAdjacent(low + high, Vector512.Create((short)1)) + Vector512.Create(start);
+        return WidePairSums(w0, w1, w2, w3, w4, w5, w6, w7, Vector512.Create(xq[0]).AsSByte(), Vector512.Create(xq[1]).AsSByte(),
+            Vector512.Create(xq[2]).AsSByte(), Vector512.Create(xq[3]).AsSByte(), Vector512.Create(xq[4]).AsSByte(),
+            Vector512.Create(xq[5]).AsSByte(), Vector512.Create(xq[6]).AsSByte(), Vector512.Create(xq[7]).AsSByte()) + Vector512.Create(start);
     }
 
     /// <summary>
