@@ -9,16 +9,18 @@ namespace MusicGen.Engine.Models.Musicgen;
 
 /// <summary>
 /// The MusicGen decoder stack (modeling_musicgen.MusicgenDecoder): the sum of one embedding per codebook, plus
-/// sinusoidal positions offset by what the cache holds, through the layers and a final layer norm.
+/// sinusoidal positions offset by what the cache holds, through the layers; its final layer norm
+/// (<see cref="LayerNorm"/>) is the heads' product's prologue.
 /// </summary>
 public sealed class MusicgenDecoder : IDisposable
 {
     private readonly IBackend _backend;
     private readonly Tensor[] _embedTokens;  // K × [vocab + 1, D]
     private readonly Tensor _embedPositions; // [max_positions, D]
-    private readonly LayerNorm _layerNorm;
-
     public MusicgenDecoderConfig Config { get; }
+
+    /// <summary>The final layer norm, which the heads apply to the last layer's output in their product.</summary>
+    public LayerNorm LayerNorm { get; }
     public IReadOnlyList<MusicgenDecoderLayer> Layers { get; }
 
     /// <summary>
@@ -50,14 +52,15 @@ public sealed class MusicgenDecoder : IDisposable
         Layers = Enumerable.Range(0, config.NumHiddenLayers)
             .Select(i => new MusicgenDecoderLayer(backend, config, weights.Scope($"layers.{i}."), crossAttentionSourceWidth))
             .ToArray();
-        _layerNorm = new LayerNorm(backend, weights, "layer_norm", d);
+        LayerNorm = new LayerNorm(backend, weights, "layer_norm", d);
         CacheType = DecoderCache.StoredType(cacheType ?? DecoderCache.DefaultType(weights.MatrixType), d);
     }
 
     /// <summary>
     /// Runs T new positions of ids [N, K, T] (row-major, as the reference's [N·K, T]) through the decoder, after
     /// the cache's conditioning prefix [N, P, D] on the first call (the melody model prepends its conditioning to
-    /// the first step's input); returns the workspace whose Hidden [N·(P + T), D] holds the normed output.
+    /// the first step's input); returns the workspace whose Hidden [N·(P + T), D] holds the last layer's output,
+    /// before the final <see cref="LayerNorm"/>.
     /// </summary>
     public DecoderWorkspace Forward(DecoderCache cache, ReadOnlySpan<int> ids, int tokens)
     {
@@ -104,8 +107,12 @@ public sealed class MusicgenDecoder : IDisposable
             Inspector?.Invoke($"layers.{i}", work.Hidden.Reshape(batch, positions, d));
         }
         cache.Advance(positions);
-        _layerNorm.Forward(work.Hidden, work.Hidden);
-        Inspector?.Invoke("layer_norm", work.Hidden.Reshape(batch, positions, d));
+        if (Inspector is not null)
+        {
+            using var normed = _backend.Allocate(work.Rows, d); // [N·(P + T), D]
+            LayerNorm.Forward(work.Hidden, normed);
+            Inspector("layer_norm", normed.Reshape(batch, positions, d));
+        }
         return work;
     }
 
@@ -114,7 +121,7 @@ public sealed class MusicgenDecoder : IDisposable
     {
         foreach (var table in _embedTokens) table.Dispose();
         _embedPositions.Dispose();
-        _layerNorm.Dispose();
+        LayerNorm.Dispose();
         foreach (var layer in Layers) layer.Dispose();
     }
 }
