@@ -144,7 +144,10 @@ public interface IBackend : IDisposable
     /// <summary>y[r, :] = x[r, :] · scales[r] for every row r of the last dimension; y may be x.</summary>
     void ScaleRows(Tensor x, ReadOnlySpan<float> scales, Tensor y);
 
-    /// <summary>y[n, :] (+)= scale · table[ids[n], :] for table [V, D] and y [N, D].</summary>
+    /// <summary>
+    /// y[n, :] (+)= scale · Σₛ table[ids[n·S + s], :] for table [V, D], y [N, D] and S = ids.Length / N ids a row
+    /// (S = 1: one row each), summed in the order of the ids: several embeddings into one sum in one operation.
+    /// </summary>
     void Gather(Tensor table, ReadOnlySpan<int> ids, Tensor y, float scale = 1f, bool accumulate = false);
 
     /// <summary>Multi-head scaled dot-product attention; output [B, Tq, H·Dh].</summary>

@@ -78,10 +78,11 @@ public static class OperationContracts
     public static void ScaleRows(Tensor x, int rows, Tensor y) =>
         Require(x.Length == y.Length && x.Length == (long)rows * x.Dim(-1), "ScaleRows", x, y);
 
-    /// <summary>Gather: a row of y per id, every id a row of the table.</summary>
+    /// <summary>Gather: the same whole number of ids (at least one) for every row of y, every id a row of the table.</summary>
     public static void Gather(Tensor table, ReadOnlySpan<int> ids, Tensor y)
     {
-        Require(y.Length == (long)ids.Length * table.Dim(-1), "Gather", table, y);
+        long d = table.Dim(-1), rows = d == 0 ? 0 : y.Length / d;
+        Require(y.Length == rows * d && (rows == 0 ? ids.IsEmpty : ids.Length >= rows && ids.Length % rows == 0), "Gather", table, y);
         int vocabulary = table.Dim(0);
         foreach (int id in ids)
             if ((uint)id >= (uint)vocabulary) throw new ArgumentOutOfRangeException(nameof(ids), $"id {id} outside a table of {vocabulary} rows");

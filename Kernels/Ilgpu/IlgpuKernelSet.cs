@@ -13,7 +13,7 @@ internal sealed class IlgpuKernelSet
     public Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>> Multiply { get; }
     public Action<Index1D, ArrayView<float>, ArrayView<float>, int> Activation { get; }
     public Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> ScaleRows { get; }
-    public Action<Index2D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, float, int> Gather { get; }
+    public Action<Index2D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, float, int> Gather { get; }
     public Action<Index2D, ArrayView<float>, long, ArrayView<float>, long> CopyBlocks { get; }
     public Action<Index2D, ArrayView<float>, long, ArrayView<ushort>, long> CopyBlocksToHalf { get; }
     public Action<Index2D, ArrayView<float>, long, ArrayView<sbyte>, ArrayView<float>, long> CopyBlocksToQ8 { get; }
@@ -48,7 +48,7 @@ internal sealed class IlgpuKernelSet
         Multiply = c.Counted(a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(IlgpuKernels.Multiply));
         Activation = c.Counted(a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(IlgpuKernels.Activation));
         ScaleRows = c.Counted(a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(IlgpuKernels.ScaleRows));
-        Gather = c.Counted(a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, float, int>(IlgpuKernels.Gather));
+        Gather = c.Counted(a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, float, int>(IlgpuKernels.Gather));
         CopyBlocks = c.Counted(a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, long, ArrayView<float>, long>(IlgpuKernels.CopyBlocks));
         CopyBlocksToHalf = c.Counted(a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, long, ArrayView<ushort>, long>(IlgpuKernels.CopyBlocksToHalf));
         CopyBlocksToQ8 = c.Counted(a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, long, ArrayView<sbyte>, ArrayView<float>, long>(IlgpuKernels.CopyBlocksToQ8));

@@ -322,15 +322,19 @@ public sealed partial class CpuBackend : CheckedBackend
     protected override void GatherCore(Tensor table, ReadOnlySpan<int> ids, Tensor y, float scale, bool accumulate)
     {
         int d = table.Dim(-1);
+        if (d == 0 || y.Length == 0) return;
+        int rows = checked((int)(y.Length / d)), each = ids.Length / rows;
         var t = Span(table);
         var ys = Span(y);
-        for (int n = 0; n < ids.Length; n++)
+        for (int n = 0; n < rows; n++)
         {
-            int id = ids[n];
-            var row = t.Slice(id * d, d);
             var output = ys.Slice(n * d, d);
-            if (accumulate) TensorPrimitives.MultiplyAdd(row, scale, output, output);
-            else TensorPrimitives.Multiply(row, scale, output);
+            for (int s = 0; s < each; s++)
+            {
+                var row = t.Slice(ids[n * each + s] * d, d);
+                if (accumulate || s > 0) TensorPrimitives.MultiplyAdd(row, scale, output, output);
+                else TensorPrimitives.Multiply(row, scale, output);
+            }
         }
     }
 

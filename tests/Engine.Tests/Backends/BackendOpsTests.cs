@@ -80,6 +80,36 @@ public abstract partial class BackendOpsTests
     }
 
     [SkippableFact]
+    public void Gather_with_several_ids_a_row_sums_their_rows_in_order_as_single_gathers_would()
+    {
+        SkipUnlessAvailable();
+        const int tableRows = 7, d = 13, rows = 3, each = 4;
+        var a = RandomData.Uniform(5, tableRows * d);
+        using var table = Upload(a, tableRows, d);
+        var ids = Enumerable.Range(0, rows * each).Select(i => (i * 5 + 2) % tableRows).ToArray();
+        var start = RandomData.Uniform(6, rows * d);
+        using var sum = Upload(start, rows, d);
+        using var accumulated = Upload(start, rows, d);
+        // The definition: one single gather per id of the row, each added to the sum so far.
+        var expected = new float[rows * d];
+        var expectedAccumulated = (float[])start.Clone();
+        for (int r = 0; r < rows; r++)
+            for (int s = 0; s < each; s++)
+                for (int e = 0; e < d; e++)
+                {
+                    float value = -0.5f * a[ids[r * each + s] * d + e];
+                    expected[r * d + e] += value;
+                    expectedAccumulated[r * d + e] += value;
+                }
+
+        Backend.Gather(table, ids, sum, scale: -0.5f);
+        Backend.Gather(table, ids, accumulated, scale: -0.5f, accumulate: true);
+
+        RandomData.AssertClose(expected, sum.ToArray(), 1e-6, "Gather of several ids a row");
+        RandomData.AssertClose(expectedAccumulated, accumulated.ToArray(), 1e-6, "Gather of several ids a row, accumulated");
+    }
+
+    [SkippableFact]
     public void Linear_matches_the_reference()
     {
         SkipUnlessAvailable();
