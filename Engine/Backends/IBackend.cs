@@ -165,6 +165,13 @@ public interface IBackend : IDisposable
     void NearestCodes(Tensor x, Tensor codebook, Span<int> codes);
 
     /// <summary>
+    /// The next code of each of the codes.Length rows of logits [R, V] (guided: [2·R, V], the unconditional rows
+    /// after), as <see cref="SamplingRule.Pick"/> defines it with uniforms[r] (ignored when greedy); -1 for a row
+    /// with a non-finite logit. Only the codes cross to the host: their download is the one wait.
+    /// </summary>
+    void SampleCodes(Tensor logits, int vocabulary, SamplingRule rule, ReadOnlySpan<float> uniforms, Span<int> codes);
+
+    /// <summary>
     /// One LSTM time step t for every batch row. gates [B, T, 4H] hold x·W_ihᵀ + b_ih + b_hh (torch order
     /// i, f, g, o); the previous output is output[:, t − 1] (zero at t = 0); cell [B, H] carries c. recurrentWeight
     /// [4H, H] is float32 or packed (<see cref="UploadPacked"/>).

@@ -181,6 +181,11 @@ public static class OperationContracts
     public static void NearestCodes(Tensor x, Tensor codebook, int rows) =>
         Require(x.Length == (long)rows * codebook.Dim(1), "NearestCodes", x, codebook);
 
+    /// <summary>SampleCodes: rows × V logits (twice as many guided), a uniform per row unless greedy.</summary>
+    public static void SampleCodes(Tensor logits, int vocabulary, SamplingRule rule, int uniforms, int rows) =>
+        Require(vocabulary > 0 && logits.ElementType == WeightType.F32 && logits.Length == (long)rows * vocabulary * (rule.Guided ? 2 : 1)
+            && (rule.Greedy || uniforms == rows), "SampleCodes", logits);
+
     public static void LstmStep(Tensor gates, Tensor recurrentWeight, Tensor cell, Tensor output, int t)
     {
         int batch = gates.Dim(0), steps = gates.Dim(1), hidden = recurrentWeight.Dim(1);

@@ -24,6 +24,7 @@ internal sealed class IlgpuKernelSet
     public Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float> RmsNorm { get; }
     public Action<KernelConfig, ArrayView<float>, ArrayView<float>, int> Softmax { get; }
     public Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int> NearestCodes { get; }
+    public Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<long>, ArrayView<int>, SamplingArguments> SampleCodes { get; }
     public Action<KernelConfig, ArrayView<float>, ArrayView<float>, int, int> Transpose { get; }
     public Action<KernelConfig, ArrayView<float>, FloatCache, FloatCache, ArrayView<float>, ArrayView<float>, ArrayView<float>, AppendedRows, AttentionShape> Attention { get; }
     public Action<KernelConfig, ArrayView<float>, HalfCache, HalfCache, ArrayView<float>, ArrayView<float>, ArrayView<float>, AppendedRows, AttentionShape> AttentionOverHalves { get; }
@@ -58,6 +59,7 @@ internal sealed class IlgpuKernelSet
         LayerNorm = c.Counted(a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float>(IlgpuKernels.LayerNorm));
         RmsNorm = c.Counted(a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float>(IlgpuKernels.RmsNorm));
         Softmax = c.Counted(a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, int>(IlgpuKernels.Softmax));
+        SampleCodes = c.Counted(a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<long>, ArrayView<int>, SamplingArguments>(IlgpuKernels.SampleCodes));
         NearestCodes = c.Counted(a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int>(IlgpuKernels.NearestCodes));
         Transpose = c.Counted(a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, int, int>(IlgpuKernels.Transpose));
         Attention = c.Counted(a.LoadStreamKernel<ArrayView<float>, FloatCache, FloatCache, ArrayView<float>, ArrayView<float>, ArrayView<float>, AppendedRows, AttentionShape>(IlgpuKernels.Attention));

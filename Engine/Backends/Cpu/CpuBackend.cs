@@ -175,6 +175,21 @@ public sealed partial class CpuBackend : CheckedBackend
         }
     }
 
+    /// <summary>Each row guided and picked by <see cref="SamplingRule"/>'s definition, on the host.</summary>
+    protected override void SampleCodesCore(Tensor logits, int vocabulary, SamplingRule rule, ReadOnlySpan<float> uniforms, Span<int> codes)
+    {
+        var scores = System.Buffers.ArrayPool<float>.Shared.Rent(vocabulary);
+        var order = System.Buffers.ArrayPool<long>.Shared.Rent(vocabulary);
+        var all = Span(logits);
+        for (int r = 0; r < codes.Length; r++)
+        {
+            rule.Guide(all, codes.Length, r, scores.AsSpan(0, vocabulary));
+            codes[r] = rule.Pick(scores.AsSpan(0, vocabulary), rule.Greedy ? 0f : uniforms[r], order);
+        }
+        System.Buffers.ArrayPool<long>.Shared.Return(order);
+        System.Buffers.ArrayPool<float>.Shared.Return(scores);
+    }
+
     /// <summary>The append's copies, then attention: the composition the GPU kernels are tested against.</summary>
     protected override void AppendAndAttendCore(Tensor q, Tensor keys, Tensor values, Tensor keyCache, Tensor valueCache, Tensor output,
         AttentionOptions options)
