@@ -72,7 +72,7 @@ public sealed class DecodingSteps : IDisposable
     private readonly MusicgenForConditionalGeneration _model;
     private readonly int _prompts;
     private readonly Tensor _states, _logits;
-    private readonly float[] _mask, _host;
+    private readonly float[] _mask;
     private readonly int[] _next, _feed;
     private readonly TokenSampler _sampler;
     private readonly Stopwatch _stopwatch = new();
@@ -90,7 +90,6 @@ public sealed class DecodingSteps : IDisposable
         _mask = Enumerable.Range(0, batch * TextLength).Select(i => i < prompts * TextLength ? 1f : 0f).ToArray();
         _sampler = new TokenSampler(new SamplingOptions(false, 3.0, 250, 1.0, 1.0, Seed: 1), vocabulary);
         _logits = backend.Allocate(batch, codebooks * vocabulary);
-        _host = new float[batch * codebooks * vocabulary];
         _next = new int[prompts * codebooks];
         _feed = Enumerable.Repeat(config.Decoder.BosTokenId, batch * codebooks).ToArray();
     }
@@ -125,8 +124,7 @@ public sealed class DecodingSteps : IDisposable
     {
         _stopwatch.Restart();
         _model.Decoder.Forward(cache, _feed, 1, _logits, lastOnly: true);
-        _backend.Download(_logits, _host);
-        _sampler.Next(_host, _prompts * _model.Config.Decoder.NumCodebooks, _next);
+        _sampler.Next(_backend, _logits, _prompts * _model.Config.Decoder.NumCodebooks, _next);
         for (int i = 0; i < _feed.Length; i++) _feed[i] = _next[i % _next.Length];
         return _stopwatch.Elapsed.TotalMilliseconds;
     }

@@ -182,6 +182,12 @@ public abstract class CheckedBackend : IBackend
         NearestCodesCore(x, codebook, codes);
     }
 
+    public void SampleCodes(Tensor logits, int vocabulary, SamplingRule rule, ReadOnlySpan<float> uniforms, Span<int> codes)
+    {
+        OperationContracts.SampleCodes(logits, vocabulary, rule, uniforms.Length, codes.Length);
+        SampleCodesCore(logits, vocabulary, rule, uniforms, codes);
+    }
+
     public void LstmStep(Tensor gates, Tensor recurrentWeight, Tensor cell, Tensor output, int t)
     {
         OperationContracts.LstmStep(gates, recurrentWeight, cell, output, t);
@@ -229,6 +235,7 @@ public abstract class CheckedBackend : IBackend
     protected abstract void GatherCore(Tensor table, ReadOnlySpan<int> ids, Tensor y, float scale, bool accumulate);
     protected abstract void AttentionCore(Tensor q, Tensor k, Tensor v, Tensor output, AttentionOptions options);
     protected abstract void NearestCodesCore(Tensor x, Tensor codebook, Span<int> codes);
+    protected abstract void SampleCodesCore(Tensor logits, int vocabulary, SamplingRule rule, ReadOnlySpan<float> uniforms, Span<int> codes);
     protected abstract void LstmStepCore(Tensor gates, Tensor recurrentWeight, Tensor cell, Tensor output, int t);
     protected abstract void CopyBlocksCore(Tensor source, long sourceOffset, long sourceStride, Tensor destination, long destinationOffset,
         long destinationStride, int blockLength, int blockCount);

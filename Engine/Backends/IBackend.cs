@@ -144,7 +144,10 @@ public interface IBackend : IDisposable
     /// <summary>y[r, :] = x[r, :] · scales[r] for every row r of the last dimension; y may be x.</summary>
     void ScaleRows(Tensor x, ReadOnlySpan<float> scales, Tensor y);
 
-    /// <summary>y[n, :] (+)= scale · table[ids[n], :] for table [V, D] and y [N, D].</summary>
+    /// <summary>
+    /// y[n, :] (+)= scale · Σₛ table[ids[n·S + s], :] for table [V, D], y [N, D] and S = ids.Length / N ids a row
+    /// (S = 1: one row each), summed in the order of the ids: several embeddings into one sum in one operation.
+    /// </summary>
     void Gather(Tensor table, ReadOnlySpan<int> ids, Tensor y, float scale = 1f, bool accumulate = false);
 
     /// <summary>Multi-head scaled dot-product attention; output [B, Tq, H·Dh].</summary>
@@ -160,6 +163,13 @@ public interface IBackend : IDisposable
 
     /// <summary>codes[n] = the row of codebook [C, D] nearest to x[n, :] in Euclidean distance.</summary>
     void NearestCodes(Tensor x, Tensor codebook, Span<int> codes);
+
+    /// <summary>
+    /// The next code of each of the codes.Length rows of logits [R, V] (guided: [2·R, V], the unconditional rows
+    /// after), as <see cref="SamplingRule.Pick"/> defines it with uniforms[r] (ignored when greedy); -1 for a row
+    /// with a non-finite logit. Only the codes cross to the host: their download is the one wait.
+    /// </summary>
+    void SampleCodes(Tensor logits, int vocabulary, SamplingRule rule, ReadOnlySpan<float> uniforms, Span<int> codes);
 
     /// <summary>
     /// One LSTM time step t for every batch row. gates [B, T, 4H] hold x·W_ihᵀ + b_ih + b_hh (torch order

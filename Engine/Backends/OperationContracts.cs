@@ -78,10 +78,11 @@ public static class OperationContracts
     public static void ScaleRows(Tensor x, int rows, Tensor y) =>
         Require(x.Length == y.Length && x.Length == (long)rows * x.Dim(-1), "ScaleRows", x, y);
 
-    /// <summary>Gather: a row of y per id, every id a row of the table.</summary>
+    /// <summary>Gather: the same whole number of ids (at least one) for every row of y, every id a row of the table.</summary>
     public static void Gather(Tensor table, ReadOnlySpan<int> ids, Tensor y)
     {
-        Require(y.Length == (long)ids.Length * table.Dim(-1), "Gather", table, y);
+        long d = table.Dim(-1), rows = d == 0 ? 0 : y.Length / d;
+        Require(y.Length == rows * d && (rows == 0 ? ids.IsEmpty : ids.Length >= rows && ids.Length % rows == 0), "Gather", table, y);
         int vocabulary = table.Dim(0);
         foreach (int id in ids)
             if ((uint)id >= (uint)vocabulary) throw new ArgumentOutOfRangeException(nameof(ids), $"id {id} outside a table of {vocabulary} rows");
@@ -179,6 +180,11 @@ public static class OperationContracts
 
     public static void NearestCodes(Tensor x, Tensor codebook, int rows) =>
         Require(x.Length == (long)rows * codebook.Dim(1), "NearestCodes", x, codebook);
+
+    /// <summary>SampleCodes: rows × V logits (twice as many guided), a uniform per row unless greedy.</summary>
+    public static void SampleCodes(Tensor logits, int vocabulary, SamplingRule rule, int uniforms, int rows) =>
+        Require(vocabulary > 0 && logits.ElementType == WeightType.F32 && logits.Length == (long)rows * vocabulary * (rule.Guided ? 2 : 1)
+            && (rule.Greedy || uniforms == rows), "SampleCodes", logits);
 
     public static void LstmStep(Tensor gates, Tensor recurrentWeight, Tensor cell, Tensor output, int t)
     {

@@ -119,7 +119,6 @@ public sealed class MusicgenGenerator
         var sampler = new TokenSampler(sampling, config.VocabSize);
         int vocabularyWidth = codebooks * config.VocabSize;
         using var logits = _backend.Allocate(decoderBatch, vocabularyWidth);
-        var hostLogits = new float[decoderBatch * vocabularyWidth];
         var next = new int[rows];
         var feed = new int[decoderBatch * codebooks * pattern.StartLength];
         FillFeed(sequence, maxLength, rows, 0, pattern.StartLength, feed);
@@ -131,9 +130,7 @@ public sealed class MusicgenGenerator
             cancellation.ThrowIfCancellationRequested();
             int tokens = feed.Length / (decoderBatch * codebooks);
             _model.Decoder.Forward(cache, feed, tokens, logits, lastOnly: true);
-            _backend.Download(logits, hostLogits);
-            FiniteCheck.Require(hostLogits, "the decoder's logits (the checkpoint's weights may hold NaN or infinity)");
-            sampler.Next(hostLogits, rows, next);
+            sampler.Next(_backend, logits, rows, next); // the step's one wait: its codes
             for (int r = 0; r < rows; r++)
             {
                 int forced = pattern.Forced(r, position);

@@ -29,6 +29,7 @@ public sealed partial class IlgpuBackend
     {
         int d = table.Dim(-1);
         if (ids.IsEmpty || d == 0) return;
-        _kernels.Gather(new ILGPU.Index2D(d, ids.Length), View(table), _indices.Write(ids), View(y), d, scale, accumulate ? 1 : 0);
+        int rows = checked((int)(y.Length / d));
+        _kernels.Gather(new ILGPU.Index2D(d, rows), View(table), _indices.Write(ids), View(y), d, ids.Length / rows, scale, accumulate ? 1 : 0);
     }
 }

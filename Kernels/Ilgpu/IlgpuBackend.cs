@@ -41,6 +41,8 @@ public sealed partial class IlgpuBackend : CheckedBackend
     private readonly DeviceScratch<float> _work;
     /// <summary>Small results read back to the host: nearest codes.</summary>
     private readonly DeviceScratch<int> _results;
+    /// <summary>Sampling's order keys of every row's scores.</summary>
+    private readonly DeviceScratch<long> _orderKeys;
 
     public IlgpuDevice Device { get; }
 
@@ -84,6 +86,7 @@ public sealed partial class IlgpuBackend : CheckedBackend
         _scales = new DeviceScratch<float>(accelerator, _ledger, _counters);
         _work = new DeviceScratch<float>(accelerator, _ledger, _counters);
         _results = new DeviceScratch<int>(accelerator, _ledger, _counters);
+        _orderKeys = new DeviceScratch<long>(accelerator, _ledger, _counters);
     }
 
     protected override Tensor AllocateCore(int[] shape) => Zeroed<float>(shape, WeightType.F32);
@@ -152,6 +155,7 @@ public sealed partial class IlgpuBackend : CheckedBackend
         _scales.Dispose();
         _work.Dispose();
         _results.Dispose();
+        _orderKeys.Dispose();
         _accelerator.Dispose();
         _context.Dispose();
     }

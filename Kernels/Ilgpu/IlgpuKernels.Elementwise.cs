@@ -50,13 +50,14 @@ internal static partial class IlgpuKernels
     public static void ScaleRows(Index1D i, ArrayView<float> x, ArrayView<float> scales, ArrayView<float> y, int d) =>
         y[i] = x[i] * scales[i / d];
 
-    /// <summary>y[r, e] (+)= scale · table[ids[r], e]; X runs along the row, Y over rows.</summary>
-    public static void Gather(Index2D index, ArrayView<float> table, ArrayView<int> ids, ArrayView<float> y, int d, float scale, int accumulate)
+    /// <summary>y[r, e] (+)= scale · Σₛ table[ids[r · each + s], e], in the order of the ids; X runs along the row, Y over rows.</summary>
+    public static void Gather(Index2D index, ArrayView<float> table, ArrayView<int> ids, ArrayView<float> y, int d, int each, float scale, int accumulate)
     {
         int e = index.X, r = index.Y;
-        float value = scale * table[(long)ids[r] * d + e];
         long target = (long)r * d + e;
-        y[target] = accumulate != 0 ? y[target] + value : value;
+        float sum = accumulate != 0 ? y[target] : 0f;
+        for (int s = 0; s < each; s++) sum += scale * table[(long)ids[r * each + s] * d + e];
+        y[target] = sum;
     }
 
     /// <summary>Block b's element i: destination[b · destinationStride + i] = source[b · sourceStride + i].</summary>

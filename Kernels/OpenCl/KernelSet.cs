@@ -27,6 +27,7 @@ internal sealed class KernelSet : IDisposable
     public ClKernel CodebookNorms { get; }
     public ClKernel NearestCodes { get; }
     public ClKernel LstmCell { get; }
+    public ClKernel SampleCodes { get; }
 
     public KernelSet(ClContext context, ClProgramHandle program)
     {
@@ -61,6 +62,7 @@ internal sealed class KernelSet : IDisposable
             CodebookNorms = Make("codebook_norms", element);
             NearestCodes = Make("nearest_codes", KernelSizes.CodesThreads);
             LstmCell = Make("lstm_cell", element);
+            SampleCodes = Make("sample_codes", element);
         }
         catch
         {

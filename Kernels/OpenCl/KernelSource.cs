@@ -12,7 +12,7 @@ internal static class KernelSource
 {
     /// <summary>Files in the order they are concatenated: later files use helpers of earlier ones.</summary>
     private static readonly string[] Files =
-        ["tiles.cl", "packed.cl", "linear.cl", "convolution.cl", "normalization.cl", "elementwise.cl", "layout.cl", "attention.cl", "codec.cl"];
+        ["tiles.cl", "packed.cl", "linear.cl", "convolution.cl", "normalization.cl", "elementwise.cl", "layout.cl", "attention.cl", "codec.cl", "sampling.cl"];
 
     public static string Text { get; } = Load();
 

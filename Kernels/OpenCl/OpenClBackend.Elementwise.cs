@@ -34,8 +34,9 @@ public sealed partial class OpenClBackend
     protected override void GatherCore(Tensor table, ReadOnlySpan<int> ids, Tensor y, float scale, bool accumulate)
     {
         int d = table.Dim(-1);
-        if (ids.IsEmpty) return;
-        _kernels.Gather.Start().Tensor(table).Memory(_arguments.Write(ids)).Tensor(y).Int(d).Float(scale).Int(accumulate ? 1 : 0)
-            .Run([KernelSizes.RoundUp(d, KernelSizes.ElementThreads), ids.Length], [KernelSizes.ElementThreads, 1]);
+        if (ids.IsEmpty || d == 0) return;
+        int rows = checked((int)(y.Length / d));
+        _kernels.Gather.Start().Tensor(table).Memory(_arguments.Write(ids)).Tensor(y).Int(d).Int(ids.Length / rows).Float(scale).Int(accumulate ? 1 : 0)
+            .Run([KernelSizes.RoundUp(d, KernelSizes.ElementThreads), rows], [KernelSizes.ElementThreads, 1]);
     }
 }

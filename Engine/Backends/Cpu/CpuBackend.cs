@@ -178,6 +178,21 @@ public sealed partial class CpuBackend : CheckedBackend
         }
     }
 
+    /// <summary>Each row guided and picked by <see cref="SamplingRule"/>'s definition, on the host.</summary>
+    protected override void SampleCodesCore(Tensor logits, int vocabulary, SamplingRule rule, ReadOnlySpan<float> uniforms, Span<int> codes)
+    {
+        var scores = System.Buffers.ArrayPool<float>.Shared.Rent(vocabulary);
+        var order = System.Buffers.ArrayPool<long>.Shared.Rent(vocabulary);
+        var all = Span(logits);
+        for (int r = 0; r < codes.Length; r++)
+        {
+            rule.Guide(all, codes.Length, r, scores.AsSpan(0, vocabulary));
+            codes[r] = rule.Pick(scores.AsSpan(0, vocabulary), rule.Greedy ? 0f : uniforms[r], order);
+        }
+        System.Buffers.ArrayPool<long>.Shared.Return(order);
+        System.Buffers.ArrayPool<float>.Shared.Return(scores);
+    }
+
     /// <summary>The append's copies, then attention: the composition the GPU kernels are tested against.</summary>
     protected override void AppendAndAttendCore(Tensor q, Tensor keys, Tensor values, Tensor keyCache, Tensor valueCache, Tensor output,
         AttentionOptions options)
@@ -345,15 +360,19 @@ public sealed partial class CpuBackend : CheckedBackend
     protected override void GatherCore(Tensor table, ReadOnlySpan<int> ids, Tensor y, float scale, bool accumulate)
     {
         int d = table.Dim(-1);
+        if (d == 0 || y.Length == 0) return;
+        int rows = checked((int)(y.Length / d)), each = ids.Length / rows;
         var t = Span(table);
         var ys = Span(y);
-        for (int n = 0; n < ids.Length; n++)
+        for (int n = 0; n < rows; n++)
         {
-            int id = ids[n];
-            var row = t.Slice(id * d, d);
             var output = ys.Slice(n * d, d);
-            if (accumulate) TensorPrimitives.MultiplyAdd(row, scale, output, output);
-            else TensorPrimitives.Multiply(row, scale, output);
+            for (int s = 0; s < each; s++)
+            {
+                var row = t.Slice(ids[n * each + s] * d, d);
+                if (accumulate || s > 0) TensorPrimitives.MultiplyAdd(row, scale, output, output);
+                else TensorPrimitives.Multiply(row, scale, output);
+            }
         }
     }
 

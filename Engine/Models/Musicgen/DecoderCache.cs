@@ -75,12 +75,12 @@ public sealed class DecoderCache : IDisposable
         requested == WeightType.Q8 && width % PackedMatrix.BlockSize != 0 ? WeightType.F16 : requested;
 
     /// <summary>A workspace for T new positions of every row, reused while T stays the same.</summary>
-    public DecoderWorkspace Workspace(int tokens, int width, int ffnDim)
+    public DecoderWorkspace Workspace(int tokens, int width, int ffnDim, int codebooks)
     {
         if (_workspace?.Tokens != tokens)
         {
             _workspace?.Dispose();
-            _workspace = new DecoderWorkspace(_backend, Batch, tokens, width, ffnDim);
+            _workspace = new DecoderWorkspace(_backend, Batch, tokens, width, ffnDim, codebooks);
         }
         return _workspace;
     }

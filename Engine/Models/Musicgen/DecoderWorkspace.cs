@@ -23,11 +23,11 @@ public sealed class DecoderWorkspace : IDisposable
     public Tensor Inner { get; }     // [R, F]
     public Tensor QueryByBatch { get; }   // Query as [N, T, D]
     public Tensor ContextByBatch { get; } // Context as [N, T, D]
-    /// <summary>Host staging for the ids of one codebook and for the positions of the R rows.</summary>
+    /// <summary>Host staging for the embedding rows each of the R rows sums (K codebooks' and a position's) and for the rows' positions.</summary>
     public int[] Ids { get; }
     public int[] Positions { get; }
 
-    public DecoderWorkspace(IBackend backend, int batch, int tokens, int width, int ffnDim)
+    public DecoderWorkspace(IBackend backend, int batch, int tokens, int width, int ffnDim, int codebooks)
     {
         Batch = batch;
         Tokens = tokens;
@@ -43,7 +43,7 @@ public sealed class DecoderWorkspace : IDisposable
         Inner = backend.Allocate(rows, ffnDim);
         QueryByBatch = Query.Reshape(batch, tokens, width);
         ContextByBatch = Context.Reshape(batch, tokens, width);
-        Ids = new int[rows];
+        Ids = new int[rows * (codebooks + 1)];
         Positions = new int[rows];
     }
 

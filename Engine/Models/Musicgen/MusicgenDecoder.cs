@@ -9,16 +9,20 @@ namespace MusicGen.Engine.Models.Musicgen;
 
 /// <summary>
 /// The MusicGen decoder stack (modeling_musicgen.MusicgenDecoder): the sum of one embedding per codebook, plus
-/// sinusoidal positions offset by what the cache holds, through the layers and a final layer norm.
+/// sinusoidal positions offset by what the cache holds, through the layers; its final layer norm
+/// (<see cref="LayerNorm"/>) is the heads' product's prologue.
 /// </summary>
 public sealed class MusicgenDecoder : IDisposable
 {
     private readonly IBackend _backend;
-    private readonly Tensor[] _embedTokens;  // K × [vocab + 1, D]
-    private readonly Tensor _embedPositions; // [max_positions, D]
-    private readonly LayerNorm _layerNorm;
-
+    // The K codebooks' embed_tokens [vocab + 1, D] stacked, then embed_positions [max_positions, D]: a row's
+    // embeddings are one gather of K + 1 rows.
+    private readonly Tensor _embeddings; // [K · (vocab + 1) + max_positions, D]
+    private readonly int _positionsFrom; // K · (vocab + 1), the first position's row
     public MusicgenDecoderConfig Config { get; }
+
+    /// <summary>The final layer norm, which the heads apply to the last layer's output in their product.</summary>
+    public LayerNorm LayerNorm { get; }
     public IReadOnlyList<MusicgenDecoderLayer> Layers { get; }
 
     /// <summary>
@@ -41,23 +45,28 @@ public sealed class MusicgenDecoder : IDisposable
         _backend = backend;
         Config = config;
         int d = config.HiddenSize;
-        _embedTokens = Enumerable.Range(0, config.NumCodebooks)
-            .Select(k => backend.Upload(weights.Float($"embed_tokens.{k}.weight", config.VocabSize + 1, d)))
-            .ToArray();
-        _embedPositions = weights.Contains("embed_positions.weights")
-            ? backend.Upload(weights.Float("embed_positions.weights", config.MaxPositionEmbeddings, d))
-            : backend.Adopt(MusicgenSinusoidalPositionalEmbedding.Table(config.MaxPositionEmbeddings, d), config.MaxPositionEmbeddings, d);
+        int tokenRows = config.VocabSize + 1;
+        _positionsFrom = config.NumCodebooks * tokenRows;
+        var tables = new float[(long)(_positionsFrom + config.MaxPositionEmbeddings) * d];
+        for (int k = 0; k < config.NumCodebooks; k++)
+            weights.Float($"embed_tokens.{k}.weight", tokenRows, d).Data.CopyTo(tables, (long)k * tokenRows * d);
+        var positionTable = weights.Contains("embed_positions.weights")
+            ? weights.Float("embed_positions.weights", config.MaxPositionEmbeddings, d).Data
+            : MusicgenSinusoidalPositionalEmbedding.Table(config.MaxPositionEmbeddings, d);
+        positionTable.CopyTo(tables, (long)_positionsFrom * d);
+        _embeddings = backend.Adopt(tables, _positionsFrom + config.MaxPositionEmbeddings, d);
         Layers = Enumerable.Range(0, config.NumHiddenLayers)
             .Select(i => new MusicgenDecoderLayer(backend, config, weights.Scope($"layers.{i}."), crossAttentionSourceWidth))
             .ToArray();
-        _layerNorm = new LayerNorm(backend, weights, "layer_norm", d);
+        LayerNorm = new LayerNorm(backend, weights, "layer_norm", d);
         CacheType = DecoderCache.StoredType(cacheType ?? DecoderCache.DefaultType(weights.MatrixType), d);
     }
 
     /// <summary>
     /// Runs T new positions of ids [N, K, T] (row-major, as the reference's [N·K, T]) through the decoder, after
     /// the cache's conditioning prefix [N, P, D] on the first call (the melody model prepends its conditioning to
-    /// the first step's input); returns the workspace whose Hidden [N·(P + T), D] holds the normed output.
+    /// the first step's input); returns the workspace whose Hidden [N·(P + T), D] holds the last layer's output,
+    /// before the final <see cref="LayerNorm"/>.
     /// </summary>
     public DecoderWorkspace Forward(DecoderCache cache, ReadOnlySpan<int> ids, int tokens)
     {
@@ -68,33 +77,39 @@ public sealed class MusicgenDecoder : IDisposable
             throw new ArgumentException($"{ids.Length} ids for [{batch}, {codebooks}, {tokens}]");
         if (cache.Length + positions > Config.MaxPositionEmbeddings)
             throw new MusicGenException($"position {cache.Length + positions} is beyond the decoder's {Config.MaxPositionEmbeddings} positions");
-        var work = cache.Workspace(positions, d, Config.FfnDim);
+        var work = cache.Workspace(positions, d, Config.FfnDim, codebooks);
 
-        // The token embeddings land in the rows after the prefix; without one they go straight to Hidden.
-        var embeddings = prefix is null ? work.Hidden : work.Projected.Slice(0, batch * tokens);
-        for (int k = 0; k < codebooks; k++)
-        {
-            for (int n = 0; n < batch; n++)
-                for (int t = 0; t < tokens; t++)
+        // Each new row sums its token's embedding of every codebook and, without a prefix, its position's: one
+        // gather straight into Hidden. After a prefix the sums land in the rows after it, which take their
+        // positions with the prefix's rows.
+        int each = prefix is null ? codebooks + 1 : codebooks, tokenRows = Config.VocabSize + 1;
+        var embeddings = prefix is null ? work.Hidden : work.Projected.Slice(0, batch * tokens); // [N·T, D]
+        for (int n = 0; n < batch; n++)
+            for (int t = 0; t < tokens; t++)
+            {
+                int row = n * tokens + t;
+                for (int k = 0; k < codebooks; k++)
                 {
                     int id = ids[(n * codebooks + k) * tokens + t];
                     if ((uint)id > (uint)Config.VocabSize) throw new MusicGenException($"decoder input id {id} is outside 0..{Config.VocabSize}");
-                    work.Ids[n * tokens + t] = id;
+                    work.Ids[row * each + k] = k * tokenRows + id;
                 }
-            _backend.Gather(_embedTokens[k], work.Ids.AsSpan(0, batch * tokens), embeddings, accumulate: k > 0);
-        }
+                if (prefix is null) work.Ids[row * each + codebooks] = _positionsFrom + cache.Length + t;
+            }
+        _backend.Gather(_embeddings, work.Ids.AsSpan(0, batch * tokens * each), embeddings);
         if (prefix is not null)
         {
             long rowStride = (long)positions * d;
             _backend.CopyBlocks(prefix, 0, (long)prefixLength * d, work.Hidden, 0, rowStride, prefixLength * d, batch);
             _backend.CopyBlocks(embeddings, 0, (long)tokens * d, work.Hidden, (long)prefixLength * d, rowStride, tokens * d, batch);
+            for (int r = 0; r < work.Rows; r++) work.Positions[r] = _positionsFrom + cache.Length + r % positions;
+            _backend.Gather(_embeddings, work.Positions, work.Hidden, accumulate: true);
         }
-        for (int r = 0; r < work.Rows; r++) work.Positions[r] = cache.Length + r % positions;
-        _backend.Gather(_embedPositions, work.Positions, work.Hidden, accumulate: true);
         if (Inspector is not null)
         {
             using var table = _backend.Allocate(positions, d);
-            _backend.Gather(_embedPositions, work.Positions.AsSpan(0, positions), table);
+            for (int p = 0; p < positions; p++) work.Positions[p] = _positionsFrom + cache.Length + p;
+            _backend.Gather(_embeddings, work.Positions.AsSpan(0, positions), table);
             Inspector("embed_positions", table);
         }
 
@@ -104,17 +119,20 @@ public sealed class MusicgenDecoder : IDisposable
             Inspector?.Invoke($"layers.{i}", work.Hidden.Reshape(batch, positions, d));
         }
         cache.Advance(positions);
-        _layerNorm.Forward(work.Hidden, work.Hidden);
-        Inspector?.Invoke("layer_norm", work.Hidden.Reshape(batch, positions, d));
+        if (Inspector is not null)
+        {
+            using var normed = _backend.Allocate(work.Rows, d); // [N·(P + T), D]
+            LayerNorm.Forward(work.Hidden, normed);
+            Inspector("layer_norm", normed.Reshape(batch, positions, d));
+        }
         return work;
     }
 
     /// <summary>Frees the weights on the device.</summary>
     public void Dispose()
     {
-        foreach (var table in _embedTokens) table.Dispose();
-        _embedPositions.Dispose();
-        _layerNorm.Dispose();
+        _embeddings.Dispose();
+        LayerNorm.Dispose();
         foreach (var layer in Layers) layer.Dispose();
     }
 }

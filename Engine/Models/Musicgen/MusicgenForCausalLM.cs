@@ -7,7 +7,8 @@ namespace MusicGen.Engine.Models.Musicgen;
 
 /// <summary>
 /// The decoder with its K language-model heads (modeling_musicgen.MusicgenForCausalLM). The heads are stacked
-/// into one [K·V, D] matrix at load, so one product gives every codebook's logits.
+/// into one [K·V, D] matrix at load, so one product gives every codebook's logits, the decoder's final layer norm
+/// as its prologue.
 /// </summary>
 public sealed class MusicgenForCausalLM : IDisposable
 {
@@ -50,13 +51,13 @@ public sealed class MusicgenForCausalLM : IDisposable
         int d = Config.HiddenSize, positions = work.Tokens;
         if (!lastOnly || positions == 1)
         {
-            _backend.Linear(work.Hidden, _lmHeads, null, logits);
+            Decoder.LayerNorm.ThenLinear(work.Hidden, _lmHeads, null, logits); // [N·(P + T), K·V]
             return;
         }
-        // The last position of each row, gathered into the Normed rows [N, D].
+        // The last position of each row, gathered into the Normed rows [N, D] (the norm is per row: normed in the product).
         var last = work.Normed.Slice(0, cache.Batch);
         _backend.CopyBlocks(work.Hidden, (long)(positions - 1) * d, (long)positions * d, last, 0, d, d, cache.Batch);
-        _backend.Linear(last, _lmHeads, null, logits);
+        Decoder.LayerNorm.ThenLinear(last, _lmHeads, null, logits); // [N, K·V]
     }
 
     /// <summary>Frees the weights on the device.</summary>

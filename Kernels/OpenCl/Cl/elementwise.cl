@@ -32,11 +32,12 @@ void scale_rows(__global const float* x, int xo, __global const float* scales, _
 
 // y[r, :] (+)= scale * table[ids[r], :]; dimension 0 runs along the row, dimension 1 over rows.
 __kernel __attribute__((reqd_work_group_size(ELEMENT_THREADS, 1, 1)))
-void gather(__global const float* table, int to, __global const int* ids, __global float* y, int yo, int d, float scale, int accumulate)
+void gather(__global const float* table, int to, __global const int* ids, __global float* y, int yo, int d, int each, float scale, int accumulate)
 {
     const int i = get_global_id(0), r = get_global_id(1);
     if (i >= d) return;
-    const float value = scale * table[to + ids[r] * d + i];
     __global float* target = y + yo + r * d + i;
-    *target = accumulate ? *target + value : value;
+    float sum = accumulate ? *target : 0.0f;
+    for (int s = 0; s < each; s++) sum += scale * table[to + ids[r * each + s] * d + i];
+    *target = sum;
 }

@@ -47,6 +47,7 @@ public abstract partial class BackendOpsTests
         ["AppendAndAttend"] = ("AppendAndAttend", c => c.Backend.AppendAndAttend(c.Input(1, 2, 8), c.Input(1, 3, 8), c.Input(1, 2, 8), c.Input(1, 4, 8),
             c.Input(1, 4, 8), c.Output(1, 2, 8), new AttentionOptions(2, 1f, 4, true, 2))),
         ["NearestCodes"] = ("NearestCodes", c => c.Backend.NearestCodes(c.Input(3, 4), c.Input(5, 3), c.Codes(3))),
+        ["SampleCodes"] = ("SampleCodes", c => c.Backend.SampleCodes(c.Input(3, 4), 4, new SamplingRule(true, 3f, false, 1f, 0, 1f), [0.5f, 0.5f, 0.5f], c.Codes(3))),
         ["LstmStep"] = ("LstmStep", c => c.Backend.LstmStep(c.Input(1, 2, 8), c.Input(8, 2), c.Output(1, 2), c.Output(1, 2, 3), 0)),
         ["CopyBlocks"] = ("CopyBlocks", c => c.Backend.CopyBlocks(c.Input(8), 0, 4, c.Output(8), 0, 4, 4, 3)),
         ["Transpose"] = ("Transpose", c => c.Backend.Transpose(c.Input(1, 2, 3), c.Output(1, 2, 3))),

@@ -80,6 +80,99 @@ public abstract partial class BackendOpsTests
     }
 
     [SkippableFact]
+    public void Gather_with_several_ids_a_row_sums_their_rows_in_order_as_single_gathers_would()
+    {
+        SkipUnlessAvailable();
+        const int tableRows = 7, d = 13, rows = 3, each = 4;
+        var a = RandomData.Uniform(5, tableRows * d);
+        using var table = Upload(a, tableRows, d);
+        var ids = Enumerable.Range(0, rows * each).Select(i => (i * 5 + 2) % tableRows).ToArray();
+        var start = RandomData.Uniform(6, rows * d);
+        using var sum = Upload(start, rows, d);
+        using var accumulated = Upload(start, rows, d);
+        // The definition: one single gather per id of the row, each added to the sum so far.
+        var expected = new float[rows * d];
+        var expectedAccumulated = (float[])start.Clone();
+        for (int r = 0; r < rows; r++)
+            for (int s = 0; s < each; s++)
+                for (int e = 0; e < d; e++)
+                {
+                    float value = -0.5f * a[ids[r * each + s] * d + e];
+                    expected[r * d + e] += value;
+                    expectedAccumulated[r * d + e] += value;
+                }
+
+        Backend.Gather(table, ids, sum, scale: -0.5f);
+        Backend.Gather(table, ids, accumulated, scale: -0.5f, accumulate: true);
+
+        RandomData.AssertClose(expected, sum.ToArray(), 1e-6, "Gather of several ids a row");
+        RandomData.AssertClose(expectedAccumulated, accumulated.ToArray(), 1e-6, "Gather of several ids a row, accumulated");
+    }
+
+    public static TheoryData<bool, bool, float, int, float> SamplingRules() => new()
+    {
+        { false, true, 1f, 0, 1f },     // greedy
+        { true, true, 1f, 0, 1f },      // greedy after guidance
+        { true, false, 1f, 0, 1f },     // the draw over every code
+        { true, false, 0.7f, 250, 1f }, // MusicGen's defaults: top-k 250 of more codes than that
+        { false, false, 1.3f, 5, 1f },  // top-k, ties with the k-th kept
+        { true, false, 1f, 0, 0.8f },   // top-p
+        { true, false, 0.5f, 20, 0.9f },
+    };
+
+    [SkippableTheory]
+    [MemberData(nameof(SamplingRules))]
+    public void SampleCodes_gives_the_codes_of_the_rules_definition_for_the_same_logits_and_uniforms(bool guided, bool greedy, float temperature,
+        int topK, float topP)
+    {
+        SkipUnlessAvailable();
+        var rule = new SamplingRule(guided, 3f, greedy, temperature, topK, topP);
+        foreach (int vocabulary in new[] { 37, 2048 })
+        {
+            const int rows = 8;
+            // Scores in steps of 1/4: many equal scores, so the rules for ties decide.
+            var logits = RandomData.Uniform(vocabulary, (guided ? 2 : 1) * rows * vocabulary, 4f).Select(x => MathF.Round(4 * x) / 4).ToArray();
+            var uniforms = Enumerable.Range(0, rows).Select(r => SamplingRule.Uniform((ulong)(r + 1) * 0x9E3779B97F4A7C15UL)).ToArray();
+            var expected = new int[rows];
+            var scores = new float[vocabulary];
+            var order = new long[vocabulary];
+            for (int r = 0; r < rows; r++)
+            {
+                rule.Guide(logits, rows, r, scores);
+                expected[r] = rule.Pick(scores, uniforms[r], order);
+            }
+            using var onDevice = Upload(logits, (guided ? 2 : 1) * rows, vocabulary);
+            var codes = new int[rows];
+            var again = new int[rows];
+
+            Backend.SampleCodes(onDevice, vocabulary, rule, greedy ? [] : uniforms, codes);
+            var before = Backend.Counters; // the scratch grown by the first call
+            Backend.SampleCodes(onDevice, vocabulary, rule, greedy ? [] : uniforms, again);
+
+            Assert.Equal(expected, codes);
+            Assert.Equal(expected, again);
+            Assert.True((Backend.Counters - before).Synchronizations <= 1, "only the codes' download waits");
+        }
+    }
+
+    [SkippableFact]
+    public void SampleCodes_marks_a_row_with_a_non_finite_logit()
+    {
+        SkipUnlessAvailable();
+        var logits = RandomData.Uniform(9, 2 * 3 * 5);
+        logits[2 * 5 + 1] = float.NaN;           // row 2, conditional
+        logits[(3 + 0) * 5 + 4] = float.PositiveInfinity; // row 0, unconditional
+        using var onDevice = Upload(logits, 6, 5);
+        var codes = new int[3];
+
+        Backend.SampleCodes(onDevice, 5, new SamplingRule(true, 3f, false, 1f, 2, 0.9f), [0.5f, 0.5f, 0.5f], codes);
+
+        Assert.Equal(-1, codes[0]);
+        Assert.InRange(codes[1], 0, 4);
+        Assert.Equal(-1, codes[2]);
+    }
+
+    [SkippableFact]
     public void Linear_matches_the_reference()
     {
         SkipUnlessAvailable();
