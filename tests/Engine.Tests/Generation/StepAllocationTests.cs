@@ -29,12 +29,21 @@ public class StepAllocationTests
         // A longer piece first, so that the work arrays, which grow with the positions attended over, are grown.
         using (var longer = run.Start(2 * Steps))
             for (int step = 0; step < 2 * Steps; step++) run.Step(longer);
-        using var cache = run.Start(Steps + 1);
+        // The counter is the process's: another thread (the test host's, a finalizer) may allocate during a window.
+        // A step's own allocation shows in every window, so the quietest of three decides.
+        long quietest = long.MaxValue;
+        for (int window = 0; window < 3 && quietest >= 64; window++)
+            quietest = Math.Min(quietest, BytesPerStep(run, Steps));
+        // A few bytes a step of slack; one tensor object a step is more.
+        Assert.True(quietest < 64, $"{quietest} bytes allocated per step");
+    }
+
+    private static long BytesPerStep(DecodingSteps run, int steps)
+    {
+        using var cache = run.Start(steps + 1);
         run.Step(cache);
         long before = GC.GetTotalAllocatedBytes(precise: true);
-        for (int step = 0; step < Steps; step++) run.Step(cache);
-        long perStep = (GC.GetTotalAllocatedBytes(precise: true) - before) / Steps;
-        // A few bytes a step of slack for the test host's own threads; one tensor object a step is more.
-        Assert.True(perStep < 64, $"{perStep} bytes allocated per step");
+        for (int step = 0; step < steps; step++) run.Step(cache);
+        return (GC.GetTotalAllocatedBytes(precise: true) - before) / steps;
     }
 }
