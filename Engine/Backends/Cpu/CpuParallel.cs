@@ -47,38 +47,43 @@ internal static class CpuParallel
         job.RethrowFailure();
     }
 
+    /// <summary>Called between claiming a part number and checking it against the loop's parts, on every thread; for tests.</summary>
+    internal static Action<int>? ClaimedForTests;
+
     /// <summary>A loop handed to the pool: parts are claimed one at a time by whichever thread is free.</summary>
     internal abstract class PoolJob
     {
-        private int _nextPart = int.MaxValue / 2;
+        // The loop's part count (high 32 bits) and the next part to claim (low 32 bits) in one word, so that one
+        // atomic increment both claims a part and reads the count it belongs to. A worker still holding this job from
+        // an earlier loop (the calling thread reuses it) may claim at any time: its number is checked against its own
+        // loop's count. Read apart, a worker held up between the claim and the check could take a spent number of one
+        // loop for a part of the next, run that part twice and leave the parts left below zero, the caller waiting
+        // for ever. A spent loop's word stays past its count until the next Reset.
+        private long _claims;
         private int _partsLeft;
         private ExceptionDispatchInfo? _failure;
 
-        protected int Parts { get; private set; }
         public bool Finished => Volatile.Read(ref _partsLeft) == 0;
 
         protected void Reset(int parts)
         {
-            // A worker still holding this job from its previous loop may increment the part counter at any
-            // time; it stays far above every part number (see Close) until everything else is set.
-            Parts = parts;
             _failure = null;
             Volatile.Write(ref _partsLeft, parts);
-            Volatile.Write(ref _nextPart, 0);
+            Volatile.Write(ref _claims, (long)parts << 32);
         }
-
-        /// <summary>Called once every part is done: no late claim can succeed until the next Reset.</summary>
-        public void Close() => Volatile.Write(ref _nextPart, int.MaxValue / 2);
 
         /// <summary>Runs parts until none are left to claim.</summary>
         public void Work()
         {
-            int part;
-            while ((part = Interlocked.Increment(ref _nextPart) - 1) < Parts)
+            while (true)
             {
+                long claim = Interlocked.Increment(ref _claims) - 1;
+                int part = (int)claim, parts = (int)(claim >> 32);
+                ClaimedForTests?.Invoke(part);
+                if (part >= parts) return;
                 try
                 {
-                    RunPart(part);
+                    RunPart(part, parts);
                 }
                 catch (Exception e)
                 {
@@ -88,7 +93,7 @@ internal static class CpuParallel
             }
         }
 
-        protected abstract void RunPart(int part);
+        protected abstract void RunPart(int part, int parts);
 
         public void RethrowFailure() => _failure?.Throw();
     }
@@ -111,9 +116,9 @@ internal static class CpuParallel
             Reset(parts);
         }
 
-        protected override void RunPart(int part)
+        protected override void RunPart(int part, int parts)
         {
-            int start = (int)((long)_count * part / Parts), end = (int)((long)_count * (part + 1) / Parts);
+            int start = (int)((long)_count * part / parts), end = (int)((long)_count * (part + 1) / parts);
             if (end > start) _body!(_state, start, end);
         }
 
@@ -163,7 +168,6 @@ internal static class CpuParallel
             job.Work();
             var spin = new SpinWait();
             while (!job.Finished) spin.SpinOnce(sleep1Threshold: -1);
-            job.Close();
             Volatile.Write(ref _job, null);
         }
 
