@@ -42,6 +42,34 @@ public static class DecoderBench
     }
 
     /// <summary>
+    /// Median step times of several prompt counts, their steps taken in turn (one step of each count, then the next
+    /// round): a host whose speed drifts during the run slows every count alike, so their ratios hold.
+    /// </summary>
+    public static double[] MedianStepMsInTurn(IBackend backend, MusicgenForConditionalGeneration model, int[] promptCounts, int steps)
+    {
+        var runs = promptCounts.Select(prompts => new DecodingSteps(backend, model, prompts)).ToArray();
+        var caches = new List<DecoderCache>();
+        try
+        {
+            foreach (var run in runs)
+            {
+                run.WarmUp();
+                caches.Add(run.Start(1 + steps));
+                run.Step(caches[^1]);
+            }
+            var times = runs.Select(_ => new double[steps]).ToArray();
+            for (int step = 0; step < steps; step++)
+                for (int i = 0; i < runs.Length; i++) times[i][step] = runs[i].Step(caches[i]);
+            return times.Select(t => t.Order().ElementAt(steps / 2)).ToArray();
+        }
+        finally
+        {
+            foreach (var cache in caches) cache.Dispose();
+            foreach (var run in runs) run.Dispose();
+        }
+    }
+
+    /// <summary>
     /// Weight bytes one step streams: per layer self-attention (4 D²), cross-attention queries and outputs (2 D²;
     /// its keys and values are computed once), the FFN (2 D F), and the stacked heads (K V × D), in that type.
     /// </summary>

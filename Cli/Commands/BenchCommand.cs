@@ -170,11 +170,11 @@ public static class BenchCommand
         }
     }
 
-    /// <summary>Median step times for each of <see cref="PromptCounts"/>; the model is dropped on return.</summary>
+    /// <summary>Median step times for each of <see cref="PromptCounts"/>, taken in turn; the model is dropped on return.</summary>
     private static double[] PromptCountTimes(IBackend backend, CheckpointFolder checkpoint, WeightType type, int steps)
     {
         using var model = Load(backend, checkpoint, type);
-        return PromptCounts.Select(prompts => DecoderBench.TimeSteps(backend, model, prompts, steps).MedianMs).ToArray();
+        return DecoderBench.MedianStepMsInTurn(backend, model, PromptCounts, steps);
     }
 
     /// <summary>A CPU backend with float products beside one that multiplies q8 and q4 with integer dot products; null otherwise.</summary>

@@ -39,22 +39,21 @@ public readonly record struct SamplingRule(bool Guided, float GuidanceScale, boo
         if (InverseTemperature != 1f) TensorPrimitives.Multiply(scores, InverseTemperature, scores);
         int v = scores.Length;
         int topK = TopK == 0 ? v : Math.Min(TopK, v);
-        if (topK < v || TopP < 1f)
-        {
-            for (int i = 0; i < v; i++) order[i] = OrderKey(scores[i], i);
-            order[..v].Sort();
-        }
         if (topK < v)
         {
-            float threshold = scores[(int)order[v - topK]];
+            for (int i = 0; i < v; i++) order[i] = OrderKey(scores[i], i);
+            float threshold = scores[(int)Select(order[..v], v - topK)];
             for (int i = 0; i < v; i++) if (scores[i] < threshold) scores[i] = float.NegativeInfinity;
         }
-        // The masked scores are the first of the order already: it stays their ascending order.
         if (TopP < 1f)
         {
-            float top = scores[(int)order[v - 1]], total = 0f, cumulative = 0f, limit = 1f - TopP;
-            for (int i = 0; i < v; i++) total += MathF.Exp(scores[(int)order[i]] - top);
-            for (int i = 0; i < v - 1; i++)
+            // Only the scores left, in ascending order: the masked ones, all below them, would add zeros to both sums.
+            int left = 0;
+            for (int i = 0; i < v; i++) if (scores[i] != float.NegativeInfinity) order[left++] = OrderKey(scores[i], i);
+            order[..left].Sort();
+            float top = scores[(int)order[left - 1]], total = 0f, cumulative = 0f, limit = 1f - TopP;
+            for (int i = 0; i < left; i++) total += MathF.Exp(scores[(int)order[i]] - top);
+            for (int i = 0; i < left - 1; i++)
             {
                 int at = (int)order[i];
                 cumulative += MathF.Exp(scores[at] - top) / total;
@@ -63,6 +62,42 @@ public readonly record struct SamplingRule(bool Guided, float GuidanceScale, boo
             }
         }
         return Draw(scores, uniform);
+    }
+
+    /// <summary>
+    /// The <paramref name="k"/>-th smallest (from 0) of distinct keys, found by partitioning (the keys are reordered):
+    /// top-k needs only the threshold, not the whole order.
+    /// </summary>
+    private static long Select(Span<long> keys, int k)
+    {
+        int low = 0, high = keys.Length - 1;
+        for (int round = 0; high > low; round++)
+        {
+            if (round == 64)
+            {
+                // Pivots this unlucky are not logits; a sort bounds the time.
+                keys[low..(high + 1)].Sort();
+                break;
+            }
+            long a = keys[low], b = keys[(low + high) >>> 1], c = keys[high];
+            long pivot = Math.Max(Math.Min(a, b), Math.Min(Math.Max(a, b), c));
+            int i = low, j = high;
+            while (i <= j)
+            {
+                while (keys[i] < pivot) i++;
+                while (keys[j] > pivot) j--;
+                if (i <= j)
+                {
+                    (keys[i], keys[j]) = (keys[j], keys[i]);
+                    i++;
+                    j--;
+                }
+            }
+            if (k <= j) high = j;
+            else if (k >= i) low = i;
+            else break;
+        }
+        return keys[k];
     }
 
     private static int Draw(ReadOnlySpan<float> scores, float uniform)

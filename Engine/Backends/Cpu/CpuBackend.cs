@@ -181,16 +181,29 @@ public sealed partial class CpuBackend : CheckedBackend
     /// <summary>Each row guided and picked by <see cref="SamplingRule"/>'s definition, on the host.</summary>
     protected override void SampleCodesCore(Tensor logits, int vocabulary, SamplingRule rule, ReadOnlySpan<float> uniforms, Span<int> codes)
     {
-        var scores = System.Buffers.ArrayPool<float>.Shared.Rent(vocabulary);
-        var order = System.Buffers.ArrayPool<long>.Shared.Rent(vocabulary);
-        var all = Span(logits);
-        for (int r = 0; r < codes.Length; r++)
-        {
-            rule.Guide(all, codes.Length, r, scores.AsSpan(0, vocabulary));
-            codes[r] = rule.Pick(scores.AsSpan(0, vocabulary), rule.Greedy ? 0f : uniforms[r], order);
-        }
-        System.Buffers.ArrayPool<long>.Shared.Return(order);
-        System.Buffers.ArrayPool<float>.Shared.Return(scores);
+        // The rows are independent: spread over the cores, through arrays the workers can hold.
+        int rows = codes.Length;
+        var picked = System.Buffers.ArrayPool<int>.Shared.Rent(rows);
+        var drawn = System.Buffers.ArrayPool<float>.Shared.Rent(rows);
+        uniforms.CopyTo(drawn);
+        var ls = Array(logits, out int lo);
+        CpuParallel.For(rows, 64L * vocabulary, (ls, lo, vocabulary, rule, rows, uniforms: drawn, codes: picked),
+            static (in s, start, end) =>
+            {
+                var scores = System.Buffers.ArrayPool<float>.Shared.Rent(s.vocabulary);
+                var order = System.Buffers.ArrayPool<long>.Shared.Rent(s.vocabulary);
+                var all = s.ls.AsSpan(s.lo, (s.rule.Guided ? 2 : 1) * s.rows * s.vocabulary);
+                for (int r = start; r < end; r++)
+                {
+                    s.rule.Guide(all, s.rows, r, scores.AsSpan(0, s.vocabulary));
+                    s.codes[r] = s.rule.Pick(scores.AsSpan(0, s.vocabulary), s.rule.Greedy ? 0f : s.uniforms[r], order);
+                }
+                System.Buffers.ArrayPool<long>.Shared.Return(order);
+                System.Buffers.ArrayPool<float>.Shared.Return(scores);
+            });
+        picked.AsSpan(0, rows).CopyTo(codes);
+        System.Buffers.ArrayPool<float>.Shared.Return(drawn);
+        System.Buffers.ArrayPool<int>.Shared.Return(picked);
     }
 
     /// <summary>The append's copies, then attention: the composition the GPU kernels are tested against.</summary>

@@ -1,3 +1,4 @@
+using MusicGen.Engine.Backends;
 using MusicGen.Engine.Generation;
 using MusicGen.Loaders;
 using MusicGen.Tests.Support;
@@ -68,6 +69,57 @@ public class TokenSamplerTests
             }
             Assert.Equal(allowed, seen.Order());
         }
+    }
+
+    [Fact]
+    public void Pick_by_selection_gives_the_code_of_the_definition_by_a_full_sort()
+    {
+        // Scores rounded to quarters tie often, and ties are where the order's index rule decides.
+        Properties.ForAll(Properties.Ints((10, 300), (0, 110), (0, 4), (0, 1000)), s =>
+        {
+            // top-k 0 (off), else from 1 to past the vocabulary.
+            var (vocabulary, topK, pStep, seed) = (s[0], s[1] == 0 ? 0 : 1 + s[1] * s[0] / 100, s[2], s[3]);
+            float topP = pStep == 4 ? 1f : 0.2f * (pStep + 1);
+            var rule = new SamplingRule(false, 1f, false, 0.7f, topK, topP);
+            var logits = RandomData.Uniform(seed, vocabulary, 3f).Select(x => MathF.Round(4 * x) / 4).ToArray();
+            float uniform = SamplingRule.Uniform((ulong)seed * 0x9E3779B97F4A7C15UL);
+            int picked = rule.Pick(logits.ToArray(), uniform, new long[vocabulary]);
+            Assert.Equal(PickByFullSort(rule, logits, uniform), picked);
+        }, cases: 400);
+    }
+
+    /// <summary>The rule as SamplingRule documents it, every score in one sorted order.</summary>
+    private static int PickByFullSort(SamplingRule rule, float[] logits, float uniform)
+    {
+        int v = logits.Length;
+        var scores = logits.Select(x => x * rule.InverseTemperature).ToArray();
+        var order = Enumerable.Range(0, v).OrderBy(i => scores[i]).ThenBy(i => i).ToArray();
+        int topK = rule.TopK == 0 ? v : Math.Min(rule.TopK, v);
+        float threshold = scores[order[v - topK]];
+        for (int i = 0; i < v; i++) if (scores[i] < threshold) scores[i] = float.NegativeInfinity;
+        if (rule.TopP < 1f)
+        {
+            float top = scores[order[v - 1]], total = 0f, cumulative = 0f;
+            foreach (int i in order) total += MathF.Exp(scores[i] - top);
+            for (int n = 0; n < v - 1; n++)
+            {
+                cumulative += MathF.Exp(scores[order[n]] - top) / total;
+                if (cumulative > 1f - rule.TopP) break;
+                scores[order[n]] = float.NegativeInfinity;
+            }
+        }
+        float max = scores.Max(), sum = 0f, running = 0f;
+        foreach (float x in scores) sum += MathF.Exp(x - max);
+        float target = uniform * sum;
+        int last = 0;
+        for (int i = 0; i < v; i++)
+        {
+            if (scores[i] == float.NegativeInfinity) continue;
+            running += MathF.Exp(scores[i] - max);
+            last = i;
+            if (running > target) return i;
+        }
+        return last;
     }
 
     [Fact]
