@@ -156,6 +156,22 @@ public abstract partial class BackendOpsTests
     }
 
     [SkippableFact]
+    public void SampleCodes_goes_past_a_running_sum_that_only_equals_its_bound()
+    {
+        SkipUnlessAvailable();
+        // Four equal scores: each adds exactly 1 (a quarter of the total), so the sums meet their bounds exactly.
+        using var onDevice = Upload(new float[4], 1, 4);
+        var code = new int[1];
+        // The draw: uniform 0.25 puts the target at 1, which the first code's sum equals but does not exceed.
+        Backend.SampleCodes(onDevice, 4, new SamplingRule(false, 1f, false, 1f, 0, 1f), [0.25f], code);
+        Assert.Equal(1, code[0]);
+        // top-p 0.5: the first two codes' probabilities sum to exactly 1 − p, so both go; of the two left, the
+        // target (half of their total) falls in the first.
+        Backend.SampleCodes(onDevice, 4, new SamplingRule(false, 1f, false, 1f, 0, 0.5f), [0.25f], code);
+        Assert.Equal(2, code[0]);
+    }
+
+    [SkippableFact]
     public void SampleCodes_marks_a_row_with_a_non_finite_logit()
     {
         SkipUnlessAvailable();
