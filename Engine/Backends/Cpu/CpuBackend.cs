@@ -342,7 +342,7 @@ public sealed partial class CpuBackend : CheckedBackend
                 CpuActivations.Elu(input, output);
                 break;
             case ActivationKind.Gelu:
-                CpuActivations.Map<GeluActivation>(input, output);
+                CpuActivations.Gelu(input, output);
                 break;
             case ActivationKind.GeluTanh:
                 CpuActivations.Map<GeluTanhActivation>(input, output);
