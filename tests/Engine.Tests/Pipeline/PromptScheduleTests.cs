@@ -1,5 +1,6 @@
 using MusicGen.Engine;
 using MusicGen.Engine.Backends.Cpu;
+using MusicGen.Engine.Codec;
 using MusicGen.Tests.Support;
 using MusicGen.Verification;
 
@@ -97,6 +98,35 @@ public sealed class PromptScheduleTests : IDisposable
         Assert.True(sink.Changed);
         Assert.Equal(_pipeline.Generate(Request(new PromptChange(2.4, next))).Codes.Values, codes.Values);
         Assert.NotEqual(_pipeline.Generate(Request()).Codes.Values, codes.Values);
+    }
+
+    [Fact]
+    public void A_piece_without_end_takes_its_schedule_as_a_long_piece_does()
+    {
+        // Its windows are a long piece's (0, 1.2, 2.4, 3.6 s …), so up to the 5 s piece's end the codes are the same,
+        // the change at 2 s taken from the window at 2.4 s. The stream is stopped once it has passed 5 s.
+        const string next = "a heavy metal riff with loud drums";
+        var expected = _pipeline.Generate(Request(new PromptChange(2.0, next))).Codes;
+        using var stop = new CancellationTokenSource();
+        var sink = new CollectingSink(expected.Frames, stop);
+        var endless = Request(new PromptChange(2.0, next)) with { Duration = null, Forever = true };
+        Assert.Throws<OperationCanceledException>(() => _pipeline.Generate(_pipeline.Prepare(endless), sink, cancellation: stop.Token));
+        Assert.Equal(expected.Values, CodesBatch.Concatenate(sink.Pieces).FrameRange(0, expected.Frames).Values);
+    }
+
+    /// <summary>Keeps the codes as they come; cancels once <paramref name="frames"/> of them have come.</summary>
+    private sealed class CollectingSink(int frames, CancellationTokenSource stop) : GenerationSink
+    {
+        public List<CodesBatch> Pieces { get; } = [];
+
+        public override void OnCodes(CodesBatch codes, int first)
+        {
+            Assert.Equal(Pieces.Sum(p => p.Frames), first);
+            Pieces.Add(codes);
+            if (first + codes.Frames >= frames) stop.Cancel();
+        }
+
+        public override void OnAudio(Engine.Audio.AudioBatch chunk) { }
     }
 
     [Fact]
