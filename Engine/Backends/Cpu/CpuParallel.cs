@@ -47,8 +47,11 @@ internal static class CpuParallel
         job.RethrowFailure();
     }
 
-    /// <summary>Called between claiming a part number and checking it against the loop's parts, on every thread; for tests.</summary>
-    internal static Action<int>? ClaimedForTests;
+    /// <summary>
+    /// Called with the job (its type names the loop's state type) and the part number between claiming the number and
+    /// checking it against the loop's parts, on every thread; for tests.
+    /// </summary>
+    internal static Action<object, int>? ClaimedForTests;
 
     /// <summary>A loop handed to the pool: parts are claimed one at a time by whichever thread is free.</summary>
     internal abstract class PoolJob
@@ -79,7 +82,7 @@ internal static class CpuParallel
             {
                 long claim = Interlocked.Increment(ref _claims) - 1;
                 int part = (int)claim, parts = (int)(claim >> 32);
-                ClaimedForTests?.Invoke(part);
+                ClaimedForTests?.Invoke(this, part);
                 if (part >= parts) return;
                 try
                 {

@@ -6,7 +6,7 @@ namespace MusicGen.Tests.Backends;
 /// <summary>
 /// The worker pool under the interleaving a loaded machine makes: a worker preempted between claiming a part number
 /// and running it. The claim hook holds the worker there, so the test does not depend on the scheduler. It runs in
-/// the collection that runs alone, since the hook sees every loop in the process.
+/// the collection that runs alone: the pool takes one caller's loop at a time, and another caller's would run inline.
 /// </summary>
 [Collection("Console")]
 public class CpuParallelTests
@@ -23,9 +23,11 @@ public class CpuParallelTests
         using var heldAfterClaim = new ManualResetEventSlim();
         var probe = new Probe(new(), new(), new(), new int[8]);
         int held = 0;
-        CpuParallel.ClaimedForTests = part =>
+        CpuParallel.ClaimedForTests = (job, part) =>
         {
-            // The worker's first number past the first loop's two parts, held until the next loop has begun.
+            // The worker's first number past the first loop's two parts, held until the next loop has begun; the
+            // loops of anything else in the process go by.
+            if (job.GetType().GenericTypeArguments is not [var state] || state != typeof(Probe)) return;
             if (Thread.CurrentThread.Name?.StartsWith("musicgen-cpu") != true || part < 2 || Interlocked.Exchange(ref held, 1) == 1) return;
             heldAfterClaim.Set();
             probe.NextLoopStarted.Wait(Patience);
