@@ -10,6 +10,12 @@ internal interface IVectorActivation
     static abstract Vector<float> Apply(Vector<float> x);
 }
 
+/// <summary>An activation with a 16-lane body beside its <see cref="Vector{T}"/> one (256 bits where AVX-512 is there too).</summary>
+internal interface IWideActivation : IVectorActivation
+{
+    static abstract Vector512<float> Apply(Vector512<float> x);
+}
+
 /// <summary>
 /// The activations in SIMD float arithmetic. A decoding step of musicgen-small evaluates 200 000 GELUs and the
 /// codec tens of millions of ELUs, too many for scalar double-precision library calls; the approximations
@@ -33,8 +39,8 @@ internal static class CpuActivations
         tail[..(n - i)].CopyTo(output[i..]);
     }
 
-    /// <summary>ELU with alpha 1, 16 lanes at a time where AVX-512 is there; output may be input.</summary>
-    public static void Elu(ReadOnlySpan<float> input, Span<float> output)
+    /// <summary>output = f(input), 16 lanes at a time where AVX-512 is there, the rest through <see cref="Map{T}"/>; output may be input.</summary>
+    public static void MapWide<T>(ReadOnlySpan<float> input, Span<float> output) where T : IWideActivation
     {
         int n = input.Length, i = 0;
         if (Vector512.IsHardwareAccelerated)
@@ -42,38 +48,9 @@ internal static class CpuActivations
             ref float source = ref MemoryMarshal.GetReference(input);
             ref float target = ref MemoryMarshal.GetReference(output);
             for (; i <= n - Vector512<float>.Count; i += Vector512<float>.Count)
-            {
-                var x = Vector512.LoadUnsafe(ref source, (nuint)i);
-                Vector512.ConditionalSelect(Vector512.GreaterThan(x, Vector512<float>.Zero), x,
-                    ExpOfNonPositive(Vector512.Min(x, Vector512<float>.Zero)) - Vector512<float>.One).StoreUnsafe(ref target, (nuint)i);
-            }
+                T.Apply(Vector512.LoadUnsafe(ref source, (nuint)i)).StoreUnsafe(ref target, (nuint)i);
         }
-        Map<EluActivation>(input[i..], output[i..]);
-    }
-
-    /// <summary>GELU (<see cref="GeluActivation"/>), 16 lanes at a time where AVX-512 is there; output may be input.</summary>
-    public static void Gelu(ReadOnlySpan<float> input, Span<float> output)
-    {
-        int n = input.Length, i = 0;
-        if (Vector512.IsHardwareAccelerated)
-        {
-            ref float source = ref MemoryMarshal.GetReference(input);
-            ref float target = ref MemoryMarshal.GetReference(output);
-            for (; i <= n - Vector512<float>.Count; i += Vector512<float>.Count)
-            {
-                var x = Vector512.LoadUnsafe(ref source, (nuint)i);
-                var z = Vector512.Abs(x) * Vector512.Create(GeluActivation.InverseSqrt2);
-                var t = Vector512<float>.One / Vector512.FusedMultiplyAdd(Vector512.Create(GeluActivation.P), z, Vector512<float>.One);
-                var poly = Vector512.FusedMultiplyAdd(Vector512.Create(GeluActivation.A5), t, Vector512.Create(GeluActivation.A4));
-                poly = Vector512.FusedMultiplyAdd(poly, t, Vector512.Create(GeluActivation.A3));
-                poly = Vector512.FusedMultiplyAdd(poly, t, Vector512.Create(GeluActivation.A2));
-                poly = Vector512.FusedMultiplyAdd(poly, t, Vector512.Create(GeluActivation.A1)) * t;
-                var halfQ = poly * ExpOfNonPositive(-(z * z)) * Vector512.Create(0.5f);
-                var cdf = Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(x, Vector512<float>.Zero), Vector512<float>.One - halfQ, halfQ);
-                (x * cdf).StoreUnsafe(ref target, (nuint)i);
-            }
-        }
-        Map<GeluActivation>(input[i..], output[i..]);
+        Map<T>(input[i..], output[i..]);
     }
 
     // eˣ for x ≤ 0 (Cephes' expf): x = n·ln 2 + r with |r| ≤ ½ ln 2 (ln 2 in two parts), a degree-6 polynomial for
@@ -117,11 +94,15 @@ internal static class CpuActivations
 }
 
 /// <summary>ELU with alpha 1: x for x &gt; 0, else eˣ − 1.</summary>
-internal readonly struct EluActivation : IVectorActivation
+internal readonly struct EluActivation : IWideActivation
 {
     public static Vector<float> Apply(Vector<float> x) =>
         Vector.ConditionalSelect(Vector.GreaterThan(x, Vector<float>.Zero), x,
             CpuActivations.ExpOfNonPositive(Vector.Min(x, Vector<float>.Zero)) - Vector<float>.One);
+
+    public static Vector512<float> Apply(Vector512<float> x) =>
+        Vector512.ConditionalSelect(Vector512.GreaterThan(x, Vector512<float>.Zero), x,
+            CpuActivations.ExpOfNonPositive(Vector512.Min(x, Vector512<float>.Zero)) - Vector512<float>.One);
 }
 
 /// <summary>
@@ -129,10 +110,10 @@ internal readonly struct EluActivation : IVectorActivation
 /// q = poly(t) · e^(−z²) = 1 − erf(z) for z = |x|/√2, Φ(x) is 1 − q/2 above zero and q/2 below, which keeps the
 /// far negative tail accurate instead of cancelling 1 − 1.
 /// </summary>
-internal readonly struct GeluActivation : IVectorActivation
+internal readonly struct GeluActivation : IWideActivation
 {
-    public const float InverseSqrt2 = 0.70710678f, P = 0.3275911f;
-    public const float A1 = 0.254829592f, A2 = -0.284496736f, A3 = 1.421413741f, A4 = -1.453152027f, A5 = 1.061405429f;
+    private const float InverseSqrt2 = 0.70710678f, P = 0.3275911f;
+    private const float A1 = 0.254829592f, A2 = -0.284496736f, A3 = 1.421413741f, A4 = -1.453152027f, A5 = 1.061405429f;
 
     public static Vector<float> Apply(Vector<float> x)
     {
@@ -144,6 +125,18 @@ internal readonly struct GeluActivation : IVectorActivation
         poly = Vector.FusedMultiplyAdd(poly, t, new Vector<float>(A1)) * t;
         var halfQ = poly * CpuActivations.ExpOfNonPositive(-(z * z)) * new Vector<float>(0.5f);
         return x * Vector.ConditionalSelect(Vector.GreaterThanOrEqual(x, Vector<float>.Zero), Vector<float>.One - halfQ, halfQ);
+    }
+
+    public static Vector512<float> Apply(Vector512<float> x)
+    {
+        var z = Vector512.Abs(x) * Vector512.Create(InverseSqrt2);
+        var t = Vector512<float>.One / Vector512.FusedMultiplyAdd(Vector512.Create(P), z, Vector512<float>.One);
+        var poly = Vector512.FusedMultiplyAdd(Vector512.Create(A5), t, Vector512.Create(A4));
+        poly = Vector512.FusedMultiplyAdd(poly, t, Vector512.Create(A3));
+        poly = Vector512.FusedMultiplyAdd(poly, t, Vector512.Create(A2));
+        poly = Vector512.FusedMultiplyAdd(poly, t, Vector512.Create(A1)) * t;
+        var halfQ = poly * CpuActivations.ExpOfNonPositive(-(z * z)) * Vector512.Create(0.5f);
+        return x * Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(x, Vector512<float>.Zero), Vector512<float>.One - halfQ, halfQ);
     }
 }
 

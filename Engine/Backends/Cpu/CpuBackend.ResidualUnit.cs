@@ -52,7 +52,7 @@ public sealed partial class CpuBackend
         }
         // One pass over all rows (the steps between a short last tile's rows are never read): rows of count +
         // reach steps would each end in a partial vector.
-        CpuActivations.Elu(input.AsSpan(0, s.Channels * stride), input.AsSpan(0, s.Channels * stride));
+        CpuActivations.MapWide<EluActivation>(input.AsSpan(0, s.Channels * stride), input.AsSpan(0, s.Channels * stride));
 
         for (int p0 = 0; p0 < count; p0 += width)
         {
@@ -62,7 +62,7 @@ public sealed partial class CpuBackend
             for (int r = 0; r < s.Narrow; r++)
                 TensorPrimitives.Add(product.AsSpan(r * width, columns), s.NarrowBias[s.NarrowBiasOffset + r], narrow.AsSpan(r * ResidualTile + p0, columns));
         }
-        CpuActivations.Elu(narrow.AsSpan(0, s.Narrow * ResidualTile), narrow.AsSpan(0, s.Narrow * ResidualTile));
+        CpuActivations.MapWide<EluActivation>(narrow.AsSpan(0, s.Narrow * ResidualTile), narrow.AsSpan(0, s.Narrow * ResidualTile));
 
         int yb = s.YOffset + b * s.Channels * s.Length + t0;
         for (int p0 = 0; p0 < count; p0 += width)

@@ -339,10 +339,10 @@ public sealed partial class CpuBackend : CheckedBackend
                 TensorPrimitives.Max(input, 0f, output);
                 break;
             case ActivationKind.Elu:
-                CpuActivations.Elu(input, output);
+                CpuActivations.MapWide<EluActivation>(input, output);
                 break;
             case ActivationKind.Gelu:
-                CpuActivations.Gelu(input, output);
+                CpuActivations.MapWide<GeluActivation>(input, output);
                 break;
             case ActivationKind.GeluTanh:
                 CpuActivations.Map<GeluTanhActivation>(input, output);

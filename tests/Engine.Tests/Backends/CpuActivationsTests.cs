@@ -14,7 +14,7 @@ public class CpuActivationsTests
         var x = Enumerable.Range(0, 2401).Select(i => -12f + i / 100f).ToArray();
         var wide = new float[x.Length];
         var narrow = new float[x.Length];
-        CpuActivations.Gelu(x, wide);
+        CpuActivations.MapWide<GeluActivation>(x, wide);
         CpuActivations.Map<GeluActivation>(x, narrow);
         for (int i = 0; i < x.Length; i++)
         {
