@@ -62,7 +62,7 @@ public static class PieceBench
     {
         var start = new ProcessStartInfo(Environment.ProcessPath ?? "dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         // Run as `dotnet musicgen.dll`, the child needs the assembly; as the musicgen executable, only its arguments.
-        if (Path.GetFileNameWithoutExtension(start.FileName) == "dotnet") start.ArgumentList.Add(typeof(PieceBench).Assembly.Location);
+        if (Path.GetFileNameWithoutExtension(start.FileName) == "dotnet") start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "musicgen.dll"));
         foreach (string arg in new[] { "generate", Prompt, "--model", folder, "--device", device, "--weights", type.Name(),
             "--duration", seconds.ToString(System.Globalization.CultureInfo.InvariantCulture), "--seed", "1", "--out", "-" })
             start.ArgumentList.Add(arg);

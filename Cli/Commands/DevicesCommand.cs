@@ -24,7 +24,7 @@ public static class DevicesCommand
         ListOpenCl();
         ListIlgpu(IlgpuDeviceKind.OpenCl, "ilgpu-cl", "no device with OpenCL 2.0's generic address space (AMD ROCm, Intel compute runtime)");
         ListIlgpu(IlgpuDeviceKind.Cpu, "ilgpu-cpu", "unavailable");
-        Console.WriteLine("auto         picks cuda:0, else the first OpenCL GPU, else cpu");
+        Console.WriteLine("auto         picks the first OpenCL GPU, else cuda:0, else cpu");
         return 0;
     }
 

@@ -18,8 +18,8 @@ namespace MusicGen.Kernels.Ilgpu;
 public static class IlgpuDevices
 {
     /// <summary>
-    /// The emulated device of <c>ilgpu-cpu</c>: warps of 4 threads, 16-thread groups (so warp and group reductions
-    /// are both exercised while the emulator's threads per group stay few), one multiprocessor per core.
+    /// The emulated device of <c>ilgpu-cpu</c>: warps of 2 threads, 4-thread groups (so warp and group reductions
+    /// are both exercised while the emulator's threads per group stay few), one multiprocessor.
     /// </summary>
     private static readonly CPUDevice Emulator = new(numThreadsPerWarp: 2, numWarpsPerMultiprocessor: 2, numMultiprocessors: 1);
 

@@ -12,9 +12,10 @@ internal static class KernelSizes
 
     /// <summary>
     /// Skinny products (M ≤ RowsMaxM): each weight row is read by RowsLanes items (one NVIDIA warp, four float4
-    /// loads of 128 bytes per step) of a work group that serves RowsPerGroup rows.
+    /// loads of 128 bytes per step) of a work group that serves RowsPerGroup rows. RowsMaxM is 16 so that eight
+    /// prompts with guidance stay a decoding step's product: above it the tiled kernel, built for prompts, takes over.
     /// </summary>
-    public const int RowsLanes = 32, RowsPerGroup = 8, RowsMaxM = 8;
+    public const int RowsLanes = 32, RowsPerGroup = 8, RowsMaxM = 16;
 
     /// <summary>Row reductions (norms, softmax): one work group per row.</summary>
     public const int ReduceThreads = 256;

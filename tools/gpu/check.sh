@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Checks a real GPU with the bundle tools/gpu/bundle.sh built, on a bare Linux x86-64 machine (the NVIDIA driver,
-# no .NET, no network): lists the devices, verifies the bundled golden cases on the device (and on NVIDIA's OpenCL
-# when its ICD is installed), benches musicgen-small- and -medium-sized models at f32, q8 and q4 (ms per step,
+# no .NET, no network): lists the devices, runs the op-contract tests and verifies the bundled golden cases on the
+# device (and on NVIDIA's OpenCL when its ICD is installed), benches musicgen-small- and -medium-sized models at f32, q8 and q4 (ms per step,
 # launches and synchronizations per step, device memory, the codec), and ends with one summary table.
 # Usage: check.sh BUNDLE_DIR [DEVICE]   (DEVICE: cuda by default; ilgpu-cpu or cpu to try the script anywhere)
 # Env: CHECK_STEPS (decoding steps to time per row, default 10), CHECK_WORK (scratch folder, default a temporary one).
@@ -56,6 +56,16 @@ fi
 step "devices" 120 "$exe" devices
 opencl_gpu=$(grep -E "^opencl:[0-9]+ .*\(GPU\)" "$work/last.log" | head -1 | awk '{print $1}')
 
+optests_on() { # optests_on LABEL CLASS…: the op-contract and consistency tests of those classes, with the counts in the summary
+    local label=$1
+    shift
+    step "op tests on $label" 300 "$bundle/optests/optests" "$@"
+    note "  op tests on $label" "$(grep -E "^optests: [0-9]+ passed" "$work/last.log" | tail -1 | cut -d'(' -f1)"
+}
+# ILGPU's kernels on the device (cuda; the CPU emulator otherwise), and the OpenCL C kernels on the OpenCL GPU.
+ilgpu_kind=cpu; [ "$device" = cuda ] && ilgpu_kind=cuda
+MUSICGEN_ILGPU_DEVICE=$ilgpu_kind optests_on "ilgpu $ilgpu_kind" IlgpuBackendOpsTests IlgpuConsistencyTests
+[ -n "$opencl_gpu" ] && MUSICGEN_REQUIRE_OPENCL=1 optests_on "$opencl_gpu" OpenClBackendOpsTests OpenClConsistencyTests
 verify_on "$device"
 [ -n "$opencl_gpu" ] && verify_on "$opencl_gpu"
 for size in small medium; do

@@ -85,8 +85,8 @@ inline float lanes_sum(__local float* partial, float value, int slot, int lane)
 // of registers). A work group serves ROWS_PER_GROUP weight rows; the lanes' partial sums meet in local memory
 // at the end.
 // With a norm (hasNorm, LayerNormLinear) each row of x is normalized as layer_norm normalizes it while it is read:
-// the group computes its rows' statistics first, slot i's lanes those of row i (ROWS_PER_GROUP >= ROWS_MAX_M),
-// every group for itself, which costs less than a launch of its own.
+// the group computes its rows' statistics first, slot i's lanes those of rows i, i + ROWS_PER_GROUP, …, every
+// group for itself, which costs less than a launch of its own.
 __kernel __attribute__((reqd_work_group_size(ROWS_LANES * ROWS_PER_GROUP, 1, 1)))
 void linear_rows(__global const float* x, int xo, int xStride,
                  __global const float* normWeight, int nwo, int hasNorm, __global const float* normBias, int nbo, int hasNormBias, float eps,
@@ -101,14 +101,19 @@ void linear_rows(__global const float* x, int xo, int xStride,
     __global const float* rows = x + xo;
     if (hasNorm)
     {
-        __global const float* row = rows + slot * xStride;
-        float sum = 0.0f;
-        if (slot < m) for (int kk = lane; kk < k; kk += ROWS_LANES) sum += row[kk];
-        const float mean = lanes_sum(partial, sum, slot, lane) / k;
-        float squares = 0.0f;
-        if (slot < m) for (int kk = lane; kk < k; kk += ROWS_LANES) squares += (row[kk] - mean) * (row[kk] - mean);
-        const float inverse = 1.0f / sqrt(lanes_sum(partial, squares, slot, lane) / k + eps);
-        if (lane == 0 && slot < ROWS_MAX_M) { means[slot] = mean; inverses[slot] = inverse; }
+        // first < m is the same for every item of the group, so each lanes_sum (two barriers) is reached by all.
+        for (int first = 0; first < m; first += ROWS_PER_GROUP)
+        {
+            const int r = first + slot;
+            __global const float* row = rows + r * xStride;
+            float sum = 0.0f;
+            if (r < m) for (int kk = lane; kk < k; kk += ROWS_LANES) sum += row[kk];
+            const float mean = lanes_sum(partial, sum, slot, lane) / k;
+            float squares = 0.0f;
+            if (r < m) for (int kk = lane; kk < k; kk += ROWS_LANES) squares += (row[kk] - mean) * (row[kk] - mean);
+            const float inverse = 1.0f / sqrt(lanes_sum(partial, squares, slot, lane) / k + eps);
+            if (lane == 0 && r < m) { means[r] = mean; inverses[r] = inverse; }
+        }
         barrier(CLK_LOCAL_MEM_FENCE);
     }
     float acc[ROWS_MAX_M];

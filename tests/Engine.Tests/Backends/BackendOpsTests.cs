@@ -45,6 +45,28 @@ public abstract partial class BackendOpsTests
         Assert.Equal(0, download.Launches);
     }
 
+    /// <summary>
+    /// A decoding step of eight prompts with guidance is 16 rows: a device backend's LayerNormLinear takes them in its
+    /// skinny product, which normalizes as it reads (one launch); a prompt's rows go to the tiled product after a
+    /// norm launch of its own (two).
+    /// </summary>
+    [SkippableFact]
+    public void LayerNormLinear_of_a_decoding_steps_16_rows_is_one_launch()
+    {
+        SkipUnlessAvailable();
+        const int k = 64, n = 24;
+        foreach (var (m, launches) in new[] { (16, 1), (17, 2) })
+        {
+            using var x = Upload(RandomData.Uniform(1, m * k), m, k);
+            using var gain = Upload(RandomData.Uniform(2, k), k);
+            using var w = Upload(RandomData.Uniform(3, n * k), n, k);
+            using var y = Backend.Allocate(m, n);
+            var before = Backend.Counters;
+            Backend.LayerNormLinear(x, gain, null, 1e-5f, w, null, y);
+            Assert.Equal(Backend.Capabilities.OnHost ? 0 : launches, (Backend.Counters - before).Launches);
+        }
+    }
+
     [SkippableFact]
     public void Host_arguments_are_queued_without_waiting_and_read_as_they_were_when_passed()
     {
@@ -208,12 +230,12 @@ public abstract partial class BackendOpsTests
     }
 
     /// <summary>
-    /// Rows of x (or LSTM batch rows) that reach every backend's skinny product of a decoding step (at most 8: OpenCL's
-    /// limit, the CPU's and ILGPU's are 16), or its tiled product (above 16).
+    /// Rows of x (or LSTM batch rows) that reach every backend's skinny product of a decoding step (at most 16, each
+    /// backend's limit), or its tiled product (above 16).
     /// </summary>
     public enum ProductPath { Skinny, Tiled }
 
-    protected static (int Low, int High) RowsFor(ProductPath path) => path == ProductPath.Skinny ? (1, 8) : (17, 40);
+    protected static (int Low, int High) RowsFor(ProductPath path) => path == ProductPath.Skinny ? (1, 16) : (17, 40);
 
     public static TheoryData<WeightType, ProductPath> PackedProducts()
     {
@@ -326,7 +348,7 @@ public abstract partial class BackendOpsTests
         SkipUnlessAvailable();
         const int n = 36;
         var epilogues = new[] { LinearEpilogue.Store, LinearEpilogue.Planes(12), LinearEpilogue.Then(ActivationKind.Gelu) };
-        foreach (int m in new[] { 1, 2, 8, 40 })
+        foreach (int m in new[] { 1, 2, 8, 13, 16, 40 })
             foreach (var (type, k) in new[] { (WeightType.F32, 70), (WeightType.Q8, 64), (WeightType.F16, 1030) })
                 foreach (bool normBias in new[] { false, true })
                     foreach (var epilogue in epilogues)
