@@ -12,6 +12,9 @@ internal struct FourWeights
 /// <summary>
 /// A linear layer's weight matrix w[N, K] as the product kernels read it: stored as uploaded (float32 or the packed
 /// byte layouts of PackedMatrix) and decoded to float32 one value, or four, at a time as the kernel streams it.
+/// The implementations hold K as a long so that they have no padding: inside a kernel argument
+/// (<see cref="LinearOperands{TWeights}"/>) ILGPU lays a struct out by an interned type that can lack the trailing
+/// padding .NET gives it, and the GPU then read every field after it 4 bytes early (IlgpuPtxTests).
 /// </summary>
 internal interface IWeightMatrix
 {
@@ -22,10 +25,10 @@ internal interface IWeightMatrix
     FourWeights Load4(int row, int column);
 }
 
-internal readonly struct Float32Weights(ArrayView<float> values, int columns) : IWeightMatrix
+internal readonly struct Float32Weights(ArrayView<float> values, long columns) : IWeightMatrix
 {
     private readonly ArrayView<float> _values = values;
-    private readonly int _columns = columns;
+    private readonly long _columns = columns;
 
     public float Load(int row, int column) => _values[(long)row * _columns + column];
 
@@ -36,10 +39,10 @@ internal readonly struct Float32Weights(ArrayView<float> values, int columns) : 
     }
 }
 
-internal readonly struct Float16Weights(ArrayView<Half> values, int columns) : IWeightMatrix
+internal readonly struct Float16Weights(ArrayView<Half> values, long columns) : IWeightMatrix
 {
     private readonly ArrayView<Half> _values = values;
-    private readonly int _columns = columns;
+    private readonly long _columns = columns;
 
     public float Load(int row, int column) => (float)_values[(long)row * _columns + column];
 
@@ -51,10 +54,10 @@ internal readonly struct Float16Weights(ArrayView<Half> values, int columns) : I
 }
 
 /// <summary>bfloat16: the high half of a float32's bits.</summary>
-internal readonly struct BFloat16Weights(ArrayView<ushort> values, int columns) : IWeightMatrix
+internal readonly struct BFloat16Weights(ArrayView<ushort> values, long columns) : IWeightMatrix
 {
     private readonly ArrayView<ushort> _values = values;
-    private readonly int _columns = columns;
+    private readonly long _columns = columns;
 
     public float Load(int row, int column) => Widen(_values[(long)row * _columns + column]);
 
@@ -71,11 +74,11 @@ internal readonly struct BFloat16Weights(ArrayView<ushort> values, int columns) 
 /// q8: signed bytes, four to a 32-bit word (little-endian, the first weight in the low byte), and one float32 scale
 /// per block of 32 weights of a row; K is a multiple of 32, so block b of row r is scale r·K/32 + b.
 /// </summary>
-internal readonly struct Q8Weights(ArrayView<int> words, ArrayView<float> scales, int columns) : IWeightMatrix
+internal readonly struct Q8Weights(ArrayView<int> words, ArrayView<float> scales, long columns) : IWeightMatrix
 {
     private readonly ArrayView<int> _words = words;
     private readonly ArrayView<float> _scales = scales;
-    private readonly int _columns = columns;
+    private readonly long _columns = columns;
 
     public float Load(int row, int column)
     {
@@ -97,11 +100,11 @@ internal readonly struct Q8Weights(ArrayView<int> words, ArrayView<float> scales
 /// q4: 16 bytes per block of 32 weights, byte i holding weight i in its low nibble and weight i + 16 in its high
 /// one, each as q + 8; read as 32-bit words (little-endian), with one float32 scale per block as for q8.
 /// </summary>
-internal readonly struct Q4Weights(ArrayView<int> words, ArrayView<float> scales, int columns) : IWeightMatrix
+internal readonly struct Q4Weights(ArrayView<int> words, ArrayView<float> scales, long columns) : IWeightMatrix
 {
     private readonly ArrayView<int> _words = words;
     private readonly ArrayView<float> _scales = scales;
-    private readonly int _columns = columns;
+    private readonly long _columns = columns;
 
     public float Load(int row, int column)
     {

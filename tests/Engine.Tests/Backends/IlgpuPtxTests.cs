@@ -1,5 +1,12 @@
+using System.Globalization;
 using System.Reflection;
+using System.Reflection.Emit;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Text.RegularExpressions;
 using ILGPU;
+using ILGPU.Backends;
+using ILGPU.Backends.IL;
 using ILGPU.Backends.EntryPoints;
 using ILGPU.Backends.PTX;
 using ILGPU.Runtime;
@@ -26,17 +33,136 @@ public sealed class IlgpuPtxTests
     public void The_kernel_compiles_to_ptx_for_sm_90(string kernel)
     {
         var method = KernelMethods().Single(m => Describe(m) == kernel);
-        using var context = Context.Create(builder => builder.EnableAlgorithms().Optimize(OptimizationLevel.O1));
-        using var backend = new PTXBackend(context, CudaArchitecture.SM_90, CudaInstructionSet.ISA_78, nvvmAPI: null!);
+        using var context = PtxContext();
+        using var backend = PtxBackend(context);
+        var compiled = Compile(backend, method);
+        // ILGPU targets the lowest architecture that has the capabilities the kernels use (sm_80 for all of ours),
+        // which the driver compiles for the sm_90 device: PTX runs on every later architecture.
+        var target = Regex.Match(compiled.PTXAssembly, @"^\.target sm_(\d+)", RegexOptions.Multiline);
+        Assert.True(target.Success && int.Parse(target.Groups[1].Value, CultureInfo.InvariantCulture) <= 90, compiled.PTXAssembly[..Math.Min(200, compiled.PTXAssembly.Length)]);
+        Assert.Contains(".entry", compiled.PTXAssembly);
+    }
+
+    /// <summary>
+    /// What the CUDA accelerator passes is what the PTX reads: every ld.param of every kernel, compiled one after
+    /// another in one context as an accelerator compiles them, against the argument buffer ILGPU's launcher fills
+    /// (its PTXArgumentMapper). On an H100 the tiled product over float32 weights read its sizes 4 bytes early, so
+    /// the decoder's prompt-shaped products wrote nothing: ILGPU had laid the weight struct inside LinearOperands out
+    /// without the trailing padding .NET gives it, by a type interned from an earlier kernel. The CPU accelerator
+    /// passes .NET values as they are and never shows it.
+    /// </summary>
+    [Fact]
+    public void Every_kernel_reads_its_arguments_where_the_cuda_launcher_writes_them()
+    {
+        var problems = Layouts().SelectMany(layout => layout.Mismatches()).ToList();
+        Assert.True(problems.Count == 0, string.Join("\n", problems));
+    }
+
+    /// <summary>
+    /// The rule that keeps the layouts above from depending on which kernels ILGPU compiled first: a struct inside a
+    /// kernel argument has no padding (each field where the one before ends, nothing after the last).
+    /// </summary>
+    [Fact]
+    public void No_struct_inside_a_kernel_argument_has_padding()
+    {
+        var problems = Layouts().SelectMany(layout => layout.NestedPadding()).Distinct().ToList();
+        Assert.True(problems.Count == 0, string.Join("\n", problems));
+    }
+
+    private static Context PtxContext() => Context.Create(builder => builder.EnableAlgorithms().Optimize(OptimizationLevel.O1));
+
+    private static PTXBackend PtxBackend(Context context) => new(context, CudaArchitecture.SM_90, CudaInstructionSet.ISA_78, nvvmAPI: null!);
+
+    private static PTXCompiledKernel Compile(PTXBackend backend, MethodInfo method)
+    {
         bool implicitlyGrouped = method.GetParameters()[0].ParameterType is var first
             && (first == typeof(Index1D) || first == typeof(Index2D) || first == typeof(Index3D));
         var entry = implicitlyGrouped ? EntryPointDescription.FromImplicitlyGroupedKernel(method) : EntryPointDescription.FromExplicitlyGroupedKernel(method);
-        var compiled = (PTXCompiledKernel)backend.Compile(entry, KernelSpecialization.Empty);
-        // ILGPU targets the lowest architecture that has the capabilities the kernels use (sm_80 for all of ours),
-        // which the driver compiles for the sm_90 device: PTX runs on every later architecture.
-        var target = System.Text.RegularExpressions.Regex.Match(compiled.PTXAssembly, @"^\.target sm_(\d+)", System.Text.RegularExpressions.RegexOptions.Multiline);
-        Assert.True(target.Success && int.Parse(target.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) <= 90, compiled.PTXAssembly[..Math.Min(200, compiled.PTXAssembly.Length)]);
-        Assert.Contains(".entry", compiled.PTXAssembly);
+        return (PTXCompiledKernel)backend.Compile(entry, KernelSpecialization.Empty);
+    }
+
+    /// <summary>Every kernel compiled in one context, in order, with the argument buffer its CUDA launcher builds.</summary>
+    private static List<KernelLayout> Layouts()
+    {
+        using var context = PtxContext();
+        using var backend = PtxBackend(context);
+        var entryPointOf = typeof(CompiledKernel).GetProperty("EntryPoint", BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance)
+            ?? throw new InvalidOperationException("ILGPU's CompiledKernel no longer has an EntryPoint property: update this test");
+        var layouts = new List<KernelLayout>();
+        foreach (var method in KernelMethods())
+        {
+            var compiled = Compile(backend, method);
+            var launcher = new DynamicMethod("launcher", typeof(void), Type.EmptyTypes);
+            var (buffer, _) = backend.ArgumentMapper.Map(new ILEmitter(launcher.GetILGenerator()), (EntryPoint)entryPointOf.GetValue(compiled)!);
+            layouts.Add(new KernelLayout(Describe(method), compiled.PTXAssembly, buffer.VariableType));
+        }
+        return layouts;
+    }
+
+    /// <summary>A kernel's PTX and the type of the argument buffer its launcher fills (one field per parameter).</summary>
+    private sealed record KernelLayout(string Kernel, string Ptx, Type Buffer)
+    {
+        /// <summary>Each ld.param whose bytes are not one primitive field of the buffer of the same width.</summary>
+        public IEnumerable<string> Mismatches()
+        {
+            var fields = new Dictionary<int, int>(); // offset in the buffer -> bytes of the primitive there
+            Flatten(Buffer, 0, fields);
+            int entry = Ptx.IndexOf(".entry", StringComparison.Ordinal);
+            string header = Ptx[entry..Ptx.IndexOf('{', entry)];
+            // The driver places the parameters one after another, each at a multiple of its alignment.
+            var starts = new Dictionary<string, int>();
+            int end = 0;
+            foreach (Match p in Regex.Matches(header, @"\.param\s+(?:\.align\s+(\d+)\s+)?\.[bsuf](\d+)\s+(\w+)(?:\[(\d+)\])?"))
+            {
+                int bits = Int(p.Groups[2]), align = p.Groups[1].Success ? Int(p.Groups[1]) : bits / 8;
+                end = (end + align - 1) / align * align;
+                starts[p.Groups[3].Value] = end;
+                end += p.Groups[4].Success ? Int(p.Groups[4]) : bits / 8;
+            }
+            foreach (Match load in Regex.Matches(Ptx, @"ld\.param\.(?:v(\d)\.)?[bsuf](\d+)\s+[^\[]*\[(\w+)(?:\+(\d+))?\]"))
+            {
+                int count = load.Groups[1].Success ? Int(load.Groups[1]) : 1, width = Int(load.Groups[2]) / 8;
+                int at = starts[load.Groups[3].Value] + (load.Groups[4].Success ? Int(load.Groups[4]) : 0);
+                for (int i = 0; i < count; i++)
+                    if (!fields.TryGetValue(at + i * width, out int bytes) || bytes != width)
+                        yield return $"{Kernel}: `{load.Value.Trim()}` reads {width} bytes at {at + i * width}, where the launcher writes "
+                            + (fields.TryGetValue(at + i * width, out bytes) ? $"a {bytes}-byte field" : "no field");
+            }
+        }
+
+        /// <summary>The structs inside the buffer's parameters whose size is more than their fields'.</summary>
+        public IEnumerable<string> NestedPadding() =>
+            Buffer.GetFields(BindingFlags.Public | BindingFlags.Instance).SelectMany(parameter =>
+                StructFields(parameter.FieldType).SelectMany(field => Padded(field.FieldType, $"{Kernel}: {field.Name}")));
+
+        private static IEnumerable<string> Padded(Type type, string where)
+        {
+            if (!IsStruct(type)) yield break;
+            int fields = StructFields(type).Sum(f => SizeOf(f.FieldType));
+            if (SizeOf(type) != fields) yield return $"{where} is {SizeOf(type)} bytes for {fields} bytes of fields";
+            foreach (var field in StructFields(type))
+                foreach (var problem in Padded(field.FieldType, $"{where}.{field.Name}")) yield return problem;
+        }
+
+        private static void Flatten(Type type, int offset, Dictionary<int, int> into)
+        {
+            foreach (var field in StructFields(type))
+            {
+                int at = offset + (int)Marshal.OffsetOf(type, field.Name);
+                if (IsStruct(field.FieldType)) Flatten(field.FieldType, at, into);
+                else into[at] = SizeOf(field.FieldType);
+            }
+        }
+
+        private static bool IsStruct(Type type) => type.IsValueType && !type.IsPrimitive && !type.IsPointer && !type.IsEnum;
+
+        private static FieldInfo[] StructFields(Type type) =>
+            IsStruct(type) ? type.GetFields(BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance) : [];
+
+        private static int SizeOf(Type type) =>
+            type.IsPointer ? IntPtr.Size : (int)typeof(Unsafe).GetMethod(nameof(Unsafe.SizeOf))!.MakeGenericMethod(type).Invoke(null, null)!;
+
+        private static int Int(System.Text.RegularExpressions.Group group) => int.Parse(group.Value, CultureInfo.InvariantCulture);
     }
 
     /// <summary>
