@@ -60,12 +60,13 @@ public sealed class IlgpuPtxTests
 
     /// <summary>
     /// The rule that keeps the layouts above from depending on which kernels ILGPU compiled first: a struct inside a
-    /// kernel argument has no padding (each field where the one before ends, nothing after the last).
+    /// kernel argument has no padding (each field where the one before ends, nothing after the last), and an
+    /// argument that ends in padding is followed by none that the padding could shift (one aligned as finely).
     /// </summary>
     [Fact]
     public void No_struct_inside_a_kernel_argument_has_padding()
     {
-        var problems = Layouts().SelectMany(layout => layout.NestedPadding()).Distinct().ToList();
+        var problems = Layouts().SelectMany(layout => layout.NestedPadding().Concat(layout.PaddingBeforeANarrowerArgument())).Distinct().ToList();
         Assert.True(problems.Count == 0, string.Join("\n", problems));
     }
 
@@ -134,6 +135,22 @@ public sealed class IlgpuPtxTests
         public IEnumerable<string> NestedPadding() =>
             Buffer.GetFields(BindingFlags.Public | BindingFlags.Instance).SelectMany(parameter =>
                 StructFields(parameter.FieldType).SelectMany(field => Padded(field.FieldType, $"{Kernel}: {field.Name}")));
+
+        /// <summary>Arguments that end in padding followed by an argument aligned more finely than they are.</summary>
+        public IEnumerable<string> PaddingBeforeANarrowerArgument()
+        {
+            var arguments = Buffer.GetFields(BindingFlags.Public | BindingFlags.Instance);
+            for (int i = 0; i + 1 < arguments.Length; i++)
+            {
+                var (type, next) = (arguments[i].FieldType, arguments[i + 1].FieldType);
+                int fields = IsStruct(type) ? StructFields(type).Sum(f => SizeOf(f.FieldType)) : SizeOf(type);
+                if (fields != SizeOf(type) && Alignment(next) < Alignment(type))
+                    yield return $"{Kernel}: {arguments[i].Name} ends in {SizeOf(type) - fields} bytes of padding before {arguments[i + 1].Name}, aligned to {Alignment(next)}";
+            }
+        }
+
+        private static int Alignment(Type type) =>
+            IsStruct(type) ? StructFields(type).Select(f => Alignment(f.FieldType)).DefaultIfEmpty(1).Max() : SizeOf(type);
 
         private static IEnumerable<string> Padded(Type type, string where)
         {
