@@ -14,7 +14,7 @@ internal struct FourWeights
 /// byte layouts of PackedMatrix) and decoded to float32 one value, or four, at a time as the kernel streams it.
 /// The implementations hold K as a long so that they have no padding: inside a kernel argument
 /// (<see cref="LinearOperands{TWeights}"/>) ILGPU lays a struct out by an interned type that can lack the trailing
-/// padding .NET gives it, and the GPU then read every field after it 4 bytes early (IlgpuPtxTests).
+/// padding .NET gives it, and the GPU then reads every field after it 4 bytes early (IlgpuPtxTests).
 /// </summary>
 internal interface IWeightMatrix
 {
