@@ -13,8 +13,8 @@ internal struct FourWeights
 /// A linear layer's weight matrix w[N, K] as the product kernels read it: stored as uploaded (float32 or the packed
 /// byte layouts of PackedMatrix) and decoded to float32 one value, or four, at a time as the kernel streams it.
 /// The implementations hold K as a long so that they have no padding: inside a kernel argument
-/// (<see cref="LinearOperands{TWeights}"/>) ILGPU lays a struct out by an interned type that can lack the trailing
-/// padding .NET gives it, and the GPU then reads every field after it 4 bytes early (IlgpuPtxTests).
+/// (<see cref="LinearOperands{TWeights}"/>) ILGPU can lay a struct out without the trailing padding .NET gives it,
+/// depending on the kernels it compiled before, and the GPU then reads every field after it 4 bytes early (IlgpuPtxTests).
 /// </summary>
 internal interface IWeightMatrix
 {

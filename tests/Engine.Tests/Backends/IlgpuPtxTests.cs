@@ -48,8 +48,8 @@ public sealed class IlgpuPtxTests
     /// another in one context as an accelerator compiles them, against the argument buffer ILGPU's launcher fills
     /// (its PTXArgumentMapper). On an H100 the tiled product over float32 weights read its sizes 4 bytes early, so
     /// the decoder's prompt-shaped products wrote nothing: ILGPU had laid the weight struct inside LinearOperands out
-    /// without the trailing padding .NET gives it, by a type interned from an earlier kernel. The CPU accelerator
-    /// passes .NET values as they are and never shows it.
+    /// without the trailing padding .NET gives it, after compiling other kernels (alone, it laid it out right). The
+    /// CPU accelerator passes .NET values as they are and never shows it.
     /// </summary>
     [Fact]
     public void Every_kernel_reads_its_arguments_where_the_cuda_launcher_writes_them()
