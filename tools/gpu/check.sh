@@ -63,8 +63,8 @@ optests_on() { # optests_on LABEL CLASS…: the op-contract and consistency test
     note "  op tests on $label" "$(grep -E "^optests: [0-9]+ passed" "$work/last.log" | tail -1 | cut -d'(' -f1)"
 }
 # ILGPU's kernels on the device (cuda; the CPU emulator otherwise), and the OpenCL C kernels on the OpenCL GPU.
-ilgpu_kind=cpu; [ "$device" = cuda ] && ilgpu_kind=cuda
-MUSICGEN_ILGPU_DEVICE=$ilgpu_kind optests_on "ilgpu $ilgpu_kind" IlgpuBackendOpsTests IlgpuConsistencyTests
+ilgpu_kind=ilgpu-cpu; [ "$device" = cuda ] && ilgpu_kind=cuda
+MUSICGEN_ILGPU_DEVICE=$ilgpu_kind optests_on "$ilgpu_kind" IlgpuBackendOpsTests IlgpuConsistencyTests
 [ -n "$opencl_gpu" ] && MUSICGEN_REQUIRE_OPENCL=1 optests_on "$opencl_gpu" OpenClBackendOpsTests OpenClConsistencyTests
 verify_on "$device"
 [ -n "$opencl_gpu" ] && verify_on "$opencl_gpu"

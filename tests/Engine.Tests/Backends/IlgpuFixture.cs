@@ -1,3 +1,4 @@
+using MusicGen.Kernels;
 using MusicGen.Kernels.Ilgpu;
 
 namespace MusicGen.Tests.Backends;
@@ -5,19 +6,21 @@ namespace MusicGen.Tests.Backends;
 /// <summary>
 /// One ILGPU backend on ILGPU's CPU accelerator (<c>ilgpu-cpu</c>, an emulator that runs on every machine) shared
 /// by every ILGPU test class: the kernels compile once, and tests run one at a time, since a backend serves one
-/// thread at a time. MUSICGEN_ILGPU_DEVICE=cuda runs the same tests on the first CUDA device instead (tools/gpu/bundle.sh
-/// carries them to a GPU machine; see the README).
+/// thread at a time. MUSICGEN_ILGPU_DEVICE names another ILGPU device as --device does (cuda, cuda:1): the same tests
+/// on a GPU (tools/gpu/bundle.sh carries them to a GPU machine; see the README).
 /// </summary>
 public sealed class IlgpuFixture : IDisposable
 {
-    private readonly Lazy<IlgpuBackend> _backend = new(() => IlgpuBackend.Create(Kind()));
+    private readonly Lazy<IlgpuBackend> _backend = new(Open);
 
-    private static IlgpuDeviceKind Kind() => Environment.GetEnvironmentVariable("MUSICGEN_ILGPU_DEVICE") switch
+    private static IlgpuBackend Open()
     {
-        null or "" or "cpu" => IlgpuDeviceKind.Cpu,
-        "cuda" => IlgpuDeviceKind.Cuda,
-        var other => throw new InvalidOperationException($"MUSICGEN_ILGPU_DEVICE is '{other}'; it takes cpu or cuda"),
-    };
+        string device = Environment.GetEnvironmentVariable("MUSICGEN_ILGPU_DEVICE") is { Length: > 0 } named ? named : "ilgpu-cpu";
+        var backend = BackendSelector.Open(device);
+        if (backend is IlgpuBackend ilgpu) return ilgpu;
+        backend.Dispose();
+        throw new InvalidOperationException($"MUSICGEN_ILGPU_DEVICE is '{device}', which is not an ILGPU device (ilgpu-cpu, cuda[:INDEX], ilgpu-cl[:INDEX])");
+    }
 
     public IlgpuBackend Backend => _backend.Value;
 
