@@ -19,22 +19,24 @@ public sealed partial class CpuBackend
 
     /// <summary>
     /// y[M, N] = x[M, K] · W[N, K]ᵀ for a packed W, split over the cores by groups of weight rows: row groups with
-    /// integer dot products (<see cref="IntegerLinear"/>); otherwise skinny products decode the weights in registers
-    /// (<see cref="PackedGemm"/>), wide ones (or a CPU without AVX2) decode 4 rows at a time into a float32 panel
-    /// for <see cref="Gemm"/>.
+    /// integer dot products (<see cref="IntegerLinear"/>, which alone takes a <paramref name="norm"/>); otherwise
+    /// skinny products decode the weights in registers (<see cref="PackedGemm"/>), wide ones (or a CPU without AVX2)
+    /// decode 4 rows at a time into a float32 panel for <see cref="Gemm"/>. Each share's columns are finished by
+    /// <paramref name="finish"/>.
     /// </summary>
-    private static void PackedLinear(Tensor x, Tensor weight, Tensor y, int m, int n, int k)
+    private static void PackedLinear(Tensor x, RowNorm? norm, Tensor weight, Tensor y, int m, int n, int k, ColumnEpilogue finish)
     {
         if (weight.Buffer is not CpuPackedBuffer packed)
             throw new ArgumentException($"{weight} does not live on the CPU backend");
         if (packed.RowGroups)
         {
-            IntegerLinear(x, packed.Groups, weight.ElementType, y, m, n, k);
+            IntegerLinear(x, norm, packed.Groups, weight.ElementType, y, m, n, k, finish);
             return;
         }
+        System.Diagnostics.Debug.Assert(norm is null, "only the integer products normalize their rows");
         var xs = Array(x, out int xo);
         var ys = Array(y, out int yo);
-        var state = (xs, xo, ys, yo, w: packed.Data, type: weight.ElementType, m, n, k);
+        var state = (xs, xo, ys, yo, w: packed.Data, type: weight.ElementType, m, n, k, finish);
         if (m <= PackedGemm.SkinnyMaxRows && PackedGemm.IsAccelerated)
         {
             CpuParallel.For((n + 3) / 4, 4L * m * k, state, static (in s, start, end) =>
@@ -48,6 +50,7 @@ public sealed partial class CpuBackend
                         PackedGemm.Skinny(s.type, x, s.m, s.k, w, scales, y, s.n, start * 4, Math.Min(s.n, end * 4));
                     }
                 }
+                s.finish.Apply(start * 4, Math.Min(s.n, end * 4));
             });
             return;
         }
@@ -60,28 +63,40 @@ public sealed partial class CpuBackend
                 DecodePanel(s.type, s.w, s.n, s.k, j0, rows, panel);
                 Gemm.MultiplyTransposed(s.xs.AsSpan(s.xo), s.k, panel, s.k, s.ys.AsSpan(s.yo + j0), s.n, s.m, rows, s.k);
             }
+            s.finish.Apply(start * 4, Math.Min(s.n, end * 4));
         });
     }
 
     /// <summary>
-    /// <see cref="PackedLinear"/> with integer dot products: x is quantized once (rows split over the cores), then
-    /// every core multiplies its share of the row groups with it. A decoding step's few rows are bound by reading
-    /// the weights, which goes faster with each core streaming one contiguous share than several shorter ones (each
-    /// start of a stream waits for memory before the prefetchers catch up); more rows are bound by instructions, and
-    /// take smaller shares that even out the cores.
+    /// <see cref="PackedLinear"/> with integer dot products: x is quantized once (rows split over the cores, each
+    /// normalized first where there is a <paramref name="norm"/>), then every core multiplies its share of the row
+    /// groups with it and finishes those columns. A decoding step's few rows are bound by reading the weights, which
+    /// goes faster with each core streaming one contiguous share than several shorter ones (each start of a stream
+    /// waits for memory before the prefetchers catch up); more rows are bound by instructions, and take smaller
+    /// shares that even out the cores.
     /// </summary>
-    private static void IntegerLinear(Tensor x, PinnedBytes groups, WeightType type, Tensor y, int m, int n, int k)
+    private static void IntegerLinear(Tensor x, RowNorm? norm, PinnedBytes groups, WeightType type, Tensor y, int m, int n, int k, ColumnEpilogue finish)
     {
         var xs = Array(x, out int xo);
         var ys = Array(y, out int yo);
         var quantized = Scratch.Get(IntegerGemm.QuantizedFloats(m, k), ScratchSlot.QuantizedInput);
-        var state = (xs, xo, ys, yo, quantized, groups, type, m, n, k);
-        CpuParallel.For(m, k, state, static (in s, start, end) =>
+        var state = (xs, xo, ys, yo, quantized, groups, type, m, n, k, norm, finish);
+        CpuParallel.For(m, norm is null ? k : 4L * k, state, static (in s, start, end) =>
         {
+            var normed = s.norm is null ? null : Scratch.Get(s.k, ScratchSlot.Work);
             unsafe
             {
-                fixed (float* x = &s.xs[s.xo], memory = s.quantized)
-                    IntegerGemm.Quantize(s.type, x, s.m, s.k, start, end, memory);
+                fixed (float* x = &s.xs[s.xo], memory = s.quantized, row = normed)
+                    for (int i = start; i < end; i++)
+                    {
+                        float* source = x + (long)i * s.k;
+                        if (s.norm is { } norm)
+                        {
+                            norm.Apply(new ReadOnlySpan<float>(source, s.k), normed.AsSpan(0, s.k));
+                            source = row;
+                        }
+                        IntegerGemm.QuantizeRow(s.type, source, i, s.m, s.k, memory);
+                    }
             }
         });
         int groupRows = IntegerGemm.GroupRowsOf(type);
@@ -92,6 +107,8 @@ public sealed partial class CpuBackend
                 fixed (float* memory = s.quantized, y = &s.ys[s.yo])
                     IntegerGemm.Multiply(s.type, s.groups, s.k, memory, s.m, y, s.n, start, end);
             }
+            int groupRows = IntegerGemm.GroupRowsOf(s.type);
+            s.finish.Apply(start * groupRows, Math.Min(s.n, end * groupRows));
         }, partsPerWorker: m <= IntegerGemm.RegisterRows ? 1 : 4);
     }
 

@@ -90,35 +90,75 @@ public sealed partial class CpuBackend : CheckedBackend
     }
 
     /// <summary>
-    /// The epilogue composed of this backend's operations: the product into a pooled tensor then added or copied
-    /// plane by plane, or the activation in place.
+    /// The product, its epilogue applied by each core to the columns it computed while they are in its cache: an
+    /// activation in place; a residual added, or planes copied, from the product in an intermediate.
     /// </summary>
-    protected override void LinearCore(Tensor x, Tensor weight, Tensor? bias, Tensor y, LinearEpilogue epilogue)
+    protected override void LinearCore(Tensor x, Tensor weight, Tensor? bias, Tensor y, LinearEpilogue epilogue) =>
+        Linear(x, norm: null, weight, bias, y, epilogue);
+
+    /// <summary>
+    /// A product whose x rows are normalized first (<paramref name="norm"/>), which only the integer products take:
+    /// they normalize each row as they quantize it.
+    /// </summary>
+    private void Linear(Tensor x, RowNorm? norm, Tensor weight, Tensor? bias, Tensor y, LinearEpilogue epilogue)
     {
         if (y.Length == 0) return;
-        if (epilogue.PlaneWidth == 0 && !epilogue.Accumulates)
-        {
-            Linear(x, weight, bias, y);
-            if (epilogue.Activation is { } kind) Activation(y, y, kind);
-            return;
-        }
-        var product = TakeIntermediate(checked((int)y.Length));
+        bool apart = epilogue.Accumulates || epilogue.PlaneWidth > 0;
+        var product = apart ? TakeIntermediate(checked((int)y.Length)) : y;
         try
         {
-            Linear(x, weight, bias, product);
-            if (epilogue.Accumulates)
-            {
-                Add(y, product, y);
-                return;
-            }
-            int n = weight.Dim(0), width = epilogue.PlaneWidth, rows = checked((int)(y.Length / n));
-            for (int plane = 0; plane < n / width; plane++)
-                CopyBlocks(product, (long)plane * width, n, y, (long)plane * rows * width, width, width, rows);
+            int n = weight.Dim(0);
+            var finish = new ColumnEpilogue(Array(product, out int po), po, Array(y, out int yo), yo, bias is null ? null : Array(bias, out _),
+                bias is null ? 0 : checked((int)bias.Offset), checked((int)(y.Length / n)), n, epilogue);
+            Product(x, norm, weight, product, finish);
         }
         finally
         {
-            GiveBack(product);
+            if (apart) GiveBack(product);
         }
+    }
+
+    /// <summary>
+    /// What a product's parallel body does with the columns [c0, c1) of every row it has computed: the bias added,
+    /// then the epilogue (<see cref="LinearEpilogue"/>), each element as the separate operations would compute it.
+    /// </summary>
+    private readonly record struct ColumnEpilogue(float[] Product, int ProductOffset, float[] Y, int YOffset, float[]? Bias, int BiasOffset,
+        int Rows, int Columns, LinearEpilogue Epilogue)
+    {
+        public void Apply(int c0, int c1)
+        {
+            if (c1 <= c0) return;
+            int width = c1 - c0, planeWidth = Epilogue.PlaneWidth;
+            for (int r = 0; r < Rows; r++)
+            {
+                var product = Product.AsSpan(ProductOffset + r * Columns + c0, width);
+                if (Bias is not null) TensorPrimitives.Add(product, Bias.AsSpan(BiasOffset + c0, width), product);
+                if (Epilogue.Accumulates)
+                {
+                    var y = Y.AsSpan(YOffset + r * Columns + c0, width);
+                    TensorPrimitives.Add(y, product, y);
+                }
+                else if (planeWidth > 0)
+                    // y [N / W, M, W]: column c of row r is element c % W of row r in plane c / W.
+                    for (int c = c0; c < c1;)
+                    {
+                        int plane = c / planeWidth, end = Math.Min(c1, (plane + 1) * planeWidth);
+                        product.Slice(c - c0, end - c).CopyTo(Y.AsSpan(YOffset + (plane * Rows + r) * planeWidth + c - plane * planeWidth, end - c));
+                        c = end;
+                    }
+                else if (Epilogue.Activation is { } kind) Activate(kind, product, product);
+            }
+        }
+    }
+
+    /// <summary>A LayerNorm's parameters, applied to a product's rows by the integer products as they quantize them.</summary>
+    private readonly record struct RowNorm(float[] Weight, int WeightOffset, float[]? Bias, int BiasOffset, float Eps)
+    {
+        public RowNorm(Tensor weight, Tensor? bias, float eps)
+            : this(Array(weight, out int wo), wo, bias is null ? null : Array(bias, out _), bias is null ? 0 : checked((int)bias.Offset), eps) { }
+
+        public void Apply(ReadOnlySpan<float> row, Span<float> output) =>
+            LayerNormRow(row, Weight.AsSpan(WeightOffset, row.Length), Bias is null ? default : Bias.AsSpan(BiasOffset, row.Length), Eps, output);
     }
 
     /// <summary>
@@ -162,10 +202,18 @@ public sealed partial class CpuBackend : CheckedBackend
         }
     }
 
-    /// <summary>The norm into an intermediate, then the product: the composition the GPU kernels are tested against.</summary>
+    /// <summary>
+    /// The norm into an intermediate, then the product: the composition the GPU kernels are tested against; the
+    /// integer products normalize each row as they quantize it, with the same arithmetic.
+    /// </summary>
     protected override void LayerNormLinearCore(Tensor x, Tensor normWeight, Tensor? normBias, float eps, Tensor weight, Tensor? bias, Tensor y,
         LinearEpilogue epilogue)
     {
+        if (weight.Buffer is CpuPackedBuffer { RowGroups: true })
+        {
+            Linear(x, new RowNorm(normWeight, normBias, eps), weight, bias, y, epilogue);
+            return;
+        }
         var normed = TakeIntermediate(checked((int)x.Length));
         try
         {
@@ -214,28 +262,26 @@ public sealed partial class CpuBackend : CheckedBackend
         Attention(q, keyCache, valueCache, output, options);
     }
 
-    private void Linear(Tensor x, Tensor weight, Tensor? bias, Tensor y)
+    /// <summary>y[M, N] = x[M, K] · W[N, K]ᵀ into <paramref name="y"/> (the product's tensor), split over the cores by columns, each share finished by <paramref name="finish"/>.</summary>
+    private static void Product(Tensor x, RowNorm? norm, Tensor weight, Tensor y, ColumnEpilogue finish)
     {
         int n = weight.Dim(0), k = weight.Dim(1);
         int m = checked((int)(x.Length / k));
-        if (weight.ElementType != WeightType.F32) PackedLinear(x, weight, y, m, n, k);
-        else
+        if (weight.ElementType != WeightType.F32)
         {
-            var xs = Array(x, out int xo);
-            var ws = Array(weight, out int wo);
-            var ys = Array(y, out int yo);
-            CpuParallel.For((n + 3) / 4, 4L * m * k, (xs, xo, ws, wo, ys, yo, m, n, k), static (in s, start, end) =>
-            {
-                int j0 = start * 4, j1 = Math.Min(s.n, end * 4);
-                Gemm.MultiplyTransposed(s.xs.AsSpan(s.xo), s.k, s.ws.AsSpan(s.wo + j0 * s.k), s.k, s.ys.AsSpan(s.yo + j0), s.n, s.m, j1 - j0, s.k);
-            });
+            PackedLinear(x, norm, weight, y, m, n, k, finish);
+            return;
         }
-        if (bias is not null)
+        System.Diagnostics.Debug.Assert(norm is null, "only the integer products normalize their rows");
+        var xs = Array(x, out int xo);
+        var ws = Array(weight, out int wo);
+        var ys = Array(y, out int yo);
+        CpuParallel.For((n + 3) / 4, 4L * m * k, (xs, xo, ws, wo, ys, yo, m, n, k, finish), static (in s, start, end) =>
         {
-            var b = Span(bias);
-            var yspan = Span(y);
-            for (int i = 0; i < m; i++) TensorPrimitives.Add(yspan.Slice(i * n, n), b, yspan.Slice(i * n, n));
-        }
+            int j0 = start * 4, j1 = Math.Min(s.n, end * 4);
+            Gemm.MultiplyTransposed(s.xs.AsSpan(s.xo), s.k, s.ws.AsSpan(s.wo + j0 * s.k), s.k, s.ys.AsSpan(s.yo + j0), s.n, s.m, j1 - j0, s.k);
+            s.finish.Apply(j0, j1);
+        });
     }
 
     protected override void LayerNormCore(Tensor x, Tensor weight, Tensor? bias, Tensor y, float eps)
@@ -251,16 +297,36 @@ public sealed partial class CpuBackend : CheckedBackend
             var w = s.ws.AsSpan(s.wo, s.d);
             var b = s.bs is null ? Span<float>.Empty : s.bs.AsSpan(s.bo, s.d);
             for (int r = start; r < end; r++)
-            {
-                var row = s.xs.AsSpan(s.xo + r * s.d, s.d);
-                var output = s.ys.AsSpan(s.yo + r * s.d, s.d);
-                float mean = TensorPrimitives.Sum(row) / s.d;
-                float variance = 0;
-                foreach (float v in row) variance += (v - mean) * (v - mean);
-                float inverse = 1f / MathF.Sqrt(variance / s.d + s.eps);
-                for (int i = 0; i < s.d; i++) output[i] = (row[i] - mean) * inverse * w[i] + (b.IsEmpty ? 0f : b[i]);
-            }
+                LayerNormRow(s.xs.AsSpan(s.xo + r * s.d, s.d), w, b, s.eps, s.ys.AsSpan(s.yo + r * s.d, s.d));
         });
+    }
+
+    /// <summary>
+    /// One row's LayerNorm, output = (row − mean) / √(variance + eps) · w + b, in vectors; output may be row. The
+    /// one definition for <see cref="LayerNormCore"/> and the products that normalize as they quantize.
+    /// </summary>
+    private static void LayerNormRow(ReadOnlySpan<float> row, ReadOnlySpan<float> w, ReadOnlySpan<float> b, float eps, Span<float> output)
+    {
+        float mean = TensorPrimitives.Sum(row) / row.Length;
+        TensorPrimitives.Subtract(row, mean, output);
+        float inverse = 1f / MathF.Sqrt((float)SumOfSquaresInDouble(output) / row.Length + eps);
+        TensorPrimitives.Multiply(output, inverse, output);
+        if (b.IsEmpty) TensorPrimitives.Multiply(output, w, output);
+        else TensorPrimitives.MultiplyAdd(output, w, b, output);
+    }
+
+    private static double SumOfSquaresInDouble(ReadOnlySpan<float> x)
+    {
+        var sums = Vector<double>.Zero;
+        int i = 0;
+        for (; i <= x.Length - Vector<float>.Count; i += Vector<float>.Count)
+        {
+            Vector.Widen(new Vector<float>(x[i..]), out var low, out var high);
+            sums += low * low + high * high;
+        }
+        double sum = Vector.Sum(sums);
+        for (; i < x.Length; i++) sum += (double)x[i] * x[i];
+        return sum;
     }
 
     protected override void RmsNormCore(Tensor x, Tensor weight, Tensor y, float eps)

@@ -180,41 +180,48 @@ internal static unsafe class IntegerGemm
 
     /// <summary>
     /// Quantizes rows [i0, i1) of x [m, k] into <paramref name="memory"/> (<see cref="QuantizedFloats"/> long) for
-    /// products with <paramref name="type"/> weights: per block of 32, d = max|x| / 127 and q = round(x · 127 / max|x|)
-    /// to nearest even. A NaN or infinity in a block makes its scale non-finite, so the outputs it reaches are not
-    /// finite either.
+    /// products with <paramref name="type"/> weights (<see cref="QuantizeRow"/>).
+    /// </summary>
+    public static void Quantize(WeightType type, float* x, int m, int k, int i0, int i1, float* memory)
+    {
+        for (int i = i0; i < i1; i++) QuantizeRow(type, x + (long)i * k, i, m, k, memory);
+    }
+
+    /// <summary>
+    /// Quantizes row i of x [m, k], whose k values are at <paramref name="row"/>, into <paramref name="memory"/>:
+    /// per block of 32, d = max|x| / 127 and q = round(x · 127 / max|x|) to nearest even. A NaN or infinity in a
+    /// block makes its scale non-finite, so the outputs it reaches are not finite either.
     /// </summary>
     // Fully optimized from the first call: every product of a generation's first steps calls it.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Quantize(WeightType type, float* x, int m, int k, int i0, int i1, float* memory)
+    public static void QuantizeRow(WeightType type, float* row, int i, int m, int k, float* memory)
     {
         var input = new QuantizedInput(memory, m, k);
         int offset = type == WeightType.Q8 ? Int8Units.Offset : Int4Units.Offset;
         var magnitude = Vector256.Create(int.MaxValue);
-        for (int i = i0; i < i1; i++)
-            for (int b = 0; b < input.Blocks; b++)
-            {
-                float* v = x + (long)i * k + (long)b * Block;
-                var x0 = Vector256.Load(v); var x1 = Vector256.Load(v + 8); var x2 = Vector256.Load(v + 16); var x3 = Vector256.Load(v + 24);
-                // |x| compared as integers: ordered as the floats, and a NaN's bits are above every other value's.
-                var largest = Avx2.Max(Avx2.Max(x0.AsInt32() & magnitude, x1.AsInt32() & magnitude), Avx2.Max(x2.AsInt32() & magnitude, x3.AsInt32() & magnitude));
-                var half = Sse41.Max(largest.GetLower(), largest.GetUpper());
-                half = Sse41.Max(half, Sse2.Shuffle(half, 0b_01_00_11_10));
-                half = Sse41.Max(half, Sse2.Shuffle(half, 0b_10_11_00_01));
-                float max = BitConverter.Int32BitsToSingle(half.ToScalar());
-                var inverse = Vector256.Create(max == 0 ? 0 : 127f / max);
-                var q0 = Avx.ConvertToVector256Int32(x0 * inverse); var q1 = Avx.ConvertToVector256Int32(x1 * inverse);
-                var q2 = Avx.ConvertToVector256Int32(x2 * inverse); var q3 = Avx.ConvertToVector256Int32(x3 * inverse);
-                var sum = q0 + q1 + (q2 + q3);
-                var sums = sum.GetLower() + sum.GetUpper();
-                sums += Sse2.Shuffle(sums, 0b_01_00_11_10);
-                sums += Sse2.Shuffle(sums, 0b_10_11_00_01);
-                // Packing works within 128-bit halves: the bytes come out as 4-byte groups in the order 0, 2, 4, 6, 1, 3, 5, 7.
-                var bytes = Avx2.PackSignedSaturate(Avx2.PackSignedSaturate(q0, q1), Avx2.PackSignedSaturate(q2, q3));
-                Avx2.PermuteVar8x32(bytes.AsInt32(), Vector256.Create(0, 4, 1, 5, 2, 6, 3, 7)).Store((int*)input.Values(b, i));
-                input.Scales[b * m + i] = max / 127f;
-                input.Starts[b * m + i] = -offset * sums.ToScalar();
-            }
+        for (int b = 0; b < input.Blocks; b++)
+        {
+            float* v = row + (long)b * Block;
+            var x0 = Vector256.Load(v); var x1 = Vector256.Load(v + 8); var x2 = Vector256.Load(v + 16); var x3 = Vector256.Load(v + 24);
+            // |x| compared as integers: ordered as the floats, and a NaN's bits are above every other value's.
+            var largest = Avx2.Max(Avx2.Max(x0.AsInt32() & magnitude, x1.AsInt32() & magnitude), Avx2.Max(x2.AsInt32() & magnitude, x3.AsInt32() & magnitude));
+            var half = Sse41.Max(largest.GetLower(), largest.GetUpper());
+            half = Sse41.Max(half, Sse2.Shuffle(half, 0b_01_00_11_10));
+            half = Sse41.Max(half, Sse2.Shuffle(half, 0b_10_11_00_01));
+            float max = BitConverter.Int32BitsToSingle(half.ToScalar());
+            var inverse = Vector256.Create(max == 0 ? 0 : 127f / max);
+            var q0 = Avx.ConvertToVector256Int32(x0 * inverse); var q1 = Avx.ConvertToVector256Int32(x1 * inverse);
+            var q2 = Avx.ConvertToVector256Int32(x2 * inverse); var q3 = Avx.ConvertToVector256Int32(x3 * inverse);
+            var sum = q0 + q1 + (q2 + q3);
+            var sums = sum.GetLower() + sum.GetUpper();
+            sums += Sse2.Shuffle(sums, 0b_01_00_11_10);
+            sums += Sse2.Shuffle(sums, 0b_10_11_00_01);
+            // Packing works within 128-bit halves: the bytes come out as 4-byte groups in the order 0, 2, 4, 6, 1, 3, 5, 7.
+            var bytes = Avx2.PackSignedSaturate(Avx2.PackSignedSaturate(q0, q1), Avx2.PackSignedSaturate(q2, q3));
+            Avx2.PermuteVar8x32(bytes.AsInt32(), Vector256.Create(0, 4, 1, 5, 2, 6, 3, 7)).Store((int*)input.Values(b, i));
+            input.Scales[b * m + i] = max / 127f;
+            input.Starts[b * m + i] = -offset * sums.ToScalar();
+        }
     }
 
     /// <summary>
