@@ -1036,6 +1036,52 @@ public sealed class CpuBackendOpsTests : BackendOpsTests
         AssertPackedLinearMatchesTheDecodedWeights(backend, type, roundsActivations: false, RowsFor(path));
     }
 
+    /// <summary>
+    /// The CPU's products finish their epilogue on each core's share of the columns, and its integer products
+    /// normalize rows as they quantize them; since the CPU defines what the GPU kernels are tested against, both must
+    /// give exactly the floats of the separate operations: LayerNorm, the plain product, then Add, Activation or the
+    /// planes' copies.
+    /// </summary>
+    [Fact]
+    public void Fused_epilogues_and_norms_equal_the_separate_operations_exactly()
+    {
+        WeightType[] types = [WeightType.F32, WeightType.F16, WeightType.Q8, WeightType.Q4];
+        LinearEpilogue[] epilogues = [LinearEpilogue.Store, LinearEpilogue.Accumulate, LinearEpilogue.Then(ActivationKind.Gelu), LinearEpilogue.Then(ActivationKind.Relu)];
+        Properties.ForAll(Properties.Ints((1, 20), (1, 3), (1, 40), (1, 3), (0, 3), (0, 4), (0, 3), (0, 1000)), s =>
+        {
+            var (m, planes, width, blocks, type, epilogueIndex, flags, seed) = (s[0], s[1], s[2], s[3], types[s[4]], s[5], s[6], s[7]);
+            int n = planes * width, k = 32 * blocks;
+            var epilogue = epilogueIndex < epilogues.Length ? epilogues[epilogueIndex] : LinearEpilogue.Planes(width);
+            bool normed = (flags & 1) != 0, withBias = (flags & 2) != 0;
+            var w = RandomData.Uniform(seed + 1, n * k);
+            using var x = Backend.Upload(RandomData.Uniform(seed, m * k, 3f).Select(v => v + 2f).ToArray(), m, k);
+            using var gain = Backend.Upload(RandomData.Uniform(seed + 2, k, 2f), k);
+            using var shift = Backend.Upload(RandomData.Uniform(seed + 3, k), k);
+            using var weight = type == WeightType.F32 ? Backend.Upload(w, n, k) : Backend.UploadPacked(PackedMatrix.Pack(type, w, n, k));
+            using var bias = withBias ? Backend.Upload(RandomData.Uniform(seed + 4, n), n) : null;
+            var initial = RandomData.Uniform(seed + 5, m * n);
+
+            using var input = Backend.Allocate(m, k);
+            if (normed) Backend.LayerNorm(x, gain, shift, input, 1e-5f);
+            else Backend.CopyBlocks(x, 0, 0, input, 0, 0, m * k, 1);
+            using var plain = Backend.Allocate(m, n);
+            Backend.Linear(input, weight, bias, plain);
+            var product = plain.ToArray();
+            using var separate = Backend.Upload(initial, m, n);
+            if (epilogue.Accumulates) Backend.Add(separate, plain, separate);
+            else if (epilogue.Activation is { } kind) Backend.Activation(plain, separate, kind);
+            else if (epilogue.PlaneWidth == 0) Backend.CopyBlocks(plain, 0, 0, separate, 0, 0, m * n, 1);
+            else
+                for (int plane = 0; plane < planes; plane++)
+                    Backend.CopyBlocks(plain, plane * width, n, separate, plane * m * width, width, width, m);
+
+            using var fused = Backend.Upload(initial, m, n);
+            if (normed) Backend.LayerNormLinear(x, gain, shift, 1e-5f, weight, bias, fused, epilogue);
+            else Backend.Linear(x, weight, bias, fused, epilogue);
+            Assert.True(separate.ToArray().SequenceEqual(fused.ToArray()), $"{epilogue} m={m} n={n} k={k} {type.Name()} norm={normed} bias={withBias}");
+        }, cases: 200);
+    }
+
     [Fact]
     public void Fused_residual_unit_equals_the_separate_operations_exactly()
     {
