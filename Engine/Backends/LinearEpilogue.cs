@@ -4,7 +4,9 @@ namespace MusicGen.Engine.Backends;
 /// What a linear product does with each of its results r = x·Wᵀ + b as it stores them (<see cref="IBackend.Linear"/>):
 /// store r (the default), add r to what y holds (a residual added in the same launch), or store an activation of r
 /// (GELU into a feed-forward's first product); or store r in planes (<see cref="Planes"/>). The GPU kernels apply it
-/// where they store; the CPU composes its own operations, which defines the result the kernels are tested against.
+/// where they store; the CPU applies it to each core's share of the columns once they are computed, giving exactly
+/// what its separate operations (Add, Activation, the copies) give, which defines the result the kernels are tested
+/// against.
 /// </summary>
 public readonly record struct LinearEpilogue
 {
