@@ -5,14 +5,22 @@ namespace MusicGen.Cli.Bench;
 
 /// <summary>
 /// The machine's memory-read bandwidth: every core sums its share of a buffer far larger than the caches; the
-/// best of a few passes counts.
+/// best of a few passes counts. The buffer is kept, so that the bench can measure again beside each row it times:
+/// on a shared machine other tenants' traffic moves the bandwidth by half within minutes, and a share of it means
+/// something only against what the memory gave at the time.
 /// </summary>
-public static class MemoryBandwidth
+public sealed class MemoryBandwidth
 {
-    public static double MeasureGigabytesPerSecond(int megabytes = 1024, int passes = 5)
+    private readonly float[] _buffer;
+
+    public MemoryBandwidth(int megabytes = 256)
     {
-        var buffer = new float[megabytes * (1024 * 1024 / sizeof(float))];
-        for (int i = 0; i < buffer.Length; i += 1024) buffer[i] = 1; // touch every page
+        _buffer = new float[megabytes * (1024 * 1024 / sizeof(float))];
+        for (int i = 0; i < _buffer.Length; i += 1024) _buffer[i] = 1; // touch every page
+    }
+
+    public double MeasureGigabytesPerSecond(int passes = 5)
+    {
         int workers = Environment.ProcessorCount;
         double best = double.MaxValue;
         float sink = 0;
@@ -22,8 +30,8 @@ public static class MemoryBandwidth
             var stopwatch = Stopwatch.StartNew();
             Parallel.For(0, workers, w =>
             {
-                int start = (int)((long)buffer.Length * w / workers), end = (int)((long)buffer.Length * (w + 1) / workers);
-                var span = buffer.AsSpan(start, end - start);
+                int start = (int)((long)_buffer.Length * w / workers), end = (int)((long)_buffer.Length * (w + 1) / workers);
+                var span = _buffer.AsSpan(start, end - start);
                 var a = Vector<float>.Zero;
                 var b = Vector<float>.Zero;
                 int width = Vector<float>.Count, i = 0;
@@ -38,6 +46,6 @@ public static class MemoryBandwidth
             sink += partial.Sum();
         }
         GC.KeepAlive(sink);
-        return (double)buffer.Length * sizeof(float) / best / 1e9;
+        return (double)_buffer.Length * sizeof(float) / best / 1e9;
     }
 }

@@ -17,8 +17,8 @@ namespace MusicGen.Cli.Commands;
 
 /// <summary>
 /// <c>musicgen bench</c>: on a random checkpoint of musicgen-small's (or -medium's, -large's) sizes, one row per
-/// weight type (load time, peak resident memory, decoding step time with guidance and the share of the memory
-/// bandwidth measured in the same run), the throughput of several prompts at once, the step early and late in a
+/// weight type (load time, peak resident memory, decoding step time with guidance and its share of the memory
+/// bandwidth measured just before and after the row's steps), the throughput of several prompts at once, the step early and late in a
 /// piece per key/value cache type, the codec's speed, and a whole piece at q8 and q4. Where the CPU multiplies q8
 /// and q4 with integer dot products, their rows are also timed with float products, for comparison.
 /// </summary>
@@ -87,8 +87,8 @@ public static class BenchCommand
                 RandomCheckpoint.Write(folder, size);
                 Console.WriteLine($"  written in {stopwatch.Elapsed.TotalSeconds:0.0} s");
             }
-            double bandwidth = MemoryBandwidth.MeasureGigabytesPerSecond();
-            Console.WriteLine($"host memory read bandwidth {bandwidth:0.0} GB/s ({Environment.ProcessorCount} threads)");
+            var bandwidth = new MemoryBandwidth();
+            Console.WriteLine($"host memory read bandwidth {bandwidth.MeasureGigabytesPerSecond():0.0} GB/s ({Environment.ProcessorCount} threads; measured again beside each weight type's row)");
             using var checkpoint = ModelLocator.OpenCheckpoint(folder, adapters, HubOptions.FromEnvironment(line => Console.Error.WriteLine(line)));
             using var backend = BackendSelector.Open(device);
             Console.WriteLine($"{checkpoint.Weights.ParameterCount / 1e6:0} M parameters on {backend.Name}; decoding steps with guidance (batch 2), median of {steps}");
@@ -109,11 +109,11 @@ public static class BenchCommand
     }
 
     /// <summary>One row per weight type.</summary>
-    private static void TimeWeightTypes(IBackend backend, CheckpointFolder checkpoint, IReadOnlyList<WeightType> types, int steps, double bandwidth)
+    private static void TimeWeightTypes(IBackend backend, CheckpointFolder checkpoint, IReadOnlyList<WeightType> types, int steps, MemoryBandwidth bandwidth)
     {
         // The host bandwidth is the bar for the CPU backend; a GPU reads its own memory, which is not measured here.
         bool host = backend.Capabilities.OnHost;
-        Console.WriteLine($"{"weights",-8}{"load s",8}{"heap GB",9}{"dev GB",8}{"GB/step",9}{"ms/step",9}{"p90 ms",8}{"GB/s",7}{(host ? "  of bw" : "")}{"steps/s",9}{"RTF",7}{"alloc KiB",11}{"launch/step",12}{"sync/step",10}{"launch/layer",13}{"sync/layer",11}");
+        Console.WriteLine($"{"weights",-8}{"load s",8}{"heap GB",9}{"dev GB",8}{"GB/step",9}{"ms/step",9}{"p90 ms",8}{"GB/s",7}{(host ? "  bw GB/s  of bw" : "")}{"steps/s",9}{"RTF",7}{"alloc KiB",11}{"launch/step",12}{"sync/step",10}{"launch/layer",13}{"sync/layer",11}");
         using var floats = FloatProductsBeside(backend);
         var memory = new List<(string Label, DeviceMemory Held)>();
         foreach (var type in types)
@@ -122,6 +122,7 @@ public static class BenchCommand
             if (floats is not null && type is WeightType.Q8 or WeightType.Q4)
                 memory.Add(($"{type.Name()} fma", TimeWeightType(floats, checkpoint, type, $"{type.Name()} fma", steps, bandwidth, host)));
         }
+        if (host) Console.WriteLine("  (bw GB/s: the memory-read bandwidth measured just before and just after the row's steps, averaged; of bw: the row's GB/s over it)");
         Console.WriteLine("  (heap: the managed memory the loaded model holds, weights on the CPU; dev: what the backend holds at the last step,"
             + " cache and work buffers included; RTF: compute time per second of audio;"
             + " launch, sync: kernel launches and host–device synchronizations per decoding step and per decoder layer, as the backend counts them)");
@@ -132,19 +133,22 @@ public static class BenchCommand
 
     /// <summary>One row; the model is disposed on return, before the next is loaded. Returns what the backend held at the row's last step.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static DeviceMemory TimeWeightType(IBackend backend, CheckpointFolder checkpoint, WeightType type, string label, int steps, double bandwidth, bool host)
+    private static DeviceMemory TimeWeightType(IBackend backend, CheckpointFolder checkpoint, WeightType type, string label, int steps, MemoryBandwidth bandwidth, bool host)
     {
         long heapBefore = GC.GetTotalMemory(forceFullCollection: true);
         var stopwatch = Stopwatch.StartNew();
         using var model = Load(backend, checkpoint, type);
         double load = stopwatch.Elapsed.TotalSeconds;
         long heap = GC.GetTotalMemory(forceFullCollection: true) - heapBefore;
+        // The row's bar: the bandwidth just before and just after its steps, averaged.
+        double before = host ? bandwidth.MeasureGigabytesPerSecond(passes: 3) : 0;
         var timing = DecoderBench.TimeSteps(backend, model, prompts: 1, steps);
+        double available = host ? (before + bandwidth.MeasureGigabytesPerSecond(passes: 3)) / 2 : 0;
         double bytes = DecoderBench.WeightBytesPerStep(model.Config.Decoder, type);
         double rate = bytes / (timing.MedianMs / 1000) / 1e9;
         double realTime = timing.MedianMs / 1000 * model.Config.AudioEncoder.FrameRate;
         Console.WriteLine($"{label,-8}{load,8:0.0}{heap / 1e9,9:0.00}{timing.Memory.Total / 1e9,8:0.00}{bytes / 1e9,9:0.000}{timing.MedianMs,9:0.0}{timing.P90Ms,8:0.0}{rate,7:0.0}"
-            + $"{(host ? $"{100 * rate / bandwidth,7:0}%" : "")}{1000 / timing.MedianMs,9:0.0}{realTime,7:0.00}{timing.AllocatedBytesPerStep / 1024.0,11:0.0}"
+            + $"{(host ? $"{available,9:0.0}{100 * rate / available,6:0}%" : "")}{1000 / timing.MedianMs,9:0.0}{realTime,7:0.00}{timing.AllocatedBytesPerStep / 1024.0,11:0.0}"
             + $"{timing.LaunchesPerStep,12:0.#}{timing.SynchronizationsPerStep,10:0.#}{timing.PerLayer.Launches,13}{timing.PerLayer.Synchronizations,11}");
         return timing.Memory;
     }
