@@ -18,8 +18,8 @@ namespace MusicGen.Cli.Commands;
 /// <summary>
 /// <c>musicgen bench</c>: on a random checkpoint of musicgen-small's (or -medium's, -large's) sizes, one row per
 /// weight type (load time, peak resident memory, decoding step time with guidance and its share of the memory
-/// bandwidth measured just before and after the row's steps), the throughput of several prompts at once, the step early and late in a
-/// piece per key/value cache type, the codec's speed, and a whole piece at q8 and q4. Where the CPU multiplies q8
+/// bandwidth measured just before and after the row's steps), the throughput of several prompts at once, the step
+/// early and late in a piece per key/value cache type, the codec's speed, and a whole piece at q8 and q4. Where the CPU multiplies q8
 /// and q4 with integer dot products, their rows are also timed with float products, for comparison.
 /// </summary>
 public static class BenchCommand

@@ -10,7 +10,7 @@ namespace MusicGen.Engine.Backends.Cpu;
 /// y[M, N] = x[M, K] · W[N, K]ᵀ for q8 and q4 weights with 8-bit integer dot products: AVX-VNNI's vpdpbusd
 /// multiplies 32 unsigned bytes by 32 signed bytes and adds each 4 adjacent products into one of 8 int32 lanes.
 /// A product first quantizes x, every block of 32 inputs of a row to int8 with a float32 scale as q8 weights are
-/// (<see cref="Quantize"/>), once for all output rows; each block's integer sum is then scaled by the weight
+/// (<see cref="QuantizeRow"/>), once for all output rows; each block's integer sum is then scaled by the weight
 /// block's scale times x's and added in float32.
 /// <para>
 /// The weights are laid out once at load in row groups (<see cref="Interleave"/>): the lanes of a vector are weight
@@ -179,16 +179,8 @@ internal static unsafe class IntegerGemm
     public static int QuantizedFloats(int m, int k) => checked(k / Block * m * (Block / 4 + 2));
 
     /// <summary>
-    /// Quantizes rows [i0, i1) of x [m, k] into <paramref name="memory"/> (<see cref="QuantizedFloats"/> long) for
-    /// products with <paramref name="type"/> weights (<see cref="QuantizeRow"/>).
-    /// </summary>
-    public static void Quantize(WeightType type, float* x, int m, int k, int i0, int i1, float* memory)
-    {
-        for (int i = i0; i < i1; i++) QuantizeRow(type, x + (long)i * k, i, m, k, memory);
-    }
-
-    /// <summary>
-    /// Quantizes row i of x [m, k], whose k values are at <paramref name="row"/>, into <paramref name="memory"/>:
+    /// Quantizes row i of x [m, k], whose k values are at <paramref name="row"/>, into <paramref name="memory"/>
+    /// (<see cref="QuantizedFloats"/> long) for products with <paramref name="type"/> weights:
     /// per block of 32, d = max|x| / 127 and q = round(x · 127 / max|x|) to nearest even. A NaN or infinity in a
     /// block makes its scale non-finite, so the outputs it reaches are not finite either.
     /// </summary>

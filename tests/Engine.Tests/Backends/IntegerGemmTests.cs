@@ -110,8 +110,8 @@ public sealed unsafe class IntegerGemmTests
         var y = new float[m * n];
         fixed (float* xp = x, mp = memory, yp = y)
         {
-            IntegerGemm.Quantize(type, xp, m, k, 0, m / 2, mp);
-            IntegerGemm.Quantize(type, xp, m, k, m / 2, m, mp);
+            // Row by row in reverse, as cores quantize their shares in any order.
+            for (int i = m - 1; i >= 0; i--) IntegerGemm.QuantizeRow(type, xp + (long)i * k, i, m, k, mp);
             IntegerGemm.Multiply(type, groups, k, mp, m, yp, n, first, count, wide);
         }
         return y;
