@@ -77,6 +77,7 @@ public static class BenchCommand
     {
         if (steps < 1) throw new MusicGenException("--steps must be at least 1");
         if (piece is < 0 or > MusicRequest.MaxWindow) throw new MusicGenException($"--piece must be between 0 and {MusicRequest.MaxWindow} seconds");
+        if (File.Exists(keep)) throw new MusicGenException($"--checkpoint {keep} is a file; it takes a folder (reused when it holds a random checkpoint, written otherwise)");
         string folder = keep ?? Path.Combine(Path.GetTempPath(), $"musicgen-bench-{Guid.NewGuid():N}");
         try
         {

@@ -251,6 +251,20 @@ public sealed class BadInputTests : IDisposable
     }
 
     [Fact]
+    public void Bench_refuses_a_checkpoint_folder_that_is_a_file_before_any_work()
+    {
+        string file = _temp.File("not-a-folder");
+        File.WriteAllText(file, "kept");
+
+        var run = CliRunner.Run("bench", "--checkpoint", file, "--steps", "1", "--piece", "0");
+
+        Assert.Equal(1, run.ExitCode);
+        Assert.Equal($"error: --checkpoint {file} is a file; it takes a folder (reused when it holds a random checkpoint, written otherwise)", run.Error.TrimEnd());
+        Assert.Empty(run.Output);
+        Assert.Equal("kept", File.ReadAllText(file));
+    }
+
+    [Fact]
     public void Control_characters_of_echoed_input_are_escaped()
     {
         var run = CliRunner.Run("info", "--model", "no\u001b[2Jsuch\nmodel");
